@@ -1,0 +1,269 @@
+"""Reverse-mode automatic differentiation.
+
+Every differentiable op is a subclass of ``Function`` with ``forward(xp, *arrays)`` and
+``backward(xp, grad_output)`` side by side, both on raw arrays of the array module ``xp``.
+Calling ``Op(...).apply(*tensors)`` runs forward and, when a gradient is needed, makes the op
+instance the output tensor's graph node: it keeps its input tensors and whatever arrays its
+backward needs. Nodes point only backwards (output -> node -> inputs), so a graph has no
+reference cycles and is freed as soon as its last output tensor goes.
+
+``backward`` walks the graph without recursion: one pass counts how many consumers each node
+has, then nodes run in topological order as soon as all their consumers have sent their
+gradient (Kahn's algorithm), so a chain of 100,000 ops works.
+"""
+import numpy
+
+from . import backend
+
+_device_of_type = backend._device_of_type
+
+
+class _State:
+    """Process-wide switches read on every op: grad mode, the active tracer, anomaly mode."""
+
+    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path", "anomaly")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.tracer = None
+        self.time_step = None
+        self.module_path = ()
+        self.anomaly = False
+
+
+state = _State()
+
+
+class no_grad:
+    """Context manager (and decorator) inside which no graph is recorded."""
+
+    def __enter__(self):
+        self._previous = state.grad_enabled
+        state.grad_enabled = False
+
+    def __exit__(self, *exc):
+        state.grad_enabled = self._previous
+
+    def __call__(self, function):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return function(*args, **kwargs)
+        wrapper.__name__ = function.__name__
+        wrapper.__doc__ = function.__doc__
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Context manager that turns graph recording back on inside a ``no_grad`` block."""
+
+    def __enter__(self):
+        self._previous = state.grad_enabled
+        state.grad_enabled = True
+
+
+def is_grad_enabled():
+    return state.grad_enabled
+
+
+class timestep:
+    """Context manager that tags every op created inside with time step ``t`` (for the tracer).
+
+    Recurrent layers wrap each step of their time loop in it; hand-written loops can too.
+    """
+
+    __slots__ = ("t", "_previous")
+
+    def __init__(self, t):
+        self.t = t
+
+    def __enter__(self):
+        self._previous = state.time_step
+        state.time_step = self.t
+        return self
+
+    def __exit__(self, *exc):
+        state.time_step = self._previous
+
+
+def sum_to(g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if lead else g
+
+
+class Function:
+    """One primitive op. Subclasses define ``forward`` and ``backward`` on raw arrays.
+
+    ``inputs`` holds the input tensors while the graph lives, ``saved`` the arrays that
+    ``backward`` needs (both are dropped after backward), ``retained`` a weak reference to the
+    output tensor when ``retain_grad()`` asked to keep its gradient.
+    """
+
+    __slots__ = ("inputs", "saved", "retained", "__weakref__")
+
+    differentiable = True
+
+    def forward(self, xp, *arrays):
+        raise NotImplementedError
+
+    def backward(self, xp, grad_output):
+        """Gradients for each input (a tuple; None where an input gets none)."""
+        raise NotImplementedError
+
+    @property
+    def name(self):
+        return _op_name(type(self))
+
+    def apply(self, *inputs):
+        from .tensor import Tensor
+
+        first = inputs[0].data
+        array_type = type(first)
+        device = _device_of_type.get(array_type)
+        if device is None:
+            raise TypeError(f"{self.name}: unsupported array type {array_type.__name__}")
+        requires_grad = False
+        for t in inputs:
+            if type(t.data) is not array_type:
+                raise ValueError(f"{self.name}: inputs are on different devices "
+                                 f"({_devices_text(inputs)}); move them with .to(device) first")
+            if t.requires_grad:
+                requires_grad = True
+        try:
+            y = self.forward(device.xp, *[t.data for t in inputs])
+        except (ValueError, TypeError, IndexError) as error:
+            raise type(error)(f"{self.name}: {error} (inputs {_shapes_text(inputs)})") from None
+        if type(y) is not array_type:
+            y = device.xp.asarray(y) if isinstance(y, numpy.generic) else y
+        if state.anomaly:
+            _check_finite(self, y, "forward")
+        out = Tensor._make(y, requires_grad and state.grad_enabled and self.differentiable)
+        if out.requires_grad:
+            self.inputs = inputs
+            self.retained = None
+            out._node = self
+        if state.tracer is not None:
+            state.tracer._record_op(self, inputs, out)
+        return out
+
+
+def _op_name(cls):
+    name = cls.__name__
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def _shapes_text(tensors):
+    return ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in tensors)
+
+
+def _devices_text(tensors):
+    return ", ".join(_device_of_type[type(t.data)].name if type(t.data) in _device_of_type
+                     else type(t.data).__name__ for t in tensors)
+
+
+def _check_finite(node, array, phase):
+    xp = _device_of_type[type(array)].xp
+    if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
+        where = state.tracer._describe(node) if state.tracer is not None else ""
+        raise FloatingPointError(f"{node.name}: {phase} produced NaN or Inf{where}")
+
+
+def backward(root, grad_output=None, retain_graph=False):
+    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad."""
+    from .tensor import Tensor
+
+    if not root.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no graph "
+                           "(was it computed under no_grad() or from detached tensors?)")
+    xp = _device_of_type[type(root.data)].xp
+    if grad_output is None:
+        if root.data.size != 1:
+            raise RuntimeError(f"backward: grad can be implied only for a scalar output, "
+                               f"got shape {tuple(root.shape)}; pass grad=")
+        g = xp.ones_like(root.data)
+    else:
+        g = grad_output.data if isinstance(grad_output, Tensor) else xp.asarray(grad_output)
+        if g.shape != root.data.shape:
+            raise ValueError(f"backward: grad of shape {tuple(g.shape)} does not match "
+                             f"output shape {tuple(root.shape)}")
+        g = g.astype(root.data.dtype, copy=False)
+    node = root._node
+    if node is None:
+        _accumulate_leaf(root, g)
+        return
+    tracer = state.tracer
+    consumers = _count_consumers(node)
+    pending = {node: g}
+    ready = [node]
+    while ready:
+        node = ready.pop()
+        g = pending.pop(node)
+        if node.retained is not None:
+            kept = node.retained()
+            if kept is not None:
+                _accumulate_leaf(kept, g)
+        grads = node.backward(xp, g)
+        if state.anomaly:
+            for grad in grads:
+                if grad is not None:
+                    _check_finite(node, grad, "backward")
+        for t, grad in zip(node.inputs, grads):
+            if grad is None or not t.requires_grad:
+                continue
+            parent = t._node
+            if parent is None:
+                if tracer is not None:
+                    tracer._record_grad(node, t, grad)
+                _accumulate_leaf(t, grad)
+                continue
+            if parent in pending:
+                pending[parent] = pending[parent] + grad
+            else:
+                pending[parent] = grad
+            consumers[parent] -= 1
+            if consumers[parent] == 0:
+                ready.append(parent)
+        if not retain_graph:
+            node.inputs = None
+            node.saved = None
+
+
+def _count_consumers(root):
+    """For each node reachable from ``root``, how many graph edges lead into it."""
+    consumers = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.inputs is None:
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time, but its saved "
+                "arrays were freed by the first backward; pass retain_graph=True the first time")
+        for t in node.inputs:
+            parent = t._node
+            if parent is None:
+                continue
+            if parent in consumers:
+                consumers[parent] += 1
+            else:
+                consumers[parent] = 1
+                stack.append(parent)
+    return consumers
+
+
+def _accumulate_leaf(t, g):
+    from .tensor import Tensor
+
+    xp = _device_of_type[type(t.data)].xp
+    if g.shape != t.data.shape:
+        g = sum_to(g, t.data.shape)
+    # always a fresh array of the leaf's dtype: g may be a NumPy scalar (from 0-d math), a
+    # read-only broadcast view, or the very array that another leaf receives too
+    if t.grad is None:
+        t.grad = Tensor._make(xp.array(g, dtype=t.data.dtype), False)
+    else:
+        t.grad.data = xp.asarray(t.grad.data + g, dtype=t.data.dtype)

@@ -1,0 +1,7 @@
+"""Layers and modules: ``from tinyseq import nn``."""
+from . import init, utils
+from .layers import CrossEntropyLoss, Dropout, Embedding, Linear, MSELoss
+from .module import Module, ModuleList, Parameter, Sequential
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .attention import Attention
+from .seq2seq import Seq2Seq

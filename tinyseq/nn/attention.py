@@ -1,0 +1,58 @@
+"""Attention over encoder outputs: which source positions a decoder step looks at."""
+from ..tensor import Tensor, where
+from .layers import Linear
+from .module import Module, Parameter
+from . import init
+
+_METHODS = ("dot", "general", "additive")
+
+
+class Attention(Module):
+    """weights_j = softmax_j(score(s, h_j)),  context = sum_j weights_j h_j, where
+
+        dot:      score = s . h_j                          (Luong; needs query_size == key_size)
+        general:  score = s . (W h_j)                      (Luong)
+        additive: score = v . tanh(W_q s + W_k h_j)        (Bahdanau)
+
+    ``context, weights = attention(query (B, Hq), keys (B, S, Hk), mask (B, S) bool)``;
+    masked-out positions (padding) get weight 0.
+    """
+
+    def __init__(self, query_size, key_size, method="dot", attention_size=None):
+        super().__init__()
+        if method not in _METHODS:
+            raise ValueError(f"Attention: method must be one of {_METHODS}, got {method!r}")
+        if method == "dot" and query_size != key_size:
+            raise ValueError(f"Attention: 'dot' needs query_size == key_size, got {query_size} "
+                             f"and {key_size} (use 'general' or 'additive')")
+        self.method = method
+        self.query_size = query_size
+        self.key_size = key_size
+        if method == "general":
+            self.query_projection = Linear(query_size, key_size, bias=False)
+        elif method == "additive":
+            attention_size = attention_size or key_size
+            self.query_projection = Linear(query_size, attention_size, bias=False)
+            self.key_projection = Linear(key_size, attention_size)
+            self.score_vector = Parameter(init.uniform((attention_size,), attention_size ** -0.5))
+
+    def forward(self, query, keys, mask=None):
+        batch, source_len, key_size = keys.shape
+        if query.ndim != 2 or query.shape != (batch, self.query_size) or key_size != self.key_size:
+            raise ValueError(f"Attention: expected query (B, {self.query_size}) and keys "
+                             f"(B, S, {self.key_size}), got {tuple(query.shape)} and {tuple(keys.shape)}")
+        if self.method == "additive":
+            energy = (self.key_projection(keys) + self.query_projection(query).unsqueeze(1)).tanh()
+            scores = energy @ self.score_vector                              # (B, S)
+        else:
+            q = self.query_projection(query) if self.method == "general" else query
+            scores = (keys @ q.unsqueeze(2)).reshape(batch, source_len)     # (B, S)
+        if mask is not None:
+            mask = mask if isinstance(mask, Tensor) else Tensor(mask)
+            scores = where(mask, scores, -1e9)
+        weights = scores.softmax(axis=-1)
+        context = (weights.unsqueeze(1) @ keys).reshape(batch, key_size)    # (B, Hk)
+        return context, weights
+
+    def extra_repr(self):
+        return f"{self.query_size}, {self.key_size}, method={self.method!r}"

@@ -1,0 +1,237 @@
+"""Module and Parameter: containers of learnable tensors, as in PyTorch."""
+from collections import OrderedDict
+
+from .. import backend
+from ..autograd import state
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module learns: always a leaf, requires grad by default."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data, requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models. Assign Parameters and Modules as attributes; they are
+    found by ``parameters()`` / ``named_parameters()`` in the order they were assigned."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before "
+                                 f"assigning attributes")
+        # a re-assigned name keeps its place (as PyTorch); a plain attribute of that name goes
+        if isinstance(value, Parameter):
+            self._modules.pop(name, None)
+            self.__dict__.pop(name, None)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._parameters.pop(name, None)
+            self.__dict__.pop(name, None)
+            self._modules[name] = value
+        else:
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        if "_parameters" in d and name in d["_parameters"]:
+            return d["_parameters"][name]
+        if "_modules" in d and name in d["_modules"]:
+            return d["_modules"][name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            object.__delattr__(self, name)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        if state.tracer is None:
+            return self.forward(*args, **kwargs)
+        return state.tracer._call_module(self, args, kwargs)
+
+    # --- walking the tree -------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module and every module below it, depth first."""
+        stack = [(prefix, self)]
+        seen = set()
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{child_name}" if name else child_name, child)
+                        for child_name, child in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def named_parameters(self):
+        """(dotted name, parameter) for every parameter, each shared one once."""
+        seen = set()
+        for module_name, module in self.named_modules():
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{module_name}.{name}" if module_name else name), p
+
+    def parameters(self):
+        for _, p in self.named_parameters():
+            yield p
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def apply(self, function):
+        """Call ``function(module)`` on every module below this one and on this one."""
+        for m in list(self.modules())[::-1]:
+            function(m)
+        return self
+
+    # --- state ------------------------------------------------------------------------------
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode=True):
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device):
+        """Move every parameter (and its grad) to ``device``, in place; returns self."""
+        device = backend.get_device(device)
+        for p in self.parameters():
+            p.data = backend.move(p.data, device)
+            if p.grad is not None:
+                p.grad.data = backend.move(p.grad.data, device)
+        return self
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def double(self):
+        """Convert every floating parameter to float64, in place; returns self."""
+        for p in self.parameters():
+            p.data = p.data.astype("float64")
+        return self
+
+    def float(self):
+        for p in self.parameters():
+            p.data = p.data.astype("float32")
+        return self
+
+    def state_dict(self):
+        """Dotted parameter name -> detached tensor sharing the parameter's array."""
+        return OrderedDict((name, p.detach()) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values (Tensors or arrays) into the parameters. With ``strict``, missing or
+        unknown keys and shape mismatches are an error that lists all of them; nothing is
+        changed unless everything fits."""
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = []
+        for name, value in state_dict.items():
+            if name in own:
+                shape = tuple(value.shape)
+                if shape != tuple(own[name].shape):
+                    mismatched.append(f"{name}: checkpoint {shape} vs model {tuple(own[name].shape)}")
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        if mismatched:
+            problems.append(f"shape mismatches [{'; '.join(mismatched)}]")
+        if problems:
+            raise ValueError(f"load_state_dict for {type(self).__name__}: " + ", ".join(problems))
+        for name, value in state_dict.items():
+            if name in own:
+                p = own[name]
+                dtype = p.dtype  # the parameter keeps its dtype, as PyTorch's copy_
+                array = value.data if isinstance(value, Tensor) else value
+                device = backend.device_of(p.data)
+                p.data = backend.move(array, device) if type(array) in backend._device_of_type \
+                    else device.xp.asarray(array)
+                p.data = p.data.astype(dtype, copy=p.data is array)
+        return missing, unexpected
+
+    # --- printing ---------------------------------------------------------------------------
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            child_text = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_text}")
+        if len(lines) == 1:
+            return lines[0] + ")"
+        return "\n".join(lines) + "\n)"
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters the parent finds (named "0", "1", ...)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module):
+        self._modules[str(len(self._modules))] = module
+        return self
+
+    def __getitem__(self, i):
+        return list(self._modules.values())[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another."""
+
+    def __init__(self, *modules):
+        super().__init__(modules)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x

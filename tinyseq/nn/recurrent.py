@@ -1,0 +1,325 @@
+"""Recurrent cells and layers built from primitive ops, with PyTorch's names, shapes and gate order.
+
+Every gate is an op in the graph, so the tracer shows it. The step functions below are shared
+by the cells (one step) and the layers (a loop over time, per layer and direction).
+"""
+import math
+
+import numpy
+
+from .. import functional as F
+from ..autograd import timestep
+from ..tensor import Tensor, concat, stack, where
+from .. import backend
+from . import init
+from .module import Module, Parameter
+
+
+def rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
+    """h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), f = tanh or relu"""
+    pre = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+    """gates i, f, g, o = split(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh);
+    c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t)"""
+    h, c = state
+    hidden = h.shape[-1]
+    gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    input_gate = gates[:, :hidden].sigmoid()
+    forget_gate = gates[:, hidden:2 * hidden].sigmoid()
+    candidate = gates[:, 2 * hidden:3 * hidden].tanh()
+    output_gate = gates[:, 3 * hidden:].sigmoid()
+    c = forget_gate * c + input_gate * candidate
+    h = output_gate * c.tanh()
+    return h, c
+
+
+def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+    """r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz);
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1}"""
+    hidden = h.shape[-1]
+    x_gates = F.linear(x, weight_ih, bias_ih)
+    h_gates = F.linear(h, weight_hh, bias_hh)
+    reset = (x_gates[:, :hidden] + h_gates[:, :hidden]).sigmoid()
+    update = (x_gates[:, hidden:2 * hidden] + h_gates[:, hidden:2 * hidden]).sigmoid()
+    candidate = (x_gates[:, 2 * hidden:] + reset * h_gates[:, 2 * hidden:]).tanh()
+    return (1 - update) * candidate + update * h
+
+
+_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _init_weights(module, suffix, gates, input_size, hidden_size, bias):
+    """weight_ih{suffix} (gates*H, D), weight_hh{suffix} (gates*H, H) and biases, all
+    uniform in ±1/sqrt(H) as PyTorch initialises recurrent weights."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    setattr(module, "weight_ih" + suffix, Parameter(init.uniform((gates * hidden_size, input_size), bound)))
+    setattr(module, "weight_hh" + suffix, Parameter(init.uniform((gates * hidden_size, hidden_size), bound)))
+    if bias:
+        setattr(module, "bias_ih" + suffix, Parameter(init.uniform((gates * hidden_size,), bound)))
+        setattr(module, "bias_hh" + suffix, Parameter(init.uniform((gates * hidden_size,), bound)))
+    else:
+        setattr(module, "bias_ih" + suffix, None)
+        setattr(module, "bias_hh" + suffix, None)
+
+
+def _zeros_like_batch(x, batch, hidden):
+    xp = backend.device_of(x.data).xp
+    return Tensor._make(xp.zeros((batch, hidden), dtype=x.dtype), False)
+
+
+def _check_state(name, state, shape):
+    if not isinstance(state, Tensor):
+        raise TypeError(f"{name}: the state must be a Tensor, got {type(state).__name__}")
+    if tuple(state.shape) != shape:
+        raise ValueError(f"{name}: expected a state of shape {shape}, got {tuple(state.shape)}")
+
+
+class _CellBase(Module):
+    mode = None
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        _init_weights(self, "", _GATES[self.mode], input_size, hidden_size, bias)
+
+    def _check_input(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim != 2 or x.shape[1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: expected input (batch, {self.input_size}), "
+                             f"got shape {tuple(x.shape)}")
+        return x.shape[0]
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+
+class RNNCell(_CellBase):
+    """h' = f(W_ih x + b_ih + W_hh h + b_hh), f = tanh or relu;  x (B, D), h (B, H)."""
+    mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x, h=None):
+        batch = self._check_input(x)
+        if h is None:
+            h = _zeros_like_batch(x, batch, self.hidden_size)
+        _check_state("RNNCell", h, (batch, self.hidden_size))
+        return rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                        self.nonlinearity)
+
+
+class LSTMCell(_CellBase):
+    """(h', c') from x (B, D) and (h, c) (B, H) each; gate order i, f, g, o as PyTorch."""
+    mode = "LSTM"
+
+    def forward(self, x, state=None):
+        batch = self._check_input(x)
+        if state is None:
+            zeros = _zeros_like_batch(x, batch, self.hidden_size)
+            state = (zeros, zeros)
+        for s in state:
+            _check_state("LSTMCell", s, (batch, self.hidden_size))
+        return lstm_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+class GRUCell(_CellBase):
+    """h' from x (B, D) and h (B, H); gate order r, z, n as PyTorch."""
+    mode = "GRU"
+
+    def forward(self, x, h=None):
+        batch = self._check_input(x)
+        if h is None:
+            h = _zeros_like_batch(x, batch, self.hidden_size)
+        _check_state("GRUCell", h, (batch, self.hidden_size))
+        return gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+class _RNNBase(Module):
+    """A stack of recurrent layers over time, optionally bidirectional, over padded batches.
+
+    Input x: (T, B, D), or (B, T, D) with batch_first. Output: (T, B, num_directions * H)
+    (batch first when batch_first). h_n: (num_layers * num_directions, B, H), entry
+    layer * num_directions + direction, as PyTorch lays it out.
+    """
+    mode = None
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False):
+        super().__init__()
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"{self.mode}: num_layers must be a positive int, got {num_layers}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{self.mode}: dropout must be in [0, 1], got {dropout}")
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.num_directions = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            for suffix in self._suffixes(layer):
+                _init_weights(self, suffix, _GATES[self.mode], layer_input, hidden_size, bias)
+
+    def _suffixes(self, layer):
+        return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
+
+    def _weights(self, suffix):
+        return tuple(getattr(self, name + suffix)
+                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
+                              ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
+        return text
+
+    # --- checking the call ------------------------------------------------------------------
+    def _check_input(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{self.mode}: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
+            raise ValueError(f"{self.mode}: expected input {layout} with {self.input_size} "
+                             f"features, got shape {tuple(x.shape)}")
+
+    def _check_lengths(self, lengths, steps, batch):
+        if lengths is None:
+            return None
+        if isinstance(lengths, Tensor):
+            lengths = lengths.data
+        if type(lengths) in backend._device_of_type:
+            lengths = backend.to_numpy(lengths)
+        values = [int(n) for n in numpy.asarray(lengths).reshape(-1)]
+        if len(values) != batch:
+            raise ValueError(f"{self.mode}: got {len(values)} lengths for a batch of {batch}")
+        bad = [n for n in values if not 0 <= n <= steps]
+        if bad:
+            raise ValueError(f"{self.mode}: lengths must be in [0, {steps}] (the time steps of the "
+                             f"input), got {bad}")
+        return values
+
+    def _initial_states(self, x, state, batch):
+        """One initial state per (layer, direction): a Tensor (B, H), or an (h, c) pair."""
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        if state is None:
+            zeros = _zeros_like_batch(x, batch, self.hidden_size)
+            return [(zeros, zeros) if self.mode == "LSTM" else zeros] * shape[0]
+        if self.mode == "LSTM":
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                raise TypeError("LSTM: the initial state must be a tuple (h0, c0)")
+            for s in state:
+                _check_state("LSTM", s, shape)
+            return [(state[0][i], state[1][i]) for i in range(shape[0])]
+        _check_state(self.mode, state, shape)
+        return [state[i] for i in range(shape[0])]
+
+    # --- the time loop ----------------------------------------------------------------------
+    def forward(self, x, state=None, lengths=None):
+        self._check_input(x)
+        if self.batch_first:
+            x = x.swapaxes(0, 1)
+        steps, batch = x.shape[0], x.shape[1]
+        lengths = self._check_lengths(lengths, steps, batch)
+        masks = self._step_masks(x, lengths, steps)
+        initial = self._initial_states(x, state, batch)
+        finals = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction, suffix in enumerate(self._suffixes(layer)):
+                index = layer * self.num_directions + direction
+                out, final = self._run_direction(layer_input, initial[index], self._weights(suffix),
+                                                 masks, reverse=direction == 1)
+                outputs.append(out)
+                finals.append(final)
+            layer_input = outputs[0] if len(outputs) == 1 else concat(outputs, axis=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        output = layer_input.swapaxes(0, 1) if self.batch_first else layer_input
+        if self.mode == "LSTM":
+            return output, (stack([h for h, _ in finals]), stack([c for _, c in finals]))
+        return output, stack(finals)
+
+    def _step_masks(self, x, lengths, steps):
+        """For each step t, a (B, 1) boolean tensor [t < length], or None when all are valid."""
+        if lengths is None or min(lengths) == steps:
+            return None
+        xp = backend.device_of(x.data).xp
+        valid = xp.asarray(numpy.arange(steps)[:, None, None] < numpy.asarray(lengths)[None, :, None])
+        shortest = min(lengths)
+        return [None if t < shortest else Tensor._make(valid[t], False) for t in range(steps)]
+
+    def _step(self, x_t, state, weights):
+        raise NotImplementedError
+
+    def _run_direction(self, x, state, weights, masks, reverse):
+        steps = x.shape[0]
+        outputs = [None] * steps
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            with timestep(t):
+                new_state = self._step(x[t], state, weights)
+                mask = masks[t] if masks is not None else None
+                if mask is None:
+                    state = new_state
+                    outputs[t] = new_state[0] if self.mode == "LSTM" else new_state
+                else:
+                    state = _masked(mask, new_state, state)
+                    h = state[0] if self.mode == "LSTM" else state
+                    outputs[t] = where(mask, h, 0.0)
+        return stack(outputs), state
+
+
+def _masked(mask, new_state, old_state):
+    """new where mask (the sequence is still running), old where it has ended."""
+    if isinstance(new_state, tuple):
+        return tuple(where(mask, n, o) for n, o in zip(new_state, old_state))
+    return where(mask, new_state, old_state)
+
+
+class RNN(_RNNBase):
+    """Elman RNN: h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) per layer, f = tanh or relu.
+    ``output, h_n = rnn(x, h0=None, lengths=None)``."""
+    mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional)
+        self.nonlinearity = nonlinearity
+
+    def _step(self, x_t, h, weights):
+        return rnn_step(x_t, h, *weights, self.nonlinearity)
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory (gates i, f, g, o).
+    ``output, (h_n, c_n) = lstm(x, (h0, c0)=None, lengths=None)``."""
+    mode = "LSTM"
+
+    def _step(self, x_t, state, weights):
+        return lstm_step(x_t, state, *weights)
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit (gates r, z, n). ``output, h_n = gru(x, h0=None, lengths=None)``."""
+    mode = "GRU"
+
+    def _step(self, x_t, h, weights):
+        return gru_step(x_t, h, *weights)

@@ -1,0 +1,29 @@
+"""Training helpers on parameters' gradients."""
+from .. import backend
+from ..tensor import Tensor
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so their joint norm is at most ``max_norm``.
+
+    total = (sum over parameters of ||g||^p)^(1/p); if total > max_norm every g is multiplied
+    by max_norm / (total + 1e-6). Returns the total norm before clipping as a 0-d tensor.
+    """
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return Tensor._make(backend.get_device("cpu").xp.zeros(()), False)
+    xp = backend.device_of(grads[0].data).xp
+    norm_type = float(norm_type)
+    if norm_type == float("inf"):
+        total = xp.max(xp.stack([xp.abs(g.data).max() for g in grads]))
+    else:
+        total = xp.stack([(xp.abs(g.data) ** norm_type).sum() for g in grads]).sum() ** (1.0 / norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients "
+                           f"is non-finite ({float(total)}), so it cannot be clipped")
+    coefficient = xp.minimum(max_norm / (total + 1e-6), 1.0)
+    for g in grads:
+        g.data = xp.asarray(g.data * coefficient.astype(g.data.dtype))  # 0-d stays an array
+    return Tensor._make(xp.asarray(total), False)

@@ -1,0 +1,250 @@
+"""Elementwise ops. Binary ops broadcast like NumPy; their backward sums the gradient back
+to each input's shape (``sum_to``)."""
+from ..autograd import Function, sum_to
+
+
+class Add(Function):
+    """y = a + b"""
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, xp, g):
+        a_shape, b_shape = self.saved
+        return sum_to(g, a_shape), sum_to(g, b_shape)
+
+
+class Sub(Function):
+    """y = a - b"""
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, xp, g):
+        a_shape, b_shape = self.saved
+        return sum_to(g, a_shape), sum_to(-g, b_shape)
+
+
+class Mul(Function):
+    """y = a * b;  da = g * b,  db = g * a"""
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        return sum_to(g * b, a.shape), sum_to(g * a, b.shape)
+
+
+class Div(Function):
+    """y = a / b;  da = g / b,  db = -g * a / b^2"""
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        return a / b
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        ga = g / b
+        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+
+
+class Neg(Function):
+    """y = -x"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        return -x
+
+    def backward(self, xp, g):
+        return (-g,)
+
+
+class PowScalar(Function):
+    """y = x ** p for a constant number p;  dx = g * p * x^(p-1)"""
+    __slots__ = ("exponent",)
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, xp, x):
+        self.saved = x
+        return x ** self.exponent
+
+    def backward(self, xp, g):
+        x = self.saved
+        p = self.exponent
+        return (g * p * x ** (p - 1),)
+
+
+class Pow(Function):
+    """y = a ** b for tensors;  da = g * b * a^(b-1),  db = g * y * log(a) (0 where a <= 0)"""
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        y = a ** b
+        self.saved = (a, b, y)
+        return y
+
+    def backward(self, xp, g):
+        a, b, y = self.saved
+        ga = g * b * a ** (b - 1)
+        positive = a > 0
+        log_a = xp.log(xp.where(positive, a, 1))
+        gb = xp.where(positive, g * y * log_a, 0)
+        return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+class Exp(Function):
+    """y = exp(x);  dx = g * y"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        y = xp.exp(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        return (g * self.saved,)
+
+
+class Log(Function):
+    """y = log(x);  dx = g / x"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.log(x)
+
+    def backward(self, xp, g):
+        return (g / self.saved,)
+
+
+class Tanh(Function):
+    """y = tanh(x);  dx = g * (1 - y^2)"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        y = xp.tanh(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        y = self.saved
+        return (g * (1 - y * y),)
+
+
+def stable_sigmoid(xp, x):
+    """1 / (1 + exp(-x)) computed from exp(-|x|), so it never overflows."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y)"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        y = stable_sigmoid(xp, x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        y = self.saved
+        return (g * y * (1 - y),)
+
+
+class Relu(Function):
+    """y = max(x, 0);  dx = g * [x > 0]"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x > 0
+        return xp.maximum(x, 0)
+
+    def backward(self, xp, g):
+        return (g * self.saved,)
+
+
+class Sin(Function):
+    """y = sin(x);  dx = g * cos(x)"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.sin(x)
+
+    def backward(self, xp, g):
+        return (g * xp.cos(self.saved),)
+
+
+class Cos(Function):
+    """y = cos(x);  dx = -g * sin(x)"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.cos(x)
+
+    def backward(self, xp, g):
+        return (-g * xp.sin(self.saved),)
+
+
+class Abs(Function):
+    """y = |x|;  dx = g * sign(x) (0 at x = 0, as PyTorch)"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.abs(x)
+
+    def backward(self, xp, g):
+        return (g * xp.sign(self.saved),)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dx = g / (2 y)"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        y = xp.sqrt(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        return (g / (2 * self.saved),)
+
+
+class Where(Function):
+    """y = cond ? a : b (cond a boolean tensor without gradient)"""
+    __slots__ = ()
+
+    def forward(self, xp, cond, a, b):
+        if cond.dtype != bool:
+            raise TypeError(f"condition must be boolean, got {cond.dtype}")
+        self.saved = (cond, a.shape, b.shape)
+        return xp.where(cond, a, b)
+
+    def backward(self, xp, g):
+        cond, a_shape, b_shape = self.saved
+        zero = xp.zeros((), dtype=g.dtype)
+        return None, sum_to(xp.where(cond, g, zero), a_shape), sum_to(xp.where(cond, zero, g), b_shape)
+
+
+class Compare(Function):
+    """A boolean result of <, <=, >, >=, ==, != (no gradient)."""
+    __slots__ = ("operator",)
+    differentiable = False
+
+    def __init__(self, operator):
+        self.operator = operator
+
+    def forward(self, xp, a, b):
+        return self.operator(a, b)

@@ -1,0 +1,143 @@
+"""Ops of neural networks: softmax family, embedding lookup, dropout, losses."""
+from .. import backend
+from ..autograd import Function
+
+
+def log_softmax_array(xp, x, axis):
+    """log softmax by max-subtraction: x - max - log(sum(exp(x - max)))"""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    """y = exp(x) / sum(exp(x)) along ``axis``;  dx = y * (g - sum(g * y))"""
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, xp, x):
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        y = e / e.sum(axis=self.axis, keepdims=True)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        y = self.saved
+        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+
+
+class LogSoftmax(Function):
+    """y = x - log(sum(exp(x))) along ``axis``;  dx = g - softmax(x) * sum(g)"""
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, xp, x):
+        y = log_softmax_array(xp, x, self.axis)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        return (g - xp.exp(self.saved) * g.sum(axis=self.axis, keepdims=True),)
+
+
+class Embedding(Function):
+    """y = weight[ids];  dweight = g scattered back to the rows in ids (the padding row gets 0)"""
+    __slots__ = ("ids", "padding_idx")
+
+    def __init__(self, ids, padding_idx=None):
+        self.ids = ids
+        self.padding_idx = padding_idx
+
+    def forward(self, xp, weight):
+        self.saved = weight.shape
+        return weight[self.ids]
+
+    def backward(self, xp, g):
+        grad_weight = xp.zeros(self.saved, dtype=g.dtype)
+        backend.scatter_add(xp, grad_weight, self.ids, g)
+        if self.padding_idx is not None:
+            grad_weight[self.padding_idx] = 0
+        return (grad_weight,)
+
+
+class Dropout(Function):
+    """y = x * mask / (1 - p) with mask ~ Bernoulli(1 - p);  dx = g * mask / (1 - p)"""
+    __slots__ = ()
+
+    def __init__(self, scaled_mask):
+        self.saved = scaled_mask
+
+    def forward(self, xp, x):
+        return x * self.saved
+
+    def backward(self, xp, g):
+        return (g * self.saved,)
+
+
+class CrossEntropy(Function):
+    """Fused log-softmax + negative log-likelihood for logits (N, C) and class ids (N,).
+
+    loss_n = -log softmax(x_n)[y_n]; rows whose target is ``ignore_index`` count for nothing,
+    and "mean" divides by the number of counted rows.  dx_n = (softmax(x_n) - onehot(y_n)) * g
+    """
+    __slots__ = ("target", "ignore_index", "reduction")
+
+    def __init__(self, target, ignore_index, reduction):
+        self.target = target
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def forward(self, xp, logits):
+        target = self.target
+        n = logits.shape[0]
+        log_probs = log_softmax_array(xp, logits, 1)
+        keep = target != self.ignore_index
+        safe_target = xp.where(keep, target, 0)
+        picked = log_probs[xp.arange(n), safe_target]
+        losses = -picked * keep
+        count = keep.sum().astype(logits.dtype)
+        self.saved = (log_probs, keep, safe_target, count)
+        if self.reduction == "none":
+            return losses
+        if self.reduction == "sum":
+            return losses.sum()
+        return losses.sum() / count
+
+    def backward(self, xp, g):
+        log_probs, keep, safe_target, count = self.saved
+        grad = xp.exp(log_probs)
+        grad[xp.arange(grad.shape[0]), safe_target] -= 1
+        grad *= keep[:, None]
+        if self.reduction == "none":
+            return (grad * g[:, None],)
+        if self.reduction == "mean":
+            return (grad * (g / count),)
+        return (grad * g,)
+
+
+class MSELoss(Function):
+    """loss = mean or sum of (pred - target)^2;  dpred = 2 (pred - target) g / n, dtarget = -dpred"""
+    __slots__ = ("reduction",)
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, xp, pred, target):
+        diff = pred - target
+        self.saved = diff
+        squared = diff * diff
+        if self.reduction == "none":
+            return squared
+        if self.reduction == "sum":
+            return squared.sum()
+        return squared.mean()
+
+    def backward(self, xp, g):
+        diff = self.saved
+        grad = 2 * diff * g
+        if self.reduction == "mean":
+            grad = grad / diff.size
+        return grad, -grad
