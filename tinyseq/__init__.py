@@ -2,11 +2,12 @@
 import numpy as _numpy
 
 from . import cuda, data, datasets, functional, nn, optim, text, train
-from .autograd import enable_grad, is_grad_enabled, no_grad, timestep
+from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .creation import (arange, full, linspace, ones, ones_like, rand, randn, tensor, zeros,
                        zeros_like)
 from .random import manual_seed
 from .serialization import load, save
+from .trace import trace
 from .tensor import (Tensor, abs, cat, chunk, concat, cos, exp, get_default_dtype, log,
                      log_softmax, matmul, relu, set_default_dtype, sigmoid, sin, softmax, split,
                      sqrt, stack, tanh, where)

@@ -11,6 +11,9 @@ reference cycles and is freed as soon as its last output tensor goes.
 has, then nodes run in topological order as soon as all their consumers have sent their
 gradient (Kahn's algorithm), so a chain of 100,000 ops works.
 """
+import re
+import weakref
+
 import numpy
 
 from . import backend
@@ -19,19 +22,20 @@ _device_of_type = backend._device_of_type
 
 
 class _State:
-    """Process-wide switches read on every op: grad mode, the active tracer, anomaly mode."""
+    """Process-wide switches read on every op: grad mode, the recording trace (if any), and the
+    time step and module path that new ops are tagged with."""
 
-    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path", "anomaly")
+    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path")
 
     def __init__(self):
         self.grad_enabled = True
         self.tracer = None
         self.time_step = None
         self.module_path = ()
-        self.anomaly = False
 
 
 state = _State()
+live_traces = weakref.WeakSet()  # traces that still want to hear about backward passes
 
 
 class no_grad:
@@ -83,6 +87,25 @@ class timestep:
 
     def __exit__(self, *exc):
         state.time_step = self._previous
+
+
+class scope:
+    """Context manager that groups the ops created inside under ``name`` in a traced graph
+    (drawn as a nested box, e.g. each gate of an LSTM cell). Does nothing while not tracing."""
+
+    __slots__ = ("name", "_previous")
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self._previous = state.module_path
+        if state.tracer is not None:
+            state.module_path = self._previous + (self.name,)
+        return self
+
+    def __exit__(self, *exc):
+        state.module_path = self._previous
 
 
 def sum_to(g, shape):
@@ -140,8 +163,6 @@ class Function:
             raise type(error)(f"{self.name}: {error} (inputs {_shapes_text(inputs)})") from None
         if type(y) is not array_type:
             y = device.xp.asarray(y) if isinstance(y, numpy.generic) else y
-        if state.anomaly:
-            _check_finite(self, y, "forward")
         out = Tensor._make(y, requires_grad and state.grad_enabled and self.differentiable)
         if out.requires_grad:
             self.inputs = inputs
@@ -153,8 +174,8 @@ class Function:
 
 
 def _op_name(cls):
-    name = cls.__name__
-    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
+    """The op's name in messages and graphs: class name in snake case (MSELoss -> mse_loss)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
 
 
 def _shapes_text(tensors):
@@ -164,13 +185,6 @@ def _shapes_text(tensors):
 def _devices_text(tensors):
     return ", ".join(_device_of_type[type(t.data)].name if type(t.data) in _device_of_type
                      else type(t.data).__name__ for t in tensors)
-
-
-def _check_finite(node, array, phase):
-    xp = _device_of_type[type(array)].xp
-    if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
-        where = state.tracer._describe(node) if state.tracer is not None else ""
-        raise FloatingPointError(f"{node.name}: {phase} produced NaN or Inf{where}")
 
 
 def backward(root, grad_output=None, retain_graph=False):
@@ -196,30 +210,31 @@ def backward(root, grad_output=None, retain_graph=False):
     if node is None:
         _accumulate_leaf(root, g)
         return
-    tracer = state.tracer
+    traces = list(live_traces)
     consumers = _count_consumers(node)
     pending = {node: g}
     ready = [node]
     while ready:
         node = ready.pop()
         g = pending.pop(node)
+        if isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
+            g = numpy.asarray(g)
+        xp = _device_of_type[type(g)].xp
         if node.retained is not None:
             kept = node.retained()
             if kept is not None:
                 _accumulate_leaf(kept, g)
+        for trace in traces:
+            trace._record_output_grad(node, g)
         grads = node.backward(xp, g)
-        if state.anomaly:
-            for grad in grads:
-                if grad is not None:
-                    _check_finite(node, grad, "backward")
         for t, grad in zip(node.inputs, grads):
             if grad is None or not t.requires_grad:
                 continue
             parent = t._node
             if parent is None:
-                if tracer is not None:
-                    tracer._record_grad(node, t, grad)
-                _accumulate_leaf(t, grad)
+                grad = _accumulate_leaf(t, grad)
+                for trace in traces:
+                    trace._record_leaf_grad(node, t, grad)
                 continue
             if parent in pending:
                 pending[parent] = pending[parent] + grad
@@ -256,6 +271,7 @@ def _count_consumers(root):
 
 
 def _accumulate_leaf(t, g):
+    """Add ``g`` (summed to t's shape) into ``t.grad``; returns what was added."""
     from .tensor import Tensor
 
     xp = _device_of_type[type(t.data)].xp
@@ -267,3 +283,4 @@ def _accumulate_leaf(t, g):
         t.grad = Tensor._make(xp.array(g, dtype=t.data.dtype), False)
     else:
         t.grad.data = xp.asarray(t.grad.data + g, dtype=t.data.dtype)
+    return g

@@ -98,10 +98,16 @@ class Module:
             yield p
 
     def children(self):
-        return iter(self._modules.values())
+        for _, m in self.named_children():
+            yield m
 
     def named_children(self):
-        return iter(self._modules.items())
+        """(name, module) for each direct submodule, a shared one once (as PyTorch)."""
+        seen = set()
+        for name, m in self._modules.items():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
 
     def modules(self):
         for _, m in self.named_modules():

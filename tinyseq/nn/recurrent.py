@@ -8,7 +8,7 @@ import math
 import numpy
 
 from .. import functional as F
-from ..autograd import timestep
+from ..autograd import scope, timestep
 from ..tensor import Tensor, concat, stack, where
 from .. import backend
 from . import init
@@ -27,12 +27,18 @@ def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     h, c = state
     hidden = h.shape[-1]
     gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
-    input_gate = gates[:, :hidden].sigmoid()
-    forget_gate = gates[:, hidden:2 * hidden].sigmoid()
-    candidate = gates[:, 2 * hidden:3 * hidden].tanh()
-    output_gate = gates[:, 3 * hidden:].sigmoid()
-    c = forget_gate * c + input_gate * candidate
-    h = output_gate * c.tanh()
+    with scope("input gate i"):
+        input_gate = gates[:, :hidden].sigmoid()
+    with scope("forget gate f"):
+        forget_gate = gates[:, hidden:2 * hidden].sigmoid()
+    with scope("candidate g"):
+        candidate = gates[:, 2 * hidden:3 * hidden].tanh()
+    with scope("output gate o"):
+        output_gate = gates[:, 3 * hidden:].sigmoid()
+    with scope("c_t = f*c + i*g"):
+        c = forget_gate * c + input_gate * candidate
+    with scope("h_t = o*tanh(c_t)"):
+        h = output_gate * c.tanh()
     return h, c
 
 
@@ -42,10 +48,14 @@ def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
     hidden = h.shape[-1]
     x_gates = F.linear(x, weight_ih, bias_ih)
     h_gates = F.linear(h, weight_hh, bias_hh)
-    reset = (x_gates[:, :hidden] + h_gates[:, :hidden]).sigmoid()
-    update = (x_gates[:, hidden:2 * hidden] + h_gates[:, hidden:2 * hidden]).sigmoid()
-    candidate = (x_gates[:, 2 * hidden:] + reset * h_gates[:, 2 * hidden:]).tanh()
-    return (1 - update) * candidate + update * h
+    with scope("reset gate r"):
+        reset = (x_gates[:, :hidden] + h_gates[:, :hidden]).sigmoid()
+    with scope("update gate z"):
+        update = (x_gates[:, hidden:2 * hidden] + h_gates[:, hidden:2 * hidden]).sigmoid()
+    with scope("candidate n"):
+        candidate = (x_gates[:, 2 * hidden:] + reset * h_gates[:, 2 * hidden:]).tanh()
+    with scope("h_t = (1-z)*n + z*h"):
+        return (1 - update) * candidate + update * h
 
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
@@ -127,6 +137,8 @@ class LSTMCell(_CellBase):
         if state is None:
             zeros = _zeros_like_batch(x, batch, self.hidden_size)
             state = (zeros, zeros)
+        if not isinstance(state, (tuple, list)) or len(state) != 2:
+            raise TypeError("LSTMCell: the state must be a tuple (h, c)")
         for s in state:
             _check_state("LSTMCell", s, (batch, self.hidden_size))
         return lstm_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
@@ -192,10 +204,12 @@ class _RNNBase(Module):
     def _check_input(self, x):
         if not isinstance(x, Tensor):
             raise TypeError(f"{self.mode}: input must be a Tensor, got {type(x).__name__}")
+        layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
         if x.ndim != 3 or x.shape[2] != self.input_size:
-            layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
             raise ValueError(f"{self.mode}: expected input {layout} with {self.input_size} "
                              f"features, got shape {tuple(x.shape)}")
+        if x.shape[1 if self.batch_first else 0] == 0:
+            raise ValueError(f"{self.mode}: input {layout} has no time steps: shape {tuple(x.shape)}")
 
     def _check_lengths(self, lengths, steps, batch):
         if lengths is None:
@@ -204,7 +218,10 @@ class _RNNBase(Module):
             lengths = lengths.data
         if type(lengths) in backend._device_of_type:
             lengths = backend.to_numpy(lengths)
-        values = [int(n) for n in numpy.asarray(lengths).reshape(-1)]
+        array = numpy.asarray(lengths).reshape(-1)
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"{self.mode}: lengths must be integers, got {array.tolist()}")
+        values = [int(n) for n in array]
         if len(values) != batch:
             raise ValueError(f"{self.mode}: got {len(values)} lengths for a batch of {batch}")
         bad = [n for n in values if not 0 <= n <= steps]

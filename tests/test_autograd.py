@@ -1,0 +1,293 @@
+"""The autograd engine: accumulation, graph lifetime, no_grad, deep graphs, memory."""
+import gc
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinyseq as ts
+import tinyseq.functional as F
+from gradcheck import assert_close
+
+
+def leaf(values):
+    return ts.tensor(values, dtype=ts.float64, requires_grad=True)
+
+
+# --- gradients ---------------------------------------------------------------------------------
+def test_gradients_accumulate_across_backward_calls():
+    x = leaf([1.0, 2.0])
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    assert_close(x.grad, [3 + 2.0, 3 + 4.0])
+
+
+def test_tensor_used_many_times():
+    x = leaf(2.0)
+    y = x * x * x + x + x * 4 - x / x
+    y.backward()
+    assert_close(x.grad, 3 * 4.0 + 1 + 4)
+
+
+def test_broadcast_gradient_is_reduced_to_leaf_shape():
+    a, b, c = leaf(np.ones((3, 1))), leaf(np.ones(4)), leaf(2.0)
+    (a * b * c).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == ()
+    assert_close(a.grad, np.full((3, 1), 8.0))
+    assert_close(b.grad, np.full(4, 6.0))
+    assert_close(c.grad, 12.0)
+
+
+def test_leaf_grads_are_own_writable_arrays():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (a + b).sum().backward()
+    assert a.grad.data is not b.grad.data
+    a.grad.data *= 10  # in-place on one leaf's grad leaves the other alone
+    assert_close(b.grad, [1.0, 1.0])
+
+
+def test_grad_of_0d_leaf_is_an_array():
+    x = leaf(3.0)
+    (x * x).backward()
+    assert isinstance(x.grad.data, np.ndarray)
+    assert x.grad.item() == 6.0
+    assert "6" in repr(x.grad)
+
+
+def test_grads_have_leaf_dtype():
+    x = ts.tensor([1.0, 2.0], requires_grad=True)  # float32
+    (x.to(ts.float64) * 2).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_only_leaves_that_require_grad_get_grad():
+    x, c = leaf([1.0]), ts.tensor([2.0], dtype=ts.float64)
+    (x * c).sum().backward()
+    assert c.grad is None and not c.requires_grad
+    assert_close(x.grad, [2.0])
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = leaf([1.0, 2.0])
+    h = x * 3
+    h.retain_grad()
+    other = x * 5  # no retain_grad: its grad stays None
+    (h * h + other).sum().backward()
+    assert_close(h.grad, 2 * h.numpy())
+    assert other.grad is None
+    assert_close(x.grad, 18 * x.numpy() + 5)
+
+
+# --- backward() arguments ----------------------------------------------------------------------
+def test_backward_on_non_scalar_needs_grad():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    with pytest.raises(RuntimeError, match=r"backward: grad can be implied only for a scalar"):
+        y.backward()
+    y.backward(ts.tensor([1.0, 10.0], dtype=ts.float64))
+    assert_close(x.grad, [2.0, 20.0])
+    x.grad = None
+    (x * 2).backward(np.array([3.0, 1.0]))
+    assert_close(x.grad, [6.0, 2.0])
+
+
+def test_backward_grad_of_wrong_shape_is_value_error():
+    y = leaf([1.0, 2.0]) * 2
+    with pytest.raises(ValueError, match=r"grad of shape \(3,\) does not match output shape \(2,\)"):
+        y.backward(np.ones(3))
+
+
+def test_backward_without_graph_is_runtime_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (ts.tensor([1.0]) * 2).sum().backward()
+
+
+def test_second_backward_through_freed_graph_mentions_retain_graph():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward_and_doubles_grad():
+    x = leaf([1.0, 2.0])
+    y = (x.exp() * 2).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    assert_close(first, 2 * np.exp(x.numpy()))
+    assert_close(x.grad, 2 * first)
+
+
+def test_backward_on_leaf_itself():
+    x = leaf(4.0)
+    x.backward()
+    assert x.grad.item() == 1.0
+
+
+# --- no_grad and detach ------------------------------------------------------------------------
+def test_no_grad_records_nothing():
+    x = leaf([1.0, 2.0])
+    with ts.no_grad():
+        y = (x * 2).exp().sum()
+        assert not ts.is_grad_enabled()
+    assert ts.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert (x * 2).requires_grad
+
+
+def test_no_grad_as_decorator():
+    @ts.no_grad()
+    def double(t):
+        """Doubles."""
+        return t * 2
+
+    y = double(leaf([1.0]))
+    assert not y.requires_grad
+    assert double.__name__ == "double" and ts.is_grad_enabled()
+
+
+def test_no_grad_restored_after_exception():
+    with pytest.raises(KeyError):
+        with ts.no_grad():
+            raise KeyError
+    assert ts.is_grad_enabled()
+
+
+def test_enable_grad_inside_no_grad():
+    x = leaf([1.0])
+    with ts.no_grad():
+        with ts.enable_grad():
+            assert (x * 2).requires_grad
+        assert not (x * 2).requires_grad
+
+
+def test_detach_cuts_graph_and_shares_values():
+    x = leaf([1.0, 2.0])
+    d = (x * 3).detach()
+    assert not d.requires_grad and d.is_leaf
+    assert_close(d, [3.0, 6.0])
+    (x * d).sum().backward()
+    assert_close(x.grad, [3.0, 6.0])  # d counts as a constant
+
+
+def test_comparisons_return_bool_tensors_without_grad():
+    x = leaf([1.0, 2.0, 3.0])
+    for out, expected in [(x < 2, [1, 0, 0]), (x <= 2, [1, 1, 0]), (x > 2, [0, 0, 1]),
+                          (x >= 2, [0, 1, 1]), (x == 2, [0, 1, 0]), (x != 2, [1, 0, 1])]:
+        assert out.dtype == np.bool_
+        assert not out.requires_grad and out.grad_fn is None
+        assert out.numpy().tolist() == [bool(v) for v in expected]
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+        ts.tensor([1, 2], requires_grad=True)
+    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+        ts.tensor(np.array([True]), requires_grad=True)
+
+
+# --- deep graphs -------------------------------------------------------------------------------
+def test_chain_of_10000_ops_has_no_recursion_error():
+    x = leaf(0.5)
+    y = x
+    for _ in range(10000):
+        y = (y * 1.0001).tanh()
+    y.backward()
+    assert np.isfinite(x.grad.item()) and x.grad.item() > 0
+
+
+def test_graph_of_100000_adds():
+    x = leaf([1.0, 2.0])
+    y = x
+    for _ in range(100000):
+        y = y + x
+    y.sum().backward()
+    assert_close(x.grad, [100001.0, 100001.0])
+
+
+def test_deep_graph_is_freed_without_backward():
+    x = leaf(1.0)
+    y = x
+    for _ in range(100000):
+        y = y + 1.0
+    probe = weakref.ref(y.grad_fn)
+    del y  # deallocating a 100,000-deep chain must not overflow the C stack
+    assert probe() is None
+
+
+# --- graph lifetime ----------------------------------------------------------------------------
+def test_graph_freed_after_backward_without_gc():
+    gc.disable()
+    try:
+        x = leaf([1.0, 2.0])
+        hidden = x.exp()
+        hidden_ref, node_ref = weakref.ref(hidden), weakref.ref(hidden.grad_fn)
+        loss = (hidden * 2).sum()
+        loss_node_ref = weakref.ref(loss.grad_fn)
+        del hidden
+        assert hidden_ref() is not None  # the graph holds it until backward ...
+        loss.backward()
+        assert hidden_ref() is None and node_ref() is None  # ... which drops the graph's edges
+        del loss
+        assert loss_node_ref() is None
+        assert x.grad is not None
+    finally:
+        gc.enable()
+
+
+def test_graph_freed_without_backward_without_gc():
+    gc.disable()
+    try:
+        x = leaf([1.0, 2.0])
+        hidden = x.tanh()
+        hidden_ref = weakref.ref(hidden)
+        loss = (hidden @ hidden).sum()
+        del hidden
+        assert hidden_ref() is not None
+        del loss
+        assert hidden_ref() is None
+    finally:
+        gc.enable()
+
+
+def test_backward_releases_saved_arrays():
+    x = leaf(np.ones(1000))
+    hidden = x.exp()
+    node = (hidden * hidden).grad_fn
+    out = (hidden * hidden).sum()
+    out.backward()
+    assert out.grad_fn.inputs is None and out.grad_fn.saved is None
+    assert node.inputs is not None  # a graph never backpropagated keeps its inputs
+
+
+def test_training_loop_memory_does_not_grow():
+    rng = np.random.default_rng(0)
+    w = leaf(rng.standard_normal((4, 8)) * 0.1)
+    b = leaf(np.zeros(8))
+    x = ts.tensor(rng.standard_normal((16, 4)))
+    y = ts.tensor(rng.standard_normal((16, 8)))
+
+    def step():
+        loss = F.mse_loss((x @ w + b).tanh(), y)
+        loss.backward()
+        with ts.no_grad():
+            for p in (w, b):
+                p.data = p.data - 0.01 * p.grad.data
+                p.grad = None
+        return loss.item()
+
+    tracemalloc.start()
+    try:
+        first = [step() for _ in range(100)]
+        gc.collect()
+        at_100 = tracemalloc.get_traced_memory()[0]
+        last = [step() for _ in range(900)]
+        gc.collect()
+        at_1000 = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert last[-1] < first[0]  # it did train
+    assert at_1000 - at_100 < 100_000

@@ -1,0 +1,312 @@
+"""Drawing a trace: Graphviz DOT text of the unrolled graph, rendering it, and plotting
+gradient flow over time.
+
+The drawing follows the board: one box per time step (``t = 3``), the ops of that step inside
+(grouped by module), the shared parameters drawn once outside all boxes with one edge into each
+step that uses them, data and the loss outside. With ``grads=True`` the edges carry backward
+quantities: into each step, that step's contribution to each shared weight; between steps, the
+norm of the gradient flowing back through the recurrent state. Both are coloured on a heat
+scale (blue small, red large, logarithmic), so a vanishing gradient is visible at a glance.
+"""
+import math
+import os
+import shutil
+import tempfile
+import warnings
+
+_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+
+
+def _heat(value, low, high):
+    """A Graphviz HSV colour and pen width for ``value`` on a log scale from low to high."""
+    if value <= 0 or high <= 0:
+        level = 0.0
+    elif high <= low:
+        level = 1.0
+    else:
+        level = (math.log10(max(value, low)) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    return f"{0.66 * (1 - level):.3f} 0.850 0.850", f"{1 + 2.5 * level:.2f}"
+
+
+def _quote(text):
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+class _Layout:
+    """Which drawn node each recorded op belongs to, given collapsing and elision."""
+
+    def __init__(self, trace, collapse, first_last):
+        steps = trace.time_steps
+        self.elided = []
+        self.shown = set(steps)
+        if first_last is not None and len(steps) > 2 * first_last:
+            self.shown = set(steps[:first_last] + steps[-first_last:])
+            self.elided = steps[first_last:-first_last]
+        self.collapse = collapse
+        self.node_of_op = {}
+        for record in trace.ops:
+            t = record.time_step
+            if t is not None and t not in self.shown:
+                self.node_of_op[record.index] = "elided"
+            elif collapse and t is not None:
+                self.node_of_op[record.index] = f"step{t}_{record.module_path or 'ops'}"
+            else:
+                self.node_of_op[record.index] = f"op{record.index}"
+
+    def node_count(self, trace):
+        return len(set(self.node_of_op.values())) + len(trace.leaves)
+
+
+def to_dot(trace, collapse=False, first_last=None, shapes=False, grads=False, max_nodes=400):
+    """DOT source of ``trace``'s unrolled graph.
+
+    collapse:    draw each module's ops of one step as a single node
+    first_last:  k; draw only the first k and last k steps, with the middle elided
+    shapes:      print each op's output shape
+    grads:       label and colour edges with backward quantities (after backward)
+    max_nodes:   past this many nodes, warn and collapse (and then elide) instead of handing
+                 Graphviz a graph it would take minutes to lay out
+    """
+    if not trace.ops:
+        raise ValueError("to_dot: the trace recorded no ops (run the model inside `with ts.trace() as tr:`)")
+    layout = _Layout(trace, collapse, first_last)
+    if layout.node_count(trace) > max_nodes and not collapse:
+        warnings.warn(f"to_dot: {layout.node_count(trace)} nodes exceed max_nodes={max_nodes}; "
+                      f"collapsing each step's modules into one node", stacklevel=3)
+        layout = _Layout(trace, True, first_last)
+    if layout.node_count(trace) > max_nodes:
+        per_step = max(1, layout.node_count(trace) // max(trace.steps, 1))
+        k = max(1, (max_nodes // per_step) // 2)
+        warnings.warn(f"to_dot: still more than max_nodes={max_nodes} nodes; showing only the "
+                      f"first and last {k} steps", stacklevel=3)
+        layout = _Layout(trace, True, k)
+    lines = ["digraph bptt {",
+             '  rankdir=LR; newrank=true; compound=true; nodesep=0.25; ranksep=0.35;',
+             '  node [fontname="Helvetica", fontsize=10, style=filled, fillcolor=white];',
+             '  edge [fontname="Helvetica", fontsize=8, color="#555555"];']
+    lines += _leaf_nodes(trace, grads)
+    lines += _op_nodes(trace, layout, shapes)
+    if layout.elided:
+        lines.append(f'  elided [label="⋯ {len(layout.elided)} steps ⋯\\n(t = {layout.elided[0]}'
+                     f'..{layout.elided[-1]})", shape=plaintext, fillcolor=none];')
+    lines += _edges(trace, layout, grads)
+    lines += _step_order(trace, layout)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _leaf_nodes(trace, grads):
+    lines = []
+    params = [leaf for leaf in trace.leaves.values() if leaf.is_param]
+    if params:
+        lines.append('  subgraph cluster_parameters {')
+        lines.append('    label="shared parameters"; style="rounded,dashed"; color="#b8860b"; fontname="Helvetica";')
+        for leaf in params:
+            label = f"{leaf.name}\n{_shape_text(leaf.shape)}"
+            if grads and id(leaf.tensor) in trace._contributions:
+                total = sum(g for _, g in trace.contributions(leaf.tensor))
+                label += f"\n|grad| = {float((total ** 2).sum()) ** 0.5:.3g}"
+            lines.append(f'    p{_leaf_id(trace, leaf)} [label={_quote(label)}, shape=box, '
+                         f'style="rounded,filled", fillcolor="#fff3c4"];')
+        lines.append("  }")
+    for leaf in trace.leaves.values():
+        if not leaf.is_param:
+            lines.append(f'  d{_leaf_id(trace, leaf)} [label={_quote(leaf.name + chr(10) + _shape_text(leaf.shape))}, '
+                         f'shape=ellipse, fillcolor="#dcecf9"];')
+    return lines
+
+
+def _leaf_id(trace, leaf):
+    """A stable id: the leaf's position in order of first use (not its memory address)."""
+    return trace.leaf_order[leaf.key]
+
+
+def _op_nodes(trace, layout, shapes):
+    lines = []
+    by_step = {}
+    for record in trace.ops:
+        node = layout.node_of_op[record.index]
+        if node == "elided":
+            continue
+        by_step.setdefault(record.time_step, {}).setdefault(record.module_path, {}).setdefault(node, []).append(record)
+    for t in sorted(by_step, key=lambda s: -1 if s is None else s):
+        modules = by_step[t]
+        indent = "  " if t is None else "    "
+        if t is not None:
+            lines.append(f'  subgraph cluster_t{t} {{')
+            lines.append(f'    label="t = {t}"; style="rounded,filled"; fillcolor="#f4f4f4"; '
+                         f'color="#999999"; fontname="Helvetica-Bold"; fontsize=12;')
+        for m, (module_path, nodes) in enumerate(modules.items()):
+            nested = module_path and not layout.collapse
+            if nested:
+                cluster = f"cluster_t{'x' if t is None else t}_m{m}"
+                lines.append(f'{indent}subgraph {cluster} {{ label={_quote(module_path)}; style=dashed; color="#bbbbbb";')
+            for node, records in nodes.items():
+                lines.append(f"{indent}  {node} [label={_quote(_op_label(records, layout, shapes))}, "
+                             f"{_op_style(records, layout)}];")
+            if nested:
+                lines.append(f"{indent}}}")
+        if t is not None:
+            lines.append("  }")
+    return lines
+
+
+def _op_label(records, layout, shapes):
+    if layout.collapse and records[0].time_step is not None:
+        name = records[0].module_path or "step"
+        return f"{name}\n{len(records)} ops" + (f"\n{_shape_text(records[-1].shape)}" if shapes else "")
+    record = records[0]
+    return record.kind + (f"\n{_shape_text(record.shape)}" if shapes else "")
+
+
+def _op_style(records, layout):
+    kind = records[0].kind
+    if "loss" in kind or "entropy" in kind:
+        return 'shape=box, style="filled,bold", fillcolor="#f9d5d3"'
+    if layout.collapse and records[0].time_step is not None:
+        return 'shape=box, style="rounded,filled", fillcolor="#d9f2d9"'
+    return "shape=box, style=rounded, height=0.3"
+
+
+def _edges(trace, layout, grads):
+    contribution_norm = {}
+    if grads:
+        for leaf in trace.leaves.values():
+            if leaf.is_param and id(leaf.tensor) in trace._contributions:
+                for t, norm in trace.contribution_norms(leaf.tensor):
+                    contribution_norm[(leaf.key, t)] = norm
+    state_norms = [r.grad_norm for r in trace.ops if r.grad_norm]
+    state_range = (min(state_norms), max(state_norms)) if state_norms else (1.0, 1.0)
+    param_range = {}
+    for (key, _), norm in contribution_norm.items():
+        low, high = param_range.get(key, (math.inf, 0.0))
+        if norm > 0:
+            param_range[key] = (min(low, norm), max(high, norm))
+    lines = []
+    seen = set()
+    elided_param_uses = {}
+    for record in trace.ops:
+        target = layout.node_of_op[record.index]
+        for kind, source in record.inputs:
+            if kind == "const":
+                continue
+            if kind == "op":
+                origin = layout.node_of_op[source]
+                if origin == target or (origin, target) in seen:
+                    continue
+                seen.add((origin, target))
+                attributes = ""
+                producer = trace.ops[source]
+                crosses = producer.time_step is not None and record.time_step is not None and \
+                    producer.time_step != record.time_step
+                if crosses:
+                    attributes = "penwidth=1.6"
+                    if grads and producer.grad_norm is not None:
+                        color, width = _heat(producer.grad_norm, *state_range)
+                        attributes = f'label="{producer.grad_norm:.2g}", color="{color}", ' \
+                                     f'fontcolor="{color}", penwidth={width}'
+                lines.append(f"  {origin} -> {target}" + (f" [{attributes}];" if attributes else ";"))
+                continue
+            leaf = trace.leaves[source]
+            origin = f"{'p' if kind == 'param' else 'd'}{_leaf_id(trace, leaf)}"
+            if target == "elided":
+                elided_param_uses.setdefault(origin, set()).add(record.time_step)
+                continue
+            if (origin, target) in seen:
+                continue
+            seen.add((origin, target))
+            attributes = 'style=dashed, color="#b8860b"' if kind == "param" else ""
+            norm = contribution_norm.get((source, record.time_step))
+            if kind == "param" and norm is not None:
+                color, width = _heat(norm, *param_range.get(source, (norm, norm)))
+                attributes = f'style=dashed, label="{norm:.2g}", color="{color}", ' \
+                             f'fontcolor="{color}", penwidth={width}'
+            lines.append(f"  {origin} -> {target}" + (f" [{attributes}];" if attributes else ";"))
+    for origin, steps in elided_param_uses.items():
+        lines.append(f'  {origin} -> elided [style=dotted, label="×{len(steps)}"];')
+    return lines
+
+
+def _step_order(trace, layout):
+    """Invisible edges from the last op of each drawn step to the first op of the next, so
+    Graphviz lays the steps out left to right as a timeline."""
+    first, last = {}, {}
+    for record in trace.ops:
+        node = layout.node_of_op[record.index]
+        if record.time_step is None or node == "elided":
+            continue
+        first.setdefault(record.time_step, node)
+        last[record.time_step] = node
+    steps = sorted(first)
+    return [f"  {last[a]} -> {first[b]} [style=invis, weight=5];"
+            for a, b in zip(steps, steps[1:]) if last[a] != first[b]]
+
+
+def render(trace, path, **options):
+    """Write the trace's graph to ``path``; the format comes from the suffix (.svg .png .pdf
+    .dot). Without Graphviz's ``dot`` program (or the ``graphviz`` package), the DOT source is
+    written next to it as ``<path>.dot`` with a warning that says how to install Graphviz.
+    Returns the path written."""
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in _SUFFIXES:
+        raise ValueError(f"render: unknown output suffix {suffix!r} in {path!r}; use one of "
+                         f"{', '.join(_SUFFIXES)}")
+    source = to_dot(trace, **options)
+    if suffix == ".dot":
+        _write_atomically(path, source.encode("utf-8"))
+        return path
+    try:
+        import graphviz
+    except ImportError:
+        graphviz = None
+    if graphviz is None or shutil.which("dot") is None:
+        fallback = path + ".dot"
+        _write_atomically(fallback, source.encode("utf-8"))
+        warnings.warn(f"render: Graphviz is not available ({'the graphviz package' if graphviz is None else 'the dot program'} "
+                      f"is missing), so the graph was written as DOT source to {fallback}. Install it "
+                      f"with `apt-get install graphviz` and `pip install graphviz`, or run "
+                      f"`dot -T{suffix[1:]} {fallback} -o {path}`.", stacklevel=2)
+        return fallback
+    _write_atomically(path, graphviz.Source(source).pipe(format=suffix[1:]))
+    return path
+
+
+def _write_atomically(path, content):
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def plot_gradient_flow(flows, path, title="Gradient flow through time"):
+    """Plot, per model, ||dL/dh_t|| and ||dL/dW_hh from step t|| against t (log scale) to
+    ``path`` (any matplotlib format). ``flows`` maps a label to ``trace.gradient_flow``'s
+    result. Needs matplotlib (``pip install tinyseq[viz]``)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plot_gradient_flow needs matplotlib: pip install 'tinyseq[viz]'") from None
+    figure = Figure(figsize=(11, 4), constrained_layout=True)
+    axes = figure.subplots(1, 2)
+    for label, flow in flows.items():
+        axes[0].semilogy(flow["steps"], flow["state_grad_norms"], marker=".", label=label)
+        axes[1].semilogy(flow["steps"], flow["weight_contribution_norms"], marker=".", label=label)
+    axes[0].set_title("‖dL/dh_t‖: gradient reaching the state of step t")
+    axes[1].set_title("‖dL/dW_hh from step t‖: each step's share of the gradient")
+    for axis in axes:
+        axis.set_xlabel("time step t")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend()
+    figure.suptitle(title)
+    figure.savefig(path)
+    return path
