@@ -1,5 +1,6 @@
 # make demo   set up .venv and run the demo (trains a model on built-in data)
 # make test   set up .venv and run the whole test suite
+# make gallery regenerate the pictures in viz/
 # Both install what they need: a virtual environment with the Python packages, and the
 # Graphviz `dot` program through apt when it is missing.
 
@@ -7,13 +8,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test setup dot clean
+.PHONY: demo test gallery setup dot clean
 
 demo: setup
 	$(PY) examples/demo.py
 
 test: setup
 	$(PY) -m pytest -q
+
+gallery: setup
+	$(PY) viz/generate.py
 
 setup: $(VENV)/.installed dot
 

@@ -25,13 +25,14 @@ class _State:
     """Process-wide switches read on every op: grad mode, the recording trace (if any), and the
     time step and module path that new ops are tagged with."""
 
-    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path")
+    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path", "scope")
 
     def __init__(self):
         self.grad_enabled = True
         self.tracer = None
         self.time_step = None
         self.module_path = ()
+        self.scope = ()
 
 
 state = _State()
@@ -99,13 +100,13 @@ class scope:
         self.name = name
 
     def __enter__(self):
-        self._previous = state.module_path
+        self._previous = state.scope
         if state.tracer is not None:
-            state.module_path = self._previous + (self.name,)
+            state.scope = self._previous + (self.name,)
         return self
 
     def __exit__(self, *exc):
-        state.module_path = self._previous
+        state.scope = self._previous
 
 
 def sum_to(g, shape):

@@ -11,8 +11,9 @@ scale (blue small, red large, logarithmic), so a vanishing gradient is visible a
 import math
 import os
 import shutil
-import tempfile
 import warnings
+
+from .serialization import write_atomically
 
 _SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 
@@ -48,12 +49,14 @@ class _Layout:
             self.elided = steps[first_last:-first_last]
         self.collapse = collapse
         self.node_of_op = {}
+        module_number = {}
         for record in trace.ops:
             t = record.time_step
             if t is not None and t not in self.shown:
                 self.node_of_op[record.index] = "elided"
             elif collapse and t is not None:
-                self.node_of_op[record.index] = f"step{t}_{record.module_path or 'ops'}"
+                number = module_number.setdefault(record.module_path, len(module_number))
+                self.node_of_op[record.index] = f"step{t}_m{number}"
             else:
                 self.node_of_op[record.index] = f"op{record.index}"
 
@@ -132,7 +135,9 @@ def _op_nodes(trace, layout, shapes):
         node = layout.node_of_op[record.index]
         if node == "elided":
             continue
-        by_step.setdefault(record.time_step, {}).setdefault(record.module_path, {}).setdefault(node, []).append(record)
+        group = record.module_path if layout.collapse else \
+            " / ".join(part for part in (record.module_path, record.scope) if part)
+        by_step.setdefault(record.time_step, {}).setdefault(group, {}).setdefault(node, []).append(record)
     for t in sorted(by_step, key=lambda s: -1 if s is None else s):
         modules = by_step[t]
         indent = "  " if t is None else "    "
@@ -140,11 +145,11 @@ def _op_nodes(trace, layout, shapes):
             lines.append(f'  subgraph cluster_t{t} {{')
             lines.append(f'    label="t = {t}"; style="rounded,filled"; fillcolor="#f4f4f4"; '
                          f'color="#999999"; fontname="Helvetica-Bold"; fontsize=12;')
-        for m, (module_path, nodes) in enumerate(modules.items()):
-            nested = module_path and not layout.collapse
+        for m, (group, nodes) in enumerate(modules.items()):
+            nested = group and not layout.collapse
             if nested:
                 cluster = f"cluster_t{'x' if t is None else t}_m{m}"
-                lines.append(f'{indent}subgraph {cluster} {{ label={_quote(module_path)}; style=dashed; color="#bbbbbb";')
+                lines.append(f'{indent}subgraph {cluster} {{ label={_quote(group)}; style=dashed; color="#bbbbbb";')
             for node, records in nodes.items():
                 lines.append(f"{indent}  {node} [label={_quote(_op_label(records, layout, shapes))}, "
                              f"{_op_style(records, layout)}];")
@@ -258,7 +263,7 @@ def render(trace, path, **options):
                          f"{', '.join(_SUFFIXES)}")
     source = to_dot(trace, **options)
     if suffix == ".dot":
-        _write_atomically(path, source.encode("utf-8"))
+        write_atomically(path, lambda f: f.write(source.encode("utf-8")))
         return path
     try:
         import graphviz
@@ -266,32 +271,22 @@ def render(trace, path, **options):
         graphviz = None
     if graphviz is None or shutil.which("dot") is None:
         fallback = path + ".dot"
-        _write_atomically(fallback, source.encode("utf-8"))
+        write_atomically(fallback, lambda f: f.write(source.encode("utf-8")))
         warnings.warn(f"render: Graphviz is not available ({'the graphviz package' if graphviz is None else 'the dot program'} "
                       f"is missing), so the graph was written as DOT source to {fallback}. Install it "
                       f"with `apt-get install graphviz` and `pip install graphviz`, or run "
                       f"`dot -T{suffix[1:]} {fallback} -o {path}`.", stacklevel=2)
         return fallback
-    _write_atomically(path, graphviz.Source(source).pipe(format=suffix[1:]))
+    image = graphviz.Source(source).pipe(format=suffix[1:])
+    write_atomically(path, lambda f: f.write(image))
     return path
 
 
-def _write_atomically(path, content):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def plot_gradient_flow(flows, path, title="Gradient flow through time"):
-    """Plot, per model, ||dL/dh_t|| and ||dL/dW_hh from step t|| against t (log scale) to
-    ``path`` (any matplotlib format). ``flows`` maps a label to ``trace.gradient_flow``'s
-    result. Needs matplotlib (``pip install tinyseq[viz]``)."""
+def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_name="W_hh"):
+    """Plot, per model, ||dL/dh_t|| and ||dL/dW from step t|| against t (log scale) to
+    ``path`` (any matplotlib format). ``flows`` maps a label to ``gradient_flow``'s result;
+    steps where a value is 0 (the weight is not used there) are left out. Needs matplotlib
+    (``pip install tinyseq[viz]``)."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -299,14 +294,37 @@ def plot_gradient_flow(flows, path, title="Gradient flow through time"):
     figure = Figure(figsize=(11, 4), constrained_layout=True)
     axes = figure.subplots(1, 2)
     for label, flow in flows.items():
-        axes[0].semilogy(flow["steps"], flow["state_grad_norms"], marker=".", label=label)
-        axes[1].semilogy(flow["steps"], flow["weight_contribution_norms"], marker=".", label=label)
-    axes[0].set_title("‖dL/dh_t‖: gradient reaching the state of step t")
-    axes[1].set_title("‖dL/dW_hh from step t‖: each step's share of the gradient")
+        for axis, key in zip(axes, ("state_grad_norms", "weight_contribution_norms")):
+            values = [v if v > 0 else float("nan") for v in flow[key]]
+            axis.semilogy(flow["steps"], values, marker=".", label=label)
+    axes[0].set_title("‖dL/dh_t‖: gradient reaching step t's state")
+    axes[1].set_title(f"‖dL/d{weight_name}‖ from step t: that step's share")
     for axis in axes:
         axis.set_xlabel("time step t")
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
     figure.suptitle(title)
+    figure.savefig(path)
+    return path
+
+
+def plot_attention(weights, source_tokens, output_tokens, path, title="Attention"):
+    """Heat map of attention weights (one row per output token, one column per source token)
+    to ``path`` (any matplotlib format). Needs matplotlib (``pip install tinyseq[viz]``)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plot_attention needs matplotlib: pip install 'tinyseq[viz]'") from None
+    figure = Figure(figsize=(0.35 * len(source_tokens) + 2, 0.35 * len(output_tokens) + 1.5),
+                    constrained_layout=True)
+    axis = figure.subplots()
+    image = axis.imshow(weights[:len(output_tokens), :len(source_tokens)], cmap="viridis",
+                        vmin=0.0, vmax=1.0, aspect="auto")
+    axis.set_xticks(range(len(source_tokens)), [repr(s)[1:-1] for s in source_tokens])
+    axis.set_yticks(range(len(output_tokens)), list(output_tokens))
+    axis.set_xlabel("source")
+    axis.set_ylabel("output")
+    axis.set_title(title)
+    figure.colorbar(image, ax=axis, fraction=0.05)
     figure.savefig(path)
     return path

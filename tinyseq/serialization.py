@@ -27,18 +27,31 @@ def save(obj, path):
     arrays = {}
     document = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays)}
     header = numpy.frombuffer(json.dumps(document).encode("utf-8"), dtype=numpy.uint8)
+    write_atomically(path, lambda f: numpy.savez(f, **{_HEADER: header}, **arrays))
+
+
+def write_atomically(path, write):
+    """Call ``write(file)`` on a temporary file in ``path``'s folder, flush it to disk, then
+    rename it to ``path``: readers see the old file or the whole new one, never a part."""
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
         with os.fdopen(handle, "wb") as f:
-            numpy.savez(f, **{_HEADER: header}, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
     _fsync_folder(folder)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder):

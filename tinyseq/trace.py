@@ -21,19 +21,21 @@ from .nn.module import Parameter
 
 
 class OpRecord:
-    """One op as recorded: its kind, time step, module path, inputs and output shape.
+    """One op as recorded: its kind, time step, module path (and ``scope``, the names of the
+    ``ts.scope`` blocks it ran in), inputs and output shape.
 
     ``inputs`` holds ("op", index), ("param", key), ("data", key) or ("const", None) per input.
     """
 
-    __slots__ = ("index", "kind", "time_step", "module_path", "inputs", "shape", "node",
+    __slots__ = ("index", "kind", "time_step", "module_path", "scope", "inputs", "shape", "node",
                  "grad_norm")
 
-    def __init__(self, index, kind, time_step, module_path, inputs, shape, node):
+    def __init__(self, index, kind, time_step, module_path, scope, inputs, shape, node):
         self.index = index
         self.kind = kind
         self.time_step = time_step
         self.module_path = module_path
+        self.scope = scope
         self.inputs = inputs
         self.shape = shape
         self.node = node
@@ -71,7 +73,7 @@ class trace:
         self._kept_outputs = []
         self._param_names = {}
         self._contributions = {}
-        self._module_stack = []
+        self._module_names = {}
         self._previous = None
 
     def __enter__(self):
@@ -89,32 +91,23 @@ class trace:
 
     # --- recording (called by the engine and by Module.__call__) ----------------------------
     def _call_module(self, module, args, kwargs):
+        if id(module) not in self._module_names:
+            for name, child in module.named_modules():
+                self._module_names.setdefault(id(child), name)
         path = state.module_path
-        name = self._child_name(module)
-        inner = path + (name,) if name else path
-        prefix = ".".join(inner)
+        name = self._module_names[id(module)]
+        state.module_path = tuple(name.split(".")) if name else ()
         for param_name, p in module._parameters.items():
-            self._param_names.setdefault(id(p), f"{prefix}.{param_name}" if prefix else param_name)
-        state.module_path = inner
-        self._module_stack.append(module)
+            self._param_names.setdefault(id(p), f"{name}.{param_name}" if name else param_name)
         try:
             return module.forward(*args, **kwargs)
         finally:
-            self._module_stack.pop()
             state.module_path = path
-
-    def _child_name(self, module):
-        """The attribute name under which the module now running holds ``module``."""
-        if self._module_stack:
-            for name, child in self._module_stack[-1]._modules.items():
-                if child is module:
-                    return name
-        return ""
 
     def _record_op(self, node, inputs, out):
         refs = [self._ref(t) for t in inputs]
         record = OpRecord(len(self.ops), node.name, state.time_step, ".".join(state.module_path),
-                          refs, tuple(out.shape), node)
+                          " / ".join(state.scope), refs, tuple(out.shape), node)
         self.ops.append(record)
         if out._node is node:
             self._op_of_node[id(node)] = record

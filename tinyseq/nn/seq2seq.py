@@ -26,9 +26,11 @@ _CELLS = {"rnn": (RNN, RNNCell), "lstm": (LSTM, LSTMCell), "gru": (GRU, GRUCell)
 def _ids(ids, like):
     """Token ids as an int64 Tensor on the device of ``like``."""
     if isinstance(ids, Tensor):
-        return ids
+        ids = ids.data
     device = backend.device_of(like.data)
     array = ids if type(ids) in backend._device_of_type else numpy.asarray(ids)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"Seq2Seq: token ids must be integers, got dtype {array.dtype}")
     return Tensor._make(backend.move(array, device).astype("int64", copy=False), False)
 
 
@@ -117,9 +119,10 @@ class Seq2Seq(Module):
         a step is fed the true previous token, otherwise the model's own previous guess."""
         encoder_outputs, state, mask = self.encode(source, source_lengths)
         target = _ids(target, self.target_embedding.weight)
-        if target.ndim != 2 or target.shape[0] != encoder_outputs.shape[0]:
+        if target.ndim != 2 or target.shape[0] != encoder_outputs.shape[0] or target.shape[1] < 2:
             raise ValueError(f"Seq2Seq: expected target ids (B, T) with B = "
-                             f"{encoder_outputs.shape[0]}, got shape {tuple(target.shape)}")
+                             f"{encoder_outputs.shape[0]} and T >= 2 (<sos> and at least one "
+                             f"token), got shape {tuple(target.shape)}")
         offset = encoder_outputs.shape[1]
         cpu_generator = random.generator(backend.get_device("cpu"))
         previous = target[:, 0]
@@ -171,12 +174,18 @@ class Seq2Seq(Module):
     def beam_search(self, source, source_lengths=None, beam_width=5, max_len=50, length_penalty=1.0):
         """For each source sequence, the token list (without <sos>/<eos>) with the best
         length-normalised log-probability score = sum(log p) / len^length_penalty, found by
-        keeping the ``beam_width`` best partial hypotheses at every step."""
+        keeping the ``beam_width`` best partial hypotheses at every step. The search ends
+        when ``beam_width`` hypotheses have ended and none still running scores better."""
         if not isinstance(beam_width, int) or beam_width < 1:
             raise ValueError(f"beam_search: beam_width must be a positive int, got {beam_width}")
         source = _ids(source, self.source_embedding.weight)
+        if source.ndim != 2:
+            raise ValueError(f"beam_search: expected source ids (B, S), got shape {tuple(source.shape)}")
         lengths = numpy.full(source.shape[0], source.shape[1]) if source_lengths is None else \
             numpy.asarray(source_lengths).reshape(-1)
+        if len(lengths) != source.shape[0]:
+            raise ValueError(f"beam_search: got {len(lengths)} source lengths for a batch of "
+                             f"{source.shape[0]}")
         return [self._beam_search_one(source[i:i + 1], lengths[i:i + 1], beam_width, max_len,
                                       length_penalty) for i in range(source.shape[0])]
 
@@ -203,7 +212,11 @@ class Seq2Seq(Module):
                         survivors.append((beam, tokens, score))
                 elif rank < beam_width:          # an ending counts only if it ranks in the beam
                     finished.append((tokens[:-1], score / len(tokens) ** length_penalty))
-            if len(finished) >= beam_width or not survivors:
+            if not survivors:
+                break
+            best_finished = max((score for _, score in finished), default=-numpy.inf)
+            best_live = max(score / len(tokens) ** length_penalty for _, tokens, score in survivors)
+            if len(finished) >= beam_width and best_finished >= best_live:
                 break
             keep = Tensor._make(xp.asarray([s[0] for s in survivors]), False)
             state = [tuple(part[keep] for part in s) if isinstance(s, tuple) else s[keep] for s in state]

@@ -1,0 +1,92 @@
+"""The ``tinyseq`` command: quick pictures of unrolled graphs without writing a script.
+
+    tinyseq render --cell lstm --steps 4 --hidden 3 -o bptt.svg
+    tinyseq render --cell seq2seq --steps 3 --collapse -o seq2seq.svg
+"""
+import argparse
+import sys
+
+import numpy
+
+from . import functional as F
+from . import nn, random
+from .creation import randn, tensor
+from .tensor import get_default_dtype, set_default_dtype
+from .trace import trace
+
+CELLS = ("rnn", "lstm", "gru", "seq2seq")
+
+
+def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0):
+    """Run one forward and backward pass of a small model under a trace and return the trace.
+
+    rnn/lstm/gru: a layer over ``steps`` random inputs with a mean-square loss on every
+    output. seq2seq: a GRU encoder-decoder with dot attention over ``steps`` source tokens and
+    ``steps`` target tokens, with the cross-entropy loss.
+    """
+    random.manual_seed(seed)
+    rng = numpy.random.default_rng(seed)
+    if cell == "seq2seq":
+        model = nn.Seq2Seq(6, 6, embedding_dim=hidden, hidden_size=hidden, num_layers=layers,
+                           cell="gru", attention="dot")
+        source = rng.integers(3, 6, size=(batch, steps))
+        target = numpy.concatenate([numpy.ones((batch, 1), int), rng.integers(3, 6, size=(batch, steps))], axis=1)
+        with trace() as tr:
+            logits, _ = model(source, target)
+            loss = model.loss(logits, target)
+    else:
+        model = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](input_size, hidden, num_layers=layers)
+        x = randn(steps, batch, input_size)
+        y = tensor(rng.standard_normal((steps, batch, hidden)), dtype=get_default_dtype())
+        with trace() as tr:
+            output, _ = model(x)
+            loss = F.mse_loss(output, y)
+    loss.backward()
+    return tr
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="tinyseq", description="tinyseq: see backpropagation through time.")
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    render = commands.add_parser("render", help="draw the unrolled BPTT graph of a small model",
+                                 description="Trace one training step of a small model and draw its "
+                                             "unrolled graph (format from the output suffix).")
+    render.add_argument("--cell", choices=CELLS, default="lstm", help="model to unroll (default: lstm)")
+    render.add_argument("--steps", type=int, default=4, help="time steps (default: 4)")
+    render.add_argument("--hidden", type=int, default=3, help="hidden size (default: 3)")
+    render.add_argument("--input", type=int, default=2, dest="input_size", help="input features (default: 2)")
+    render.add_argument("--batch", type=int, default=2, help="batch size (default: 2)")
+    render.add_argument("--layers", type=int, default=1, help="stacked layers (default: 1)")
+    render.add_argument("--collapse", action="store_true", help="one node per module per step")
+    render.add_argument("--first-last", type=int, default=None, metavar="K",
+                        help="draw only the first K and last K steps")
+    render.add_argument("--shapes", action="store_true", help="show each op's output shape")
+    render.add_argument("--no-grads", action="store_true",
+                        help="leave out the gradient norms on the edges")
+    render.add_argument("-o", "--output", default="bptt.svg",
+                        help="output file: .svg, .png, .pdf or .dot (default: bptt.svg)")
+    return parser
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.steps < 1 or args.hidden < 1 or args.batch < 1 or args.layers < 1:
+        parser.error("--steps, --hidden, --batch and --layers must be positive")
+    previous = get_default_dtype()
+    set_default_dtype(numpy.float64)
+    try:
+        tr = traced_example(args.cell, args.steps, args.hidden, args.input_size, args.batch, args.layers)
+    finally:
+        set_default_dtype(previous)
+    written = tr.render(args.output, collapse=args.collapse, first_last=args.first_last,
+                        shapes=args.shapes, grads=not args.no_grads)
+    print(f"wrote {written}: {args.cell}, {tr.steps} time steps, {len(tr.ops)} ops")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
