@@ -19,17 +19,18 @@ forget gate is open, so the error signal survives the trip; the GRU's h_t = z h_
 does the same.
 
 Budget: hidden size 64, batch 64 of fresh samples per step, Adam lr 1e-2, gradients clipped
-to norm 1, at most 1000 steps per run, stopping early once the validation MSE is below 0.01.
-The LSTM solves T = 50 (test MSE < 0.05) within it, typically after 500-700 steps (32-45k
-samples, about 1-1.5 minutes on two CPU cores); the whole default table (T = 10 and 50)
-takes about three minutes. For the full story run it longer, e.g.
+to norm 1, at most 1000 steps per run (64,000 samples), stopping early once the validation
+MSE is below 0.01 (checked every 100 steps). The LSTM solves T = 50 (test MSE < 0.05) well
+within it: this script's run stops at step 600 with test MSE 0.005, in 25-70 s on two CPU
+cores depending on load, and with five other seeds (initialisation and data) the test MSE
+was below 0.05 by step 400-600 every time. The whole default table (T = 10 and 50, three
+models) takes one to two minutes. For the full story run it longer, e.g.
 
-    python3 examples/adding_problem.py --lengths 10 50 100 --steps 3000
+    python3 examples/adding_problem.py --lengths 10 50 100 --steps 2000
+
+(about five minutes in all: at T = 100 the LSTM is solved after 800 steps, the GRU after 300,
+and the plain RNN is still at the baseline after 2000).
 """
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny matrices: BLAS threads cost more than they save
-
 import argparse
 import time
 
@@ -60,13 +61,14 @@ def mse(model, data):
 
 def train(cell, seq_len, steps=1000, batch_size=64, hidden_size=64, lr=1e-2, clip=1.0,
           eval_every=100, stop_below=0.01, n_test=1000):
-    """Train one model on fresh batches; return (test MSE, steps taken, seconds)."""
+    """Train one model on fresh batches; return (model, test MSE, steps taken, seconds)."""
     ts.manual_seed(0)
     model = Adder(cell, hidden_size)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     valid = AddingProblem(500, seq_len, seed=1)
     test = AddingProblem(n_test, seq_len, seed=2)
     start = time.perf_counter()
+    step = 0
     for step in range(1, steps + 1):
         batch = AddingProblem(batch_size, seq_len, seed=1000 + step)   # never seen before
         loss = F.mse_loss(model(ts.tensor(batch.inputs)), ts.tensor(batch.targets))
@@ -76,7 +78,7 @@ def train(cell, seq_len, steps=1000, batch_size=64, hidden_size=64, lr=1e-2, cli
         optimizer.step()
         if step % eval_every == 0 and mse(model, valid) < stop_below:
             break
-    return mse(model, test), step, time.perf_counter() - start
+    return model, mse(model, test), step, time.perf_counter() - start
 
 
 def main(lengths=(10, 50), cells=("RNN", "LSTM", "GRU"), steps=1000, **train_options):
@@ -85,7 +87,7 @@ def main(lengths=(10, 50), cells=("RNN", "LSTM", "GRU"), steps=1000, **train_opt
     print(f"{'model':>6} {'T':>5} {'test MSE':>10} {'steps':>6} {'time':>7}  verdict")
     for seq_len in lengths:
         for cell in cells:
-            test_mse, taken, seconds = train(cell, seq_len, steps, **train_options)
+            _, test_mse, taken, seconds = train(cell, seq_len, steps, **train_options)
             results[cell][seq_len] = test_mse
             verdict = "solved" if test_mse < 0.05 else "at baseline" \
                 if test_mse > 0.8 * BASELINE else "partly"

@@ -1,61 +1,66 @@
 """How far back does the gradient reach? RNN vs LSTM vs GRU on the adding problem.
 
-For one batch the loss depends on the last output only, L = MSE(head(h_T), y), and yet every
-step's state h_t and every step's use of W_hh receives a gradient through the chain
+The loss depends on the last output only, L = MSE(head(h_T), y), yet the state h_t of every
+step receives a gradient through the chain of per-step Jacobians
 
-    dL/dh_t = dL/dh_{t+1} . dh_{t+1}/dh_t      (one Jacobian per step, multiplied T - t times)
+    dL/dh_t = dL/dh_{t+1} . dh_{t+1}/dh_t        (multiplied T - 1 - t times)
 
-The trace measures ||dL/dh_t|| and each step's share of dL/dW_hh. In a vanilla tanh RNN the
-repeated Jacobians shrink the gradient geometrically, so early steps barely learn (vanishing
-gradient); the LSTM's additive cell path c_t = f * c_{t-1} + i * g keeps it alive.
+and each step's use of the shared W_hh adds its own term to dL/dW_hh. The trace measures
+||dL/dh_t|| for every t. In a tanh RNN the Jacobians shrink the gradient geometrically: the
+first steps get almost nothing (vanishing gradient) and the model cannot learn to remember the
+first marked number. The LSTM's cell path c_t = f * c_{t-1} + i * g and the GRU's
+h_t = (1 - z) * n + z * h_{t-1} can pass the gradient on nearly unchanged when their gates
+learn to: at initialisation (forget gate near 0.5) they vanish too, once trained they do not.
+
+Each model is measured freshly initialised and after training on the task
+(examples/adding_problem.py's settings: hidden 64, Adam lr 1e-2, batch 64, at most 600 steps).
 """
 import argparse
 
+from adding_problem import LAYERS, train
+
 import tinyseq as ts
 import tinyseq.functional as F
-from tinyseq import nn
 from tinyseq.datasets import AddingProblem
 from tinyseq.render import plot_gradient_flow
 from tinyseq.trace import gradient_flow
 
-LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+
+def measure(model, seq_len, seed=3, batch_size=64):
+    """gradient_flow of the adding model on one batch: ||dL/dh_t|| and W_hh's per-step shares."""
+    batch = AddingProblem(batch_size, seq_len, seed=seed)
+    x, y = ts.tensor(batch.inputs), ts.tensor(batch.targets)
+    flow = gradient_flow(lambda: F.mse_loss(model(x), y), model.rnn.weight_hh_l0)
+    model.zero_grad()
+    return flow
 
 
-def measure(model_name, seq_len=100, hidden_size=64, batch_size=64, seed=0):
-    """gradient_flow's result for a freshly initialised model on one adding-problem batch."""
-    ts.manual_seed(seed)
-    layer, head = LAYERS[model_name](2, hidden_size), nn.Linear(hidden_size, 1)
-    data = AddingProblem(batch_size, seq_len, seed=seed)
-    x = ts.tensor(data.inputs).transpose(1, 0, 2)           # (T, B, 2)
-    y = ts.tensor(data.targets)
-
-    def loss_fn():
-        output, _ = layer(x)
-        return F.mse_loss(head(output[-1]).squeeze(-1), y)
-
-    return gradient_flow(loss_fn, layer.weight_hh_l0)
-
-
-def main(seq_len=100, output="gradient_flow.svg"):
-    flows = {name: measure(name, seq_len) for name in LAYERS}
-    print(f"adding problem, T = {seq_len}, one batch at initialisation")
-    print(f"{'model':6s} {'|dL/dh_0|':>11s} {'|dL/dh_T-1|':>12s} {'ratio first/last':>17s} "
-          f"{'W_hh share t=0':>15s} {'W_hh share t=T-1':>17s}")
-    ratios = {}
-    for name, flow in flows.items():
-        states, shares = flow["state_grad_norms"], flow["weight_contribution_norms"]
-        ratios[name] = states[0] / states[-1]
-        print(f"{name:6s} {states[0]:11.3e} {states[-1]:12.3e} {ratios[name]:17.3e} "
-              f"{shares[0]:15.3e} {shares[-1]:17.3e}")
+def main(seq_len=50, steps=600, output="gradient_flow.svg"):
+    print(f"adding problem, T = {seq_len}: ||dL/dh_0|| / ||dL/dh_T-1|| (how much of the "
+          f"gradient reaches the first step)")
+    print(f"{'model':6s} {'at init':>10s} {'trained':>10s} {'test MSE':>9s} {'steps':>6s}")
+    flows, ratios = {}, {}
+    for name in LAYERS:
+        model, test_mse, taken, _ = train(name, seq_len, steps=0)
+        initial = measure(model, seq_len)["state_grad_norms"]
+        model, test_mse, taken, _ = train(name, seq_len, steps=steps)
+        flow = measure(model, seq_len)
+        flows[f"{name} (trained, test MSE {test_mse:.3f})"] = flow
+        trained = flow["state_grad_norms"]
+        ratios[name] = (initial[0] / initial[-1], trained[0] / trained[-1])
+        print(f"{name:6s} {ratios[name][0]:10.2e} {ratios[name][1]:10.2e} {test_mse:9.4f} {taken:6d}",
+              flush=True)
     if output:
-        plot_gradient_flow(flows, output, title=f"Gradient flow through time (adding problem, T = {seq_len})")
+        plot_gradient_flow(flows, output, title=f"Gradient flow through time, adding problem "
+                                                f"T = {seq_len}, after training")
         print(f"wrote {output}")
     return ratios
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--seq-len", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("-o", "--output", default="gradient_flow.svg")
     args = parser.parse_args()
-    main(args.seq_len, args.output)
+    main(args.seq_len, args.steps, args.output)

@@ -16,6 +16,8 @@ import warnings
 from .serialization import write_atomically
 
 _SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+_LARGE = 60
+_LARGE_LAYOUT = " nslimit=2; nslimit1=2; mclimit=0.2;"  # fewer layout passes: seconds, not minutes
 
 
 def _heat(value, low, high):
@@ -38,9 +40,13 @@ def _shape_text(shape):
 
 
 class _Layout:
-    """Which drawn node each recorded op belongs to, given collapsing and elision."""
+    """Which drawn node each recorded op belongs to, given collapsing and elision.
 
-    def __init__(self, trace, collapse, first_last):
+    ``collapse`` draws each module's ops of one step as one node; ``untimed`` also groups the
+    ops outside any step by module (the last resort for graphs without time steps).
+    """
+
+    def __init__(self, trace, collapse, first_last, untimed=False):
         steps = trace.time_steps
         self.elided = []
         self.shown = set(steps)
@@ -48,47 +54,65 @@ class _Layout:
             self.shown = set(steps[:first_last] + steps[-first_last:])
             self.elided = steps[first_last:-first_last]
         self.collapse = collapse
+        self.module_kinds = trace.module_kinds
         self.node_of_op = {}
         module_number = {}
         for record in trace.ops:
             t = record.time_step
             if t is not None and t not in self.shown:
                 self.node_of_op[record.index] = "elided"
-            elif collapse and t is not None:
+            elif (collapse and t is not None) or (untimed and t is None):
                 number = module_number.setdefault(record.module_path, len(module_number))
-                self.node_of_op[record.index] = f"step{t}_m{number}"
+                self.node_of_op[record.index] = f"step{'x' if t is None else t}_m{number}"
             else:
                 self.node_of_op[record.index] = f"op{record.index}"
 
-    def node_count(self, trace):
-        return len(set(self.node_of_op.values())) + len(trace.leaves)
+    def size(self, trace):
+        """What Graphviz has to lay out: nodes (ops, leaves, the elision) plus step boxes."""
+        return len(set(self.node_of_op.values())) + len(trace.leaves) + len(self.shown)
+
+    def nodes_per_step(self):
+        nodes = {node for index, node in self.node_of_op.items() if node.startswith("step")
+                 and not node.startswith("stepx")}
+        return -(-len(nodes) // max(len(self.shown), 1))
 
 
 def to_dot(trace, collapse=False, first_last=None, shapes=False, grads=False, max_nodes=400):
     """DOT source of ``trace``'s unrolled graph.
 
     collapse:    draw each module's ops of one step as a single node
-    first_last:  k; draw only the first k and last k steps, with the middle elided
+    first_last:  k >= 1; draw only the first k and last k steps, with the middle elided
     shapes:      print each op's output shape
     grads:       label and colour edges with backward quantities (after backward)
-    max_nodes:   past this many nodes, warn and collapse (and then elide) instead of handing
-                 Graphviz a graph it would take minutes to lay out
+    max_nodes:   past this many nodes and step boxes, warn and collapse (then elide, then group
+                 the ops outside the steps) instead of handing Graphviz a graph it would take
+                 minutes to lay out
     """
     if not trace.ops:
         raise ValueError("to_dot: the trace recorded no ops (run the model inside `with ts.trace() as tr:`)")
+    if first_last is not None and (not isinstance(first_last, int) or first_last < 1):
+        raise ValueError(f"to_dot: first_last must be a positive int, got {first_last!r}")
     layout = _Layout(trace, collapse, first_last)
-    if layout.node_count(trace) > max_nodes and not collapse:
-        warnings.warn(f"to_dot: {layout.node_count(trace)} nodes exceed max_nodes={max_nodes}; "
-                      f"collapsing each step's modules into one node", stacklevel=3)
+    if layout.size(trace) > max_nodes and not collapse and trace.steps:
+        warnings.warn(f"to_dot: {layout.size(trace)} nodes and step boxes exceed max_nodes="
+                      f"{max_nodes}; collapsing each step's modules into one node", stacklevel=3)
         layout = _Layout(trace, True, first_last)
-    if layout.node_count(trace) > max_nodes:
-        per_step = max(1, layout.node_count(trace) // max(trace.steps, 1))
-        k = max(1, (max_nodes // per_step) // 2)
-        warnings.warn(f"to_dot: still more than max_nodes={max_nodes} nodes; showing only the "
-                      f"first and last {k} steps", stacklevel=3)
-        layout = _Layout(trace, True, k)
+    if layout.size(trace) > max_nodes and len(layout.shown) > 2:
+        fixed = layout.size(trace) - len(layout.shown) * (layout.nodes_per_step() + 1)
+        k = max(1, (max_nodes - fixed - 1) // (layout.nodes_per_step() + 1) // 2)
+        if first_last is None or k < first_last:
+            warnings.warn(f"to_dot: more than max_nodes={max_nodes} nodes and step boxes; "
+                          f"showing only the first and last {k} steps", stacklevel=3)
+            layout = _Layout(trace, True, k)
+    if layout.size(trace) > max_nodes:
+        warnings.warn(f"to_dot: more than max_nodes={max_nodes} nodes; grouping the ops outside "
+                      f"any time step by module (tag loops with ts.timestep(t) to see steps)",
+                      stacklevel=3)
+        layout = _Layout(trace, True, first_last if not layout.elided else len(layout.shown) // 2,
+                         untimed=True)
     lines = ["digraph bptt {",
-             '  rankdir=LR; newrank=true; compound=true; nodesep=0.25; ranksep=0.35;',
+             '  rankdir=LR; compound=true; nodesep=0.25; ranksep=0.35;' +
+             (_LARGE_LAYOUT if layout.size(trace) > _LARGE else ""),
              '  node [fontname="Helvetica", fontsize=10, style=filled, fillcolor=white];',
              '  edge [fontname="Helvetica", fontsize=8, color="#555555"];']
     lines += _leaf_nodes(trace, grads)
@@ -161,8 +185,11 @@ def _op_nodes(trace, layout, shapes):
 
 
 def _op_label(records, layout, shapes):
-    if layout.collapse and records[0].time_step is not None:
-        name = records[0].module_path or "step"
+    """An op's kind; for a collapsed step, the module (and its class) and how many ops."""
+    if layout.node_of_op[records[0].index].startswith("step"):
+        path = records[0].module_path
+        kind = layout.module_kinds.get(path, "")
+        name = f"{path} ({kind})" if path and kind else path or kind or "step"
         return f"{name}\n{len(records)} ops" + (f"\n{_shape_text(records[-1].shape)}" if shapes else "")
     record = records[0]
     return record.kind + (f"\n{_shape_text(record.shape)}" if shapes else "")
@@ -172,7 +199,7 @@ def _op_style(records, layout):
     kind = records[0].kind
     if "loss" in kind or "entropy" in kind:
         return 'shape=box, style="filled,bold", fillcolor="#f9d5d3"'
-    if layout.collapse and records[0].time_step is not None:
+    if layout.node_of_op[records[0].index].startswith("step"):
         return 'shape=box, style="rounded,filled", fillcolor="#d9f2d9"'
     return "shape=box, style=rounded, height=0.3"
 
@@ -209,11 +236,11 @@ def _edges(trace, layout, grads):
                 crosses = producer.time_step is not None and record.time_step is not None and \
                     producer.time_step != record.time_step
                 if crosses:
-                    attributes = "penwidth=1.6"
+                    attributes = "penwidth=1.6, weight=10"
                     if grads and producer.grad_norm is not None:
                         color, width = _heat(producer.grad_norm, *state_range)
-                        attributes = f'label="{producer.grad_norm:.2g}", color="{color}", ' \
-                                     f'fontcolor="{color}", penwidth={width}'
+                        attributes = f'xlabel="{producer.grad_norm:.2g}", color="{color}", ' \
+                                     f'fontcolor="{color}", penwidth={width}, weight=10'
                 lines.append(f"  {origin} -> {target}" + (f" [{attributes}];" if attributes else ";"))
                 continue
             leaf = trace.leaves[source]
@@ -224,11 +251,12 @@ def _edges(trace, layout, grads):
             if (origin, target) in seen:
                 continue
             seen.add((origin, target))
-            attributes = 'style=dashed, color="#b8860b"' if kind == "param" else ""
+            attributes = 'style=dashed, color="#b8860b"' if kind == "param" \
+                else 'color="#7aa6cf"'
             norm = contribution_norm.get((source, record.time_step))
             if kind == "param" and norm is not None:
                 color, width = _heat(norm, *param_range.get(source, (norm, norm)))
-                attributes = f'style=dashed, label="{norm:.2g}", color="{color}", ' \
+                attributes = f'style=dashed, xlabel="{norm:.2g}", color="{color}", ' \
                              f'fontcolor="{color}", penwidth={width}'
             lines.append(f"  {origin} -> {target}" + (f" [{attributes}];" if attributes else ";"))
     for origin, steps in elided_param_uses.items():

@@ -74,6 +74,7 @@ class trace:
         self._param_names = {}
         self._contributions = {}
         self._module_names = {}
+        self.module_kinds = {}
         self._previous = None
 
     def __enter__(self):
@@ -93,7 +94,9 @@ class trace:
     def _call_module(self, module, args, kwargs):
         if id(module) not in self._module_names:
             for name, child in module.named_modules():
-                self._module_names.setdefault(id(child), name)
+                if id(child) not in self._module_names:
+                    self._module_names[id(child)] = name
+                    self.module_kinds.setdefault(name, type(child).__name__)
         path = state.module_path
         name = self._module_names[id(module)]
         state.module_path = tuple(name.split(".")) if name else ()

@@ -1,0 +1,84 @@
+"""What the tracer costs: an LSTM training step with no trace active, compared with the same
+step with tinyseq's tracing hooks removed (the reference: Module.__call__ calling forward
+directly, ts.timestep / ts.scope as empty contexts), and with a trace recording.
+
+    python benchmarks/trace_overhead.py [--rounds 15]
+
+The variants run by turns within each round; the table gives the median time and the median
+of the per-round ratios against the reference (hooks removed).
+"""
+import argparse
+import contextlib
+import statistics
+import time
+
+import tinyseq as ts
+import tinyseq.functional as F
+from tinyseq import nn, optim
+from tinyseq.nn import module, recurrent
+
+
+class _Nothing:
+    def __init__(self, *args):
+        pass
+
+    __enter__ = __exit__ = lambda self, *args: None
+
+
+@contextlib.contextmanager
+def hooks_removed():
+    """Module.__call__ -> forward, timestep and scope -> empty contexts, for the reference."""
+    saved = module.Module.__call__, recurrent.timestep, recurrent.scope
+    module.Module.__call__ = lambda self, *args, **kwargs: self.forward(*args, **kwargs)
+    recurrent.timestep = recurrent.scope = _Nothing
+    try:
+        yield
+    finally:
+        module.Module.__call__, recurrent.timestep, recurrent.scope = saved
+
+
+def make_step(steps=32, batch=32, features=32, hidden=64):
+    ts.manual_seed(0)
+    lstm, head = nn.LSTM(features, hidden), nn.Linear(hidden, 1)
+    optimizer = optim.SGD(list(lstm.parameters()) + list(head.parameters()), lr=0.01)
+    x, y = ts.randn(steps, batch, features), ts.randn(batch, 1)
+
+    def step(traced=False):
+        with (ts.trace() if traced else contextlib.nullcontext()):
+            output, _ = lstm(x)
+            loss = F.mse_loss(head(output[-1]), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def timed(function, repeats=3):
+    start = time.perf_counter()
+    for _ in range(repeats):
+        function()
+    return (time.perf_counter() - start) / repeats
+
+
+def main(rounds=15):
+    step = make_step()
+    step()
+    times = {"hooks removed (reference)": [], "no trace active": [], "trace recording": []}
+    for _ in range(rounds):
+        with hooks_removed():
+            times["hooks removed (reference)"].append(timed(step))
+        times["no trace active"].append(timed(step))
+        times["trace recording"].append(timed(lambda: step(traced=True)))
+    reference = times["hooks removed (reference)"]
+    print("LSTM training step, T=32 B=32 D=32 H=64, float32, "
+          f"{rounds} rounds (median; ratio = median of per-round ratios)")
+    print(f"{'variant':28s} {'time (ms)':>10s} {'ratio':>7s}")
+    for name, values in times.items():
+        ratio = statistics.median(v / r for v, r in zip(values, reference))
+        print(f"{name:28s} {1000 * statistics.median(values):10.2f} {ratio:7.3f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    main(parser.parse_args().rounds)

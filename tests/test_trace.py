@@ -1,0 +1,960 @@
+"""The BPTT tracer (tinyseq/trace.py) and its drawings (tinyseq/render.py).
+
+On RNN, LSTM, GRU (also 2-layer bidirectional with lengths) and Seq2Seq (with and without
+attention) in float64:
+  * the trace has one time step per step of the unrolled loop (Seq2Seq: S + T - 1), and the
+    DOT text one ``cluster_t<k>`` box per step, labelled ``t = k``;
+  * each shared parameter is one node, defined outside every step box, with exactly one edge
+    into each step box that uses it (found by parsing the DOT: which node lies in which box);
+  * the per-step gradient contributions add up to ``.grad`` to 1e-10, come from exactly the
+    steps that use the parameter, and equal the gradients of per-step (untied) copies;
+  * the DOT text is the same for two identically seeded runs; the options collapse,
+    first_last, shapes, grads and the nested gate boxes do what they say;
+  * rendering (.svg .png .pdf .dot, the fallback without Graphviz), bad input (empty trace,
+    unknown parameter, unknown suffix, huge graphs), recording switched off outside the block,
+    traces and graphs that are freed, gradient-flow measurements and plots, and the CLI.
+"""
+import gc
+import importlib
+import importlib.util
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+import weakref
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinyseq as ts
+from tinyseq import autograd, nn
+from tinyseq import functional as F
+from tinyseq.autograd import state
+from tinyseq.nn.recurrent import lstm_step, rnn_step
+from tinyseq.trace import gradient_flow
+
+render_module = importlib.import_module("tinyseq.render")
+
+HAVE_GRAPHVIZ = shutil.which("dot") is not None and importlib.util.find_spec("graphviz") is not None
+needs_graphviz = pytest.mark.skipif(not HAVE_GRAPHVIZ,
+                                    reason="Graphviz (dot and the graphviz package) not installed")
+MAIN_EXISTS = (Path(ts.__file__).parent / "__main__.py").exists()
+needs_cli = pytest.mark.skipif(not MAIN_EXISTS, reason="tinyseq/__main__.py does not exist")
+
+LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+PAD, SOS, EOS = 0, 1, 2
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Every test here runs in float64; the default dtype goes back to float32 afterwards."""
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype(ts.float64)
+    yield
+    ts.set_default_dtype(previous)
+
+
+# --- a small DOT parser -----------------------------------------------------------------------
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SUBGRAPH = re.compile(r"subgraph (\w+) \{")
+_NODE = re.compile(r"^\s*(\w+) \[(.*)\];\s*$")
+_EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?;\s*$")
+_STEP_CLUSTER = re.compile(r"^cluster_t(\d+)$")
+_LABEL = re.compile(r'label=("(?:[^"\\]|\\.)*")')
+
+
+def _unquote(text):
+    return text[1:-1].replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+
+
+class Dot:
+    """What the DOT text defines: nodes (with the step box they lie in), edges, clusters."""
+
+    def __init__(self, text):
+        self.text = text
+        self.step_of = {}            # node id -> k of the innermost enclosing cluster_t<k>, or None
+        self.definitions = Counter()  # node id -> how many lines define it
+        self.label = {}              # node id -> label text
+        self.edges = []              # (source, target, attribute text)
+        self.clusters = []           # subgraph names in order
+        self.parent = {}             # subgraph name -> enclosing subgraph (or "graph")
+        self.cluster_label = {}      # subgraph name -> its label text
+        stack = []
+        awaiting_label = None
+        for line in text.splitlines():
+            bare = _QUOTED.sub('""', line)
+            edge = _EDGE.match(line)
+            if edge:
+                self.edges.append((edge.group(1), edge.group(2), edge.group(3) or ""))
+                continue
+            sub = _SUBGRAPH.search(bare)
+            if sub:
+                name = sub.group(1)
+                self.parent[name] = stack[-1] if stack else None
+                self.clusters.append(name)
+                stack.append(name)
+                label = _LABEL.search(line[line.index("{"):])
+                if label:
+                    self.cluster_label[name] = _unquote(label.group(1))
+                    awaiting_label = None
+                else:
+                    awaiting_label = name
+            elif "{" in bare:
+                stack.append("graph")
+            else:
+                node = _NODE.match(line)
+                if node and node.group(1) not in ("node", "edge", "graph"):
+                    name = node.group(1)
+                    self.definitions[name] += 1
+                    label = _LABEL.search(node.group(2))
+                    self.label[name] = _unquote(label.group(1)) if label else name
+                    self.step_of[name] = next(
+                        (int(_STEP_CLUSTER.match(c).group(1)) for c in reversed(stack)
+                         if _STEP_CLUSTER.match(c)), None)
+                elif awaiting_label and _LABEL.search(line):
+                    self.cluster_label[awaiting_label] = _unquote(_LABEL.search(line).group(1))
+                    awaiting_label = None
+            for _ in range(bare.count("}")):
+                stack.pop()
+        assert not stack, "unbalanced braces in the DOT text"
+
+    @property
+    def step_clusters(self):
+        """k of every cluster_t<k> box, in the order they are defined."""
+        return [int(_STEP_CLUSTER.match(c).group(1)) for c in self.clusters if _STEP_CLUSTER.match(c)]
+
+    def nodes_in_step(self, k):
+        return [n for n, s in self.step_of.items() if s == k]
+
+    def node_named(self, name):
+        """The one node whose label's first line is ``name`` (a parameter's node)."""
+        found = [n for n, label in self.label.items() if label.split("\n")[0] == name]
+        assert len(found) == 1, f"{name!r} should be drawn exactly once, found nodes {found}"
+        assert self.definitions[found[0]] == 1, f"node {found[0]} is defined more than once"
+        return found[0]
+
+    def edges_from(self, node):
+        return [(target, attributes) for source, target, attributes in self.edges if source == node]
+
+
+def step_cluster_count(text):
+    return len(re.findall(r"cluster_t\d+ \{", text))
+
+
+def check_step_clusters(text, steps):
+    """Exactly one box per step, ``subgraph cluster_t<k> {`` labelled ``t = k``."""
+    assert step_cluster_count(text) == len(steps)
+    pairs = re.findall(r'subgraph cluster_t(\d+) \{\s*label="t = (\d+)"', text)
+    assert [int(a) for a, _ in pairs] == list(steps)
+    assert all(a == b for a, b in pairs)
+
+
+def check_parameter_nodes(tr, model, steps_of, **options):
+    """Each parameter: one node, outside every step box, exactly one edge into each step box
+    that uses it and none into other step boxes."""
+    dot = Dot(tr.to_dot(**options))
+    for name, p in model.named_parameters():
+        node = dot.node_named(name)
+        assert dot.step_of[node] is None, f"{name} is drawn inside step box {dot.step_of[node]}"
+        into_steps = Counter(dot.step_of.get(target) for target, _ in dot.edges_from(node))
+        into_steps.pop(None, None)
+        expected = [t for t in steps_of(name) if t is not None]
+        assert into_steps == Counter(expected), name
+    return dot
+
+
+def check_contributions(tr, model, steps_of):
+    """Contributions come from exactly the steps that use each parameter and add up to .grad."""
+    for name, p in model.named_parameters():
+        contributions = tr.contributions(p)
+        assert [t for t, _ in contributions] == list(steps_of(name)), name
+        for _, g in contributions:
+            assert g.shape == tuple(p.shape) and g.dtype == np.float64
+        total = sum(g for _, g in contributions)
+        np.testing.assert_allclose(total, p.grad.numpy(), rtol=0, atol=1e-10, err_msg=name)
+        assert np.abs(p.grad.numpy()).max() > 0, name
+
+
+# --- models -------------------------------------------------------------------------------------
+def traced_layer(kind, steps=4, batch=2, input_size=2, hidden=3, num_layers=1,
+                 bidirectional=False, lengths=None):
+    model = LAYERS[kind](input_size, hidden, num_layers=num_layers, bidirectional=bidirectional)
+    x = ts.randn(steps, batch, input_size)
+    y = ts.randn(steps, batch, hidden * (2 if bidirectional else 1))
+    with ts.trace() as tr:
+        output, _ = model(x, lengths=lengths)
+        loss = F.mse_loss(output, y)
+    loss.backward()
+    return tr, model
+
+
+def seq2seq_batch():
+    source = np.array([[3, 4, 5], [4, 5, PAD]])
+    target = np.array([[SOS, 3, 4, EOS], [SOS, 5, EOS, PAD]])
+    return source, np.array([3, 2]), target
+
+
+def traced_seq2seq(cell, attention):
+    model = nn.Seq2Seq(7, 6, embedding_dim=3, hidden_size=4, cell=cell, attention=attention)
+    source, lengths, target = seq2seq_batch()
+    with ts.trace() as tr:
+        logits, _ = model(source, target, source_lengths=lengths)
+        loss = model.loss(logits, target)
+    loss.backward()
+    return tr, model, source.shape[1], target.shape[1]
+
+
+def seq2seq_steps_of(source_len, target_len):
+    def steps_of(name):
+        if name.startswith("source_embedding."):
+            return [None]                                   # one lookup for the whole source
+        if name.startswith("encoder."):
+            return list(range(source_len))
+        return list(range(source_len, source_len + target_len - 1))   # decoder steps
+    return steps_of
+
+
+LAYER_CASES = [(kind, config) for kind in LAYERS for config in ("plain", "bidirectional")]
+
+
+def layer_case(kind, config, steps=4):
+    if config == "plain":
+        return traced_layer(kind, steps=steps)
+    return traced_layer(kind, steps=steps, num_layers=2, bidirectional=True, lengths=[steps, 2])
+
+
+# --- RNN / LSTM / GRU: steps, boxes, parameter nodes, contributions --------------------------
+@pytest.mark.parametrize("kind,config", LAYER_CASES)
+def test_layer_steps_and_step_clusters(kind, config):
+    steps = 4
+    tr, model = layer_case(kind, config, steps)
+    assert tr.steps == steps
+    assert tr.time_steps == list(range(steps))
+    text = tr.to_dot()
+    check_step_clusters(text, range(steps))
+    dot = Dot(text)
+    assert dot.step_clusters == list(range(steps))
+    # every op of step k is drawn inside box k, and ops outside any step outside every box
+    for record in tr.ops:
+        assert dot.step_of[f"op{record.index}"] == record.time_step
+
+
+@pytest.mark.parametrize("kind,config", LAYER_CASES)
+def test_layer_parameters_drawn_once_with_one_edge_per_step(kind, config):
+    steps = 4
+    tr, model = layer_case(kind, config, steps)
+    names = [name for name, _ in model.named_parameters()]
+    assert sorted(leaf.name for leaf in tr.parameters()) == sorted(names)
+    check_parameter_nodes(tr, model, lambda name: range(steps))
+
+
+@pytest.mark.parametrize("kind,config", LAYER_CASES)
+def test_layer_contributions_sum_to_grad(kind, config):
+    steps = 4
+    tr, model = layer_case(kind, config, steps)
+    check_contributions(tr, model, lambda name: list(range(steps)))
+    norms = tr.contribution_norms(model.weight_ih_l0)
+    assert [t for t, _ in norms] == list(range(steps))
+    for (t, norm), (_, g) in zip(norms, tr.contributions(model.weight_ih_l0)):
+        assert norm == pytest.approx(np.linalg.norm(g), rel=1e-12)
+
+
+@pytest.mark.parametrize("step,kind", [(rnn_step, "RNN"), (lstm_step, "LSTM")])
+def test_layer_contributions_equal_gradients_of_untied_per_step_weights(step, kind):
+    """Contribution t of a tied weight = the gradient of a private copy used only at step t."""
+    steps, batch, hidden = 4, 2, 3
+    model = LAYERS[kind](2, hidden)
+    x = ts.randn(steps, batch, 2)
+    with ts.trace() as tr:
+        output, _ = model(x)
+        loss = (output ** 2).sum()
+    loss.backward()
+
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    copies = [[ts.tensor(getattr(model, n).numpy(), requires_grad=True) for n in names]
+              for _ in range(steps)]
+    zeros = ts.zeros(batch, hidden)
+    state_ = (zeros, zeros) if kind == "LSTM" else zeros
+    total = 0
+    for t in range(steps):
+        state_ = step(x[t], state_, *copies[t])
+        h = state_[0] if kind == "LSTM" else state_
+        total = total + (h ** 2).sum()
+    total.backward()
+    for i, n in enumerate(names):
+        contributions = dict(tr.contributions(getattr(model, n)))
+        for t in range(steps):
+            np.testing.assert_allclose(contributions[t], copies[t][i].grad.numpy(), rtol=1e-10,
+                                       atol=1e-12, err_msg=f"{n} at t={t}")
+    # the initial state is zero, so W_hh gets nothing from step 0
+    assert np.abs(dict(tr.contributions(model.weight_hh_l0))[0]).max() == 0.0
+
+
+# --- Seq2Seq ----------------------------------------------------------------------------------
+SEQ2SEQ_CASES = [("gru", None), ("lstm", None), ("rnn", "dot"), ("gru", "general"), ("lstm", "additive")]
+
+
+@pytest.mark.parametrize("cell,attention", SEQ2SEQ_CASES)
+def test_seq2seq_steps_follow_encoder_then_decoder(cell, attention):
+    tr, model, source_len, target_len = traced_seq2seq(cell, attention)
+    total = source_len + target_len - 1
+    assert tr.steps == total
+    assert tr.time_steps == list(range(total))
+    text = tr.to_dot()
+    check_step_clusters(text, range(total))
+    # the encoder's per-step ops carry steps 0..S-1 (its batch-wide ops, e.g. the final stack,
+    # none), the decoder cell's ops S..S+T-2 only
+    encoder_steps = {r.time_step for r in tr.ops if r.module_path.startswith("encoder")}
+    decoder_steps = {r.time_step for r in tr.ops if r.module_path.startswith("decoder")}
+    assert encoder_steps - {None} == set(range(source_len))
+    assert decoder_steps == set(range(source_len, total))
+
+
+@pytest.mark.parametrize("cell,attention", SEQ2SEQ_CASES)
+def test_seq2seq_parameters_drawn_once_with_one_edge_per_step(cell, attention):
+    tr, model, source_len, target_len = traced_seq2seq(cell, attention)
+    steps_of = seq2seq_steps_of(source_len, target_len)
+    dot = check_parameter_nodes(tr, model, steps_of)
+    # the source embedding is one lookup outside the steps: one edge, into no step box
+    node = dot.node_named("source_embedding.weight")
+    targets = dot.edges_from(node)
+    assert len(targets) == 1 and dot.step_of[targets[0][0]] is None
+
+
+@pytest.mark.parametrize("cell,attention", SEQ2SEQ_CASES)
+def test_seq2seq_contributions_sum_to_grad_per_step(cell, attention):
+    tr, model, source_len, target_len = traced_seq2seq(cell, attention)
+    steps_of = seq2seq_steps_of(source_len, target_len)
+    check_contributions(tr, model, steps_of)
+    # the output layer has a contribution of its own at every decoder step
+    decoder_steps = list(range(source_len, source_len + target_len - 1))
+    norms = tr.contribution_norms(model.output.weight)
+    assert [t for t, _ in norms] == decoder_steps
+    assert all(norm > 0 for _, norm in norms)
+    if attention == "additive":
+        assert [t for t, _ in tr.contributions(model.attention.score_vector)] == decoder_steps
+
+
+# --- a hand-written loop over a plain leaf tensor ------------------------------------------------
+def test_hand_written_loop_with_plain_leaf_tensor():
+    steps, batch, size = 5, 2, 3
+    w = ts.randn(size, size, requires_grad=True)      # a plain leaf, not a Parameter
+    with ts.no_grad():
+        w.data *= 0.5
+    xs = ts.randn(steps, batch, size)
+    h = ts.zeros(batch, size)
+    with ts.trace() as tr:
+        for t in range(steps):
+            with ts.timestep(t):
+                h = (xs[t] + h @ w).tanh()
+        loss = (h ** 2).sum()
+    loss.backward()
+
+    assert tr.steps == steps
+    assert [leaf.name for leaf in tr.parameters()] == ["leaf"]
+    contributions = tr.contributions(w)
+    assert [t for t, _ in contributions] == list(range(steps))
+    np.testing.assert_allclose(sum(g for _, g in contributions), w.grad.numpy(), rtol=0, atol=1e-10)
+    assert np.abs(contributions[0][1]).max() == 0.0          # h_0 = 0
+    assert all(np.abs(g).max() > 0 for _, g in contributions[1:])
+
+    # the same loop with a private copy of w per step: copy t's gradient is contribution t
+    copies = [ts.tensor(w.numpy(), requires_grad=True) for _ in range(steps)]
+    h = ts.zeros(batch, size)
+    for t in range(steps):
+        h = (xs[t] + h @ copies[t]).tanh()
+    (h ** 2).sum().backward()
+    for (t, g), copy in zip(contributions, copies):
+        np.testing.assert_allclose(g, copy.grad.numpy(), rtol=1e-10, atol=1e-13)
+
+    check_step_clusters(tr.to_dot(), range(steps))
+    dot = Dot(tr.to_dot())
+    node = dot.node_named("leaf")
+    assert dot.step_of[node] is None
+    assert Counter(dot.step_of[target] for target, _ in dot.edges_from(node)) == Counter(range(steps))
+
+
+def test_contributions_outside_any_step_have_time_step_none():
+    w = ts.randn(3, 3, requires_grad=True)
+    x = ts.randn(2, 3)
+    with ts.trace() as tr:
+        a = x @ w                                   # outside any step
+        with ts.timestep(0):
+            b = a @ w
+        with ts.timestep(1):
+            c = b @ w
+        loss = c.sum()
+    loss.backward()
+    contributions = tr.contributions(w)
+    assert [t for t, _ in contributions] == [None, 0, 1]
+    np.testing.assert_allclose(sum(g for _, g in contributions), w.grad.numpy(), rtol=0, atol=1e-10)
+    assert tr.steps == 2
+
+
+def test_contributions_ignore_later_untraced_backward():
+    model = nn.RNN(2, 3)
+    x = ts.randn(3, 2, 2)
+    with ts.trace() as tr:
+        loss = (model(x)[0] ** 2).sum()
+    loss.backward()
+    before = [(t, g.copy()) for t, g in tr.contributions(model.weight_hh_l0)]
+    (model(x)[0] ** 2).sum().backward()               # same loss again, not traced
+    after = tr.contributions(model.weight_hh_l0)
+    assert [t for t, _ in after] == [t for t, _ in before]
+    for (_, g0), (_, g1) in zip(before, after):
+        np.testing.assert_array_equal(g0, g1)
+    np.testing.assert_allclose(2 * sum(g for _, g in after), model.weight_hh_l0.grad.numpy(),
+                               rtol=0, atol=1e-10)
+
+
+# --- determinism ---------------------------------------------------------------------------------
+def _seeded_lstm_trace():
+    ts.manual_seed(0)
+    model = nn.LSTM(2, 3)
+    x, y = ts.randn(4, 2, 2), ts.randn(4, 2, 3)
+    with ts.trace() as tr:
+        loss = F.mse_loss(model(x)[0], y)
+    loss.backward()
+    return tr
+
+
+def _seeded_seq2seq_trace():
+    ts.manual_seed(0)
+    return traced_seq2seq("gru", "additive")[0]
+
+
+@pytest.mark.parametrize("make", [_seeded_lstm_trace, _seeded_seq2seq_trace], ids=["lstm", "seq2seq"])
+def test_dot_text_is_identical_across_runs(make):
+    first, second = make(), make()
+    assert first.to_dot() == second.to_dot()
+    assert first.to_dot(grads=True, collapse=True) == second.to_dot(grads=True, collapse=True)
+    assert first.to_dot(shapes=True, grads=True) == second.to_dot(shapes=True, grads=True)
+    text = first.to_dot()
+    assert not re.search(r"0x[0-9a-fA-F]{6,}", text)       # no memory addresses
+    # leaf ids are positions in order of first use, not ids of objects
+    leaf_ids = [int(n[1:]) for n in Dot(text).definitions if re.fullmatch(r"[pd]\d+", n)]
+    assert sorted(leaf_ids) == list(range(len(first.leaves)))
+
+
+# --- drawing options -----------------------------------------------------------------------------
+def test_collapse_gives_one_node_per_step_and_module():
+    steps = 5
+    tr, model = traced_layer("LSTM", steps=steps)
+    full, collapsed = Dot(tr.to_dot()), Dot(tr.to_dot(collapse=True))
+    check_step_clusters(collapsed.text, range(steps))
+    assert len(collapsed.definitions) * 3 < len(full.definitions)
+    for k in range(steps):
+        modules = {r.module_path for r in tr.ops if r.time_step == k}
+        nodes = collapsed.nodes_in_step(k)
+        assert len(nodes) == len(modules) == 1
+        counted = sum(int(re.search(r"(\d+) ops", collapsed.label[n]).group(1)) for n in nodes)
+        assert counted == sum(1 for r in tr.ops if r.time_step == k)
+    assert "input gate i" not in collapsed.text              # no nested gate boxes
+    check_parameter_nodes(tr, model, lambda name: range(steps), collapse=True)
+
+
+def test_collapse_on_seq2seq_keeps_one_node_per_module_per_step():
+    tr, model, source_len, target_len = traced_seq2seq("lstm", "additive")
+    collapsed = Dot(tr.to_dot(collapse=True))
+    total = source_len + target_len - 1
+    check_step_clusters(collapsed.text, range(total))
+    for k in range(total):
+        records = [r for r in tr.ops if r.time_step == k]
+        nodes = collapsed.nodes_in_step(k)
+        assert len(nodes) == len({r.module_path for r in records})
+        assert sum(int(re.search(r"(\d+) ops", collapsed.label[n]).group(1)) for n in nodes) == len(records)
+    assert len(collapsed.nodes_in_step(source_len)) > 1       # a decoder step has several modules
+    check_parameter_nodes(tr, model, seq2seq_steps_of(source_len, target_len), collapse=True)
+
+
+def test_first_last_elides_the_middle_steps():
+    steps, k = 20, 3
+    tr, model = traced_layer("RNN", steps=steps)
+    text = tr.to_dot(first_last=k)
+    dot = Dot(text)
+    shown = list(range(k)) + list(range(steps - k, steps))
+    check_step_clusters(text, shown)
+    assert dot.definitions["elided"] == 1
+    assert dot.step_of["elided"] is None
+    assert f"{steps - 2 * k} steps" in dot.label["elided"]
+    assert f"t = {k}..{steps - k - 1}" in dot.label["elided"]
+    # no op of an elided step is drawn
+    for record in tr.ops:
+        drawn = f"op{record.index}" in dot.definitions
+        assert drawn == (record.time_step is None or record.time_step in shown)
+    for name, _ in model.named_parameters():
+        node = dot.node_named(name)
+        targets = dot.edges_from(node)
+        into_shown = Counter(dot.step_of[t] for t, _ in targets if t != "elided")
+        assert into_shown == Counter(shown)
+        elided = [attributes for t, attributes in targets if t == "elided"]
+        assert len(elided) == 1 and f"×{steps - 2 * k}" in elided[0]
+    # the recurrence runs into and out of the elided block
+    assert any(t == "elided" and dot.step_of.get(s) == k - 1 for s, t, _ in dot.edges)
+    assert any(s == "elided" and dot.step_of.get(t) == steps - k for s, t, _ in dot.edges)
+    # k large enough to show everything: nothing elided
+    assert "elided" not in Dot(tr.to_dot(first_last=steps // 2)).definitions
+    assert step_cluster_count(tr.to_dot(first_last=steps // 2)) == steps
+
+
+def test_shapes_option_prints_output_shapes():
+    tr, _ = traced_layer("RNN", steps=3, batch=2, hidden=3)
+    with_shapes = Dot(tr.to_dot(shapes=True))
+    without = Dot(tr.to_dot())
+    tanh_nodes = [f"op{r.index}" for r in tr.ops if r.kind == "tanh"]
+    assert len(tanh_nodes) == 3
+    for node in tanh_nodes:
+        assert with_shapes.label[node] == "tanh\n(2, 3)"
+        assert without.label[node] == "tanh"
+    stacked = [r for r in tr.ops if r.kind == "stack"][0]
+    assert with_shapes.label[f"op{stacked.index}"].endswith("(3, 2, 3)")
+    # collapsed nodes show the shape of the last op of the block
+    collapsed = Dot(tr.to_dot(collapse=True, shapes=True))
+    assert all(collapsed.label[n].endswith("(2, 3)") for n in collapsed.nodes_in_step(1))
+
+
+def _hue(attributes):
+    match = re.search(r'\bcolor="([0-9.]+) 0\.850 0\.850"', attributes)
+    assert match, attributes
+    return float(match.group(1))
+
+
+def _edge_label(attributes):
+    """The number an edge is labelled with (``label`` or ``xlabel``)."""
+    return float(re.search(r'\bx?label="([^"]+)"', attributes).group(1))
+
+
+def test_grads_option_labels_and_colours_edges():
+    steps = 5
+    tr, model = traced_layer("RNN", steps=steps)
+    plain = Dot(tr.to_dot())
+    assert not any("label=" in attributes for _, _, attributes in plain.edges)
+    assert "|grad|" not in plain.text
+
+    dot = Dot(tr.to_dot(grads=True))
+    for name, p in model.named_parameters():
+        node = dot.node_named(name)
+        grad_norm = float(re.search(r"\|grad\| = ([0-9.e+-]+)", dot.label[node]).group(1))
+        assert grad_norm == pytest.approx(np.linalg.norm(p.grad.numpy()), rel=5e-3)
+        norms = dict(tr.contribution_norms(p))
+        edges = {dot.step_of[t]: attributes for t, attributes in dot.edges_from(node)}
+        assert sorted(edges) == list(range(steps))
+        for t, attributes in edges.items():
+            assert _edge_label(attributes) == pytest.approx(norms[t], rel=0.06, abs=1e-300)
+            assert 0.0 <= _hue(attributes) <= 0.66
+        positive = {t: n for t, n in norms.items() if n > 0}
+        # heat scale per parameter: the largest contribution red, the smallest blue
+        assert _hue(edges[max(positive, key=positive.get)]) == 0.0
+        assert _hue(edges[min(positive, key=positive.get)]) == pytest.approx(0.66)
+    # recurrent edges carry the norm of the gradient flowing back through the state
+    state_norms = tr.state_grad_norms()
+    crossing = [(s, t, a) for s, t, a in dot.edges
+                if dot.step_of.get(s) is not None and dot.step_of.get(t) is not None
+                and dot.step_of[s] != dot.step_of[t] and "invis" not in a]
+    assert len(crossing) == steps - 1
+    for source, target, attributes in crossing:
+        assert dot.step_of[target] == dot.step_of[source] + 1
+        assert _edge_label(attributes) == pytest.approx(state_norms[dot.step_of[source]], rel=0.06)
+        assert 0.0 <= _hue(attributes) <= 0.66
+
+
+@pytest.mark.parametrize("kind,gates", [
+    ("LSTM", ["input gate i", "forget gate f", "candidate g", "output gate o"]),
+    ("GRU", ["reset gate r", "update gate z", "candidate n"]),
+])
+def test_gate_scopes_are_nested_boxes_inside_each_step(kind, gates):
+    steps = 3
+    tr, _ = traced_layer(kind, steps=steps)
+    dot = Dot(tr.to_dot())
+    for gate in gates:
+        boxes = [c for c, label in dot.cluster_label.items() if label.split(" / ")[-1] == gate]
+        assert len(boxes) == steps, gate
+        assert sorted(int(_STEP_CLUSTER.match(dot.parent[c]).group(1)) for c in boxes) == list(range(steps))
+        for box in boxes:                    # the gate's ops are inside its box
+            k = int(_STEP_CLUSTER.match(dot.parent[box]).group(1))
+            inside = [r for r in tr.ops if r.time_step == k and r.scope.endswith(gate)]
+            assert inside
+    assert '"input gate i"' not in tr.to_dot(collapse=True)
+
+
+# --- gradient flow -------------------------------------------------------------------------------
+def _small_tanh_rnn(steps=10):
+    model = nn.RNN(3, 4)
+    with ts.no_grad():
+        for p in model.parameters():
+            p.data *= 0.5
+    assert np.linalg.norm(model.weight_hh_l0.numpy(), 2) < 1.0
+    return model, ts.randn(steps, 2, 3)
+
+
+def test_state_grad_norms_vanish_backwards_for_small_tanh_rnn():
+    steps = 10
+    model, x = _small_tanh_rnn(steps)
+    with ts.trace() as tr:
+        output, _ = model(x)
+        loss = (output[-1] ** 2).sum()                 # many-to-one: only the last output
+    loss.backward()
+    norms = tr.state_grad_norms()
+    assert sorted(norms) == list(range(steps))
+    values = [norms[t] for t in range(steps)]
+    assert all(math.isfinite(v) and v > 0 for v in values)
+    assert all(a < b for a, b in zip(values, values[1:]))      # smaller going back in time
+    assert values[0] < 1e-2 * values[-1]
+    # dL/dh_{T-1} = 2 h_{T-1}
+    assert values[-1] == pytest.approx(np.linalg.norm(2 * output.numpy()[-1]), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_state_grad_norms_have_one_entry_per_step(kind):
+    tr, _ = traced_layer(kind, steps=4)
+    norms = tr.state_grad_norms()
+    assert sorted(norms) == [0, 1, 2, 3]
+    assert all(math.isfinite(v) and v > 0 for v in norms.values())
+
+
+def test_gradient_flow_returns_per_step_lists():
+    steps = 8
+    model, x = _small_tanh_rnn(steps)
+
+    def loss_fn():
+        return (model(x)[0][-1] ** 2).sum()
+
+    flow = gradient_flow(loss_fn, model.weight_hh_l0)
+    assert flow["steps"] == list(range(steps))
+    for key in ("state_grad_norms", "weight_contribution_norms"):
+        assert len(flow[key]) == steps
+        assert all(math.isfinite(v) and v >= 0 for v in flow[key])
+    assert flow["weight_contribution_norms"][0] == 0.0         # h_0 = 0
+    assert all(v > 0 for v in flow["weight_contribution_norms"][1:])
+    assert flow["state_grad_norms"][0] < flow["state_grad_norms"][-1]
+    assert flow["loss"] == pytest.approx(loss_fn().item(), rel=1e-12)
+    # the per-step norms add up (as vectors) to the gradient it accumulated
+    with ts.trace() as tr:
+        loss = loss_fn()
+    model.weight_hh_l0.grad = None
+    loss.backward()
+    assert [n for _, n in tr.contribution_norms(model.weight_hh_l0)] == \
+        pytest.approx(flow["weight_contribution_norms"], rel=1e-12)
+
+
+def test_plot_gradient_flow_writes_svg(tmp_path):
+    pytest.importorskip("matplotlib")
+    flows = {}
+    for kind in ("RNN", "LSTM"):
+        model = LAYERS[kind](2, 3)
+        x = ts.randn(6, 1, 2)
+        flows[kind] = gradient_flow(lambda: (model(x)[0][-1] ** 2).sum(), model.weight_hh_l0)
+    path = tmp_path / "flow.svg"
+    render_module.plot_gradient_flow(flows, path)
+    content = path.read_text()
+    assert "<svg" in content and len(content) > 1000
+
+
+# --- rendering ------------------------------------------------------------------------------------
+@pytest.fixture
+def small_trace():
+    tr, _ = traced_layer("RNN", steps=3)
+    return tr
+
+
+@needs_graphviz
+def test_render_svg(small_trace, tmp_path):
+    path = tmp_path / "g.svg"
+    assert small_trace.render(path) == str(path)
+    content = path.read_text()
+    assert content.startswith("<?xml") or "<svg" in content
+    assert "<svg" in content and "t = 2" in content            # the step boxes made it
+    assert "weight_hh_l0" in content
+
+
+@needs_graphviz
+def test_render_png_and_pdf(small_trace, tmp_path):
+    small_trace.render(str(tmp_path / "g.png"), grads=True)
+    small_trace.render(tmp_path / "g.pdf", collapse=True)
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "g.pdf").read_bytes()[:4] == b"%PDF"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.pdf", "g.png"]   # no leftovers
+
+
+def test_render_dot_writes_the_dot_text(small_trace, tmp_path):
+    path = tmp_path / "g.dot"
+    assert small_trace.render(path, collapse=True, grads=True) == str(path)
+    assert path.read_text(encoding="utf-8") == small_trace.to_dot(collapse=True, grads=True)
+
+
+def test_render_without_dot_writes_dot_source_and_warns(small_trace, tmp_path, monkeypatch):
+    monkeypatch.setattr(render_module, "shutil", types.SimpleNamespace(which=lambda name: None))
+    target = tmp_path / "x.svg"
+    with pytest.warns(UserWarning, match="apt-get install graphviz"):
+        written = small_trace.render(target)
+    assert written == str(target) + ".dot"
+    assert not target.exists()
+    assert Path(written).read_text(encoding="utf-8") == small_trace.to_dot()
+
+
+def test_render_without_graphviz_package_falls_back_too(small_trace, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)          # import graphviz fails
+    with pytest.warns(UserWarning, match="apt-get install graphviz"):
+        written = small_trace.render(tmp_path / "x.png")
+    assert written == str(tmp_path / "x.png.dot")
+    assert Path(written).read_text(encoding="utf-8").startswith("digraph")
+
+
+@pytest.mark.parametrize("name,suffix", [("g.jpg", ".jpg"), ("graph", "''")])
+def test_render_unknown_suffix_raises(small_trace, tmp_path, name, suffix):
+    with pytest.raises(ValueError, match=re.escape(suffix)):
+        small_trace.render(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_trace_raises(tmp_path):
+    with ts.trace() as tr:
+        pass
+    assert tr.steps == 0 and tr.ops == [] and tr.state_grad_norms() == {}
+    with pytest.raises(ValueError, match="no ops"):
+        tr.to_dot()
+    with pytest.raises(ValueError, match="no ops"):
+        tr.render(tmp_path / "empty.svg")
+    with pytest.raises(ValueError, match="no ops"):
+        tr.render(tmp_path / "empty.dot")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_contributions_of_unknown_parameter_raise():
+    tr, model = traced_layer("RNN", steps=3)
+    stranger = nn.Parameter(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"\(2, 2\)"):
+        tr.contributions(stranger)
+    with pytest.raises(ValueError):
+        tr.contribution_norms(nn.RNN(2, 3).weight_hh_l0)       # same shape, another model
+    data = next(leaf.tensor for leaf in tr.leaves.values() if not leaf.is_param)
+    with pytest.raises(ValueError, match="parameter"):
+        tr.contributions(data)                                 # seen, but as data
+
+
+def test_contributions_before_backward_raise():
+    model = nn.GRU(2, 3)
+    with ts.trace() as tr:
+        loss = (model(ts.randn(3, 1, 2))[0] ** 2).sum()
+    with pytest.raises(ValueError, match="backward"):
+        tr.contributions(model.weight_hh_l0)
+    loss.backward()
+    assert len(tr.contributions(model.weight_hh_l0)) == 3
+
+
+@pytest.fixture(scope="module")
+def long_lstm_trace():
+    previous = ts.get_default_dtype()
+    ts.set_default_dtype(ts.float64)
+    try:
+        ts.manual_seed(0)
+        model = nn.LSTM(2, 2)
+        with ts.trace() as tr:
+            loss = (model(ts.randn(200, 1, 2))[0] ** 2).sum()
+        loss.backward()
+    finally:
+        ts.set_default_dtype(previous)
+    return tr
+
+
+def test_enormous_graph_is_collapsed_with_a_warning(long_lstm_trace, tmp_path):
+    tr = long_lstm_trace
+    assert len(tr.ops) > 3000
+    with pytest.warns(UserWarning, match="max_nodes=300") as record:
+        text = tr.to_dot(max_nodes=300)
+    assert any("collaps" in str(w.message) for w in record)
+    dot = Dot(text)
+    assert len(dot.definitions) <= 300
+    # every node inside a step box now stands for a block of ops
+    in_steps = [n for n, s in dot.step_of.items() if s is not None]
+    assert in_steps and all(re.search(r"\d+ ops", dot.label[n]) for n in in_steps)
+    assert "input gate i" not in text
+    # the default limit warns too, also through render()
+    with pytest.warns(UserWarning, match="max_nodes"):
+        tr.render(tmp_path / "big.dot")
+    assert len(Dot((tmp_path / "big.dot").read_text(encoding="utf-8")).definitions) <= 400
+
+
+def test_enormous_graph_is_elided_when_collapsing_is_not_enough(long_lstm_trace):
+    tr = long_lstm_trace
+    with pytest.warns(UserWarning) as record:
+        text = tr.to_dot(max_nodes=60)
+    assert any("first and last" in str(w.message) for w in record)
+    dot = Dot(text)
+    shown = dot.step_clusters
+    k = len(shown) // 2
+    assert 0 < k < 100
+    assert shown == list(range(k)) + list(range(200 - k, 200))
+    assert dot.definitions["elided"] == 1
+    assert len(dot.definitions) < 200
+
+
+def test_enormous_graph_respects_max_nodes_after_eliding(long_lstm_trace):
+    with pytest.warns(UserWarning):
+        text = long_lstm_trace.to_dot(max_nodes=100)
+    assert len(Dot(text).definitions) <= 100
+
+
+@needs_graphviz
+def test_enormous_graph_does_not_hang_dot(long_lstm_trace):
+    # a liveness guard, not a speed target (benchmarks hold those): minutes would be a hang
+    with pytest.warns(UserWarning):
+        text = long_lstm_trace.to_dot(max_nodes=300)
+    subprocess.run(["dot", "-Tsvg", "-o", os.devnull], input=text.encode("utf-8"), timeout=120,
+                   check=True)
+
+
+# --- the recording switch -------------------------------------------------------------------------
+def test_nested_traces_raise():
+    x = ts.randn(2, 2, requires_grad=True)
+    with ts.trace() as outer:
+        with pytest.raises(RuntimeError, match="nest"):
+            with ts.trace():
+                pass
+        assert state.tracer is outer                    # the outer trace keeps recording
+        (x * 2).sum()
+    assert state.tracer is None
+    assert [r.kind for r in outer.ops][-1] == "sum"
+
+
+def test_nothing_is_recorded_outside_the_block():
+    w = ts.randn(3, 3, requires_grad=True)
+    before = (w * 3).sum()                             # made before the trace
+    with ts.trace() as tr:
+        with ts.timestep(0):
+            y = (w @ w).tanh()
+    assert state.tracer is None and state.module_path == ()
+    count = len(tr.ops)
+    assert count == 2
+    z = (y @ w).sum()                                  # made after the trace
+    model = nn.LSTM(3, 2)
+    model(ts.randn(2, 1, 3))
+    with ts.scope("outside"):
+        assert state.scope == ()                       # scopes do nothing while not tracing
+        (w * w).sum()
+    assert len(tr.ops) == count
+    (z + before).backward()
+    contributions = tr.contributions(w)                # only the traced ops' share
+    assert [t for t, _ in contributions] == [0]
+
+
+def test_exception_inside_trace_switches_recording_off():
+    model = nn.RNN(2, 2)
+    with pytest.raises(ValueError):
+        with ts.trace():
+            model(ts.randn(3, 1, 5))                   # wrong feature size
+    assert state.tracer is None and state.module_path == () and state.time_step is None
+    with ts.trace() as tr:                             # a new trace can start
+        model(ts.randn(3, 1, 2))
+    assert tr.steps == 3
+
+
+def test_deleted_trace_no_longer_listens_and_graphs_are_freed():
+    gc.collect()
+    listening = len(autograd.live_traces)
+    w = ts.randn(3, 3, requires_grad=True)
+    x = ts.randn(2, 3)
+    with ts.trace() as tr:
+        with ts.timestep(0):
+            hidden = (x @ w).tanh()
+        loss = (hidden ** 2).sum()
+    assert tr in autograd.live_traces
+    assert len(autograd.live_traces) == listening + 1
+    gone = weakref.ref(tr)
+    del tr
+    gc.collect()
+    assert gone() is None
+    assert len(autograd.live_traces) == listening
+    loss.backward()                                    # nobody listens; the gradient is right
+    expected = x.numpy().T @ (2 * hidden.numpy() * (1 - hidden.numpy() ** 2))
+    np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-12)
+
+
+def test_traced_graph_is_freed_after_backward_while_trace_lives():
+    w = ts.randn(3, 3, requires_grad=True)
+    x = ts.randn(2, 3)
+    with ts.trace() as tr:
+        for t in range(3):
+            with ts.timestep(t):
+                product = x @ w
+                if t == 1:
+                    intermediate = weakref.ref(product)
+                x = product.tanh()
+        loss = (x ** 2).sum()
+    del product, x
+    gc.collect()
+    assert intermediate() is not None                  # the graph holds it until backward
+    loss.backward()
+    gc.collect()
+    assert intermediate() is None                      # freed although the trace is alive
+    assert tr.steps == 3 and len(tr.contributions(w)) == 3
+
+
+def test_timestep_nests_and_restores():
+    assert state.time_step is None
+    with ts.timestep(3):
+        with ts.timestep(4):
+            assert state.time_step == 4
+        assert state.time_step == 3
+    assert state.time_step is None
+
+
+# --- the command line ------------------------------------------------------------------------------
+def _cli(*args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "tinyseq", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@needs_cli
+def test_cli_render_writes_the_file(tmp_path):
+    result = _cli("render", "--cell", "lstm", "--steps", "4", "--hidden", "3", "-o", "out.svg",
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    if HAVE_GRAPHVIZ:
+        content = (tmp_path / "out.svg").read_text()
+        assert "<svg" in content and "t = 3" in content and "t = 4" not in content
+    else:
+        assert (tmp_path / "out.svg.dot").exists()
+
+
+@needs_cli
+def test_cli_help_lists_the_commands(tmp_path):
+    result = _cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "render" in result.stdout and "usage" in result.stdout.lower()
+
+
+@needs_cli
+def test_cli_dot_output_is_identical_across_processes(tmp_path):
+    outputs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        name = f"run{seed}.dot"
+        result = _cli("render", "--cell", "seq2seq", "--steps", "3", "-o", name, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        outputs.append((tmp_path / name).read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1]
+    check_step_clusters(outputs[0], range(3 + 4 - 1))
+
+
+def test_first_last_must_be_positive(long_lstm_trace):
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="first_last must be a positive int"):
+            long_lstm_trace.to_dot(first_last=bad)
+
+
+def test_a_large_graph_without_time_steps_is_grouped_by_module():
+    w = ts.randn(3, 3, requires_grad=True)
+    h = ts.randn(1, 3)
+    with ts.trace() as tr:
+        for _ in range(300):
+            h = (h @ w).tanh()
+    with pytest.warns(UserWarning, match="grouping the ops outside any time step"):
+        text = tr.to_dot(max_nodes=100)
+    assert len(Dot(text).definitions) <= 100
+    assert "600 ops" in text
