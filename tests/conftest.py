@@ -14,3 +14,10 @@ def _seeded():
     dtype = ts.get_default_dtype()
     yield
     ts.set_default_dtype(dtype)
+
+
+@pytest.fixture
+def float64():
+    """New tensors, parameters and Python floats are float64 inside the test (``_seeded``
+    restores the default dtype afterwards)."""
+    ts.set_default_dtype(ts.float64)

@@ -100,14 +100,6 @@ def standin():
     ts_random._generators.pop("standin", None)
 
 
-@pytest.fixture
-def float64():
-    previous = ts.get_default_dtype()
-    ts.set_default_dtype(ts.float64)
-    yield
-    ts.set_default_dtype(previous)
-
-
 def test_standin_module_rejects_host_arrays():
     # the guard itself must work, or the tests below prove nothing
     with pytest.raises(TypeError, match=FALLBACK):

@@ -9,14 +9,6 @@ import tinyseq.functional as F
 from tinyseq import nn, optim
 
 
-@pytest.fixture
-def float64():
-    previous = ts.get_default_dtype()
-    ts.set_default_dtype(ts.float64)
-    yield
-    ts.set_default_dtype(previous)
-
-
 def _copy_params(module):
     return {name: p.numpy().copy() for name, p in module.named_parameters()}
 

@@ -23,16 +23,6 @@ GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
-@pytest.fixture
-def float64():
-    """New parameters and Python floats are float64 inside the test; float32 again afterwards."""
-    ts.set_default_dtype(ts.float64)
-    try:
-        yield
-    finally:
-        ts.set_default_dtype(ts.float32)
-
-
 def _rand(*shape, seed=0, scale=1.0):
     return np.random.default_rng(seed).standard_normal(shape) * scale
 

@@ -13,14 +13,6 @@ METHODS = ("dot", "general", "additive")
 PAD, SOS, EOS = 0, 1, 2
 
 
-@pytest.fixture
-def float64():
-    previous = ts.get_default_dtype()
-    ts.set_default_dtype(ts.float64)
-    yield
-    ts.set_default_dtype(previous)
-
-
 def _attention(method, query_size=4, key_size=4):
     return nn.Attention(query_size, key_size if method == "dot" else key_size + 1, method)
 

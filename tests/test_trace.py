@@ -51,12 +51,8 @@ PAD, SOS, EOS = 0, 1, 2
 
 
 @pytest.fixture(autouse=True)
-def float64():
-    """Every test here runs in float64; the default dtype goes back to float32 afterwards."""
-    previous = ts.get_default_dtype()
-    ts.set_default_dtype(ts.float64)
-    yield
-    ts.set_default_dtype(previous)
+def _float64_everywhere(float64):
+    """Every test here runs in float64."""
 
 
 # --- a small DOT parser -----------------------------------------------------------------------

@@ -211,6 +211,7 @@ def backward(root, grad_output=None, retain_graph=False):
     if node is None:
         _accumulate_leaf(root, g)
         return
+    root_xp = xp
     traces = list(live_traces)
     consumers = _count_consumers(node)
     pending = {node: g}
@@ -219,7 +220,7 @@ def backward(root, grad_output=None, retain_graph=False):
         node = ready.pop()
         g = pending.pop(node)
         if isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
-            g = numpy.asarray(g)
+            g = root_xp.asarray(g)
         xp = _device_of_type[type(g)].xp
         if node.retained is not None:
             kept = node.retained()

@@ -42,26 +42,19 @@ class Sum(Function):
         return (xp.broadcast_to(g, shape),)
 
 
-class Mean(Function):
+class Mean(Sum):
     """y = mean of x over ``axes``;  dx = g / n broadcast back to x's shape"""
-    __slots__ = ("axes", "keepdims")
-
-    def __init__(self, axes, keepdims):
-        self.axes = axes
-        self.keepdims = keepdims
+    __slots__ = ()
 
     def forward(self, xp, x):
         self.saved = x.shape
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, xp, g):
-        shape = self.saved
         count = 1
         for a in self.axes:
-            count *= shape[a]
-        if not self.keepdims:
-            g = g.reshape(_kept_shape(shape, self.axes))
-        return (xp.broadcast_to(g / count, shape),)
+            count *= self.saved[a]
+        return super().backward(xp, g / count)
 
 
 class Max(Function):
