@@ -4,7 +4,7 @@ directly, ts.timestep / ts.scope as empty contexts), and with a trace recording.
 
     python benchmarks/trace_overhead.py [--rounds 15]
 
-The variants run by turns within each round; the table gives the median time and the median
+The variants run by turns within each round (the order reversed every other round); the table gives the median time and the median
 of the per-round ratios against the reference (hooks removed).
 """
 import argparse
@@ -37,6 +37,11 @@ def hooks_removed():
         module.Module.__call__, recurrent.timestep, recurrent.scope = saved
 
 
+def _with_hooks_removed(step):
+    with hooks_removed():
+        step()
+
+
 def make_step(steps=32, batch=32, features=32, hidden=64):
     ts.manual_seed(0)
     lstm, head = nn.LSTM(features, hidden), nn.Linear(hidden, 1)
@@ -64,11 +69,13 @@ def main(rounds=15):
     step = make_step()
     step()
     times = {"hooks removed (reference)": [], "no trace active": [], "trace recording": []}
-    for _ in range(rounds):
-        with hooks_removed():
-            times["hooks removed (reference)"].append(timed(step))
-        times["no trace active"].append(timed(step))
-        times["trace recording"].append(timed(lambda: step(traced=True)))
+    runs = {"hooks removed (reference)": lambda: _with_hooks_removed(step),
+            "no trace active": step,
+            "trace recording": lambda: step(traced=True)}
+    for round_number in range(rounds):
+        order = list(runs) if round_number % 2 == 0 else list(reversed(runs))  # no order bias
+        for name in order:
+            times[name].append(timed(runs[name]))
     reference = times["hooks removed (reference)"]
     print("LSTM training step, T=32 B=32 D=32 H=64, float32, "
           f"{rounds} rounds (median; ratio = median of per-round ratios)")

@@ -29,8 +29,9 @@ class SineRNN(nn.Module):
         batch, steps, _ = x.shape
         h = ts.zeros(batch, self.hidden_size)
         for t in range(steps):
-            x_t = x[:, t]                       # (B, 1)
-            h = ts.tanh(x_t @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh)
+            with ts.timestep(t):                # tags this step's ops for ts.trace()
+                x_t = x[:, t]                   # (B, 1)
+                h = ts.tanh(x_t @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh)
         return self.fc(h).squeeze(-1)           # (B,)
 
 
