@@ -14,6 +14,7 @@ attention) in float64:
     unknown parameter, unknown suffix, huge graphs), recording switched off outside the block,
     traces and graphs that are freed, gradient-flow measurements and plots, and the CLI.
 """
+import functools
 import gc
 import importlib
 import importlib.util
@@ -46,7 +47,10 @@ needs_graphviz = pytest.mark.skipif(not HAVE_GRAPHVIZ,
 MAIN_EXISTS = (Path(ts.__file__).parent / "__main__.py").exists()
 needs_cli = pytest.mark.skipif(not MAIN_EXISTS, reason="tinyseq/__main__.py does not exist")
 
-LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+# the primitive path: every gate an op, every weight used once per step
+Seq2Seq = functools.partial(nn.Seq2Seq, impl="primitive")
+LAYERS = {name: functools.partial(layer, impl="primitive")
+          for name, layer in (("RNN", nn.RNN), ("LSTM", nn.LSTM), ("GRU", nn.GRU))}
 PAD, SOS, EOS = 0, 1, 2
 
 
@@ -196,7 +200,7 @@ def seq2seq_batch():
 
 
 def traced_seq2seq(cell, attention):
-    model = nn.Seq2Seq(7, 6, embedding_dim=3, hidden_size=4, cell=cell, attention=attention)
+    model = Seq2Seq(7, 6, embedding_dim=3, hidden_size=4, cell=cell, attention=attention)
     source, lengths, target = seq2seq_batch()
     with ts.trace() as tr:
         logits, _ = model(source, target, source_lengths=lengths)
@@ -393,7 +397,7 @@ def test_contributions_outside_any_step_have_time_step_none():
 
 
 def test_contributions_ignore_later_untraced_backward():
-    model = nn.RNN(2, 3)
+    model = LAYERS["RNN"](2, 3)
     x = ts.randn(3, 2, 2)
     with ts.trace() as tr:
         loss = (model(x)[0] ** 2).sum()
@@ -411,7 +415,7 @@ def test_contributions_ignore_later_untraced_backward():
 # --- determinism ---------------------------------------------------------------------------------
 def _seeded_lstm_trace():
     ts.manual_seed(0)
-    model = nn.LSTM(2, 3)
+    model = LAYERS["LSTM"](2, 3)
     x, y = ts.randn(4, 2, 2), ts.randn(4, 2, 3)
     with ts.trace() as tr:
         loss = F.mse_loss(model(x)[0], y)
@@ -580,7 +584,7 @@ def test_gate_scopes_are_nested_boxes_inside_each_step(kind, gates):
 
 # --- gradient flow -------------------------------------------------------------------------------
 def _small_tanh_rnn(steps=10):
-    model = nn.RNN(3, 4)
+    model = LAYERS["RNN"](3, 4)
     with ts.no_grad():
         for p in model.parameters():
             p.data *= 0.5
@@ -727,14 +731,14 @@ def test_contributions_of_unknown_parameter_raise():
     with pytest.raises(ValueError, match=r"\(2, 2\)"):
         tr.contributions(stranger)
     with pytest.raises(ValueError):
-        tr.contribution_norms(nn.RNN(2, 3).weight_hh_l0)       # same shape, another model
+        tr.contribution_norms(LAYERS["RNN"](2, 3).weight_hh_l0)       # same shape, another model
     data = next(leaf.tensor for leaf in tr.leaves.values() if not leaf.is_param)
     with pytest.raises(ValueError, match="parameter"):
         tr.contributions(data)                                 # seen, but as data
 
 
 def test_contributions_before_backward_raise():
-    model = nn.GRU(2, 3)
+    model = LAYERS["GRU"](2, 3)
     with ts.trace() as tr:
         loss = (model(ts.randn(3, 1, 2))[0] ** 2).sum()
     with pytest.raises(ValueError, match="backward"):
@@ -749,7 +753,7 @@ def long_lstm_trace():
     ts.set_default_dtype(ts.float64)
     try:
         ts.manual_seed(0)
-        model = nn.LSTM(2, 2)
+        model = LAYERS["LSTM"](2, 2)
         with ts.trace() as tr:
             loss = (model(ts.randn(200, 1, 2))[0] ** 2).sum()
         loss.backward()
@@ -828,7 +832,7 @@ def test_nothing_is_recorded_outside_the_block():
     count = len(tr.ops)
     assert count == 2
     z = (y @ w).sum()                                  # made after the trace
-    model = nn.LSTM(3, 2)
+    model = LAYERS["LSTM"](3, 2)
     model(ts.randn(2, 1, 3))
     with ts.scope("outside"):
         assert state.scope == ()                       # scopes do nothing while not tracing
@@ -840,7 +844,7 @@ def test_nothing_is_recorded_outside_the_block():
 
 
 def test_exception_inside_trace_switches_recording_off():
-    model = nn.RNN(2, 2)
+    model = LAYERS["RNN"](2, 2)
     with pytest.raises(ValueError):
         with ts.trace():
             model(ts.randn(3, 1, 5))                   # wrong feature size

@@ -17,25 +17,27 @@ from .trace import trace
 CELLS = ("rnn", "lstm", "gru", "seq2seq")
 
 
-def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0):
+def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0, impl="primitive"):
     """Run one forward and backward pass of a small model under a trace and return the trace.
 
     rnn/lstm/gru: a layer over ``steps`` random inputs with a mean-square loss on every
     output. seq2seq: a GRU encoder-decoder with dot attention over ``steps`` source tokens and
-    ``steps`` target tokens, with the cross-entropy loss.
+    ``steps`` target tokens, with the cross-entropy loss. ``impl`` is the recurrent layers'
+    ("primitive" shows every gate; "fused" one op per cell step).
     """
     random.manual_seed(seed)
     rng = numpy.random.default_rng(seed)
     if cell == "seq2seq":
         model = nn.Seq2Seq(6, 6, embedding_dim=hidden, hidden_size=hidden, num_layers=layers,
-                           cell="gru", attention="dot")
+                           cell="gru", attention="dot", impl=impl)
         source = rng.integers(3, 6, size=(batch, steps))
         target = numpy.concatenate([numpy.ones((batch, 1), int), rng.integers(3, 6, size=(batch, steps))], axis=1)
         with trace() as tr:
             logits, _ = model(source, target)
             loss = model.loss(logits, target)
     else:
-        model = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](input_size, hidden, num_layers=layers)
+        model = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](input_size, hidden, num_layers=layers,
+                                                                      impl=impl)
         x = randn(steps, batch, input_size)
         y = tensor(rng.standard_normal((steps, batch, hidden)), dtype=get_default_dtype())
         with trace() as tr:
@@ -57,6 +59,9 @@ def _parser():
     render.add_argument("--input", type=int, default=2, dest="input_size", help="input features (default: 2)")
     render.add_argument("--batch", type=int, default=2, help="batch size (default: 2)")
     render.add_argument("--layers", type=int, default=1, help="stacked layers (default: 1)")
+    render.add_argument("--impl", choices=("primitive", "fused"), default="primitive",
+                        help="recurrent layers built from primitive ops (every gate drawn, the "
+                             "default) or fused (one op per cell step)")
     render.add_argument("--collapse", action="store_true", help="one node per module per step")
     render.add_argument("--first-last", type=int, default=None, metavar="K",
                         help="draw only the first K and last K steps")
@@ -79,7 +84,8 @@ def main(argv=None):
     previous = get_default_dtype()
     set_default_dtype(numpy.float64)
     try:
-        tr = traced_example(args.cell, args.steps, args.hidden, args.input_size, args.batch, args.layers)
+        tr = traced_example(args.cell, args.steps, args.hidden, args.input_size, args.batch, args.layers,
+                            impl=args.impl)
     finally:
         set_default_dtype(previous)
     written = tr.render(args.output, collapse=args.collapse, first_last=args.first_last,

@@ -7,10 +7,11 @@ import math
 
 import numpy
 
-from .. import functional as F
-from ..autograd import scope, timestep
-from ..tensor import Tensor, concat, stack, where
 from .. import backend
+from .. import functional as F
+from ..autograd import scope, state as engine_state, timestep
+from ..ops.recurrent import GRUMath, LSTMMath, RecurrentSequence, RecurrentStep, RNNMath
+from ..tensor import Tensor, concat, stack, where
 from . import init
 from .module import Module, Parameter
 
@@ -162,12 +163,20 @@ class _RNNBase(Module):
     Input x: (T, B, D), or (B, T, D) with batch_first. Output: (T, B, num_directions * H)
     (batch first when batch_first). h_n: (num_layers * num_directions, B, H), entry
     layer * num_directions + direction, as PyTorch lays it out.
+
+    ``impl="fused"`` (the default) runs each cell step as one op with a hand-written backward,
+    the input projection of all steps as one matrix product, and (when no trace is recording)
+    all steps of a layer as one op. ``impl="primitive"`` builds every gate from primitive ops,
+    so a trace shows each of them. Both compute the same numbers.
     """
     mode = None
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False):
+                 dropout=0.0, bidirectional=False, impl="fused"):
         super().__init__()
+        if impl not in ("fused", "primitive"):
+            raise ValueError(f"{self.mode}: impl must be 'fused' or 'primitive', got {impl!r}")
+        self.impl = impl
         if not isinstance(num_layers, int) or num_layers < 1:
             raise ValueError(f"{self.mode}: num_layers must be a positive int, got {num_layers}")
         if not 0.0 <= dropout <= 1.0:
@@ -195,7 +204,7 @@ class _RNNBase(Module):
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                              ("dropout", 0.0), ("bidirectional", False)):
+                              ("dropout", 0.0), ("bidirectional", False), ("impl", "fused")):
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
         return text
@@ -273,32 +282,61 @@ class _RNNBase(Module):
         return output, stack(finals)
 
     def _step_masks(self, x, lengths, steps):
-        """For each step t, a (B, 1) boolean tensor [t < length], or None when all are valid."""
+        """(T, B, 1) booleans [t < length] on x's device, or None when every step is valid."""
         if lengths is None or min(lengths) == steps:
             return None
         xp = backend.device_of(x.data).xp
-        valid = xp.asarray(numpy.arange(steps)[:, None, None] < numpy.asarray(lengths)[None, :, None])
-        shortest = min(lengths)
-        return [None if t < shortest else Tensor._make(valid[t], False) for t in range(steps)]
+        return xp.asarray(numpy.arange(steps)[:, None, None] < numpy.asarray(lengths)[None, :, None])
 
     def _step(self, x_t, state, weights):
         raise NotImplementedError
 
     def _run_direction(self, x, state, weights, masks, reverse):
+        if self.impl == "fused":
+            return self._run_fused(x, state, weights, masks, reverse)
         steps = x.shape[0]
         outputs = [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             with timestep(t):
                 new_state = self._step(x[t], state, weights)
-                mask = masks[t] if masks is not None else None
-                if mask is None:
+                if masks is None or bool(masks[t].all()):
                     state = new_state
                     outputs[t] = new_state[0] if self.mode == "LSTM" else new_state
                 else:
+                    mask = Tensor._make(masks[t], False)
                     state = _masked(mask, new_state, state)
                     h = state[0] if self.mode == "LSTM" else state
                     outputs[t] = where(mask, h, 0.0)
         return stack(outputs), state
+
+    def _run_fused(self, x, state, weights, masks, reverse):
+        """x_gates = W_ih x + b_ih for all steps in one product, then the fused cell over time:
+        one op for the whole sequence, or one op per step while a trace records."""
+        weight_ih, weight_hh, bias_ih, bias_hh = weights
+        recurrent_weights = (weight_hh,) if bias_hh is None else (weight_hh, bias_hh)
+        x_gates = F.linear(x, weight_ih, bias_ih)
+        if self.mode == "LSTM":
+            state = concat(list(state), axis=1)                  # [h | c]
+        math = self._math()
+        steps = x.shape[0]
+        if engine_state.tracer is None:
+            states = RecurrentSequence(math, masks, reverse).apply(x_gates, state, *recurrent_weights)
+        else:
+            per_step = [None] * steps
+            for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+                with timestep(t):
+                    mask = None if masks is None else masks[t]
+                    state = RecurrentStep(math, mask).apply(x_gates[t], state, *recurrent_weights)
+                per_step[t] = state
+            states = stack(per_step)
+        hidden = self.hidden_size
+        final = states[0] if reverse else states[steps - 1]
+        outputs = states[:, :, :hidden] if self.mode == "LSTM" else states
+        if masks is not None:
+            outputs = where(Tensor._make(masks, False), outputs, 0.0)
+        if self.mode == "LSTM":
+            return outputs, (final[:, :hidden], final[:, hidden:])
+        return outputs, final
 
 
 def _masked(mask, new_state, old_state):
@@ -314,15 +352,18 @@ class RNN(_RNNBase):
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False):
+                 batch_first=False, dropout=0.0, bidirectional=False, impl="fused"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional)
+                         bidirectional, impl)
         self.nonlinearity = nonlinearity
 
     def _step(self, x_t, h, weights):
         return rnn_step(x_t, h, *weights, self.nonlinearity)
+
+    def _math(self):
+        return RNNMath(self.nonlinearity)
 
 
 class LSTM(_RNNBase):
@@ -333,6 +374,9 @@ class LSTM(_RNNBase):
     def _step(self, x_t, state, weights):
         return lstm_step(x_t, state, *weights)
 
+    def _math(self):
+        return LSTMMath()
+
 
 class GRU(_RNNBase):
     """Gated recurrent unit (gates r, z, n). ``output, h_n = gru(x, h0=None, lengths=None)``."""
@@ -340,3 +384,6 @@ class GRU(_RNNBase):
 
     def _step(self, x_t, h, weights):
         return gru_step(x_t, h, *weights)
+
+    def _math(self):
+        return GRUMath()

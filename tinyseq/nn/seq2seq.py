@@ -36,11 +36,12 @@ def _ids(ids, like):
 
 class Seq2Seq(Module):
     """Encoder-decoder over token ids. ``cell`` is "rnn", "lstm" or "gru"; ``attention`` is
-    None, "dot", "general" or "additive"."""
+    None, "dot", "general" or "additive"; ``impl`` is the encoder layer's ("fused" or
+    "primitive", see nn.LSTM)."""
 
     def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=64, hidden_size=128,
                  num_layers=1, cell="gru", attention=None, dropout=0.0, bidirectional=False,
-                 pad_id=0, sos_id=1, eos_id=2):
+                 pad_id=0, sos_id=1, eos_id=2, impl="fused"):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"Seq2Seq: cell must be one of {sorted(_CELLS)}, got {cell!r}")
@@ -52,7 +53,7 @@ class Seq2Seq(Module):
         self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
         self.source_embedding = Embedding(source_vocab_size, embedding_dim, padding_idx=pad_id)
         self.encoder = layer_class(embedding_dim, hidden_size, num_layers, batch_first=True,
-                                   dropout=dropout, bidirectional=bidirectional)
+                                   dropout=dropout, bidirectional=bidirectional, impl=impl)
         if bidirectional:
             self.bridge = Linear(2 * hidden_size, hidden_size)
         self.target_embedding = Embedding(target_vocab_size, embedding_dim, padding_idx=pad_id)

@@ -1,0 +1,143 @@
+"""One recurrent training step: tinyseq against PyTorch, with paired ratios.
+
+A step is forward over the whole sequence (T, B, D), a mean-square loss on the outputs,
+backward, and an SGD update; float32. For every size and cell the contenders run by turns in
+each round (the order reversed every other round), and the table gives the median time and
+the median of the per-round ratios against the reference, PyTorch's fused nn.LSTM / nn.GRU /
+nn.RNN (this machine's absolute times drift between processes; paired ratios hold better).
+
+    python benchmarks/recurrent_step.py                       # LSTM, GRU, RNN at S, M, L
+    python benchmarks/recurrent_step.py --cells lstm --sizes S --rounds 5
+
+Contenders: tinyseq fused (the default layer), tinyseq primitive (every gate a primitive op),
+PyTorch nn.<Cell> and, for the LSTM, PyTorch's own primitive-op loop. PyTorch parts are left
+out when it is not installed; then the ratios are against tinyseq fused.
+"""
+import argparse
+import statistics
+import time
+
+import numpy
+
+import tinyseq as ts
+import tinyseq.functional as F
+from tinyseq import nn, optim
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+SIZES = {"S": (32, 32, 32, 64), "M": (50, 64, 128, 256), "L": (100, 64, 256, 512)}  # T, B, D, H
+
+
+def tinyseq_step(cell, impl, steps, batch, features, hidden):
+    ts.manual_seed(0)
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](features, hidden, impl=impl)
+    optimizer = optim.SGD(layer.parameters(), lr=0.01)
+    x = ts.randn(steps, batch, features)
+    y = ts.randn(steps, batch, hidden)
+
+    def step():
+        output, _ = layer(x)
+        loss = F.mse_loss(output, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def torch_step(cell, steps, batch, features, hidden):
+    torch.manual_seed(0)
+    layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](features, hidden)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.01)
+    x = torch.randn(steps, batch, features)
+    y = torch.randn(steps, batch, hidden)
+
+    def step():
+        output, _ = layer(x)
+        loss = torch.nn.functional.mse_loss(output, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def torch_primitive_lstm_step(steps, batch, features, hidden):
+    """PyTorch LSTM written from primitive ops in a Python loop (the teaching-path reference)."""
+    torch.manual_seed(0)
+    weight_ih = torch.nn.Parameter(torch.randn(4 * hidden, features) * hidden ** -0.5)
+    weight_hh = torch.nn.Parameter(torch.randn(4 * hidden, hidden) * hidden ** -0.5)
+    bias = torch.nn.Parameter(torch.zeros(4 * hidden))
+    optimizer = torch.optim.SGD([weight_ih, weight_hh, bias], lr=0.01)
+    x = torch.randn(steps, batch, features)
+    y = torch.randn(steps, batch, hidden)
+
+    def step():
+        h = torch.zeros(batch, hidden)
+        c = torch.zeros(batch, hidden)
+        outputs = []
+        for t in range(steps):
+            gates = x[t] @ weight_ih.T + h @ weight_hh.T + bias
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            outputs.append(h)
+        loss = torch.nn.functional.mse_loss(torch.stack(outputs), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def contenders(cell, size):
+    shape = SIZES[size]
+    runs = {"tinyseq fused": tinyseq_step(cell, "fused", *shape),
+            "tinyseq primitive": tinyseq_step(cell, "primitive", *shape)}
+    if torch is not None:
+        runs[f"PyTorch nn.{cell.upper()}"] = torch_step(cell, *shape)
+        if cell == "lstm":
+            runs["PyTorch primitive loop"] = torch_primitive_lstm_step(*shape)
+    return runs
+
+
+def measure(runs, rounds, repeats):
+    for run in runs.values():
+        run()
+    times = {name: [] for name in runs}
+    for round_number in range(rounds):
+        order = list(runs) if round_number % 2 == 0 else list(reversed(runs))
+        for name in order:
+            start = time.perf_counter()
+            for _ in range(repeats):
+                runs[name]()
+            times[name].append((time.perf_counter() - start) / repeats)
+    return times
+
+
+def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2):
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(f"recurrent training step, float32, {rounds} rounds; ratio = median of per-round "
+          f"ratios against the reference (first PyTorch row, else tinyseq fused)")
+    print(f"{'cell':5s} {'size':4s} {'T, B, D, H':17s} {'contender':24s} {'ms':>9s} {'ratio':>7s}")
+    for cell in cells:
+        for size in sizes:
+            runs = contenders(cell, size)
+            times = measure(runs, rounds, repeats=3 if size == "S" else 1)
+            reference = times[f"PyTorch nn.{cell.upper()}" if torch is not None else "tinyseq fused"]
+            for name, values in times.items():
+                ratio = statistics.median(v / r for v, r in zip(values, reference))
+                print(f"{cell:5s} {size:4s} {str(SIZES[size]):17s} {name:24s} "
+                      f"{1000 * statistics.median(values):9.1f} {ratio:7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", default=["lstm", "gru", "rnn"], choices=["lstm", "gru", "rnn"])
+    parser.add_argument("--sizes", nargs="+", default=["S", "M", "L"], choices=list(SIZES))
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
+    args = parser.parse_args()
+    numpy.random.seed(0)
+    main(args.cells, args.sizes, args.rounds, args.threads)

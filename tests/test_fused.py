@@ -1,0 +1,143 @@
+"""The fused recurrent path (one op per step or per sequence, hand-written backward) against
+the primitive path (every gate an op), and its own finite-difference checks."""
+import contextlib
+
+import numpy as np
+import pytest
+from gradcheck import gradcheck
+
+import tinyseq as ts
+import tinyseq.functional as F
+from tinyseq import nn
+from tinyseq.ops.recurrent import GRUMath, LSTMMath, RecurrentSequence, RecurrentStep, RNNMath
+
+LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
+CONFIGS = [{}, {"num_layers": 2, "bidirectional": True}, {"bidirectional": True, "batch_first": True},
+           {"bias": False}]
+
+
+def run(mode, impl, config, lengths, traced):
+    """Outputs, final h and every gradient of one forward/backward; the trace if traced."""
+    ts.manual_seed(0)
+    layer = LAYERS[mode](4, 3, impl=impl, **config)
+    rng = np.random.default_rng(1)
+    shape = (3, 5, 4) if config.get("batch_first") else (5, 3, 4)
+    x = ts.tensor(rng.standard_normal(shape), requires_grad=True)
+    with (ts.trace() if traced else contextlib.nullcontext()) as tr:
+        output, state = layer(x, lengths=lengths)
+    h_n = state[0] if mode == "LSTM" else state
+    loss = (output * ts.tensor(rng.standard_normal(output.shape))).sum() + (h_n * h_n).sum()
+    if mode == "LSTM":
+        loss = loss + (state[1] ** 3).sum()
+    loss.backward()
+    arrays = [output.numpy(), h_n.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
+    return arrays, layer, tr
+
+
+@pytest.mark.parametrize("mode", list(LAYERS))
+@pytest.mark.parametrize("config", CONFIGS, ids=["plain", "2-layer-bi", "bi-batch-first", "no-bias"])
+@pytest.mark.parametrize("lengths", [None, [5, 2, 3]], ids=["full", "padded"])
+@pytest.mark.parametrize("traced", [False, True], ids=["sequence-op", "step-ops"])
+def test_fused_equals_primitive(float64, mode, config, lengths, traced):
+    fused, _, _ = run(mode, "fused", config, lengths, traced)
+    primitive, _, _ = run(mode, "primitive", config, lengths, traced)
+    for a, b in zip(fused, primitive):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_fused_relu_rnn_equals_primitive(float64):
+    results = []
+    for impl in ("fused", "primitive"):
+        ts.manual_seed(0)
+        layer = nn.RNN(3, 4, nonlinearity="relu", num_layers=2, impl=impl)
+        x = ts.randn(6, 2, 3, requires_grad=True)
+        output, h_n = layer(x, lengths=[6, 3])
+        (output.sum() + h_n.sum()).backward()
+        results.append([output.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+MATHS = {"RNN": (RNNMath("tanh"), 1, 1), "LSTM": (LSTMMath(), 4, 2), "GRU": (GRUMath(), 3, 1)}
+
+
+@pytest.mark.parametrize("mode", list(MATHS))
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_sequence_op_gradcheck(float64, mode, masked, reverse):
+    math, gates, width = MATHS[mode]
+    hidden, batch, steps = 2, 3, 4
+    masks = np.arange(steps)[:, None, None] < np.array([4, 2, 1])[None, :, None] if masked else None
+    x_gates = ts.randn(steps, batch, gates * hidden, requires_grad=True)
+    state = ts.randn(batch, width * hidden, requires_grad=True)
+    weight = ts.randn(gates * hidden, hidden, requires_grad=True)
+    bias = ts.randn(gates * hidden, requires_grad=True)
+    gradcheck(lambda *a: RecurrentSequence(math, masks, reverse).apply(*a), [x_gates, state, weight, bias])
+
+
+@pytest.mark.parametrize("mode", list(MATHS))
+@pytest.mark.parametrize("masked", [False, True])
+def test_step_op_gradcheck(float64, mode, masked):
+    math, gates, width = MATHS[mode]
+    hidden, batch = 2, 3
+    mask = np.array([[True], [False], [True]]) if masked else None
+    x_gates = ts.randn(batch, gates * hidden, requires_grad=True)
+    state = ts.randn(batch, width * hidden, requires_grad=True)
+    weight = ts.randn(gates * hidden, hidden, requires_grad=True)
+    gradcheck(lambda *a: RecurrentStep(math, mask).apply(*a), [x_gates, state, weight])
+
+
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_fused_layer_under_a_trace_shows_steps_and_per_step_contributions(float64, mode):
+    arrays, layer, tr = run(mode, "fused", {}, None, traced=True)
+    assert tr.steps == 5
+    assert [r.kind for r in tr.ops].count(f"{mode.lower()}_step") == 5
+    hh = tr.contributions(layer.weight_hh_l0)
+    assert [t for t, _ in hh] == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(sum(g for _, g in hh), layer.weight_hh_l0.grad.numpy(), atol=1e-12)
+    ih = tr.contributions(layer.weight_ih_l0)      # the input projection of all steps at once
+    assert [t for t, _ in ih] == [None]
+    np.testing.assert_allclose(ih[0][1], layer.weight_ih_l0.grad.numpy(), atol=1e-12)
+
+
+def test_fused_layer_without_a_trace_is_one_op_per_direction():
+    layer = nn.LSTM(3, 4, bidirectional=True)
+    output, _ = layer(ts.randn(6, 2, 3))
+    sequence_ops = []
+    node_stack, seen = [output._node], set()
+    while node_stack:
+        node = node_stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, RecurrentSequence):
+            sequence_ops.append(node)
+        node_stack.extend(t._node for t in node.inputs if t._node is not None)
+    assert len(sequence_ops) == 2
+
+
+def test_unknown_impl_is_an_error():
+    with pytest.raises(ValueError, match="impl must be 'fused' or 'primitive', got 'cuda'"):
+        nn.GRU(3, 4, impl="cuda")
+
+
+def test_fused_training_learns_like_primitive():
+    losses, first_losses = {}, {}
+    for impl in ("fused", "primitive"):
+        ts.manual_seed(0)
+        layer, head = nn.GRU(1, 8, impl=impl), nn.Linear(8, 1)
+        parameters = list(layer.parameters()) + list(head.parameters())
+        optimizer = ts.optim.Adam(parameters, lr=1e-2)
+        x = ts.randn(10, 16, 1)
+        y = x.sum(axis=0)
+        for step in range(30):
+            output, _ = layer(x)
+            loss = F.mse_loss(head(output[-1]), y)
+            if step == 0:
+                first_losses[impl] = loss.item()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        losses[impl] = loss.item()
+    assert losses["fused"] == pytest.approx(losses["primitive"], rel=1e-4)
+    assert losses["fused"] < first_losses["fused"] / 2

@@ -1,0 +1,188 @@
+"""Fused recurrent ops: a whole cell step as one op, with its backward written by hand.
+
+Each cell's math comes as ``forward(xp, x_gates, h_gates, state)`` and
+``backward(xp, d_state, saved)`` on raw arrays, where
+
+    x_gates = W_ih x_t + b_ih      (computed for all steps at once, before the loop)
+    h_gates = W_hh h_{t-1} + b_hh  (the recurrent part, inside the loop)
+
+``backward`` returns the gradients of x_gates, of h_gates, and of the previous state through
+the paths that bypass h_gates (the LSTM's cell c, the GRU's z * h). ``RecurrentSequence``
+runs all steps in one op and gets dW_hh as one GEMM over all steps; ``RecurrentStep`` runs one
+step, so that a trace sees every time step (and each step's share of dW_hh).
+States are (B, H) for RNN and GRU and (B, 2H) = [h | c] for LSTM.
+"""
+from ..autograd import Function
+
+
+def _sigmoid(xp, x):
+    """1 / (1 + exp(-x)) = (1 + tanh(x / 2)) / 2, which never overflows."""
+    return 0.5 * xp.tanh(0.5 * x) + 0.5
+
+
+class RNNMath:
+    """h_t = f(x_gates + h_gates), f = tanh or relu"""
+
+    def __init__(self, nonlinearity="tanh"):
+        self.nonlinearity = nonlinearity
+
+    def forward(self, xp, x_gates, h_gates, state):
+        pre = x_gates + h_gates
+        h = xp.tanh(pre) if self.nonlinearity == "tanh" else xp.maximum(pre, 0)
+        return h, h
+
+    def backward(self, xp, d_state, h):
+        d_pre = d_state * (1 - h * h) if self.nonlinearity == "tanh" else d_state * (h > 0)
+        return d_pre, d_pre, None
+
+
+class LSTMMath:
+    """i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (x_gates + h_gates);
+    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = [h_t | c_t]"""
+
+    def forward(self, xp, x_gates, h_gates, state):
+        hidden = state.shape[1] // 2
+        gates = x_gates + h_gates
+        act = _sigmoid(xp, gates)
+        act[:, 2 * hidden:3 * hidden] = xp.tanh(gates[:, 2 * hidden:3 * hidden])
+        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        c_prev = state[:, hidden:]
+        c = f * c_prev + i * g
+        tanh_c = xp.tanh(c)
+        new_state = xp.concatenate([o * tanh_c, c], axis=1)
+        return new_state, (act, c_prev, tanh_c)
+
+    def backward(self, xp, d_state, saved):
+        act, c_prev, tanh_c = saved
+        hidden = c_prev.shape[1]
+        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        d_h = d_state[:, :hidden]
+        d_c = d_state[:, hidden:] + d_h * o * (1 - tanh_c * tanh_c)
+        d_gates = xp.empty_like(act)
+        d_gates[:, :hidden] = d_c * g * i * (1 - i)
+        d_gates[:, hidden:2 * hidden] = d_c * c_prev * f * (1 - f)
+        d_gates[:, 2 * hidden:3 * hidden] = d_c * i * (1 - g * g)
+        d_gates[:, 3 * hidden:] = d_h * tanh_c * o * (1 - o)
+        d_direct = xp.zeros_like(d_state)
+        d_direct[:, hidden:] = d_c * f
+        return d_gates, d_gates, d_direct
+
+
+class GRUMath:
+    """r = sigmoid(x_r + h_r);  z = sigmoid(x_z + h_z);  n = tanh(x_n + r * h_n);
+    h_t = (1 - z) * n + z * h_{t-1}   (h_n = W_hn h + b_hn: the reset gate scales it whole)"""
+
+    def forward(self, xp, x_gates, h_gates, state):
+        hidden = state.shape[1]
+        rz = _sigmoid(xp, x_gates[:, :2 * hidden] + h_gates[:, :2 * hidden])
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        h_n = h_gates[:, 2 * hidden:]
+        n = xp.tanh(x_gates[:, 2 * hidden:] + r * h_n)
+        return (1 - z) * n + z * state, (r, z, n, h_n, state)
+
+    def backward(self, xp, d_state, saved):
+        r, z, n, h_n, h_prev = saved
+        hidden = h_prev.shape[1]
+        d_n = d_state * (1 - z) * (1 - n * n)
+        d_x = xp.empty((d_state.shape[0], 3 * hidden), dtype=d_state.dtype)
+        d_x[:, :hidden] = d_n * h_n * r * (1 - r)
+        d_x[:, hidden:2 * hidden] = d_state * (h_prev - n) * z * (1 - z)
+        d_x[:, 2 * hidden:] = d_n
+        d_h = d_x.copy()
+        d_h[:, 2 * hidden:] = d_n * r
+        return d_x, d_h, d_state * z
+
+
+class RecurrentSequence(Function):
+    """All T steps of one layer direction in one op.
+
+    Inputs: x_gates (T, B, G*H), the initial state, W_hh (G*H, H) and optionally b_hh.
+    Output: the state after every step, (T, B, state width). ``masks`` (T, B, 1) booleans, or
+    None, keep a sequence's state unchanged after its end; ``reverse`` runs t = T-1 .. 0.
+    Backward: dW_hh = sum_t dh_gates_t^T h_{t-1}, one GEMM over all steps.
+    """
+    __slots__ = ("math", "masks", "reverse")
+
+    def __init__(self, math, masks=None, reverse=False):
+        self.math = math
+        self.masks = masks
+        self.reverse = reverse
+
+    def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
+        steps, hidden = x_gates.shape[0], weight_hh.shape[1]
+        states = xp.empty((steps,) + state.shape, dtype=state.dtype)
+        h_prev = xp.empty((steps, state.shape[0], hidden), dtype=state.dtype)
+        per_step = [None] * steps
+        weight_t = weight_hh.T
+        for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
+            h_prev[t] = state[:, :hidden]
+            h_gates = h_prev[t] @ weight_t
+            if bias_hh is not None:
+                h_gates += bias_hh
+            new_state, per_step[t] = self.math.forward(xp, x_gates[t], h_gates, state)
+            if self.masks is not None:
+                new_state = xp.where(self.masks[t], new_state, state)
+            states[t] = new_state
+            state = new_state
+        self.saved = (per_step, h_prev, weight_hh)
+        return states
+
+    def backward(self, xp, g_states):
+        per_step, h_prev, weight_hh = self.saved
+        steps, hidden = g_states.shape[0], weight_hh.shape[1]
+        d_x_all = xp.empty((steps,) + h_prev.shape[1:2] + (weight_hh.shape[0],), dtype=g_states.dtype)
+        d_h_all = xp.empty_like(d_x_all)
+        d_state = xp.zeros_like(g_states[0])
+        for t in (range(steps) if self.reverse else range(steps - 1, -1, -1)):
+            d_state = d_state + g_states[t]
+            d_new = d_state if self.masks is None else d_state * self.masks[t]
+            d_x, d_h, d_direct = self.math.backward(xp, d_new, per_step[t])
+            d_x_all[t] = d_x
+            d_h_all[t] = d_h
+            d_prev = d_state - d_new if self.masks is not None else xp.zeros_like(d_state)
+            if d_direct is not None:
+                d_prev += d_direct
+            d_prev[:, :hidden] += d_h @ weight_hh
+            d_state = d_prev
+        flat_d_h = d_h_all.reshape(-1, weight_hh.shape[0])
+        d_weight = flat_d_h.T @ h_prev.reshape(-1, hidden)
+        if len(self.inputs) == 4:
+            return d_x_all, d_state, d_weight, flat_d_h.sum(axis=0)
+        return d_x_all, d_state, d_weight
+
+
+class RecurrentStep(Function):
+    """One step: inputs x_gates_t (B, G*H), the previous state, W_hh and optionally b_hh;
+    output the new state. The same math as RecurrentSequence, one op per time step."""
+    __slots__ = ("math", "mask")
+
+    def __init__(self, math, mask=None):
+        self.math = math
+        self.mask = mask
+
+    @property
+    def name(self):
+        """lstm_step, gru_step or rnn_step: what a trace labels the op with."""
+        return type(self.math).__name__[:-len("Math")].lower() + "_step"
+
+    def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
+        h_prev = state[:, :weight_hh.shape[1]]
+        h_gates = h_prev @ weight_hh.T
+        if bias_hh is not None:
+            h_gates += bias_hh
+        new_state, per_step = self.math.forward(xp, x_gates, h_gates, state)
+        self.saved = (per_step, h_prev, weight_hh)
+        return new_state if self.mask is None else xp.where(self.mask, new_state, state)
+
+    def backward(self, xp, g):
+        per_step, h_prev, weight_hh = self.saved
+        d_new = g if self.mask is None else g * self.mask
+        d_x, d_h, d_direct = self.math.backward(xp, d_new, per_step)
+        d_prev = g - d_new if self.mask is not None else xp.zeros_like(g)
+        if d_direct is not None:
+            d_prev += d_direct
+        d_prev[:, :weight_hh.shape[1]] += d_h @ weight_hh
+        d_weight = d_h.T @ h_prev
+        if len(self.inputs) == 4:
+            return d_x, d_prev, d_weight, d_h.sum(axis=0)
+        return d_x, d_prev, d_weight
