@@ -2,7 +2,8 @@
 import numpy as _numpy
 
 from . import cuda, data, datasets, functional, nn, optim, text, train
-from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (arange, full, linspace, ones, ones_like, rand, randn, tensor, zeros,
                        zeros_like)
 from .random import manual_seed

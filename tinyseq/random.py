@@ -22,3 +22,29 @@ def generator(device):
         _generators[device.name] = rng
     return rng
 
+
+def get_state():
+    """The whole random state as plain data (ints, strings, dicts): the seed and, keyed by
+    device name, the ``bit_generator.state`` of every generator created so far. ``ts.save``
+    can store it; ``set_state`` restores it."""
+    return {"seed": _seed,
+            "generators": {name: rng.bit_generator.state for name, rng in _generators.items()}}
+
+
+def set_state(state):
+    """Restore what ``get_state`` returned: the next randn, rand, dropout masks and shuffles
+    are exactly those that would have followed ``get_state``. Generators not in ``state`` are
+    dropped, so they are made from the seed on first use, as they would have been."""
+    from . import backend
+    seed, generators = state["seed"], state["generators"]
+    if seed is not None and (not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool)):
+        raise TypeError(f"set_state: seed must be an int or None, got {type(seed).__name__}")
+    created = {}
+    for name, bit_state in generators.items():
+        rng = backend.get_device(name).xp.random.default_rng(seed)
+        rng.bit_generator.state = bit_state
+        created[name] = rng
+    global _seed
+    _seed = None if seed is None else int(seed)
+    _generators.clear()
+    _generators.update(created)

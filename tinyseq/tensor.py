@@ -2,6 +2,15 @@
 
 Operators and methods build the graph through the op classes in ``tinyseq.ops``; the functions
 below the class (``matmul``, ``concat``, ``where``, ...) are the same ops in function form.
+
+Dtype promotion, one rule: ops follow NumPy's rule on their arrays, and Python numbers are weak.
+Two tensors of different dtypes give NumPy's result type (float32 with float64 gives float64;
+int64 with float32 gives float64, too). A Python number (or a NumPy float64 scalar, which is a
+Python float) takes the tensor's float dtype, so a float32 tensor times 2.5 stays float32; on an
+integer tensor a Python int keeps it integer and a Python float is made the default dtype first,
+after which NumPy's rule applies (int64 + 1.5 is float64). Gradients flow through each op in its
+output's dtype, but what lands in a leaf's ``.grad`` always takes that leaf's dtype: float32
+parameters get float32 gradients even from a float64 loss.
 """
 import builtins
 import operator
@@ -186,28 +195,28 @@ class Tensor:
 
     # --- arithmetic -------------------------------------------------------------------------
     def __add__(self, other):
-        return ew.Add().apply(self, _lift(other, self))
+        return ew.Add().apply(self, _lift(other, self, "add"))
 
     def __radd__(self, other):
-        return ew.Add().apply(_lift(other, self), self)
+        return ew.Add().apply(_lift(other, self, "add"), self)
 
     def __sub__(self, other):
-        return ew.Sub().apply(self, _lift(other, self))
+        return ew.Sub().apply(self, _lift(other, self, "sub"))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(_lift(other, self), self)
+        return ew.Sub().apply(_lift(other, self, "sub"), self)
 
     def __mul__(self, other):
-        return ew.Mul().apply(self, _lift(other, self))
+        return ew.Mul().apply(self, _lift(other, self, "mul"))
 
     def __rmul__(self, other):
-        return ew.Mul().apply(_lift(other, self), self)
+        return ew.Mul().apply(_lift(other, self, "mul"), self)
 
     def __truediv__(self, other):
-        return ew.Div().apply(self, _lift(other, self))
+        return ew.Div().apply(self, _lift(other, self, "div"))
 
     def __rtruediv__(self, other):
-        return ew.Div().apply(_lift(other, self), self)
+        return ew.Div().apply(_lift(other, self, "div"), self)
 
     def __neg__(self):
         return ew.Neg().apply(self)
@@ -218,34 +227,34 @@ class Tensor:
     def __pow__(self, exponent):
         if isinstance(exponent, (int, float)):
             return ew.PowScalar(exponent).apply(self)
-        return ew.Pow().apply(self, _lift(exponent, self))
+        return ew.Pow().apply(self, _lift(exponent, self, "pow"))
 
     def __rpow__(self, base):
-        return ew.Pow().apply(_lift(base, self), self)
+        return ew.Pow().apply(_lift(base, self, "pow"), self)
 
     def __matmul__(self, other):
-        return linalg.MatMul().apply(self, _lift(other, self))
+        return linalg.MatMul().apply(self, _lift(other, self, "matmul"))
 
     def __rmatmul__(self, other):
-        return linalg.MatMul().apply(_lift(other, self), self)
+        return linalg.MatMul().apply(_lift(other, self, "matmul"), self)
 
     def __lt__(self, other):
-        return ew.Compare(operator.lt).apply(self, _lift(other, self))
+        return ew.Compare(operator.lt).apply(self, _lift(other, self, "lt"))
 
     def __le__(self, other):
-        return ew.Compare(operator.le).apply(self, _lift(other, self))
+        return ew.Compare(operator.le).apply(self, _lift(other, self, "le"))
 
     def __gt__(self, other):
-        return ew.Compare(operator.gt).apply(self, _lift(other, self))
+        return ew.Compare(operator.gt).apply(self, _lift(other, self, "gt"))
 
     def __ge__(self, other):
-        return ew.Compare(operator.ge).apply(self, _lift(other, self))
+        return ew.Compare(operator.ge).apply(self, _lift(other, self, "ge"))
 
     def __eq__(self, other):
-        return ew.Compare(operator.eq).apply(self, _lift(other, self))
+        return ew.Compare(operator.eq).apply(self, _lift(other, self, "eq"))
 
     def __ne__(self, other):
-        return ew.Compare(operator.ne).apply(self, _lift(other, self))
+        return ew.Compare(operator.ne).apply(self, _lift(other, self, "ne"))
 
     def exp(self):
         return ew.Exp().apply(self)
@@ -387,8 +396,9 @@ class Cast(autograd.Function):
 
 
 # --- argument helpers -----------------------------------------------------------------------
-def _lift(value, like):
-    """``value`` as a Tensor on the device of ``like``; Python numbers take like's float dtype."""
+def _lift(value, like, op="tensor op"):
+    """``value`` as a Tensor on the device of ``like``; Python numbers take like's float dtype;
+    anything but numbers and booleans is a TypeError naming ``op``."""
     if isinstance(value, Tensor):
         return value
     xp = _device_of_type[type(like.data)].xp
@@ -399,8 +409,15 @@ def _lift(value, like):
         return Tensor._make(xp.asarray(value, dtype=dtype), False)
     if isinstance(value, (builtins.bool, list, tuple, numpy.ndarray, numpy.generic)) or \
             type(value) in _device_of_type:
-        return Tensor._make(xp.asarray(value), False)
-    raise TypeError(f"unsupported operand type {type(value).__name__} for a tensor op")
+        try:
+            array = xp.asarray(value)
+        except (ValueError, TypeError) as error:
+            raise TypeError(f"{op}: cannot use {type(value).__name__} as an operand: {error}") from None
+        if array.dtype.kind in "biuf":
+            return Tensor._make(array, False)
+        raise TypeError(f"{op}: operands must be numbers or booleans, got {type(value).__name__} "
+                        f"of dtype {array.dtype}")
+    raise TypeError(f"{op}: unsupported operand type {type(value).__name__}")
 
 
 def _as_array(data, dtype, op):
@@ -435,9 +452,13 @@ def _axes(op, axis, ndim):
 
 
 def _check_axis(op, axis, ndim):
-    if not isinstance(axis, int) or not -ndim <= axis < max(ndim, 1):
+    if not isinstance(axis, (int, numpy.integer)) or isinstance(axis, builtins.bool):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if ndim == 0:
+        raise ValueError(f"{op}: needs a tensor with at least one dimension, got shape ()")
+    if not -ndim <= axis < ndim:
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
-    return axis
+    return int(axis)
 
 
 def _index_arg(index, device):
@@ -464,16 +485,17 @@ def _index_arg(index, device):
 # --- the same ops as functions --------------------------------------------------------------
 def matmul(a, b):
     """a @ b, batch dimensions broadcast as numpy.matmul."""
-    return linalg.MatMul().apply(a, _lift(b, a))
+    return linalg.MatMul().apply(_expect_tensor("matmul", a), _lift(b, a, "matmul"))
 
 
 def concat(tensors, axis=0):
     """Join tensors along an existing axis."""
     tensors = _tensor_list("concat", tensors)
     ndim = tensors[0].ndim
-    _check_axis("concat", axis, ndim)
-    axis %= ndim
     shapes = [tuple(t.shape) for t in tensors]
+    if ndim == 0:
+        raise ValueError(f"concat: 0-d tensors have no axis to join along, got shapes {shapes}")
+    axis = _check_axis("concat", axis, ndim) % ndim
     if any(len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
            for s in shapes):
         raise ValueError(f"concat: shapes {shapes} differ outside axis {axis}")
@@ -497,8 +519,10 @@ def stack(tensors, axis=0):
 def split(t, split_size_or_sections, axis=0):
     """Pieces of ``t`` along ``axis``: an int is the size of each chunk (the last may be
     smaller), a list gives the size of each section (they must add up to the axis' length)."""
+    _expect_tensor("split", t)
     length = t.shape[_check_axis("split", axis, t.ndim)]
-    if isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, (int, numpy.integer)):
+        split_size_or_sections = int(split_size_or_sections)
         if split_size_or_sections <= 0:
             raise ValueError(f"split: chunk size must be positive, got {split_size_or_sections}")
         sizes = [min(split_size_or_sections, length - s)
@@ -521,6 +545,7 @@ def chunk(t, chunks, axis=0):
     """``chunks`` pieces of (nearly) equal size along ``axis``, as torch.chunk."""
     if not isinstance(chunks, int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks}")
+    _expect_tensor("chunk", t)
     length = t.shape[_check_axis("chunk", axis, t.ndim)]
     return split(t, max(1, -(-length // chunks)), axis)
 
@@ -530,8 +555,14 @@ def where(condition, a, b):
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else condition
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one argument must be a tensor")
-    a = _lift(a, like)
-    return ew.Where().apply(_lift(condition, like), a, _lift(b, a))
+    a = _lift(a, like, "where")
+    return ew.Where().apply(_lift(condition, like, "where"), a, _lift(b, a, "where"))
+
+
+def _expect_tensor(op, value):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__}")
+    return value
 
 
 def _tensor_list(op, tensors):

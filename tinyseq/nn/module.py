@@ -66,7 +66,14 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if state.tracer is None:
-            return self.forward(*args, **kwargs)
+            if not state.anomaly:
+                return self.forward(*args, **kwargs)
+            path = state.module_path  # detect_anomaly names modules by class when not tracing
+            state.module_path = path + (type(self).__name__,)
+            try:
+                return self.forward(*args, **kwargs)
+            finally:
+                state.module_path = path
         return state.tracer._call_module(self, args, kwargs)
 
     # --- walking the tree -------------------------------------------------------------------

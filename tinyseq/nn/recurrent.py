@@ -228,11 +228,11 @@ class _RNNBase(Module):
         if type(lengths) in backend._device_of_type:
             lengths = backend.to_numpy(lengths)
         array = numpy.asarray(lengths).reshape(-1)
-        if array.dtype.kind not in "iu":
+        if array.size and array.dtype.kind not in "iu":
             raise TypeError(f"{self.mode}: lengths must be integers, got {array.tolist()}")
+        if len(array) != batch:
+            raise ValueError(f"{self.mode}: got {len(array)} lengths for a batch of {batch}")
         values = [int(n) for n in array]
-        if len(values) != batch:
-            raise ValueError(f"{self.mode}: got {len(values)} lengths for a batch of {batch}")
         bad = [n for n in values if not 0 <= n <= steps]
         if bad:
             raise ValueError(f"{self.mode}: lengths must be in [0, {steps}] (the time steps of the "

@@ -142,9 +142,11 @@ class Tanh(Function):
 
 
 def stable_sigmoid(xp, x):
-    """1 / (1 + exp(-x)) computed from exp(-|x|), so it never overflows."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + exp(-x)) computed as (1 + tanh(x / 2)) / 2, which never overflows."""
+    y = xp.tanh(x * 0.5)
+    y *= 0.5
+    y += 0.5
+    return y
 
 
 class Sigmoid(Function):

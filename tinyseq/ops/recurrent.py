@@ -13,11 +13,7 @@ step, so that a trace sees every time step (and each step's share of dW_hh).
 States are (B, H) for RNN and GRU and (B, 2H) = [h | c] for LSTM.
 """
 from ..autograd import Function
-
-
-def _sigmoid(xp, x):
-    """1 / (1 + exp(-x)) = (1 + tanh(x / 2)) / 2, which never overflows."""
-    return 0.5 * xp.tanh(0.5 * x) + 0.5
+from .elementwise import stable_sigmoid
 
 
 class RNNMath:
@@ -42,14 +38,22 @@ class LSTMMath:
 
     def forward(self, xp, x_gates, h_gates, state):
         hidden = state.shape[1] // 2
-        gates = x_gates + h_gates
-        act = _sigmoid(xp, gates)
-        act[:, 2 * hidden:3 * hidden] = xp.tanh(gates[:, 2 * hidden:3 * hidden])
-        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        act = h_gates                                  # a fresh product: updated in place
+        act += x_gates
+        g = xp.tanh(act[:, 2 * hidden:3 * hidden])
+        act *= 0.5                                     # sigmoid = (1 + tanh(x / 2)) / 2
+        xp.tanh(act, out=act)
+        act *= 0.5
+        act += 0.5
+        act[:, 2 * hidden:3 * hidden] = g
+        i, f, o = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 3 * hidden:]
         c_prev = state[:, hidden:]
-        c = f * c_prev + i * g
+        new_state = xp.empty_like(state)
+        c = new_state[:, hidden:]
+        xp.multiply(f, c_prev, out=c)
+        c += i * g
         tanh_c = xp.tanh(c)
-        new_state = xp.concatenate([o * tanh_c, c], axis=1)
+        xp.multiply(o, tanh_c, out=new_state[:, :hidden])
         return new_state, (act, c_prev, tanh_c)
 
     def backward(self, xp, d_state, saved):
@@ -57,14 +61,30 @@ class LSTMMath:
         hidden = c_prev.shape[1]
         i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
         d_h = d_state[:, :hidden]
-        d_c = d_state[:, hidden:] + d_h * o * (1 - tanh_c * tanh_c)
+        d_c = 1 - tanh_c * tanh_c
+        d_c *= o
+        d_c *= d_h
+        d_c += d_state[:, hidden:]
         d_gates = xp.empty_like(act)
-        d_gates[:, :hidden] = d_c * g * i * (1 - i)
-        d_gates[:, hidden:2 * hidden] = d_c * c_prev * f * (1 - f)
-        d_gates[:, 2 * hidden:3 * hidden] = d_c * i * (1 - g * g)
-        d_gates[:, 3 * hidden:] = d_h * tanh_c * o * (1 - o)
-        d_direct = xp.zeros_like(d_state)
-        d_direct[:, hidden:] = d_c * f
+        for k, (gate, other) in enumerate(((i, g), (f, c_prev))):   # sigmoid' = s (1 - s)
+            out = d_gates[:, k * hidden:(k + 1) * hidden]
+            xp.subtract(1, gate, out=out)
+            out *= gate
+            out *= other
+            out *= d_c
+        out = d_gates[:, 2 * hidden:3 * hidden]                      # tanh' = 1 - g^2
+        xp.multiply(g, g, out=out)
+        xp.subtract(1, out, out=out)
+        out *= i
+        out *= d_c
+        out = d_gates[:, 3 * hidden:]
+        xp.subtract(1, o, out=out)
+        out *= o
+        out *= tanh_c
+        out *= d_h
+        d_direct = xp.empty_like(d_state)
+        d_direct[:, :hidden] = 0
+        xp.multiply(d_c, f, out=d_direct[:, hidden:])
         return d_gates, d_gates, d_direct
 
 
@@ -74,7 +94,7 @@ class GRUMath:
 
     def forward(self, xp, x_gates, h_gates, state):
         hidden = state.shape[1]
-        rz = _sigmoid(xp, x_gates[:, :2 * hidden] + h_gates[:, :2 * hidden])
+        rz = stable_sigmoid(xp, x_gates[:, :2 * hidden] + h_gates[:, :2 * hidden])
         r, z = rz[:, :hidden], rz[:, hidden:]
         h_n = h_gates[:, 2 * hidden:]
         n = xp.tanh(x_gates[:, 2 * hidden:] + r * h_n)
@@ -133,17 +153,25 @@ class RecurrentSequence(Function):
         d_x_all = xp.empty((steps,) + h_prev.shape[1:2] + (weight_hh.shape[0],), dtype=g_states.dtype)
         d_h_all = xp.empty_like(d_x_all)
         d_state = xp.zeros_like(g_states[0])
+        shared = True                        # RNN and LSTM: dh_gates is dx_gates
         for t in (range(steps) if self.reverse else range(steps - 1, -1, -1)):
-            d_state = d_state + g_states[t]
+            d_state += g_states[t]
             d_new = d_state if self.masks is None else d_state * self.masks[t]
             d_x, d_h, d_direct = self.math.backward(xp, d_new, per_step[t])
             d_x_all[t] = d_x
-            d_h_all[t] = d_h
-            d_prev = d_state - d_new if self.masks is not None else xp.zeros_like(d_state)
-            if d_direct is not None:
-                d_prev += d_direct
+            if d_h is not d_x:
+                d_h_all[t] = d_h
+                shared = False
+            if self.masks is not None:
+                d_prev = d_state - d_new
+                if d_direct is not None:
+                    d_prev += d_direct
+            else:
+                d_prev = d_direct if d_direct is not None else xp.zeros_like(d_state)
             d_prev[:, :hidden] += d_h @ weight_hh
             d_state = d_prev
+        if shared:
+            d_h_all = d_x_all
         flat_d_h = d_h_all.reshape(-1, weight_hh.shape[0])
         d_weight = flat_d_h.T @ h_prev.reshape(-1, hidden)
         if len(self.inputs) == 4:
