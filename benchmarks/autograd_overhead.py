@@ -11,9 +11,9 @@ per-round ratios against PyTorch.
 """
 import argparse
 import statistics
-import time
 
 import numpy
+from paired import paired_ratio, run_by_turns
 
 import tinyseq as ts
 
@@ -23,34 +23,26 @@ except ImportError:
     torch = None
 
 
-def chain(make, ops):
-    x = make()
-    start = time.perf_counter()
-    y = x
+def chain(leaf, ops):
+    """A chain of ``ops`` tiny multiplications from ``leaf``, then backward."""
+    y = leaf
     for _ in range(ops):
         y = y * 1.0001
     y.sum().backward()
-    return (time.perf_counter() - start) / ops * 1e6
 
 
 def main(ops=2000, rounds=15):
-    runs = {"tinyseq": lambda: chain(lambda: ts.tensor(numpy.ones(4, numpy.float32), requires_grad=True), ops)}
+    runs = {"tinyseq": lambda: chain(ts.tensor(numpy.ones(4, numpy.float32), requires_grad=True), ops)}
     if torch is not None:
         torch.set_num_threads(1)
-        runs["PyTorch"] = lambda: chain(lambda: torch.ones(4, requires_grad=True), ops)
-    for run in runs.values():
-        run()
-    times = {name: [] for name in runs}
-    for round_number in range(rounds):
-        for name in (list(runs) if round_number % 2 == 0 else list(reversed(runs))):
-            times[name].append(runs[name]())
+        runs["PyTorch"] = lambda: chain(torch.ones(4, requires_grad=True), ops)
+    times = run_by_turns(runs, rounds)
     reference = times.get("PyTorch", times["tinyseq"])
     print(f"autograd overhead: chain of {ops} tiny multiplications, forward + backward, "
           f"{rounds} rounds")
     print(f"{'framework':10s} {'us/op':>8s} {'ratio':>7s}")
     for name, values in times.items():
-        ratio = statistics.median(v / r for v, r in zip(values, reference))
-        print(f"{name:10s} {statistics.median(values):8.2f} {ratio:7.2f}")
+        print(f"{name:10s} {statistics.median(values) / ops * 1e6:8.2f} {paired_ratio(values, reference):7.2f}")
 
 
 if __name__ == "__main__":

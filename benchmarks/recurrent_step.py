@@ -15,9 +15,9 @@ out when it is not installed; then the ratios are against tinyseq fused.
 """
 import argparse
 import statistics
-import time
 
 import numpy
+from paired import paired_ratio, run_by_turns
 
 import tinyseq as ts
 import tinyseq.functional as F
@@ -101,20 +101,6 @@ def contenders(cell, size):
     return runs
 
 
-def measure(runs, rounds, repeats):
-    for run in runs.values():
-        run()
-    times = {name: [] for name in runs}
-    for round_number in range(rounds):
-        order = list(runs) if round_number % 2 == 0 else list(reversed(runs))
-        for name in order:
-            start = time.perf_counter()
-            for _ in range(repeats):
-                runs[name]()
-            times[name].append((time.perf_counter() - start) / repeats)
-    return times
-
-
 def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2):
     if torch is not None:
         torch.set_num_threads(threads)
@@ -124,10 +110,10 @@ def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=
     for cell in cells:
         for size in sizes:
             runs = contenders(cell, size)
-            times = measure(runs, rounds, repeats=3 if size == "S" else 1)
+            times = run_by_turns(runs, rounds, repeats=3 if size == "S" else 1)
             reference = times[f"PyTorch nn.{cell.upper()}" if torch is not None else "tinyseq fused"]
             for name, values in times.items():
-                ratio = statistics.median(v / r for v, r in zip(values, reference))
+                ratio = paired_ratio(values, reference)
                 print(f"{cell:5s} {size:4s} {str(SIZES[size]):17s} {name:24s} "
                       f"{1000 * statistics.median(values):9.1f} {ratio:7.2f}", flush=True)
 

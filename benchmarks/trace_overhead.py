@@ -10,7 +10,8 @@ of the per-round ratios against the reference (hooks removed).
 import argparse
 import contextlib
 import statistics
-import time
+
+from paired import paired_ratio, run_by_turns
 
 import tinyseq as ts
 import tinyseq.functional as F
@@ -58,30 +59,17 @@ def make_step(steps=32, batch=32, features=32, hidden=64):
     return step
 
 
-def timed(function, repeats=3):
-    start = time.perf_counter()
-    for _ in range(repeats):
-        function()
-    return (time.perf_counter() - start) / repeats
-
-
 def main(rounds=15):
     step = make_step()
-    step()
-    times = {"hooks removed (reference)": [], "no trace active": [], "trace recording": []}
-    runs = {"hooks removed (reference)": lambda: _with_hooks_removed(step),
-            "no trace active": step,
-            "trace recording": lambda: step(traced=True)}
-    for round_number in range(rounds):
-        order = list(runs) if round_number % 2 == 0 else list(reversed(runs))  # no order bias
-        for name in order:
-            times[name].append(timed(runs[name]))
+    times = run_by_turns({"hooks removed (reference)": lambda: _with_hooks_removed(step),
+                          "no trace active": step,
+                          "trace recording": lambda: step(traced=True)}, rounds, repeats=3)
     reference = times["hooks removed (reference)"]
     print("LSTM training step, T=32 B=32 D=32 H=64, float32, "
           f"{rounds} rounds (median; ratio = median of per-round ratios)")
     print(f"{'variant':28s} {'time (ms)':>10s} {'ratio':>7s}")
     for name, values in times.items():
-        ratio = statistics.median(v / r for v, r in zip(values, reference))
+        ratio = paired_ratio(values, reference)
         print(f"{name:28s} {1000 * statistics.median(values):10.2f} {ratio:7.3f}")
 
 
