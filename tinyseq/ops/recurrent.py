@@ -1,7 +1,8 @@
 """Fused recurrent ops: a whole cell step as one op, with its backward written by hand.
 
-Each cell's math comes as ``forward(xp, x_gates, h_gates, state)`` and
-``backward(xp, d_state, saved)`` on raw arrays, where
+Each cell's math comes as ``forward(xp, x_gates, h_gates, state, out)`` (writes the new state
+into ``out``, returns what backward needs) and ``backward(xp, d_state, saved)`` on raw arrays,
+where
 
     x_gates = W_ih x_t + b_ih      (computed for all steps at once, before the loop)
     h_gates = W_hh h_{t-1} + b_hh  (the recurrent part, inside the loop)
@@ -22,10 +23,13 @@ class RNNMath:
     def __init__(self, nonlinearity="tanh"):
         self.nonlinearity = nonlinearity
 
-    def forward(self, xp, x_gates, h_gates, state):
-        pre = x_gates + h_gates
-        h = xp.tanh(pre) if self.nonlinearity == "tanh" else xp.maximum(pre, 0)
-        return h, h
+    def forward(self, xp, x_gates, h_gates, state, out):
+        h_gates += x_gates
+        if self.nonlinearity == "tanh":
+            xp.tanh(h_gates, out=out)
+        else:
+            xp.maximum(h_gates, 0, out=out)
+        return out
 
     def backward(self, xp, d_state, h):
         d_pre = d_state * (1 - h * h) if self.nonlinearity == "tanh" else d_state * (h > 0)
@@ -36,7 +40,7 @@ class LSTMMath:
     """i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (x_gates + h_gates);
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = [h_t | c_t]"""
 
-    def forward(self, xp, x_gates, h_gates, state):
+    def forward(self, xp, x_gates, h_gates, state, out):
         hidden = state.shape[1] // 2
         act = h_gates                                  # a fresh product: updated in place
         act += x_gates
@@ -48,13 +52,12 @@ class LSTMMath:
         act[:, 2 * hidden:3 * hidden] = g
         i, f, o = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 3 * hidden:]
         c_prev = state[:, hidden:]
-        new_state = xp.empty_like(state)
-        c = new_state[:, hidden:]
+        c = out[:, hidden:]
         xp.multiply(f, c_prev, out=c)
         c += i * g
         tanh_c = xp.tanh(c)
-        xp.multiply(o, tanh_c, out=new_state[:, :hidden])
-        return new_state, (act, c_prev, tanh_c)
+        xp.multiply(o, tanh_c, out=out[:, :hidden])
+        return act, c_prev, tanh_c
 
     def backward(self, xp, d_state, saved):
         act, c_prev, tanh_c = saved
@@ -92,13 +95,16 @@ class GRUMath:
     """r = sigmoid(x_r + h_r);  z = sigmoid(x_z + h_z);  n = tanh(x_n + r * h_n);
     h_t = (1 - z) * n + z * h_{t-1}   (h_n = W_hn h + b_hn: the reset gate scales it whole)"""
 
-    def forward(self, xp, x_gates, h_gates, state):
+    def forward(self, xp, x_gates, h_gates, state, out):
         hidden = state.shape[1]
         rz = stable_sigmoid(xp, x_gates[:, :2 * hidden] + h_gates[:, :2 * hidden])
         r, z = rz[:, :hidden], rz[:, hidden:]
         h_n = h_gates[:, 2 * hidden:]
         n = xp.tanh(x_gates[:, 2 * hidden:] + r * h_n)
-        return (1 - z) * n + z * state, (r, z, n, h_n, state)
+        xp.subtract(state, n, out=out)                 # h_t = n + z * (h_{t-1} - n)
+        out *= z
+        out += n
+        return r, z, n, h_n, state
 
     def backward(self, xp, d_state, saved):
         r, z, n, h_n, h_prev = saved
@@ -131,26 +137,23 @@ class RecurrentSequence(Function):
     def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
         steps, hidden = x_gates.shape[0], weight_hh.shape[1]
         states = xp.empty((steps,) + state.shape, dtype=state.dtype)
-        h_prev = xp.empty((steps, state.shape[0], hidden), dtype=state.dtype)
         per_step = [None] * steps
-        weight_t = weight_hh.T
+        initial, weight_t = state, weight_hh.T
         for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
-            h_prev[t] = state[:, :hidden]
-            h_gates = h_prev[t] @ weight_t
+            h_gates = state[:, :hidden] @ weight_t
             if bias_hh is not None:
                 h_gates += bias_hh
-            new_state, per_step[t] = self.math.forward(xp, x_gates[t], h_gates, state)
-            if self.masks is not None:
-                new_state = xp.where(self.masks[t], new_state, state)
-            states[t] = new_state
-            state = new_state
-        self.saved = (per_step, h_prev, weight_hh)
+            per_step[t] = self.math.forward(xp, x_gates[t], h_gates, state, states[t])
+            if self.masks is not None:                 # ended sequences keep their state
+                xp.copyto(states[t], state, where=~self.masks[t])
+            state = states[t]
+        self.saved = (per_step, states, initial, weight_hh)
         return states
 
     def backward(self, xp, g_states):
-        per_step, h_prev, weight_hh = self.saved
+        per_step, states, initial, weight_hh = self.saved
         steps, hidden = g_states.shape[0], weight_hh.shape[1]
-        d_x_all = xp.empty((steps,) + h_prev.shape[1:2] + (weight_hh.shape[0],), dtype=g_states.dtype)
+        d_x_all = xp.empty((steps, states.shape[1], weight_hh.shape[0]), dtype=g_states.dtype)
         d_h_all = xp.empty_like(d_x_all)
         d_state = xp.zeros_like(g_states[0])
         shared = True                        # RNN and LSTM: dh_gates is dx_gates
@@ -172,6 +175,8 @@ class RecurrentSequence(Function):
             d_state = d_prev
         if shared:
             d_h_all = d_x_all
+        earlier = (states[1:], initial[None]) if self.reverse else (initial[None], states[:-1])
+        h_prev = xp.concatenate(earlier)[:, :, :hidden]    # h_{t-1} of every step
         flat_d_h = d_h_all.reshape(-1, weight_hh.shape[0])
         d_weight = flat_d_h.T @ h_prev.reshape(-1, hidden)
         if len(self.inputs) == 4:
@@ -198,9 +203,11 @@ class RecurrentStep(Function):
         h_gates = h_prev @ weight_hh.T
         if bias_hh is not None:
             h_gates += bias_hh
-        new_state, per_step = self.math.forward(xp, x_gates, h_gates, state)
-        self.saved = (per_step, h_prev, weight_hh)
-        return new_state if self.mask is None else xp.where(self.mask, new_state, state)
+        new_state = xp.empty_like(state)
+        self.saved = (self.math.forward(xp, x_gates, h_gates, state, new_state), h_prev, weight_hh)
+        if self.mask is not None:
+            xp.copyto(new_state, state, where=~self.mask)
+        return new_state
 
     def backward(self, xp, g):
         per_step, h_prev, weight_hh = self.saved
