@@ -19,7 +19,7 @@ from tinyseq.render import plot_attention, plot_gradient_flow
 from tinyseq.trace import gradient_flow
 
 
-def main(output_dir="out", n_train=4000, epochs=3):
+def main(output_dir="out", n_train=4000, epochs=4):
     os.makedirs(output_dir, exist_ok=True)
     result = seq2seq_dates.main(n_train=n_train, epochs=epochs, beam_width=None)
     model, data = result["model"], result["data"]
