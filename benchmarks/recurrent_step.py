@@ -8,6 +8,7 @@ nn.RNN (this machine's absolute times drift between processes; paired ratios hol
 
     python benchmarks/recurrent_step.py                       # LSTM, GRU, RNN at S, M, L
     python benchmarks/recurrent_step.py --cells lstm --sizes S --rounds 5
+    python benchmarks/recurrent_step.py --rounds 5 --readme README.md   # also update README
 
 Contenders: tinyseq fused (the default layer), tinyseq primitive (every gate a primitive op),
 PyTorch nn.<Cell> and, for the LSTM, PyTorch's own primitive-op loop. PyTorch parts are left
@@ -102,21 +103,37 @@ def contenders(cell, size):
 
 
 def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2):
+    """Print the table line by line as it is measured; return its lines."""
     if torch is not None:
         torch.set_num_threads(threads)
-    print(f"recurrent training step, float32, {rounds} rounds; ratio = median of per-round "
-          f"ratios against the reference (first PyTorch row, else tinyseq fused)")
-    print(f"{'cell':5s} {'size':4s} {'T, B, D, H':17s} {'contender':24s} {'ms':>9s} {'ratio':>7s}")
+    lines = [f"recurrent training step, float32, {rounds} rounds; ratio = median of per-round "
+             f"ratios against the reference (first PyTorch row, else tinyseq fused)",
+             f"{'cell':5s} {'size':4s} {'T, B, D, H':17s} {'contender':24s} {'ms':>9s} {'ratio':>7s}"]
+    print(*lines, sep="\n")
     for cell in cells:
         for size in sizes:
             runs = contenders(cell, size)
             times = run_by_turns(runs, rounds, repeats=3 if size == "S" else 1)
             reference = times[f"PyTorch nn.{cell.upper()}" if torch is not None else "tinyseq fused"]
             for name, values in times.items():
-                ratio = paired_ratio(values, reference)
-                print(f"{cell:5s} {size:4s} {str(SIZES[size]):17s} {name:24s} "
-                      f"{1000 * statistics.median(values):9.1f} {ratio:7.2f}", flush=True)
+                lines.append(f"{cell:5s} {size:4s} {str(SIZES[size]):17s} {name:24s} "
+                             f"{1000 * statistics.median(values):9.1f} "
+                             f"{paired_ratio(values, reference):7.2f}")
+                print(lines[-1], flush=True)
+    return lines
 
+
+def write_into_readme(path, lines):
+    """Replace the code block between README_START and README_END in ``path`` with ``lines``."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text[:start] + "\n```\n" + "\n".join(lines) + "\n```\n" + text[end:])
+
+
+README_START = "<!-- recurrent_step table: python benchmarks/recurrent_step.py --readme README.md -->"
+README_END = "<!-- end of recurrent_step table -->"
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -124,6 +141,9 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", nargs="+", default=["S", "M", "L"], choices=list(SIZES))
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
+    parser.add_argument("--readme", metavar="PATH", help="also write the table into this README")
     args = parser.parse_args()
     numpy.random.seed(0)
-    main(args.cells, args.sizes, args.rounds, args.threads)
+    table = main(args.cells, args.sizes, args.rounds, args.threads)
+    if args.readme:
+        write_into_readme(args.readme, table)
