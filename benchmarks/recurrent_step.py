@@ -11,8 +11,10 @@ nn.RNN (this machine's absolute times drift between processes; paired ratios hol
     python benchmarks/recurrent_step.py --rounds 5 --readme README.md   # also update README
 
 Contenders: tinyseq fused (the default layer), tinyseq primitive (every gate a primitive op),
-PyTorch nn.<Cell> and, for the LSTM, PyTorch's own primitive-op loop. PyTorch parts are left
-out when it is not installed; then the ratios are against tinyseq fused.
+PyTorch nn.<Cell> and, for the LSTM, PyTorch's own primitive-op loop and DeZero's LSTM layer
+(`pip install dezero`; its loss is the per-step MSE summed, as DeZero's layer runs one step at
+a time). PyTorch and DeZero are left out when not installed; without PyTorch the ratios are
+against tinyseq fused.
 """
 import argparse
 import statistics
@@ -28,6 +30,16 @@ try:
     import torch
 except ImportError:
     torch = None
+
+try:                                 # DeZero 0.0.13 predates NumPy 2 and still uses numpy.int
+    if not hasattr(numpy, "int"):
+        numpy.int = int
+    import dezero
+    import dezero.functions
+    import dezero.layers
+    import dezero.optimizers
+except ImportError:
+    dezero = None
 
 SIZES = {"S": (32, 32, 32, 64), "M": (50, 64, 128, 256), "L": (100, 64, 256, 512)}  # T, B, D, H
 
@@ -91,6 +103,31 @@ def torch_primitive_lstm_step(steps, batch, features, hidden):
     return step
 
 
+def dezero_lstm_step(steps, batch, features, hidden):
+    """DeZero's LSTM layer stepped over the sequence, a mean-square loss per step summed."""
+    numpy.random.seed(0)
+
+    class Model(dezero.Model):
+        def __init__(self):
+            super().__init__()
+            self.lstm = dezero.layers.LSTM(hidden)
+
+    model = Model()
+    optimizer = dezero.optimizers.SGD(0.01).setup(model)
+    x = numpy.random.randn(steps, batch, features).astype(numpy.float32)
+    y = numpy.random.randn(steps, batch, hidden).astype(numpy.float32)
+
+    def step():
+        model.lstm.reset_state()
+        loss = 0
+        for t in range(steps):
+            loss = loss + dezero.functions.mean_squared_error(model.lstm(x[t]), y[t])
+        model.cleargrads()
+        loss.backward()
+        optimizer.update()
+    return step
+
+
 def contenders(cell, size):
     shape = SIZES[size]
     runs = {"tinyseq fused": tinyseq_step(cell, "fused", *shape),
@@ -99,6 +136,8 @@ def contenders(cell, size):
         runs[f"PyTorch nn.{cell.upper()}"] = torch_step(cell, *shape)
         if cell == "lstm":
             runs["PyTorch primitive loop"] = torch_primitive_lstm_step(*shape)
+    if dezero is not None and cell == "lstm":
+        runs["DeZero LSTM"] = dezero_lstm_step(*shape)
     return runs
 
 
