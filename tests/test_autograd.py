@@ -291,3 +291,20 @@ def test_training_loop_memory_does_not_grow():
         tracemalloc.stop()
     assert last[-1] < first[0]  # it did train
     assert at_1000 - at_100 < 100_000
+
+
+def test_enable_grad_as_decorator_turns_recording_on_inside_no_grad():
+    @ts.enable_grad()
+    def inner(x):
+        return (x * 2).sum()
+
+    @ts.no_grad()
+    def outer(x):
+        return inner(x)
+
+    x = ts.tensor([1.0, 2.0], requires_grad=True)
+    y = outer(x)
+    assert y.requires_grad
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+    assert ts.is_grad_enabled()

@@ -11,6 +11,8 @@ reference cycles and is freed as soon as its last output tensor goes.
 has, then nodes run in topological order as soon as all their consumers have sent their
 gradient (Kahn's algorithm), so a chain of 100,000 ops works.
 """
+import copy
+import functools
 import re
 import weakref
 
@@ -40,7 +42,19 @@ state = _State()
 live_traces = weakref.WeakSet()  # traces that still want to hear about backward passes
 
 
-class no_grad:
+class _ContextDecorator:
+    """A context manager that also decorates: every call of the decorated function runs
+    inside a fresh copy of it (so nested and recursive calls each restore their own state)."""
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with copy.copy(self):
+                return function(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_ContextDecorator):
     """Context manager (and decorator) inside which no graph is recorded."""
 
     def __enter__(self):
@@ -49,14 +63,6 @@ class no_grad:
 
     def __exit__(self, *exc):
         state.grad_enabled = self._previous
-
-    def __call__(self, function):
-        def wrapper(*args, **kwargs):
-            with no_grad():
-                return function(*args, **kwargs)
-        wrapper.__name__ = function.__name__
-        wrapper.__doc__ = function.__doc__
-        return wrapper
 
 
 class enable_grad(no_grad):
@@ -71,7 +77,7 @@ def is_grad_enabled():
     return state.grad_enabled
 
 
-class detect_anomaly:
+class detect_anomaly(_ContextDecorator):
     """Context manager (and decorator) that raises ``FloatingPointError`` at the first op whose
     forward output, or whose backward's gradient, holds NaN or Inf.
 
@@ -96,14 +102,6 @@ class detect_anomaly:
 
     def __exit__(self, *exc):
         state.anomaly = self._previous
-
-    def __call__(self, function):
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.enabled):
-                return function(*args, **kwargs)
-        wrapper.__name__ = function.__name__
-        wrapper.__doc__ = function.__doc__
-        return wrapper
 
 
 def is_anomaly_enabled():

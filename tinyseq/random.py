@@ -1,6 +1,8 @@
 """Random numbers: one generator per device, all reseeded by ``manual_seed``."""
 import numpy
 
+from . import backend
+
 _seed = None
 _generators = {}
 
@@ -8,10 +10,14 @@ _generators = {}
 def manual_seed(seed):
     """Make randn, rand, parameter init, dropout and shuffling reproducible from ``seed``."""
     global _seed
-    if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool):
-        raise TypeError(f"manual_seed: seed must be an int, got {type(seed).__name__}")
-    _seed = int(seed)
+    _seed = _checked_seed("manual_seed", seed)
     _generators.clear()
+
+
+def _checked_seed(op, seed):
+    if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool):
+        raise TypeError(f"{op}: seed must be an int, got {type(seed).__name__}")
+    return int(seed)
 
 
 def generator(device):
@@ -35,16 +41,14 @@ def set_state(state):
     """Restore what ``get_state`` returned: the next randn, rand, dropout masks and shuffles
     are exactly those that would have followed ``get_state``. Generators not in ``state`` are
     dropped, so they are made from the seed on first use, as they would have been."""
-    from . import backend
     seed, generators = state["seed"], state["generators"]
-    if seed is not None and (not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool)):
-        raise TypeError(f"set_state: seed must be an int or None, got {type(seed).__name__}")
+    seed = None if seed is None else _checked_seed("set_state", seed)
     created = {}
     for name, bit_state in generators.items():
         rng = backend.get_device(name).xp.random.default_rng(seed)
         rng.bit_generator.state = bit_state
         created[name] = rng
     global _seed
-    _seed = None if seed is None else int(seed)
+    _seed = seed
     _generators.clear()
     _generators.update(created)

@@ -396,7 +396,7 @@ class Cast(autograd.Function):
 
 
 # --- argument helpers -----------------------------------------------------------------------
-def _lift(value, like, op="tensor op"):
+def _lift(value, like, op):
     """``value`` as a Tensor on the device of ``like``; Python numbers take like's float dtype;
     anything but numbers and booleans is a TypeError naming ``op``."""
     if isinstance(value, Tensor):
@@ -577,9 +577,7 @@ def _tensor_list(op, tensors):
 
 def _unary(method):
     def function(t):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{method}: expected a Tensor, got {type(t).__name__}")
-        return getattr(t, method)()
+        return getattr(_expect_tensor(method, t), method)()
     function.__name__ = method
     function.__doc__ = f"Elementwise {method} of a tensor."
     return function

@@ -296,10 +296,11 @@ class _RNNBase(Module):
             return self._run_fused(x, state, weights, masks, reverse)
         steps = x.shape[0]
         outputs = [None] * steps
+        all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             with timestep(t):
                 new_state = self._step(x[t], state, weights)
-                if masks is None or bool(masks[t].all()):
+                if masks is None or all_running[t]:
                     state = new_state
                     outputs[t] = new_state[0] if self.mode == "LSTM" else new_state
                 else:
