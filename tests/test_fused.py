@@ -9,7 +9,7 @@ from gradcheck import gradcheck
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn
-from tinyseq.ops.recurrent import GRUMath, LSTMMath, RecurrentSequence, RecurrentStep, RNNMath
+from tinyseq.ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RecurrentStep, RNNMath
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 CONFIGS = [{}, {"num_layers": 2, "bidirectional": True}, {"bidirectional": True, "batch_first": True},
@@ -64,15 +64,32 @@ MATHS = {"RNN": (RNNMath("tanh"), 1, 1), "LSTM": (LSTMMath(), 4, 2), "GRU": (GRU
 @pytest.mark.parametrize("mode", list(MATHS))
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_sequence_op_gradcheck(float64, mode, masked, reverse):
+@pytest.mark.parametrize("bias", [True, False])
+def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
     math, gates, width = MATHS[mode]
-    hidden, batch, steps = 2, 3, 4
+    hidden, batch, steps, features = 2, 3, 4, 3
     masks = np.arange(steps)[:, None, None] < np.array([4, 2, 1])[None, :, None] if masked else None
-    x_gates = ts.randn(steps, batch, gates * hidden, requires_grad=True)
-    state = ts.randn(batch, width * hidden, requires_grad=True)
-    weight = ts.randn(gates * hidden, hidden, requires_grad=True)
-    bias = ts.randn(gates * hidden, requires_grad=True)
-    gradcheck(lambda *a: RecurrentSequence(math, masks, reverse).apply(*a), [x_gates, state, weight, bias])
+    inputs = [ts.randn(steps, batch, features, requires_grad=True),
+              ts.randn(batch, width * hidden, requires_grad=True),
+              ts.randn(gates * hidden, features, requires_grad=True),
+              ts.randn(gates * hidden, hidden, requires_grad=True)]
+    if bias:
+        inputs += [ts.randn(gates * hidden, requires_grad=True) for _ in range(2)]
+    gradcheck(lambda *a: RecurrentLayer(math, masks, reverse).apply(*a), inputs)
+
+
+@pytest.mark.parametrize("mode", list(MATHS))
+def test_layer_op_backward_twice_with_retain_graph(float64, mode):
+    """Backward overwrites the saved activations with gradients unless the graph is retained."""
+    math, gates, width = MATHS[mode]
+    x = ts.randn(5, 2, 3, requires_grad=True)
+    weights = [ts.randn(gates * 4, 3, requires_grad=True), ts.randn(gates * 4, 4, requires_grad=True)]
+    states = RecurrentLayer(math).apply(x, ts.randn(2, width * 4), *weights)
+    states.sum().backward(retain_graph=True)
+    first = [x.grad.numpy().copy()] + [w.grad.numpy().copy() for w in weights]
+    states.sum().backward()
+    for before, t in zip(first, [x] + weights):
+        np.testing.assert_allclose(t.grad.numpy(), 2 * before, rtol=1e-12)
 
 
 @pytest.mark.parametrize("mode", list(MATHS))
@@ -110,7 +127,7 @@ def test_fused_layer_without_a_trace_is_one_op_per_direction():
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, RecurrentSequence):
+        if isinstance(node, RecurrentLayer):
             sequence_ops.append(node)
         node_stack.extend(t._node for t in node.inputs if t._node is not None)
     assert len(sequence_ops) == 2

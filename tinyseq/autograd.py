@@ -21,17 +21,20 @@ import numpy
 from . import backend
 
 _device_of_type = backend._device_of_type
+Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
 
 
 class _State:
     """Process-wide switches read on every op: grad mode, the recording trace (if any), and the
     time step and module path that new ops are tagged with."""
 
-    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path", "scope", "anomaly")
+    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path", "scope", "anomaly",
+                 "retain_graph")
 
     def __init__(self):
         self.grad_enabled = True
         self.anomaly = False
+        self.retain_graph = False  # while a backward runs: whether it keeps the graph
         self.tracer = None
         self.time_step = None
         self.module_path = ()
@@ -192,8 +195,6 @@ class Function:
         return _op_name(type(self))
 
     def apply(self, *inputs):
-        from .tensor import Tensor
-
         first = inputs[0].data
         array_type = type(first)
         device = _device_of_type.get(array_type)
@@ -244,8 +245,6 @@ def _devices_text(tensors):
 
 def backward(root, grad_output=None, retain_graph=False):
     """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad."""
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no graph "
                            "(was it computed under no_grad() or from detached tensors?)")
@@ -265,46 +264,50 @@ def backward(root, grad_output=None, retain_graph=False):
     if node is None:
         _accumulate_leaf(root, g)
         return
-    root_xp = xp
-    traces = list(live_traces)
-    anomaly = state.anomaly  # checked once: the mode as backward starts decides
-    consumers = _count_consumers(node)
-    pending = {node: g}
-    ready = [node]
-    while ready:
-        node = ready.pop()
-        g = pending.pop(node)
-        if isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
-            g = root_xp.asarray(g)
-        xp = _device_of_type[type(g)].xp
-        if node.retained is not None:
-            kept = node.retained()
-            if kept is not None:
-                _accumulate_leaf(kept, g)
-        for trace in traces:
-            trace._record_output_grad(node, g)
-        grads = node.backward(xp, g)
-        if anomaly:
-            _check_backward(xp, node, grads)
-        for t, grad in zip(node.inputs, grads):
-            if grad is None or not t.requires_grad:
-                continue
-            parent = t._node
-            if parent is None:
-                grad = _accumulate_leaf(t, grad)
-                for trace in traces:
-                    trace._record_leaf_grad(node, t, grad)
-                continue
-            if parent in pending:
-                pending[parent] = pending[parent] + grad
-            else:
-                pending[parent] = grad
-            consumers[parent] -= 1
-            if consumers[parent] == 0:
-                ready.append(parent)
-        if not retain_graph:
-            node.inputs = None
-            node.saved = None
+    previous, state.retain_graph = state.retain_graph, retain_graph
+    try:
+        root_xp = xp
+        traces = list(live_traces)
+        anomaly = state.anomaly  # checked once: the mode as backward starts decides
+        consumers = _count_consumers(node)
+        pending = {node: g}
+        ready = [node]
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node)
+            if isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
+                g = root_xp.asarray(g)
+            xp = _device_of_type[type(g)].xp
+            if node.retained is not None:
+                kept = node.retained()
+                if kept is not None:
+                    _accumulate_leaf(kept, g)
+            for trace in traces:
+                trace._record_output_grad(node, g)
+            grads = node.backward(xp, g)
+            if anomaly:
+                _check_backward(xp, node, grads)
+            for t, grad in zip(node.inputs, grads):
+                if grad is None or not t.requires_grad:
+                    continue
+                parent = t._node
+                if parent is None:
+                    grad = _accumulate_leaf(t, grad)
+                    for trace in traces:
+                        trace._record_leaf_grad(node, t, grad)
+                    continue
+                if parent in pending:
+                    pending[parent] = pending[parent] + grad
+                else:
+                    pending[parent] = grad
+                consumers[parent] -= 1
+                if consumers[parent] == 0:
+                    ready.append(parent)
+            if not retain_graph:
+                node.inputs = None
+                node.saved = None
+    finally:
+        state.retain_graph = previous
 
 
 def _check_backward(xp, node, grads):
@@ -341,8 +344,6 @@ def _count_consumers(root):
 
 def _accumulate_leaf(t, g):
     """Add ``g`` (summed to t's shape) into ``t.grad``; returns what was added."""
-    from .tensor import Tensor
-
     xp = _device_of_type[type(t.data)].xp
     if g.shape != t.data.shape:
         g = sum_to(g, t.data.shape)

@@ -365,6 +365,9 @@ class Tensor:
         return shape_ops.GetItem(index, advanced).apply(self)
 
 
+autograd.Tensor = Tensor  # the engine makes op outputs with it
+
+
 class ToDevice(autograd.Function):
     """y = x copied to another device;  dx = g copied back"""
     __slots__ = ("device",)

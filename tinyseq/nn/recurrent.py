@@ -10,7 +10,7 @@ import numpy
 from .. import backend
 from .. import functional as F
 from ..autograd import scope, state as engine_state, timestep
-from ..ops.recurrent import GRUMath, LSTMMath, RecurrentSequence, RecurrentStep, RNNMath
+from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RecurrentStep, RNNMath
 from ..tensor import Tensor, concat, stack, where
 from . import init
 from .module import Module, Parameter
@@ -311,18 +311,20 @@ class _RNNBase(Module):
         return stack(outputs), state
 
     def _run_fused(self, x, state, weights, masks, reverse):
-        """x_gates = W_ih x + b_ih for all steps in one product, then the fused cell over time:
-        one op for the whole sequence, or one op per step while a trace records."""
+        """The fused cell over time: one op for the whole layer direction (the input projection
+        of all steps one matrix product inside it), or, while a trace records, the projection
+        as one op and then one op per step."""
         weight_ih, weight_hh, bias_ih, bias_hh = weights
-        recurrent_weights = (weight_hh,) if bias_hh is None else (weight_hh, bias_hh)
-        x_gates = F.linear(x, weight_ih, bias_ih)
         if self.mode == "LSTM":
             state = concat(list(state), axis=1)                  # [h | c]
         math = self._math()
         steps = x.shape[0]
         if engine_state.tracer is None:
-            states = RecurrentSequence(math, masks, reverse).apply(x_gates, state, *recurrent_weights)
+            layer_inputs = (x, state, weight_ih, weight_hh) + (() if bias_ih is None else (bias_ih, bias_hh))
+            states = RecurrentLayer(math, masks, reverse).apply(*layer_inputs)
         else:
+            x_gates = F.linear(x, weight_ih, bias_ih)
+            recurrent_weights = (weight_hh,) if bias_hh is None else (weight_hh, bias_hh)
             per_step = [None] * steps
             for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
                 with timestep(t):

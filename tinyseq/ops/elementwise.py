@@ -13,7 +13,9 @@ class Add(Function):
 
     def backward(self, xp, g):
         a_shape, b_shape = self.saved
-        return sum_to(g, a_shape), sum_to(g, b_shape)
+        a, b = self.inputs
+        return (sum_to(g, a_shape) if a.requires_grad else None,
+                sum_to(g, b_shape) if b.requires_grad else None)
 
 
 class Sub(Function):
@@ -26,7 +28,9 @@ class Sub(Function):
 
     def backward(self, xp, g):
         a_shape, b_shape = self.saved
-        return sum_to(g, a_shape), sum_to(-g, b_shape)
+        a, b = self.inputs
+        return (sum_to(g, a_shape) if a.requires_grad else None,
+                sum_to(-g, b_shape) if b.requires_grad else None)
 
 
 class Mul(Function):
@@ -39,7 +43,8 @@ class Mul(Function):
 
     def backward(self, xp, g):
         a, b = self.saved
-        return sum_to(g * b, a.shape), sum_to(g * a, b.shape)
+        return (sum_to(g * b, a.shape) if self.inputs[0].requires_grad else None,
+                sum_to(g * a, b.shape) if self.inputs[1].requires_grad else None)
 
 
 class Div(Function):
@@ -53,7 +58,8 @@ class Div(Function):
     def backward(self, xp, g):
         a, b = self.saved
         ga = g / b
-        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+        return (sum_to(ga, a.shape) if self.inputs[0].requires_grad else None,
+                sum_to(-ga * a / b, b.shape) if self.inputs[1].requires_grad else None)
 
 
 class Neg(Function):
@@ -141,9 +147,13 @@ class Tanh(Function):
         return (g * (1 - y * y),)
 
 
-def stable_sigmoid(xp, x):
-    """1 / (1 + exp(-x)) computed as (1 + tanh(x / 2)) / 2, which never overflows."""
-    y = xp.tanh(x * 0.5)
+def stable_sigmoid(xp, x, out=None):
+    """1 / (1 + exp(-x)) computed as (1 + tanh(x / 2)) / 2, which never overflows; into
+    ``out`` when given (``out`` may be ``x`` itself)."""
+    if out is None:
+        y = xp.tanh(x * 0.5)
+    else:
+        y = xp.tanh(xp.multiply(x, 0.5, out=out), out=out)
     y *= 0.5
     y += 0.5
     return y

@@ -1,131 +1,151 @@
-"""Fused recurrent ops: a whole cell step as one op, with its backward written by hand.
+"""Fused recurrent ops: a cell step, or a whole layer direction, as one op with its backward
+written by hand.
 
-Each cell's math comes as ``forward(xp, x_gates, h_gates, state, out)`` (writes the new state
-into ``out``, returns what backward needs) and ``backward(xp, d_state, saved)`` on raw arrays,
-where
+Each cell's math is a class with two methods on raw arrays, for one time step:
 
-    x_gates = W_ih x_t + b_ih      (computed for all steps at once, before the loop)
-    h_gates = W_hh h_{t-1} + b_hh  (the recurrent part, inside the loop)
+    forward(xp, act, h_gates, state, new_state)
+        ``act`` holds x_gates = W_ih x_t + b_ih on entry and the gate activations on exit;
+        h_gates = W_hh h_{t-1} (+ b_hh); writes the new state into ``new_state`` and returns
+        what backward needs besides ``act`` and ``state``.
+    backward(xp, d_new, act, saved, state, d_prev, d_h_gates)
+        from d_new = dL/d new_state: overwrites ``act`` with dL/d x_gates, writes dL/d h_gates
+        into ``d_h_gates`` and into ``d_prev`` the gradient of the previous state through the
+        paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
 
-``backward`` returns the gradients of x_gates, of h_gates, and of the previous state through
-the paths that bypass h_gates (the LSTM's cell c, the GRU's z * h). ``RecurrentSequence``
-runs all steps in one op and gets dW_hh as one GEMM over all steps; ``RecurrentStep`` runs one
-step, so that a trace sees every time step (and each step's share of dW_hh).
-States are (B, H) for RNN and GRU and (B, 2H) = [h | c] for LSTM.
+``additive`` maths (RNN, LSTM) see only x_gates + h_gates: there b_hh folds into x_gates and
+dL/d h_gates is dL/d x_gates, one array. States are (B, H) for RNN and GRU and (B, 2H) =
+[h | c] for LSTM. ``RecurrentLayer`` runs all steps of one layer direction as one op (the input
+projection and the weight gradients as one product over all steps); ``RecurrentStep`` runs one
+step, so that a trace sees every time step and each step's share of dW_hh.
 """
-from ..autograd import Function
+from ..autograd import Function, state as engine_state
 from .elementwise import stable_sigmoid
 
 
 class RNNMath:
     """h_t = f(x_gates + h_gates), f = tanh or relu"""
+    additive = True
 
     def __init__(self, nonlinearity="tanh"):
         self.nonlinearity = nonlinearity
 
-    def forward(self, xp, x_gates, h_gates, state, out):
-        h_gates += x_gates
+    def forward(self, xp, act, h_gates, state, new_state):
+        act += h_gates
         if self.nonlinearity == "tanh":
-            xp.tanh(h_gates, out=out)
-        else:
-            xp.maximum(h_gates, 0, out=out)
-        return out
+            return xp.tanh(act, out=new_state)
+        return xp.maximum(act, 0, out=new_state)
 
-    def backward(self, xp, d_state, h):
-        d_pre = d_state * (1 - h * h) if self.nonlinearity == "tanh" else d_state * (h > 0)
-        return d_pre, d_pre, None
+    def backward(self, xp, d_new, act, h, state, d_prev, d_h_gates):
+        if self.nonlinearity == "tanh":                # tanh' = 1 - h^2
+            xp.multiply(h, h, out=act)
+            xp.subtract(1, act, out=act)
+            act *= d_new
+        else:
+            xp.multiply(d_new, h > 0, out=act)
+        d_prev[...] = 0
 
 
 class LSTMMath:
     """i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (x_gates + h_gates);
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = [h_t | c_t]"""
+    additive = True
 
-    def forward(self, xp, x_gates, h_gates, state, out):
+    def forward(self, xp, act, h_gates, state, new_state):
         hidden = state.shape[1] // 2
-        act = h_gates                                  # a fresh product: updated in place
-        act += x_gates
-        g = xp.tanh(act[:, 2 * hidden:3 * hidden])
-        act *= 0.5                                     # sigmoid = (1 + tanh(x / 2)) / 2
-        xp.tanh(act, out=act)
-        act *= 0.5
-        act += 0.5
-        act[:, 2 * hidden:3 * hidden] = g
-        i, f, o = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 3 * hidden:]
-        c_prev = state[:, hidden:]
-        c = out[:, hidden:]
-        xp.multiply(f, c_prev, out=c)
+        act += h_gates
+        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        xp.tanh(g, out=g)
+        stable_sigmoid(xp, act[:, :2 * hidden], out=act[:, :2 * hidden])
+        stable_sigmoid(xp, o, out=o)
+        c = new_state[:, hidden:]
+        xp.multiply(f, state[:, hidden:], out=c)
         c += i * g
         tanh_c = xp.tanh(c)
-        xp.multiply(o, tanh_c, out=out[:, :hidden])
-        return act, c_prev, tanh_c
+        xp.multiply(o, tanh_c, out=new_state[:, :hidden])
+        return tanh_c
 
-    def backward(self, xp, d_state, saved):
-        act, c_prev, tanh_c = saved
-        hidden = c_prev.shape[1]
+    def backward(self, xp, d_new, act, tanh_c, state, d_prev, d_h_gates):
+        hidden = tanh_c.shape[1]
         i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
-        d_h = d_state[:, :hidden]
-        d_c = 1 - tanh_c * tanh_c
+        d_h, c_prev = d_new[:, :hidden], state[:, hidden:]
+        d_c = xp.multiply(tanh_c, tanh_c)              # dc_t = dh o (1 - tanh^2 c) + dc from t+1
+        xp.subtract(1, d_c, out=d_c)
         d_c *= o
         d_c *= d_h
-        d_c += d_state[:, hidden:]
-        d_gates = xp.empty_like(act)
-        for k, (gate, other) in enumerate(((i, g), (f, c_prev))):   # sigmoid' = s (1 - s)
-            out = d_gates[:, k * hidden:(k + 1) * hidden]
-            xp.subtract(1, gate, out=out)
-            out *= gate
-            out *= other
-            out *= d_c
-        out = d_gates[:, 2 * hidden:3 * hidden]                      # tanh' = 1 - g^2
-        xp.multiply(g, g, out=out)
-        xp.subtract(1, out, out=out)
-        out *= i
-        out *= d_c
-        out = d_gates[:, 3 * hidden:]
-        xp.subtract(1, o, out=out)
-        out *= o
-        out *= tanh_c
-        out *= d_h
-        d_direct = xp.empty_like(d_state)
-        d_direct[:, :hidden] = 0
-        xp.multiply(d_c, f, out=d_direct[:, hidden:])
-        return d_gates, d_gates, d_direct
+        d_c += d_new[:, hidden:]
+        d_prev[:, :hidden] = 0
+        xp.multiply(d_c, f, out=d_prev[:, hidden:])    # dc_{t-1} = dc_t f
+        scratch = xp.subtract(1, o)                    # do = dh tanh(c) o (1 - o)
+        o *= scratch
+        o *= tanh_c
+        o *= d_h
+        xp.subtract(1, f, out=scratch)                 # df = dc c_{t-1} f (1 - f)
+        f *= scratch
+        f *= c_prev
+        f *= d_c
+        xp.multiply(g, g, out=scratch)                 # dg = dc i (1 - g^2)
+        xp.subtract(1, scratch, out=scratch)
+        scratch *= i
+        scratch *= d_c
+        g *= d_c                                       # di = dc g i (1 - i)
+        g *= i
+        xp.subtract(1, i, out=i)
+        i *= g
+        g[...] = scratch
 
 
 class GRUMath:
     """r = sigmoid(x_r + h_r);  z = sigmoid(x_z + h_z);  n = tanh(x_n + r * h_n);
     h_t = (1 - z) * n + z * h_{t-1}   (h_n = W_hn h + b_hn: the reset gate scales it whole)"""
+    additive = False
 
-    def forward(self, xp, x_gates, h_gates, state, out):
+    def forward(self, xp, act, h_gates, state, new_state):
         hidden = state.shape[1]
-        rz = stable_sigmoid(xp, x_gates[:, :2 * hidden] + h_gates[:, :2 * hidden])
-        r, z = rz[:, :hidden], rz[:, hidden:]
-        h_n = h_gates[:, 2 * hidden:]
-        n = xp.tanh(x_gates[:, 2 * hidden:] + r * h_n)
-        xp.subtract(state, n, out=out)                 # h_t = n + z * (h_{t-1} - n)
-        out *= z
-        out += n
-        return r, z, n, h_n, state
+        rz = act[:, :2 * hidden]
+        rz += h_gates[:, :2 * hidden]
+        stable_sigmoid(xp, rz, out=rz)
+        r, z, n = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 2 * hidden:]
+        h_n = h_gates[:, 2 * hidden:].copy()
+        n += r * h_n
+        xp.tanh(n, out=n)
+        xp.subtract(state, n, out=new_state)           # h_t = n + z * (h_{t-1} - n)
+        new_state *= z
+        new_state += n
+        return h_n
 
-    def backward(self, xp, d_state, saved):
-        r, z, n, h_n, h_prev = saved
-        hidden = h_prev.shape[1]
-        d_n = d_state * (1 - z) * (1 - n * n)
-        d_x = xp.empty((d_state.shape[0], 3 * hidden), dtype=d_state.dtype)
-        d_x[:, :hidden] = d_n * h_n * r * (1 - r)
-        d_x[:, hidden:2 * hidden] = d_state * (h_prev - n) * z * (1 - z)
-        d_x[:, 2 * hidden:] = d_n
-        d_h = d_x.copy()
-        d_h[:, 2 * hidden:] = d_n * r
-        return d_x, d_h, d_state * z
+    def backward(self, xp, d_new, act, h_n, state, d_prev, d_h_gates):
+        hidden = h_n.shape[1]
+        r, z, n = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 2 * hidden:]
+        d_r, d_z, d_hn = (d_h_gates[:, k * hidden:(k + 1) * hidden] for k in range(3))
+        xp.multiply(d_new, z, out=d_prev)              # dh_{t-1} = dh z (+ the W_hh path)
+        d_n = xp.multiply(n, n)                        # dn = dh (1 - z) (1 - n^2)
+        xp.subtract(1, d_n, out=d_n)
+        one_minus_z = xp.subtract(1, z)
+        d_n *= one_minus_z
+        d_n *= d_new
+        z *= one_minus_z                               # dz = dh (h_{t-1} - n) z (1 - z)
+        z *= state - n
+        z *= d_new
+        xp.subtract(1, r, out=d_r)                     # dr = dn h_n r (1 - r)
+        d_r *= r
+        d_r *= h_n
+        d_r *= d_n
+        xp.multiply(d_n, r, out=d_hn)
+        r[...] = d_r
+        d_z[...] = z
+        n[...] = d_n
 
 
-class RecurrentSequence(Function):
-    """All T steps of one layer direction in one op.
+class RecurrentLayer(Function):
+    """All T steps of one layer direction as one op.
 
-    Inputs: x_gates (T, B, G*H), the initial state, W_hh (G*H, H) and optionally b_hh.
-    Output: the state after every step, (T, B, state width). ``masks`` (T, B, 1) booleans, or
-    None, keep a sequence's state unchanged after its end; ``reverse`` runs t = T-1 .. 0.
-    Backward: dW_hh = sum_t dh_gates_t^T h_{t-1}, one GEMM over all steps.
+    Inputs: x (T, B, D), the initial state, W_ih (G*H, D), W_hh (G*H, H) and optionally
+    b_ih, b_hh. Output: the state after every step, (T, B, state width). ``masks`` (T, B, 1)
+    booleans, or None, keep a sequence's state unchanged after its end; ``reverse`` runs
+    t = T-1 .. 0. Forward projects all steps at once, x_gates = x W_ih^T + b_ih, into a buffer
+    that then holds the gate activations, and backward overwrites that buffer with the gate
+    gradients (unless the graph is retained). Backward: dW_ih = sum_t dx_gates_t^T x_t and
+    dW_hh = sum_t dh_gates_t^T h_{t-1}, each one product over all steps.
     """
     __slots__ = ("math", "masks", "reverse")
 
@@ -134,59 +154,67 @@ class RecurrentSequence(Function):
         self.masks = masks
         self.reverse = reverse
 
-    def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
-        steps, hidden = x_gates.shape[0], weight_hh.shape[1]
-        states = xp.empty((steps,) + state.shape, dtype=state.dtype)
+    def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+        steps, hidden = x.shape[0], weight_hh.shape[1]
+        acts = xp.matmul(x, weight_ih.T)
+        h_bias = None
+        if bias_ih is not None and self.math.additive:
+            acts += bias_ih + bias_hh
+        elif bias_ih is not None:
+            acts += bias_ih
+            h_bias = bias_hh
+        states = xp.empty((steps + 1,) + state.shape, dtype=state.dtype)   # [initial, h_1.. or
+        states[steps if self.reverse else 0] = state                       #  h_0.., initial]
+        weight_t = xp.ascontiguousarray(weight_hh.T)
+        h_gates = xp.empty_like(acts[0])
         per_step = [None] * steps
-        initial, weight_t = state, weight_hh.T
         for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
-            h_gates = state[:, :hidden] @ weight_t
-            if bias_hh is not None:
-                h_gates += bias_hh
-            per_step[t] = self.math.forward(xp, x_gates[t], h_gates, state, states[t])
+            prev, new = (states[t + 1], states[t]) if self.reverse else (states[t], states[t + 1])
+            xp.matmul(prev[:, :hidden], weight_t, out=h_gates)
+            if h_bias is not None:
+                h_gates += h_bias
+            per_step[t] = self.math.forward(xp, acts[t], h_gates, prev, new)
             if self.masks is not None:                 # ended sequences keep their state
-                xp.copyto(states[t], state, where=~self.masks[t])
-            state = states[t]
-        self.saved = (per_step, states, initial, weight_hh)
-        return states
+                xp.copyto(new, prev, where=~self.masks[t])
+        self.saved = (acts, per_step, states, x, weight_ih, weight_hh)
+        return states[:steps] if self.reverse else states[1:]
 
     def backward(self, xp, g_states):
-        per_step, states, initial, weight_hh = self.saved
-        steps, hidden = g_states.shape[0], weight_hh.shape[1]
-        d_x_all = xp.empty((steps, states.shape[1], weight_hh.shape[0]), dtype=g_states.dtype)
-        d_h_all = xp.empty_like(d_x_all)
-        d_state = xp.zeros_like(g_states[0])
-        shared = True                        # RNN and LSTM: dh_gates is dx_gates
+        acts, per_step, states, x, weight_ih, weight_hh = self.saved
+        if engine_state.retain_graph:                  # a later backward needs the activations
+            acts = acts.copy()
+        steps, hidden = x.shape[0], weight_hh.shape[1]
+        d_h_all = acts if self.math.additive else xp.empty_like(acts)
+        d_state = xp.zeros_like(states[0])
+        d_prev = xp.empty_like(d_state)
         for t in (range(steps) if self.reverse else range(steps - 1, -1, -1)):
+            prev = states[t + 1] if self.reverse else states[t]
             d_state += g_states[t]
             d_new = d_state if self.masks is None else d_state * self.masks[t]
-            d_x, d_h, d_direct = self.math.backward(xp, d_new, per_step[t])
-            d_x_all[t] = d_x
-            if d_h is not d_x:
-                d_h_all[t] = d_h
-                shared = False
-            if self.masks is not None:
-                d_prev = d_state - d_new
-                if d_direct is not None:
-                    d_prev += d_direct
-            else:
-                d_prev = d_direct if d_direct is not None else xp.zeros_like(d_state)
-            d_prev[:, :hidden] += d_h @ weight_hh
-            d_state = d_prev
-        if shared:
-            d_h_all = d_x_all
-        earlier = (states[1:], initial[None]) if self.reverse else (initial[None], states[:-1])
-        h_prev = xp.concatenate(earlier)[:, :, :hidden]    # h_{t-1} of every step
-        flat_d_h = d_h_all.reshape(-1, weight_hh.shape[0])
-        d_weight = flat_d_h.T @ h_prev.reshape(-1, hidden)
-        if len(self.inputs) == 4:
-            return d_x_all, d_state, d_weight, flat_d_h.sum(axis=0)
-        return d_x_all, d_state, d_weight
+            self.math.backward(xp, d_new, acts[t], per_step[t], prev, d_prev, d_h_all[t])
+            d_prev[:, :hidden] += d_h_all[t] @ weight_hh
+            if self.masks is not None:                 # ended sequences pass dh straight back
+                d_prev += d_state
+                d_prev -= d_new
+            d_state, d_prev = d_prev, d_state
+        needs = [t.requires_grad for t in self.inputs]
+        d_x_flat = acts.reshape(-1, acts.shape[2])
+        d_h_flat = d_h_all.reshape(-1, acts.shape[2])
+        h_prev = (states[1:] if self.reverse else states[:-1])[:, :, :hidden].reshape(-1, hidden)
+        grads = [xp.matmul(acts, weight_ih) if needs[0] else None,
+                 d_state,
+                 d_x_flat.T @ x.reshape(-1, x.shape[2]) if needs[2] else None,
+                 d_h_flat.T @ h_prev if needs[3] else None]
+        if len(needs) == 6:
+            d_bias_ih = d_x_flat.sum(axis=0)
+            grads.append(d_bias_ih)
+            grads.append(d_bias_ih.copy() if self.math.additive else d_h_flat.sum(axis=0))
+        return tuple(grads)
 
 
 class RecurrentStep(Function):
     """One step: inputs x_gates_t (B, G*H), the previous state, W_hh and optionally b_hh;
-    output the new state. The same math as RecurrentSequence, one op per time step."""
+    output the new state. The same math as RecurrentLayer, one op per time step."""
     __slots__ = ("math", "mask")
 
     def __init__(self, math, mask=None):
@@ -203,21 +231,26 @@ class RecurrentStep(Function):
         h_gates = h_prev @ weight_hh.T
         if bias_hh is not None:
             h_gates += bias_hh
+        act = x_gates.copy()
         new_state = xp.empty_like(state)
-        self.saved = (self.math.forward(xp, x_gates, h_gates, state, new_state), h_prev, weight_hh)
+        self.saved = (act, self.math.forward(xp, act, h_gates, state, new_state), state, weight_hh)
         if self.mask is not None:
             xp.copyto(new_state, state, where=~self.mask)
         return new_state
 
     def backward(self, xp, g):
-        per_step, h_prev, weight_hh = self.saved
+        act, per_step, state, weight_hh = self.saved
+        if engine_state.retain_graph:
+            act = act.copy()
+        hidden = weight_hh.shape[1]
         d_new = g if self.mask is None else g * self.mask
-        d_x, d_h, d_direct = self.math.backward(xp, d_new, per_step)
-        d_prev = g - d_new if self.mask is not None else xp.zeros_like(g)
-        if d_direct is not None:
-            d_prev += d_direct
-        d_prev[:, :weight_hh.shape[1]] += d_h @ weight_hh
-        d_weight = d_h.T @ h_prev
+        d_h_gates = act if self.math.additive else xp.empty_like(act)
+        d_prev = xp.empty_like(g)
+        self.math.backward(xp, d_new, act, per_step, state, d_prev, d_h_gates)
+        d_prev[:, :hidden] += d_h_gates @ weight_hh
+        if self.mask is not None:
+            d_prev += g - d_new
+        d_weight = d_h_gates.T @ state[:, :hidden]
         if len(self.inputs) == 4:
-            return d_x, d_prev, d_weight, d_h.sum(axis=0)
-        return d_x, d_prev, d_weight
+            return act, d_prev, d_weight, d_h_gates.sum(axis=0)
+        return act, d_prev, d_weight
