@@ -8,7 +8,7 @@ import pytest
 
 import tinyseq as ts
 import tinyseq.functional as F
-from gradcheck import assert_close
+from gradcheck import assert_close, gradcheck
 
 
 def leaf(values):
@@ -308,3 +308,60 @@ def test_enable_grad_as_decorator_turns_recording_on_inside_no_grad():
     y.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
     assert ts.is_grad_enabled()
+
+
+# --- lazy gradients and in-place accumulation -------------------------------------------------
+def test_many_slices_of_one_tensor_sum_their_gradients(float64):
+    """Slices send SparseGrads, added into one buffer; dense gradients may come before, between
+    and after them, and a repeated advanced index adds up."""
+    x = ts.randn(6, 8, requires_grad=True)
+    gradcheck(lambda a: ts.concat([a[:, :2] * a[:, 2:4], a[:, 4:6].tanh(), a[1:3, 6:],
+                                   a[[0, 0, 5], :2]], axis=0).sum(axis=0) + (a * a).sum(axis=0)[:2],
+              [x])
+
+
+def test_shared_gradient_arrays_are_not_changed_by_later_additions(float64):
+    """Add sends one array to both inputs; summing into a parent must never write into it."""
+    def fn(x):
+        a = x * 1                        # a non-leaf: its gradient is summed in the engine
+        b = a + a                        # b's gradient goes to a twice, as one shared array
+        return b * 1 + b[::-1] + a[1:].sum() + a * a + b[:2].sum()
+
+    def shared_then_sliced(x):
+        a, y = x * 1, x * 2
+        c = a + y                        # a and y get the same array; then a slice of a adds in
+        return y * 5 + a[:2].sum() + c * c
+    for f in (fn, shared_then_sliced):
+        gradcheck(f, [ts.randn(5, requires_grad=True)])
+
+
+def test_weight_shared_by_many_linears_gets_the_sum_of_their_products(float64):
+    """A leaf weight used at T steps: backward sums the ProductGrads in one product."""
+    weight = ts.randn(3, 4, requires_grad=True)
+    xs = [ts.randn(2, 4) for _ in range(5)]
+    out = sum((F.linear(x, weight) ** 2).sum() for x in xs)
+    out.backward()
+    expected = sum(2 * (x.numpy() @ weight.numpy().T).T @ x.numpy() for x in xs)
+    assert_close(weight.grad, expected, rtol=1e-12, atol=1e-12)
+    gradcheck(lambda w: sum(F.linear(x, w).tanh() for x in xs), [ts.randn(3, 4, requires_grad=True)])
+
+
+def test_product_gradient_into_a_non_leaf_weight(float64):
+    base = ts.randn(3, 4, requires_grad=True)
+    x = ts.randn(2, 4)
+    gradcheck(lambda b: F.linear(x, b * 2) + F.linear(x * 3, b * 2), [base])
+
+
+def test_product_gradients_under_a_trace_stay_per_step(float64):
+    weight = ts.randn(3, 4, requires_grad=True)
+    xs = [ts.randn(2, 4) for _ in range(3)]
+    with ts.trace() as tr:
+        out = 0
+        for t, x in enumerate(xs):
+            with ts.timestep(t):
+                out = out + F.linear(x, weight).sum()
+    out.backward()
+    contributions = tr.contributions(weight)
+    assert [t for t, _ in contributions] == [0, 1, 2]
+    for (_, g), x in zip(contributions, xs):
+        assert_close(g, np.ones((2, 3)).T @ x.numpy(), rtol=1e-12, atol=1e-12)

@@ -171,6 +171,55 @@ def sum_to(g, shape):
     return g.reshape(shape) if lead else g
 
 
+class SparseGrad:
+    """A gradient that is zero except at ``index``, where it is ``values``: what indexing sends
+    back. Backward adds it into the input's gradient buffer in place, so k slices of one
+    tensor (the four gates of an LSTM, x[t] for every t) cost one array of zeros, not k."""
+
+    __slots__ = ("xp", "shape", "index", "values", "advanced")
+
+    def __init__(self, xp, shape, index, values, advanced):
+        self.xp, self.shape, self.index, self.values, self.advanced = xp, shape, index, values, advanced
+
+    def add_into(self, target):
+        if self.advanced:                              # repeated indices add up
+            backend.scatter_add(self.xp, target, self.index, self.values)
+        else:
+            target[self.index] += self.values
+
+    def dense(self):
+        target = self.xp.zeros(self.shape, dtype=self.values.dtype)
+        self.add_into(target)
+        return target
+
+
+class ProductGrad:
+    """A weight gradient a^T b kept as its two factors (what x W^T sends back to W). Backward
+    sums all those of one leaf as one matrix product, [a_1; a_2; ...]^T [b_1; b_2; ...], instead
+    of one small product and one addition per use: a weight shared by T time steps gets one
+    tall product over all steps."""
+
+    __slots__ = ("xp", "a", "b")
+
+    def __init__(self, xp, a, b):
+        self.xp, self.a, self.b = xp, a, b
+
+    def dense(self):
+        return self.a.T @ self.b
+
+    @staticmethod
+    def total(products):
+        if len(products) == 1:
+            return products[0].dense()
+        xp = products[0].xp
+        return xp.concatenate([p.a for p in products]).T @ xp.concatenate([p.b for p in products])
+
+
+def _dense(grad):
+    """``grad`` as an array (SparseGrad and ProductGrad made whole)."""
+    return grad.dense() if type(grad) is SparseGrad or type(grad) is ProductGrad else grad
+
+
 class Function:
     """One primitive op. Subclasses define ``forward`` and ``backward`` on raw arrays.
 
@@ -271,11 +320,16 @@ def backward(root, grad_output=None, retain_graph=False):
         anomaly = state.anomaly  # checked once: the mode as backward starts decides
         consumers = _count_consumers(node)
         pending = {node: g}
+        owned = set()     # nodes whose pending gradient is a buffer this pass made (added in place)
+        products = {}     # leaf -> its ProductGrads, summed in one product at the end
         ready = [node]
         while ready:
             node = ready.pop()
             g = pending.pop(node)
-            if isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
+            owned.discard(node)
+            if type(g) is SparseGrad:
+                g = g.dense()
+            elif isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
                 g = root_xp.asarray(g)
             xp = _device_of_type[type(g)].xp
             if node.retained is not None:
@@ -286,28 +340,61 @@ def backward(root, grad_output=None, retain_graph=False):
                 trace._record_output_grad(node, g)
             grads = node.backward(xp, g)
             if anomaly:
+                grads = [_dense(grad) for grad in grads]
                 _check_backward(xp, node, grads)
             for t, grad in zip(node.inputs, grads):
                 if grad is None or not t.requires_grad:
                     continue
                 parent = t._node
                 if parent is None:
-                    grad = _accumulate_leaf(t, grad)
+                    if type(grad) is ProductGrad and not traces:
+                        products.setdefault(t, []).append(grad)
+                        continue
+                    grad = _accumulate_leaf(t, _dense(grad))
                     for trace in traces:
                         trace._record_leaf_grad(node, t, grad)
                     continue
-                if parent in pending:
-                    pending[parent] = pending[parent] + grad
-                else:
-                    pending[parent] = grad
+                if type(grad) is ProductGrad:
+                    grad = grad.dense()
+                _gather(pending, owned, parent, grad)
                 consumers[parent] -= 1
                 if consumers[parent] == 0:
                     ready.append(parent)
             if not retain_graph:
                 node.inputs = None
                 node.saved = None
+        for leaf, leaf_products in products.items():
+            _accumulate_leaf(leaf, ProductGrad.total(leaf_products))
     finally:
         state.retain_graph = previous
+
+
+def _gather(pending, owned, parent, grad):
+    """Add ``grad`` into what ``parent``'s output has received so far. The first gradient is
+    kept as it came (it may be another op's array); from the second on, the sum lives in a
+    buffer this pass made (``owned``), and later ones are added into it in place."""
+    current = pending.get(parent)
+    if current is None:
+        pending[parent] = grad
+        return
+    if parent in owned:
+        total = current
+    elif type(current) is SparseGrad:
+        total = current.dense()
+    elif type(grad) is SparseGrad:
+        total = current.copy()
+    else:
+        pending[parent] = current + grad
+        owned.add(parent)
+        return
+    if type(grad) is SparseGrad:
+        grad.add_into(total)
+    elif total.shape == grad.shape and total.dtype == grad.dtype:
+        total += grad
+    else:
+        total = total + grad
+    pending[parent] = total
+    owned.add(parent)
 
 
 def _check_backward(xp, node, grads):

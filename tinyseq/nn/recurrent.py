@@ -16,9 +16,15 @@ from . import init
 from .module import Module, Parameter
 
 
+def _project(x, weight_ih, bias_ih):
+    """W_ih x_t + b_ih; or x itself when weight_ih is None: the layers, while no trace records,
+    project all time steps in one product before the loop and pass each step's slice."""
+    return x if weight_ih is None else F.linear(x, weight_ih, bias_ih)
+
+
 def rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
     """h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), f = tanh or relu"""
-    pre = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    pre = _project(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
@@ -27,7 +33,7 @@ def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t)"""
     h, c = state
     hidden = h.shape[-1]
-    gates = F.linear(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
+    gates = _project(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
     with scope("input gate i"):
         input_gate = gates[:, :hidden].sigmoid()
     with scope("forget gate f"):
@@ -47,7 +53,7 @@ def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
     """r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz);
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1}"""
     hidden = h.shape[-1]
-    x_gates = F.linear(x, weight_ih, bias_ih)
+    x_gates = _project(x, weight_ih, bias_ih)
     h_gates = F.linear(h, weight_hh, bias_hh)
     with scope("reset gate r"):
         reset = (x_gates[:, :hidden] + h_gates[:, :hidden]).sigmoid()
@@ -164,10 +170,12 @@ class _RNNBase(Module):
     (batch first when batch_first). h_n: (num_layers * num_directions, B, H), entry
     layer * num_directions + direction, as PyTorch lays it out.
 
-    ``impl="fused"`` (the default) runs each cell step as one op with a hand-written backward,
-    the input projection of all steps as one matrix product, and (when no trace is recording)
-    all steps of a layer as one op. ``impl="primitive"`` builds every gate from primitive ops,
-    so a trace shows each of them. Both compute the same numbers.
+    ``impl="fused"`` (the default) runs all steps of a layer direction as one op with a
+    hand-written backward (``RecurrentLayer``); while a trace records, one op per step instead.
+    ``impl="primitive"`` builds every gate from primitive ops, so a trace shows each of them.
+    Without a trace, both project the inputs of all steps in one matrix product; under a trace
+    (or detect_anomaly) the primitive path projects step by step, so each step's share of
+    dW_ih shows (and an anomaly names its step). Both compute the same numbers.
     """
     mode = None
 
@@ -294,6 +302,10 @@ class _RNNBase(Module):
     def _run_direction(self, x, state, weights, masks, reverse):
         if self.impl == "fused":
             return self._run_fused(x, state, weights, masks, reverse)
+        if engine_state.tracer is None and not engine_state.anomaly:
+            weight_ih, weight_hh, bias_ih, bias_hh = weights    # all steps in one product; a trace
+            x = F.linear(x, weight_ih, bias_ih)                 # (each step's share of dW_ih) and
+            weights = (None, weight_hh, None, bias_hh)          # anomaly mode (the step) go by steps
         steps = x.shape[0]
         outputs = [None] * steps
         all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))

@@ -1,5 +1,5 @@
 """Matrix products."""
-from ..autograd import Function, sum_to
+from ..autograd import Function, ProductGrad, sum_to
 
 
 class MatMul(Function):
@@ -33,7 +33,7 @@ class MatMul(Function):
 
 class Linear(Function):
     """y = x W^T + b for x (..., in), W (out, in), b (out,);
-    dx = g W,  dW = g^T x (over all leading axes),  db = g summed over leading axes"""
+    dx = g W,  dW = g^T x (over all leading axes; a ProductGrad),  db = g summed over leading axes"""
     __slots__ = ()
 
     def forward(self, xp, x, weight, bias=None):
@@ -53,7 +53,7 @@ class Linear(Function):
         inputs = self.inputs
         gx = xp.matmul(g, weight) if inputs[0].requires_grad else None
         g2 = g.reshape(-1, g.shape[-1])
-        gw = xp.matmul(g2.T, x.reshape(-1, x.shape[-1])) if inputs[1].requires_grad else None
+        gw = ProductGrad(xp, g2, x.reshape(-1, x.shape[-1])) if inputs[1].requires_grad else None
         if len(inputs) == 3:
             return gx, gw, (g2.sum(axis=0) if inputs[2].requires_grad else None)
         return gx, gw

@@ -1,6 +1,5 @@
 """Ops that move values around without arithmetic: reshape, transpose, indexing, joining."""
-from .. import backend
-from ..autograd import Function, sum_to
+from ..autograd import Function, SparseGrad, sum_to
 
 
 class Reshape(Function):
@@ -51,7 +50,8 @@ class BroadcastTo(Function):
 
 
 class GetItem(Function):
-    """y = x[index];  dx = zeros with g added at index (repeated indices add up)"""
+    """y = x[index];  dx = zeros with g added at index (repeated indices add up), sent back
+    as a SparseGrad"""
     __slots__ = ("index", "advanced")
     name = "getitem"
 
@@ -64,12 +64,7 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, xp, g):
-        gx = xp.zeros(self.saved, dtype=g.dtype)
-        if self.advanced:
-            backend.scatter_add(xp, gx, self.index, g)
-        else:
-            gx[self.index] = g
-        return (gx,)
+        return (SparseGrad(xp, self.saved, self.index, g, self.advanced),)
 
 
 class Concat(Function):
