@@ -60,13 +60,13 @@ class LSTMMath:
         c = new_state[:, hidden:]
         xp.multiply(f, state[:, hidden:], out=c)
         c += i * g
-        tanh_c = xp.tanh(c)
-        xp.multiply(o, tanh_c, out=new_state[:, :hidden])
-        return tanh_c
+        xp.multiply(o, xp.tanh(c), out=new_state[:, :hidden])
+        return c                         # backward recomputes tanh(c) instead of keeping it
 
-    def backward(self, xp, d_new, act, tanh_c, state, d_prev, d_h_gates):
-        hidden = tanh_c.shape[1]
+    def backward(self, xp, d_new, act, c, state, d_prev, d_h_gates):
+        hidden = c.shape[1]
         i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        tanh_c = xp.tanh(c)
         d_h, c_prev = d_new[:, :hidden], state[:, hidden:]
         d_c = xp.multiply(tanh_c, tanh_c)              # dc_t = dh o (1 - tanh^2 c) + dc from t+1
         xp.subtract(1, d_c, out=d_c)
