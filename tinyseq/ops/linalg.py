@@ -1,5 +1,20 @@
 """Matrix products."""
+import math
+
 from ..autograd import Function, ProductGrad, sum_to
+
+
+def rows(a):
+    """a (..., k) viewed (or copied) as a matrix (rows, k)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+def rows_times(xp, a, matrix):
+    """a @ matrix for a (..., k) and a 2-D matrix, as one 2-D product over all rows: NumPy runs
+    a stacked matmul as one small product per leading index, far slower than one tall one."""
+    if a.ndim <= 2:
+        return xp.matmul(a, matrix)
+    return xp.matmul(rows(a), matrix).reshape(a.shape[:-1] + (matrix.shape[-1],))
 
 
 class MatMul(Function):
@@ -13,10 +28,14 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ValueError(f"shapes {a.shape} and {b.shape} are not aligned")
         self.saved = (a, b)
-        return xp.matmul(a, b)
+        return rows_times(xp, a, b) if b.ndim == 2 else xp.matmul(a, b)
 
     def backward(self, xp, g):
         a, b = self.saved
+        if a.ndim >= 2 and b.ndim == 2:              # rows times a matrix: the common case
+            return (rows_times(xp, g, b.T) if self.inputs[0].requires_grad else None,
+                    ProductGrad(xp, rows(a), rows(g))
+                    if self.inputs[1].requires_grad else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if b.ndim == 1:
@@ -43,7 +62,7 @@ class Linear(Function):
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"bias of shape {bias.shape} does not fit weight of shape {weight.shape}")
         self.saved = (x, weight)
-        y = xp.matmul(x, weight.T)
+        y = rows_times(xp, x, weight.T)
         if bias is not None:
             y += bias
         return y
@@ -51,9 +70,9 @@ class Linear(Function):
     def backward(self, xp, g):
         x, weight = self.saved
         inputs = self.inputs
-        gx = xp.matmul(g, weight) if inputs[0].requires_grad else None
-        g2 = g.reshape(-1, g.shape[-1])
-        gw = ProductGrad(xp, g2, x.reshape(-1, x.shape[-1])) if inputs[1].requires_grad else None
+        gx = rows_times(xp, g, weight) if inputs[0].requires_grad else None
+        g2 = rows(g)
+        gw = ProductGrad(xp, g2, rows(x)) if inputs[1].requires_grad else None
         if len(inputs) == 3:
             return gx, gw, (g2.sum(axis=0) if inputs[2].requires_grad else None)
         return gx, gw

@@ -20,6 +20,7 @@ step, so that a trace sees every time step and each step's share of dW_hh.
 """
 from ..autograd import Function, state as engine_state
 from .elementwise import stable_sigmoid
+from .linalg import rows, rows_times
 
 
 class RNNMath:
@@ -156,7 +157,7 @@ class RecurrentLayer(Function):
 
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         steps, hidden = x.shape[0], weight_hh.shape[1]
-        acts = xp.matmul(x, weight_ih.T)
+        acts = rows_times(xp, x, weight_ih.T)
         h_bias = None
         if bias_ih is not None and self.math.additive:
             acts += bias_ih + bias_hh
@@ -198,12 +199,11 @@ class RecurrentLayer(Function):
                 d_prev -= d_new
             d_state, d_prev = d_prev, d_state
         needs = [t.requires_grad for t in self.inputs]
-        d_x_flat = acts.reshape(-1, acts.shape[2])
-        d_h_flat = d_h_all.reshape(-1, acts.shape[2])
-        h_prev = (states[1:] if self.reverse else states[:-1])[:, :, :hidden].reshape(-1, hidden)
-        grads = [xp.matmul(acts, weight_ih) if needs[0] else None,
+        d_x_flat, d_h_flat = rows(acts), rows(d_h_all)
+        h_prev = rows((states[1:] if self.reverse else states[:-1])[:, :, :hidden])
+        grads = [rows_times(xp, acts, weight_ih) if needs[0] else None,
                  d_state,
-                 d_x_flat.T @ x.reshape(-1, x.shape[2]) if needs[2] else None,
+                 d_x_flat.T @ rows(x) if needs[2] else None,
                  d_h_flat.T @ h_prev if needs[3] else None]
         if len(needs) == 6:
             d_bias_ih = d_x_flat.sum(axis=0)
