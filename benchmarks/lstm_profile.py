@@ -1,0 +1,104 @@
+"""Where the time of one fused LSTM training step goes, next to PyTorch's whole step.
+
+For each size of recurrent_step.py: the tinyseq fused step (median of ``--steps`` runs), the
+cell math inside it (LSTMMath.forward / backward, timed in place), and the matrix products the
+step performs, replayed alone with NumPy on arrays of the same shapes (the input projection,
+W_hh h_{t-1} and dh W_hh at every step, dW_ih and dW_hh). "rest" is the step minus the two:
+the loss, the engine, bias sums, copies. When PyTorch is installed its nn.LSTM step is timed
+too (same threads), so the products alone can be set against its whole step.
+
+    python benchmarks/lstm_profile.py [--sizes M L] [--steps 9]
+"""
+import argparse
+import statistics
+import time
+
+import numpy
+from recurrent_step import SIZES, tinyseq_step, torch, torch_step
+
+from tinyseq.ops.recurrent import LSTMMath
+
+MS = 1000
+
+
+def median_ms(function, steps):
+    function()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return MS * statistics.median(times)
+
+
+def products_alone(steps, batch, features, hidden):
+    """The step's matrix products, on random arrays of the same shapes and layouts."""
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal((steps * batch, features), dtype=numpy.float32)
+    weight_ih = rng.standard_normal((4 * hidden, features), dtype=numpy.float32)
+    weight_hh = rng.standard_normal((4 * hidden, hidden), dtype=numpy.float32)
+    states = rng.standard_normal((steps + 1, batch, 2 * hidden), dtype=numpy.float32)
+    d_gates = rng.standard_normal((steps, batch, 4 * hidden), dtype=numpy.float32)
+    weight_t = numpy.ascontiguousarray(weight_hh.T)
+    h_gates = numpy.empty((batch, 4 * hidden), dtype=numpy.float32)
+
+    def run():
+        x @ weight_ih.T
+        for t in range(steps):
+            numpy.matmul(states[t][:, :hidden], weight_t, out=h_gates)
+        for t in range(steps):
+            d_gates[t] @ weight_hh
+        flat = d_gates.reshape(-1, 4 * hidden)
+        flat.T @ x
+        flat.T @ states[:-1, :, :hidden].reshape(-1, hidden)
+    return run
+
+
+def cell_math_ms(step, steps):
+    """Milliseconds per step spent in LSTMMath.forward and .backward, timed in place."""
+    spent = {"forward": 0.0, "backward": 0.0}
+    originals = {name: getattr(LSTMMath, name) for name in spent}
+
+    def timed(name):
+        def wrapper(*args):
+            start = time.perf_counter()
+            result = originals[name](*args)
+            spent[name] += time.perf_counter() - start
+            return result
+        return wrapper
+    try:
+        for name in spent:
+            setattr(LSTMMath, name, timed(name))
+        for _ in range(steps):
+            step()
+    finally:
+        for name, method in originals.items():
+            setattr(LSTMMath, name, method)
+    return {name: MS * seconds / steps for name, seconds in spent.items()}
+
+
+def main(sizes=("M", "L"), steps=9, threads=2):
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print(f"fused LSTM training step, float32, median of {steps}; ms")
+    print(f"{'size':4s} {'step':>8s} {'products':>9s} {'math fwd':>9s} {'math bwd':>9s} "
+          f"{'rest':>7s} {'PyTorch nn.LSTM':>16s}")
+    for size in sizes:
+        shape = SIZES[size]
+        step = tinyseq_step("lstm", "fused", *shape)
+        total = median_ms(step, steps)
+        products = median_ms(products_alone(*shape), steps)
+        math = cell_math_ms(step, steps)
+        reference = f"{median_ms(torch_step('lstm', *shape), steps):16.1f}" if torch else f"{'-':>16s}"
+        rest = total - products - math["forward"] - math["backward"]
+        print(f"{size:4s} {total:8.1f} {products:9.1f} {math['forward']:9.1f} "
+              f"{math['backward']:9.1f} {rest:7.1f} {reference}", flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["M", "L"], choices=list(SIZES))
+    parser.add_argument("--steps", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
+    args = parser.parse_args()
+    main(args.sizes, args.steps, args.threads)
