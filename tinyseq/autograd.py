@@ -10,6 +10,10 @@ reference cycles and is freed as soon as its last output tensor goes.
 ``backward`` walks the graph without recursion: one pass counts how many consumers each node
 has, then nodes run in topological order as soon as all their consumers have sent their
 gradient (Kahn's algorithm), so a chain of 100,000 ops works.
+
+Two kinds of gradient stay lazy on the way: indexing sends a ``SparseGrad`` (added into one
+buffer per tensor, however many slices are taken), and x W^T sends W a ``ProductGrad`` (all of
+one leaf's are summed as one matrix product at the end, while no trace wants them per op).
 """
 import copy
 import functools
@@ -236,7 +240,8 @@ class Function:
         raise NotImplementedError
 
     def backward(self, xp, grad_output):
-        """Gradients for each input (a tuple; None where an input gets none)."""
+        """Gradients for each input (a tuple of arrays, SparseGrads or ProductGrads; None where
+        an input gets none)."""
         raise NotImplementedError
 
     @property
