@@ -346,6 +346,12 @@ def test_weight_shared_by_many_linears_gets_the_sum_of_their_products(float64):
     gradcheck(lambda w: sum(F.linear(x, w).tanh() for x in xs), [ts.randn(3, 4, requires_grad=True)])
 
 
+def test_weight_shared_by_matmuls_of_2d_and_3d_inputs(float64):
+    """x @ W sends W a ProductGrad too, for 2-D and stacked inputs alike."""
+    inputs = [ts.randn(2, 4, requires_grad=True), ts.randn(3, 2, 4, requires_grad=True)]
+    gradcheck(lambda w, a, b: (a @ w).sin().sum() + (b @ w).cos(), [ts.randn(4, 3, requires_grad=True)] + inputs)
+
+
 def test_product_gradient_into_a_non_leaf_weight(float64):
     base = ts.randn(3, 4, requires_grad=True)
     x = ts.randn(2, 4)

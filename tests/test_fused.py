@@ -79,12 +79,18 @@ def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
 
 
 @pytest.mark.parametrize("mode", list(MATHS))
-def test_layer_op_backward_twice_with_retain_graph(float64, mode):
+@pytest.mark.parametrize("op", ["layer", "step"])
+def test_backward_twice_with_retain_graph(float64, mode, op):
     """Backward overwrites the saved activations with gradients unless the graph is retained."""
     math, gates, width = MATHS[mode]
-    x = ts.randn(5, 2, 3, requires_grad=True)
-    weights = [ts.randn(gates * 4, 3, requires_grad=True), ts.randn(gates * 4, 4, requires_grad=True)]
-    states = RecurrentLayer(math).apply(x, ts.randn(2, width * 4), *weights)
+    if op == "layer":
+        x = ts.randn(5, 2, 3, requires_grad=True)
+        weights = [ts.randn(gates * 4, 3, requires_grad=True), ts.randn(gates * 4, 4, requires_grad=True)]
+        states = RecurrentLayer(math).apply(x, ts.randn(2, width * 4), *weights)
+    else:
+        x = ts.randn(2, gates * 4, requires_grad=True)
+        weights = [ts.randn(gates * 4, 4, requires_grad=True), ts.randn(gates * 4, requires_grad=True)]
+        states = RecurrentStep(math).apply(x, ts.randn(2, width * 4), *weights)
     states.sum().backward(retain_graph=True)
     first = [x.grad.numpy().copy()] + [w.grad.numpy().copy() for w in weights]
     states.sum().backward()
