@@ -1,4 +1,4 @@
-"""The fused recurrent path (one op per step or per sequence, hand-written backward) against
+"""The fused recurrent path (one op per step or per layer direction, hand-written backward) against
 the primitive path (every gate an op), and its own finite-difference checks."""
 import contextlib
 
@@ -37,7 +37,7 @@ def run(mode, impl, config, lengths, traced):
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("config", CONFIGS, ids=["plain", "2-layer-bi", "bi-batch-first", "no-bias"])
 @pytest.mark.parametrize("lengths", [None, [5, 2, 3]], ids=["full", "padded"])
-@pytest.mark.parametrize("traced", [False, True], ids=["sequence-op", "step-ops"])
+@pytest.mark.parametrize("traced", [False, True], ids=["layer-op", "step-ops"])
 def test_fused_equals_primitive(float64, mode, config, lengths, traced):
     fused, _, _ = run(mode, "fused", config, lengths, traced)
     primitive, _, _ = run(mode, "primitive", config, lengths, traced)
