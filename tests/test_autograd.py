@@ -349,7 +349,8 @@ def test_weight_shared_by_many_linears_gets_the_sum_of_their_products(float64):
 def test_weight_shared_by_matmuls_of_2d_and_3d_inputs(float64):
     """x @ W sends W a ProductGrad too, for 2-D and stacked inputs alike."""
     inputs = [ts.randn(2, 4, requires_grad=True), ts.randn(3, 2, 4, requires_grad=True)]
-    gradcheck(lambda w, a, b: (a @ w).sin().sum() + (b @ w).cos(), [ts.randn(4, 3, requires_grad=True)] + inputs)
+    weight = ts.randn(4, 3, requires_grad=True)
+    gradcheck(lambda w, a, b: (a @ w).sin().sum() + (b @ w).cos(), [weight] + inputs)
 
 
 def test_product_gradient_into_a_non_leaf_weight(float64):

@@ -192,8 +192,11 @@ def test_training_stays_on_standin_and_matches_cpu(standin, float64, name):
     assert all(type(p.data) is numpy.ndarray for p in model.parameters())
 
 
+RECURRENT = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
+
+
 def _recurrent_pass(device, mode, impl, traced, state):
-    layer = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}[mode](3, 4, num_layers=2, bidirectional=True, impl=impl)
+    layer = RECURRENT[mode](3, 4, num_layers=2, bidirectional=True, impl=impl)
     layer.load_state_dict(state)
     layer.to(device)
     rng = numpy.random.default_rng(0)
@@ -213,9 +216,8 @@ def test_recurrent_layers_stay_on_standin_and_match_cpu(standin, float64, mode, 
     """Both recurrent paths (one op per layer direction, one op per step, every gate an op),
     padded and bidirectional, with the engine's sparse and deferred gradients, on the device."""
     ts.manual_seed(0)
-    state = {k: v.numpy().copy() for k, v in
-             {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}[mode](3, 4, num_layers=2, bidirectional=True)
-             .state_dict().items()}
+    model = RECURRENT[mode](3, 4, num_layers=2, bidirectional=True)
+    state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     on_device = _recurrent_pass("standin", mode, impl, traced, state)
     on_cpu = _recurrent_pass("cpu", mode, impl, traced, state)
     for t, ref in zip(on_device, on_cpu):

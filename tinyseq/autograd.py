@@ -183,7 +183,8 @@ class SparseGrad:
     __slots__ = ("xp", "shape", "index", "values", "advanced")
 
     def __init__(self, xp, shape, index, values, advanced):
-        self.xp, self.shape, self.index, self.values, self.advanced = xp, shape, index, values, advanced
+        self.xp, self.shape, self.index = xp, shape, index
+        self.values, self.advanced = values, advanced
 
     def add_into(self, target):
         if self.advanced:                              # repeated indices add up

@@ -332,8 +332,8 @@ class _RNNBase(Module):
         math = self._math()
         steps = x.shape[0]
         if engine_state.tracer is None:
-            layer_inputs = (x, state, weight_ih, weight_hh) + (() if bias_ih is None else (bias_ih, bias_hh))
-            states = RecurrentLayer(math, masks, reverse).apply(*layer_inputs)
+            biases = () if bias_ih is None else (bias_ih, bias_hh)
+            states = RecurrentLayer(math, masks, reverse).apply(x, state, weight_ih, weight_hh, *biases)
         else:
             x_gates = F.linear(x, weight_ih, bias_ih)
             recurrent_weights = (weight_hh,) if bias_hh is None else (weight_hh, bias_hh)
