@@ -164,8 +164,10 @@ class RecurrentLayer(Function):
         elif bias_ih is not None:
             acts += bias_ih
             h_bias = bias_hh
-        states = xp.empty((steps + 1,) + state.shape, dtype=state.dtype)   # [initial, h_1.. or
-        states[steps if self.reverse else 0] = state                       #  h_0.., initial]
+        # the initial state and the state after every step t, in time order: states[t + 1]
+        # follows states[t] (reversed: states[t] follows states[t + 1], the initial is last)
+        states = xp.empty((steps + 1,) + state.shape, dtype=state.dtype)
+        states[steps if self.reverse else 0] = state
         weight_t = xp.ascontiguousarray(weight_hh.T)
         h_gates = xp.empty_like(acts[0])
         per_step = [None] * steps
