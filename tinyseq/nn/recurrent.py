@@ -303,9 +303,11 @@ class _RNNBase(Module):
         if self.impl == "fused":
             return self._run_fused(x, state, weights, masks, reverse)
         if engine_state.tracer is None and not engine_state.anomaly:
-            weight_ih, weight_hh, bias_ih, bias_hh = weights    # all steps in one product; a trace
-            x = F.linear(x, weight_ih, bias_ih)                 # (each step's share of dW_ih) and
-            weights = (None, weight_hh, None, bias_hh)          # anomaly mode (the step) go by steps
+            # the inputs of all steps in one product; a trace (each step's share of dW_ih) and
+            # anomaly mode (which step went wrong) project step by step instead
+            weight_ih, weight_hh, bias_ih, bias_hh = weights
+            x = F.linear(x, weight_ih, bias_ih)
+            weights = (None, weight_hh, None, bias_hh)
         steps = x.shape[0]
         outputs = [None] * steps
         all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))

@@ -18,7 +18,8 @@ def rows_times(xp, a, matrix):
 
 
 class MatMul(Function):
-    """y = a @ b (batch dimensions broadcast as numpy.matmul);  da = g @ b^T,  db = a^T @ g"""
+    """y = a @ b (batch dimensions broadcast as numpy.matmul);  da = g @ b^T,  db = a^T @ g
+    (a ProductGrad when b is a matrix, as a weight is)"""
     __slots__ = ()
     name = "matmul"
 
