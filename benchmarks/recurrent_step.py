@@ -2,7 +2,8 @@
 
 A step is forward over the whole sequence (T, B, D), a mean-square loss on the outputs,
 backward, and an SGD update; float32. For every size and cell the contenders run by turns in
-each round (the order reversed every other round), and the table gives the median time and
+each round (the order reversed every other round, each turn after a 0.2 s pause so that the
+previous contender's spinning thread pools are quiet), and the table gives the median time and
 the median of the per-round ratios against the reference, PyTorch's fused nn.LSTM / nn.GRU /
 nn.RNN (this machine's absolute times drift between processes; paired ratios hold better).
 
