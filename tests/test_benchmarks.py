@@ -1,0 +1,61 @@
+"""The benchmark scripts still run and print their tables (on tiny settings; no timing is
+checked here: speed targets live in the benchmarks themselves)."""
+import pathlib
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import autograd_overhead  # noqa: E402
+import lstm_profile  # noqa: E402
+import memory  # noqa: E402
+import paired  # noqa: E402
+import recurrent_step  # noqa: E402
+import trace_overhead  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch):
+    monkeypatch.setattr(paired.time, "sleep", lambda seconds: None)
+
+
+def test_recurrent_step_table_has_every_contender():
+    lines = recurrent_step.main(cells=("lstm",), sizes=("S",), rounds=1)
+    rows = [line for line in lines[2:] if line.startswith("lstm  S")]
+    names = [re.split(r"\s{2,}", row)[3] for row in rows]
+    assert names[:2] == ["tinyseq fused", "tinyseq primitive"]
+    for row in rows:
+        milliseconds, ratio = (float(v) for v in row.split()[-2:])
+        assert milliseconds > 0 and ratio > 0
+
+
+def test_readme_table_is_written_between_its_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    start, end = recurrent_step.README_START, recurrent_step.README_END
+    readme.write_text(f"before\n{start}\nold\n{end}\nafter\n")
+    recurrent_step.write_into_readme(readme, ["line 1", "line 2"])
+    assert readme.read_text() == f"before\n{start}\n```\nline 1\nline 2\n```\n{end}\nafter\n"
+
+
+def test_lstm_profile_times_the_cell_math_inside_the_step(capsys):
+    lstm_profile.main(sizes=("S",), steps=1)
+    size, step, products, forward, backward, rest = capsys.readouterr().out.splitlines()[-1].split()[:6]
+    assert size == "S"
+    assert float(step) == pytest.approx(float(products) + float(forward) + float(backward) + float(rest),
+                                        abs=0.2)
+    assert float(forward) > 0 and float(backward) > 0
+
+
+def test_autograd_overhead_and_trace_overhead_print_their_rows(capsys):
+    autograd_overhead.main(ops=20, rounds=1)
+    trace_overhead.main(rounds=1)
+    out = capsys.readouterr().out
+    assert re.search(r"^tinyseq\s+\d+\.\d+", out, re.M)
+    assert re.search(r"^trace recording\s+\d+\.\d+", out, re.M)
+
+
+def test_memory_peak_is_above_what_the_step_keeps():
+    peak, _, kept, _ = memory.measure("fused", 1)
+    assert memory.floor_bytes(with_projection=False) * 0.5 < kept <= peak
