@@ -137,6 +137,31 @@ class GRUMath:
         n[...] = d_n
 
 
+def _forward_step(xp, math, act, prev, new, weight_t, h_bias, h_gates, mask):
+    """One time step of either op: h_gates = h_{t-1} W_hh^T (+ b_hh), written into
+    ``h_gates``, then the cell math into ``new``; rows whose sequence has ended (``mask``
+    False) keep ``prev``. Returns what the math's backward needs."""
+    xp.matmul(prev[:, :weight_t.shape[0]], weight_t, out=h_gates)
+    if h_bias is not None:
+        h_gates += h_bias
+    saved = math.forward(xp, act, h_gates, prev, new)
+    if mask is not None:
+        xp.copyto(new, prev, where=~mask)
+    return saved
+
+
+def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weight_hh, mask):
+    """From d_state = dL/d new state: dL/d x_gates into ``act``, dL/d h_gates into
+    ``d_h_gates`` and dL/d previous state into ``d_prev``; ended rows pass d_state straight
+    back."""
+    d_new = d_state if mask is None else d_state * mask
+    math.backward(xp, d_new, act, saved, prev, d_prev, d_h_gates)
+    d_prev[:, :weight_hh.shape[1]] += d_h_gates @ weight_hh
+    if mask is not None:
+        d_prev += d_state
+        d_prev -= d_new
+
+
 class RecurrentLayer(Function):
     """All T steps of one layer direction as one op.
 
@@ -156,7 +181,7 @@ class RecurrentLayer(Function):
         self.reverse = reverse
 
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-        steps, hidden = x.shape[0], weight_hh.shape[1]
+        steps = x.shape[0]
         acts = rows_times(xp, x, weight_ih.T)
         h_bias = None
         if bias_ih is not None and self.math.additive:
@@ -173,12 +198,9 @@ class RecurrentLayer(Function):
         per_step = [None] * steps
         for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
             prev, new = (states[t + 1], states[t]) if self.reverse else (states[t], states[t + 1])
-            xp.matmul(prev[:, :hidden], weight_t, out=h_gates)
-            if h_bias is not None:
-                h_gates += h_bias
-            per_step[t] = self.math.forward(xp, acts[t], h_gates, prev, new)
-            if self.masks is not None:                 # ended sequences keep their state
-                xp.copyto(new, prev, where=~self.masks[t])
+            mask = None if self.masks is None else self.masks[t]
+            per_step[t] = _forward_step(xp, self.math, acts[t], prev, new, weight_t, h_bias,
+                                        h_gates, mask)
         self.saved = (acts, per_step, states, x, weight_ih, weight_hh)
         return states[:steps] if self.reverse else states[1:]
 
@@ -193,12 +215,9 @@ class RecurrentLayer(Function):
         for t in (range(steps) if self.reverse else range(steps - 1, -1, -1)):
             prev = states[t + 1] if self.reverse else states[t]
             d_state += g_states[t]
-            d_new = d_state if self.masks is None else d_state * self.masks[t]
-            self.math.backward(xp, d_new, acts[t], per_step[t], prev, d_prev, d_h_all[t])
-            d_prev[:, :hidden] += d_h_all[t] @ weight_hh
-            if self.masks is not None:                 # ended sequences pass dh straight back
-                d_prev += d_state
-                d_prev -= d_new
+            mask = None if self.masks is None else self.masks[t]
+            _backward_step(xp, self.math, d_state, acts[t], per_step[t], prev, d_prev, d_h_all[t],
+                           weight_hh, mask)
             d_state, d_prev = d_prev, d_state
         needs = [t.requires_grad for t in self.inputs]
         d_x_flat, d_h_flat = rows(acts), rows(d_h_all)
@@ -229,30 +248,22 @@ class RecurrentStep(Function):
         return type(self.math).__name__[:-len("Math")].lower() + "_step"
 
     def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
-        h_prev = state[:, :weight_hh.shape[1]]
-        h_gates = h_prev @ weight_hh.T
-        if bias_hh is not None:
-            h_gates += bias_hh
         act = x_gates.copy()
         new_state = xp.empty_like(state)
-        self.saved = (act, self.math.forward(xp, act, h_gates, state, new_state), state, weight_hh)
-        if self.mask is not None:
-            xp.copyto(new_state, state, where=~self.mask)
+        per_step = _forward_step(xp, self.math, act, state, new_state, weight_hh.T, bias_hh,
+                                 xp.empty_like(act), self.mask)
+        self.saved = (act, per_step, state, weight_hh)
         return new_state
 
     def backward(self, xp, g):
         act, per_step, state, weight_hh = self.saved
         if engine_state.retain_graph:
             act = act.copy()
-        hidden = weight_hh.shape[1]
-        d_new = g if self.mask is None else g * self.mask
         d_h_gates = act if self.math.additive else xp.empty_like(act)
         d_prev = xp.empty_like(g)
-        self.math.backward(xp, d_new, act, per_step, state, d_prev, d_h_gates)
-        d_prev[:, :hidden] += d_h_gates @ weight_hh
-        if self.mask is not None:
-            d_prev += g - d_new
-        d_weight = d_h_gates.T @ state[:, :hidden]
+        _backward_step(xp, self.math, g, act, per_step, state, d_prev, d_h_gates, weight_hh,
+                       self.mask)
+        d_weight = d_h_gates.T @ state[:, :weight_hh.shape[1]]
         if len(self.inputs) == 4:
             return act, d_prev, d_weight, d_h_gates.sum(axis=0)
         return act, d_prev, d_weight
