@@ -32,25 +32,27 @@ def median_ms(function, steps):
 
 
 def products_alone(steps, batch, features, hidden):
-    """The step's matrix products, on random arrays of the same shapes and layouts."""
+    """The step's matrix products, on random arrays of the same shapes and gate-major layouts."""
     rng = numpy.random.default_rng(0)
     x = rng.standard_normal((steps * batch, features), dtype=numpy.float32)
-    weight_ih = rng.standard_normal((4 * hidden, features), dtype=numpy.float32)
-    weight_hh = rng.standard_normal((4 * hidden, hidden), dtype=numpy.float32)
-    states = rng.standard_normal((steps + 1, batch, 2 * hidden), dtype=numpy.float32)
-    d_gates = rng.standard_normal((steps, batch, 4 * hidden), dtype=numpy.float32)
-    weight_t = numpy.ascontiguousarray(weight_hh.T)
-    h_gates = numpy.empty((batch, 4 * hidden), dtype=numpy.float32)
+    weight_ih = rng.standard_normal((4, hidden, features), dtype=numpy.float32)
+    weight_hh = rng.standard_normal((4, hidden, hidden), dtype=numpy.float32)
+    h = rng.standard_normal((steps + 1, batch, hidden), dtype=numpy.float32)
+    d_gates = rng.standard_normal((4, steps, batch, hidden), dtype=numpy.float32)
+    weight_t = numpy.ascontiguousarray(weight_hh.transpose(0, 2, 1))
+    h_gates = numpy.empty((4, batch, hidden), dtype=numpy.float32)
 
     def run():
-        x @ weight_ih.T
+        numpy.matmul(x, weight_ih.transpose(0, 2, 1))
         for t in range(steps):
-            numpy.matmul(states[t][:, :hidden], weight_t, out=h_gates)
+            numpy.matmul(h[t], weight_t, out=h_gates)
         for t in range(steps):
-            d_gates[t] @ weight_hh
-        flat = d_gates.reshape(-1, 4 * hidden)
-        flat.T @ x
-        flat.T @ states[:-1, :, :hidden].reshape(-1, hidden)
+            d_h = d_gates[0, t] @ weight_hh[0]
+            for k in range(1, 4):
+                d_h += d_gates[k, t] @ weight_hh[k]
+        flat = d_gates.reshape(4, -1, hidden).transpose(0, 2, 1)
+        numpy.matmul(flat, x)
+        numpy.matmul(flat, h[:-1].reshape(-1, hidden))
     return run
 
 

@@ -58,7 +58,7 @@ def test_fused_relu_rnn_equals_primitive(float64):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
-MATHS = {"RNN": (RNNMath("tanh"), 1, 1), "LSTM": (LSTMMath(), 4, 2), "GRU": (GRUMath(), 3, 1)}
+MATHS = {"RNN": RNNMath("tanh"), "LSTM": LSTMMath(), "GRU": GRUMath()}
 
 
 @pytest.mark.parametrize("mode", list(MATHS))
@@ -66,11 +66,12 @@ MATHS = {"RNN": (RNNMath("tanh"), 1, 1), "LSTM": (LSTMMath(), 4, 2), "GRU": (GRU
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
 def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
-    math, gates, width = MATHS[mode]
+    math = MATHS[mode]
+    gates, state_size = math.gates, math.state_size
     hidden, batch, steps, features = 2, 3, 4, 3
     masks = np.arange(steps)[:, None, None] < np.array([4, 2, 1])[None, :, None] if masked else None
     inputs = [ts.randn(steps, batch, features, requires_grad=True),
-              ts.randn(batch, width * hidden, requires_grad=True),
+              ts.randn(state_size, batch, hidden, requires_grad=True),
               ts.randn(gates * hidden, features, requires_grad=True),
               ts.randn(gates * hidden, hidden, requires_grad=True)]
     if bias:
@@ -82,15 +83,16 @@ def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
 @pytest.mark.parametrize("op", ["layer", "step"])
 def test_backward_twice_with_retain_graph(float64, mode, op):
     """Backward overwrites the saved activations with gradients unless the graph is retained."""
-    math, gates, width = MATHS[mode]
+    math = MATHS[mode]
+    gates, state_size = math.gates, math.state_size
     if op == "layer":
         x = ts.randn(5, 2, 3, requires_grad=True)
         weights = [ts.randn(gates * 4, 3, requires_grad=True), ts.randn(gates * 4, 4, requires_grad=True)]
-        states = RecurrentLayer(math).apply(x, ts.randn(2, width * 4), *weights)
+        states = RecurrentLayer(math).apply(x, ts.randn(state_size, 2, 4), *weights)
     else:
         x = ts.randn(2, gates * 4, requires_grad=True)
         weights = [ts.randn(gates * 4, 4, requires_grad=True), ts.randn(gates * 4, requires_grad=True)]
-        states = RecurrentStep(math).apply(x, ts.randn(2, width * 4), *weights)
+        states = RecurrentStep(math).apply(x, ts.randn(state_size, 2, 4), *weights)
     states.sum().backward(retain_graph=True)
     first = [x.grad.numpy().copy()] + [w.grad.numpy().copy() for w in weights]
     states.sum().backward()
@@ -101,11 +103,12 @@ def test_backward_twice_with_retain_graph(float64, mode, op):
 @pytest.mark.parametrize("mode", list(MATHS))
 @pytest.mark.parametrize("masked", [False, True])
 def test_step_op_gradcheck(float64, mode, masked):
-    math, gates, width = MATHS[mode]
+    math = MATHS[mode]
+    gates, state_size = math.gates, math.state_size
     hidden, batch = 2, 3
     mask = np.array([[True], [False], [True]]) if masked else None
     x_gates = ts.randn(batch, gates * hidden, requires_grad=True)
-    state = ts.randn(batch, width * hidden, requires_grad=True)
+    state = ts.randn(state_size, batch, hidden, requires_grad=True)
     weight = ts.randn(gates * hidden, hidden, requires_grad=True)
     gradcheck(lambda *a: RecurrentStep(math, mask).apply(*a), [x_gates, state, weight])
 

@@ -327,10 +327,10 @@ class _RNNBase(Module):
     def _run_fused(self, x, state, weights, masks, reverse):
         """The fused cell over time: one op for the whole layer direction (the input projection
         of all steps one matrix product inside it), or, while a trace records, the projection
-        as one op and then one op per step."""
+        as one op and then one op per step. The ops take and give gate-major states (S, B, H):
+        (h, c) for the LSTM, (h,) otherwise."""
         weight_ih, weight_hh, bias_ih, bias_hh = weights
-        if self.mode == "LSTM":
-            state = concat(list(state), axis=1)                  # [h | c]
+        state = stack(list(state) if self.mode == "LSTM" else [state])
         math = self._math()
         steps = x.shape[0]
         if engine_state.tracer is None:
@@ -345,15 +345,14 @@ class _RNNBase(Module):
                     mask = None if masks is None else masks[t]
                     state = RecurrentStep(math, mask).apply(x_gates[t], state, *recurrent_weights)
                 per_step[t] = state
-            states = stack(per_step)
-        hidden = self.hidden_size
-        final = states[0] if reverse else states[steps - 1]
-        outputs = states[:, :, :hidden] if self.mode == "LSTM" else states
+            states = stack(per_step, axis=1)
+        final = states[:, 0] if reverse else states[:, steps - 1]
+        outputs = states[0]
         if masks is not None:
             outputs = where(Tensor._make(masks, False), outputs, 0.0)
         if self.mode == "LSTM":
-            return outputs, (final[:, :hidden], final[:, hidden:])
-        return outputs, final
+            return outputs, (final[0], final[1])
+        return outputs, final[0]
 
 
 def _masked(mask, new_state, old_state):

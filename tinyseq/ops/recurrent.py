@@ -1,7 +1,12 @@
 """Fused recurrent ops: a cell step, or a whole layer direction, as one op with its backward
 written by hand.
 
-Each cell's math is a class with two methods on raw arrays, for one time step:
+Arrays are gate-major: one time step's gates are (G, B, H), gate k a contiguous (B, H) block,
+and a state is (S, B, H): S = 2 for the LSTM (h and c), 1 for RNN and GRU. The cell math then
+runs on contiguous blocks, which NumPy processes about three times faster than the (B, H)
+column slices of a (B, G*H) row layout. Weights keep PyTorch's (G*H, D) layout; the ops view
+them as (G, H, D) stacks. Each cell's math is a class with two methods on raw arrays, for one
+time step:
 
     forward(xp, act, h_gates, state, new_state)
         ``act`` holds x_gates = W_ih x_t + b_ih on entry and the gate activations on exit;
@@ -13,19 +18,20 @@ Each cell's math is a class with two methods on raw arrays, for one time step:
         paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
 
 ``additive`` maths (RNN, LSTM) see only x_gates + h_gates: there b_hh folds into x_gates and
-dL/d h_gates is dL/d x_gates, one array. States are (B, H) for RNN and GRU and (B, 2H) =
-[h | c] for LSTM. ``RecurrentLayer`` runs all steps of one layer direction as one op (the input
-projection and the weight gradients as one product over all steps); ``RecurrentStep`` runs one
-step, so that a trace sees every time step and each step's share of dW_hh.
+dL/d h_gates is dL/d x_gates, one array. ``RecurrentLayer`` runs all steps of one layer
+direction as one op (the input projection and the weight gradients as one product per gate
+over all steps); ``RecurrentStep`` runs one step, so that a trace sees every time step and each
+step's share of dW_hh.
 """
 from ..autograd import Function, state as engine_state
 from .elementwise import stable_sigmoid
-from .linalg import rows, rows_times
+from .linalg import rows
 
 
 class RNNMath:
     """h_t = f(x_gates + h_gates), f = tanh or relu"""
     additive = True
+    gates, state_size = 1, 1
 
     def __init__(self, nonlinearity="tanh"):
         self.nonlinearity = nonlinearity
@@ -48,34 +54,33 @@ class RNNMath:
 
 class LSTMMath:
     """i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of (x_gates + h_gates);
-    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = [h_t | c_t]"""
+    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = (h_t, c_t)"""
     additive = True
+    gates, state_size = 4, 2
 
     def forward(self, xp, act, h_gates, state, new_state):
-        hidden = state.shape[1] // 2
         act += h_gates
-        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        i, f, g, o = act
         xp.tanh(g, out=g)
-        stable_sigmoid(xp, act[:, :2 * hidden], out=act[:, :2 * hidden])
+        stable_sigmoid(xp, act[:2], out=act[:2])
         stable_sigmoid(xp, o, out=o)
-        c = new_state[:, hidden:]
-        xp.multiply(f, state[:, hidden:], out=c)
+        h, c = new_state
+        xp.multiply(f, state[1], out=c)
         c += i * g
-        xp.multiply(o, xp.tanh(c), out=new_state[:, :hidden])
+        xp.multiply(o, xp.tanh(c), out=h)
         return c                         # backward recomputes tanh(c) instead of keeping it
 
     def backward(self, xp, d_new, act, c, state, d_prev, d_h_gates):
-        hidden = c.shape[1]
-        i, f, g, o = (act[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        i, f, g, o = act
         tanh_c = xp.tanh(c)
-        d_h, c_prev = d_new[:, :hidden], state[:, hidden:]
+        d_h, c_prev = d_new[0], state[1]
         d_c = xp.multiply(tanh_c, tanh_c)              # dc_t = dh o (1 - tanh^2 c) + dc from t+1
         xp.subtract(1, d_c, out=d_c)
         d_c *= o
         d_c *= d_h
-        d_c += d_new[:, hidden:]
-        d_prev[:, :hidden] = 0
-        xp.multiply(d_c, f, out=d_prev[:, hidden:])    # dc_{t-1} = dc_t f
+        d_c += d_new[1]
+        d_prev[0] = 0
+        xp.multiply(d_c, f, out=d_prev[1])             # dc_{t-1} = dc_t f
         scratch = xp.subtract(1, o)                    # do = dh tanh(c) o (1 - o)
         o *= scratch
         o *= tanh_c
@@ -99,34 +104,35 @@ class GRUMath:
     """r = sigmoid(x_r + h_r);  z = sigmoid(x_z + h_z);  n = tanh(x_n + r * h_n);
     h_t = (1 - z) * n + z * h_{t-1}   (h_n = W_hn h + b_hn: the reset gate scales it whole)"""
     additive = False
+    gates, state_size = 3, 1
 
     def forward(self, xp, act, h_gates, state, new_state):
-        hidden = state.shape[1]
-        rz = act[:, :2 * hidden]
-        rz += h_gates[:, :2 * hidden]
+        rz = act[:2]
+        rz += h_gates[:2]
         stable_sigmoid(xp, rz, out=rz)
-        r, z, n = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 2 * hidden:]
-        h_n = h_gates[:, 2 * hidden:].copy()
+        r, z, n = act
+        h_n = h_gates[2].copy()
         n += r * h_n
         xp.tanh(n, out=n)
-        xp.subtract(state, n, out=new_state)           # h_t = n + z * (h_{t-1} - n)
-        new_state *= z
-        new_state += n
+        h = new_state[0]
+        xp.subtract(state[0], n, out=h)                # h_t = n + z * (h_{t-1} - n)
+        h *= z
+        h += n
         return h_n
 
     def backward(self, xp, d_new, act, h_n, state, d_prev, d_h_gates):
-        hidden = h_n.shape[1]
-        r, z, n = act[:, :hidden], act[:, hidden:2 * hidden], act[:, 2 * hidden:]
-        d_r, d_z, d_hn = (d_h_gates[:, k * hidden:(k + 1) * hidden] for k in range(3))
-        xp.multiply(d_new, z, out=d_prev)              # dh_{t-1} = dh z (+ the W_hh path)
+        r, z, n = act
+        d_r, d_z, d_hn = d_h_gates
+        d_h = d_new[0]
+        xp.multiply(d_h, z, out=d_prev[0])             # dh_{t-1} = dh z (+ the W_hh path)
         d_n = xp.multiply(n, n)                        # dn = dh (1 - z) (1 - n^2)
         xp.subtract(1, d_n, out=d_n)
         one_minus_z = xp.subtract(1, z)
         d_n *= one_minus_z
-        d_n *= d_new
+        d_n *= d_h
         z *= one_minus_z                               # dz = dh (h_{t-1} - n) z (1 - z)
-        z *= state - n
-        z *= d_new
+        z *= state[0] - n
+        z *= d_h
         xp.subtract(1, r, out=d_r)                     # dr = dn h_n r (1 - r)
         d_r *= r
         d_r *= h_n
@@ -137,11 +143,35 @@ class GRUMath:
         n[...] = d_n
 
 
+def _gate_stack(weight, gates):
+    """A (G*H, K) weight viewed as (G, H, K): gate k's rows as block k."""
+    return weight.reshape(gates, weight.shape[0] // gates, weight.shape[1])
+
+
+def _gate_products(xp, inputs, weight, gates):
+    """inputs (N, K) times each gate's W_k^T: the gate-major (G, N, H) form of inputs W^T."""
+    return xp.matmul(inputs, _gate_stack(weight, gates).transpose(0, 2, 1))
+
+
+def _input_grad(d_gates, weight):
+    """sum_k d_gates[k] @ W_k for d_gates (G, N, H): the gradient of the product's input, (N, K)."""
+    stacked = _gate_stack(weight, d_gates.shape[0])
+    total = d_gates[0] @ stacked[0]
+    for k in range(1, d_gates.shape[0]):
+        total += d_gates[k] @ stacked[k]
+    return total
+
+
+def _weight_grad(xp, d_gates, inputs):
+    """dW_k = d_gates[k]^T inputs for d_gates (G, N, H), inputs (N, K): (G*H, K), W's layout."""
+    return xp.matmul(d_gates.transpose(0, 2, 1), inputs).reshape(-1, inputs.shape[1])
+
+
 def _forward_step(xp, math, act, prev, new, weight_t, h_bias, h_gates, mask):
-    """One time step of either op: h_gates = h_{t-1} W_hh^T (+ b_hh), written into
-    ``h_gates``, then the cell math into ``new``; rows whose sequence has ended (``mask``
-    False) keep ``prev``. Returns what the math's backward needs."""
-    xp.matmul(prev[:, :weight_t.shape[0]], weight_t, out=h_gates)
+    """One time step of either op: h_gates = W_hh h_{t-1} (+ b_hh), gate k from the block
+    weight_t[k] = W_k^T, written into ``h_gates``; then the cell math into ``new``. Rows whose
+    sequence has ended (``mask`` False) keep ``prev``. Returns what the math's backward needs."""
+    xp.matmul(prev[0], weight_t, out=h_gates)
     if h_bias is not None:
         h_gates += h_bias
     saved = math.forward(xp, act, h_gates, prev, new)
@@ -156,7 +186,7 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
     back."""
     d_new = d_state if mask is None else d_state * mask
     math.backward(xp, d_new, act, saved, prev, d_prev, d_h_gates)
-    d_prev[:, :weight_hh.shape[1]] += d_h_gates @ weight_hh
+    d_prev[0] += _input_grad(d_h_gates, weight_hh)
     if mask is not None:
         d_prev += d_state
         d_prev -= d_new
@@ -165,13 +195,14 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
 class RecurrentLayer(Function):
     """All T steps of one layer direction as one op.
 
-    Inputs: x (T, B, D), the initial state, W_ih (G*H, D), W_hh (G*H, H) and optionally
-    b_ih, b_hh. Output: the state after every step, (T, B, state width). ``masks`` (T, B, 1)
-    booleans, or None, keep a sequence's state unchanged after its end; ``reverse`` runs
-    t = T-1 .. 0. Forward projects all steps at once, x_gates = x W_ih^T + b_ih, into a buffer
-    that then holds the gate activations, and backward overwrites that buffer with the gate
-    gradients (unless the graph is retained). Backward: dW_ih = sum_t dx_gates_t^T x_t and
-    dW_hh = sum_t dh_gates_t^T h_{t-1}, each one product over all steps.
+    Inputs: x (T, B, D), the initial state (S, B, H), W_ih (G*H, D), W_hh (G*H, H) and
+    optionally b_ih, b_hh. Output: the state after every step, (S, T, B, H); h_t is
+    output[0, t]. ``masks`` (T, B, 1) booleans, or None, keep a sequence's state unchanged
+    after its end; ``reverse`` runs t = T-1 .. 0. Forward projects all steps at once,
+    x_gates = x W_ih^T + b_ih, into a (G, T, B, H) buffer that then holds the gate
+    activations, and backward overwrites that buffer with the gate gradients (unless the
+    graph is retained). Backward: dW_ih = sum_t dx_gates_t^T x_t and
+    dW_hh = sum_t dh_gates_t^T h_{t-1}, each one product per gate over all steps.
     """
     __slots__ = ("math", "masks", "reverse")
 
@@ -181,61 +212,67 @@ class RecurrentLayer(Function):
         self.reverse = reverse
 
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-        steps = x.shape[0]
-        acts = rows_times(xp, x, weight_ih.T)
+        steps, batch = x.shape[:2]
+        gates, hidden = self.math.gates, weight_hh.shape[1]
+        acts = _gate_products(xp, rows(x), weight_ih, gates).reshape(gates, steps, batch, hidden)
         h_bias = None
         if bias_ih is not None and self.math.additive:
-            acts += bias_ih + bias_hh
+            acts += (bias_ih + bias_hh).reshape(gates, 1, 1, hidden)
         elif bias_ih is not None:
-            acts += bias_ih
-            h_bias = bias_hh
-        # the initial state and the state after every step t, in time order: states[t + 1]
-        # follows states[t] (reversed: states[t] follows states[t + 1], the initial is last)
-        states = xp.empty((steps + 1,) + state.shape, dtype=state.dtype)
-        states[steps if self.reverse else 0] = state
-        weight_t = xp.ascontiguousarray(weight_hh.T)
-        h_gates = xp.empty_like(acts[0])
+            acts += bias_ih.reshape(gates, 1, 1, hidden)
+            h_bias = bias_hh.reshape(gates, 1, hidden)
+        # the initial state and the state after every step, in time order: states[:, t + 1]
+        # follows states[:, t] (reversed: states[:, t] follows states[:, t + 1], the initial
+        # is last)
+        states = xp.empty((state.shape[0], steps + 1) + state.shape[1:], dtype=state.dtype)
+        states[:, steps if self.reverse else 0] = state
+        weight_t = xp.ascontiguousarray(_gate_stack(weight_hh, gates).transpose(0, 2, 1))
+        h_gates = xp.empty_like(acts[:, 0])
         per_step = [None] * steps
         for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
-            prev, new = (states[t + 1], states[t]) if self.reverse else (states[t], states[t + 1])
+            prev, new = ((states[:, t + 1], states[:, t]) if self.reverse
+                         else (states[:, t], states[:, t + 1]))
             mask = None if self.masks is None else self.masks[t]
-            per_step[t] = _forward_step(xp, self.math, acts[t], prev, new, weight_t, h_bias,
+            per_step[t] = _forward_step(xp, self.math, acts[:, t], prev, new, weight_t, h_bias,
                                         h_gates, mask)
         self.saved = (acts, per_step, states, x, weight_ih, weight_hh)
-        return states[:steps] if self.reverse else states[1:]
+        return states[:, :steps] if self.reverse else states[:, 1:]
 
     def backward(self, xp, g_states):
         acts, per_step, states, x, weight_ih, weight_hh = self.saved
         if engine_state.retain_graph:                  # a later backward needs the activations
             acts = acts.copy()
-        steps, hidden = x.shape[0], weight_hh.shape[1]
+        steps = x.shape[0]
         d_h_all = acts if self.math.additive else xp.empty_like(acts)
-        d_state = xp.zeros_like(states[0])
+        d_state = xp.zeros_like(states[:, 0])
         d_prev = xp.empty_like(d_state)
         for t in (range(steps) if self.reverse else range(steps - 1, -1, -1)):
-            prev = states[t + 1] if self.reverse else states[t]
-            d_state += g_states[t]
+            prev = states[:, t + 1] if self.reverse else states[:, t]
+            d_state += g_states[:, t]
             mask = None if self.masks is None else self.masks[t]
-            _backward_step(xp, self.math, d_state, acts[t], per_step[t], prev, d_prev, d_h_all[t],
-                           weight_hh, mask)
+            _backward_step(xp, self.math, d_state, acts[:, t], per_step[t], prev, d_prev,
+                           d_h_all[:, t], weight_hh, mask)
             d_state, d_prev = d_prev, d_state
         needs = [t.requires_grad for t in self.inputs]
-        d_x_flat, d_h_flat = rows(acts), rows(d_h_all)
-        h_prev = rows((states[1:] if self.reverse else states[:-1])[:, :, :hidden])
-        grads = [rows_times(xp, acts, weight_ih) if needs[0] else None,
+        gates, n_rows = acts.shape[0], steps * x.shape[1]
+        d_x_gates = acts.reshape(gates, n_rows, -1)
+        d_h_gates = d_h_all.reshape(gates, n_rows, -1)
+        h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
+        grads = [_input_grad(d_x_gates, weight_ih).reshape(x.shape) if needs[0] else None,
                  d_state,
-                 d_x_flat.T @ rows(x) if needs[2] else None,
-                 d_h_flat.T @ h_prev if needs[3] else None]
+                 _weight_grad(xp, d_x_gates, rows(x)) if needs[2] else None,
+                 _weight_grad(xp, d_h_gates, h_prev) if needs[3] else None]
         if len(needs) == 6:
-            d_bias_ih = d_x_flat.sum(axis=0)
+            d_bias_ih = d_x_gates.sum(axis=1).reshape(-1)
             grads.append(d_bias_ih)
-            grads.append(d_bias_ih.copy() if self.math.additive else d_h_flat.sum(axis=0))
+            grads.append(d_bias_ih.copy() if self.math.additive
+                         else d_h_gates.sum(axis=1).reshape(-1))
         return tuple(grads)
 
 
 class RecurrentStep(Function):
-    """One step: inputs x_gates_t (B, G*H), the previous state, W_hh and optionally b_hh;
-    output the new state. The same math as RecurrentLayer, one op per time step."""
+    """One step: inputs x_gates_t (B, G*H), the previous state (S, B, H), W_hh and optionally
+    b_hh; output the new state. The same math as RecurrentLayer, one op per time step."""
     __slots__ = ("math", "mask")
 
     def __init__(self, math, mask=None):
@@ -248,9 +285,12 @@ class RecurrentStep(Function):
         return type(self.math).__name__[:-len("Math")].lower() + "_step"
 
     def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
-        act = x_gates.copy()
+        batch, gates, hidden = x_gates.shape[0], self.math.gates, weight_hh.shape[1]
+        act = x_gates.reshape(batch, gates, hidden).transpose(1, 0, 2).copy()   # (G, B, H)
         new_state = xp.empty_like(state)
-        per_step = _forward_step(xp, self.math, act, state, new_state, weight_hh.T, bias_hh,
+        weight_t = _gate_stack(weight_hh, gates).transpose(0, 2, 1)
+        h_bias = None if bias_hh is None else bias_hh.reshape(gates, 1, hidden)
+        per_step = _forward_step(xp, self.math, act, state, new_state, weight_t, h_bias,
                                  xp.empty_like(act), self.mask)
         self.saved = (act, per_step, state, weight_hh)
         return new_state
@@ -263,7 +303,8 @@ class RecurrentStep(Function):
         d_prev = xp.empty_like(g)
         _backward_step(xp, self.math, g, act, per_step, state, d_prev, d_h_gates, weight_hh,
                        self.mask)
-        d_weight = d_h_gates.T @ state[:, :weight_hh.shape[1]]
+        d_x_gates = act.transpose(1, 0, 2).reshape(act.shape[1], -1)
+        d_weight = _weight_grad(xp, d_h_gates, state[0])
         if len(self.inputs) == 4:
-            return act, d_prev, d_weight, d_h_gates.sum(axis=0)
-        return act, d_prev, d_weight
+            return d_x_gates, d_prev, d_weight, d_h_gates.sum(axis=1).reshape(-1)
+        return d_x_gates, d_prev, d_weight
