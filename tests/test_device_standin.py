@@ -6,6 +6,8 @@ mixes host arrays into device math) fails loudly. Everything computed on it must
 StandinArray and match the same computation on "cpu".
 """
 import contextlib
+import functools
+import re
 import subprocess
 import sys
 import textwrap
@@ -74,10 +76,53 @@ class _StandinRandom:
         return _Checked(numpy.random.default_rng(seed))
 
 
+class _InterpretedKernel:
+    """CuPy's ElementwiseKernel on the stand-in: runs the kernel's CUDA-C statements
+    (``[T ]name = expression;``) as whole-array NumPy expressions, in order, then writes each
+    output parameter into the array passed for it. So CI runs the kernels' own source. It
+    refuses what C or CuPy would read differently: a reserved parameter name (i, n, _...), an
+    integer division, an assignment to an input, an undeclared temporary or a redeclared
+    output."""
+
+    STATEMENT = re.compile(r"^(T\s+)?([A-Za-z_]\w*)\s*=(?!=)(.+)$", re.S)
+
+    def __init__(self, in_params, out_params, operation, name):
+        self.name = name
+        self.inputs = [param.split()[-1] for param in in_params.split(",")]
+        self.outputs = [param.split()[-1] for param in out_params.split(",")]
+        for param in self.inputs + self.outputs:
+            if param in ("i", "n") or param.startswith("_"):
+                raise ValueError(f"{name}: CuPy reserves the parameter name {param!r}")
+        if re.search(r"(?<![\w.])\d+\s*/\s*\d+(?![\w.])", operation):
+            raise ValueError(f"{name}: integer division means something else in C")
+        self.statements = []
+        for text in filter(None, (part.strip() for part in operation.split(";"))):
+            declared, target, expression = self.STATEMENT.match(text).groups()
+            if target in self.inputs:
+                raise ValueError(f"{name}: assigns to the input {target!r}")
+            if bool(declared) == (target in self.outputs):
+                raise ValueError(f"{name}: {target!r} is an output, not a declared temporary, "
+                                 f"or the other way round")
+            self.statements.append((target, compile(expression.strip(), name, "eval")))
+
+    def __call__(self, *arrays):
+        if len(arrays) != len(self.inputs) + len(self.outputs):
+            raise TypeError(f"expected {len(self.inputs)} inputs and {len(self.outputs)} outputs")
+        _reject_host_arrays(arrays)
+        values = dict(zip(self.inputs + self.outputs, arrays))
+        functions = {"exp": standin_xp.exp, "tanh": standin_xp.tanh}
+        for target, expression in self.statements:
+            values[target] = eval(expression, functions, values)
+        for name, out in zip(self.outputs, arrays[len(self.inputs):]):
+            out[...] = values[name]
+
+
 class _StandinXP:
-    """Module-like: ``xp.<name>`` is NumPy's, wrapped."""
+    """Module-like: ``xp.<name>`` is NumPy's, wrapped; ``ElementwiseKernel`` is CuPy's,
+    interpreted."""
 
     ndarray = StandinArray
+    ElementwiseKernel = _InterpretedKernel
     random = _StandinRandom()
     asarray = staticmethod(_upload(numpy.asarray))
     array = staticmethod(_upload(numpy.array))
@@ -192,7 +237,8 @@ def test_training_stays_on_standin_and_matches_cpu(standin, float64, name):
     assert all(type(p.data) is numpy.ndarray for p in model.parameters())
 
 
-RECURRENT = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}
+RECURRENT = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN,
+             "RNN-relu": functools.partial(nn.RNN, nonlinearity="relu")}
 
 
 def _recurrent_pass(device, mode, impl, traced, state):
@@ -209,7 +255,7 @@ def _recurrent_pass(device, mode, impl, traced, state):
     return [output, h_n, x.grad] + [p.grad for p in layer.parameters()]
 
 
-@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("mode", list(RECURRENT))
 @pytest.mark.parametrize("impl,traced", [("fused", False), ("fused", True), ("primitive", False),
                                          ("primitive", True)])
 def test_recurrent_layers_stay_on_standin_and_match_cpu(standin, float64, mode, impl, traced):
@@ -223,6 +269,44 @@ def test_recurrent_layers_stay_on_standin_and_match_cpu(standin, float64, mode, 
     for t, ref in zip(on_device, on_cpu):
         assert type(t.data) is StandinArray
         numpy.testing.assert_allclose(t.numpy(), ref.numpy(), rtol=0, atol=1e-12)
+
+
+def test_fused_layers_on_standin_run_the_kernels(standin, monkeypatch):
+    """The fused cells' math runs as the CUDA-C kernels on a device that compiles them."""
+    launched = []
+    run_kernel = _InterpretedKernel.__call__
+
+    def counting_call(self, *arrays):
+        launched.append(self.name)
+        run_kernel(self, *arrays)
+    monkeypatch.setattr(_InterpretedKernel, "__call__", counting_call)
+    for mode in RECURRENT:
+        layer = RECURRENT[mode](3, 4).to("standin")
+        output, _ = layer(ts.randn(5, 2, 3).to("standin"))
+        output.sum().backward()
+    assert sorted(set(launched)) == sorted(
+        f"tinyseq_{cell}_{direction}" for cell in ("lstm", "gru", "rnn_tanh", "rnn_relu")
+        for direction in ("forward", "backward"))
+    assert len(launched) == 8 * 5                   # one launch per step each way
+
+
+@pytest.mark.parametrize("operation,message", [
+    ("y = tanh(x) * (1 / 2);", "integer division"),
+    ("x = 2 * x;", "assigns to the input 'x'"),
+    ("t = x; y = t;", "not a declared temporary"),
+    ("T y = x;", "not a declared temporary"),
+])
+def test_interpreted_kernel_refuses_what_cuda_would_read_differently(operation, message):
+    # the stand-in kernel must be as strict as CuPy, or its passing tests prove less
+    with pytest.raises(ValueError, match=message):
+        _InterpretedKernel("T x", "T y", operation, "k")
+    with pytest.raises(ValueError, match="reserves the parameter name 'n'"):
+        _InterpretedKernel("T n", "T y", "y = n;", "k")
+    kernel = _InterpretedKernel("T x, T w", "T y, T z", "T t = x * w; y = t + 1; z = y * 0.5;", "k")
+    y, z = standin_xp.zeros(2), standin_xp.zeros(2)
+    kernel(standin_xp.asarray(numpy.array([1.0, 2.0])), standin_xp.asarray(numpy.array([3.0, 4.0])), y, z)
+    numpy.testing.assert_allclose(numpy.asarray(y), [4.0, 9.0])
+    numpy.testing.assert_allclose(numpy.asarray(z), [2.0, 4.5])
 
 
 def test_optimizer_state_dict_round_trip_on_standin(standin, float64):

@@ -137,7 +137,5 @@ class MSELoss(Function):
 
     def backward(self, xp, g):
         diff = self.saved
-        grad = 2 * diff * g
-        if self.reduction == "mean":
-            grad = grad / diff.size
-        return grad, -grad
+        grad = diff * (2 * g / diff.size if self.reduction == "mean" else 2 * g)
+        return grad, (-grad if self.inputs[1].requires_grad else None)

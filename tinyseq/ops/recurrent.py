@@ -17,6 +17,10 @@ time step:
         into ``d_h_gates`` and into ``d_prev`` the gradient of the previous state through the
         paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
 
+On an array module that compiles elementwise kernels (CuPy's ``ElementwiseKernel``) each
+method is one kernel launch instead, from the CUDA-C ``*_kernel`` source next to it: the same
+formulas, one pass. Kernel parameters avoid the names CuPy reserves (``i``, ``n``).
+
 ``additive`` maths (RNN, LSTM) see only x_gates + h_gates: there b_hh folds into x_gates and
 dL/d h_gates is dL/d x_gates, one array. ``RecurrentLayer`` runs all steps of one layer
 direction as one op (the input projection and the weight gradients as one product per gate
@@ -27,22 +31,58 @@ from ..autograd import Function, state as engine_state
 from .elementwise import stable_sigmoid
 from .linalg import rows
 
+_compiled = {}
+_compiles = {}
+
+
+def _kernel(xp, source):
+    """xp's ElementwiseKernel for ``source`` = (in_params, out_params, operation, name), made
+    once per array module; it is called with the inputs, then the output arrays to write."""
+    kernel = _compiled.get((xp, source))
+    if kernel is None:
+        kernel = _compiled[(xp, source)] = xp.ElementwiseKernel(*source)
+    return kernel
+
+
+def _compiles_kernels(xp):
+    """Whether xp has CuPy's ElementwiseKernel (asked once per array module: it is on the
+    hot path, and a missing attribute costs NumPy microseconds)."""
+    known = _compiles.get(xp)
+    if known is None:
+        known = _compiles[xp] = hasattr(xp, "ElementwiseKernel")
+    return known
+
 
 class RNNMath:
     """h_t = f(x_gates + h_gates), f = tanh or relu"""
     additive = True
     gates, state_size = 1, 1
+    forward_kernels = {
+        "tanh": ("T h_a, T a", "T h", "h = tanh(a + h_a);", "tinyseq_rnn_tanh_forward"),
+        "relu": ("T h_a, T a", "T h", "h = (a + h_a > 0) * (a + h_a);",
+                 "tinyseq_rnn_relu_forward")}
+    backward_kernels = {
+        "tanh": ("T d_h, T h", "T a, T d_h_prev", "a = d_h * (1 - h * h); d_h_prev = 0;",
+                 "tinyseq_rnn_tanh_backward"),
+        "relu": ("T d_h, T h", "T a, T d_h_prev", "a = d_h * (h > 0); d_h_prev = 0;",
+                 "tinyseq_rnn_relu_backward")}
 
     def __init__(self, nonlinearity="tanh"):
         self.nonlinearity = nonlinearity
 
     def forward(self, xp, act, h_gates, state, new_state):
+        if _compiles_kernels(xp):
+            _kernel(xp, self.forward_kernels[self.nonlinearity])(h_gates[0], act[0], new_state[0])
+            return new_state
         act += h_gates
         if self.nonlinearity == "tanh":
             return xp.tanh(act, out=new_state)
         return xp.maximum(act, 0, out=new_state)
 
     def backward(self, xp, d_new, act, h, state, d_prev, d_h_gates):
+        if _compiles_kernels(xp):
+            _kernel(xp, self.backward_kernels[self.nonlinearity])(d_new[0], h[0], act[0], d_prev[0])
+            return
         if self.nonlinearity == "tanh":                # tanh' = 1 - h^2
             xp.multiply(h, h, out=act)
             xp.subtract(1, act, out=act)
@@ -58,7 +98,32 @@ class LSTMMath:
     additive = True
     gates, state_size = 4, 2
 
+    forward_kernel = ("T h_i, T h_f, T h_g, T h_o, T c_prev",
+                      "T gate_i, T gate_f, T gate_g, T gate_o, T c, T h", """
+        gate_i = tanh((gate_i + h_i) * 0.5) * 0.5 + 0.5;
+        gate_f = tanh((gate_f + h_f) * 0.5) * 0.5 + 0.5;
+        gate_g = tanh(gate_g + h_g);
+        gate_o = tanh((gate_o + h_o) * 0.5) * 0.5 + 0.5;
+        c = gate_f * c_prev + gate_i * gate_g;
+        h = gate_o * tanh(c);
+    """, "tinyseq_lstm_forward")
+    backward_kernel = ("T d_h, T d_c_next, T c, T c_prev",
+                       "T gate_i, T gate_f, T gate_g, T gate_o, T d_h_prev, T d_c_prev", """
+        T tanh_c = tanh(c);
+        T d_c = d_h * gate_o * (1 - tanh_c * tanh_c) + d_c_next;
+        d_c_prev = d_c * gate_f;
+        d_h_prev = 0;
+        gate_o = d_h * tanh_c * gate_o * (1 - gate_o);
+        gate_f = d_c * c_prev * gate_f * (1 - gate_f);
+        T d_i = d_c * gate_g * gate_i * (1 - gate_i);
+        gate_g = d_c * gate_i * (1 - gate_g * gate_g);
+        gate_i = d_i;
+    """, "tinyseq_lstm_backward")
+
     def forward(self, xp, act, h_gates, state, new_state):
+        if _compiles_kernels(xp):
+            _kernel(xp, self.forward_kernel)(*h_gates, state[1], *act, new_state[1], new_state[0])
+            return new_state[1]
         act += h_gates
         i, f, g, o = act
         xp.tanh(g, out=g)
@@ -71,6 +136,9 @@ class LSTMMath:
         return c                         # backward recomputes tanh(c) instead of keeping it
 
     def backward(self, xp, d_new, act, c, state, d_prev, d_h_gates):
+        if _compiles_kernels(xp):
+            _kernel(xp, self.backward_kernel)(d_new[0], d_new[1], c, state[1], *act, *d_prev)
+            return
         i, f, g, o = act
         tanh_c = xp.tanh(c)
         d_h, c_prev = d_new[0], state[1]
@@ -106,12 +174,35 @@ class GRUMath:
     additive = False
     gates, state_size = 3, 1
 
+    forward_kernel = ("T h_r, T h_z, T h_n, T h_prev", "T gate_r, T gate_z, T gate_n, T h", """
+        gate_r = tanh((gate_r + h_r) * 0.5) * 0.5 + 0.5;
+        gate_z = tanh((gate_z + h_z) * 0.5) * 0.5 + 0.5;
+        gate_n = tanh(gate_n + gate_r * h_n);
+        h = gate_n + gate_z * (h_prev - gate_n);
+    """, "tinyseq_gru_forward")
+    backward_kernel = ("T d_h, T h_prev, T h_n",
+                       "T gate_r, T gate_z, T gate_n, T d_h_r, T d_h_z, T d_h_n, T d_h_prev", """
+        T d_n = d_h * (1 - gate_z) * (1 - gate_n * gate_n);
+        d_h_prev = d_h * gate_z;
+        gate_z = d_h * (h_prev - gate_n) * gate_z * (1 - gate_z);
+        d_h_z = gate_z;
+        T d_r = d_n * h_n * gate_r * (1 - gate_r);
+        d_h_n = d_n * gate_r;
+        gate_r = d_r;
+        d_h_r = d_r;
+        gate_n = d_n;
+    """, "tinyseq_gru_backward")
+
     def forward(self, xp, act, h_gates, state, new_state):
+        h_n = h_gates[2].copy()
+        if _compiles_kernels(xp):
+            _kernel(xp, self.forward_kernel)(h_gates[0], h_gates[1], h_n, state[0], *act,
+                                             new_state[0])
+            return h_n
         rz = act[:2]
         rz += h_gates[:2]
         stable_sigmoid(xp, rz, out=rz)
         r, z, n = act
-        h_n = h_gates[2].copy()
         n += r * h_n
         xp.tanh(n, out=n)
         h = new_state[0]
@@ -121,6 +212,9 @@ class GRUMath:
         return h_n
 
     def backward(self, xp, d_new, act, h_n, state, d_prev, d_h_gates):
+        if _compiles_kernels(xp):
+            _kernel(xp, self.backward_kernel)(d_new[0], state[0], h_n, *act, *d_h_gates, d_prev[0])
+            return
         r, z, n = act
         d_r, d_z, d_hn = d_h_gates
         d_h = d_new[0]
