@@ -10,12 +10,15 @@ nn.RNN (this machine's absolute times drift between processes; paired ratios hol
     python benchmarks/recurrent_step.py                       # LSTM, GRU, RNN at S, M, L
     python benchmarks/recurrent_step.py --cells lstm --sizes S --rounds 5
     python benchmarks/recurrent_step.py --rounds 5 --readme README.md   # also update README
+    python benchmarks/recurrent_step.py --device cuda   # CuPy against cuDNN, on a GPU machine
 
 Contenders: tinyseq fused (the default layer), tinyseq primitive (every gate a primitive op),
 PyTorch nn.<Cell> and, for the LSTM, PyTorch's own primitive-op loop and DeZero's LSTM layer
 (`pip install dezero`; its loss is the per-step MSE summed, as DeZero's layer runs one step at
 a time). PyTorch and DeZero are left out when not installed; without PyTorch the ratios are
-against tinyseq fused.
+against tinyseq fused. With ``--device cuda`` tinyseq runs on CuPy and PyTorch on CUDA (its
+nn.<Cell> is then cuDNN's), DeZero is left out, and every step ends by waiting for the GPU.
+This GPU mode has not yet been run: no GPU was lent to this project's development.
 """
 import argparse
 import statistics
@@ -25,7 +28,7 @@ from paired import paired_ratio, run_by_turns
 
 import tinyseq as ts
 import tinyseq.functional as F
-from tinyseq import nn, optim
+from tinyseq import backend, nn, optim
 
 try:
     import torch
@@ -45,12 +48,13 @@ except ImportError:
 SIZES = {"S": (32, 32, 32, 64), "M": (50, 64, 128, 256), "L": (100, 64, 256, 512)}  # T, B, D, H
 
 
-def tinyseq_step(cell, impl, steps, batch, features, hidden):
+def tinyseq_step(cell, impl, steps, batch, features, hidden, device="cpu"):
     ts.manual_seed(0)
     layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](features, hidden, impl=impl)
+    layer.to(device)
     optimizer = optim.SGD(layer.parameters(), lr=0.01)
-    x = ts.randn(steps, batch, features)
-    y = ts.randn(steps, batch, hidden)
+    x = ts.randn(steps, batch, features).to(device)
+    y = ts.randn(steps, batch, hidden).to(device)
 
     def step():
         output, _ = layer(x)
@@ -58,15 +62,18 @@ def tinyseq_step(cell, impl, steps, batch, features, hidden):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if device == "cuda":                 # kernels run asynchronously: wait for them
+            backend.get_device("cuda").xp.cuda.get_current_stream().synchronize()
     return step
 
 
-def torch_step(cell, steps, batch, features, hidden):
+def torch_step(cell, steps, batch, features, hidden, device="cpu"):
     torch.manual_seed(0)
     layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](features, hidden)
+    layer.to(device)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.01)
-    x = torch.randn(steps, batch, features)
-    y = torch.randn(steps, batch, hidden)
+    x = torch.randn(steps, batch, features, device=device)
+    y = torch.randn(steps, batch, hidden, device=device)
 
     def step():
         output, _ = layer(x)
@@ -74,22 +81,24 @@ def torch_step(cell, steps, batch, features, hidden):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
     return step
 
 
-def torch_primitive_lstm_step(steps, batch, features, hidden):
+def torch_primitive_lstm_step(steps, batch, features, hidden, device="cpu"):
     """PyTorch LSTM written from primitive ops in a Python loop (the teaching-path reference)."""
     torch.manual_seed(0)
-    weight_ih = torch.nn.Parameter(torch.randn(4 * hidden, features) * hidden ** -0.5)
-    weight_hh = torch.nn.Parameter(torch.randn(4 * hidden, hidden) * hidden ** -0.5)
-    bias = torch.nn.Parameter(torch.zeros(4 * hidden))
+    weight_ih = torch.nn.Parameter(torch.randn(4 * hidden, features, device=device) * hidden ** -0.5)
+    weight_hh = torch.nn.Parameter(torch.randn(4 * hidden, hidden, device=device) * hidden ** -0.5)
+    bias = torch.nn.Parameter(torch.zeros(4 * hidden, device=device))
     optimizer = torch.optim.SGD([weight_ih, weight_hh, bias], lr=0.01)
-    x = torch.randn(steps, batch, features)
-    y = torch.randn(steps, batch, hidden)
+    x = torch.randn(steps, batch, features, device=device)
+    y = torch.randn(steps, batch, hidden, device=device)
 
     def step():
-        h = torch.zeros(batch, hidden)
-        c = torch.zeros(batch, hidden)
+        h = torch.zeros(batch, hidden, device=device)
+        c = torch.zeros(batch, hidden, device=device)
         outputs = []
         for t in range(steps):
             gates = x[t] @ weight_ih.T + h @ weight_hh.T + bias
@@ -101,6 +110,8 @@ def torch_primitive_lstm_step(steps, batch, features, hidden):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
     return step
 
 
@@ -129,30 +140,30 @@ def dezero_lstm_step(steps, batch, features, hidden):
     return step
 
 
-def contenders(cell, size):
+def contenders(cell, size, device="cpu"):
     shape = SIZES[size]
-    runs = {"tinyseq fused": tinyseq_step(cell, "fused", *shape),
-            "tinyseq primitive": tinyseq_step(cell, "primitive", *shape)}
+    runs = {"tinyseq fused": tinyseq_step(cell, "fused", *shape, device=device),
+            "tinyseq primitive": tinyseq_step(cell, "primitive", *shape, device=device)}
     if torch is not None:
-        runs[f"PyTorch nn.{cell.upper()}"] = torch_step(cell, *shape)
+        runs[f"PyTorch nn.{cell.upper()}"] = torch_step(cell, *shape, device=device)
         if cell == "lstm":
-            runs["PyTorch primitive loop"] = torch_primitive_lstm_step(*shape)
-    if dezero is not None and cell == "lstm":
+            runs["PyTorch primitive loop"] = torch_primitive_lstm_step(*shape, device=device)
+    if dezero is not None and cell == "lstm" and device == "cpu":
         runs["DeZero LSTM"] = dezero_lstm_step(*shape)
     return runs
 
 
-def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2):
+def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2, device="cpu"):
     """Print the table line by line as it is measured; return its lines."""
     if torch is not None:
         torch.set_num_threads(threads)
-    lines = [f"recurrent training step, float32, {rounds} rounds; ratio = median of per-round "
-             f"ratios against the reference (first PyTorch row, else tinyseq fused)",
+    lines = [f"recurrent training step on {device}, float32, {rounds} rounds; ratio = median of "
+             f"per-round ratios against the reference (first PyTorch row, else tinyseq fused)",
              f"{'cell':5s} {'size':4s} {'T, B, D, H':17s} {'contender':24s} {'ms':>9s} {'ratio':>7s}"]
     print(*lines, sep="\n")
     for cell in cells:
         for size in sizes:
-            runs = contenders(cell, size)
+            runs = contenders(cell, size, device)
             times = run_by_turns(runs, rounds, repeats=3 if size == "S" else 1)
             reference = times[f"PyTorch nn.{cell.upper()}" if torch is not None else "tinyseq fused"]
             for name, values in times.items():
@@ -181,9 +192,13 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", nargs="+", default=["S", "M", "L"], choices=list(SIZES))
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
-    parser.add_argument("--readme", metavar="PATH", help="also write the table into this README")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--readme", metavar="PATH", help="also write the table into this README "
+                        "(the CPU table only)")
     args = parser.parse_args()
+    if args.readme and args.device != "cpu":
+        parser.error("--readme holds the CPU table; print the GPU table without it")
     numpy.random.seed(0)
-    table = main(args.cells, args.sizes, args.rounds, args.threads)
+    table = main(args.cells, args.sizes, args.rounds, args.threads, args.device)
     if args.readme:
         write_into_readme(args.readme, table)
