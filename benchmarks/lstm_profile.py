@@ -8,14 +8,17 @@ the loss, the engine, bias sums, copies. When PyTorch is installed its nn.LSTM s
 too (same threads), so the products alone can be set against its whole step.
 
     python benchmarks/lstm_profile.py [--sizes M L] [--steps 9]
+    python benchmarks/lstm_profile.py --by-op primitive --sizes M   # time per op kind instead
 """
 import argparse
+import collections
 import statistics
 import time
 
 import numpy
 from recurrent_step import SIZES, tinyseq_step, torch, torch_step
 
+from tinyseq.autograd import Function, ProductGrad, SparseGrad
 from tinyseq.ops.recurrent import LSTMMath
 
 MS = 1000
@@ -79,6 +82,57 @@ def cell_math_ms(step, steps):
     return {name: MS * seconds / steps for name, seconds in spent.items()}
 
 
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def op_times(step, steps):
+    """{(what, calls per step): ms per step}: every op class's forward and backward, and the
+    engine's gradient sums (ProductGrad.total, SparseGrad.add_into / dense), timed in place."""
+    spent, calls = collections.Counter(), collections.Counter()
+    targets = [(cls, name) for cls in set(_subclasses(Function)) for name in ("forward", "backward")
+               if name in cls.__dict__]
+    targets += [(ProductGrad, "total"), (SparseGrad, "add_into"), (SparseGrad, "dense")]
+    originals = {(cls, name): cls.__dict__[name] for cls, name in targets}
+
+    def timed(key, function):
+        def wrapper(*args):
+            start = time.perf_counter()
+            result = function(*args)
+            spent[key] += time.perf_counter() - start
+            calls[key] += 1
+            return result
+        return wrapper
+    try:
+        for (cls, name), original in originals.items():
+            key = f"{cls.__name__}.{name}"
+            if isinstance(original, staticmethod):
+                setattr(cls, name, staticmethod(timed(key, original.__func__)))
+            else:
+                setattr(cls, name, timed(key, original))
+        for _ in range(steps):
+            step()
+    finally:
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
+    return {(key, calls[key] // steps): MS * seconds / steps for key, seconds in spent.items()}
+
+
+def main_by_op(impl, sizes=("M",), steps=5, top=12):
+    print(f"{impl} LSTM training step, float32, ms per step spent in each op kind "
+          f"(mean of {steps}; nested calls count in both)")
+    for size in sizes:
+        step = tinyseq_step("lstm", impl, *SIZES[size])
+        step()
+        total = median_ms(step, steps)
+        times = op_times(step, steps)
+        print(f"{size}: step {total:.1f} ms")
+        for (what, calls), ms in sorted(times.items(), key=lambda item: -item[1])[:top]:
+            print(f"  {what:28s} {ms:8.2f} ms  {calls:5d} calls")
+
+
 def main(sizes=("M", "L"), steps=9, threads=2):
     if torch is not None:
         torch.set_num_threads(threads)
@@ -102,5 +156,10 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", nargs="+", default=["M", "L"], choices=list(SIZES))
     parser.add_argument("--steps", type=int, default=9)
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
+    parser.add_argument("--by-op", choices=["fused", "primitive"],
+                        help="instead: where this path's step goes, op kind by op kind")
     args = parser.parse_args()
-    main(args.sizes, args.steps, args.threads)
+    if args.by_op:
+        main_by_op(args.by_op, args.sizes, args.steps)
+    else:
+        main(args.sizes, args.steps, args.threads)

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from tinyseq.ops.linalg import Linear
+
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import autograd_overhead  # noqa: E402
@@ -59,3 +61,13 @@ def test_autograd_overhead_and_trace_overhead_print_their_rows(capsys):
 def test_memory_peak_is_above_what_the_step_keeps():
     peak, _, kept, _ = memory.measure("fused", 1)
     assert memory.floor_bytes(with_projection=False) * 0.5 < kept <= peak
+
+
+def test_lstm_profile_by_op_names_the_primitive_ops_and_restores_them(capsys):
+    forward = Linear.forward
+    lstm_profile.main_by_op("primitive", sizes=("S",), steps=1)
+    rows = capsys.readouterr().out.splitlines()[2:]
+    names = [row.split()[0] for row in rows]
+    assert "Linear.forward" in names and "Sigmoid.forward" in names
+    assert all(float(row.split()[1]) >= 0 for row in rows)
+    assert Linear.forward is forward                   # the timers are gone
