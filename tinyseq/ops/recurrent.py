@@ -19,7 +19,9 @@ time step:
 
 On an array module that compiles elementwise kernels (CuPy's ``ElementwiseKernel``) each
 method is one kernel launch instead, from the CUDA-C ``*_kernel`` source next to it: the same
-formulas, one pass. Kernel parameters avoid the names CuPy reserves (``i``, ``n``).
+formulas, one pass. Kernel parameters avoid the names CuPy reserves (``i``, ``n``), and the
+kernels write sigmoid as 1 / (1 + exp(-x)) with no double-precision literal, so float32 math
+stays float32 on the GPU (exp overflowing to inf still gives 0).
 
 ``additive`` maths (RNN, LSTM) see only x_gates + h_gates: there b_hh folds into x_gates and
 dL/d h_gates is dL/d x_gates, one array. ``RecurrentLayer`` runs all steps of one layer
@@ -100,10 +102,10 @@ class LSTMMath:
 
     forward_kernel = ("T h_i, T h_f, T h_g, T h_o, T c_prev",
                       "T gate_i, T gate_f, T gate_g, T gate_o, T c, T h", """
-        gate_i = tanh((gate_i + h_i) * 0.5) * 0.5 + 0.5;
-        gate_f = tanh((gate_f + h_f) * 0.5) * 0.5 + 0.5;
+        gate_i = 1 / (1 + exp(-(gate_i + h_i)));
+        gate_f = 1 / (1 + exp(-(gate_f + h_f)));
         gate_g = tanh(gate_g + h_g);
-        gate_o = tanh((gate_o + h_o) * 0.5) * 0.5 + 0.5;
+        gate_o = 1 / (1 + exp(-(gate_o + h_o)));
         c = gate_f * c_prev + gate_i * gate_g;
         h = gate_o * tanh(c);
     """, "tinyseq_lstm_forward")
@@ -175,8 +177,8 @@ class GRUMath:
     gates, state_size = 3, 1
 
     forward_kernel = ("T h_r, T h_z, T h_n, T h_prev", "T gate_r, T gate_z, T gate_n, T h", """
-        gate_r = tanh((gate_r + h_r) * 0.5) * 0.5 + 0.5;
-        gate_z = tanh((gate_z + h_z) * 0.5) * 0.5 + 0.5;
+        gate_r = 1 / (1 + exp(-(gate_r + h_r)));
+        gate_z = 1 / (1 + exp(-(gate_z + h_z)));
         gate_n = tanh(gate_n + gate_r * h_n);
         h = gate_n + gate_z * (h_prev - gate_n);
     """, "tinyseq_gru_forward")
