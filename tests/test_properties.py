@@ -134,6 +134,20 @@ def check_backward(result, inputs):
                 f"gradient of shape {None if t.grad is None else t.grad.shape} for input {t.shape}"
 
 
+
+def agrees_with_numpy(what, numpy_call, our_call, inputs, check_error):
+    """Where NumPy raises, ours raises too and ``check_error(ours, numpy's)`` holds; where
+    NumPy computes, ours gives the same values, shape and dtype, and backpropagates."""
+    status, expected = outcome(numpy_call)
+    got_status, got = outcome(our_call)
+    if status == "error":
+        assert got_status == "error", f"{what}: NumPy raised {expected!r}, we did not"
+        check_error(got, expected)
+        return
+    assert got_status == "ok", f"{what}: raised {got!r}"
+    assert_matches(got, expected, what)
+    check_backward(got, inputs)
+
 # --- binary elementwise ops ----------------------------------------------------------------------
 BINARY = {
     "add": (lambda a, b: a + b, np.add),
@@ -152,16 +166,10 @@ def test_binary_ops_match_numpy_or_raise_naming_op_and_shapes(op, shapes, data, 
     a = data.draw(arrays(shape=shapes[0]))
     b = data.draw(arrays(shape=shapes[1]))
     ours, theirs = BINARY[op]
-    status, expected = outcome(lambda: theirs(a, b))
     ta, tb = leaf(a, grad), leaf(b, grad)
-    got_status, got = outcome(lambda: ours(ta, tb))
-    if status == "error":
-        assert got_status == "error", f"{op}{a.shape, b.shape}: NumPy raised {expected!r}, we did not"
-        expect_error(got, op, a.shape, b.shape)
-        return
-    assert got_status == "ok", f"{op} {a.shape} {a.dtype}, {b.shape} {b.dtype}: raised {got!r}"
-    assert_matches(got, expected, f"{op} {a.shape} {a.dtype}, {b.shape} {b.dtype}")
-    check_backward(got, (ta, tb))
+    agrees_with_numpy(f"{op} {a.shape} {a.dtype}, {b.shape} {b.dtype}", lambda: theirs(a, b),
+                      lambda: ours(ta, tb), (ta, tb),
+                      lambda got, _: expect_error(got, op, a.shape, b.shape))
 
 
 @settings(max_examples=240, **SETTINGS)
@@ -175,16 +183,10 @@ def test_where_matches_numpy_or_raises(shapes, cond_shape, data, grad):
     cond = np.array(data.draw(st.lists(st.booleans(), min_size=int(np.prod(cond_shape)),
                                        max_size=int(np.prod(cond_shape)))),
                     dtype=bool).reshape(cond_shape)
-    status, expected = outcome(lambda: np.where(cond, a, b))
     ta, tb = leaf(a, grad), leaf(b, grad)
-    got_status, got = outcome(lambda: ts.where(ts.tensor(cond), ta, tb))
-    if status == "error":
-        assert got_status == "error", f"where{cond.shape, a.shape, b.shape}: NumPy raised, we did not"
-        expect_error(got, "where", a.shape, b.shape)
-        return
-    assert got_status == "ok", f"where {cond.shape} {a.shape} {b.shape}: raised {got!r}"
-    assert_matches(got, expected, f"where {cond.shape} {a.shape} {a.dtype} {b.shape} {b.dtype}")
-    check_backward(got, (ta, tb))
+    agrees_with_numpy(f"where {cond.shape} {a.shape} {a.dtype} {b.shape} {b.dtype}",
+                      lambda: np.where(cond, a, b), lambda: ts.where(ts.tensor(cond), ta, tb),
+                      (ta, tb), lambda got, _: expect_error(got, "where", a.shape, b.shape))
 
 
 # --- reductions ----------------------------------------------------------------------------------
@@ -239,15 +241,9 @@ def test_reshape_matches_numpy_or_raises(x, new, grad):
     EXAMPLES["reshape"] += 1
     new = tuple(new)
     t = leaf(x, grad)
-    status, expected = outcome(lambda: x.reshape(new))
-    got_status, got = outcome(lambda: t.reshape(*new) if new else t.reshape(()))
-    if status == "error":
-        assert got_status == "error", f"reshape {x.shape} -> {new}: NumPy raised {expected!r}, we did not"
-        expect_error(got, "reshape", x.shape)
-        return
-    assert got_status == "ok", f"reshape {x.shape} -> {new}: raised {got!r}"
-    assert_matches(got, expected, f"reshape {x.shape} -> {new}")
-    check_backward(got, (t,))
+    agrees_with_numpy(f"reshape {x.shape} -> {new}", lambda: x.reshape(new),
+                      lambda: t.reshape(*new) if new else t.reshape(()), (t,),
+                      lambda got, _: expect_error(got, "reshape", x.shape))
 
 
 @settings(max_examples=240, **SETTINGS)
@@ -256,15 +252,9 @@ def test_transpose_matches_numpy_or_raises(x, axes, grad):
     EXAMPLES["transpose"] += 1
     axes = tuple(axes)
     t = leaf(x, grad)
-    status, expected = outcome(lambda: np.transpose(x, axes or None))
-    got_status, got = outcome(lambda: t.transpose(*axes))
-    if status == "error":
-        assert got_status == "error", f"transpose {x.shape} {axes}: NumPy raised, we did not"
-        expect_error(got, "transpose", x.shape)
-        return
-    assert got_status == "ok", f"transpose {x.shape} {axes}: raised {got!r}"
-    assert_matches(got, expected, f"transpose {x.shape} {axes}")
-    check_backward(got, (t,))
+    agrees_with_numpy(f"transpose {x.shape} {axes}", lambda: np.transpose(x, axes or None),
+                      lambda: t.transpose(*axes), (t,),
+                      lambda got, _: expect_error(got, "transpose", x.shape))
 
 
 @st.composite
@@ -295,15 +285,11 @@ def test_getitem_matches_numpy_or_raises_index_error(x, data, grad):
     EXAMPLES["getitem"] += 1
     index = data.draw(index_parts(x.shape))
     t = leaf(x, grad)
-    status, expected = outcome(lambda: x[index])
-    got_status, got = outcome(lambda: t[index])
-    if status == "error":
-        assert got_status == "error", f"getitem {x.shape} [{index!r}]: NumPy raised {expected!r}, we did not"
+
+    def same_kind_of_error(got, expected):
         expect_error(got, "getitem", kinds=type(expected) if isinstance(expected, DOCUMENTED) else DOCUMENTED)
-        return
-    assert got_status == "ok", f"getitem {x.shape} [{index!r}]: raised {got!r}"
-    assert_matches(got, expected, f"getitem {x.shape} [{index!r}]")
-    check_backward(got, (t,))
+    agrees_with_numpy(f"getitem {x.shape} [{index!r}]", lambda: x[index], lambda: t[index], (t,),
+                      same_kind_of_error)
 
 
 # --- joining and splitting -----------------------------------------------------------------------
@@ -329,18 +315,14 @@ def test_concat_and_stack_match_numpy_or_raise(op, shapes, axis, dtype, data, gr
     xs = [data.draw(arrays(shape=s, dtype=dtype)) for s in shapes]
     ts_xs = [leaf(x, grad) for x in xs]
     numpy_op = np.concatenate if op == "concat" else np.stack
-    status, expected = outcome(lambda: numpy_op(xs, axis=axis))
-    got_status, got = outcome(lambda: getattr(ts, op)(ts_xs, axis=axis))
-    if status == "error":
-        assert got_status == "error", f"{op} {shapes} axis={axis}: NumPy raised {expected!r}, we did not"
+
+    def names_op_and_shapes(got, _):
         expect_error(got, op)
         if "out of range" not in str(got):
             for s in shapes:
                 assert shape_text(s) in str(got), str(got)
-        return
-    assert got_status == "ok", f"{op} {shapes} axis={axis}: raised {got!r}"
-    assert_matches(got, expected, f"{op} {shapes} axis={axis}")
-    check_backward(got, ts_xs)
+    agrees_with_numpy(f"{op} {shapes} axis={axis}", lambda: numpy_op(xs, axis=axis),
+                      lambda: getattr(ts, op)(ts_xs, axis=axis), ts_xs, names_op_and_shapes)
 
 
 def torch_like_split(length, size_or_sections):
