@@ -67,6 +67,15 @@ def tinyseq_step(cell, impl, steps, batch, features, hidden, device="cpu"):
     return step
 
 
+def torch_update(loss, optimizer, device):
+    """Backward and an SGD step; on CUDA, wait for the GPU so that the step's time holds it."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
 def torch_step(cell, steps, batch, features, hidden, device="cpu"):
     torch.manual_seed(0)
     layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](features, hidden)
@@ -77,12 +86,7 @@ def torch_step(cell, steps, batch, features, hidden, device="cpu"):
 
     def step():
         output, _ = layer(x)
-        loss = torch.nn.functional.mse_loss(output, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
+        torch_update(torch.nn.functional.mse_loss(output, y), optimizer, device)
     return step
 
 
@@ -106,12 +110,7 @@ def torch_primitive_lstm_step(steps, batch, features, hidden, device="cpu"):
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)
             outputs.append(h)
-        loss = torch.nn.functional.mse_loss(torch.stack(outputs), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if device == "cuda":
-            torch.cuda.synchronize()
+        torch_update(torch.nn.functional.mse_loss(torch.stack(outputs), y), optimizer, device)
     return step
 
 
