@@ -24,7 +24,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0):
     for i, x in enumerate(inputs):
         assert x.dtype == np.float64 and x.requires_grad, \
             f"input {i}: gradcheck needs float64 tensors with requires_grad=True"
-        x.data = np.array(x.data)  # our own writable copy, nudged in place below
+        x.array = np.array(x.array)  # our own writable copy, nudged in place below
 
     out = fn(*inputs)
     R = np.random.default_rng(seed).standard_normal(out.shape)
@@ -42,12 +42,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5, seed=0):
         assert analytic.shape == x.shape, \
             f"input {i}: grad shape {analytic.shape} != input shape {x.shape}"
         for index in np.ndindex(*x.shape):
-            original = x.data[index]
-            x.data[index] = original + eps
+            original = x.array[index]
+            x.array[index] = original + eps
             plus = loss()
-            x.data[index] = original - eps
+            x.array[index] = original - eps
             minus = loss()
-            x.data[index] = original
+            x.array[index] = original
             numeric = (plus - minus) / (2 * eps)
             if not abs(analytic[index] - numeric) <= atol + rtol * abs(numeric):
                 raise AssertionError(f"input {i}, element {index}: analytic grad "

@@ -71,22 +71,22 @@ def test_hand_loop_without_module():
 def test_forward_inside_lstm_names_time_step_and_layer():
     lstm = nn.LSTM(2, 3, impl="primitive")
     x = ts.randn(4, 1, 2)
-    x.data[2, 0, 0] = np.inf  # step 2 is the first to see it
+    x.array[2, 0, 0] = np.inf  # step 2 is the first to see it
     with np.errstate(all="ignore"), detect_anomaly():
         with pytest.raises(FloatingPointError, match=r"time step 2, module LSTM\)"):
             lstm(x)
 
 
 def test_finite_run_is_unchanged_by_the_mode():
-    xs = ts.tensor(np.abs(_xs().data) + 1, requires_grad=True)
+    xs = ts.tensor(np.abs(_xs().array) + 1, requires_grad=True)
     loss = Model()(xs)
     loss.backward()
     with detect_anomaly():
-        xs2 = ts.tensor(xs.data, requires_grad=True)
+        xs2 = ts.tensor(xs.array, requires_grad=True)
         loss2 = Model()(xs2)
         loss2.backward()
     assert loss2.item() == loss.item()
-    np.testing.assert_array_equal(xs2.grad.data, xs.grad.data)
+    np.testing.assert_array_equal(xs2.grad.array, xs.grad.array)
 
 
 def test_outside_the_mode_nothing_raises_and_nan_is_numpys():
@@ -95,7 +95,7 @@ def test_outside_the_mode_nothing_raises_and_nan_is_numpys():
         x = ts.tensor([0.0, 1.0], requires_grad=True)
         ts.sqrt(x).sum().backward()
     assert np.isnan(y.item())
-    assert np.isinf(x.grad.data[0]) and x.grad.data[1] == 0.5
+    assert np.isinf(x.grad.array[0]) and x.grad.array[1] == 0.5
 
 
 # --- backward -----------------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_backward_checks_when_mode_is_on_as_backward_starts():
             y.backward(retain_graph=True)
     with np.errstate(all="ignore"):
         y.backward()  # mode off as backward starts: no check
-    assert np.isinf(x.grad.data[0])
+    assert np.isinf(x.grad.array[0])
 
 
 # --- the context manager ------------------------------------------------------------------
@@ -181,8 +181,8 @@ def test_float32_with_float64_gives_float64_and_leaf_grads_keep_leaf_dtype():
     assert y.dtype == np.float64
     y.sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
-    np.testing.assert_allclose(a.grad.data, [4.0, 5.0])
-    np.testing.assert_allclose(b.grad.data, [1.0, 2.0])
+    np.testing.assert_allclose(a.grad.array, [4.0, 5.0])
+    np.testing.assert_allclose(b.grad.array, [1.0, 2.0])
 
 
 def test_python_float_takes_the_tensors_dtype():
@@ -201,4 +201,4 @@ def test_int_tensor_with_python_numbers():
     assert (i + 1.5).dtype == np.float64  # 1.5 made float32 (the default), then int64 + float32
     ts.set_default_dtype(ts.float64)
     assert (i + 1.5).dtype == np.float64
-    np.testing.assert_allclose((i + 1.5).data, [2.5, 3.5])
+    np.testing.assert_allclose((i + 1.5).array, [2.5, 3.5])

@@ -42,15 +42,15 @@ def test_broadcast_gradient_is_reduced_to_leaf_shape():
 def test_leaf_grads_are_own_writable_arrays():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()
-    assert a.grad.data is not b.grad.data
-    a.grad.data *= 10  # in-place on one leaf's grad leaves the other alone
+    assert a.grad.array is not b.grad.array
+    a.grad.array *= 10  # in-place on one leaf's grad leaves the other alone
     assert_close(b.grad, [1.0, 1.0])
 
 
 def test_grad_of_0d_leaf_is_an_array():
     x = leaf(3.0)
     (x * x).backward()
-    assert isinstance(x.grad.data, np.ndarray)
+    assert isinstance(x.grad.array, np.ndarray)
     assert x.grad.item() == 6.0
     assert "6" in repr(x.grad)
 
@@ -275,7 +275,7 @@ def test_training_loop_memory_does_not_grow():
         loss.backward()
         with ts.no_grad():
             for p in (w, b):
-                p.data = p.data - 0.01 * p.grad.data
+                p.array = p.array - 0.01 * p.grad.array
                 p.grad = None
         return loss.item()
 

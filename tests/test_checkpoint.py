@@ -103,7 +103,7 @@ _WRITER = textwrap.dedent("""
     while True:
         step += 1
         for p in model.parameters():
-            p.data[...] = step
+            p.array[...] = step
         payload = numpy.full(20000 + 500 * (step % 100), step, dtype=numpy.float64)
         save_checkpoint(path, model, epoch=step, step=step, payload=payload, tag=f"step {step}")
 """)

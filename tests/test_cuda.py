@@ -37,5 +37,5 @@ def test_recurrent_layer_on_cuda_matches_cpu(float64, mode, impl):
     on_gpu = _pass("cuda", mode, impl, state)
     on_cpu = _pass("cpu", mode, impl, state)
     for t, ref in zip(on_gpu, on_cpu):
-        assert backend.device_of(t.data).name == "cuda"
+        assert backend.device_of(t.array).name == "cuda"
         numpy.testing.assert_allclose(t.numpy(), ref.numpy(), rtol=1e-9, atol=1e-10)

@@ -119,7 +119,7 @@ def test_state_dict_round_trip():
         numpy.testing.assert_array_equal(value, state[name].numpy(), err_msg=name)
     # the target owns copies: changing the source later leaves it alone
     before = target.block.scale.numpy().copy()
-    source.block.scale.data[...] = 42.0
+    source.block.scale.array[...] = 42.0
     numpy.testing.assert_array_equal(target.block.scale.numpy(), before)
     assert all(p.requires_grad for p in target.parameters())
 
@@ -415,7 +415,7 @@ def test_optimizers_treat_0d_and_1d_parameters_alike(make):
         scalar.grad = ts.tensor(numpy.array(g[0]))
         vector.grad = ts.tensor(numpy.array([g[0]]))
         opt.step()
-        assert scalar.shape == () and type(scalar.data) is numpy.ndarray
+        assert scalar.shape == () and type(scalar.array) is numpy.ndarray
         numpy.testing.assert_array_equal(scalar.numpy(), vector.numpy()[0])
 
 

@@ -254,7 +254,7 @@ def test_loaded_tensors_are_independent_leaves(tmp_path):
     loaded = ts.load(tmp_path / "w")["w"]
     assert isinstance(loaded, ts.Tensor) and not loaded.requires_grad
     assert loaded.device == "cpu" and loaded.dtype == numpy.float32
-    loaded.data[0] = 5.0
+    loaded.array[0] = 5.0
     assert w.numpy()[0] == 1.0
 
 

@@ -345,7 +345,7 @@ def test_hand_written_loop_with_plain_leaf_tensor():
     steps, batch, size = 5, 2, 3
     w = ts.randn(size, size, requires_grad=True)      # a plain leaf, not a Parameter
     with ts.no_grad():
-        w.data *= 0.5
+        w.array *= 0.5
     xs = ts.randn(steps, batch, size)
     h = ts.zeros(batch, size)
     with ts.trace() as tr:
@@ -587,7 +587,7 @@ def _small_tanh_rnn(steps=10):
     model = LAYERS["RNN"](3, 4)
     with ts.no_grad():
         for p in model.parameters():
-            p.data *= 0.5
+            p.array *= 0.5
     assert np.linalg.norm(model.weight_hh_l0.numpy(), 2) < 1.0
     return model, ts.randn(steps, 2, 3)
 

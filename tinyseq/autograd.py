@@ -24,8 +24,18 @@ import numpy
 
 from . import backend
 
-_device_of_type = backend._device_of_type
+device_of_type = backend.device_of_type
 Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
+
+
+class VersionCounter:
+    """How many in-place changes a storage has seen; shared by a tensor and its detached views.
+    An op that keeps an input's values for backward notes the count and checks it there."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
 
 
 class _State:
@@ -250,20 +260,20 @@ class Function:
         return _op_name(type(self))
 
     def apply(self, *inputs):
-        first = inputs[0].data
+        first = inputs[0].array
         array_type = type(first)
-        device = _device_of_type.get(array_type)
+        device = device_of_type.get(array_type)
         if device is None:
             raise TypeError(f"{self.name}: unsupported array type {array_type.__name__}")
         requires_grad = False
         for t in inputs:
-            if type(t.data) is not array_type:
+            if type(t.array) is not array_type:
                 raise ValueError(f"{self.name}: inputs are on different devices "
                                  f"({_devices_text(inputs)}); move them with .to(device) first")
             if t.requires_grad:
                 requires_grad = True
         try:
-            y = self.forward(device.xp, *[t.data for t in inputs])
+            y = self.forward(device.xp, *[t.array for t in inputs])
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
             raise kind(f"{self.name}: {error} (inputs {_shapes_text(inputs)})") from None
@@ -274,7 +284,7 @@ class Function:
             if _nonfinite(device.xp, y):
                 raise FloatingPointError(f"detect_anomaly: {self.name} produced NaN/Inf in forward "
                                          f"(inputs {_shapes_text(inputs)}; {self.where})")
-        out = Tensor._make(y, requires_grad and state.grad_enabled and self.differentiable)
+        out = Tensor.from_array(y, requires_grad and state.grad_enabled and self.differentiable)
         if out.requires_grad:
             self.inputs = inputs
             self.retained = None
@@ -294,8 +304,8 @@ def _shapes_text(tensors):
 
 
 def _devices_text(tensors):
-    return ", ".join(_device_of_type[type(t.data)].name if type(t.data) in _device_of_type
-                     else type(t.data).__name__ for t in tensors)
+    return ", ".join(device_of_type[type(t.array)].name if type(t.array) in device_of_type
+                     else type(t.array).__name__ for t in tensors)
 
 
 def backward(root, grad_output=None, retain_graph=False):
@@ -303,18 +313,18 @@ def backward(root, grad_output=None, retain_graph=False):
     if not root.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no graph "
                            "(was it computed under no_grad() or from detached tensors?)")
-    xp = _device_of_type[type(root.data)].xp
+    xp = device_of_type[type(root.array)].xp
     if grad_output is None:
-        if root.data.size != 1:
+        if root.array.size != 1:
             raise RuntimeError(f"backward: grad can be implied only for a scalar output, "
                                f"got shape {tuple(root.shape)}; pass grad=")
-        g = xp.ones_like(root.data)
+        g = xp.ones_like(root.array)
     else:
-        g = grad_output.data if isinstance(grad_output, Tensor) else xp.asarray(grad_output)
-        if g.shape != root.data.shape:
+        g = grad_output.array if isinstance(grad_output, Tensor) else xp.asarray(grad_output)
+        if g.shape != root.array.shape:
             raise ValueError(f"backward: grad of shape {tuple(g.shape)} does not match "
                              f"output shape {tuple(root.shape)}")
-        g = g.astype(root.data.dtype, copy=False)
+        g = g.astype(root.array.dtype, copy=False)
     node = root._node
     if node is None:
         _accumulate_leaf(root, g)
@@ -337,7 +347,7 @@ def backward(root, grad_output=None, retain_graph=False):
                 g = g.dense()
             elif isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
                 g = root_xp.asarray(g)
-            xp = _device_of_type[type(g)].xp
+            xp = device_of_type[type(g)].xp
             if node.retained is not None:
                 kept = node.retained()
                 if kept is not None:
@@ -437,16 +447,16 @@ def _count_consumers(root):
 
 def _accumulate_leaf(t, g):
     """Add ``g`` (summed to t's shape) into ``t.grad``; returns what was added."""
-    xp = _device_of_type[type(t.data)].xp
-    if g.shape != t.data.shape:
-        g = sum_to(g, t.data.shape)
+    xp = device_of_type[type(t.array)].xp
+    if g.shape != t.array.shape:
+        g = sum_to(g, t.array.shape)
     # the first gradient is copied into a fresh array of the leaf's dtype (g may be a NumPy
     # scalar from 0-d math, a read-only broadcast view, or the array another leaf receives
     # too); later ones are added into that array in place
     if t.grad is None:
-        t.grad = Tensor._make(xp.array(g, dtype=t.data.dtype), False)
-    elif t.grad.data.ndim:
-        t.grad.data += g
+        t.grad = Tensor.from_array(xp.array(g, dtype=t.array.dtype), False)
+    elif t.grad.array.ndim:
+        t.grad.array += g
     else:
-        t.grad.data = xp.asarray(t.grad.data + g, dtype=t.data.dtype)
+        t.grad.array = xp.asarray(t.grad.array + g, dtype=t.array.dtype)
     return g

@@ -23,14 +23,14 @@ class Device:
 
 
 _devices = {}
-_device_of_type = {}
+device_of_type = {}  # array type -> Device: the engine's lookup on every op
 
 
 def register_device(name, xp, array_type):
     """Make arrays of ``array_type`` (made by module ``xp``) known as device ``name``."""
     device = Device(name, xp, array_type)
     _devices[name] = device
-    _device_of_type[array_type] = device
+    device_of_type[array_type] = device
     return device
 
 
@@ -76,10 +76,15 @@ def get_device(name):
 
 def device_of(array):
     """The Device whose array type ``array`` is."""
-    device = _device_of_type.get(type(array))
+    device = device_of_type.get(type(array))
     if device is None:
         raise TypeError(f"unsupported array type {type(array).__name__}")
     return device
+
+
+def is_array(value):
+    """True when ``value`` is an array of a known device (NumPy, CuPy or a stand-in)."""
+    return type(value) in device_of_type
 
 
 def move(array, device):

@@ -16,8 +16,8 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     array already lives ("cpu" for Python data).
     """
     if isinstance(data, Tensor):
-        data = data.data
-    if type(data) in backend._device_of_type:
+        data = data.array
+    if backend.is_array(data):
         source = backend.device_of(data)
         target = source if device is None else backend.get_device(device)
         array = backend.move(data, target)
@@ -27,13 +27,13 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
         array = target.xp.asarray(_as_array(data, dtype, "tensor"))
     if requires_grad and array.dtype.kind != "f":
         raise TypeError(f"tensor: only floating tensors can require grad, got dtype {array.dtype}")
-    return Tensor._make(array, requires_grad)
+    return Tensor.from_array(array, requires_grad)
 
 
 def _filled(fill, shape, dtype, device, requires_grad):
     device = backend.get_device(device)
     array = fill(device.xp, _shape_arg(shape), _float_dtype(dtype))
-    return Tensor._make(array, requires_grad)
+    return Tensor.from_array(array, requires_grad)
 
 
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
@@ -78,10 +78,10 @@ def arange(start, stop=None, step=1, dtype=None, device="cpu"):
     if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
         dtype = get_default_dtype()
     xp = backend.get_device(device).xp
-    return Tensor._make(xp.arange(start, stop, step, dtype=dtype), False)
+    return Tensor.from_array(xp.arange(start, stop, step, dtype=dtype), False)
 
 
 def linspace(start, stop, steps, dtype=None, device="cpu"):
     """``steps`` evenly spaced values from start to stop, both included."""
     xp = backend.get_device(device).xp
-    return Tensor._make(xp.linspace(start, stop, steps, dtype=_float_dtype(dtype)), False)
+    return Tensor.from_array(xp.linspace(start, stop, steps, dtype=_float_dtype(dtype)), False)

@@ -37,10 +37,10 @@ def default_collate(items):
     tensor; tuples, lists and dicts are collated field by field."""
     first = items[0]
     if isinstance(first, Tensor):
-        device = backend.device_of(first.data)
-        return Tensor._make(device.xp.stack([t.data for t in items]), False)
-    if type(first) in backend._device_of_type:
-        return Tensor._make(backend.device_of(first).xp.stack(items), False)
+        device = backend.device_of(first.array)
+        return Tensor.from_array(device.xp.stack([t.array for t in items]), False)
+    if backend.is_array(first):
+        return Tensor.from_array(backend.device_of(first).xp.stack(items), False)
     if isinstance(first, (int, float, bool, numpy.number, numpy.bool_)):
         from .creation import tensor
         return tensor(items)

@@ -24,13 +24,13 @@ def mse_loss(input, target, reduction="mean"):
     _expect_tensor("mse_loss", input)
     if not isinstance(target, Tensor):
         try:
-            array = backend.device_of(input.data).xp.asarray(target)
+            array = backend.device_of(input.array).xp.asarray(target)
         except (ValueError, TypeError):
             array = None
         if array is None or array.dtype.kind not in "biuf":
             raise TypeError(f"mse_loss: target must be a tensor or numbers, got "
                             f"{type(target).__name__}")
-        target = Tensor._make(array.astype(input.dtype, copy=False), False)
+        target = Tensor.from_array(array.astype(input.dtype, copy=False), False)
     if input.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {tuple(input.shape)} and target shape "
                          f"{tuple(target.shape)} differ")
@@ -42,8 +42,8 @@ def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
     ``ignore_index`` left out (and not counted by "mean")."""
     _check_reduction("cross_entropy", reduction)
     _expect_tensor("cross_entropy", input)
-    target_array = target.data if isinstance(target, Tensor) else \
-        backend.device_of(input.data).xp.asarray(target)
+    target_array = target.array if isinstance(target, Tensor) else \
+        backend.device_of(input.array).xp.asarray(target)
     if target_array.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be integer class ids, got {target_array.dtype}")
     if input.ndim != 2 or target_array.shape != (input.shape[0],):
@@ -62,7 +62,7 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout: probability must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
-    device = backend.device_of(x.data)
+    device = backend.device_of(x.array)
     if p == 1.0:
         return x * 0.0
     keep = random.generator(device).random(x.shape, dtype=x.dtype) >= p
@@ -72,7 +72,7 @@ def dropout(x, p=0.5, training=True):
 def embedding(ids, weight, padding_idx=None):
     """Rows of ``weight`` (num, dim) picked by integer ``ids`` of any shape: (..., dim)."""
     _expect_tensor("embedding", weight)
-    ids_array = ids.data if isinstance(ids, Tensor) else backend.device_of(weight.data).xp.asarray(ids)
+    ids_array = ids.array if isinstance(ids, Tensor) else backend.device_of(weight.array).xp.asarray(ids)
     if ids_array.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got dtype {ids_array.dtype}")
     num = weight.shape[0]

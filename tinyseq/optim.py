@@ -41,7 +41,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    yield group, p, p.grad.data
+                    yield group, p, p.grad.array
 
     def state_dict(self):
         """{"state": {index: {name: Tensor or number}}, "param_groups": [{..., "params": [index]}]}"""
@@ -59,7 +59,7 @@ class Optimizer:
             for p in group["params"]:
                 if id(p) in self.state:
                     state[index_of[id(p)]] = {
-                        k: (Tensor._make(v.copy(), False) if hasattr(v, "shape") else v)
+                        k: (Tensor.from_array(v.copy(), False) if hasattr(v, "shape") else v)
                         for k, v in self.state[id(p)].items()}
         return {"state": state, "param_groups": groups}
 
@@ -77,10 +77,10 @@ class Optimizer:
         new_state = {}
         for index, values in state_dict["state"].items():
             p = params[int(index)]
-            device = backend.device_of(p.data)
+            device = backend.device_of(p.array)
             entry = {}
             for k, v in values.items():
-                array = v.data if isinstance(v, Tensor) else v
+                array = v.array if isinstance(v, Tensor) else v
                 if hasattr(array, "shape") and array.ndim > 0:
                     if tuple(array.shape) != tuple(p.shape):
                         raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of "
@@ -108,20 +108,20 @@ class SGD(Optimizer):
     def step(self):
         for group, p, g in self._params_with_grad():
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p.array
             if group["momentum"]:
                 state = self.state.get(id(p))
                 if state is None:
                     # xp.array, not g.copy(): g + weight_decay * p is a scalar for a 0-d p,
                     # and the buffer must be an array that the in-place updates below change
-                    xp = backend.device_of(p.data).xp
+                    xp = backend.device_of(p.array).xp
                     state = self.state[id(p)] = {"momentum_buffer": xp.array(g)}
                 else:
                     buffer = state["momentum_buffer"]
                     buffer *= group["momentum"]
                     buffer += g
                 g = state["momentum_buffer"]
-            p.data -= group["lr"] * g
+            p.array -= group["lr"] * g
 
 
 class Adam(Optimizer):
@@ -141,12 +141,12 @@ class Adam(Optimizer):
         for group, p, g in self._params_with_grad():
             beta1, beta2 = group["betas"]
             if group["weight_decay"]:
-                g = g + group["weight_decay"] * p.data
+                g = g + group["weight_decay"] * p.array
             state = self.state.get(id(p))
             if state is None:
-                xp = backend.device_of(p.data).xp
-                state = self.state[id(p)] = {"step": 0, "exp_avg": xp.zeros_like(p.data),
-                                             "exp_avg_sq": xp.zeros_like(p.data)}
+                xp = backend.device_of(p.array).xp
+                state = self.state[id(p)] = {"step": 0, "exp_avg": xp.zeros_like(p.array),
+                                             "exp_avg_sq": xp.zeros_like(p.array)}
             state["step"] += 1
             step = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -157,4 +157,4 @@ class Adam(Optimizer):
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step
             denominator = (v ** 0.5) / math.sqrt(bias_correction2) + group["eps"]
-            p.data -= (group["lr"] / bias_correction1) * m / denominator
+            p.array -= (group["lr"] / bias_correction1) * m / denominator

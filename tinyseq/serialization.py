@@ -68,8 +68,8 @@ def _fsync_folder(folder):
 
 
 def _encode(obj, arrays):
-    if isinstance(obj, Tensor) or type(obj) in backend._device_of_type:
-        array = backend.to_numpy(obj.data if isinstance(obj, Tensor) else obj)
+    if isinstance(obj, Tensor) or backend.is_array(obj):
+        array = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
         if array.dtype.hasobject:
             raise TypeError("save: object arrays cannot be saved")
         key = f"array_{len(arrays)}"
@@ -132,7 +132,7 @@ def _decode(node, archive, device, path):
                              f"{array.dtype}, the header records {tuple(node['shape'])} "
                              f"{node['dtype']}")
         array = device.xp.asarray(array)
-        return Tensor._make(array, False) if node["tensor"] else array
+        return Tensor.from_array(array, False) if node["tensor"] else array
     if "dict" in node:
         return {k: _decode(v, archive, device, path) for k, v in node["dict"]}
     if "list" in node:

@@ -23,7 +23,7 @@ from .ops import linalg, nn_ops, reduction, shape as shape_ops
 from .ops.reduction import normalize_axes
 
 _default_dtype = numpy.dtype(numpy.float32)
-_device_of_type = backend._device_of_type
+device_of_type = backend.device_of_type
 
 
 def set_default_dtype(dtype):
@@ -42,45 +42,49 @@ def get_default_dtype():
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for backpropagation."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "__weakref__")
+    __slots__ = ("array", "grad", "requires_grad", "_node", "_versions", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators (ndarray + Tensor works)
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
-            data = data.data
-        elif type(data) not in _device_of_type:
+            data = data.array
+        elif type(data) not in device_of_type:
             data = _as_array(data, None, "Tensor")
-        self.data = data
+        self.array = data
         self.grad = None
         self.requires_grad = requires_grad
         self._node = None
+        self._versions = None
 
     @classmethod
-    def _make(cls, data, requires_grad):
+    def from_array(cls, array, requires_grad=False):
+        """A tensor around ``array`` as it is (no copy, no checks): how ops and layers wrap
+        the arrays they compute."""
         t = object.__new__(Tensor)
-        t.data = data
+        t.array = array
         t.grad = None
         t.requires_grad = requires_grad
         t._node = None
+        t._versions = None
         return t
 
     # --- what it is -------------------------------------------------------------------------
     @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self):
-        return _device_of_type[type(self.data)].name
+        return device_of_type[type(self.array)].name
 
     @property
     def is_leaf(self):
@@ -91,29 +95,29 @@ class Tensor:
         return self._node
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a Python "
                              f"number, got shape {tuple(self.shape)}")
-        return self.data.item()
+        return self.array.item()
 
     def numpy(self):
         """The values as a numpy.ndarray (a copy when the tensor lives on the GPU)."""
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self.array)
 
     def tolist(self):
         return self.numpy().tolist()
@@ -129,9 +133,9 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {tuple(self.shape)} is ambiguous")
-        return builtins.bool(self.data)
+        return builtins.bool(self.array)
 
     def __repr__(self):
         body = numpy.array2string(self.numpy(), separator=", ", prefix="tensor(")
@@ -150,8 +154,31 @@ class Tensor:
         autograd.backward(self, grad, retain_graph)
 
     def detach(self):
-        """The same values, cut from the graph (shares the array)."""
-        return Tensor._make(self.data, False)
+        """The same values, cut from the graph (shares the array and its version counter, so
+        an in-place change through either is caught by a backward that needs the old values)."""
+        t = Tensor.from_array(self.array, False)
+        t._versions = self._version_counter()
+        return t
+
+    @property
+    def data(self):
+        """As in PyTorch: a tensor that shares this one's array and does not require grad.
+        Changes made through it are not seen by autograd (its version counter is its own)."""
+        return Tensor.from_array(self.array, False)
+
+    @data.setter
+    def data(self, value):
+        self.array = value.array if isinstance(value, Tensor) else value
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's storage has seen (PyTorch's ``_version``)."""
+        return 0 if self._versions is None else self._versions.value
+
+    def _version_counter(self):
+        if self._versions is None:
+            self._versions = autograd.VersionCounter()
+        return self._versions
 
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
@@ -168,14 +195,14 @@ class Tensor:
         """A copy on another device ("cpu", "cuda") or with another dtype; differentiable."""
         if isinstance(target, str) or isinstance(target, backend.Device):
             device = backend.get_device(target)
-            if _device_of_type[type(self.data)] is device:
+            if device_of_type[type(self.array)] is device:
                 return self
             return ToDevice(device).apply(self)
         dtype = numpy.dtype(target)
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":
-            return Tensor._make(self.data.astype(dtype), False)  # integers carry no gradient
+            return Tensor.from_array(self.array.astype(dtype), False)  # integers carry no gradient
         return Cast(dtype).apply(self)
 
     def cpu(self):
@@ -301,13 +328,13 @@ class Tensor:
 
     def argmax(self, axis=None):
         """Index of the largest value along ``axis`` (all axes flattened when None); no gradient."""
-        xp = _device_of_type[type(self.data)].xp
-        return Tensor._make(xp.asarray(self.data.argmax(axis=axis)), False)
+        xp = device_of_type[type(self.array)].xp
+        return Tensor.from_array(xp.asarray(self.array.argmax(axis=axis)), False)
 
     # --- shapes -----------------------------------------------------------------------------
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        if shape == self.data.shape:
+        if shape == self.array.shape:
             return self
         return shape_ops.Reshape(shape).apply(self)
 
@@ -318,7 +345,7 @@ class Tensor:
 
     def transpose(self, *axes):
         """Permute the axes as numpy.transpose does (no axes: reverse them)."""
-        ndim = self.data.ndim
+        ndim = self.array.ndim
         axes = _shape_arg(axes) if axes else tuple(reversed(range(ndim)))
         if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
@@ -329,9 +356,9 @@ class Tensor:
     permute = transpose
 
     def swapaxes(self, axis1, axis2):
-        axes = list(range(self.data.ndim))
+        axes = list(range(self.array.ndim))
         for a in (axis1, axis2):
-            _check_axis("swapaxes", a, self.data.ndim)
+            _check_axis("swapaxes", a, self.array.ndim)
         axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
         return self.transpose(*axes)
 
@@ -340,19 +367,19 @@ class Tensor:
         return self.transpose()
 
     def unsqueeze(self, axis):
-        ndim = self.data.ndim
+        ndim = self.array.ndim
         if not -ndim - 1 <= axis <= ndim:
             raise ValueError(f"unsqueeze: axis {axis} is out of range for shape {tuple(self.shape)}")
         axis = axis % (ndim + 1)
-        return shape_ops.Reshape(self.data.shape[:axis] + (1,) + self.data.shape[axis:]).apply(self)
+        return shape_ops.Reshape(self.array.shape[:axis] + (1,) + self.array.shape[axis:]).apply(self)
 
     def squeeze(self, axis=None):
         """Drop axes of size 1 (all of them, or ``axis`` when it has size 1, as PyTorch)."""
-        shape = self.data.shape
+        shape = self.array.shape
         if axis is None:
             new_shape = tuple(n for n in shape if n != 1)
         else:
-            axes = _axes("squeeze", axis, self.data.ndim)
+            axes = _axes("squeeze", axis, self.array.ndim)
             new_shape = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
         return self.reshape(new_shape)
 
@@ -361,7 +388,7 @@ class Tensor:
         return shape_ops.BroadcastTo(shape).apply(self)
 
     def __getitem__(self, index):
-        index, advanced = _index_arg(index, _device_of_type[type(self.data)])
+        index, advanced = _index_arg(index, device_of_type[type(self.array)])
         return shape_ops.GetItem(index, advanced).apply(self)
 
 
@@ -376,7 +403,7 @@ class ToDevice(autograd.Function):
         self.device = device
 
     def forward(self, xp, x):
-        self.saved = _device_of_type[type(x)]
+        self.saved = device_of_type[type(x)]
         return backend.move(x, self.device)
 
     def backward(self, xp, g):
@@ -404,20 +431,20 @@ def _lift(value, like, op):
     anything but numbers and booleans is a TypeError naming ``op``."""
     if isinstance(value, Tensor):
         return value
-    xp = _device_of_type[type(like.data)].xp
+    xp = device_of_type[type(like.array)].xp
     if isinstance(value, (int, float)) and not isinstance(value, builtins.bool):
-        dtype = like.data.dtype if like.data.dtype.kind == "f" else None
+        dtype = like.array.dtype if like.array.dtype.kind == "f" else None
         if dtype is None and isinstance(value, float):
             dtype = _default_dtype
-        return Tensor._make(xp.asarray(value, dtype=dtype), False)
+        return Tensor.from_array(xp.asarray(value, dtype=dtype), False)
     if isinstance(value, (builtins.bool, list, tuple, numpy.ndarray, numpy.generic)) or \
-            type(value) in _device_of_type:
+            type(value) in device_of_type:
         try:
             array = xp.asarray(value)
         except (ValueError, TypeError) as error:
             raise TypeError(f"{op}: cannot use {type(value).__name__} as an operand: {error}") from None
         if array.dtype.kind in "biuf":
-            return Tensor._make(array, False)
+            return Tensor.from_array(array, False)
         raise TypeError(f"{op}: operands must be numbers or booleans, got {type(value).__name__} "
                         f"of dtype {array.dtype}")
     raise TypeError(f"{op}: unsupported operand type {type(value).__name__}")
@@ -472,7 +499,7 @@ def _index_arg(index, device):
     advanced = False
     for part in parts:
         if isinstance(part, Tensor):
-            part = part.data
+            part = part.array
         elif isinstance(part, list) or (isinstance(part, numpy.ndarray)
                                         and type(part) is not device.array_type):
             part = device.xp.asarray(part)

@@ -143,9 +143,9 @@ class Module:
         """Move every parameter (and its grad) to ``device``, in place; returns self."""
         device = backend.get_device(device)
         for p in self.parameters():
-            p.data = backend.move(p.data, device)
+            p.array = backend.move(p.array, device)
             if p.grad is not None:
-                p.grad.data = backend.move(p.grad.data, device)
+                p.grad.array = backend.move(p.grad.array, device)
         return self
 
     def cuda(self):
@@ -157,12 +157,12 @@ class Module:
     def double(self):
         """Convert every floating parameter to float64, in place; returns self."""
         for p in self.parameters():
-            p.data = p.data.astype("float64")
+            p.array = p.array.astype("float64")
         return self
 
     def float(self):
         for p in self.parameters():
-            p.data = p.data.astype("float32")
+            p.array = p.array.astype("float32")
         return self
 
     def state_dict(self):
@@ -195,11 +195,11 @@ class Module:
             if name in own:
                 p = own[name]
                 dtype = p.dtype  # the parameter keeps its dtype, as PyTorch's copy_
-                array = value.data if isinstance(value, Tensor) else value
-                device = backend.device_of(p.data)
-                p.data = backend.move(array, device) if type(array) in backend._device_of_type \
+                array = value.array if isinstance(value, Tensor) else value
+                device = backend.device_of(p.array)
+                p.array = backend.move(array, device) if backend.is_array(array) \
                     else device.xp.asarray(array)
-                p.data = p.data.astype(dtype, copy=p.data is array)
+                p.array = p.array.astype(dtype, copy=p.array is array)
         return missing, unexpected
 
     # --- printing ---------------------------------------------------------------------------

@@ -83,8 +83,8 @@ def _init_weights(module, suffix, gates, input_size, hidden_size, bias):
 
 
 def _zeros_like_batch(x, batch, hidden):
-    xp = backend.device_of(x.data).xp
-    return Tensor._make(xp.zeros((batch, hidden), dtype=x.dtype), False)
+    xp = backend.device_of(x.array).xp
+    return Tensor.from_array(xp.zeros((batch, hidden), dtype=x.dtype), False)
 
 
 def _check_state(name, state, shape):
@@ -232,8 +232,8 @@ class _RNNBase(Module):
         if lengths is None:
             return None
         if isinstance(lengths, Tensor):
-            lengths = lengths.data
-        if type(lengths) in backend._device_of_type:
+            lengths = lengths.array
+        if backend.is_array(lengths):
             lengths = backend.to_numpy(lengths)
         array = numpy.asarray(lengths).reshape(-1)
         if array.size and array.dtype.kind not in "iu":
@@ -293,7 +293,7 @@ class _RNNBase(Module):
         """(T, B, 1) booleans [t < length] on x's device, or None when every step is valid."""
         if lengths is None or min(lengths) == steps:
             return None
-        xp = backend.device_of(x.data).xp
+        xp = backend.device_of(x.array).xp
         return xp.asarray(numpy.arange(steps)[:, None, None] < numpy.asarray(lengths)[None, :, None])
 
     def _step(self, x_t, state, weights):
@@ -318,7 +318,7 @@ class _RNNBase(Module):
                     state = new_state
                     outputs[t] = new_state[0] if self.mode == "LSTM" else new_state
                 else:
-                    mask = Tensor._make(masks[t], False)
+                    mask = Tensor.from_array(masks[t], False)
                     state = _masked(mask, new_state, state)
                     h = state[0] if self.mode == "LSTM" else state
                     outputs[t] = where(mask, h, 0.0)
@@ -349,7 +349,7 @@ class _RNNBase(Module):
         final = states[:, 0] if reverse else states[:, steps - 1]
         outputs = states[0]
         if masks is not None:
-            outputs = where(Tensor._make(masks, False), outputs, 0.0)
+            outputs = where(Tensor.from_array(masks, False), outputs, 0.0)
         if self.mode == "LSTM":
             return outputs, (final[0], final[1])
         return outputs, final[0]

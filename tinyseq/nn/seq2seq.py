@@ -26,12 +26,12 @@ _CELLS = {"rnn": (RNN, RNNCell), "lstm": (LSTM, LSTMCell), "gru": (GRU, GRUCell)
 def _ids(ids, like):
     """Token ids as an int64 Tensor on the device of ``like``."""
     if isinstance(ids, Tensor):
-        ids = ids.data
-    device = backend.device_of(like.data)
-    array = ids if type(ids) in backend._device_of_type else numpy.asarray(ids)
+        ids = ids.array
+    device = backend.device_of(like.array)
+    array = ids if backend.is_array(ids) else numpy.asarray(ids)
     if array.dtype.kind not in "iu":
         raise TypeError(f"Seq2Seq: token ids must be integers, got dtype {array.dtype}")
-    return Tensor._make(backend.move(array, device).astype("int64", copy=False), False)
+    return Tensor.from_array(backend.move(array, device).astype("int64", copy=False), False)
 
 
 class Seq2Seq(Module):
@@ -81,8 +81,8 @@ class Seq2Seq(Module):
             lengths = numpy.asarray(source_lengths.numpy() if isinstance(source_lengths, Tensor)
                                     else source_lengths).reshape(-1)
         outputs, final = self.encoder(self.source_embedding(source), lengths=lengths)
-        xp = backend.device_of(outputs.data).xp
-        mask = Tensor._make(xp.asarray(numpy.arange(source_len)[None, :] < lengths[:, None]), False)
+        xp = backend.device_of(outputs.array).xp
+        mask = Tensor.from_array(xp.asarray(numpy.arange(source_len)[None, :] < lengths[:, None]), False)
         return outputs, self._decoder_state(final), mask
 
     def _decoder_state(self, final):
@@ -152,8 +152,8 @@ class Seq2Seq(Module):
         weights (B, steps, S) as a numpy array (None without attention)."""
         encoder_outputs, state, mask = self.encode(source, source_lengths)
         batch = encoder_outputs.shape[0]
-        xp = backend.device_of(encoder_outputs.data).xp
-        previous = Tensor._make(xp.full((batch,), self.sos_id, dtype="int64"), False)
+        xp = backend.device_of(encoder_outputs.array).xp
+        previous = Tensor.from_array(xp.full((batch,), self.sos_id, dtype="int64"), False)
         tokens, weights_per_step = [], []
         for _ in range(max_len):
             logits, state, weights = self.decode_step(previous, state, encoder_outputs, mask)
@@ -192,16 +192,16 @@ class Seq2Seq(Module):
 
     def _beam_search_one(self, source, source_length, beam_width, max_len, length_penalty):
         encoder_outputs, state, mask = self.encode(source, source_length)
-        xp = backend.device_of(encoder_outputs.data).xp
+        xp = backend.device_of(encoder_outputs.array).xp
         beams = [([], 0.0)]                      # (tokens, sum of log-probabilities)
         finished = []
         for _ in range(max_len):
             k = len(beams)
-            previous = Tensor._make(xp.asarray([b[0][-1] if b[0] else self.sos_id for b in beams],
+            previous = Tensor.from_array(xp.asarray([b[0][-1] if b[0] else self.sos_id for b in beams],
                                                dtype="int64"), False)
             repeated = [e.expand(k, *e.shape[1:]) for e in (encoder_outputs, mask)]
             logits, state, _ = self.decode_step(previous, state, repeated[0], repeated[1])
-            log_probs = backend.to_numpy(logits.log_softmax(axis=1).data).astype("float64")
+            log_probs = backend.to_numpy(logits.log_softmax(axis=1).array).astype("float64")
             totals = numpy.array([score for _, score in beams])[:, None] + log_probs
             best = numpy.argsort(-totals, axis=None)[:2 * beam_width]
             survivors = []
@@ -219,7 +219,7 @@ class Seq2Seq(Module):
             best_live = max(score / len(tokens) ** length_penalty for _, tokens, score in survivors)
             if len(finished) >= beam_width and best_finished >= best_live:
                 break
-            keep = Tensor._make(xp.asarray([s[0] for s in survivors]), False)
+            keep = Tensor.from_array(xp.asarray([s[0] for s in survivors]), False)
             state = [tuple(part[keep] for part in s) if isinstance(s, tuple) else s[keep] for s in state]
             beams = [(tokens, score) for _, tokens, score in survivors]
         if not finished:

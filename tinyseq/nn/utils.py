@@ -13,17 +13,17 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         parameters = [parameters]
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
-        return Tensor._make(backend.get_device("cpu").xp.zeros(()), False)
-    xp = backend.device_of(grads[0].data).xp
+        return Tensor.from_array(backend.get_device("cpu").xp.zeros(()), False)
+    xp = backend.device_of(grads[0].array).xp
     norm_type = float(norm_type)
     if norm_type == float("inf"):
-        total = xp.max(xp.stack([xp.abs(g.data).max() for g in grads]))
+        total = xp.max(xp.stack([xp.abs(g.array).max() for g in grads]))
     else:
-        total = xp.stack([(xp.abs(g.data) ** norm_type).sum() for g in grads]).sum() ** (1.0 / norm_type)
+        total = xp.stack([(xp.abs(g.array) ** norm_type).sum() for g in grads]).sum() ** (1.0 / norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients "
                            f"is non-finite ({float(total)}), so it cannot be clipped")
     coefficient = xp.minimum(max_norm / (total + 1e-6), 1.0)
     for g in grads:
-        g.data = xp.asarray(g.data * coefficient.astype(g.data.dtype))  # 0-d stays an array
-    return Tensor._make(xp.asarray(total), False)
+        g.array = xp.asarray(g.array * coefficient.astype(g.array.dtype))  # 0-d stays an array
+    return Tensor.from_array(xp.asarray(total), False)
