@@ -1,10 +1,10 @@
 """Functions of neural networks, as ``torch.nn.functional``: ``import tinyseq.functional as F``."""
 from . import backend, random
-from .ops import linalg, nn_ops
+from .ops import conv, linalg, nn_ops
 from .tensor import Tensor, _expect_tensor, log_softmax, relu, sigmoid, softmax, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "softmax", "log_softmax", "dropout",
-           "embedding", "relu", "sigmoid", "tanh"]
+           "embedding", "relu", "sigmoid", "tanh", "one_hot", "conv2d", "max_pool2d"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -80,6 +80,80 @@ def embedding(ids, weight, padding_idx=None):
         raise IndexError(f"embedding: ids must be in [0, {num}), got values from "
                          f"{int(ids_array.min())} to {int(ids_array.max())}")
     return nn_ops.Embedding(ids_array, padding_idx).apply(weight)
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 ids of any shape -> int64 (..., num_classes) with a 1 at each id; num_classes -1
+    means max id + 1. No gradient (as PyTorch's)."""
+    _expect_tensor("one_hot", tensor)
+    ids = tensor.array
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor, got dtype {ids.dtype}")
+    if not isinstance(num_classes, int) or num_classes < -1:
+        raise ValueError(f"one_hot: num_classes must be -1 or a non-negative int, got "
+                         f"{num_classes!r}")
+    if num_classes == -1:
+        if ids.size == 0:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
+        num_classes = int(ids.max()) + 1
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
+        raise IndexError(f"one_hot: ids must be in [0, {num_classes}), got values from "
+                         f"{int(ids.min())} to {int(ids.max())}")
+    xp = backend.device_of(ids).xp
+    classes = xp.arange(num_classes, dtype=ids.dtype)
+    return Tensor.from_array((ids[..., None] == classes).astype(xp.int64), requires_grad=False)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kH, kW)
+    and bias (O,): (N, O, OH, OW), OH = (H + 2 padding - kH) // stride + 1."""
+    _expect_tensor("conv2d", input)
+    _expect_tensor("conv2d", weight)
+    stride = conv.as_pair("conv2d", "stride", stride, 1)
+    padding = conv.as_pair("conv2d", "padding", padding, 0)
+    unbatched = input.ndim == 3
+    if input.ndim not in (3, 4) or weight.ndim != 4:
+        raise ValueError(f"conv2d: expected input (N, C, H, W) or (C, H, W) and weight "
+                         f"(O, C, kH, kW), got {tuple(input.shape)} and {tuple(weight.shape)}")
+    x = input.unsqueeze(0) if unbatched else input
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: input {tuple(input.shape)} has {x.shape[1]} channels but "
+                         f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
+    if bias is not None and (_expect_tensor("conv2d", bias).shape != (weight.shape[0],)):
+        raise ValueError(f"conv2d: bias {tuple(bias.shape)} does not fit weight "
+                         f"{tuple(weight.shape)}; expected ({weight.shape[0]},)")
+    _check_window("conv2d", x.shape, weight.shape[2:], padding)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    y = conv.Conv2d(stride, padding).apply(*inputs)
+    return y.squeeze(0) if unbatched else y
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    """Maximum over each kernel_size window of input (N, C, H, W) or (C, H, W), sliding by
+    stride (default kernel_size), the input padded with -inf by padding (at most half the
+    kernel)."""
+    _expect_tensor("max_pool2d", input)
+    kernel = conv.as_pair("max_pool2d", "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else conv.as_pair("max_pool2d", "stride", stride, 1)
+    padding = conv.as_pair("max_pool2d", "padding", padding, 0)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"max_pool2d: expected input (N, C, H, W) or (C, H, W), got "
+                         f"{tuple(input.shape)}")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"max_pool2d: padding {padding} must be at most half of kernel_size "
+                         f"{kernel}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    _check_window("max_pool2d", x.shape, kernel, padding)
+    y = conv.MaxPool2d(kernel, stride, padding).apply(x)
+    return y.squeeze(0) if unbatched else y
+
+
+def _check_window(op, shape, kernel, padding):
+    padded = tuple(shape[2 + a] + 2 * padding[a] for a in (0, 1))
+    if padded[0] < kernel[0] or padded[1] < kernel[1]:
+        raise ValueError(f"{op}: kernel {tuple(kernel)} is larger than the padded input "
+                         f"{padded} (input {tuple(shape)}, padding {padding})")
 
 
 def _check_reduction(op, reduction):

@@ -4,4 +4,5 @@ from .layers import CrossEntropyLoss, Dropout, Embedding, Linear, MSELoss
 from .module import Module, ModuleList, Parameter, Sequential
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .attention import Attention
+from .conv import Conv2d, MaxPool2d
 from .seq2seq import Seq2Seq
