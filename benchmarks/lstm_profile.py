@@ -18,7 +18,8 @@ import time
 import numpy
 from recurrent_step import SIZES, tinyseq_step, torch, torch_step
 
-from tinyseq.autograd import Function, ProductGrad, SparseGrad
+from tinyseq.accumulate import ProductGrad, SparseGrad
+from tinyseq.autograd import Function
 from tinyseq.ops.recurrent import LSTMMath
 
 MS = 1000

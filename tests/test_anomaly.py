@@ -5,7 +5,9 @@ import pytest
 
 import tinyseq as ts
 from tinyseq import nn
-from tinyseq.autograd import Function, detect_anomaly, is_anomaly_enabled, state
+from tinyseq.anomaly import detect_anomaly, is_anomaly_enabled
+from tinyseq.autograd import Function, state
+from tinyseq.ops.recurrent import LSTMMath, RecurrentLayer
 
 
 class Step(nn.Module):
@@ -50,14 +52,14 @@ def test_forward_raises_at_first_nan_op_naming_op_step_and_module_path():
         with pytest.raises(FloatingPointError) as info:
             Model()(_xs())
     message = str(info.value)
-    assert "log" in message and "time step 3" in message and "Model > Step" in message
+    assert "log" in message and "time step 3" in message and "module Model.step" in message
     assert "(2,) float32" in message  # input shapes
     assert state.module_path == () and state.time_step is None  # restored after the raise
 
 
-def test_forward_module_path_uses_attribute_names_while_tracing():
+def test_forward_message_is_the_same_while_tracing():
     with np.errstate(all="ignore"), detect_anomaly(), ts.trace():
-        with pytest.raises(FloatingPointError, match=r"log .*time step 3, module step\)"):
+        with pytest.raises(FloatingPointError, match=r"log .*time step 3, module Model\.step\)"):
             Model()(_xs())
 
 
@@ -68,13 +70,37 @@ def test_hand_loop_without_module():
             ts.log(x)
 
 
-def test_forward_inside_lstm_names_time_step_and_layer():
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_forward_inside_fused_lstm_names_the_first_bad_time_step(bidirectional):
+    lstm = nn.LSTM(2, 3, bidirectional=bidirectional)
+    x = ts.randn(4, 1, 2)
+    x.array[2, 0, 0] = np.nan  # step 2 is the first to see it, in either direction
+    with np.errstate(all="ignore"), detect_anomaly():
+        with pytest.raises(FloatingPointError, match=r"recurrent_layer .*time step 2, module LSTM\)"):
+            lstm(x)
+
+
+def test_forward_inside_primitive_lstm_names_the_projection_of_all_steps():
     lstm = nn.LSTM(2, 3, impl="primitive")
     x = ts.randn(4, 1, 2)
-    x.array[2, 0, 0] = np.inf  # step 2 is the first to see it
+    x.array[2, 0, 0] = np.nan
     with np.errstate(all="ignore"), detect_anomaly():
-        with pytest.raises(FloatingPointError, match=r"time step 2, module LSTM\)"):
+        with pytest.raises(FloatingPointError, match=r"linear .*time step None, module LSTM\)"):
             lstm(x)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_backward_of_the_layer_op_names_the_first_time_step_whose_gradient_is_bad(reverse):
+    math = LSTMMath()
+    inputs = [ts.randn(5, 2, 3, requires_grad=True), ts.randn(2, 2, 4),
+              ts.randn(16, 3, requires_grad=True), ts.randn(16, 4, requires_grad=True)]
+    with np.errstate(all="ignore"), detect_anomaly():
+        states = RecurrentLayer(math, reverse=reverse).apply(*inputs)
+        grad = np.ones(states.shape)
+        grad[:, 3] = np.nan                # the gradient reaching the state after step 3
+        with pytest.raises(FloatingPointError, match=r"recurrent_layer backward .*time step 3"):
+            states.backward(grad)
+    assert inputs[2].grad is None           # raised before any weight got a gradient
 
 
 def test_finite_run_is_unchanged_by_the_mode():

@@ -1,5 +1,5 @@
-"""The fused recurrent path (one op per step or per layer direction, hand-written backward) against
-the primitive path (every gate an op), and its own finite-difference checks."""
+"""The fused recurrent path (one op per layer direction, hand-written backward) against the
+primitive path (every gate an op), traced and not, and its own finite-difference checks."""
 import contextlib
 
 import numpy as np
@@ -9,7 +9,7 @@ from gradcheck import gradcheck
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn
-from tinyseq.ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RecurrentStep, RNNMath
+from tinyseq.ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 CONFIGS = [{}, {"num_layers": 2, "bidirectional": True}, {"bidirectional": True, "batch_first": True},
@@ -37,7 +37,7 @@ def run(mode, impl, config, lengths, traced):
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("config", CONFIGS, ids=["plain", "2-layer-bi", "bi-batch-first", "no-bias"])
 @pytest.mark.parametrize("lengths", [None, [5, 2, 3]], ids=["full", "padded"])
-@pytest.mark.parametrize("traced", [False, True], ids=["layer-op", "step-ops"])
+@pytest.mark.parametrize("traced", [False, True], ids=["untraced", "traced"])
 def test_fused_equals_primitive(float64, mode, config, lengths, traced):
     fused, _, _ = run(mode, "fused", config, lengths, traced)
     primitive, _, _ = run(mode, "primitive", config, lengths, traced)
@@ -80,37 +80,18 @@ def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
 
 
 @pytest.mark.parametrize("mode", list(MATHS))
-@pytest.mark.parametrize("op", ["layer", "step"])
-def test_backward_twice_with_retain_graph(float64, mode, op):
+def test_backward_twice_with_retain_graph(float64, mode):
     """Backward overwrites the saved activations with gradients unless the graph is retained."""
     math = MATHS[mode]
     gates, state_size = math.gates, math.state_size
-    if op == "layer":
-        x = ts.randn(5, 2, 3, requires_grad=True)
-        weights = [ts.randn(gates * 4, 3, requires_grad=True), ts.randn(gates * 4, 4, requires_grad=True)]
-        states = RecurrentLayer(math).apply(x, ts.randn(state_size, 2, 4), *weights)
-    else:
-        x = ts.randn(2, gates * 4, requires_grad=True)
-        weights = [ts.randn(gates * 4, 4, requires_grad=True), ts.randn(gates * 4, requires_grad=True)]
-        states = RecurrentStep(math).apply(x, ts.randn(state_size, 2, 4), *weights)
+    x = ts.randn(5, 2, 3, requires_grad=True)
+    weights = [ts.randn(gates * 4, 3, requires_grad=True), ts.randn(gates * 4, 4, requires_grad=True)]
+    states = RecurrentLayer(math).apply(x, ts.randn(state_size, 2, 4), *weights)
     states.sum().backward(retain_graph=True)
     first = [x.grad.numpy().copy()] + [w.grad.numpy().copy() for w in weights]
     states.sum().backward()
     for before, t in zip(first, [x] + weights):
         np.testing.assert_allclose(t.grad.numpy(), 2 * before, rtol=1e-12)
-
-
-@pytest.mark.parametrize("mode", list(MATHS))
-@pytest.mark.parametrize("masked", [False, True])
-def test_step_op_gradcheck(float64, mode, masked):
-    math = MATHS[mode]
-    gates, state_size = math.gates, math.state_size
-    hidden, batch = 2, 3
-    mask = np.array([[True], [False], [True]]) if masked else None
-    x_gates = ts.randn(batch, gates * hidden, requires_grad=True)
-    state = ts.randn(state_size, batch, hidden, requires_grad=True)
-    weight = ts.randn(gates * hidden, hidden, requires_grad=True)
-    gradcheck(lambda *a: RecurrentStep(math, mask).apply(*a), [x_gates, state, weight])
 
 
 @pytest.mark.parametrize("mode", list(LAYERS))
@@ -121,9 +102,12 @@ def test_fused_layer_under_a_trace_shows_steps_and_per_step_contributions(float6
     hh = tr.contributions(layer.weight_hh_l0)
     assert [t for t, _ in hh] == [0, 1, 2, 3, 4]
     np.testing.assert_allclose(sum(g for _, g in hh), layer.weight_hh_l0.grad.numpy(), atol=1e-12)
-    ih = tr.contributions(layer.weight_ih_l0)      # the input projection of all steps at once
-    assert [t for t, _ in ih] == [None]
-    np.testing.assert_allclose(ih[0][1], layer.weight_ih_l0.grad.numpy(), atol=1e-12)
+    for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0"):   # the layer op reports each step
+        weight = getattr(layer, name)
+        shares = tr.contributions(weight)
+        assert [t for t, _ in shares] == [0, 1, 2, 3, 4]
+        np.testing.assert_allclose(sum(g for _, g in shares), weight.grad.numpy(), atol=1e-12)
+    assert sorted(tr.state_grad_norms()) == [0, 1, 2, 3, 4]
 
 
 def test_fused_layer_without_a_trace_is_one_op_per_direction():

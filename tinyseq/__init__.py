@@ -2,13 +2,15 @@
 import numpy as _numpy
 
 from . import cuda, data, datasets, functional, nn, optim, text, train
-from .autograd import detect_anomaly, enable_grad, is_grad_enabled, no_grad, scope, timestep
+from . import trace
+from .anomaly import detect_anomaly, is_anomaly_enabled
+from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (arange, full, linspace, ones, ones_like, rand, randn, tensor, zeros,
                        zeros_like)
 from .random import manual_seed
 from .serialization import load, save
-from .trace import trace
+from .trace import Trace
 from .tensor import (Tensor, abs, cat, chunk, concat, cos, exp, get_default_dtype, log,
                      log_softmax, matmul, relu, set_default_dtype, sigmoid, sin, softmax, split,
                      sqrt, stack, tanh, where)

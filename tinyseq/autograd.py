@@ -1,4 +1,4 @@
-"""Reverse-mode automatic differentiation.
+"""Reverse-mode automatic differentiation: ops, the graph they make, and backward.
 
 Every differentiable op is a subclass of ``Function`` with ``forward(xp, *arrays)`` and
 ``backward(xp, grad_output)`` side by side, both on raw arrays of the array module ``xp``.
@@ -9,23 +9,27 @@ reference cycles and is freed as soon as its last output tensor goes.
 
 ``backward`` walks the graph without recursion: one pass counts how many consumers each node
 has, then nodes run in topological order as soon as all their consumers have sent their
-gradient (Kahn's algorithm), so a chain of 100,000 ops works.
+gradient (Kahn's algorithm), so a chain of 100,000 ops works. The sums of gradients are kept
+by an accumulator (``tinyseq.accumulate``), and observers (tracing, anomaly detection) are
+told what happens; neither changes which ops run or what they compute.
 
-Two kinds of gradient stay lazy on the way: indexing sends a ``SparseGrad`` (added into one
-buffer per tensor, however many slices are taken), and x W^T sends W a ``ProductGrad`` (all of
-one leaf's are summed as one matrix product at the end, while no trace wants them per op).
+Modes (grad mode, registered observers, the time step, module path and scope that new ops are
+tagged with) are per thread, as in PyTorch.
 """
 import copy
 import functools
 import re
+import threading
 import weakref
 
 import numpy
 
 from . import backend
+from .accumulate import LazySums, add_to_grad
 
 device_of_type = backend.device_of_type
 Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
+Sums = LazySums  # the accumulator every backward uses (tests run the engine with DenseSums too)
 
 
 class VersionCounter:
@@ -38,28 +42,75 @@ class VersionCounter:
         self.value = 0
 
 
-class _State:
-    """Process-wide switches read on every op: grad mode, the recording trace (if any), and the
-    time step and module path that new ops are tagged with."""
-
-    __slots__ = ("grad_enabled", "tracer", "time_step", "module_path", "scope", "anomaly",
-                 "retain_graph")
+class _Modes(threading.local):
+    """The switches read on every op, one set per thread."""
 
     def __init__(self):
         self.grad_enabled = True
-        self.anomaly = False
-        self.retain_graph = False  # while a backward runs: whether it keeps the graph
-        self.tracer = None
+        self.observers = ()        # every observer registered in this thread
+        self.graph_observers = ()  # weak references to those that follow their ops into backward
         self.time_step = None
-        self.module_path = ()
+        self.module_path = ()      # ((name, module), ...) of the modules being called
         self.scope = ()
 
 
-state = _State()
-live_traces = weakref.WeakSet()  # traces that still want to hear about backward passes
+state = _Modes()
 
 
-class _ContextDecorator:
+# --- observers --------------------------------------------------------------------------------
+class Observer:
+    """Watches the engine without changing it: tracing and anomaly detection are observers.
+
+    Their context managers register them in the current thread with ``add_observer`` and
+    remove them with ``remove_observer``. The engine calls the methods below; each does
+    nothing unless overridden. With ``follows_graph`` an observer also hears the backward
+    events of the ops it saw created, whenever and in whatever thread backward runs;
+    otherwise it hears the backward passes that start while it is registered.
+    """
+
+    follows_graph = False
+
+    def module_entered(self, module):
+        """``module`` is being called (``state.module_path`` ends with it)."""
+
+    def module_exited(self, module):
+        """The call of ``module`` returned or raised."""
+
+    def op_created(self, node, inputs, output):
+        """An op ran forward (``node`` is its Function, ``output`` the Tensor it made)."""
+
+    def output_grad(self, node, grad):
+        """The whole gradient of ``node``'s output is known; its backward runs next."""
+
+    def input_grads(self, node, grads):
+        """``node``'s backward returned ``grads`` (one per input, possibly lazy or None)."""
+
+    def leaf_grad(self, node, leaf, grad):
+        """``node`` sent the leaf tensor ``leaf`` the gradient contribution ``grad``."""
+
+    def step_grad(self, node, time_step, grad):
+        """An op with a time loop inside: the gradient reaching its state after ``time_step``."""
+
+    def step_contribution(self, node, input_index, time_step, compute):
+        """An op with a time loop inside: ``compute()`` gives the share of time step
+        ``time_step`` in the gradient of input ``input_index``."""
+
+
+def add_observer(observer):
+    """Register ``observer`` in the current thread."""
+    state.observers += (observer,)
+    if observer.follows_graph:
+        state.graph_observers += (weakref.ref(observer),)
+
+
+def remove_observer(observer):
+    """Remove ``observer`` from the current thread."""
+    state.observers = tuple(o for o in state.observers if o is not observer)
+    state.graph_observers = tuple(r for r in state.graph_observers if r() is not observer)
+
+
+# --- modes ------------------------------------------------------------------------------------
+class ContextDecorator:
     """A context manager that also decorates: every call of the decorated function runs
     inside a fresh copy of it (so nested and recursive calls each restore their own state)."""
 
@@ -71,8 +122,8 @@ class _ContextDecorator:
         return wrapper
 
 
-class no_grad(_ContextDecorator):
-    """Context manager (and decorator) inside which no graph is recorded."""
+class no_grad(ContextDecorator):
+    """Context manager (and decorator) inside which no graph is recorded (in this thread)."""
 
     def __enter__(self):
         self._previous = state.grad_enabled
@@ -94,51 +145,11 @@ def is_grad_enabled():
     return state.grad_enabled
 
 
-class detect_anomaly(_ContextDecorator):
-    """Context manager (and decorator) that raises ``FloatingPointError`` at the first op whose
-    forward output, or whose backward's gradient, holds NaN or Inf.
-
-        with ts.detect_anomaly():
-            loss = model(x)      # raises at the first op that makes NaN/Inf, naming it
-            loss.backward()      # raises at the first op whose backward makes NaN/Inf
-
-    The message names the op, its input shapes, and the time step (``ts.timestep``) and module
-    path it ran in. The module path is the module attribute names (``encoder.rnn``) while a
-    ``ts.trace`` records, otherwise the class names of the modules being called
-    (``Seq2Seq > GRU``). Backward checks gradients when the mode is on as backward starts; the
-    time step and module path of a node are known when the node was made in the mode too.
-    Off, each op pays one attribute test and nothing else changes.
-    """
-
-    def __init__(self, enabled=True):
-        self.enabled = enabled
-
-    def __enter__(self):
-        self._previous = state.anomaly
-        state.anomaly = self.enabled
-
-    def __exit__(self, *exc):
-        state.anomaly = self._previous
-
-
-def is_anomaly_enabled():
-    return state.anomaly
-
-
-def _where_text():
-    """Where new ops run now, for anomaly messages: time step and module path."""
-    path = (".".join if state.tracer is not None else " > ".join)(state.module_path)
-    return f"time step {state.time_step}, module {path or '(none)'}"
-
-
-def _nonfinite(xp, array):
-    return array.dtype.kind in "fc" and not bool(xp.isfinite(array).all())
-
-
 class timestep:
     """Context manager that tags every op created inside with time step ``t`` (for the tracer).
 
-    Recurrent layers wrap each step of their time loop in it; hand-written loops can too.
+    Recurrent layers built from primitive ops wrap each step of their time loop in it;
+    hand-written loops can too.
     """
 
     __slots__ = ("t", "_previous")
@@ -157,7 +168,8 @@ class timestep:
 
 class scope:
     """Context manager that groups the ops created inside under ``name`` in a traced graph
-    (drawn as a nested box, e.g. each gate of an LSTM cell). Does nothing while not tracing."""
+    (drawn as a nested box, e.g. each gate of an LSTM cell). Does nothing while nothing
+    observes."""
 
     __slots__ = ("name", "_previous")
 
@@ -166,7 +178,7 @@ class scope:
 
     def __enter__(self):
         self._previous = state.scope
-        if state.tracer is not None:
+        if state.observers:
             state.scope = self._previous + (self.name,)
         return self
 
@@ -174,78 +186,32 @@ class scope:
         state.scope = self._previous
 
 
-def sum_to(g, shape):
-    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape) if lead else g
+def module_path_text(path):
+    """``encoder.rnn`` for a module path ((name, module), ...) (the outermost module is "")."""
+    return ".".join(name for name, _ in path if name)
 
 
-class SparseGrad:
-    """A gradient that is zero except at ``index``, where it is ``values``: what indexing sends
-    back. Backward adds it into the input's gradient buffer in place, so k slices of one
-    tensor (the four gates of an LSTM, x[t] for every t) cost one array of zeros, not k."""
-
-    __slots__ = ("xp", "shape", "index", "values", "advanced")
-
-    def __init__(self, xp, shape, index, values, advanced):
-        self.xp, self.shape, self.index = xp, shape, index
-        self.values, self.advanced = values, advanced
-
-    def add_into(self, target):
-        if self.advanced:                              # repeated indices add up
-            backend.scatter_add(self.xp, target, self.index, self.values)
-        else:
-            target[self.index] += self.values
-
-    def dense(self):
-        target = self.xp.zeros(self.shape, dtype=self.values.dtype)
-        self.add_into(target)
-        return target
-
-
-class ProductGrad:
-    """A weight gradient a^T b kept as its two factors (what x W^T sends back to W). Backward
-    sums all those of one leaf as one matrix product, [a_1; a_2; ...]^T [b_1; b_2; ...], instead
-    of one small product and one addition per use: a weight shared by T time steps gets one
-    tall product over all steps."""
-
-    __slots__ = ("xp", "a", "b")
-
-    def __init__(self, xp, a, b):
-        self.xp, self.a, self.b = xp, a, b
-
-    def dense(self):
-        return self.a.T @ self.b
-
-    @staticmethod
-    def total(products):
-        if len(products) == 1:
-            return products[0].dense()
-        xp = products[0].xp
-        return xp.concatenate([p.a for p in products]).T @ xp.concatenate([p.b for p in products])
-
-
-def _dense(grad):
-    """``grad`` as an array (SparseGrad and ProductGrad made whole)."""
-    return grad.dense() if type(grad) is SparseGrad or type(grad) is ProductGrad else grad
-
-
+# --- ops --------------------------------------------------------------------------------------
 class Function:
     """One primitive op. Subclasses define ``forward`` and ``backward`` on raw arrays.
 
     ``inputs`` holds the input tensors while the graph lives, ``saved`` the arrays that
     ``backward`` needs (both are dropped after backward), ``retained`` a weak reference to the
-    output tensor when ``retain_grad()`` asked to keep its gradient.
+    output tensor when ``retain_grad()`` asked to keep its gradient, ``watchers`` the
+    observers that saw the op made. An op declares which input arrays its backward reads
+    (``saves_inputs``) and whether it reads its output (``saves_output``): their version
+    counts are noted at forward and checked at backward, so an in-place change in between is
+    an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
+    report its time steps to observers sets ``takes_options``.
     """
 
-    __slots__ = ("inputs", "saved", "retained", "where", "__weakref__")
+    __slots__ = ("inputs", "saved", "retained", "watchers", "versions", "output_version",
+                 "__weakref__")
 
     differentiable = True
+    saves_inputs = ()
+    saves_output = False
+    takes_options = False
 
     def forward(self, xp, *arrays):
         raise NotImplementedError
@@ -257,7 +223,7 @@ class Function:
 
     @property
     def name(self):
-        return _op_name(type(self))
+        return op_name(type(self))
 
     def apply(self, *inputs):
         first = inputs[0].array
@@ -276,30 +242,33 @@ class Function:
             y = self.forward(device.xp, *[t.array for t in inputs])
         except (ValueError, TypeError, IndexError) as error:
             kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
-            raise kind(f"{self.name}: {error} (inputs {_shapes_text(inputs)})") from None
+            raise kind(f"{self.name}: {error} (inputs {shapes_text(inputs)})") from error
         if type(y) is not array_type:
             y = device.xp.asarray(y) if isinstance(y, numpy.generic) else y
-        if state.anomaly:
-            self.where = _where_text()
-            if _nonfinite(device.xp, y):
-                raise FloatingPointError(f"detect_anomaly: {self.name} produced NaN/Inf in forward "
-                                         f"(inputs {_shapes_text(inputs)}; {self.where})")
         out = Tensor.from_array(y, requires_grad and state.grad_enabled and self.differentiable)
         if out.requires_grad:
             self.inputs = inputs
             self.retained = None
+            self.watchers = state.graph_observers
+            if self.saves_inputs:
+                self.versions = tuple(inputs[i]._version for i in self.saves_inputs)
+            if self.saves_output:
+                out._versions = self.output_version = VersionCounter()
             out._node = self
-        if state.tracer is not None:
-            state.tracer._record_op(self, inputs, out)
+        observers = state.observers
+        if observers:
+            for observer in observers:
+                observer.op_created(self, inputs, out)
         return out
 
 
-def _op_name(cls):
+def op_name(cls):
     """The op's name in messages and graphs: class name in snake case (MSELoss -> mse_loss)."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
 
 
-def _shapes_text(tensors):
+def shapes_text(tensors):
+    """"(2, 3) float32, (3,) float32": the shapes and dtypes of ``tensors``, for messages."""
     return ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in tensors)
 
 
@@ -308,8 +277,54 @@ def _devices_text(tensors):
                      else type(t.array).__name__ for t in tensors)
 
 
+# --- backward ---------------------------------------------------------------------------------
 def backward(root, grad_output=None, retain_graph=False):
     """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad."""
+    g = _root_grad(root, grad_output)
+    sums = Sums()
+    node = root._node
+    if node is None:
+        sums.add_to_leaf(root, g)
+        return sums.finish()
+    checks = tuple(o for o in state.observers if not o.follows_graph)
+    consumers = _count_consumers(node)
+    sums.add(node, g)
+    ready = [node]
+    while ready:                    # Kahn's algorithm: a node runs once all consumers sent theirs
+        node = ready.pop()
+        g = sums.take(node)
+        watchers = _alive(node.watchers) + checks if node.watchers else checks
+        for observer in watchers:
+            observer.output_grad(node, g)
+        if node.retained is not None:
+            _keep_retained_grad(node, g)
+        grads = _node_backward(node, g, retain_graph, watchers)
+        for observer in watchers:
+            observer.input_grads(node, grads)
+        for t, grad in zip(node.inputs, grads):
+            if grad is None or not t.requires_grad:
+                continue
+            parent = t._node
+            if parent is None:
+                sums.add_to_leaf(t, grad)
+                for observer in watchers:
+                    observer.leaf_grad(node, t, grad)
+                continue
+            sums.add(parent, grad)
+            consumers[parent] -= 1
+            if consumers[parent] == 0:
+                ready.append(parent)
+        if not retain_graph:
+            node.inputs = node.saved = None
+    sums.finish()
+
+
+def _alive(references):
+    """The observers still alive among weak ``references`` (a deleted trace hears nothing)."""
+    return tuple(o for o in (r() for r in references) if o is not None)
+
+
+def _root_grad(root, grad_output):
     if not root.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no graph "
                            "(was it computed under no_grad() or from detached tensors?)")
@@ -318,109 +333,55 @@ def backward(root, grad_output=None, retain_graph=False):
         if root.array.size != 1:
             raise RuntimeError(f"backward: grad can be implied only for a scalar output, "
                                f"got shape {tuple(root.shape)}; pass grad=")
-        g = xp.ones_like(root.array)
-    else:
-        g = grad_output.array if isinstance(grad_output, Tensor) else xp.asarray(grad_output)
-        if g.shape != root.array.shape:
-            raise ValueError(f"backward: grad of shape {tuple(g.shape)} does not match "
-                             f"output shape {tuple(root.shape)}")
-        g = g.astype(root.array.dtype, copy=False)
-    node = root._node
-    if node is None:
-        _accumulate_leaf(root, g)
-        return
-    previous, state.retain_graph = state.retain_graph, retain_graph
+        return xp.ones_like(root.array)
+    g = grad_output.array if isinstance(grad_output, Tensor) else xp.asarray(grad_output)
+    if g.shape != root.array.shape:
+        raise ValueError(f"backward: grad of shape {tuple(g.shape)} does not match "
+                         f"output shape {tuple(root.shape)}")
+    return g.astype(root.array.dtype, copy=False)
+
+
+def _node_backward(node, g, retain_graph, watchers):
+    """Run one node's backward on the gradient ``g`` of its output, after checking that
+    nothing it saved was changed in place; an error names the op."""
+    if node.saves_inputs or node.saves_output:
+        check_versions(node)
+    xp = device_of_type[type(g)].xp
     try:
-        root_xp = xp
-        traces = list(live_traces)
-        anomaly = state.anomaly  # checked once: the mode as backward starts decides
-        consumers = _count_consumers(node)
-        pending = {node: g}
-        owned = set()     # nodes whose pending gradient is a buffer this pass made (added in place)
-        products = {}     # leaf -> its ProductGrads, summed in one product at the end
-        ready = [node]
-        while ready:
-            node = ready.pop()
-            g = pending.pop(node)
-            owned.discard(node)
-            if type(g) is SparseGrad:
-                g = g.dense()
-            elif isinstance(g, numpy.generic):  # 0-d NumPy math gives scalars; keep it an array
-                g = root_xp.asarray(g)
-            xp = device_of_type[type(g)].xp
-            if node.retained is not None:
-                kept = node.retained()
-                if kept is not None:
-                    _accumulate_leaf(kept, g)
-            for trace in traces:
-                trace._record_output_grad(node, g)
-            grads = node.backward(xp, g)
-            if anomaly:
-                grads = [_dense(grad) for grad in grads]
-                _check_backward(xp, node, grads)
-            for t, grad in zip(node.inputs, grads):
-                if grad is None or not t.requires_grad:
-                    continue
-                parent = t._node
-                if parent is None:
-                    if type(grad) is ProductGrad and not traces:
-                        products.setdefault(t, []).append(grad)
-                        continue
-                    grad = _accumulate_leaf(t, _dense(grad))
-                    for trace in traces:
-                        trace._record_leaf_grad(node, t, grad)
-                    continue
-                if type(grad) is ProductGrad:
-                    grad = grad.dense()
-                _gather(pending, owned, parent, grad)
-                consumers[parent] -= 1
-                if consumers[parent] == 0:
-                    ready.append(parent)
-            if not retain_graph:
-                node.inputs = None
-                node.saved = None
-        for leaf, leaf_products in products.items():
-            _accumulate_leaf(leaf, ProductGrad.total(leaf_products))
-    finally:
-        state.retain_graph = previous
+        if node.takes_options:
+            return node.backward(xp, g, retain_graph=retain_graph, observers=watchers)
+        return node.backward(xp, g)
+    except Exception as error:
+        if hasattr(error, "add_note"):
+            error.add_note(f"in the backward of {node.name} "
+                           f"(inputs {shapes_text(node.inputs)})")
+        raise
 
 
-def _gather(pending, owned, parent, grad):
-    """Add ``grad`` into what ``parent``'s output has received so far. The first gradient is
-    kept as it came (it may be another op's array); from the second on, the sum lives in a
-    buffer this pass made (``owned``), and later ones are added into it in place."""
-    current = pending.get(parent)
-    if current is None:
-        pending[parent] = grad
-        return
-    if parent in owned:
-        total = current
-    elif type(current) is SparseGrad:
-        total = current.dense()
-    elif type(grad) is SparseGrad:
-        total = current.copy()
-    else:
-        pending[parent] = current + grad
-        owned.add(parent)
-        return
-    if type(grad) is SparseGrad:
-        grad.add_into(total)
-    elif total.shape == grad.shape and total.dtype == grad.dtype:
-        total += grad
-    else:
-        total = total + grad
-    pending[parent] = total
-    owned.add(parent)
+def check_versions(node):
+    """Raise RuntimeError when a tensor ``node`` saved for backward was changed in place."""
+    if node.saves_inputs:
+        for index, seen in zip(node.saves_inputs, node.versions):
+            t = node.inputs[index]
+            if t._version != seen:
+                _raise_modified(node, f"input {index}", t.shape, t._version, seen)
+    if node.saves_output and node.output_version.value != 0:
+        _raise_modified(node, "its output", None, node.output_version.value, 0)
 
 
-def _check_backward(xp, node, grads):
-    for i, (t, grad) in enumerate(zip(node.inputs, grads)):
-        if grad is not None and t.requires_grad and _nonfinite(xp, xp.asarray(grad)):
-            where = getattr(node, "where", "time step and module unknown: made outside "
-                                           "detect_anomaly")
-            raise FloatingPointError(f"detect_anomaly: {node.name} backward produced NaN/Inf in "
-                                     f"the gradient of input {i} (inputs "
-                                     f"{_shapes_text(node.inputs)}; {where})")
+def _raise_modified(node, which, shape, version, expected):
+    shape_text = "" if shape is None else f" of shape {tuple(shape)}"
+    raise RuntimeError(f"{node.name} backward: one of the tensors needed for gradient "
+                       f"computation has been modified by an inplace operation: {which}"
+                       f"{shape_text} is at version {version}; expected version {expected} "
+                       f"instead")
+
+
+def _keep_retained_grad(node, g):
+    """``retain_grad()`` asked for the gradient of this node's output tensor."""
+    kept = node.retained()
+    if kept is not None:
+        add_to_grad(kept, g)
 
 
 def _count_consumers(root):
@@ -443,20 +404,3 @@ def _count_consumers(root):
                 consumers[parent] = 1
                 stack.append(parent)
     return consumers
-
-
-def _accumulate_leaf(t, g):
-    """Add ``g`` (summed to t's shape) into ``t.grad``; returns what was added."""
-    xp = device_of_type[type(t.array)].xp
-    if g.shape != t.array.shape:
-        g = sum_to(g, t.array.shape)
-    # the first gradient is copied into a fresh array of the leaf's dtype (g may be a NumPy
-    # scalar from 0-d math, a read-only broadcast view, or the array another leaf receives
-    # too); later ones are added into that array in place
-    if t.grad is None:
-        t.grad = Tensor.from_array(xp.array(g, dtype=t.array.dtype), False)
-    elif t.grad.array.ndim:
-        t.grad.array += g
-    else:
-        t.grad.array = xp.asarray(t.grad.array + g, dtype=t.array.dtype)
-    return g

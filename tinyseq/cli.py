@@ -12,7 +12,7 @@ from . import functional as F
 from . import nn, random
 from .creation import randn, tensor
 from .tensor import get_default_dtype, set_default_dtype
-from .trace import trace
+from .trace import Trace
 
 CELLS = ("rnn", "lstm", "gru", "seq2seq")
 
@@ -32,7 +32,7 @@ def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0,
                            cell="gru", attention="dot", impl=impl)
         source = rng.integers(3, 6, size=(batch, steps))
         target = numpy.concatenate([numpy.ones((batch, 1), int), rng.integers(3, 6, size=(batch, steps))], axis=1)
-        with trace() as tr:
+        with Trace() as tr:
             logits, _ = model(source, target)
             loss = model.loss(logits, target)
     else:
@@ -40,7 +40,7 @@ def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0,
                                                                       impl=impl)
         x = randn(steps, batch, input_size)
         y = tensor(rng.standard_normal((steps, batch, hidden)), dtype=get_default_dtype())
-        with trace() as tr:
+        with Trace() as tr:
             output, _ = model(x)
             loss = F.mse_loss(output, y)
     loss.backward()

@@ -10,13 +10,26 @@ A shared weight such as W_hh is an input of one op per time step, so backward se
 gradient per step: dL/dW_hh = sum over t of dL/dW_hh|_t. The trace keeps each of those terms
 with the time step of the op that produced it. Nothing is recorded, and nothing costs, while
 no trace is active.
+
+A trace is an observer of the engine (``autograd.Observer``): it records the ops created in its
+``with`` block, in its own thread, and afterwards hears the backward passes through exactly
+those ops for as long as it is alive. It never changes which ops run or what they compute: a
+traced run's outputs and gradients are bit-identical to an untraced one. An op that runs a
+time loop inside (the fused recurrent layer) is recorded as one record per time step plus one
+that gathers them, and reports each step's gradient and each step's share of its weights'
+gradients itself.
+
+``tinyseq.trace`` is this module; calling it, ``ts.trace()``, makes a ``Trace``.
 """
 import math
+import sys
+import types
+import weakref
 
 import numpy
 
-from . import autograd, backend
-from .autograd import state
+from . import accumulate, backend
+from .autograd import Observer, add_observer, module_path_text, remove_observer, state
 from .nn.module import Parameter
 
 
@@ -27,10 +40,10 @@ class OpRecord:
     ``inputs`` holds ("op", index), ("param", key), ("data", key) or ("const", None) per input.
     """
 
-    __slots__ = ("index", "kind", "time_step", "module_path", "scope", "inputs", "shape", "node",
+    __slots__ = ("index", "kind", "time_step", "module_path", "scope", "inputs", "shape",
                  "grad_norm")
 
-    def __init__(self, index, kind, time_step, module_path, scope, inputs, shape, node):
+    def __init__(self, index, kind, time_step, module_path, scope, inputs, shape):
         self.index = index
         self.kind = kind
         self.time_step = time_step
@@ -38,7 +51,6 @@ class OpRecord:
         self.scope = scope
         self.inputs = inputs
         self.shape = shape
-        self.node = node
         self.grad_norm = None
 
 
@@ -56,7 +68,7 @@ class LeafRecord:
         self.is_param = is_param
 
 
-class trace:
+class Trace(Observer):
     """Context manager that records every op created inside (see the module docstring).
 
     After the block, a backward pass through the recorded ops still reports to the trace for
@@ -64,59 +76,107 @@ class trace:
     to each leaf.
     """
 
+    follows_graph = True
+
     def __init__(self):
         self.ops = []
         self.leaves = {}
         self.leaf_order = {}
-        self._op_of_node = {}
-        self._op_of_tensor = {}
-        self._kept_outputs = []
-        self._param_names = {}
-        self._contributions = {}
-        self._module_names = {}
         self.module_kinds = {}
-        self._previous = None
+        self.cuts = {}
+        self._op_of_node = {}       # id(node) -> its record (the gathering record for a loop op)
+        self._op_of_tensor = {}     # outputs of ops that made no graph node
+        self._kept_outputs = []     # ... kept alive, so their ids stay theirs
+        self._steps_of_node = {}    # id(loop op) -> {time step: record}
+        self._stepped_leaves = {}   # id(loop op) -> ids of leaves it reported per step
+        self._contributions = {}    # id(leaf) -> [(t, gradient, lazy or computed)]
+        self._roots = []            # outermost modules seen, to name parameters
+        self._op_of_array = {}
+        self._step_offset = 0
+        self._last_step = -1
+        self._call_depth = 0
+        self._called_modules = set()
+        self._offsets = []
 
     def __enter__(self):
-        if state.tracer is not None:
+        if any(isinstance(o, Trace) for o in state.observers):
             raise RuntimeError("trace: another trace is already recording; traces do not nest")
-        self._previous = state.module_path
-        state.tracer = self
-        state.module_path = ()
-        autograd.live_traces.add(self)
+        add_observer(self)
         return self
 
     def __exit__(self, *exc):
-        state.tracer = None
-        state.module_path = self._previous
+        remove_observer(self)
 
-    # --- recording (called by the engine and by Module.__call__) ----------------------------
-    def _call_module(self, module, args, kwargs):
-        if id(module) not in self._module_names:
-            for name, child in module.named_modules():
-                if id(child) not in self._module_names:
-                    self._module_names[id(child)] = name
-                    self.module_kinds.setdefault(name, type(child).__name__)
-        path = state.module_path
-        name = self._module_names[id(module)]
-        state.module_path = tuple(name.split(".")) if name else ()
-        for param_name, p in module._parameters.items():
-            self._param_names.setdefault(id(p), f"{name}.{param_name}" if name else param_name)
-        try:
-            return module.forward(*args, **kwargs)
-        finally:
-            state.module_path = path
+    # --- observing the engine ---------------------------------------------------------------
+    def module_entered(self, module):
+        if not state.module_path[:-1] and module not in self._roots:
+            self._roots.append(module)
+        self._offsets.append(self._enter_call(module))
 
-    def _record_op(self, node, inputs, out):
+    def module_exited(self, module):
+        self._exit_call(self._offsets.pop())
+
+    def op_created(self, node, inputs, output):
         refs = [self._ref(t) for t in inputs]
-        record = OpRecord(len(self.ops), node.name, state.time_step, ".".join(state.module_path),
-                          " / ".join(state.scope), refs, tuple(out.shape), node)
-        self.ops.append(record)
-        if out._node is node:
+        path = state.module_path
+        module = module_path_text(path)
+        if path:
+            self.module_kinds.setdefault(module, type(path[-1][1]).__name__)
+        scope = " / ".join(state.scope)
+        if getattr(node, "time_steps", None) is None:
+            record = self._add(node.name, self._global_step(state.time_step), module, scope,
+                               refs, tuple(output.shape))
+        else:
+            record = self._add_steps(node, module, scope, refs, tuple(output.shape))
+        self._remember_output(record, output)
+        if output._node is node:
             self._op_of_node[id(node)] = record
         else:
-            self._op_of_tensor[id(out)] = record
-            self._kept_outputs.append(out)
+            self._op_of_tensor[id(output)] = record
+            self._kept_outputs.append(output)
+
+    def output_grad(self, node, grad):
+        record = self._op_of_node.get(id(node))
+        if record is not None:
+            record.grad_norm = _norm(grad)
+
+    def leaf_grad(self, node, leaf, grad):
+        record = self._op_of_node.get(id(node))
+        if record is not None and id(leaf) not in self._stepped_leaves.get(id(node), ()):
+            self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
+
+    def step_grad(self, node, time_step, grad):
+        self._steps_of_node[id(node)][time_step].grad_norm = _norm(grad)
+
+    def step_contribution(self, node, input_index, time_step, compute):
+        leaf = node.inputs[input_index]
+        if leaf._node is None and leaf.requires_grad:
+            self._stepped_leaves.setdefault(id(node), set()).add(id(leaf))
+            record = self._steps_of_node[id(node)][time_step]
+            self._contributions.setdefault(id(leaf), []).append((record.time_step, compute))
+
+    # --- recording --------------------------------------------------------------------------
+    def _add(self, kind, time_step, module, scope, refs, shape):
+        record = OpRecord(len(self.ops), kind, time_step, module, scope, refs, shape)
+        self.ops.append(record)
+        return record
+
+    def _add_steps(self, node, module, scope, refs, shape):
+        """One record per time step of an op with a time loop inside (each reads every input,
+        the state from the step before), then the record of its output, which gathers them."""
+        per_step = {}
+        previous = refs[node.state_input]
+        step_shape = shape[:node.time_axis] + shape[node.time_axis + 1:]
+        for t in node.time_steps():
+            step_refs = list(refs)
+            step_refs[node.state_input] = previous
+            record = self._add(node.step_kind, self._global_step(t), module, scope, step_refs,
+                               step_shape)
+            per_step[t] = record
+            previous = ("op", record.index)
+        self._steps_of_node[id(node)] = per_step
+        return self._add("stack", None, module, scope,
+                         [("op", per_step[t].index) for t in sorted(per_step)], shape)
 
     def _ref(self, t):
         node = t._node
@@ -130,20 +190,62 @@ class trace:
         if key not in self.leaves:
             self.leaf_order[key] = len(self.leaves)
             is_param = t.requires_grad or isinstance(t, Parameter)
-            name = self._param_names.get(key) or ("leaf" if is_param else "input")
+            name = self._param_name(t) or ("leaf" if is_param else "input")
             self.leaves[key] = LeafRecord(key, name, tuple(t.shape), t, is_param)
+            self._note_cut(key, t)
         return ("param" if self.leaves[key].is_param else "data", key)
 
-    def _record_output_grad(self, node, g):
-        record = self._op_of_node.get(id(node))
-        if record is not None:
-            xp = backend.device_of(g).xp
-            record.grad_norm = float(xp.sqrt((g.astype("float64") ** 2).sum()))
+    def _param_name(self, tensor):
+        """The dotted name of ``tensor`` in the modules being called (innermost first), or in
+        the outermost modules seen; None when it is no module's parameter."""
+        path = state.module_path
+        for depth in range(len(path), 0, -1):
+            prefix = module_path_text(path[:depth])
+            for name, p in path[depth - 1][1].named_parameters():
+                if p is tensor:
+                    return f"{prefix}.{name}" if prefix else name
+        for root in self._roots:
+            for name, p in root.named_parameters():
+                if p is tensor:
+                    return name
+        return None
 
-    def _record_leaf_grad(self, node, leaf, grad):
-        record = self._op_of_node.get(id(node))
-        if record is not None:
-            self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
+    # --- truncated BPTT: global steps across chunks, and where detach() cut the state -------
+    def _enter_call(self, module):
+        """An outermost module call outside any step that calls a module again (the next chunk
+        of truncated BPTT) numbers its steps on after the last step seen. Returns the offset in
+        force before the call."""
+        outer_offset = self._step_offset
+        if self._call_depth == 0 and state.time_step is None:
+            if id(module) in self._called_modules:
+                self._step_offset = self._last_step + 1
+            self._called_modules.add(id(module))
+        self._call_depth += 1
+        return outer_offset
+
+    def _exit_call(self, outer_offset):
+        self._call_depth -= 1
+        self._step_offset = outer_offset
+
+    def _global_step(self, time_step):
+        if time_step is None:
+            return None
+        time_step += self._step_offset
+        self._last_step = max(self._last_step, time_step)
+        return time_step
+
+    def _remember_output(self, record, out):
+        try:
+            self._op_of_array[id(out.array)] = (weakref.ref(out.array), record.index)
+        except TypeError:            # an array type without weak references: no cut detection
+            pass
+
+    def _note_cut(self, key, tensor):
+        """A leaf that shares its array with a recorded op's output is that output cut from
+        the graph (``h.detach()``): the state flows on, the gradient stops."""
+        found = self._op_of_array.get(id(tensor.array))
+        if found is not None and found[0]() is tensor.array:
+            self.cuts[key] = found[1]
 
     # --- reading ----------------------------------------------------------------------------
     @property
@@ -159,6 +261,10 @@ class trace:
         """The leaves that require grad (parameters), in order of first use: [LeafRecord]."""
         return [leaf for leaf in self.leaves.values() if leaf.is_param]
 
+    def has_contributions(self, param):
+        """Whether a traced backward has sent ``param`` any gradient."""
+        return id(param) in self._contributions
+
     def contributions(self, param):
         """[(t, ndarray)]: the gradient of ``param`` from the ops of each time step (t None
         for uses outside any step), in step order. They add up to this backward's gradient."""
@@ -169,8 +275,14 @@ class trace:
         if id(param) not in self._contributions:
             raise ValueError(f"contributions: no gradient reached {leaf.name} yet; call "
                              f"backward() on a traced loss while the trace is alive")
+        terms = self._contributions[id(param)]
+        for i, (t, grad) in enumerate(terms):      # lazy terms are made whole once, when asked
+            if callable(grad):
+                terms[i] = (t, grad())
+            elif not backend.is_array(grad):
+                terms[i] = (t, accumulate.dense(grad))
         per_step = {}
-        for t, grad in self._contributions[id(param)]:
+        for t, grad in terms:
             per_step[t] = per_step[t] + grad if t in per_step else grad
         order = sorted(per_step, key=lambda t: -1 if t is None else t)
         return [(t, backend.to_numpy(per_step[t])) for t in order]
@@ -212,7 +324,7 @@ def gradient_flow(loss_fn, weight):
     norm of dL/dh_t (the gradient reaching step t's state) and of step t's contribution to
     dL/dweight. Returns {"steps", "state_grad_norms", "weight_contribution_norms", "loss"}.
     The backward pass accumulates into ``.grad`` as usual."""
-    with trace() as tr:
+    with Trace() as tr:
         loss = loss_fn()
     loss.backward()
     states = tr.state_grad_norms()
@@ -222,3 +334,19 @@ def gradient_flow(loss_fn, weight):
             "state_grad_norms": [states.get(t, 0.0) for t in steps],
             "weight_contribution_norms": [contributions.get(t, 0.0) for t in steps],
             "loss": loss.item()}
+
+
+def _norm(g):
+    xp = backend.device_of(g).xp
+    return float(xp.sqrt((g.astype("float64") ** 2).sum()))
+
+
+class _TraceModule(types.ModuleType):
+    """``tinyseq.trace`` is this module, and calling it starts a trace: ``ts.trace()`` is
+    ``Trace()``, so ``with ts.trace() as tr:`` and ``tinyseq.trace.gradient_flow`` both work."""
+
+    def __call__(self, *args, **kwargs):
+        return Trace(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _TraceModule

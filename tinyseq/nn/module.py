@@ -6,6 +6,15 @@ from ..autograd import state
 from ..tensor import Tensor
 
 
+def _name_in(caller, module):
+    """The dotted name of ``module`` inside ``caller``, or its class name when it is none of
+    the caller's submodules."""
+    for name, child in caller.named_modules():
+        if child is module:
+            return name
+    return type(module).__name__
+
+
 class Parameter(Tensor):
     """A tensor that a Module learns: always a leaf, requires grad by default."""
 
@@ -65,16 +74,22 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if state.tracer is None:
-            if not state.anomaly:
-                return self.forward(*args, **kwargs)
-            path = state.module_path  # detect_anomaly names modules by class when not tracing
-            state.module_path = path + (type(self).__name__,)
-            try:
-                return self.forward(*args, **kwargs)
-            finally:
-                state.module_path = path
-        return state.tracer._call_module(self, args, kwargs)
+        observers = state.observers
+        if not observers:
+            return self.forward(*args, **kwargs)
+        # a trace or anomaly mode watches: ops made inside are tagged with the module path,
+        # each module named as its caller knows it (``encoder.rnn``)
+        path = state.module_path
+        name = _name_in(path[-1][1], self) if path else ""
+        state.module_path = path + ((name, self),)
+        for observer in observers:
+            observer.module_entered(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            state.module_path = path
+            for observer in observers:
+                observer.module_exited(self)
 
     # --- walking the tree -------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -176,9 +191,14 @@ class Module:
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
+        mismatched, not_real = [], []
         for name, value in state_dict.items():
             if name in own:
+                # real numbers only: a str, complex or datetime value would be cast or fail
+                dtype = getattr(value.array if isinstance(value, Tensor) else value, "dtype", None)
+                if getattr(dtype, "kind", None) not in tuple("biuf") or not hasattr(value, "shape"):
+                    not_real.append(f"{name}: {type(value).__name__} {'' if dtype is None else dtype}")
+                    continue
                 shape = tuple(value.shape)
                 if shape != tuple(own[name].shape):
                     mismatched.append(f"{name}: checkpoint {shape} vs model {tuple(own[name].shape)}")
@@ -189,6 +209,8 @@ class Module:
             problems.append(f"unexpected keys {unexpected}")
         if mismatched:
             problems.append(f"shape mismatches [{'; '.join(mismatched)}]")
+        if not_real:
+            problems.append(f"values that are not real-number arrays [{'; '.join(not_real)}]")
         if problems:
             raise ValueError(f"load_state_dict for {type(self).__name__}: " + ", ".join(problems))
         for name, value in state_dict.items():

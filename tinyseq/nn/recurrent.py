@@ -9,16 +9,16 @@ import numpy
 
 from .. import backend
 from .. import functional as F
-from ..autograd import scope, state as engine_state, timestep
-from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RecurrentStep, RNNMath
+from ..autograd import scope, timestep
+from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 from ..tensor import Tensor, concat, stack, where
 from . import init
 from .module import Module, Parameter
 
 
 def _project(x, weight_ih, bias_ih):
-    """W_ih x_t + b_ih; or x itself when weight_ih is None: the layers, while no trace records,
-    project all time steps in one product before the loop and pass each step's slice."""
+    """W_ih x_t + b_ih; or x itself when weight_ih is None: the layers project all time steps
+    in one product before the loop and pass each step's slice."""
     return x if weight_ih is None else F.linear(x, weight_ih, bias_ih)
 
 
@@ -171,11 +171,10 @@ class _RNNBase(Module):
     layer * num_directions + direction, as PyTorch lays it out.
 
     ``impl="fused"`` (the default) runs all steps of a layer direction as one op with a
-    hand-written backward (``RecurrentLayer``); while a trace records, one op per step instead.
-    ``impl="primitive"`` builds every gate from primitive ops, so a trace shows each of them.
-    Without a trace, both project the inputs of all steps in one matrix product; under a trace
-    (or detect_anomaly) the primitive path projects step by step, so each step's share of
-    dW_ih shows (and an anomaly names its step). Both compute the same numbers.
+    hand-written backward (``RecurrentLayer``), which shows a trace each of its time steps.
+    ``impl="primitive"`` builds every gate from primitive ops, so a trace shows each of them;
+    it projects the inputs of all steps in one matrix product before its time loop (a trace
+    shows that product outside the steps). Both compute the same numbers, traced or not.
     """
     mode = None
 
@@ -302,12 +301,9 @@ class _RNNBase(Module):
     def _run_direction(self, x, state, weights, masks, reverse):
         if self.impl == "fused":
             return self._run_fused(x, state, weights, masks, reverse)
-        if engine_state.tracer is None and not engine_state.anomaly:
-            # the inputs of all steps in one product; a trace (each step's share of dW_ih) and
-            # anomaly mode (which step went wrong) project step by step instead
-            weight_ih, weight_hh, bias_ih, bias_hh = weights
-            x = F.linear(x, weight_ih, bias_ih)
-            weights = (None, weight_hh, None, bias_hh)
+        weight_ih, weight_hh, bias_ih, bias_hh = weights
+        x = F.linear(x, weight_ih, bias_ih)            # the inputs of all steps in one product
+        weights = (None, weight_hh, None, bias_hh)
         steps = x.shape[0]
         outputs = [None] * steps
         all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))
@@ -325,27 +321,15 @@ class _RNNBase(Module):
         return stack(outputs), state
 
     def _run_fused(self, x, state, weights, masks, reverse):
-        """The fused cell over time: one op for the whole layer direction (the input projection
-        of all steps one matrix product inside it), or, while a trace records, the projection
-        as one op and then one op per step. The ops take and give gate-major states (S, B, H):
-        (h, c) for the LSTM, (h,) otherwise."""
+        """The fused cell over time: one op for the whole layer direction, the input
+        projection of all steps one matrix product inside it. The op takes and gives
+        gate-major states (S, B, H): (h, c) for the LSTM, (h,) otherwise."""
         weight_ih, weight_hh, bias_ih, bias_hh = weights
         state = stack(list(state) if self.mode == "LSTM" else [state])
-        math = self._math()
         steps = x.shape[0]
-        if engine_state.tracer is None:
-            biases = () if bias_ih is None else (bias_ih, bias_hh)
-            states = RecurrentLayer(math, masks, reverse).apply(x, state, weight_ih, weight_hh, *biases)
-        else:
-            x_gates = F.linear(x, weight_ih, bias_ih)
-            recurrent_weights = (weight_hh,) if bias_hh is None else (weight_hh, bias_hh)
-            per_step = [None] * steps
-            for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-                with timestep(t):
-                    mask = None if masks is None else masks[t]
-                    state = RecurrentStep(math, mask).apply(x_gates[t], state, *recurrent_weights)
-                per_step[t] = state
-            states = stack(per_step, axis=1)
+        biases = () if bias_ih is None else (bias_ih, bias_hh)
+        states = RecurrentLayer(self._math(), masks, reverse).apply(x, state, weight_ih,
+                                                                    weight_hh, *biases)
         final = states[:, 0] if reverse else states[:, steps - 1]
         outputs = states[0]
         if masks is not None:

@@ -1,6 +1,7 @@
 """Elementwise ops. Binary ops broadcast like NumPy; their backward sums the gradient back
 to each input's shape (``sum_to``)."""
-from ..autograd import Function, sum_to
+from ..accumulate import sum_to
+from ..autograd import Function
 
 
 class Add(Function):
@@ -35,6 +36,7 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  da = g * b,  db = g * a"""
+    saves_inputs = (0, 1)
     __slots__ = ()
 
     def forward(self, xp, a, b):
@@ -49,6 +51,7 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  da = g / b,  db = -g * a / b^2"""
+    saves_inputs = (0, 1)
     __slots__ = ()
 
     def forward(self, xp, a, b):
@@ -75,6 +78,7 @@ class Neg(Function):
 
 class PowScalar(Function):
     """y = x ** p for a constant number p;  dx = g * p * x^(p-1)"""
+    saves_inputs = (0,)
     __slots__ = ("exponent",)
 
     def __init__(self, exponent):
@@ -92,6 +96,8 @@ class PowScalar(Function):
 
 class Pow(Function):
     """y = a ** b for tensors;  da = g * b * a^(b-1),  db = g * y * log(a) (0 where a <= 0)"""
+    saves_inputs = (0, 1)
+    saves_output = True
     __slots__ = ()
 
     def forward(self, xp, a, b):
@@ -110,6 +116,7 @@ class Pow(Function):
 
 class Exp(Function):
     """y = exp(x);  dx = g * y"""
+    saves_output = True
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -123,6 +130,7 @@ class Exp(Function):
 
 class Log(Function):
     """y = log(x);  dx = g / x"""
+    saves_inputs = (0,)
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -135,6 +143,7 @@ class Log(Function):
 
 class Tanh(Function):
     """y = tanh(x);  dx = g * (1 - y^2)"""
+    saves_output = True
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -161,6 +170,7 @@ def stable_sigmoid(xp, x, out=None):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y)"""
+    saves_output = True
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -187,6 +197,7 @@ class Relu(Function):
 
 class Sin(Function):
     """y = sin(x);  dx = g * cos(x)"""
+    saves_inputs = (0,)
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -199,6 +210,7 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos(x);  dx = -g * sin(x)"""
+    saves_inputs = (0,)
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -211,6 +223,7 @@ class Cos(Function):
 
 class Abs(Function):
     """y = |x|;  dx = g * sign(x) (0 at x = 0, as PyTorch)"""
+    saves_inputs = (0,)
     __slots__ = ()
 
     def forward(self, xp, x):
@@ -223,6 +236,7 @@ class Abs(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dx = g / (2 y)"""
+    saves_output = True
     __slots__ = ()
 
     def forward(self, xp, x):

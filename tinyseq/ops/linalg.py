@@ -1,7 +1,8 @@
 """Matrix products."""
 import math
 
-from ..autograd import Function, ProductGrad, sum_to
+from ..accumulate import ProductGrad, sum_to
+from ..autograd import Function
 
 
 def rows(a):
@@ -20,6 +21,7 @@ def rows_times(xp, a, matrix):
 class MatMul(Function):
     """y = a @ b (batch dimensions broadcast as numpy.matmul);  da = g @ b^T,  db = a^T @ g
     (a ProductGrad when b is a matrix, as a weight is)"""
+    saves_inputs = (0, 1)
     __slots__ = ()
     name = "matmul"
 
@@ -54,6 +56,7 @@ class MatMul(Function):
 class Linear(Function):
     """y = x W^T + b for x (..., in), W (out, in), b (out,);
     dx = g W,  dW = g^T x (over all leading axes; a ProductGrad),  db = g summed over leading axes"""
+    saves_inputs = (0, 1)
     __slots__ = ()
 
     def forward(self, xp, x, weight, bias=None):

@@ -11,6 +11,7 @@ def log_softmax_array(xp, x, axis):
 
 class Softmax(Function):
     """y = exp(x) / sum(exp(x)) along ``axis``;  dx = y * (g - sum(g * y))"""
+    saves_output = True
     __slots__ = ("axis",)
 
     def __init__(self, axis):
@@ -29,6 +30,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - log(sum(exp(x))) along ``axis``;  dx = g - softmax(x) * sum(g)"""
+    saves_output = True
     __slots__ = ("axis",)
 
     def __init__(self, axis):

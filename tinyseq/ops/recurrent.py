@@ -26,10 +26,13 @@ stays float32 on the GPU (exp overflowing to inf still gives 0).
 ``additive`` maths (RNN, LSTM) see only x_gates + h_gates: there b_hh folds into x_gates and
 dL/d h_gates is dL/d x_gates, one array. ``RecurrentLayer`` runs all steps of one layer
 direction as one op (the input projection and the weight gradients as one product per gate
-over all steps); ``RecurrentStep`` runs one step, so that a trace sees every time step and each
-step's share of dW_hh.
+over all steps). Observers (a trace, anomaly mode) see its time steps all the same: it says
+which steps it runs, and its backward reports each step's state gradient and each step's share
+of the weight gradients, computed from the buffers it holds only when someone asks.
 """
-from ..autograd import Function, state as engine_state
+import functools
+
+from ..autograd import Function
 from .elementwise import stable_sigmoid
 from .linalg import rows
 
@@ -263,6 +266,11 @@ def _weight_grad(xp, d_gates, inputs):
     return xp.matmul(d_gates.transpose(0, 2, 1), inputs).reshape(-1, inputs.shape[1])
 
 
+def _bias_grad(d_gates):
+    """db = d_gates summed over the batch, for d_gates (G, B, H): (G*H,), the bias's layout."""
+    return d_gates.sum(axis=1).reshape(-1)
+
+
 def _forward_step(xp, math, act, prev, new, weight_t, h_bias, h_gates, mask):
     """One time step of either op: h_gates = W_hh h_{t-1} (+ b_hh), gate k from the block
     weight_t[k] = W_k^T, written into ``h_gates``; then the cell math into ``new``. Rows whose
@@ -299,13 +307,30 @@ class RecurrentLayer(Function):
     activations, and backward overwrites that buffer with the gate gradients (unless the
     graph is retained). Backward: dW_ih = sum_t dx_gates_t^T x_t and
     dW_hh = sum_t dh_gates_t^T h_{t-1}, each one product per gate over all steps.
+
+    For observers: ``time_steps()`` lists the steps in the order they run, each step reads
+    every input (the state input ``state_input`` from the step before), its output is the
+    slice at ``time_axis``, and a trace labels it ``step_kind``.
     """
     __slots__ = ("math", "masks", "reverse")
+    saves_inputs = (0, 2, 3)                            # x, W_ih and W_hh
+    takes_options = True
+    time_axis = 1
+    state_input = 1
 
     def __init__(self, math, masks=None, reverse=False):
         self.math = math
         self.masks = masks
         self.reverse = reverse
+
+    @property
+    def step_kind(self):
+        """lstm_step, gru_step or rnn_step."""
+        return type(self.math).__name__[:-len("Math")].lower() + "_step"
+
+    def time_steps(self):
+        steps = self.saved[3].shape[0]
+        return list(range(steps - 1, -1, -1) if self.reverse else range(steps))
 
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         steps, batch = x.shape[:2]
@@ -334,9 +359,9 @@ class RecurrentLayer(Function):
         self.saved = (acts, per_step, states, x, weight_ih, weight_hh)
         return states[:, :steps] if self.reverse else states[:, 1:]
 
-    def backward(self, xp, g_states):
+    def backward(self, xp, g_states, retain_graph=False, observers=()):
         acts, per_step, states, x, weight_ih, weight_hh = self.saved
-        if engine_state.retain_graph:                  # a later backward needs the activations
+        if retain_graph:                               # a later backward needs the activations
             acts = acts.copy()
         steps = x.shape[0]
         d_h_all = acts if self.math.additive else xp.empty_like(acts)
@@ -346,9 +371,13 @@ class RecurrentLayer(Function):
             prev = states[:, t + 1] if self.reverse else states[:, t]
             d_state += g_states[:, t]
             mask = None if self.masks is None else self.masks[t]
+            for observer in observers:
+                observer.step_grad(self, t, d_state)
             _backward_step(xp, self.math, d_state, acts[:, t], per_step[t], prev, d_prev,
                            d_h_all[:, t], weight_hh, mask)
             d_state, d_prev = d_prev, d_state
+        if observers:
+            self._report_contributions(xp, observers, acts, d_h_all, states, x)
         needs = [t.requires_grad for t in self.inputs]
         gates, n_rows = acts.shape[0], steps * x.shape[1]
         d_x_gates = acts.reshape(gates, n_rows, -1)
@@ -359,48 +388,22 @@ class RecurrentLayer(Function):
                  _weight_grad(xp, d_x_gates, rows(x)) if needs[2] else None,
                  _weight_grad(xp, d_h_gates, h_prev) if needs[3] else None]
         if len(needs) == 6:
-            d_bias_ih = d_x_gates.sum(axis=1).reshape(-1)
+            d_bias_ih = _bias_grad(d_x_gates)
             grads.append(d_bias_ih)
-            grads.append(d_bias_ih.copy() if self.math.additive
-                         else d_h_gates.sum(axis=1).reshape(-1))
+            grads.append(d_bias_ih.copy() if self.math.additive else _bias_grad(d_h_gates))
         return tuple(grads)
 
-
-class RecurrentStep(Function):
-    """One step: inputs x_gates_t (B, G*H), the previous state (S, B, H), W_hh and optionally
-    b_hh; output the new state. The same math as RecurrentLayer, one op per time step."""
-    __slots__ = ("math", "mask")
-
-    def __init__(self, math, mask=None):
-        self.math = math
-        self.mask = mask
-
-    @property
-    def name(self):
-        """lstm_step, gru_step or rnn_step: what a trace labels the op with."""
-        return type(self.math).__name__[:-len("Math")].lower() + "_step"
-
-    def forward(self, xp, x_gates, state, weight_hh, bias_hh=None):
-        batch, gates, hidden = x_gates.shape[0], self.math.gates, weight_hh.shape[1]
-        act = x_gates.reshape(batch, gates, hidden).transpose(1, 0, 2).copy()   # (G, B, H)
-        new_state = xp.empty_like(state)
-        weight_t = _gate_stack(weight_hh, gates).transpose(0, 2, 1)
-        h_bias = None if bias_hh is None else bias_hh.reshape(gates, 1, hidden)
-        per_step = _forward_step(xp, self.math, act, state, new_state, weight_t, h_bias,
-                                 xp.empty_like(act), self.mask)
-        self.saved = (act, per_step, state, weight_hh)
-        return new_state
-
-    def backward(self, xp, g):
-        act, per_step, state, weight_hh = self.saved
-        if engine_state.retain_graph:
-            act = act.copy()
-        d_h_gates = act if self.math.additive else xp.empty_like(act)
-        d_prev = xp.empty_like(g)
-        _backward_step(xp, self.math, g, act, per_step, state, d_prev, d_h_gates, weight_hh,
-                       self.mask)
-        d_x_gates = act.transpose(1, 0, 2).reshape(act.shape[1], -1)
-        d_weight = _weight_grad(xp, d_h_gates, state[0])
-        if len(self.inputs) == 4:
-            return d_x_gates, d_prev, d_weight, d_h_gates.sum(axis=1).reshape(-1)
-        return d_x_gates, d_prev, d_weight
+    def _report_contributions(self, xp, observers, d_x_gates, d_h_gates, states, x):
+        """Tell observers each step's share of the weight gradients: dW_ih|t = dx_gates_t^T x_t,
+        dW_hh|t = dh_gates_t^T h_{t-1}, db_ih|t and db_hh|t the gates' gradients summed over
+        the batch. Each is computed only if asked for, from these buffers."""
+        h_prev = states[0, 1:] if self.reverse else states[0, :-1]
+        for t in self.time_steps():
+            shares = [(2, functools.partial(_weight_grad, xp, d_x_gates[:, t], x[t])),
+                      (3, functools.partial(_weight_grad, xp, d_h_gates[:, t], h_prev[t]))]
+            if len(self.inputs) == 6:
+                shares += [(4, functools.partial(_bias_grad, d_x_gates[:, t])),
+                           (5, functools.partial(_bias_grad, d_h_gates[:, t]))]
+            for observer in observers:
+                for input_index, compute in shares:
+                    observer.step_contribution(self, input_index, t, compute)

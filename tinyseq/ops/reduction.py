@@ -61,6 +61,8 @@ class Mean(Sum):
 
 class Max(Function):
     """y = max of x over ``axes``;  dx = g shared equally among the maximal entries"""
+    saves_inputs = (0,)
+    saves_output = True
     __slots__ = ("axes", "keepdims")
 
     def __init__(self, axes, keepdims):

@@ -1,5 +1,6 @@
 """Ops that move values around without arithmetic: reshape, transpose, indexing, joining."""
-from ..autograd import Function, SparseGrad, sum_to
+from ..accumulate import SparseGrad, sum_to
+from ..autograd import Function
 
 
 class Reshape(Function):
