@@ -1,51 +1,200 @@
-"""``save`` / ``load``: nested state dicts in a NumPy .npz file that never executes code.
+"""``save`` / ``load``: nested state dicts in safetensors files, which never execute code.
 
-The file is an ordinary .npz archive. Arrays are stored as ``array_0``, ``array_1``, ...; the
-nesting (dicts, lists, numbers, strings, None, and which leaves are tensors) is a JSON document
-stored in the archive as the bytes of ``__tinyseq__``. Loading uses ``allow_pickle=False``.
+A file is a safetensors file (https://huggingface.co/docs/safetensors): every tensor and array
+of the saved object is a safetensors tensor named by its dotted path (``model.lstm.weight_ih_l0``,
+``optimizer.state.0.exp_avg``), so ``safetensors.torch.load_file`` reads a tinyseq state dict
+as PyTorch's and ``ts.load`` reads PyTorch's. The metadata holds, as JSON, the nesting
+(``"tinyseq"``: dicts, lists, tuples, numbers, strings, None, and which leaves are tensors) and a
+CRC-32 of each tensor's bytes, with its dtype and shape, and of the tree (``"tinyseq.crc32"``),
+checked on load when present, so that a flipped bit anywhere is an error. A
+safetensors file without them (written by another tool) loads as a flat dict name -> Tensor.
+
+Reading checks the header (size, JSON, dtypes, shapes, offsets that cover the data exactly)
+before it reads any tensor, so a malformed file is a ValueError naming the file and the
+problem, in time and memory bounded by the file's size. ``.npz`` files of tinyseq's first
+format still load, through a reader that checks each member's declared size against its
+``.npy`` header before it inflates anything.
+
 Saving writes a temporary file in the target's folder and renames it over the target, so a
 crash leaves either the old file or the new one, never half of one.
 """
+import errno
+import io
 import json
+import math
 import os
+import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 
 import numpy
+import safetensors.numpy
 
 from . import backend
 from .tensor import Tensor
 
-FORMAT = "tinyseq-checkpoint"
-VERSION = 1
-_HEADER = "__tinyseq__"
+FORMAT_KEY = "tinyseq"
+CHECKSUM_KEY = "tinyseq.crc32"
+VERSION = 2
+MAX_HEADER_BYTES = 100_000_000  # the safetensors library's own bound on the JSON header
+MAX_DEPTH = 100                 # nesting of dicts/lists/tuples in a saved object
+
+# safetensors dtype name -> NumPy dtype (little-endian, as the format stores them)
+_DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2", "U32": "<u4",
+           "I32": "<i4", "U64": "<u8", "I64": "<i8", "F16": "<f2", "F32": "<f4", "F64": "<f8"}
+_SAFETENSORS_DTYPE = {numpy_dtype: name for name, numpy_dtype in _DTYPES.items()}
+_SAVED_KINDS = "biuf"           # bool, signed and unsigned integers, floats
+_LEGACY_HEADER = "__tinyseq__"
+_LEGACY_FORMAT = "tinyseq-checkpoint"
+_DEFLATE_MAX_RATIO = 1032       # deflate never inflates one byte into more than this
+# what the zipfile module raises on a damaged archive
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
+               struct.error, NotImplementedError, RuntimeError, UnicodeDecodeError,
+               OverflowError)
 
 
-def save(obj, path):
-    """Write ``obj`` (nested dicts/lists of Tensors, arrays, numbers, strings) to ``path``."""
-    path = os.fspath(path)
-    arrays = {}
-    document = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays)}
-    header = numpy.frombuffer(json.dumps(document).encode("utf-8"), dtype=numpy.uint8)
-    write_atomically(path, lambda f: numpy.savez(f, **{_HEADER: header}, **arrays))
+# --- saving ---------------------------------------------------------------------------------
+def save(obj, f):
+    """Write ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, None) to
+    ``f``: a path (written atomically) or a binary file object open for writing."""
+    tensors = {}
+    root = _encode(obj, tensors, [], 0)
+    tree = json.dumps({"version": VERSION, "root": root})
+    checksums = {"tree": zlib.crc32(tree.encode("utf-8")),
+                 "tensors": {name: [zlib.crc32(array.reshape(-1).view(numpy.uint8)),
+                                    _SAFETENSORS_DTYPE[array.dtype.str], list(array.shape)]
+                             for name, array in tensors.items()}}
+    metadata = {FORMAT_KEY: tree, CHECKSUM_KEY: json.dumps(checksums)}
+    content = safetensors.numpy.save(tensors, metadata)
+    if _is_file_object(f):
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("save: the file object is open in text mode; open it with 'wb'")
+        f.write(content)
+        return
+    write_atomically(_as_path("save", f), lambda file: file.write(content))
+
+
+def _encode(obj, tensors, path, depth):
+    if depth > MAX_DEPTH:
+        raise ValueError(f"save: the object is nested deeper than {MAX_DEPTH} levels at "
+                         f"{_dotted(path)!r}")
+    if isinstance(obj, Tensor) or backend.is_array(obj):
+        array = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
+        if array.dtype.kind not in _SAVED_KINDS or array.dtype.itemsize > 8:
+            raise TypeError(f"save: {_dotted(path) or 'the object'!r} has dtype {array.dtype}; "
+                            f"only bool, integer and float16/32/64 arrays can be saved")
+        array = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
+        name = _unique_name(_dotted(path) or "tensor", tensors)
+        tensors[name] = array
+        return {"tensor" if isinstance(obj, Tensor) else "array": name}
+    if isinstance(obj, dict):
+        return {"dict": [[_encode_key(k), _encode(v, tensors, path + [str(k)], depth + 1)]
+                         for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        items = [_encode(v, tensors, path + [str(i)], depth + 1)
+                 for i, v in enumerate(obj)]
+        return {"list" if isinstance(obj, list) else "tuple": items}
+    if isinstance(obj, numpy.generic):
+        obj = obj.item()
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return {"value": obj}
+    if callable(getattr(obj, "state_dict", None)):
+        raise TypeError(f"save: cannot save a {type(obj).__name__} itself (that would need "
+                        f"pickle); save its state_dict() instead")
+    raise TypeError(f"save: cannot save objects of type {type(obj).__name__} at "
+                    f"{_dotted(path) or 'the top level'!r} (save state dicts: dicts, lists and "
+                    f"tuples of tensors, arrays, numbers and strings)")
+
+
+def _dotted(path):
+    return ".".join(path)
+
+
+def _unique_name(name, taken):
+    """``name``, or ``name#1``, ``name#2``, ... when two paths flatten to the same dotted name
+    (a key ``"a.b"`` next to a dict ``"a"`` holding ``"b"``)."""
+    unique, n = name, 0
+    while unique in taken:
+        n += 1
+        unique = f"{name}#{n}"
+    return unique
+
+
+def _encode_key(key):
+    if isinstance(key, (str, int)) and not isinstance(key, bool):
+        return key
+    raise TypeError(f"save: dict keys must be str or int, got {type(key).__name__}")
 
 
 def write_atomically(path, write):
     """Call ``write(file)`` on a temporary file in ``path``'s folder, flush it to disk, then
-    rename it to ``path``: readers see the old file or the whole new one, never a part."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    rename it to ``path``: readers see the old file or the whole new one, never a part.
+
+    A symlink at ``path`` stays a link: its target is replaced. An existing file keeps its
+    permission bits. Temporary files of the same target that killed processes left behind
+    are removed first, so a crash loop leaves at most one."""
+    path = os.fspath(path)
+    target = os.path.realpath(path)
+    folder, name = os.path.split(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"cannot save {path!r}: its folder {folder!r} "
+                                              f"does not exist", path)
+    existing = _stat_or_none(target)
+    if existing is not None:
+        _require_regular("save", path, existing)
+        mode = stat.S_IMODE(existing.st_mode)
+    else:
+        mode = 0o666 & ~_umask()
+    _remove_stale_temporaries(folder, name)
+    handle, temporary = tempfile.mkstemp(prefix=f"{_temporary_prefix(name)}{os.getpid()}-",
+                                         dir=folder)
     try:
         with os.fdopen(handle, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
     except BaseException:
-        os.unlink(temporary)
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
         raise
     _fsync_folder(folder)
+
+
+def _temporary_prefix(name):
+    return f".{name}.tmp-"
+
+
+def _remove_stale_temporaries(folder, name):
+    """Delete ``.<name>.tmp-<pid>-*`` files whose writing process no longer exists."""
+    if os.name != "posix":  # os.kill(pid, 0) only asks "alive?" on POSIX
+        return
+    prefix = _temporary_prefix(name)
+    for entry in os.listdir(folder):
+        if not entry.startswith(prefix):
+            continue
+        pid = entry[len(prefix):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_exists(int(pid)):
+            continue
+        try:
+            os.unlink(os.path.join(folder, entry))
+        except FileNotFoundError:
+            pass
+
+
+def _process_exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 def _umask():
@@ -67,78 +216,351 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def _encode(obj, arrays):
-    if isinstance(obj, Tensor) or backend.is_array(obj):
-        array = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
-        if array.dtype.hasobject:
-            raise TypeError("save: object arrays cannot be saved")
-        key = f"array_{len(arrays)}"
-        arrays[key] = array
-        return {"array": key, "tensor": isinstance(obj, Tensor), "shape": list(array.shape),
-                "dtype": array.dtype.str}
-    if isinstance(obj, dict):
-        return {"dict": [[_encode_key(k), _encode(v, arrays)] for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        return {"list" if isinstance(obj, list) else "tuple": [_encode(v, arrays) for v in obj]}
-    if isinstance(obj, numpy.generic):
-        obj = obj.item()
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return {"value": obj}
-    raise TypeError(f"save: cannot save objects of type {type(obj).__name__} (save state dicts: "
-                    f"dicts and lists of tensors, arrays, numbers and strings)")
+# --- opening ----------------------------------------------------------------------------------
+def _is_file_object(f):
+    return hasattr(f, "read") or hasattr(f, "write")
 
 
-def _encode_key(key):
-    if isinstance(key, (str, int)) and not isinstance(key, bool):
-        return key
-    raise TypeError(f"save: dict keys must be str or int, got {type(key).__name__}")
-
-
-def load(path, device="cpu"):
-    """Read what ``save`` wrote; tensors come back on ``device``."""
-    path = os.fspath(path)
+def _as_path(op, f):
     try:
-        archive = numpy.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"load: {path!r} is not a tinyseq checkpoint ({error})") from None
-    if not hasattr(archive, "files"):  # a .npy file loads as a bare array
-        raise ValueError(f"load: {path!r} is not a tinyseq checkpoint (a .npy array, not an "
-                         f".npz archive)")
+        return os.fspath(f)
+    except TypeError:
+        raise TypeError(f"{op}: expected a path (str or os.PathLike) or a binary file object, "
+                        f"got {type(f).__name__}") from None
+
+
+def _stat_or_none(path):
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _require_regular(op, path, status):
+    if stat.S_ISREG(status.st_mode):
+        return
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"{op}: {path!r} is a directory", path)
+    kind = ("a FIFO" if stat.S_ISFIFO(status.st_mode) else
+            "a character device" if stat.S_ISCHR(status.st_mode) else
+            "a block device" if stat.S_ISBLK(status.st_mode) else
+            "a socket" if stat.S_ISSOCK(status.st_mode) else "not a regular file")
+    raise ValueError(f"{op}: {path!r} is {kind}, not a regular file")
+
+
+def _open_regular(path):
+    """Open ``path`` for reading after checking that it is a regular file; O_NONBLOCK keeps a
+    FIFO swapped in between the check and the open from blocking."""
+    _require_regular("load", path, os.stat(path))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        _require_regular("load", path, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+# --- loading ----------------------------------------------------------------------------------
+class _Malformed(Exception):
+    """What is wrong with a file; ``load`` turns it into a ValueError naming the file."""
+
+
+def load(f, device="cpu"):
+    """Read what ``save`` wrote (or any safetensors file, or a tinyseq ``.npz``) from ``f``, a
+    path or a binary file object; tensors come back on ``device``."""
+    device = backend.get_device(device)
+    if _is_file_object(f):
+        if isinstance(f, io.TextIOBase):
+            raise TypeError("load: the file object is open in text mode; open it with 'rb'")
+        name = str(getattr(f, "name", "<file object>"))
+        if not (hasattr(f, "seekable") and f.seekable()):
+            f = io.BytesIO(f.read())
+        return _load_from(f, name, device)
+    path = _as_path("load", f)
+    with _open_regular(path) as file:
+        return _load_from(file, path, device)
+
+
+def _load_from(f, name, device):
+    start = f.tell()
+    size = f.seek(0, io.SEEK_END) - start
+    f.seek(start)
+    try:
+        magic = _read_exactly(f, min(size, 4), "the file's first bytes")
+        if magic[:2] == b"PK":
+            f.seek(start)
+            return _load_npz(f, size, device)
+        f.seek(start)
+        return _load_safetensors(f, size, device)
+    except _Malformed as problem:
+        raise ValueError(f"load: {name!r} is not a readable tinyseq file: {problem}") from None
+
+
+def _read_exactly(f, n, what):
+    """n bytes into a writable buffer, read in pieces so that memory follows the data read."""
+    buffer = bytearray(n)
+    view = memoryview(buffer)
+    done = 0
+    while done < n:
+        count = f.readinto(view[done:done + (64 << 20)])
+        if not count:
+            raise _Malformed(f"the file ends inside {what} ({done} of {n} bytes)")
+        done += count
+    return buffer
+
+
+def _load_safetensors(f, size, device):
+    if size < 8:
+        raise _Malformed(f"{size} bytes is too short for a safetensors header")
+    header_size = struct.unpack("<Q", _read_exactly(f, 8, "the header size"))[0]
+    if header_size > min(MAX_HEADER_BYTES, size - 8):
+        raise _Malformed(f"the header declares {header_size} bytes; the file has {size - 8} "
+                         f"after the size field (and headers are at most {MAX_HEADER_BYTES})")
+    header = _parse_json(_read_exactly(f, header_size, "the header"), "the header")
+    if not isinstance(header, dict):
+        raise _Malformed("the header is not a JSON object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise _Malformed("__metadata__ is not an object of strings")
+    entries = sorted(((_check_entry(key, entry), key) for key, entry in header.items()),
+                     key=lambda item: item[0][2])
+    position = 0
+    for (_, _, begin, end), key in entries:
+        if begin != position:
+            raise _Malformed(f"tensor {key!r} starts at byte {begin} of the data, expected "
+                             f"{position} (tensors must cover the data without gaps or overlaps)")
+        position = end
+    if position != size - 8 - header_size:
+        raise _Malformed(f"the tensors cover {position} bytes; the data has "
+                         f"{size - 8 - header_size}")
+    checksums = _checksums(metadata, header)
+    arrays = {}
+    for (dtype, shape, begin, end), key in entries:
+        buffer = _read_exactly(f, end - begin, f"tensor {key!r}")
+        if checksums is not None:
+            expected = checksums[key]
+            actual = [zlib.crc32(buffer), dtype, shape]
+            if expected != actual:
+                raise _Malformed(f"tensor {key!r} fails its checksum (CRC-32, dtype and shape "
+                                 f"{actual}; the metadata records {_short(expected)}): the "
+                                 f"file is corrupt")
+        arrays[key] = _array_from(buffer, dtype, shape)
+    if FORMAT_KEY not in metadata:
+        return {key: Tensor.from_array(device.xp.asarray(arrays[key]), False) for key in header}
+    document = _parse_json(metadata[FORMAT_KEY], FORMAT_KEY)
+    if not isinstance(document, dict) or document.get("version") != VERSION:
+        version = document.get("version") if isinstance(document, dict) else None
+        raise _Malformed(f"format version {version!r}; this tinyseq reads version {VERSION}")
+    return _decode(document.get("root"), lambda node: _tree_array(node, arrays), device)
+
+
+def _checksums(metadata, header):
+    """name -> [CRC-32, dtype, shape] from the metadata, after checking the tree's CRC-32;
+    None for a file without checksums (one that another tool wrote)."""
+    if CHECKSUM_KEY not in metadata:
+        return None
+    if FORMAT_KEY not in metadata:
+        raise _Malformed(f"the metadata has {CHECKSUM_KEY!r} but no {FORMAT_KEY!r} tree")
+    checksums = _parse_json(metadata[CHECKSUM_KEY], CHECKSUM_KEY)
+    if not isinstance(checksums, dict) or not isinstance(checksums.get("tensors"), dict) \
+            or set(checksums["tensors"]) != set(header):
+        raise _Malformed(f"{CHECKSUM_KEY} does not list the file's tensors")
+    tree_crc = zlib.crc32(metadata[FORMAT_KEY].encode("utf-8"))
+    if checksums.get("tree") != tree_crc:
+        raise _Malformed(f"the metadata's tree fails its checksum (CRC-32 {tree_crc}, recorded "
+                         f"{_short(checksums.get('tree'))}): the file is corrupt")
+    return checksums["tensors"]
+
+
+def _check_entry(key, entry):
+    """(dtype, shape, begin, end) of a header entry, each checked."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise _Malformed(f"tensor {key!r} has a malformed entry {_short(entry)}")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if dtype == "BF16":
+        item = 2
+    elif dtype in _DTYPES:
+        item = numpy.dtype(_DTYPES[dtype]).itemsize
+    else:
+        raise _Malformed(f"tensor {key!r} has dtype {_short(dtype)}, which tinyseq does not "
+                         f"read (it reads {', '.join(_DTYPES)} and BF16)")
+    if not isinstance(shape, list) or len(shape) > 64 or not all(_is_count(n) for n in shape):
+        raise _Malformed(f"tensor {key!r} has a malformed shape {_short(shape)}")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(n) for n in offsets) \
+            or offsets[0] > offsets[1]:
+        raise _Malformed(f"tensor {key!r} has malformed data_offsets {_short(offsets)}")
+    nbytes = math.prod(shape) * item
+    if offsets[1] - offsets[0] != nbytes:
+        raise _Malformed(f"tensor {key!r} of dtype {dtype} and shape {shape} needs {nbytes} "
+                         f"bytes; its data_offsets {offsets} hold {offsets[1] - offsets[0]}")
+    return dtype, shape, offsets[0], offsets[1]
+
+
+def _is_count(n):
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _parse_json(data, what):
+    try:
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise _Malformed(f"{what} is not valid UTF-8 JSON ({_short(str(error))})") from None
+
+
+def _array_from(buffer, dtype, shape):
+    if dtype == "BF16":  # bfloat16 is the upper half of a float32
+        bits = numpy.frombuffer(buffer, "<u2").astype(numpy.uint32) << 16
+        return bits.view(numpy.float32).reshape(shape)
+    return numpy.frombuffer(buffer, _DTYPES[dtype]).reshape(shape).astype(
+        numpy.dtype(_DTYPES[dtype]).newbyteorder("="), copy=False)
+
+
+def _tree_array(node, arrays):
+    """(array, is_tensor) for a leaf node of the metadata's tree."""
+    kind = "tensor" if "tensor" in node else "array"
+    name = node.get(kind)
+    if len(node) != 1 or not isinstance(name, str) or name not in arrays:
+        raise _Malformed(f"the metadata refers to a missing tensor {_short(node)}")
+    return arrays[name], kind == "tensor"
+
+
+_FINISH = object()
+
+
+def _decode(root, leaf, device):
+    """Rebuild the saved object from the metadata's tree, iteratively and depth-bounded. The
+    work list holds (node, put, depth) entries and, for tuples, a (None, finish, depth) entry
+    that makes the tuple once all of its items are decoded."""
+    result = []
+    work = [(root, result.append, 0)]
+    while work:
+        node, put, depth = work.pop()
+        if node is _FINISH:
+            put()
+            continue
+        if depth > MAX_DEPTH:
+            raise _Malformed(f"the saved object is nested deeper than {MAX_DEPTH} levels")
+        if not isinstance(node, dict) or len(node) == 0:
+            raise _Malformed(f"malformed tree entry {_short(node)}")
+        if "tensor" in node or "array" in node:
+            array, is_tensor = leaf(node)
+            array = device.xp.asarray(array)
+            put(Tensor.from_array(array, False) if is_tensor else array)
+        elif "value" in node and len(node) == 1:
+            if not (node["value"] is None or isinstance(node["value"], (bool, int, float, str))):
+                raise _Malformed(f"malformed value {_short(node)}")
+            put(node["value"])
+        elif "dict" in node and len(node) == 1 and isinstance(node["dict"], list):
+            container = {}
+            put(container)
+            for pair in node["dict"]:
+                if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool) \
+                        or not isinstance(pair[0], (str, int)):
+                    raise _Malformed(f"malformed dict entry {_short(pair)}")
+                container[pair[0]] = None  # the saved key order, whatever order values come in
+            for key, value in reversed(node["dict"]):
+                work.append((value, lambda v, c=container, k=key: c.__setitem__(k, v), depth + 1))
+        elif len(node) == 1 and isinstance(node.get("list", node.get("tuple")), list):
+            kind, items = next(iter(node.items()))
+            values = [None] * len(items)
+            if kind == "list":
+                put(values)
+            else:
+                work.append((_FINISH, lambda v=values, p=put: p(tuple(v)), depth))
+            for i in reversed(range(len(items))):
+                work.append((items[i], lambda v, c=values, i=i: c.__setitem__(i, v), depth + 1))
+        else:
+            raise _Malformed(f"malformed tree entry {_short(node)}")
+    return result[0]
+
+
+# --- the first format: .npz -------------------------------------------------------------------
+def _load_npz(f, size, device):
+    try:
+        archive = zipfile.ZipFile(f)
+    except _ZIP_ERRORS as error:
+        raise _Malformed(f"a damaged zip archive ({_short(str(error))})") from None
     with archive:
-        if not hasattr(archive, "files") or _HEADER not in archive.files:
-            raise ValueError(f"load: {path!r} is not a tinyseq checkpoint (no {_HEADER} entry)")
+        members = {}
         try:
-            document = json.loads(archive[_HEADER].tobytes().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as error:
-            raise ValueError(f"load: {path!r} has an unreadable header ({error})") from None
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise ValueError(f"load: {path!r} is not a tinyseq checkpoint")
-        if document.get("version") != VERSION:
-            raise ValueError(f"load: {path!r} has format version {document.get('version')}, "
-                             f"this tinyseq reads version {VERSION}")
-        return _decode(document["root"], archive, backend.get_device(device), path)
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    raise _Malformed(f"member {info.filename!r} is not a .npy array")
+                members[info.filename[:-4]] = info
+            if _LEGACY_HEADER not in members:
+                raise _Malformed(f"an .npz archive without tinyseq's {_LEGACY_HEADER} entry "
+                                 f"(not a tinyseq checkpoint)")
+            header = _read_npy(archive, members[_LEGACY_HEADER], size)
+            if header.dtype != numpy.uint8 or header.ndim != 1 or header.size > MAX_HEADER_BYTES:
+                raise _Malformed(f"{_LEGACY_HEADER} is not a byte string")
+            document = _parse_json(header.tobytes(), _LEGACY_HEADER)
+            if not isinstance(document, dict) or document.get("format") != _LEGACY_FORMAT:
+                raise _Malformed("not a tinyseq checkpoint")
+            if document.get("version") != 1:
+                raise _Malformed(f"format version {_short(document.get('version'))}; this "
+                                 f"tinyseq reads .npz version 1")
+
+            def leaf(node):
+                key = node.get("array")
+                if set(node) != {"array", "tensor", "shape", "dtype"} or key not in members \
+                        or key == _LEGACY_HEADER:
+                    raise _Malformed(f"malformed array entry {_short(node)}")
+                array = _read_npy(archive, members[key], size)
+                if list(array.shape) != node["shape"] or array.dtype.str != node["dtype"]:
+                    raise _Malformed(f"array {key!r} has shape {array.shape} and dtype "
+                                     f"{array.dtype}; the header records "
+                                     f"{_short(node['shape'])} {_short(node['dtype'])}")
+                return array, bool(node["tensor"])
+
+            return _decode(document.get("root"), leaf, device)
+        except _ZIP_ERRORS as error:
+            raise _Malformed(f"a damaged zip archive ({_short(str(error))})") from None
 
 
-def _decode(node, archive, device, path):
-    if "array" in node:
-        key = node["array"]
+def _read_npy(archive, info, archive_size):
+    """The array of one .npy member, read only after its declared size checks out."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise _Malformed(f"member {name!r} is encrypted")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _Malformed(f"member {name!r} uses compression method {info.compress_type}; "
+                         f"tinyseq reads stored and deflated members")
+    bound = info.compress_size if info.compress_type == zipfile.ZIP_STORED \
+        else _DEFLATE_MAX_RATIO * info.compress_size + 64
+    if info.compress_size > archive_size or info.file_size > bound:
+        raise _Malformed(f"member {name!r} declares {info.file_size} bytes from "
+                         f"{info.compress_size} compressed, which is impossible in a "
+                         f"{archive_size}-byte file")
+    with archive.open(info) as member:
         try:
-            array = archive[key]
-        except (KeyError, ValueError, zipfile.BadZipFile, EOFError) as error:
-            raise ValueError(f"load: {path!r}: array {key!r} is missing or unreadable "
-                             f"({error})") from None
-        if list(array.shape) != node["shape"] or array.dtype.str != node["dtype"]:
-            raise ValueError(f"load: {path!r}: array {key!r} has shape {array.shape} and dtype "
-                             f"{array.dtype}, the header records {tuple(node['shape'])} "
-                             f"{node['dtype']}")
-        array = device.xp.asarray(array)
-        return Tensor.from_array(array, False) if node["tensor"] else array
-    if "dict" in node:
-        return {k: _decode(v, archive, device, path) for k, v in node["dict"]}
-    if "list" in node:
-        return [_decode(v, archive, device, path) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode(v, archive, device, path) for v in node["tuple"])
-    if "value" in node:
-        return node["value"]
-    raise ValueError(f"load: {path!r} has a malformed header entry {node!r}")
+            version = numpy.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, fortran_order, dtype = numpy.lib.format.read_array_header_1_0(member)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran_order, dtype = numpy.lib.format.read_array_header_2_0(member)
+            else:
+                raise ValueError(f"unknown .npy version {version}")
+        except (ValueError, SyntaxError, TypeError) as error:
+            raise _Malformed(f"member {name!r} has a malformed .npy header "
+                             f"({_short(str(error))})") from None
+        if dtype.hasobject or dtype.kind not in _SAVED_KINDS or dtype.itemsize > 8 \
+                or dtype.fields is not None or dtype.subdtype is not None:
+            raise _Malformed(f"member {name!r} has dtype {dtype}; tinyseq reads only bool, "
+                             f"integer and float16/32/64 arrays")
+        nbytes = math.prod(shape) * dtype.itemsize
+        if member.tell() + nbytes != info.file_size:
+            raise _Malformed(f"member {name!r} declares {info.file_size} bytes, but its .npy "
+                             f"header ({shape}, {dtype}) needs {member.tell() + nbytes}")
+        buffer = _read_exactly(member, nbytes, f"member {name!r}")
+        if member.read(1):
+            raise _Malformed(f"member {name!r} holds more data than it declares")
+    array = numpy.frombuffer(buffer, dtype).reshape(shape, order="F" if fortran_order else "C")
+    return array.astype(dtype.newbyteorder("="), copy=False)

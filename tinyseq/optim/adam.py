@@ -1,0 +1,69 @@
+"""Adam and AdamW, as PyTorch's ``torch.optim.Adam`` and ``torch.optim.AdamW``."""
+import math
+
+from .. import backend, checks
+from .optimizer import Optimizer, add_to_parameter, scale_parameter
+
+
+def _betas(op, name, value):
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{op}: betas must be a pair (beta1, beta2), got {value!r}")
+    return tuple(checks.real(op, f"beta{i + 1}", b, minimum=0.0, below=1.0)
+                 for i, b in enumerate(value))
+
+
+_nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with PyTorch's bias correction; weight_decay adds L2 to the gradient.
+
+    g = grad + weight_decay * p;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+    p -= lr / (1-b1^t) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
+    """
+
+    hyperparameters = {**Optimizer.hyperparameters, "betas": _betas, "eps": _nonnegative,
+                       "weight_decay": _nonnegative}
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps,
+                                  "weight_decay": weight_decay})
+
+    def state_spec(self, group):
+        return {"step": True, "exp_avg": True, "exp_avg_sq": True}
+
+    def update(self, group, p, grad, state):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p.array
+        self._adam_step(group, p, grad, state)
+
+    @staticmethod
+    def _adam_step(group, p, grad, state):
+        beta1, beta2 = group["betas"]
+        if not state:
+            xp = backend.device_of(p.array).xp
+            state.update(step=0, exp_avg=xp.zeros_like(p.array), exp_avg_sq=xp.zeros_like(p.array))
+        state["step"] += 1
+        step = state["step"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * (grad * grad)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        denominator = (v ** 0.5) / math.sqrt(bias_correction2) + group["eps"]
+        add_to_parameter(p, -(group["lr"] / bias_correction1) * m / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's AdamW:
+    p *= 1 - lr * weight_decay, then Adam's update on the plain gradient."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def update(self, group, p, grad, state):
+        if group["weight_decay"]:
+            scale_parameter(p, 1 - group["lr"] * group["weight_decay"])
+        self._adam_step(group, p, grad, state)
