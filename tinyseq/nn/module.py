@@ -6,6 +6,15 @@ from ..autograd import state
 from ..tensor import Tensor
 
 
+def _name_in(caller, module):
+    """The dotted name of ``module`` inside ``caller``, or its class name when it is none of
+    the caller's submodules."""
+    for name, child in caller.named_modules():
+        if child is module:
+            return name
+    return type(module).__name__
+
+
 class Parameter(Tensor):
     """A tensor that a Module learns: always a leaf, requires grad by default."""
 
@@ -65,16 +74,22 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if state.tracer is None:
-            if not state.anomaly:
-                return self.forward(*args, **kwargs)
-            path = state.module_path  # detect_anomaly names modules by class when not tracing
-            state.module_path = path + (type(self).__name__,)
-            try:
-                return self.forward(*args, **kwargs)
-            finally:
-                state.module_path = path
-        return state.tracer._call_module(self, args, kwargs)
+        observers = state.observers
+        if not observers:
+            return self.forward(*args, **kwargs)
+        # a trace or anomaly mode watches: ops made inside are tagged with the module path,
+        # each module named as its caller knows it (``encoder.rnn``)
+        path = state.module_path
+        name = _name_in(path[-1][1], self) if path else ""
+        state.module_path = path + ((name, self),)
+        for observer in observers:
+            observer.module_entered(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            state.module_path = path
+            for observer in observers:
+                observer.module_exited(self)
 
     # --- walking the tree -------------------------------------------------------------------
     def named_modules(self, prefix=""):
