@@ -3,13 +3,17 @@ value of the wrong type and ValueError for one out of range, naming the caller, 
 and the value."""
 import numbers
 
+import numpy
+
 
 def integer(op, name, value, minimum=0):
-    """``value`` as an int >= ``minimum`` (bools and floats are refused, as PyTorch does)."""
+    """``value`` as an int >= ``minimum`` (None: any int); bools and floats are refused, as
+    PyTorch refuses them."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{op}: {name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    if minimum is not None and value < minimum:
+        wanted = {0: "a non-negative int", 1: "a positive int"}.get(minimum, f"an int >= {minimum}")
+        raise ValueError(f"{op}: {name} must be {wanted}, got {value!r}")
     return int(value)
 
 
@@ -21,7 +25,8 @@ def real(op, name, value, minimum=None, below=None, maximum=None):
     value = float(value)
     low_ok = minimum is None or value >= minimum
     high_ok = (below is None or value < below) and (maximum is None or value <= maximum)
-    if not (low_ok and high_ok) or value != value:
+    bounded = minimum is not None or below is not None or maximum is not None
+    if not (low_ok and high_ok) or (bounded and value != value):
         bounds = [f">= {minimum}" if minimum is not None else None,
                   f"< {below}" if below is not None else None,
                   f"<= {maximum}" if maximum is not None else None]
@@ -31,17 +36,22 @@ def real(op, name, value, minimum=None, below=None, maximum=None):
 
 
 def probability(op, name, value):
-    return real(op, name, value, minimum=0.0, maximum=1.0)
+    """``value`` as a float in [0, 1]."""
+    value = real(op, name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{op}: {name} must be in [0, 1], got {value!r}")
+    return value
 
 
 def choice(op, name, value, options):
     if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{op}: {name} must be one of {', '.join(map(repr, options))}, "
-                         f"got {value!r}")
+        wanted = " or ".join(map(repr, options)) if len(options) == 2 else \
+            "one of " + ", ".join(map(repr, options))
+        raise ValueError(f"{op}: {name} must be {wanted}, got {value!r}")
     return value
 
 
 def flag(op, name, value):
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, numpy.bool_)):
         raise TypeError(f"{op}: {name} must be True or False, got {value!r}")
-    return value
+    return bool(value)

@@ -4,6 +4,7 @@
     tinyseq render --cell seq2seq --steps 3 --collapse -o seq2seq.svg
 """
 import argparse
+import os
 import sys
 
 import numpy
@@ -15,6 +16,42 @@ from .tensor import get_default_dtype, set_default_dtype
 from .trace import Trace
 
 CELLS = ("rnn", "lstm", "gru", "seq2seq")
+OUTPUT_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
+# the largest sizes the command draws: beyond them a picture takes minutes and gigabytes and
+# shows nothing more
+MAX_STEPS = 50
+MAX_HIDDEN = 64
+MAX_INPUT = 64
+MAX_BATCH = 64
+MAX_LAYERS = 4
+
+
+def _count(maximum):
+    """An argparse type: an int in [1, maximum]; anything else is a usage error."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {maximum}, got {value}")
+        return value
+    return parse
+
+
+def _check_output(parser, path):
+    """Refuse an output path that cannot be written, before anything is traced."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        parser.error(f"argument -o/--output: {path!r} needs one of the suffixes "
+                     f"{', '.join(OUTPUT_SUFFIXES)}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        parser.error(f"argument -o/--output: the folder of {path!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        parser.error(f"argument -o/--output: the folder of {path!r} is not writable")
+    if os.path.isdir(path):
+        parser.error(f"argument -o/--output: {path!r} is a directory")
 
 
 def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0, impl="primitive"):
@@ -54,16 +91,21 @@ def _parser():
                                  description="Trace one training step of a small model and draw its "
                                              "unrolled graph (format from the output suffix).")
     render.add_argument("--cell", choices=CELLS, default="lstm", help="model to unroll (default: lstm)")
-    render.add_argument("--steps", type=int, default=4, help="time steps (default: 4)")
-    render.add_argument("--hidden", type=int, default=3, help="hidden size (default: 3)")
-    render.add_argument("--input", type=int, default=2, dest="input_size", help="input features (default: 2)")
-    render.add_argument("--batch", type=int, default=2, help="batch size (default: 2)")
-    render.add_argument("--layers", type=int, default=1, help="stacked layers (default: 1)")
+    render.add_argument("--steps", type=_count(MAX_STEPS), default=4,
+                        help=f"time steps, 1 to {MAX_STEPS} (default: 4)")
+    render.add_argument("--hidden", type=_count(MAX_HIDDEN), default=3,
+                        help=f"hidden size, 1 to {MAX_HIDDEN} (default: 3)")
+    render.add_argument("--input", type=_count(MAX_INPUT), default=2, dest="input_size",
+                        help=f"input features, 1 to {MAX_INPUT} (default: 2)")
+    render.add_argument("--batch", type=_count(MAX_BATCH), default=2,
+                        help=f"batch size, 1 to {MAX_BATCH} (default: 2)")
+    render.add_argument("--layers", type=_count(MAX_LAYERS), default=1,
+                        help=f"stacked layers, 1 to {MAX_LAYERS} (default: 1)")
     render.add_argument("--impl", choices=("primitive", "fused"), default="primitive",
                         help="recurrent layers built from primitive ops (every gate drawn, the "
                              "default) or fused (one op per cell step)")
     render.add_argument("--collapse", action="store_true", help="one node per module per step")
-    render.add_argument("--first-last", type=int, default=None, metavar="K",
+    render.add_argument("--first-last", type=_count(MAX_STEPS), default=None, metavar="K",
                         help="draw only the first K and last K steps")
     render.add_argument("--shapes", action="store_true", help="show each op's output shape")
     render.add_argument("--no-grads", action="store_true",
@@ -79,8 +121,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    if args.steps < 1 or args.hidden < 1 or args.batch < 1 or args.layers < 1:
-        parser.error("--steps, --hidden, --batch and --layers must be positive")
+    _check_output(parser, args.output)
     previous = get_default_dtype()
     set_default_dtype(numpy.float64)
     try:
@@ -88,8 +129,11 @@ def main(argv=None):
                             impl=args.impl)
     finally:
         set_default_dtype(previous)
-    written = tr.render(args.output, collapse=args.collapse, first_last=args.first_last,
-                        shapes=args.shapes, grads=not args.no_grads)
+    try:
+        written = tr.render(args.output, collapse=args.collapse, first_last=args.first_last,
+                            shapes=args.shapes, grads=not args.no_grads)
+    except OSError as error:
+        parser.exit(1, f"tinyseq: error: cannot write {args.output!r}: {error}\n")
     print(f"wrote {written}: {args.cell}, {tr.steps} time steps, {len(tr.ops)} ops")
     return 0
 

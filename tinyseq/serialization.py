@@ -148,8 +148,11 @@ def write_atomically(path, write):
     else:
         mode = 0o666 & ~_umask()
     _remove_stale_temporaries(folder, name)
-    handle, temporary = tempfile.mkstemp(prefix=f"{_temporary_prefix(name)}{os.getpid()}-",
-                                         dir=folder)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f"{_temporary_prefix(name)}{os.getpid()}-",
+                                             dir=folder)
+    except OSError as error:  # name the target, not the temporary file
+        raise type(error)(error.errno, f"cannot save {path!r}: {error.strerror}", path) from None
     try:
         with os.fdopen(handle, "wb") as f:
             write(f)

@@ -1,4 +1,5 @@
 """Attention over encoder outputs: which source positions a decoder step looks at."""
+from .. import backend, checks
 from ..tensor import Tensor, where
 from .layers import Linear
 from .module import Module, Parameter
@@ -20,8 +21,11 @@ class Attention(Module):
 
     def __init__(self, query_size, key_size, method="dot", attention_size=None):
         super().__init__()
-        if method not in _METHODS:
-            raise ValueError(f"Attention: method must be one of {_METHODS}, got {method!r}")
+        checks.choice("Attention", "method", method, _METHODS)
+        checks.integer("Attention", "query_size", query_size, minimum=1)
+        checks.integer("Attention", "key_size", key_size, minimum=1)
+        if attention_size is not None:
+            checks.integer("Attention", "attention_size", attention_size, minimum=1)
         if method == "dot" and query_size != key_size:
             raise ValueError(f"Attention: 'dot' needs query_size == key_size, got {query_size} "
                              f"and {key_size} (use 'general' or 'additive')")
@@ -37,10 +41,8 @@ class Attention(Module):
             self.score_vector = Parameter(init.uniform((attention_size,), attention_size ** -0.5))
 
     def forward(self, query, keys, mask=None):
+        self._check_inputs(query, keys, mask)
         batch, source_len, key_size = keys.shape
-        if query.ndim != 2 or query.shape != (batch, self.query_size) or key_size != self.key_size:
-            raise ValueError(f"Attention: expected query (B, {self.query_size}) and keys "
-                             f"(B, S, {self.key_size}), got {tuple(query.shape)} and {tuple(keys.shape)}")
         if self.method == "additive":
             energy = (self.key_projection(keys) + self.query_projection(query).unsqueeze(1)).tanh()
             scores = energy @ self.score_vector                              # (B, S)
@@ -53,6 +55,35 @@ class Attention(Module):
         weights = scores.softmax(axis=-1)
         context = (weights.unsqueeze(1) @ keys).reshape(batch, key_size)    # (B, Hk)
         return context, weights
+
+    def _check_inputs(self, query, keys, mask):
+        for name, value in (("query", query), ("keys", keys)):
+            if not isinstance(value, Tensor):
+                raise TypeError(f"Attention: {name} must be a Tensor, got {type(value).__name__}")
+        if query.ndim != 2 or keys.ndim != 3 or query.shape[0] != keys.shape[0] \
+                or query.shape[1] != self.query_size or keys.shape[2] != self.key_size:
+            raise ValueError(f"Attention: expected query (B, {self.query_size}) and keys "
+                             f"(B, S, {self.key_size}), got {tuple(query.shape)} and "
+                             f"{tuple(keys.shape)}")
+        if keys.shape[1] == 0:
+            raise ValueError(f"Attention: keys {tuple(keys.shape)} have no source positions")
+        if mask is None:
+            return
+        array = mask.array if isinstance(mask, Tensor) else mask
+        if backend.is_array(array):
+            array = backend.to_numpy(array)
+        if not hasattr(array, "dtype") or array.dtype.kind != "b":
+            raise TypeError(f"Attention: mask must be a bool array or Tensor (True where a "
+                            f"position may be attended to), got {type(mask).__name__} "
+                            f"{getattr(array, 'dtype', '')}")
+        if tuple(array.shape) != tuple(keys.shape[:2]):
+            raise ValueError(f"Attention: mask has shape {tuple(array.shape)}, expected (B, S) = "
+                             f"{tuple(keys.shape[:2])}")
+        empty = [int(b) for b in (~array.any(axis=1)).nonzero()[0]]
+        if empty:
+            raise ValueError(f"Attention: the mask leaves nothing to attend to in batch "
+                             f"index {empty[0]}" + (f" (and {empty[1:]})" if len(empty) > 1 else "")
+                             + ": every source position is masked out")
 
     def extra_repr(self):
         return f"{self.query_size}, {self.key_size}, method={self.method!r}"

@@ -1,6 +1,7 @@
 """Basic layers and loss modules."""
 import math
 
+from .. import checks
 from .. import functional as F
 from . import init
 from .module import Module, Parameter
@@ -12,8 +13,9 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = checks.integer("Linear", "in_features", in_features)
+        self.out_features = checks.integer("Linear", "out_features", out_features)
+        checks.flag("Linear", "bias", bias)
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(init.uniform((out_features, in_features), bound))
         self.bias = Parameter(init.uniform((out_features,), bound)) if bias else None
@@ -32,7 +34,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
+        num_embeddings = checks.integer("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = checks.integer("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
+            padding_idx = checks.integer("Embedding", "padding_idx", padding_idx, minimum=None)
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise IndexError(f"Embedding: padding_idx {padding_idx} is outside "
                                  f"[0, {num_embeddings})")
@@ -58,9 +63,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability must be in [0, 1], got {p}")
-        self.p = p
+        self.p = checks.probability("Dropout", "p", p)
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
@@ -69,10 +72,13 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+_REDUCTIONS = ("mean", "sum", "none")
+
+
 class MSELoss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        self.reduction = reduction
+        self.reduction = checks.choice("MSELoss", "reduction", reduction, _REDUCTIONS)
 
     def forward(self, input, target):
         return F.mse_loss(input, target, self.reduction)
@@ -81,8 +87,9 @@ class MSELoss(Module):
 class CrossEntropyLoss(Module):
     def __init__(self, ignore_index=-100, reduction="mean"):
         super().__init__()
-        self.ignore_index = ignore_index
-        self.reduction = reduction
+        self.ignore_index = checks.integer("CrossEntropyLoss", "ignore_index", ignore_index,
+                                           minimum=None)
+        self.reduction = checks.choice("CrossEntropyLoss", "reduction", reduction, _REDUCTIONS)
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.ignore_index, self.reduction)

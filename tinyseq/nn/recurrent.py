@@ -7,7 +7,7 @@ import math
 
 import numpy
 
-from .. import backend
+from .. import backend, checks
 from .. import functional as F
 from ..autograd import scope, timestep
 from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
@@ -87,6 +87,14 @@ def _zeros_like_batch(x, batch, hidden):
     return Tensor.from_array(xp.zeros((batch, hidden), dtype=x.dtype), False)
 
 
+def _check_floating(name, x):
+    """Integer and bool inputs are a ValueError, as in PyTorch, for the fused and primitive
+    layers alike."""
+    if x.dtype.kind != "f":
+        raise ValueError(f"{name}: input must be a floating-point tensor, got dtype {x.dtype} "
+                         f"(convert it with .float() or .double())")
+
+
 def _check_state(name, state, shape):
     if not isinstance(state, Tensor):
         raise TypeError(f"{name}: the state must be a Tensor, got {type(state).__name__}")
@@ -99,9 +107,10 @@ class _CellBase(Module):
 
     def __init__(self, input_size, hidden_size, bias=True):
         super().__init__()
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.bias = bias
+        name = type(self).__name__
+        self.input_size = checks.integer(name, "input_size", input_size)
+        self.hidden_size = checks.integer(name, "hidden_size", hidden_size, minimum=1)
+        self.bias = checks.flag(name, "bias", bias)
         _init_weights(self, "", _GATES[self.mode], input_size, hidden_size, bias)
 
     def _check_input(self, x):
@@ -110,6 +119,7 @@ class _CellBase(Module):
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: expected input (batch, {self.input_size}), "
                              f"got shape {tuple(x.shape)}")
+        _check_floating(type(self).__name__, x)
         return x.shape[0]
 
     def extra_repr(self):
@@ -181,20 +191,14 @@ class _RNNBase(Module):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, impl="fused"):
         super().__init__()
-        if impl not in ("fused", "primitive"):
-            raise ValueError(f"{self.mode}: impl must be 'fused' or 'primitive', got {impl!r}")
-        self.impl = impl
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(f"{self.mode}: num_layers must be a positive int, got {num_layers}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{self.mode}: dropout must be in [0, 1], got {dropout}")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bias = bias
-        self.batch_first = batch_first
-        self.dropout = dropout
-        self.bidirectional = bidirectional
+        self.impl = checks.choice(self.mode, "impl", impl, ("fused", "primitive"))
+        self.input_size = checks.integer(self.mode, "input_size", input_size)
+        self.hidden_size = checks.integer(self.mode, "hidden_size", hidden_size, minimum=1)
+        self.num_layers = checks.integer(self.mode, "num_layers", num_layers, minimum=1)
+        self.bias = checks.flag(self.mode, "bias", bias)
+        self.batch_first = checks.flag(self.mode, "batch_first", batch_first)
+        self.dropout = checks.probability(self.mode, "dropout", dropout)
+        self.bidirectional = checks.flag(self.mode, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
@@ -226,6 +230,7 @@ class _RNNBase(Module):
                              f"features, got shape {tuple(x.shape)}")
         if x.shape[1 if self.batch_first else 0] == 0:
             raise ValueError(f"{self.mode}: input {layout} has no time steps: shape {tuple(x.shape)}")
+        _check_floating(self.mode, x)
 
     def _check_lengths(self, lengths, steps, batch):
         if lengths is None:

@@ -11,7 +11,7 @@ after the encoder's 0..S-1, so a trace shows one timeline.
 """
 import numpy
 
-from .. import backend, random
+from .. import backend, checks, random
 from .. import functional as F
 from ..autograd import no_grad, timestep
 from ..tensor import Tensor, concat, stack
@@ -43,8 +43,24 @@ class Seq2Seq(Module):
                  num_layers=1, cell="gru", attention=None, dropout=0.0, bidirectional=False,
                  pad_id=0, sos_id=1, eos_id=2, impl="fused"):
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"Seq2Seq: cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        checks.choice("Seq2Seq", "cell", cell, tuple(_CELLS))
+        for name, value in (("source_vocab_size", source_vocab_size),
+                            ("target_vocab_size", target_vocab_size),
+                            ("embedding_dim", embedding_dim), ("hidden_size", hidden_size),
+                            ("num_layers", num_layers)):
+            checks.integer("Seq2Seq", name, value, minimum=1)
+        if attention is not None:
+            checks.choice("Seq2Seq", "attention", attention, ("dot", "general", "additive"))
+        checks.probability("Seq2Seq", "dropout", dropout)
+        checks.flag("Seq2Seq", "bidirectional", bidirectional)
+        # pad_id pads both vocabularies; <sos> and <eos> are target tokens
+        for name, value, vocab in (("pad_id", pad_id, min(source_vocab_size, target_vocab_size)),
+                                   ("sos_id", sos_id, target_vocab_size),
+                                   ("eos_id", eos_id, target_vocab_size)):
+            if checks.integer("Seq2Seq", name, value) >= vocab:
+                raise ValueError(f"Seq2Seq: {name} must be a token id below the vocabulary "
+                                 f"size, got {value} (source_vocab_size {source_vocab_size}, "
+                                 f"target_vocab_size {target_vocab_size})")
         layer_class, cell_class = _CELLS[cell]
         self.cell = cell
         self.hidden_size = hidden_size
