@@ -382,6 +382,8 @@ def _check_entry(key, entry):
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise _Malformed(f"tensor {key!r} has a malformed entry {_short(entry)}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str):
+        raise _Malformed(f"tensor {key!r} has a malformed dtype {_short(dtype)}")
     if dtype == "BF16":
         item = 2
     elif dtype in _DTYPES:
