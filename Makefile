@@ -1,5 +1,6 @@
 # make demo   set up .venv and run the demo (trains a model on built-in data)
-# make test   set up .venv and run the whole test suite
+# make test   set up .venv and run the whole test suite (printing why any test skipped)
+# make test-fast  the same without the tests marked slow
 # make gallery regenerate the pictures in viz/
 # Both install what they need: a virtual environment with the Python packages, and the
 # Graphviz `dot` program through apt when it is missing.
@@ -8,13 +9,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test gallery setup dot clean
+.PHONY: demo test test-fast gallery setup dot clean
 
 demo: setup
 	$(PY) examples/demo.py
 
 test: setup
-	$(PY) -m pytest -q
+	@echo "running the whole test suite"
+	$(PY) -m pytest -q -rs
+
+test-fast: setup
+	$(PY) -m pytest -q -rs -m "not slow"
 
 gallery: setup
 	$(PY) viz/generate.py
@@ -22,7 +27,9 @@ gallery: setup
 setup: $(VENV)/.installed dot
 
 $(VENV)/.installed: setup.cfg pyproject.toml
+	@echo "creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "installing tinyseq and its packages into $(VENV) (numpy, safetensors, graphviz, matplotlib; for the tests pytest, hypothesis and the CPU build of PyTorch)"
 	$(PY) -m pip install -q -e ".[viz,dev]"
 	touch $@
 

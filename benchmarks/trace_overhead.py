@@ -1,8 +1,12 @@
-"""What the tracer costs: an LSTM training step with no trace active, compared with the same
-step with tinyseq's tracing hooks removed (the reference: Module.__call__ calling forward
-directly, ts.timestep / ts.scope as empty contexts), and with a trace recording.
+"""What the tracer costs: an LSTM training step (the default fused layer) with no trace
+active, compared with the same step with tinyseq's tracing hooks removed (the reference:
+Module.__call__ calling forward directly, ts.timestep / ts.scope as empty contexts), and with
+a trace recording.
 
-    python benchmarks/trace_overhead.py [--rounds 15]
+    python benchmarks/trace_overhead.py [--size M] [--rounds 15]
+
+Sizes are recurrent_step.py's (T, B, D, H): S (32, 32, 32, 64), M (50, 64, 128, 256),
+L (100, 64, 256, 512).
 
 The variants run by turns within each round (the order reversed every other round); the table gives the median time and the median
 of the per-round ratios against the reference (hooks removed).
@@ -12,6 +16,7 @@ import contextlib
 import statistics
 
 from paired import paired_ratio, run_by_turns
+from recurrent_step import SIZES
 
 import tinyseq as ts
 import tinyseq.functional as F
@@ -43,7 +48,7 @@ def _with_hooks_removed(step):
         step()
 
 
-def make_step(steps=32, batch=32, features=32, hidden=64):
+def make_step(steps, batch, features, hidden):
     ts.manual_seed(0)
     lstm, head = nn.LSTM(features, hidden), nn.Linear(hidden, 1)
     optimizer = optim.SGD(list(lstm.parameters()) + list(head.parameters()), lr=0.01)
@@ -59,13 +64,14 @@ def make_step(steps=32, batch=32, features=32, hidden=64):
     return step
 
 
-def main(rounds=15):
-    step = make_step()
+def main(size="M", rounds=15):
+    steps, batch, features, hidden = SIZES[size]
+    step = make_step(steps, batch, features, hidden)
     times = run_by_turns({"hooks removed (reference)": lambda: _with_hooks_removed(step),
                           "no trace active": step,
                           "trace recording": lambda: step(traced=True)}, rounds, repeats=3)
     reference = times["hooks removed (reference)"]
-    print("LSTM training step, T=32 B=32 D=32 H=64, float32, "
+    print(f"LSTM training step at {size}: T={steps} B={batch} D={features} H={hidden}, float32, "
           f"{rounds} rounds (median; ratio = median of per-round ratios)")
     print(f"{'variant':28s} {'time (ms)':>10s} {'ratio':>7s}")
     for name, values in times.items():
@@ -75,5 +81,7 @@ def main(rounds=15):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="M", choices=list(SIZES))
     parser.add_argument("--rounds", type=int, default=15)
-    main(parser.parse_args().rounds)
+    arguments = parser.parse_args()
+    main(arguments.size, arguments.rounds)

@@ -1,4 +1,7 @@
-"""The autograd engine: accumulation, graph lifetime, no_grad, deep graphs, memory."""
+"""The autograd engine: accumulation, graph lifetime, no_grad, deep graphs, memory.
+
+Every test runs twice: with the default accumulator (LazySums: sparse and product gradients
+kept lazy, sums in owned buffers) and with the plain one (DenseSums), the oracle."""
 import gc
 import tracemalloc
 import weakref
@@ -9,6 +12,14 @@ import pytest
 import tinyseq as ts
 import tinyseq.functional as F
 from gradcheck import assert_close, gradcheck
+from tinyseq import autograd
+from tinyseq.accumulate import DenseSums, LazySums
+
+
+@pytest.fixture(autouse=True, params=[LazySums, DenseSums], ids=["lazy", "dense"])
+def accumulator(request, monkeypatch):
+    monkeypatch.setattr(autograd, "Sums", request.param)
+    return request.param
 
 
 def leaf(values):

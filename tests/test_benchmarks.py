@@ -52,7 +52,7 @@ def test_lstm_profile_times_the_cell_math_inside_the_step(capsys):
 
 def test_autograd_overhead_and_trace_overhead_print_their_rows(capsys):
     autograd_overhead.main(ops=20, rounds=1)
-    trace_overhead.main(rounds=1)
+    trace_overhead.main(size="S", rounds=1)
     out = capsys.readouterr().out
     assert re.search(r"^tinyseq\s+\d+\.\d+", out, re.M)
     assert re.search(r"^trace recording\s+\d+\.\d+", out, re.M)

@@ -61,9 +61,10 @@ class Mean(Sum):
 
 class Max(Function):
     """y = max of x over ``axes``;  dx = g shared equally among the maximal entries"""
+    __slots__ = ("axes", "keepdims")
+    reduce = "max"
     saves_inputs = (0,)
     saves_output = True
-    __slots__ = ("axes", "keepdims")
 
     def __init__(self, axes, keepdims):
         self.axes = axes
@@ -71,8 +72,8 @@ class Max(Function):
 
     def forward(self, xp, x):
         if x.size == 0:
-            raise ValueError(f"cannot take the max of an empty tensor of shape {x.shape}")
-        y = x.max(axis=self.axes, keepdims=True)
+            raise ValueError(f"cannot take the {self.reduce} of an empty tensor of shape {x.shape}")
+        y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         self.saved = (x, y)
         return y if self.keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
 
@@ -82,3 +83,9 @@ class Max(Function):
         if not self.keepdims:
             g = g.reshape(y.shape)
         return (g * mask / mask.sum(axis=self.axes, keepdims=True),)
+
+
+class Min(Max):
+    """y = min of x over ``axes``;  dx = g shared equally among the minimal entries"""
+    __slots__ = ()
+    reduce = "min"
