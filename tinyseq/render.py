@@ -1,15 +1,24 @@
 """Drawing a trace: Graphviz DOT text of the unrolled graph, rendering it, and plotting
 gradient flow over time.
 
-The drawing follows the board: one box per time step (``t = 3``), the ops of that step inside
-(grouped by module), the shared parameters drawn once outside all boxes with one edge into each
-step that uses them, data and the loss outside. With ``grads=True`` the edges carry backward
-quantities: into each step, that step's contribution to each shared weight; between steps, the
-norm of the gradient flowing back through the recurrent state. Both are coloured on a heat
-scale (blue small, red large, logarithmic), so a vanishing gradient is visible at a glance.
+The drawing follows the textbook figure. Time runs left to right on one straight row of step
+boxes (``t = 3``), the recurrent state passing from each box to the next; inputs come in below,
+outputs and losses leave above. A model with several recurrent layers gets one row per layer
+(and direction); an encoder-decoder gets a named encoder row above a named decoder row, each
+numbering its own steps from 0. Shared parameters sit in a band below the rows, drawn once:
+inside each step box a small tap names the weights that step uses, so no edge runs from the band
+across the row. With ``grads=True`` each tap cell, and each parameter's bar of per-step shares
+(dL/dW = sum over t), is coloured on one heat scale (blue small, red large, logarithmic), and
+the state edges carry the norm of the gradient flowing back through them, so a vanishing
+gradient is seen at a glance. Every picture carries a legend.
+
+Long sequences are elided automatically (the first and last steps drawn, one "... 80 steps ..."
+box in between that carries the elided steps' summed contribution), and long rows are drawn one
+node per module per step, so Graphviz never gets a graph that takes it more than seconds.
 """
 import math
 import os
+import re
 import shutil
 import warnings
 
@@ -18,16 +27,24 @@ from .serialization import write_atomically
 _SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 _LARGE = 60
 _LARGE_LAYOUT = " nslimit=2; nslimit1=2; mclimit=0.2;"  # fewer layout passes: seconds, not minutes
+_MAX_INCHES = 41.6       # at most 3,000 px on the long side at 72 dpi: Graphviz scales down
+_ELIDED_KEEP = 10        # an automatically elided row keeps its first and last 10 steps
+_RECURRENT_PARAM = re.compile(r"^(?:(?P<module>.*)\.)?(?:weight|bias)_(?:ih|hh)"
+                              r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$")
+
+
+def _level(value, low, high):
+    """Where ``value`` lies between low and high on a log scale, from 0 to 1."""
+    if value <= 0 or high <= 0:
+        return 0.0
+    if high <= low:
+        return 1.0
+    return (math.log10(max(value, low)) - math.log10(low)) / (math.log10(high) - math.log10(low))
 
 
 def _heat(value, low, high):
     """A Graphviz HSV colour and pen width for ``value`` on a log scale from low to high."""
-    if value <= 0 or high <= 0:
-        level = 0.0
-    elif high <= low:
-        level = 1.0
-    else:
-        level = (math.log10(max(value, low)) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    level = _level(value, low, high)
     return f"{0.66 * (1 - level):.3f} 0.850 0.850", f"{1 + 2.5 * level:.2f}"
 
 
@@ -35,8 +52,113 @@ def _quote(text):
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _html(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _shape_text(shape):
     return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+def _short_name(name, row_module):
+    """``weight_hh_l0`` -> W_hh; a weight of another module keeps that module's name."""
+    module, _, last = name.rpartition(".")
+    last = re.sub(r"_l\d+(_reverse)?$", "", last)
+    last = re.sub(r"^weight", "W", re.sub(r"^bias", "b", last))
+    if module and module != row_module:
+        return f"{module.split('.')[-1]}.{last}"
+    return last
+
+
+class _Row:
+    """The steps of one recurrent layer (and direction), or of the encoder or decoder."""
+
+    def __init__(self, index, key):
+        self.index = index
+        self.group, self.layer, self.reverse, self.module = key
+        self.steps = []
+        self.shown = []
+        self.elided = []
+        self.start = 0
+        self.name = ""
+
+    def cluster(self, t):
+        local = t - self.start
+        return f"cluster_t{local}" if self.index == 0 else f"cluster_r{self.index}_t{local}"
+
+    @property
+    def elided_node(self):
+        return "elided" if self.index == 0 else f"elided_r{self.index}"
+
+
+def _row_key(name):
+    match = _RECURRENT_PARAM.match(name)
+    if match is None:
+        return None
+    module = match.group("module") or ""
+    parts = module.split(".") if module else []
+    layer = int(match.group("layer") or 0)
+    if parts and parts[-1].isdigit():
+        layer = int(parts[-1])
+        parts = parts[:-1]
+    return (parts[0] if parts else "", layer, bool(match.group("reverse")), module)
+
+
+def _find_rows(trace):
+    """{op index: row} for every op inside a time step, and the rows in drawing order.
+
+    An op belongs to the row of the recurrent weight it reads (``weight_hh_l1`` -> layer 1),
+    else to the row of an input made in the same step, else to that of a consumer in the same
+    step; what is left (a hand-written loop) to one row per top-level module.
+    """
+    names = {key: leaf.name for key, leaf in trace.leaves.items() if leaf.is_param}
+    key_of = {}
+    for record in trace.ops:
+        if record.time_step is None:
+            continue
+        key = next((k for kind, source in record.inputs if kind == "param"
+                    for k in [_row_key(names[source])] if k is not None), None)
+        if key is None:
+            key = next((key_of[source] for kind, source in record.inputs if kind == "op"
+                        and source in key_of and trace.ops[source].time_step == record.time_step),
+                       None)
+        if key is not None:
+            key_of[record.index] = key
+    for record in reversed(trace.ops):
+        if record.index not in key_of:
+            continue
+        for kind, source in record.inputs:
+            if kind == "op" and source not in key_of and \
+                    trace.ops[source].time_step == record.time_step:
+                key_of[source] = key_of[record.index]
+    for record in trace.ops:
+        if record.time_step is not None and record.index not in key_of:
+            top = record.module_path.split(".")[0]
+            key_of[record.index] = (top, 0, False, top)
+    rows = {}
+    for record in trace.ops:
+        if record.index in key_of:
+            key = key_of[record.index]
+            row = rows.setdefault(key, _Row(len(rows), key))
+            if not row.steps or row.steps[-1] != record.time_step:
+                row.steps.append(record.time_step)
+    ordered = list(rows.values())
+    groups = []
+    for row in ordered:
+        row.steps = sorted(set(row.steps))
+        if row.group not in groups:
+            groups.append(row.group)
+    layers = {}
+    for row in ordered:
+        layers.setdefault(row.group, set()).add((row.layer, row.reverse))
+    for row in ordered:
+        if len(groups) > 1:
+            row.start = min(r.steps[0] for r in ordered if r.group == row.group)
+        parts = [row.group] if len(groups) > 1 and row.group else []
+        if len(layers[row.group]) > 1:
+            parts.append(f"layer {row.layer}" + (" (reverse)" if row.reverse else ""))
+        row.name = " ".join(parts)
+    return {index: rows[key] for index, key in key_of.items()}, ordered
 
 
 class _Layout:
@@ -47,146 +169,402 @@ class _Layout:
     """
 
     def __init__(self, trace, collapse, first_last, untimed=False):
-        steps = trace.time_steps
-        self.elided = []
-        self.shown = set(steps)
-        if first_last is not None and len(steps) > 2 * first_last:
-            self.shown = set(steps[:first_last] + steps[-first_last:])
-            self.elided = steps[first_last:-first_last]
+        self.row_of, self.rows = _find_rows(trace)
+        for row in self.rows:
+            row.shown, row.elided = list(row.steps), []
+            if first_last is not None and len(row.steps) > 2 * first_last:
+                row.shown = row.steps[:first_last] + row.steps[-first_last:]
+                row.elided = row.steps[first_last:-first_last]
         self.collapse = collapse
         self.module_kinds = trace.module_kinds
         self.node_of_op = {}
+        self.module_of_node = {}
+        self.groups = {}
         module_number = {}
         for record in trace.ops:
-            t = record.time_step
-            if t is not None and t not in self.shown:
-                self.node_of_op[record.index] = "elided"
-            elif (collapse and t is not None) or (untimed and t is None):
+            t, row = record.time_step, self.row_of.get(record.index)
+            if row is not None and t not in row.shown:
+                self.node_of_op[record.index] = row.elided_node
+            elif (collapse and row is not None) or (untimed and row is None):
                 number = module_number.setdefault(record.module_path, len(module_number))
-                self.node_of_op[record.index] = f"step{'x' if t is None else t}_m{number}"
+                self.node_of_op[record.index] = (f"um{number}" if row is None else
+                                                 f"r{row.index}t{t}m{number}")
             else:
                 self.node_of_op[record.index] = f"op{record.index}"
+            self.module_of_node.setdefault(self.node_of_op[record.index], record.module_path)
+
+    @property
+    def shown_boxes(self):
+        return sum(len(row.shown) for row in self.rows)
+
+    @property
+    def elided(self):
+        return any(row.elided for row in self.rows)
 
     def size(self, trace):
-        """What Graphviz has to lay out: nodes (ops, leaves, the elision) plus step boxes."""
-        return len(set(self.node_of_op.values())) + len(trace.leaves) + len(self.shown)
+        """What Graphviz has to lay out: nodes (ops, leaves, elisions, taps, the x[t] and
+        output[t] nodes) plus step boxes."""
+        stubs = len(_stubs(trace, self)) + len(_outputs(trace, self))
+        return len(set(self.node_of_op.values())) + len(trace.leaves) + 2 * self.shown_boxes + stubs
 
-    def nodes_per_step(self):
-        nodes = {node for index, node in self.node_of_op.items() if node.startswith("step")
-                 and not node.startswith("stepx")}
-        return -(-len(nodes) // max(len(self.shown), 1))
+    def outside_steps(self, trace):
+        """What is drawn whatever steps are shown: the ops outside the steps and the leaves."""
+        return len({node for index, node in self.node_of_op.items()
+                    if index not in self.row_of}) + len(trace.leaves)
 
 
-def to_dot(trace, collapse=False, first_last=None, shapes=False, grads=False, max_nodes=400):
-    """DOT source of ``trace``'s unrolled graph.
+def _choose_layout(trace, collapse, first_last, max_steps, max_nodes):
+    """Elide rows longer than ``max_steps`` and collapse long rows, then fall back step by step
+    (with a warning each) until the graph has at most ``max_nodes`` nodes and step boxes."""
+    _, rows = _find_rows(trace)
+    longest = max((len(row.steps) for row in rows), default=0)
+    if first_last is None and max_steps is not None and longest > max_steps:
+        first_last = min(_ELIDED_KEEP, max(1, max_steps // 2))
+    layout = _Layout(trace, collapse, first_last)
+    if layout.size(trace) > max_nodes and not collapse and trace.steps:
+        warnings.warn(f"to_dot: {layout.size(trace)} nodes and step boxes exceed max_nodes="
+                      f"{max_nodes}; collapsing each step's modules into one node", stacklevel=4)
+        layout = _Layout(trace, True, first_last)
+    if layout.size(trace) > max_nodes and layout.shown_boxes > 2 * len(layout.rows):
+        fixed = layout.outside_steps(trace)
+        per_step = -(-(layout.size(trace) - fixed) // layout.shown_boxes)
+        k = max(1, (max_nodes - fixed - 1) // per_step // 2 // max(len(layout.rows), 1))
+        if first_last is None or k < first_last:
+            warnings.warn(f"to_dot: more than max_nodes={max_nodes} nodes and step boxes; "
+                          f"showing only the first and last {k} steps", stacklevel=4)
+            first_last = k
+            layout = _Layout(trace, True, k)
+    if layout.size(trace) > max_nodes:
+        warnings.warn(f"to_dot: more than max_nodes={max_nodes} nodes; grouping the ops outside "
+                      f"any time step by module (tag loops with ts.timestep(t) to see steps)",
+                      stacklevel=4)
+        layout = _Layout(trace, True, first_last, untimed=True)
+    return layout
 
-    collapse:    draw each module's ops of one step as a single node
-    first_last:  k >= 1; draw only the first k and last k steps, with the middle elided
+
+class _Scales:
+    """The two heat scales of a picture: per-step weight shares and state gradients."""
+
+    def __init__(self, trace, layout, grads):
+        self.grads = grads
+        self.shares = {}                         # (leaf key, t) -> ||dL/dW from step t||
+        self.sums = {}                           # (leaf key, row index) -> elided steps' share
+        self.totals = {}                         # leaf key -> ||dL/dW||
+        if grads:
+            for leaf in trace.parameters():
+                if not trace.has_contributions(leaf.tensor):
+                    continue
+                contributions = trace.contributions(leaf.tensor)
+                total = sum(g for _, g in contributions)
+                self.totals[leaf.key] = float((total ** 2).sum()) ** 0.5
+                for t, g in contributions:
+                    self.shares[(leaf.key, t)] = float((g ** 2).sum()) ** 0.5
+                for row in layout.rows:
+                    elided = [g for t, g in contributions if t in set(row.elided)]
+                    if elided:
+                        self.sums[(leaf.key, row.index)] = float((sum(elided) ** 2).sum()) ** 0.5
+        positive = [v for v in list(self.shares.values()) + list(self.sums.values()) if v > 0]
+        self.share_range = (min(positive), max(positive)) if positive else (1.0, 1.0)
+        states = [r.grad_norm for r in trace.ops if r.grad_norm] if grads else []
+        self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
+
+    def share(self, key, value):
+        return _heat(value, *self.share_range)
+
+
+def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max_nodes=400,
+           max_steps=24, rolled=False):
+    """DOT source of ``trace``'s unrolled graph (or, with ``rolled=True``, the folded network).
+
+    collapse:    draw each module's ops of one step as a single node, the textbook cell (False:
+                 every op, with the gates of an LSTM or GRU as nested boxes)
+    first_last:  k >= 1; draw only the first k and last k steps of each row, the middle elided
     shapes:      print each op's output shape
-    grads:       label and colour edges with backward quantities (after backward)
+    grads:       colour taps, bars and edges with backward quantities (after backward)
     max_nodes:   past this many nodes and step boxes, warn and collapse (then elide, then group
                  the ops outside the steps) instead of handing Graphviz a graph it would take
                  minutes to lay out
+    max_steps:   rows longer than this are elided to their first and last 10 steps (at most
+                 max_steps // 2) unless ``first_last`` says otherwise (None: never elide
+                 automatically)
+    rolled:      the folded network: one cell per row with its loop edge
     """
     if not trace.ops:
         raise ValueError("to_dot: the trace recorded no ops (run the model inside `with ts.trace() as tr:`)")
     if first_last is not None and (not isinstance(first_last, int) or first_last < 1):
         raise ValueError(f"to_dot: first_last must be a positive int, got {first_last!r}")
-    layout = _Layout(trace, collapse, first_last)
-    if layout.size(trace) > max_nodes and not collapse and trace.steps:
-        warnings.warn(f"to_dot: {layout.size(trace)} nodes and step boxes exceed max_nodes="
-                      f"{max_nodes}; collapsing each step's modules into one node", stacklevel=3)
-        layout = _Layout(trace, True, first_last)
-    if layout.size(trace) > max_nodes and len(layout.shown) > 2:
-        fixed = layout.size(trace) - len(layout.shown) * (layout.nodes_per_step() + 1)
-        k = max(1, (max_nodes - fixed - 1) // (layout.nodes_per_step() + 1) // 2)
-        if first_last is None or k < first_last:
-            warnings.warn(f"to_dot: more than max_nodes={max_nodes} nodes and step boxes; "
-                          f"showing only the first and last {k} steps", stacklevel=3)
-            layout = _Layout(trace, True, k)
-    if layout.size(trace) > max_nodes:
-        warnings.warn(f"to_dot: more than max_nodes={max_nodes} nodes; grouping the ops outside "
-                      f"any time step by module (tag loops with ts.timestep(t) to see steps)",
-                      stacklevel=3)
-        layout = _Layout(trace, True, first_last if not layout.elided else len(layout.shown) // 2,
-                         untimed=True)
+    if rolled:
+        return _rolled_dot(trace, grads)
+    layout = _choose_layout(trace, collapse, first_last, max_steps, max_nodes)
+    scales = _Scales(trace, layout, grads)
     lines = ["digraph bptt {",
-             '  rankdir=LR; compound=true; nodesep=0.25; ranksep=0.35;' +
+             f'  rankdir=LR; newrank=true; compound=true; nodesep=0.22; ranksep=0.45; '
+             f'size="{_MAX_INCHES},{_MAX_INCHES}";' +
              (_LARGE_LAYOUT if layout.size(trace) > _LARGE else ""),
              '  node [fontname="Helvetica", fontsize=10, style=filled, fillcolor=white];',
              '  edge [fontname="Helvetica", fontsize=8, color="#555555"];']
-    lines += _leaf_nodes(trace, grads)
-    lines += _op_nodes(trace, layout, shapes)
-    if layout.elided:
-        lines.append(f'  elided [label="⋯ {len(layout.elided)} steps ⋯\\n(t = {layout.elided[0]}'
-                     f'..{layout.elided[-1]})", shape=plaintext, fillcolor=none];')
-    lines += _edges(trace, layout, grads)
-    lines += _step_order(trace, layout)
+    layout.groups = {_anchor(trace, layout, row, t): f"row{row.index}" for row in layout.rows
+                     for t in row.steps if t in row.shown or t == row.elided[0]}
+    taps = _taps(trace, layout)
+    stubs = _stubs(trace, layout)
+    stubs.update(_outputs(trace, layout))
+    lines += _parameter_band(trace, layout, scales, taps)
+    lines += _data_nodes(trace, stubs)
+    lines += _rows(trace, layout, shapes, taps, scales, stubs)
+    lines += _edges(trace, layout, scales, taps, stubs)
+    lines += _cuts(trace, layout)
+    lines += _legend(layout, scales, trace)
+    lines += _columns(trace, layout, taps, stubs)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _leaf_nodes(trace, grads):
-    lines = []
-    params = [leaf for leaf in trace.leaves.values() if leaf.is_param]
-    if params:
-        lines.append('  subgraph cluster_parameters {')
-        lines.append('    label="shared parameters"; style="rounded,dashed"; color="#b8860b"; fontname="Helvetica";')
-        for leaf in params:
-            label = f"{leaf.name}\n{_shape_text(leaf.shape)}"
-            if grads and id(leaf.tensor) in trace._contributions:
-                total = sum(g for _, g in trace.contributions(leaf.tensor))
-                label += f"\n|grad| = {float((total ** 2).sum()) ** 0.5:.3g}"
-            lines.append(f'    p{_leaf_id(trace, leaf)} [label={_quote(label)}, shape=box, '
-                         f'style="rounded,filled", fillcolor="#fff3c4"];')
-        lines.append("  }")
-    for leaf in trace.leaves.values():
-        if not leaf.is_param:
-            lines.append(f'  d{_leaf_id(trace, leaf)} [label={_quote(leaf.name + chr(10) + _shape_text(leaf.shape))}, '
-                         f'shape=ellipse, fillcolor="#dcecf9"];')
+def _taps(trace, layout):
+    """{(row index, t): {leaf key: [nodes that read it]}} for the shared weights of each step."""
+    taps = {}
+    for record in trace.ops:
+        row = layout.row_of.get(record.index)
+        if row is None:
+            continue
+        t = record.time_step if record.time_step in row.shown else "elided"
+        node = layout.node_of_op[record.index]
+        for kind, source in record.inputs:
+            if kind == "param":
+                readers = taps.setdefault((row.index, t), {}).setdefault(source, [])
+                if node not in readers:
+                    readers.append(node)
+    return taps
+
+
+def _stubs(trace, layout):
+    """{(leaf key, node): stub id} for data read by two or more steps of a row (the input
+    sequence): a small ``x[t]`` node below each step instead of a fan of edges from one node."""
+    readers = {}
+    for record in trace.ops:
+        row = layout.row_of.get(record.index)
+        if row is None or record.time_step not in row.shown:
+            continue
+        for kind, source in record.inputs:
+            if kind == "data" and source not in trace.cuts:
+                readers.setdefault(source, {}).setdefault(layout.node_of_op[record.index],
+                                                          (row, record.time_step))
+    stubs = {}
+    for key, nodes in readers.items():
+        if len({t for _, t in nodes.values()}) < 2:
+            continue
+        for node, (row, t) in nodes.items():
+            stubs[(key, node)] = (f"x{trace.leaf_order[key]}r{row.index}t{t}", row, t)
+    # the same for an op outside the steps that each step slices (the input projection)
+    feeds = {}
+    for record in trace.ops:
+        row = layout.row_of.get(record.index)
+        if row is None or record.time_step not in row.shown:
+            continue
+        for kind, source in record.inputs:
+            if kind == "op" and source not in layout.row_of:
+                feeds.setdefault(layout.node_of_op[source], {}).setdefault(
+                    layout.node_of_op[record.index], (row, record.time_step))
+    for origin, nodes in feeds.items():
+        if len({t for _, t in nodes.values()}) < 2:
+            continue
+        for node, (row, t) in nodes.items():
+            stubs[(origin, node)] = (f"f{origin}r{row.index}t{t}", row, t)
+    return stubs
+
+
+def _outputs(trace, layout):
+    """{(step node, gathering node): stub} for an op outside the steps that gathers what two
+    or more steps of a row made (the stack of outputs): a small ``output[t]`` node above each
+    step, the last one linked to the gathering node, instead of a fan of long edges."""
+    readers = {}
+    for record in trace.ops:
+        if record.index in layout.row_of:
+            continue
+        target = layout.node_of_op[record.index]
+        for kind, source in record.inputs:
+            row = layout.row_of.get(source) if kind == "op" else None
+            if row is not None and trace.ops[source].time_step in row.shown:
+                readers.setdefault(target, {}).setdefault(layout.node_of_op[source],
+                                                          (row, trace.ops[source].time_step))
+    outputs = {}
+    for target, sources in readers.items():
+        if len({(row.index, t) for row, t in sources.values()}) < 2:
+            continue
+        for node, (row, t) in sources.items():
+            outputs[(node, target)] = (f"y{node}{target}", row, t)
+    return outputs
+
+
+def _bars(trace, leaf, layout, scales, taps):
+    """An HTML table: dL/dW = sum over t, one bar per drawn step (and elision) in step order,
+    for the rows whose steps read the weight."""
+    columns = []
+    for row in layout.rows:
+        if not any(leaf.key in tap for (row_index, _), tap in taps.items() if row_index == row.index):
+            continue
+        for t in row.steps:
+            if t in row.shown:
+                value = scales.shares.get((leaf.key, t))
+                if value is not None:
+                    columns.append((str(t - row.start), value))
+            elif t == row.elided[0] and (leaf.key, row.index) in scales.sums:
+                columns.append(("…", scales.sums[(leaf.key, row.index)]))
+    if not columns:
+        return ""
+    high = max(value for _, value in columns) or 1.0
+    cells, ticks = [], []
+    for tick, value in columns:
+        height = max(1, round(24 * value / high))
+        colour, _ = scales.share(leaf.key, value)
+        cells.append(f'<td valign="bottom"><table border="0" cellspacing="0" cellpadding="0">'
+                     f'<tr><td fixedsize="true" width="7" height="{25 - height}"></td></tr>'
+                     f'<tr><td fixedsize="true" width="7" height="{height}" bgcolor="{colour}">'
+                     f'</td></tr></table></td>')
+        ticks.append(f'<td><font point-size="6">{_html(tick)}</font></td>')
+    span = len(columns)
+    return (f'<tr><td colspan="{span}"><font point-size="8">dL/d{_html(_short_name(leaf.name, ""))}'
+            f' = &#931;<sub>t</sub> (bars: each step\'s share)</font></td></tr>'
+            f'<tr>{"".join(cells)}</tr><tr>{"".join(ticks)}</tr>')
+
+
+def _parameter_band(trace, layout, scales, taps):
+    params = trace.parameters()
+    if not params:
+        return []
+    lines = ['  subgraph cluster_parameters {',
+             '    label="shared parameters: drawn once, used by every step through its tap"; '
+             'style="rounded,dashed"; color="#b8860b"; fontname="Helvetica"; fontsize=10;']
+    for leaf in params:
+        bars = _bars(trace, leaf, layout, scales, taps)
+        total = scales.totals.get(leaf.key)
+        rows = [f'<tr><td><b>{_html(leaf.name)}</b></td></tr>',
+                f'<tr><td><font point-size="8">{_html(_shape_text(leaf.shape))}</font></td></tr>']
+        if bars:
+            rows.append(f'<tr><td><table border="0" cellspacing="1" cellpadding="0">{bars}'
+                        f'</table></td></tr>')
+        if total is not None:
+            rows.append(f'<tr><td><font point-size="8">|grad| = {total:.3g}</font></td></tr>')
+        lines.append(f'    p{trace.leaf_order[leaf.key]} [shape=box, style="rounded,filled", '
+                     f'fillcolor="#fff3c4", margin="0.05,0.02", label=<<table border="0" '
+                     f'cellspacing="0" cellpadding="1">{"".join(rows)}</table>>];')
+    lines.append("  }")
     return lines
 
 
-def _leaf_id(trace, leaf):
-    """A stable id: the leaf's position in order of first use (not its memory address)."""
-    return trace.leaf_order[leaf.key]
-
-
-def _op_nodes(trace, layout, shapes):
+def _data_nodes(trace, stubs):
     lines = []
-    by_step = {}
+    stubbed = {key for key, _ in stubs}
+    for leaf in trace.leaves.values():
+        if leaf.is_param:
+            continue
+        label = f"{leaf.name}\n{_shape_text(leaf.shape)}"
+        style = 'shape=ellipse, fillcolor="#dcecf9"'
+        if leaf.key in trace.cuts:
+            label = f"✂ {leaf.name}.detach()\n{_shape_text(leaf.shape)}"
+            style = 'shape=box, style="dashed,filled", color="#c0392b", fillcolor="#fdecea"'
+        elif leaf.key in stubbed:
+            label += "\none slice per step"
+        lines.append(f"  d{trace.leaf_order[leaf.key]} [label={_quote(label)}, {style}];")
+    return lines
+
+
+def _stub_lines(trace, layout, stubs, row, t, indent):
+    lines = []
+    for (key, _), (stub, stub_row, stub_t) in stubs.items():
+        if stub_row is not row or stub_t != t:
+            continue
+        if key in trace.leaves:
+            lines.append(f'{indent}{stub} [label="{trace.leaves[key].name}[{t - row.start}]", '
+                         f'shape=ellipse, fillcolor="#dcecf9", fontsize=9, height=0.3];')
+        elif stub.startswith("f"):
+            source = key if not key.startswith("op") else trace.ops[int(key[2:])].kind
+            lines.append(f'{indent}{stub} [label="{source}[{t - row.start}]", shape=box, '
+                         f'style="rounded,filled", fillcolor="#dcecf9", fontsize=9, height=0.3];')
+        else:
+            module = layout.module_of_node.get(key, "").split(".")[-1] or "output"
+            lines.append(f'{indent}{stub} [label="{module}[{t - row.start}]", shape=box, '
+                         f'style="rounded,filled", fillcolor="#fbeee0", fontsize=9, height=0.3];')
+    return lines
+
+
+def _rows(trace, layout, shapes, taps, scales, stubs):
+    lines = []
+    by_box = {}
+    outside = {}
     for record in trace.ops:
         node = layout.node_of_op[record.index]
-        if node == "elided":
+        row = layout.row_of.get(record.index)
+        if row is not None and node == row.elided_node:
             continue
         group = record.module_path if layout.collapse else \
             " / ".join(part for part in (record.module_path, record.scope) if part)
-        by_step.setdefault(record.time_step, {}).setdefault(group, {}).setdefault(node, []).append(record)
-    for t in sorted(by_step, key=lambda s: -1 if s is None else s):
-        modules = by_step[t]
-        indent = "  " if t is None else "    "
-        if t is not None:
-            lines.append(f'  subgraph cluster_t{t} {{')
-            lines.append(f'    label="t = {t}"; style="rounded,filled"; fillcolor="#f4f4f4"; '
-                         f'color="#999999"; fontname="Helvetica-Bold"; fontsize=12;')
-        for m, (group, nodes) in enumerate(modules.items()):
-            nested = group and not layout.collapse
-            if nested:
-                cluster = f"cluster_t{'x' if t is None else t}_m{m}"
-                lines.append(f'{indent}subgraph {cluster} {{ label={_quote(group)}; style=dashed; color="#bbbbbb";')
-            for node, records in nodes.items():
-                lines.append(f"{indent}  {node} [label={_quote(_op_label(records, layout, shapes))}, "
-                             f"{_op_style(records, layout)}];")
-            if nested:
+        target = by_box.setdefault((row.index, record.time_step), {}) if row is not None else outside
+        target.setdefault(group, {}).setdefault(node, []).append(record)
+    lines += _op_lines(outside, layout, shapes, "  ", "x")
+    for row in layout.rows:
+        indent = "    " if row.name else "  "
+        if row.name:
+            lines.append(f'  subgraph cluster_row{row.index} {{')
+            lines.append(f'    label={_quote(row.name)}; style="rounded"; color="#6a8caf"; '
+                         f'fontname="Helvetica-Bold"; fontsize=13; labeljust=l;')
+        for t in row.steps:
+            if t in row.shown:
+                lines.append(f'{indent}subgraph {row.cluster(t)} {{')
+                lines.append(f'{indent}  label="t = {t - row.start}"; style="rounded,filled"; '
+                             f'fillcolor="#f4f4f4"; color="#999999"; fontname="Helvetica-Bold"; '
+                             f'fontsize=12;')
+                lines += _tap_line(trace, taps.get((row.index, t)), f"tap{row.index}t{t}", scales,
+                                   t, row, indent + "  ")
+                lines += _stub_lines(trace, layout, stubs, row, t, indent + "  ")
+                lines += _op_lines(by_box.get((row.index, t), {}), layout, shapes, indent + "  ",
+                                   f"r{row.index}t{t}")
                 lines.append(f"{indent}}}")
-        if t is not None:
+            elif t == row.elided[0]:
+                lines.append(f'{indent}{row.elided_node} [group=row{row.index}, label="⋯ {len(row.elided)} steps ⋯\\n'
+                             f'(t = {row.elided[0] - row.start}..{row.elided[-1] - row.start})", '
+                             f'shape=box, style="dotted,rounded", fillcolor=none];')
+                lines += _tap_line(trace, taps.get((row.index, "elided")),
+                                   f"tap{row.index}elided", scales, None, row, indent)
+        if row.name:
             lines.append("  }")
+    return lines
+
+
+def _tap_line(trace, tap, node, scales, t, row, indent):
+    """A step's tap: one cell per shared weight it reads, coloured by that step's share."""
+    if not tap:
+        return []
+    cells = []
+    for key in tap:
+        leaf = trace.leaves[key]
+        value = scales.shares.get((key, t)) if t is not None else scales.sums.get((key, row.index))
+        colour = scales.share(key, value)[0] if value is not None else "#fff3c4"
+        cells.append(f'<td port="p{trace.leaf_order[key]}" bgcolor="{colour}"><font point-size="8">'
+                     f'{_html(_short_name(leaf.name, row.module))}</font></td>')
+    return [f'{indent}{node} [shape=plain, fillcolor=none, label=<<table border="0" '
+            f'cellborder="1" cellspacing="0" cellpadding="2"><tr>{"".join(cells)}</tr></table>>];']
+
+
+def _op_lines(modules, layout, shapes, indent, prefix):
+    lines = []
+    for m, (group, nodes) in enumerate(modules.items()):
+        nested = group and not layout.collapse
+        if nested:
+            lines.append(f'{indent}subgraph cluster_{prefix}_m{m} {{ label={_quote(group)}; '
+                         f'style=dashed; color="#bbbbbb"; fontsize=9;')
+        for node, records in nodes.items():
+            group = f", group={layout.groups[node]}" if node in layout.groups else ""
+            lines.append(f"{indent}  {node} [label={_quote(_op_label(records, layout, shapes))}, "
+                         f"{_op_style(records, layout)}{group}];")
+        if nested:
+            lines.append(f"{indent}}}")
     return lines
 
 
 def _op_label(records, layout, shapes):
     """An op's kind; for a collapsed step, the module (and its class) and how many ops."""
-    if layout.node_of_op[records[0].index].startswith("step"):
+    node = layout.node_of_op[records[0].index]
+    if node.startswith("r") or node.startswith("um"):
         path = records[0].module_path
         kind = layout.module_kinds.get(path, "")
         name = f"{path} ({kind})" if path and kind else path or kind or "step"
@@ -199,30 +577,54 @@ def _op_style(records, layout):
     kind = records[0].kind
     if "loss" in kind or "entropy" in kind:
         return 'shape=box, style="filled,bold", fillcolor="#f9d5d3"'
-    if layout.node_of_op[records[0].index].startswith("step"):
+    node = layout.node_of_op[records[0].index]
+    if node.startswith("r") or node.startswith("um"):
         return 'shape=box, style="rounded,filled", fillcolor="#d9f2d9"'
     return "shape=box, style=rounded, height=0.3"
 
 
-def _edges(trace, layout, grads):
-    contribution_norm = {}
-    if grads:
-        for leaf in trace.leaves.values():
-            if leaf.is_param and id(leaf.tensor) in trace._contributions:
-                for t, norm in trace.contribution_norms(leaf.tensor):
-                    contribution_norm[(leaf.key, t)] = norm
-    state_norms = [r.grad_norm for r in trace.ops if r.grad_norm]
-    state_range = (min(state_norms), max(state_norms)) if state_norms else (1.0, 1.0)
-    param_range = {}
-    for (key, _), norm in contribution_norm.items():
-        low, high = param_range.get(key, (math.inf, 0.0))
-        if norm > 0:
-            param_range[key] = (min(low, norm), max(high, norm))
+def _state_name(layout, row, t):
+    kind = layout.module_kinds.get(row.module, "")
+    names = ("h", "c") if kind.startswith("LSTM") else ("h",)
+    return ", ".join(f"{name}_{t - row.start}" for name in names)
+
+
+def _after_steps(trace, layout):
+    """The ops outside the steps that read what a step made (a stack of the encoder's outputs,
+    a final state): their edges back into later steps must not pull the row out of line."""
+    after = set()
+    for record in trace.ops:
+        if record.index not in layout.row_of and any(
+                kind == "op" and (source in layout.row_of or source in after)
+                for kind, source in record.inputs):
+            after.add(record.index)
+    return after
+
+
+def _edges(trace, layout, scales, taps, stubs):
     lines = []
     seen = set()
-    elided_param_uses = {}
+    after = _after_steps(trace, layout)
+    last_output = {}
+    first_feed = {}
+    for (origin, target), stub in stubs.items():
+        if stub[0].startswith("f"):
+            known = first_feed.get(origin)
+            if known is None or (stub[1].index, stub[2]) < (known[1].index, known[2]):
+                first_feed[origin] = stub
+        if stub[0].startswith("y"):
+            known = last_output.get(target)
+            if known is None or (stub[1].index, stub[2]) > (known[1].index, known[2]):
+                last_output[target] = stub
+    fans = {}                  # an op outside the steps that several steps read (a projection)
+    for record in trace.ops:
+        if record.index in layout.row_of:
+            for kind, source in record.inputs:
+                if kind == "op" and source not in layout.row_of:
+                    fans.setdefault(source, set()).add(record.time_step)
     for record in trace.ops:
         target = layout.node_of_op[record.index]
+        row = layout.row_of.get(record.index)
         for kind, source in record.inputs:
             if kind == "const":
                 continue
@@ -231,52 +633,353 @@ def _edges(trace, layout, grads):
                 if origin == target or (origin, target) in seen:
                     continue
                 seen.add((origin, target))
-                attributes = ""
                 producer = trace.ops[source]
-                crosses = producer.time_step is not None and record.time_step is not None and \
-                    producer.time_step != record.time_step
-                if crosses:
-                    attributes = "penwidth=1.6, weight=10"
-                    if grads and producer.grad_norm is not None:
-                        color, width = _heat(producer.grad_norm, *state_range)
-                        attributes = f'xlabel="{producer.grad_norm:.2g}", color="{color}", ' \
-                                     f'fontcolor="{color}", penwidth={width}, weight=10'
-                lines.append(f"  {origin} -> {target}" + (f" [{attributes}];" if attributes else ";"))
+                producer_row = layout.row_of.get(source)
+                output = stubs.get((origin, target))
+                if output is not None and output[0].startswith("f"):
+                    lines.append(f"  {output[0]} -> {target};")
+                    if output is first_feed[origin]:
+                        lines.append(f'  {origin} -> {output[0]} [style=dashed, '
+                                     f'xlabel="one slice per step"];')
+                elif output is not None:
+                    lines.append(f"  {origin} -> {output[0]};")
+                    if output is last_output[target]:
+                        lines.append(f'  {output[0]} -> {target} [style=dashed, '
+                                     f'xlabel="all steps"];')
+                elif producer_row is row and row is not None and producer.time_step != record.time_step:
+                    lines.append(_state_edge(trace, layout, scales, producer, record, origin, target))
+                elif row is not None and len(fans.get(source, ())) > 1:
+                    lines.append(f"  {origin} -> {target} [constraint=false, weight=0];")
+                elif row is not None and (source in after or producer_row not in (None, row)):
+                    lines.append(f"  {origin} -> {target} [constraint=false];")
+                else:
+                    lines.append(f"  {origin} -> {target};")
                 continue
-            leaf = trace.leaves[source]
-            origin = f"{'p' if kind == 'param' else 'd'}{_leaf_id(trace, leaf)}"
-            if target == "elided":
-                elided_param_uses.setdefault(origin, set()).add(record.time_step)
+            if kind == "param":
+                if row is not None:
+                    continue                      # drawn by the step's tap
+                origin = f"p{trace.leaf_order[source]}"
+                if (origin, target) in seen:
+                    continue
+                seen.add((origin, target))
+                # constraint=false: the band lies below the rows, wherever the op is
+                attributes = 'style=dashed, color="#b8860b", constraint=false'
+                value = scales.shares.get((source, None))
+                if value is not None:
+                    colour, _ = scales.share(source, value)
+                    attributes = (f'style=dashed, xlabel="{value:.2g}", color="{colour}", '
+                                  f'fontcolor="{colour}", constraint=false')
+                lines.append(f"  {origin} -> {target} [{attributes}];")
                 continue
+            stub = stubs.get((source, target))
+            origin = stub[0] if stub else f"d{trace.leaf_order[source]}"
             if (origin, target) in seen:
                 continue
             seen.add((origin, target))
-            attributes = 'style=dashed, color="#b8860b"' if kind == "param" \
-                else 'color="#7aa6cf"'
-            norm = contribution_norm.get((source, record.time_step))
-            if kind == "param" and norm is not None:
-                color, width = _heat(norm, *param_range.get(source, (norm, norm)))
-                attributes = f'style=dashed, xlabel="{norm:.2g}", color="{color}", ' \
-                             f'fontcolor="{color}", penwidth={width}'
-            lines.append(f"  {origin} -> {target}" + (f" [{attributes}];" if attributes else ";"))
-    for origin, steps in elided_param_uses.items():
-        lines.append(f'  {origin} -> elided [style=dotted, label="×{len(steps)}"];')
+            lines.append(f'  {origin} -> {target} [color="#7aa6cf"];')
+    for (row_index, t), tap in taps.items():
+        row = layout.rows[row_index]
+        node = f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided"
+        for key, readers in tap.items():
+            for reader in readers:
+                value = scales.shares.get((key, t)) if t != "elided" else \
+                    scales.sums.get((key, row_index))
+                attributes = 'color="#b8860b", arrowsize=0.5'
+                if value is not None:
+                    colour, width = scales.share(key, value)
+                    attributes = f'xlabel="{value:.2g}", color="{colour}", fontcolor="{colour}", ' \
+                                 f'penwidth={width}, arrowsize=0.5, fontsize=7'
+                lines.append(f"  {node}:p{trace.leaf_order[key]} -> {reader} [{attributes}];")
     return lines
 
 
-def _step_order(trace, layout):
-    """Invisible edges from the last op of each drawn step to the first op of the next, so
-    Graphviz lays the steps out left to right as a timeline."""
-    first, last = {}, {}
-    for record in trace.ops:
-        node = layout.node_of_op[record.index]
-        if record.time_step is None or node == "elided":
+def _state_edge(trace, layout, scales, producer, consumer, origin, target):
+    """The recurrent state passing from one step to the next, drawn left to right in step
+    order (a reverse row's state flows right to left: the arrow points back)."""
+    row = layout.row_of[producer.index]
+    attributes = [f'label="{_state_name(layout, row, producer.time_step)}"', "penwidth=1.6",
+                  "weight=0", "fontsize=9"]
+    if scales.grads and producer.grad_norm is not None:
+        colour, width = _heat(producer.grad_norm, *scales.state_range)
+        attributes = [f'xlabel="{producer.grad_norm:.2g}"', f'color="{colour}"',
+                      f'fontcolor="{colour}"', f"penwidth={width}"] + attributes[:1] + \
+            ["weight=0", "fontsize=9"]
+    if producer.time_step > consumer.time_step:
+        return f"  {target} -> {origin} [{', '.join(attributes)}, dir=back];"
+    return f"  {origin} -> {target} [{', '.join(attributes)}];"
+
+
+def _timed_neighbour(trace, layout, start, forward, consumers):
+    """The latest step op feeding op ``start`` (forward=False) or the earliest one it feeds,
+    walking through ops outside the steps without recursion."""
+    pending, seen, found = [start], {start}, []
+    while pending:
+        index = pending.pop()
+        record = trace.ops[index]
+        if index in layout.row_of and index != start:
+            found.append(record)
             continue
-        first.setdefault(record.time_step, node)
-        last[record.time_step] = node
-    steps = sorted(first)
-    return [f"  {last[a]} -> {first[b]} [style=invis, weight=5];"
-            for a, b in zip(steps, steps[1:]) if last[a] != first[b]]
+        following = consumers.get(index, []) if forward else \
+            [source for kind, source in record.inputs if kind == "op"]
+        for nxt in following:
+            if nxt not in seen:
+                seen.add(nxt)
+                pending.append(nxt)
+    if start in layout.row_of:
+        found.append(trace.ops[start])
+    if not found:
+        return None
+    return (min if forward else max)(found, key=lambda r: r.time_step)
+
+
+def _cuts(trace, layout):
+    """Truncated BPTT: the state handed from the last step of one chunk to the first step of
+    the next through ``detach()``, drawn as a cut: the state flows on, the gradient stops."""
+    if not trace.cuts:
+        return []
+    consumers = {}
+    for record in trace.ops:
+        for kind, source in record.inputs:
+            if kind == "op":
+                consumers.setdefault(source, []).append(record.index)
+    lines = []
+    drawn = set()
+    for key, producer_index in sorted(trace.cuts.items(), key=lambda item: trace.leaf_order[item[0]]):
+        producer = _timed_neighbour(trace, layout, producer_index, False, consumers)
+        readers = [r.index for r in trace.ops if ("data", key) in r.inputs]
+        consumer = None
+        for reader in readers:
+            candidate = _timed_neighbour(trace, layout, reader, True, consumers)
+            if candidate is not None and (consumer is None or candidate.time_step < consumer.time_step):
+                consumer = candidate
+        leaf = f"d{trace.leaf_order[key]}"
+        if producer is None or consumer is None:
+            continue
+        row = layout.row_of[producer.index]
+        origin = _anchor(trace, layout, row, producer.time_step)
+        target = _anchor(trace, layout, layout.row_of[consumer.index], consumer.time_step)
+        lines.append(f'  {origin} -> {leaf} [color="#c0392b", style=dashed, constraint=false];')
+        if layout.collapse:
+            lines.append(f"  {{rank=same; {leaf}; {target};}}")
+        if origin != target and (origin, target) not in drawn:
+            drawn.add((origin, target))
+            lines.append(f'  {origin} -> {target} [color="#c0392b", style=dashed, penwidth=2, '
+                         f'arrowhead=tee, label="✂ detach: the state flows on,\\nthe gradient '
+                         f'stops", fontcolor="#c0392b", weight=10];')
+    return lines
+
+
+def _anchor(trace, layout, row, t):
+    """The node of a row's step that hands the state on: its last op in the row's module."""
+    if t not in row.shown:
+        return row.elided_node
+    last = None
+    for record in trace.ops:
+        if record.time_step == t and layout.row_of.get(record.index) is row:
+            if last is None or record.module_path == row.module or \
+                    trace.ops[last].module_path != row.module:
+                last = record.index
+    return layout.node_of_op[last]
+
+
+def _columns(trace, layout, taps, stubs):
+    """The layout's skeleton. Time runs along Graphviz's ranks (rankdir=LR), and heavy
+    invisible edges between the steps' state nodes keep each row on one straight line. A
+    collapsed step (one node per module) is one column: its nodes share a rank, the input
+    below, the tap, the cell, the output above. Invisible edges within a column stack the rows
+    (encoder above decoder, layer 1 above layer 0) and put the parameter band below them."""
+    lines = []
+    columns = {}
+    anchors = {}
+    for row in layout.rows:
+        chain = []
+        for t in row.steps:
+            if t in row.shown or t == row.elided[0]:
+                node = _anchor(trace, layout, row, t)
+                anchors[(row.index, _position(row, t))] = node
+                columns.setdefault(_position(row, t), []).append(node)
+                chain.append(node)
+        for a, b in zip(chain, chain[1:]):
+            lines.append(f"  {a} -> {b} [style=invis, weight=100];")
+    columnar = {row.index for row in layout.rows} if layout.collapse else set()
+    lines += _step_after_step(trace, layout, taps, stubs,
+                              [row for row in layout.rows if row.index not in columnar])
+    if columnar:
+        for record in trace.ops:
+            row = layout.row_of.get(record.index)
+            if row is not None and row.index in columnar:
+                column = columns[_position(row, record.time_step)]
+                if layout.node_of_op[record.index] not in column:
+                    column.append(layout.node_of_op[record.index])
+        for (row_index, t), tap in taps.items():
+            row = layout.rows[row_index]
+            if row_index in columnar:
+                columns[_position(row, t if t != "elided" else row.elided[0])].append(
+                    f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided")
+        for stub, row, t in stubs.values():
+            if row.index in columnar:
+                columns[_position(row, t)].append(stub)
+    stacked = _top_to_bottom(layout.rows)
+    for upper, lower in zip(stacked, stacked[1:]):
+        lines.append(f"  {anchors[(lower.index, 0)]} -> {anchors[(upper.index, 0)]} "
+                     f"[style=invis];")
+    # the band below the rows: a few parameters per column, the legend after them
+    band = [f"p{trace.leaf_order[leaf.key]}" for leaf in trace.parameters()]
+    if columns and stacked:
+        per_column = -(-len(band) // len(columns))
+        bottom = stacked[-1]
+        for i, node in enumerate(band):
+            position = min(i // per_column, len(columns) - 1)
+            columns[position].append(node)
+            anchor = anchors.get((bottom.index, position)) or anchors[(bottom.index, 0)]
+            lines.append(f"  {node} -> {anchor} [style=invis];")
+    for position in sorted(columns):
+        lines.append("  {rank=same; " + " ".join(f"{n};" for n in columns[position]) + "}")
+    return lines
+
+
+def _step_after_step(trace, layout, taps, stubs, rows):
+    """A step drawn op by op spans several ranks: invisible edges from each step's state node
+    to the first nodes of the next step (its inputs, its tap, its first ops) keep the boxes one
+    after another instead of overlapping."""
+    firsts = {}
+    for record in trace.ops:
+        row = layout.row_of.get(record.index)
+        if row is None or record.time_step not in row.shown:
+            continue
+        inside = any(kind == "op" and trace.ops[source].time_step == record.time_step and
+                     layout.row_of.get(source) is row for kind, source in record.inputs)
+        if not inside:
+            firsts.setdefault((row.index, record.time_step), []).append(
+                layout.node_of_op[record.index])
+    for (row_index, t) in taps:
+        if t != "elided":
+            firsts.setdefault((row_index, t), []).append(f"tap{row_index}t{t}")
+    for stub, row, t in stubs.values():
+        if not stub.startswith("y"):
+            firsts.setdefault((row.index, t), []).append(stub)
+    nodes_of = {}
+    for record in trace.ops:
+        row = layout.row_of.get(record.index)
+        if row is not None and record.time_step in row.shown:
+            nodes = nodes_of.setdefault((row.index, record.time_step), {})
+            signature = record.module_path if layout.collapse else record.kind
+            nodes.setdefault(layout.node_of_op[record.index], signature)
+    lines = []
+    for row in rows:
+        drawn = [t for t in row.steps if t in row.shown or t == row.elided[0]]
+        for a, b in zip(drawn, drawn[1:]):
+            anchor = _anchor(trace, layout, row, a)
+            for node in firsts.get((row.index, b), [row.elided_node] if b not in row.shown else []):
+                lines.append(f"  {anchor} -> {node} [style=invis, minlen=2];")
+            # the same op of consecutive steps on one line: every box drawn alike, level
+            before = list(nodes_of.get((row.index, a), {}).items())
+            after = list(nodes_of.get((row.index, b), {}).items())
+            if [x for _, x in before] == [y for _, y in after]:
+                for (x, _), (y, _) in zip(before, after):
+                    lines.append(f"  {x} -> {y} [style=invis, weight=20];")
+    return lines
+
+
+def _position(row, t):
+    """The column of step t in its row: its place among the drawn steps (an elision is one)."""
+    if t in row.shown:
+        before = sum(1 for s in row.shown if s < t)
+        return before + (1 if row.elided and t > row.elided[-1] else 0)
+    return sum(1 for s in row.shown if s < t)
+
+
+def _top_to_bottom(rows):
+    """Rows from the top of the picture: the encoder above the decoder, higher layers above
+    lower ones, a reverse direction above its forward one."""
+    groups = []
+    for row in rows:
+        if row.group not in groups:
+            groups.append(row.group)
+    return sorted(rows, key=lambda row: (groups.index(row.group), -row.layer, not row.reverse))
+
+
+def _legend(layout, scales, trace):
+    """What the colours, boxes, dashes and shapes mean, with the numbers of the heat scale."""
+    rows = ['<tr><td align="left" colspan="2"><b>legend</b></td></tr>',
+            '<tr><td align="left" colspan="2">grey box <b>t = k</b>: one time step; time runs '
+            'left to right</td></tr>',
+            '<tr><td align="left" colspan="2">thick arrow between boxes: the recurrent state '
+            'passed on (h_t, and c_t for an LSTM)</td></tr>',
+            '<tr><td align="left" colspan="2">small table in a box: the shared weights that step '
+            'reads (its tap); yellow box below: each weight drawn once</td></tr>',
+            '<tr><td align="left" colspan="2">blue ellipse: data (inputs, targets, initial '
+            'states); red box: the loss</td></tr>']
+    if layout.elided:
+        rows.append('<tr><td align="left" colspan="2">dotted box ⋯: steps left out; its tap '
+                    'carries their summed share</td></tr>')
+    if trace.cuts:
+        rows.append('<tr><td align="left" colspan="2"><font color="#c0392b">red dashed ✂: '
+                    'detach() between chunks: the state flows on, the gradient stops'
+                    '</font></td></tr>')
+    if scales.grads:
+        for title, (low, high) in (("a step's share of dL/dW (taps, bars)", scales.share_range),
+                                   ("gradient through the state ||dL/dh_t|| (arrows)",
+                                    scales.state_range)):
+            cells = "".join(f'<td bgcolor="{_heat(low * (high / low) ** (i / 6), low, high)[0]}" '
+                            f'width="14"></td>' for i in range(7)) if high > low > 0 else \
+                f'<td bgcolor="{_heat(1, 1, 1)[0]}" width="14"></td>'
+            rows.append(f'<tr><td align="left">{_html(title)}: {low:.2g}</td><td><table '
+                        f'border="0" cellspacing="0" cellpadding="0"><tr>{cells}</tr></table>'
+                        f'</td></tr><tr><td></td><td align="right">{high:.2g} (log scale, blue '
+                        f'small, red large)</td></tr>')
+    return [f'  label=<<table border="1" color="#aaaaaa" style="rounded" cellspacing="1" '
+            f'cellborder="0">{"".join(rows)}</table>>; labelloc=b; labeljust=l; fontsize=9; '
+            f'fontname="Helvetica";']
+
+
+def _rolled_dot(trace, grads):
+    """The folded network of the lecture: one cell per row, its loop edge labelled with the
+    recurrent weight, the input below and the output above."""
+    row_of, rows = _find_rows(trace)
+    kinds = trace.module_kinds
+    names = {key: leaf.name for key, leaf in trace.leaves.items() if leaf.is_param}
+    weights = {row.index: [] for row in rows}
+    for record in trace.ops:
+        row = row_of.get(record.index)
+        if row is None:
+            continue
+        for kind, source in record.inputs:
+            if kind == "param" and names[source] not in weights[row.index]:
+                weights[row.index].append(names[source])
+    lines = ["digraph rolled {",
+             '  rankdir=BT; nodesep=0.6; ranksep=0.5;',
+             '  node [fontname="Helvetica", fontsize=11, style=filled, fillcolor=white];',
+             '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
+             '  x [label="x_t", shape=ellipse, fillcolor="#dcecf9"];',
+             '  y [label="output / loss", shape=box, style="filled,bold", fillcolor="#f9d5d3"];']
+    previous = "x"
+    for row in rows:
+        kind = kinds.get(row.module, "") or "cell"
+        title = f"{row.name}\n{kind}" if row.name else kind
+        steps = f"unrolled: {len(row.steps)} steps (t = 0..{len(row.steps) - 1})"
+        lines.append(f'  cell{row.index} [label={_quote(title + chr(10) + steps)}, shape=box, '
+                     f'style="rounded,filled", fillcolor="#d9f2d9", width=1.6, height=0.9];')
+        recurrent = [n for n in weights[row.index] if "_hh" in n] or weights[row.index][:1]
+        other = [n for n in weights[row.index] if n not in recurrent]
+        state = _state_name_rolled(kind)
+        loop = f"{state}: " + ", ".join(_short_name(n, row.module) for n in recurrent) \
+            if recurrent else state
+        lines.append(f'  cell{row.index} -> cell{row.index} [label={_quote(loop)}, penwidth=2.2, '
+                     f'color="#1f5fa8", fontcolor="#1f5fa8", dir=forward, headport=e, tailport=e];')
+        into = ", ".join(_short_name(n, row.module) for n in other if "_ih" in n)
+        lines.append(f"  {previous} -> cell{row.index}" + (f" [label={_quote(into)}];" if into else ";"))
+        previous = f"cell{row.index}"
+    lines.append(f"  {previous} -> y;")
+    lines.append('  legend [shape=plain, fillcolor=none, fontsize=9, label="folded view: the same '
+                 'cell at every step;\\nthe loop edge is the recurrent weight, applied once per '
+                 'step"];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _state_name_rolled(kind):
+    return "h_t-1 → h_t, c_t" if kind.startswith("LSTM") else "h_t-1 → h_t"
 
 
 def render(trace, path, **options):
