@@ -376,3 +376,71 @@ def test_finished_graph_and_trace_are_freed():
     gone = weakref.ref(tr)
     del tr
     assert gone() is None                              # nor the trace
+
+
+# --- forward values (ts.trace(values=True)) -----------------------------------------------
+class Wrapped(nn.Module):
+    def __init__(self, kind, impl):
+        super().__init__()
+        self.rnn = LAYERS[kind](3, 4, num_layers=2, bidirectional=True, impl=impl)
+
+    def forward(self, x):
+        return self.rnn(x, lengths=[5, 3])
+
+
+QUANTITIES = {"LSTM": "h c i f g o", "GRU": "h r z n", "RNN": "h"}
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_values_of_fused_and_primitive_layers_agree_and_match_the_outputs(float64, kind):
+    recorded = {}
+    for impl in ("fused", "primitive"):
+        ts.manual_seed(0)
+        model, x = Wrapped(kind, impl), ts.randn(5, 2, 3)
+        with ts.trace(values=True) as tr:
+            output, _ = model(x)
+        recorded[impl] = {(layer, reverse, q): tr.activations("rnn", q, layer, reverse)
+                          for layer in (0, 1) for reverse in (False, True)
+                          for q in QUANTITIES[kind].split()}
+        h_top = np.concatenate([tr.activations("rnn", "h", 1), tr.activations("rnn", "h", 1, True)],
+                               axis=2)
+        np.testing.assert_allclose(h_top[:, 0], output.array[:, 0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(h_top[:3, 1], output.array[:3, 1], rtol=0, atol=1e-12)
+    for key, value in recorded["fused"].items():
+        assert value.shape == (5, 2, 4), key
+        np.testing.assert_allclose(value, recorded["primitive"][key], rtol=0, atol=1e-12,
+                                   err_msg=str(key))
+    if kind == "LSTM":     # c_t = f c_{t-1} + i g, h_t = o tanh(c_t) (row 0 runs all 5 steps)
+        i, f, g, o, c, h = (recorded["fused"][(0, False, q)][:, 0] for q in "ifgoch")
+        np.testing.assert_allclose(c[1:], f[1:] * c[:-1] + i[1:] * g[1:], atol=1e-12)
+        np.testing.assert_allclose(h, o * np.tanh(c), atol=1e-12)
+
+
+def test_values_of_seq2seq_cells_and_attention():
+    model = nn.Seq2Seq(7, 6, embedding_dim=3, hidden_size=4, cell="lstm", attention="general")
+    source, target = np.array([[3, 4, 5], [4, 5, 0]]), np.array([[1, 3, 4, 2], [1, 5, 2, 0]])
+    with ts.trace(values=True) as tr:
+        _, weights = model(source, target, source_lengths=[3, 2])
+    np.testing.assert_array_equal(tr.activations("attention", "weights"),
+                                  weights.array.transpose(1, 0, 2))
+    assert tr.activations("decoder.0", "c").shape == (3, 2, 4)     # a cell: one step a call
+    assert tr.activations("encoder", "f").shape == (3, 2, 4)
+    with pytest.raises(ValueError, match=r"no values of module 'decoder' .*recorded: "
+                                         r"\['attention', 'decoder.0', 'encoder l0'\]"):
+        tr.activations("decoder", "h")
+    with pytest.raises(ValueError, match=r"has no quantity 'z'"):
+        tr.activations("encoder", "z")
+
+
+def test_without_values_nothing_is_kept_and_results_are_unchanged():
+    ts.manual_seed(0)
+    model, x = Wrapped("GRU", "fused"), ts.randn(5, 2, 3)
+    with ts.trace() as plain:
+        expected = model(x)[0].array
+    with ts.trace(values=True) as with_values:
+        got = model(x)[0].array
+    np.testing.assert_array_equal(got, expected)
+    assert plain._values == {}
+    with pytest.raises(ValueError, match=r"ts.trace\(values=True\)"):
+        plain.activations("rnn", "h")
+    assert with_values.activations("rnn", "z").shape == (5, 2, 4)

@@ -95,6 +95,22 @@ class Observer:
         """An op with a time loop inside: ``compute()`` gives the share of time step
         ``time_step`` in the gradient of input ``input_index``."""
 
+    def values_reported(self, label, values):
+        """A recurrent layer, cell or attention module computed forward ``values``
+        ({quantity: array or Tensor with time first, or list of them per step}); ``label``
+        names the layer direction (``l0``, ``l1_reverse``) or is "" for a module's own."""
+
+
+def report_values(label, values):
+    """Hand forward values to the observers (see ``Observer.values_reported``); nothing
+    happens when none is registered. ``values`` may be a function making the dict."""
+    observers = state.observers
+    if observers:
+        if callable(values):
+            values = values()
+        for observer in observers:
+            observer.values_reported(label, values)
+
 
 def add_observer(observer):
     """Register ``observer`` in the current thread."""
@@ -269,7 +285,7 @@ def op_name(cls):
 
 def shapes_text(tensors):
     """"(2, 3) float32, (3,) float32": the shapes and dtypes of ``tensors``, for messages."""
-    return ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in tensors)
+    return ", ".join(f"{tuple(t.shape)} {t.array.dtype}" for t in tensors)
 
 
 def _devices_text(tensors):

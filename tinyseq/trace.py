@@ -74,11 +74,19 @@ class Trace(Observer):
     After the block, a backward pass through the recorded ops still reports to the trace for
     as long as it is alive: the gradient flowing out of each op and each gradient contribution
     to each leaf.
+
+    With ``values=True`` it also keeps the forward values of the recurrent layers and cells
+    (h and c; LSTM gates i, f, g, o; GRU gates r, z, n) and of attention (its weights), read
+    back with ``activations``. That costs a copy of T x B x H numbers per quantity and layer
+    direction (for an LSTM layer six quantities: 6 T B H numbers, as much as the layer's
+    own activations); without it nothing extra is kept.
     """
 
     follows_graph = True
 
-    def __init__(self):
+    def __init__(self, values=False):
+        self.keeps_values = values
+        self._values = {}           # (module path, layer direction) -> {quantity: [chunks]}
         self.ops = []
         self.leaves = {}
         self.leaf_order = {}
@@ -147,6 +155,17 @@ class Trace(Observer):
 
     def step_grad(self, node, time_step, grad):
         self._steps_of_node[id(node)][time_step].grad_norm = _norm(grad)
+
+    def values_reported(self, label, values):
+        if not self.keeps_values:
+            return
+        kept = self._values.setdefault((module_path_text(state.module_path), label), {})
+        for quantity, value in values.items():
+            if isinstance(value, list):           # one tensor per step, in time order
+                chunk = numpy.stack([backend.to_numpy(v.array) for v in value])
+            else:                                 # every step at once, time first
+                chunk = numpy.array(backend.to_numpy(getattr(value, "array", value)))
+            kept.setdefault(quantity, []).append(chunk)
 
     def step_contribution(self, node, input_index, time_step, compute):
         leaf = node.inputs[input_index]
@@ -260,6 +279,31 @@ class Trace(Observer):
     def parameters(self):
         """The leaves that require grad (parameters), in order of first use: [LeafRecord]."""
         return [leaf for leaf in self.leaves.values() if leaf.is_param]
+
+    def activations(self, module, quantity, layer=0, reverse=False):
+        """The forward values of ``quantity`` in ``module`` (its dotted path, "" for the
+        outermost module) over time: an ndarray (T, B, H), T the steps of every call in this
+        trace in order (a cell called once per step gives one step per call).
+
+        Quantities: "h" (and "c" for an LSTM); the gates "i", "f", "g", "o" (LSTM) or "r",
+        "z", "n" (GRU); "weights" for an Attention module, (T, B, S). A layer's stack is
+        addressed by ``layer`` (0 the lowest) and ``reverse`` (the backward direction of a
+        bidirectional layer). Needs ``ts.trace(values=True)``."""
+        if not self.keeps_values:
+            raise ValueError("activations: this trace keeps no values; record with "
+                             "ts.trace(values=True)")
+        label = f"l{layer}" + ("_reverse" if reverse else "")
+        kept = self._values.get((module, label))
+        if kept is None and layer == 0 and not reverse:
+            kept = self._values.get((module, ""))
+        if kept is None:
+            known = sorted(f"{m or '(outermost)'} {l}".strip() for m, l in self._values)
+            raise ValueError(f"activations: no values of module {module!r} layer {layer}"
+                             f"{' reverse' if reverse else ''}; recorded: {known}")
+        if quantity not in kept:
+            raise ValueError(f"activations: {module!r} has no quantity {quantity!r}; it has "
+                             f"{sorted(kept)}")
+        return numpy.concatenate(kept[quantity])
 
     def has_contributions(self, param):
         """Whether a traced backward has sent ``param`` any gradient."""

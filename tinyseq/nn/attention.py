@@ -1,5 +1,6 @@
 """Attention over encoder outputs: which source positions a decoder step looks at."""
 from .. import backend, checks
+from ..autograd import report_values
 from ..tensor import Tensor, where
 from .layers import Linear
 from .module import Module, Parameter
@@ -54,6 +55,7 @@ class Attention(Module):
             scores = where(mask, scores, -1e9)
         weights = scores.softmax(axis=-1)
         context = (weights.unsqueeze(1) @ keys).reshape(batch, key_size)    # (B, Hk)
+        report_values("", lambda: {"weights": [weights]})
         return context, weights
 
     def _check_inputs(self, query, keys, mask):

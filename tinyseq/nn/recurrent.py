@@ -9,7 +9,7 @@ import numpy
 
 from .. import backend, checks
 from .. import functional as F
-from ..autograd import scope, timestep
+from ..autograd import report_values, scope, timestep
 from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 from ..tensor import Tensor, concat, stack, where
 from . import init
@@ -22,13 +22,14 @@ def _project(x, weight_ih, bias_ih):
     return x if weight_ih is None else F.linear(x, weight_ih, bias_ih)
 
 
-def rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh"):
-    """h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), f = tanh or relu"""
+def rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh", gate_values=None):
+    """h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), f = tanh or relu. The step functions
+    put their gate activations into ``gate_values`` when given a dict (for a trace's values)."""
     pre = _project(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
+def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None):
     """gates i, f, g, o = split(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh);
     c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t)"""
     h, c = state
@@ -46,10 +47,12 @@ def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
         c = forget_gate * c + input_gate * candidate
     with scope("h_t = o*tanh(c_t)"):
         h = output_gate * c.tanh()
+    if gate_values is not None:
+        gate_values.update(i=input_gate, f=forget_gate, g=candidate, o=output_gate)
     return h, c
 
 
-def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None):
     """r = sigmoid(W_ir x + b_ir + W_hr h + b_hr);  z = sigmoid(W_iz x + b_iz + W_hz h + b_hz);
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h_t = (1 - z) * n + z * h_{t-1}"""
     hidden = h.shape[-1]
@@ -61,6 +64,8 @@ def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
         update = (x_gates[:, hidden:2 * hidden] + h_gates[:, hidden:2 * hidden]).sigmoid()
     with scope("candidate n"):
         candidate = (x_gates[:, 2 * hidden:] + reset * h_gates[:, 2 * hidden:]).tanh()
+    if gate_values is not None:
+        gate_values.update(r=reset, z=update, n=candidate)
     with scope("h_t = (1-z)*n + z*h"):
         return (1 - update) * candidate + update * h
 
@@ -141,8 +146,10 @@ class RNNCell(_CellBase):
         if h is None:
             h = _zeros_like_batch(x, batch, self.hidden_size)
         _check_state("RNNCell", h, (batch, self.hidden_size))
-        return rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
-                        self.nonlinearity)
+        h = rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                     self.nonlinearity)
+        report_values("", lambda: {"h": [h]})
+        return h
 
 
 class LSTMCell(_CellBase):
@@ -158,7 +165,11 @@ class LSTMCell(_CellBase):
             raise TypeError("LSTMCell: the state must be a tuple (h, c)")
         for s in state:
             _check_state("LSTMCell", s, (batch, self.hidden_size))
-        return lstm_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        gates = {}
+        h, c = lstm_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                         gates)
+        report_values("", lambda: _per_step_values("LSTM", [(h, c)], [gates]))
+        return h, c
 
 
 class GRUCell(_CellBase):
@@ -170,7 +181,10 @@ class GRUCell(_CellBase):
         if h is None:
             h = _zeros_like_batch(x, batch, self.hidden_size)
         _check_state("GRUCell", h, (batch, self.hidden_size))
-        return gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        gates = {}
+        h = gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, gates)
+        report_values("", lambda: _per_step_values("GRU", [h], [gates]))
+        return h
 
 
 class _RNNBase(Module):
@@ -282,7 +296,7 @@ class _RNNBase(Module):
             for direction, suffix in enumerate(self._suffixes(layer)):
                 index = layer * self.num_directions + direction
                 out, final = self._run_direction(layer_input, initial[index], self._weights(suffix),
-                                                 masks, reverse=direction == 1)
+                                                 masks, direction == 1, suffix[1:])
                 outputs.append(out)
                 finals.append(final)
             layer_input = outputs[0] if len(outputs) == 1 else concat(outputs, axis=2)
@@ -300,21 +314,22 @@ class _RNNBase(Module):
         xp = backend.device_of(x.array).xp
         return xp.asarray(numpy.arange(steps)[:, None, None] < numpy.asarray(lengths)[None, :, None])
 
-    def _step(self, x_t, state, weights):
+    def _step(self, x_t, state, weights, gates):
         raise NotImplementedError
 
-    def _run_direction(self, x, state, weights, masks, reverse):
+    def _run_direction(self, x, state, weights, masks, reverse, label):
         if self.impl == "fused":
-            return self._run_fused(x, state, weights, masks, reverse)
+            return self._run_fused(x, state, weights, masks, reverse, label)
         weight_ih, weight_hh, bias_ih, bias_hh = weights
         x = F.linear(x, weight_ih, bias_ih)            # the inputs of all steps in one product
         weights = (None, weight_hh, None, bias_hh)
         steps = x.shape[0]
         outputs = [None] * steps
+        states, gates = [None] * steps, [{} for _ in range(steps)]
         all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             with timestep(t):
-                new_state = self._step(x[t], state, weights)
+                new_state = self._step(x[t], state, weights, gates[t])
                 if masks is None or all_running[t]:
                     state = new_state
                     outputs[t] = new_state[0] if self.mode == "LSTM" else new_state
@@ -323,9 +338,11 @@ class _RNNBase(Module):
                     state = _masked(mask, new_state, state)
                     h = state[0] if self.mode == "LSTM" else state
                     outputs[t] = where(mask, h, 0.0)
+                states[t] = state
+        report_values(label, lambda: _per_step_values(self.mode, states, gates))
         return stack(outputs), state
 
-    def _run_fused(self, x, state, weights, masks, reverse):
+    def _run_fused(self, x, state, weights, masks, reverse, label):
         """The fused cell over time: one op for the whole layer direction, the input
         projection of all steps one matrix product inside it. The op takes and gives
         gate-major states (S, B, H): (h, c) for the LSTM, (h,) otherwise."""
@@ -333,8 +350,8 @@ class _RNNBase(Module):
         state = stack(list(state) if self.mode == "LSTM" else [state])
         steps = x.shape[0]
         biases = () if bias_ih is None else (bias_ih, bias_hh)
-        states = RecurrentLayer(self._math(), masks, reverse).apply(x, state, weight_ih,
-                                                                    weight_hh, *biases)
+        states = RecurrentLayer(self._math(), masks, reverse, label).apply(
+            x, state, weight_ih, weight_hh, *biases)
         final = states[:, 0] if reverse else states[:, steps - 1]
         outputs = states[0]
         if masks is not None:
@@ -342,6 +359,16 @@ class _RNNBase(Module):
         if self.mode == "LSTM":
             return outputs, (final[0], final[1])
         return outputs, final[0]
+
+
+def _per_step_values(mode, states, gates):
+    """{quantity: [one Tensor per step]} for a trace's values: h (and c), and the gates."""
+    values = {"h": [s[0] if mode == "LSTM" else s for s in states]}
+    if mode == "LSTM":
+        values["c"] = [s[1] for s in states]
+    for name in gates[0]:
+        values[name] = [step[name] for step in gates]
+    return values
 
 
 def _masked(mask, new_state, old_state):
@@ -364,8 +391,8 @@ class RNN(_RNNBase):
                          bidirectional, impl)
         self.nonlinearity = nonlinearity
 
-    def _step(self, x_t, h, weights):
-        return rnn_step(x_t, h, *weights, self.nonlinearity)
+    def _step(self, x_t, h, weights, gates):
+        return rnn_step(x_t, h, *weights, self.nonlinearity, gates)
 
     def _math(self):
         return RNNMath(self.nonlinearity)
@@ -376,8 +403,8 @@ class LSTM(_RNNBase):
     ``output, (h_n, c_n) = lstm(x, (h0, c0)=None, lengths=None)``."""
     mode = "LSTM"
 
-    def _step(self, x_t, state, weights):
-        return lstm_step(x_t, state, *weights)
+    def _step(self, x_t, state, weights, gates):
+        return lstm_step(x_t, state, *weights, gates)
 
     def _math(self):
         return LSTMMath()
@@ -387,8 +414,8 @@ class GRU(_RNNBase):
     """Gated recurrent unit (gates r, z, n). ``output, h_n = gru(x, h0=None, lengths=None)``."""
     mode = "GRU"
 
-    def _step(self, x_t, h, weights):
-        return gru_step(x_t, h, *weights)
+    def _step(self, x_t, h, weights, gates):
+        return gru_step(x_t, h, *weights, gates)
 
     def _math(self):
         return GRUMath()

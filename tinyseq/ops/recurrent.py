@@ -32,7 +32,7 @@ of the weight gradients, computed from the buffers it holds only when someone as
 """
 import functools
 
-from ..autograd import Function
+from ..autograd import Function, report_values
 from .elementwise import stable_sigmoid
 from .linalg import rows
 
@@ -62,6 +62,7 @@ class RNNMath:
     """h_t = f(x_gates + h_gates), f = tanh or relu"""
     additive = True
     gates, state_size = 1, 1
+    gate_names = ()
     forward_kernels = {
         "tanh": ("T h_a, T a", "T h", "h = tanh(a + h_a);", "tinyseq_rnn_tanh_forward"),
         "relu": ("T h_a, T a", "T h", "h = (a + h_a > 0) * (a + h_a);",
@@ -102,6 +103,7 @@ class LSTMMath:
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = (h_t, c_t)"""
     additive = True
     gates, state_size = 4, 2
+    gate_names = ("i", "f", "g", "o")
 
     forward_kernel = ("T h_i, T h_f, T h_g, T h_o, T c_prev",
                       "T gate_i, T gate_f, T gate_g, T gate_o, T c, T h", """
@@ -178,6 +180,7 @@ class GRUMath:
     h_t = (1 - z) * n + z * h_{t-1}   (h_n = W_hn h + b_hn: the reset gate scales it whole)"""
     additive = False
     gates, state_size = 3, 1
+    gate_names = ("r", "z", "n")
 
     forward_kernel = ("T h_r, T h_z, T h_n, T h_prev", "T gate_r, T gate_z, T gate_n, T h", """
         gate_r = 1 / (1 + exp(-(gate_r + h_r)));
@@ -312,16 +315,17 @@ class RecurrentLayer(Function):
     every input (the state input ``state_input`` from the step before), its output is the
     slice at ``time_axis``, and a trace labels it ``step_kind``.
     """
-    __slots__ = ("math", "masks", "reverse")
+    __slots__ = ("math", "masks", "reverse", "label")
     saves_inputs = (0, 2, 3)                            # x, W_ih and W_hh
     takes_options = True
     time_axis = 1
     state_input = 1
 
-    def __init__(self, math, masks=None, reverse=False):
+    def __init__(self, math, masks=None, reverse=False, label=""):
         self.math = math
         self.masks = masks
         self.reverse = reverse
+        self.label = label                              # the layer direction: l0, l1_reverse
 
     @property
     def step_kind(self):
@@ -357,7 +361,16 @@ class RecurrentLayer(Function):
             per_step[t] = _forward_step(xp, self.math, acts[:, t], prev, new, weight_t, h_bias,
                                         h_gates, mask)
         self.saved = (acts, per_step, states, x, weight_ih, weight_hh)
-        return states[:, :steps] if self.reverse else states[:, 1:]
+        outputs = states[:, :steps] if self.reverse else states[:, 1:]
+        report_values(self.label, lambda: self._values(acts, outputs))
+        return outputs
+
+    def _values(self, acts, outputs):
+        """The states and gate activations of every step, (T, B, H) each, in time order
+        (views: backward overwrites ``acts``, so an observer keeps copies)."""
+        values = dict(zip(("h", "c"), outputs))
+        values.update(zip(self.math.gate_names, acts))
+        return values
 
     def backward(self, xp, g_states, retain_graph=False, observers=()):
         acts, per_step, states, x, weight_ih, weight_hh = self.saved
