@@ -9,7 +9,7 @@ nn.RNN (this machine's absolute times drift between processes; paired ratios hol
 
     python benchmarks/recurrent_step.py                       # LSTM, GRU, RNN at S, M, L
     python benchmarks/recurrent_step.py --cells lstm --sizes S --rounds 5
-    python benchmarks/recurrent_step.py --rounds 5 --readme README.md   # also update README
+    python benchmarks/recurrent_step.py --rounds 9 --doc docs/performance.md   # also its table
     python benchmarks/recurrent_step.py --device cuda   # CuPy against cuDNN, on a GPU machine
 
 Contenders: tinyseq fused (the default layer), tinyseq primitive (every gate a primitive op),
@@ -173,17 +173,18 @@ def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=
     return lines
 
 
-def write_into_readme(path, lines):
-    """Replace the code block between README_START and README_END in ``path`` with ``lines``."""
+def write_into_doc(path, lines):
+    """Replace the code block between TABLE_START and TABLE_END in ``path`` with ``lines``."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text[:start] + "\n```\n" + "\n".join(lines) + "\n```\n" + text[end:])
 
 
-README_START = "<!-- recurrent_step table: python benchmarks/recurrent_step.py --readme README.md -->"
-README_END = "<!-- end of recurrent_step table -->"
+TABLE_START = ("<!-- recurrent_step table: python benchmarks/recurrent_step.py --doc "
+               "docs/performance.md -->")
+TABLE_END = "<!-- end of recurrent_step table -->"
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -192,12 +193,12 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--readme", metavar="PATH", help="also write the table into this README "
-                        "(the CPU table only)")
+    parser.add_argument("--doc", metavar="PATH", help="also write the table into this document "
+                        "between its markers (the CPU table only)")
     args = parser.parse_args()
-    if args.readme and args.device != "cpu":
-        parser.error("--readme holds the CPU table; print the GPU table without it")
+    if args.doc and args.device != "cpu":
+        parser.error("--doc holds the CPU table; print the GPU table without it")
     numpy.random.seed(0)
     table = main(args.cells, args.sizes, args.rounds, args.threads, args.device)
-    if args.readme:
-        write_into_readme(args.readme, table)
+    if args.doc:
+        write_into_doc(args.doc, table)

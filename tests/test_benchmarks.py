@@ -33,11 +33,11 @@ def test_recurrent_step_table_has_every_contender():
         assert milliseconds > 0 and ratio > 0
 
 
-def test_readme_table_is_written_between_its_markers(tmp_path):
-    readme = tmp_path / "README.md"
-    start, end = recurrent_step.README_START, recurrent_step.README_END
+def test_table_is_written_between_its_markers(tmp_path):
+    readme = tmp_path / "performance.md"
+    start, end = recurrent_step.TABLE_START, recurrent_step.TABLE_END
     readme.write_text(f"before\n{start}\nold\n{end}\nafter\n")
-    recurrent_step.write_into_readme(readme, ["line 1", "line 2"])
+    recurrent_step.write_into_doc(readme, ["line 1", "line 2"])
     assert readme.read_text() == f"before\n{start}\n```\nline 1\nline 2\n```\n{end}\nafter\n"
 
 

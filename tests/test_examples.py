@@ -74,3 +74,22 @@ def test_gradient_flow_measures_every_model(tmp_path):
     assert sorted(ratios) == ["GRU", "LSTM", "RNN"]
     assert all(math.isfinite(r) and r > 0 for pair in ratios.values() for r in pair)
     assert (tmp_path / "flow.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_custom_op_passes_gradcheck_and_matches_pytorch(float64):
+    from gradcheck import gradcheck
+    import numpy as np
+    import tinyseq as ts
+
+    custom_op = example("custom_op")
+    x = ts.tensor([-30.0, -2.5, -0.1, 0.0, 0.7, 3.0, 15.0], requires_grad=True)  # PyTorch is linear past 20
+    gradcheck(custom_op.softplus, [x])
+    torch = pytest.importorskip("torch")
+    reference = torch.tensor(x.numpy(), requires_grad=True)
+    torch.nn.functional.softplus(reference).sum().backward()
+    y = custom_op.softplus(x)
+    x.grad = None
+    y.sum().backward()
+    np.testing.assert_allclose(y.numpy(), torch.nn.functional.softplus(reference).detach().numpy(),
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -19,3 +19,11 @@ def test_readme_training_and_tracing_snippets(tmp_path, monkeypatch):
     total = sum(g for _, g in trace.contributions(weight))
     np.testing.assert_allclose(total, weight.grad.numpy(), atol=1e-6)
     assert list(tmp_path.glob("bptt.svg*"))          # the SVG, or its .dot when dot is missing
+
+
+def test_readme_op_example_is_the_example_script():
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Writing your own op"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    script = (README.parent / "examples" / "custom_op.py").read_text(encoding="utf-8")
+    assert block in script
