@@ -108,6 +108,8 @@ def _parser():
     render.add_argument("--first-last", type=_count(MAX_STEPS), default=None, metavar="K",
                         help="draw only the first K and last K steps")
     render.add_argument("--shapes", action="store_true", help="show each op's output shape")
+    render.add_argument("--rolled", action="store_true",
+                        help="the folded network, one cell per layer with its loop edge")
     render.add_argument("--no-grads", action="store_true",
                         help="leave out the gradient norms on the edges")
     render.add_argument("-o", "--output", default="bptt.svg",
@@ -131,7 +133,7 @@ def main(argv=None):
         set_default_dtype(previous)
     try:
         written = tr.render(args.output, collapse=args.collapse, first_last=args.first_last,
-                            shapes=args.shapes, grads=not args.no_grads)
+                            shapes=args.shapes, grads=not args.no_grads, rolled=args.rolled)
     except OSError as error:
         parser.exit(1, f"tinyseq: error: cannot write {args.output!r}: {error}\n")
     print(f"wrote {written}: {args.cell}, {tr.steps} time steps, {len(tr.ops)} ops")

@@ -386,12 +386,12 @@ def _outputs(trace, layout):
             if row is not None and trace.ops[source].time_step in row.shown:
                 readers.setdefault(target, {}).setdefault(layout.node_of_op[source],
                                                           (row, trace.ops[source].time_step))
-    outputs = {}
+    outputs, stub_of = {}, {}
     for target, sources in readers.items():
         if len({(row.index, t) for row, t in sources.values()}) < 2:
             continue
         for node, (row, t) in sources.items():
-            outputs[(node, target)] = (f"y{node}{target}", row, t)
+            outputs[(node, target)] = stub_of.setdefault(node, (f"y{node}", row, t))
     return outputs
 
 
@@ -470,9 +470,11 @@ def _data_nodes(trace, stubs):
 
 def _stub_lines(trace, layout, stubs, row, t, indent):
     lines = []
+    drawn = set()
     for (key, _), (stub, stub_row, stub_t) in stubs.items():
-        if stub_row is not row or stub_t != t:
+        if stub_row is not row or stub_t != t or stub in drawn:
             continue
+        drawn.add(stub)
         if key in trace.leaves:
             lines.append(f'{indent}{stub} [label="{trace.leaves[key].name}[{t - row.start}]", '
                          f'shape=ellipse, fillcolor="#dcecf9", fontsize=9, height=0.3];')
@@ -606,12 +608,7 @@ def _edges(trace, layout, scales, taps, stubs):
     seen = set()
     after = _after_steps(trace, layout)
     last_output = {}
-    first_feed = {}
     for (origin, target), stub in stubs.items():
-        if stub[0].startswith("f"):
-            known = first_feed.get(origin)
-            if known is None or (stub[1].index, stub[2]) < (known[1].index, known[2]):
-                first_feed[origin] = stub
         if stub[0].startswith("y"):
             known = last_output.get(target)
             if known is None or (stub[1].index, stub[2]) > (known[1].index, known[2]):
@@ -638,11 +635,10 @@ def _edges(trace, layout, scales, taps, stubs):
                 output = stubs.get((origin, target))
                 if output is not None and output[0].startswith("f"):
                     lines.append(f"  {output[0]} -> {target};")
-                    if output is first_feed[origin]:
-                        lines.append(f'  {origin} -> {output[0]} [style=dashed, '
-                                     f'xlabel="one slice per step"];')
                 elif output is not None:
-                    lines.append(f"  {origin} -> {output[0]};")
+                    if (origin, output[0]) not in seen:
+                        seen.add((origin, output[0]))
+                        lines.append(f"  {origin} -> {output[0]};")
                     if output is last_output[target]:
                         lines.append(f'  {output[0]} -> {target} [style=dashed, '
                                      f'xlabel="all steps"];')
@@ -787,7 +783,7 @@ def _columns(trace, layout, taps, stubs):
     invisible edges between the steps' state nodes keep each row on one straight line. A
     collapsed step (one node per module) is one column: its nodes share a rank, the input
     below, the tap, the cell, the output above. Invisible edges within a column stack the rows
-    (encoder above decoder, layer 1 above layer 0) and put the parameter band below them."""
+    (encoder above decoder, layer 0 above layer 1) and put the parameter band below them."""
     lines = []
     columns = {}
     anchors = {}
@@ -802,6 +798,7 @@ def _columns(trace, layout, taps, stubs):
         for a, b in zip(chain, chain[1:]):
             lines.append(f"  {a} -> {b} [style=invis, weight=100];")
     columnar = {row.index for row in layout.rows} if layout.collapse else set()
+    ends = {}
     lines += _step_after_step(trace, layout, taps, stubs,
                               [row for row in layout.rows if row.index not in columnar])
     if columnar:
@@ -817,12 +814,16 @@ def _columns(trace, layout, taps, stubs):
                 columns[_position(row, t if t != "elided" else row.elided[0])].append(
                     f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided")
         for stub, row, t in stubs.values():
-            if row.index in columnar:
+            if row.index in columnar and stub not in columns[_position(row, t)]:
                 columns[_position(row, t)].append(stub)
+        chained, ends = _box_order(trace, layout, taps, stubs)
+        lines += chained
     stacked = _top_to_bottom(layout.rows)
     for upper, lower in zip(stacked, stacked[1:]):
-        lines.append(f"  {anchors[(lower.index, 0)]} -> {anchors[(upper.index, 0)]} "
-                     f"[style=invis];")
+        # the top of the lower row's first box, then the bottom of the upper row's
+        below = ends[(lower.index, lower.steps[0])][1] if columnar else anchors[(lower.index, 0)]
+        above = ends[(upper.index, upper.steps[0])][0] if columnar else anchors[(upper.index, 0)]
+        lines.append(f"  {below} -> {above} [style=invis];")
     # the band below the rows: a few parameters per column, the legend after them
     band = [f"p{trace.leaf_order[leaf.key]}" for leaf in trace.parameters()]
     if columns and stacked:
@@ -836,6 +837,32 @@ def _columns(trace, layout, taps, stubs):
     for position in sorted(columns):
         lines.append("  {rank=same; " + " ".join(f"{n};" for n in columns[position]) + "}")
     return lines
+
+
+def _box_order(trace, layout, taps, stubs):
+    """Inside a step drawn as one column, invisible edges chain its nodes in one order: the
+    input, the tap, the cell (its modules in the order they ran), the output."""
+    chains = {}
+    for stub, row, t in stubs.values():
+        if not stub.startswith("y"):
+            chains.setdefault((row.index, t), {}).setdefault(stub, 0)
+    for (row_index, t) in taps:
+        if t != "elided":
+            chains.setdefault((row_index, t), {})[f"tap{row_index}t{t}"] = 1
+    for record in trace.ops:
+        row = layout.row_of.get(record.index)
+        if row is not None and record.time_step in row.shown:
+            chains.setdefault((row.index, record.time_step), {}).setdefault(
+                layout.node_of_op[record.index], 2)
+    for stub, row, t in stubs.values():
+        if stub.startswith("y"):
+            chains.setdefault((row.index, t), {}).setdefault(stub, 3)
+    lines, ends = [], {}
+    for key in sorted(chains):
+        order = sorted(chains[key], key=lambda node: chains[key][node])
+        lines += [f"  {a} -> {b} [style=invis];" for a, b in zip(order, order[1:])]
+        ends[key] = (order[0], order[-1])
+    return lines, ends
 
 
 def _step_after_step(trace, layout, taps, stubs, rows):
@@ -890,13 +917,9 @@ def _position(row, t):
 
 
 def _top_to_bottom(rows):
-    """Rows from the top of the picture: the encoder above the decoder, higher layers above
-    lower ones, a reverse direction above its forward one."""
-    groups = []
-    for row in rows:
-        if row.group not in groups:
-            groups.append(row.group)
-    return sorted(rows, key=lambda row: (groups.index(row.group), -row.layer, not row.reverse))
+    """Rows from the top of the picture, in the order they ran: the encoder above the
+    decoder, layer 0 above layer 1, a forward direction above its reverse."""
+    return list(rows)
 
 
 def _legend(layout, scales, trace):
