@@ -13,6 +13,7 @@ import tinyseq as ts
 import tinyseq.functional as F
 from gradcheck import assert_close, gradcheck
 from tinyseq import autograd
+from tinyseq.autograd import Function
 from tinyseq.accumulate import DenseSums, LazySums
 
 
@@ -383,3 +384,25 @@ def test_product_gradients_under_a_trace_stay_per_step(float64):
     assert [t for t, _ in contributions] == [0, 1, 2]
     for (_, g), x in zip(contributions, xs):
         assert_close(g, np.ones((2, 3)).T @ x.numpy(), rtol=1e-12, atol=1e-12)
+
+
+class FirstOnly(Function):
+    """y = a + 0 * b;  da = g, and no gradient for b"""
+
+    def forward(self, xp, a, b):
+        return a + 0 * b
+
+    def backward(self, xp, g):
+        return g, None
+
+
+def test_an_input_sent_no_gradient_still_lets_its_op_run_for_its_other_consumers():
+    w, a = leaf([1.0, 2.0]), leaf([1.0, 1.0])
+    b = w * 3                                   # b's op has two consumers; one sends None
+    (FirstOnly().apply(a, b).sum() + b.sum()).backward()
+    assert_close(a.grad, [1.0, 1.0])
+    assert_close(w.grad, [3.0, 3.0])
+    c = w * 5                                   # every consumer sends None: nothing reaches w
+    w.grad = None
+    FirstOnly().apply(a, c).sum().backward()
+    assert w.grad is None

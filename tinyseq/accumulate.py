@@ -2,9 +2,9 @@
 
 The engine's loop (``autograd.backward``) hands every gradient to an accumulator: ``add``
 for a gradient reaching an op's output, ``add_to_leaf`` for one reaching a leaf, ``take``
-when an op is ready to run its backward, and ``finish`` at the end. ``DenseSums`` does the
-obvious: each gradient is an array, added to what came before. It is the oracle the engine
-tests compare against.
+when an op is ready to run its backward (None when no gradient reached it), and ``finish`` at
+the end. ``DenseSums`` does the obvious: each gradient is an array, added to what came before.
+It is the oracle the engine tests compare against.
 
 ``LazySums``, the default, computes the same sums faster by keeping two kinds of gradient in
 a lazy form until they are needed:
@@ -119,7 +119,7 @@ class DenseSums:
         self.pending[node] = grad if current is None else current + grad
 
     def take(self, node):
-        return _taken(self.pending.pop(node))
+        return _taken(self.pending.pop(node, None))
 
     def add_to_leaf(self, leaf, grad):
         add_to_grad(leaf, dense(grad))
@@ -167,7 +167,7 @@ class LazySums:
 
     def take(self, node):
         self.owned.discard(node)
-        return _taken(self.pending.pop(node))
+        return _taken(self.pending.pop(node, None))
 
     def add_to_leaf(self, leaf, grad):
         if type(grad) is ProductGrad:

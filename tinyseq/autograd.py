@@ -308,28 +308,23 @@ def backward(root, grad_output=None, retain_graph=False):
     ready = [node]
     while ready:                    # Kahn's algorithm: a node runs once all consumers sent theirs
         node = ready.pop()
-        g = sums.take(node)
+        g = sums.take(node)         # None when every consumer sent None: nothing to propagate
         watchers = _alive(node.watchers) + checks if node.watchers else checks
-        for observer in watchers:
-            observer.output_grad(node, g)
-        if node.retained is not None:
-            _keep_retained_grad(node, g)
-        grads = _node_backward(node, g, retain_graph, watchers)
-        for observer in watchers:
-            observer.input_grads(node, grads)
-        for t, grad in zip(node.inputs, grads):
-            if grad is None or not t.requires_grad:
-                continue
+        grads = _node_backward(node, g, retain_graph, watchers) if g is not None else ()
+        for i, t in enumerate(node.inputs):
             parent = t._node
-            if parent is None:
-                sums.add_to_leaf(t, grad)
-                for observer in watchers:
-                    observer.leaf_grad(node, t, grad)
-                continue
-            sums.add(parent, grad)
-            consumers[parent] -= 1
-            if consumers[parent] == 0:
-                ready.append(parent)
+            grad = grads[i] if grads else None
+            if grad is not None and t.requires_grad:
+                if parent is None:
+                    sums.add_to_leaf(t, grad)
+                    for observer in watchers:
+                        observer.leaf_grad(node, t, grad)
+                else:
+                    sums.add(parent, grad)
+            if parent is not None:
+                consumers[parent] -= 1
+                if consumers[parent] == 0:
+                    ready.append(parent)
         if not retain_graph:
             node.inputs = node.saved = None
     sums.finish()
@@ -358,20 +353,28 @@ def _root_grad(root, grad_output):
 
 
 def _node_backward(node, g, retain_graph, watchers):
-    """Run one node's backward on the gradient ``g`` of its output, after checking that
-    nothing it saved was changed in place; an error names the op."""
+    """Run one node's backward on the gradient ``g`` of its output, telling the observers,
+    after checking that nothing it saved was changed in place; an error names the op."""
+    for observer in watchers:
+        observer.output_grad(node, g)
+    if node.retained is not None:
+        _keep_retained_grad(node, g)
     if node.saves_inputs or node.saves_output:
         check_versions(node)
     xp = device_of_type[type(g)].xp
     try:
         if node.takes_options:
-            return node.backward(xp, g, retain_graph=retain_graph, observers=watchers)
-        return node.backward(xp, g)
+            grads = node.backward(xp, g, retain_graph=retain_graph, observers=watchers)
+        else:
+            grads = node.backward(xp, g)
     except Exception as error:
         if hasattr(error, "add_note"):
             error.add_note(f"in the backward of {node.name} "
                            f"(inputs {shapes_text(node.inputs)})")
         raise
+    for observer in watchers:
+        observer.input_grads(node, grads)
+    return grads
 
 
 def check_versions(node):
