@@ -2,19 +2,19 @@
 # make test   set up .venv and run the whole test suite (printing why any test skipped)
 # make test-fast  the same without the tests marked slow
 # make gallery regenerate the pictures in viz/
-# Both install what they need: a virtual environment with the Python packages, and the
-# Graphviz `dot` program through apt when it is missing.
+# They install what they need: a virtual environment with the Python packages, the
+# Graphviz `dot` program through apt when it is missing, and for make test headless Chromium.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-fast gallery setup dot clean
+.PHONY: demo test test-fast gallery setup dot browser clean
 
 demo: setup
 	$(PY) examples/demo.py
 
-test: setup
+test: setup browser
 	@echo "running the whole test suite"
 	$(PY) -m pytest -q -rs
 
@@ -38,6 +38,13 @@ dot:
 	  echo "installing Graphviz (dot) with apt-get"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+
+# headless Chromium for the explorer's browser tests (tests/test_explorer.py)
+browser:
+	@{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || { \
+	  echo "installing Chromium and its driver (chromium, chromium-driver) with apt-get"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -117,7 +117,7 @@ class Trace(Observer):
 
     # --- observing the engine ---------------------------------------------------------------
     def module_entered(self, module):
-        if not state.module_path[:-1] and module not in self._roots:
+        if not state.module_path[:-1] and all(root is not module for root in self._roots):
             self._roots.append(module)
         self._offsets.append(self._enter_call(module))
 
@@ -137,7 +137,7 @@ class Trace(Observer):
         else:
             record = self._add_steps(node, module, scope, refs, tuple(output.shape))
         self._remember_output(record, output)
-        if output._node is node:
+        if output.grad_fn is node:
             self._op_of_node[id(node)] = record
         else:
             self._op_of_tensor[id(output)] = record
@@ -169,7 +169,7 @@ class Trace(Observer):
 
     def step_contribution(self, node, input_index, time_step, compute):
         leaf = node.inputs[input_index]
-        if leaf._node is None and leaf.requires_grad:
+        if leaf.is_leaf and leaf.requires_grad:
             self._stepped_leaves.setdefault(id(node), set()).add(id(leaf))
             record = self._steps_of_node[id(node)][time_step]
             self._contributions.setdefault(id(leaf), []).append((record.time_step, compute))
@@ -198,7 +198,7 @@ class Trace(Observer):
                          [("op", per_step[t].index) for t in sorted(per_step)], shape)
 
     def _ref(self, t):
-        node = t._node
+        node = t.grad_fn
         if node is not None and id(node) in self._op_of_node:
             return ("op", self._op_of_node[id(node)].index)
         if id(t) in self._op_of_tensor:
@@ -361,6 +361,17 @@ class Trace(Observer):
         """Write the graph to ``path`` (.svg, .png, .pdf or .dot); see ``tinyseq.render.render``."""
         from .render import render
         return render(self, path, **options)
+
+    def to_html(self, path=None, **options):
+        """The interactive explorer as one self-contained HTML page; see
+        ``tinyseq.explorer.to_html``."""
+        from .explorer import to_html
+        return to_html(self, path, **options)
+
+    def _repr_svg_(self):
+        """Jupyter shows a trace as its graph; see ``tinyseq.explorer.notebook_svg``."""
+        from .explorer import notebook_svg
+        return notebook_svg(self)
 
 
 def gradient_flow(loss_fn, weight):

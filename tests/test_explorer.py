@@ -1,0 +1,343 @@
+"""The interactive explorer (tinyseq/explorer.py, ``tr.to_html``) in a real browser.
+
+Headless Chromium from the distribution's packages (chromium, chromium-driver; ``make
+browser`` installs them), driven by Selenium, started once for the module. On RNN, LSTM
+(primitive ops), GRU and Seq2Seq with attention, the tests hover and click and read the DOM:
+  * hovering a node shows its op, shapes, module, time step and gradient norm;
+  * clicking a shared parameter shows its per-step contributions, equal to
+    ``tr.contributions`` to 1e-6, and highlights exactly its edges;
+  * clicking a step box lists exactly that step's ops, and clicking again collapses it;
+  * the backward slider at t colours exactly the steps t' >= t, each by ||dL/dh_t'||; the play
+    button walks it back to the first step;
+  * the page makes no network request and names no external URL;
+  * a 100-step trace writes and answers quickly.
+Where Chromium cannot be started, the browser tests skip and say why.
+"""
+import json
+import re
+import shutil
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+import tinyseq as ts
+from tinyseq import nn
+from tinyseq import functional as F
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def _rnn_trace(kind, steps, impl="fused", seed=0):
+    ts.manual_seed(seed)
+    layer = getattr(nn, kind)(3, 5, impl=impl)
+    x, y = ts.randn(steps, 2, 3), ts.randn(2, 5)
+    with ts.trace() as tr:
+        output, _ = layer(x)
+        loss = F.mse_loss(output[-1], y)
+    loss.backward()
+    return tr, layer
+
+
+def _seq2seq_trace():
+    ts.manual_seed(0)
+    model = nn.Seq2Seq(12, 12, 8, 16, attention="dot")
+    rng = np.random.default_rng(0)
+    source, target = rng.integers(3, 12, (2, 5)), rng.integers(3, 12, (2, 4))
+    target[:, 0] = 1
+    with ts.trace() as tr:
+        logits, _ = model(source, target)
+        loss = model.loss(logits, target)
+    loss.backward()
+    return tr, model
+
+
+MODELS = {"RNN": lambda: _rnn_trace("RNN", 5),
+          "LSTM": lambda: _rnn_trace("LSTM", 4, impl="primitive"),
+          "GRU": lambda: _rnn_trace("GRU", 6),
+          "Seq2Seq": _seq2seq_trace}
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    """{model name: (trace, module, path of its explorer page)}, written once."""
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (make dot)")
+    folder = tmp_path_factory.mktemp("explorer")
+    built = {}
+    for name, make in MODELS.items():
+        tr, module = make()
+        built[name] = (tr, module, tr.to_html(folder / f"{name}.html"))
+    return built
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the whole module, or a skip that says why there is none."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
+                                    "(pip install -e '.[dev]')")
+    from selenium.webdriver.chrome.service import Service
+    for program in (CHROMIUM, CHROMEDRIVER):
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} is missing: install Debian's chromium and chromium-driver "
+                        f"(make browser)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="tinyseq-chromium-")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                     "--window-size=1400,900"):
+        options.add_argument(argument)
+    try:
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    except Exception as error:          # any failure to start means: no browser here
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.skip(f"headless Chromium could not be started: {str(error).splitlines()[0]}")
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _open(browser, path):
+    browser.get(f"file://{path}")
+    browser.execute_script("return window.tinyseqExplorer.data.format")   # the script ran
+
+
+def _page_data(path):
+    text = open(path, encoding="utf-8").read()
+    found = re.search(r'<script type="application/json" id="tinyseq-data">(.*?)</script>', text,
+                      re.S)
+    return text, json.loads(found.group(1))
+
+
+def _by_title(browser, css, title):
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0])).find("
+        "g => g.querySelector('title') && g.querySelector('title').textContent === arguments[1])",
+        css, title)
+
+
+def _step_box(data, t):
+    return next(step for step in data["steps"] if step["t"] == t)
+
+
+def _param(tr, name):
+    return next(leaf for leaf in tr.parameters() if leaf.name.endswith(name))
+
+
+# --- the page as data (no browser) ----------------------------------------------------------------
+@needs_dot
+def test_page_is_self_contained_and_carries_the_numbers(pages):
+    tr, layer, path = pages["RNN"]
+    text, data = _page_data(path)
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert not re.search(r'(?:src|href)\s*=\s*["\']?(?:https?:)?//', text)
+    assert "<!DOCTYPE svg" not in text and "<?xml" not in text
+    assert data["time_steps"] == tr.time_steps == [0, 1, 2, 3, 4]
+    for leaf in tr.parameters():
+        entry = next(p for p in data["parameters"] if p["name"] == leaf.name)
+        expected = [(t, float(np.linalg.norm(g))) for t, g in tr.contributions(leaf.tensor)]
+        assert [t for t, _ in entry["contributions"]] == [t for t, _ in expected]
+        np.testing.assert_allclose([v for _, v in entry["contributions"]],
+                                   [v for _, v in expected], rtol=1e-12)
+    states = tr.state_grad_norms()
+    assert dict((t, v) for t, v in data["state_grad_norms"]) == pytest.approx(states, rel=1e-12)
+    assert sorted(step["t"] for step in data["steps"]) == tr.time_steps
+    for step in data["steps"]:
+        assert step["ops"] == [r.index for r in tr.ops if r.time_step == step["t"]]
+
+
+@needs_dot
+def test_to_html_returns_text_without_a_path_and_checks_its_input(pages, tmp_path):
+    tr = pages["GRU"][0]
+    page = tr.to_html()
+    assert page.startswith("<!DOCTYPE html>") and 'id="tinyseq-data"' in page
+    with pytest.raises(ValueError, match=r"to_html: the path must end in \.html"):
+        tr.to_html(tmp_path / "graph.svg")
+    assert not (tmp_path / "graph.svg").exists()
+    with pytest.raises(ValueError, match="to_html: the trace recorded no ops"):
+        ts.trace().to_html(tmp_path / "empty.html")
+
+
+# --- in the browser -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(MODELS))
+def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages, name):
+    from selenium.webdriver.common.action_chains import ActionChains
+    tr, _, path = pages[name]
+    _open(browser, path)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    t = tr.time_steps[1]
+    node_name, node = next((n, v) for n, v in data["nodes"].items()
+                           if v["kind"] in ("group", "op") and v["t"] == t and v["ops"])
+    element = _by_title(browser, "g.node", node_name)
+    ActionChains(browser).move_to_element(element).perform()
+    tooltip = browser.find_element("id", "tooltip")
+    assert tooltip.is_displayed()
+    assert tooltip.get_attribute("data-node") == node_name
+    text = tooltip.text
+    records = [tr.ops[i] for i in node["ops"]]
+    assert records[0].kind in text
+    assert f"time step {t}" in text
+    assert "(" + ", ".join(str(n) for n in records[-1].shape) + ")" in text
+    assert "module" in text and (records[-1].module_path or "(top level)") in text
+    norm = float(re.search(r"gradient norm ([-+0-9.e]+)", text).group(1))
+    expected = records[0].grad_norm if len(records) == 1 else tr.state_grad_norms()[t]
+    assert norm == pytest.approx(expected, rel=1e-3)
+    ActionChains(browser).move_to_element(browser.find_element("tag name", "header")).perform()
+    assert not tooltip.is_displayed()
+
+
+@pytest.mark.parametrize("name, weight", [("RNN", "weight_hh_l0"), ("LSTM", "weight_hh_l0"),
+                                          ("GRU", "weight_ih_l0"), ("Seq2Seq", "encoder.weight_hh_l0")])
+def test_clicking_a_parameter_shows_its_contributions_and_highlights_its_edges(browser, pages,
+                                                                                name, weight):
+    tr, _, path = pages[name]
+    _open(browser, path)
+    leaf = _param(tr, weight)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    order = next(p["id"] for p in data["parameters"] if p["name"] == leaf.name)
+    _by_title(browser, "g.node", f"p{order}").click()
+    side = browser.find_element("id", "side-content")
+    assert side.get_attribute("data-param") == leaf.name
+    expected = tr.contributions(leaf.tensor)
+    shown = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#contributions td.value')).map("
+        "td => [td.dataset.value, td.textContent])")
+    bars = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.chart rect.bar')).map("
+        "r => [r.dataset.t, Number(r.dataset.value)])")
+    assert len(shown) == len(bars) == len(expected) > 1
+    for (t, g), (value, text), (bar_t, bar_value) in zip(expected, shown, bars):
+        norm = float(np.linalg.norm(g))
+        assert float(value) == pytest.approx(norm, rel=1e-6, abs=1e-12)
+        assert float(text) == pytest.approx(norm, rel=1e-6, abs=1e-12)
+        assert bar_value == pytest.approx(norm, rel=1e-6, abs=1e-12)
+        assert bar_t == str(t)
+    highlighted = browser.execute_script(
+        "return Array.from(document.querySelectorAll('g.edge.highlight')).map("
+        "g => g.querySelector('title').textContent)")
+    assert highlighted and sorted(highlighted) == sorted(data["param_edges"][str(order)])
+    assert all(re.match(rf"^(tap\w+:)?p{order}->", title) for title in highlighted)
+    steps_reached = {data["nodes"][title.split("->")[1].split(":")[0]]["t"] for title in highlighted}
+    assert steps_reached - {None} == {t for t, _ in expected if t is not None}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_clicking_a_step_box_expands_and_collapses_its_ops(browser, pages, name):
+    tr, _, path = pages[name]
+    _open(browser, path)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    t = tr.time_steps[-2]
+    box = _step_box(data, t)["box"]
+    label = browser.execute_script(
+        "return arguments[0].querySelector('text')", _by_title(browser, "g.cluster", box))
+    label.click()
+    cards = browser.find_elements("css selector", f'.card[data-box="{box}"]')
+    assert len(cards) == 1 and cards[0].is_displayed()
+    items = cards[0].find_elements("css selector", "li.op")
+    expected = [r for r in tr.ops if r.time_step == t]
+    assert [int(li.get_attribute("data-op")) for li in items] == [r.index for r in expected]
+    assert [li.find_element("tag name", "b").text for li in items] == [r.kind for r in expected]
+    assert "expanded" in _by_title(browser, "g.cluster", box).get_attribute("class")
+    label.click()
+    assert not browser.find_elements("css selector", f'.card[data-box="{box}"]')
+    assert "expanded" not in _by_title(browser, "g.cluster", box).get_attribute("class")
+
+
+def _reached(browser):
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll('g.cluster.reached')).map(g => "
+        "[g.querySelector('title').textContent, Number(g.dataset.gradNorm), "
+        "g.querySelector('path, polygon').getAttribute('fill')])")
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_backward_slider_colours_exactly_the_steps_the_gradient_reached(browser, pages, name):
+    from selenium.webdriver.common.keys import Keys
+    tr, _, path = pages[name]
+    _open(browser, path)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    slider = browser.find_element("id", "backward")
+    assert int(slider.get_attribute("value")) == tr.time_steps[-1] + 1
+    assert _reached(browser) == []
+    states = tr.state_grad_norms()
+    box_of = {step["box"]: step["t"] for step in data["steps"]}
+    pressed = 0
+    for presses in (1, 3, len(tr.time_steps)):
+        slider.send_keys(Keys.ARROW_LEFT * (presses - pressed))
+        pressed = presses
+        t = int(slider.get_attribute("value"))
+        assert t == tr.time_steps[-1] + 1 - presses
+        reached = _reached(browser)
+        assert sorted(box_of[box] for box, _, _ in reached) == [s for s in tr.time_steps
+                                                               if s >= t and s in states]
+        for box, norm, fill in reached:
+            assert norm == pytest.approx(states[box_of[box]], rel=1e-9)
+            assert fill.startswith("hsl(")
+        assert f"t = {t}" in browser.find_element("id", "backward-label").text
+    fills = {box: fill for box, _, fill in _reached(browser)}
+    weakest = min(states, key=states.get)
+    strongest = max(states, key=states.get)
+    hue = {t: int(re.match(r"hsl\((\d+)", fills[box]).group(1)) for box, t in box_of.items()}
+    assert hue[weakest] > hue[strongest]          # blue for small, red for large
+
+
+def test_backward_arrow_keys_and_play_walk_back_to_the_first_step(browser, pages):
+    from selenium.webdriver.common.keys import Keys
+    tr, _, path = pages["GRU"]
+    _open(browser, path)
+    slider = browser.find_element("id", "backward")
+    slider.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
+    assert int(slider.get_attribute("value")) == tr.time_steps[-1] - 1
+    assert len(_reached(browser)) == 2
+    browser.find_element("id", "play").click()
+    deadline = time.time() + 10
+    while int(slider.get_attribute("value")) > tr.time_steps[0] and time.time() < deadline:
+        time.sleep(0.1)
+    assert int(slider.get_attribute("value")) == tr.time_steps[0]
+    assert len(_reached(browser)) == len(tr.time_steps)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_page_makes_no_network_request(browser, pages, name):
+    from selenium.webdriver.common.action_chains import ActionChains
+    tr, _, path = pages[name]
+    _open(browser, path)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    for node in list(data["nodes"])[:3]:                    # interact, then look
+        element = _by_title(browser, "g.node", node)
+        if element is not None and element.is_displayed():
+            ActionChains(browser).move_to_element(element).perform()
+    browser.execute_script("var e = window.tinyseqExplorer; e.selectParam(e.data.parameters[0].id);"
+                           "e.toggleStep(e.data.steps[0].box); e.showBackward(0);")
+    requests = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert requests == []
+    external = browser.execute_script(
+        "return Array.from(document.querySelectorAll('[src], [href], [xlink\\\\:href]')).map("
+        "e => e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('xlink:href'))")
+    assert [url for url in external if re.match(r"^(https?:)?//", url or "")] == []
+    policy = browser.execute_script(
+        "return document.querySelector('meta[http-equiv=\"Content-Security-Policy\"]').content")
+    assert "default-src 'none'" in policy
+    assert browser.execute_script("return window.tinyseqExplorer.data.steps.length") == tr.steps
+
+
+@pytest.mark.slow
+def test_a_hundred_steps_stay_responsive(browser, tmp_path):
+    tr, _ = _rnn_trace("LSTM", 100)
+    start = time.perf_counter()
+    path = tr.to_html(tmp_path / "long.html")
+    written = time.perf_counter() - start
+    assert written < 10, f"to_html took {written:.1f} s for 100 steps"
+    _open(browser, path)
+    elapsed = browser.execute_script(
+        "var e = window.tinyseqExplorer, start = performance.now();"
+        "for (var t = 100; t >= 0; t--) e.showBackward(t);"
+        "e.selectParam(e.data.parameters[1].id); e.toggleStep(e.data.steps[50].box);"
+        "return performance.now() - start")
+    assert elapsed < 1000, f"walking 100 steps back took {elapsed:.0f} ms"
+    assert len(_reached(browser)) == 100
