@@ -341,3 +341,150 @@ def test_a_hundred_steps_stay_responsive(browser, tmp_path):
         "return performance.now() - start")
     assert elapsed < 1000, f"walking 100 steps back took {elapsed:.0f} ms"
     assert len(_reached(browser)) == 100
+
+
+# --- neuron views (no browser) --------------------------------------------------------------------
+class _Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 6)
+
+    def forward(self, x):
+        return self.lstm(x)
+
+
+def _values_trace(steps=40, batch=2):
+    ts.manual_seed(0)
+    model = _Tagger()
+    with ts.no_grad(), ts.trace(values=True) as tr:
+        model(ts.randn(steps, batch, 3))
+    return tr
+
+
+def test_find_units_ranks_units_by_their_correlation_with_the_feature():
+    from tinyseq.explorer import find_units
+    tr = _values_trace()
+    cells = tr.activations("lstm", "c")
+    feature = -3.0 * cells[:, 1, 4] + 0.5                  # unit 4 of sequence 1, flipped
+    ranked = find_units(tr, "lstm", "c", feature, batch=1)
+    assert ranked[0][0] == 4 and ranked[0][1] == pytest.approx(-1.0, abs=1e-12)
+    expected = [np.corrcoef(cells[:, 1, u], feature)[0, 1] for u in range(cells.shape[2])]
+    assert dict(ranked) == pytest.approx(dict(enumerate(expected)), abs=1e-10)
+    assert [abs(r) for _, r in ranked] == sorted((abs(r) for _, r in ranked), reverse=True)
+    both = find_units(tr, "lstm", "h", tr.activations("lstm", "h")[:, :, 2])   # (T, B) feature
+    assert both[0][0] == 2 and both[0][1] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_find_units_refuses_features_that_do_not_fit():
+    from tinyseq.explorer import find_units
+    tr = _values_trace()
+    with pytest.raises(ValueError, match=r"find_units: the feature has 39 steps, the activations 40"):
+        find_units(tr, "lstm", "c", np.arange(39.0))
+    with pytest.raises(ValueError, match=r"find_units: the feature has shape \(40, 3\)"):
+        find_units(tr, "lstm", "c", np.zeros((40, 3)))
+    with pytest.raises(ValueError, match="find_units: the feature is constant"):
+        find_units(tr, "lstm", "c", np.ones(40))
+    with pytest.raises(IndexError, match="batch index 2 out of range for a batch of 2"):
+        find_units(tr, "lstm", "c", np.arange(40.0), batch=2)
+    with ts.trace() as plain:
+        _Tagger()(ts.randn(4, 1, 3))
+    with pytest.raises(ValueError, match=r"ts.trace\(values=True\)"):
+        find_units(plain, "lstm", "c", np.arange(4.0))
+
+
+def test_python_source_features():
+    from tinyseq.explorer import indentation_depth, inside_string_literal, position_in_line
+    source = 'def f(x):\n    y = "a\\"b"  # it\'s\n    return x\n'
+    marks = "".join(str(int(v)) for v in inside_string_literal(source))
+    line = source.split("\n")[1]
+    start = len("def f(x):\n")
+    assert marks[start:start + len(line)] == "".join(
+        "1" if 8 <= i <= 13 else "0" for i in range(len(line)))   # "a\"b", not the comment
+    assert marks.count("1") == 6
+    assert inside_string_literal("x = '''a\n'b'\n''' + 1").tolist() == \
+        [0] * 4 + [1] * 12 + [0] * 4
+    assert indentation_depth(source).tolist() == [0] * 10 + [4] * (len(line) + 1) + [4] * 13
+    assert position_in_line("ab\nc").tolist() == [0, 1, 2, 0]
+
+
+def test_text_heatmap_colours_each_character_by_its_value(tmp_path):
+    from tinyseq import render
+    text = "if x:\n\treturn '<a>'"
+    values = np.linspace(-2.0, 1.0, len(text))
+    path = render.text_heatmap(text, values, tmp_path / "unit.html", title="unit 3")
+    page = open(path, encoding="utf-8").read()
+    spans = re.findall(r'<span style="background:rgba\((\d+), (\d+), (\d+), ([0-9.]+)\)" '
+                       r'title="[^"]*" data-value="([^"]+)">(.*?)</span>', page, re.S)
+    assert len(spans) == len(text)
+    assert [float(s[4]) for s in spans] == values.tolist()
+    assert [s[0] for s in spans[:3]] == ["31"] * 3 and spans[-1][0] == "214"   # blue < 0 < red
+    assert float(spans[0][3]) == pytest.approx(1.0) and float(spans[-1][3]) == pytest.approx(0.5)
+    assert "&lt;a&gt;" in "".join(s[5] for s in spans)
+    assert "default-src 'none'" in page and "http" not in page.replace("http-equiv", "")
+    with pytest.raises(ValueError, match="text_heatmap: 3 values for 4 characters"):
+        render.text_heatmap("abcd", [1, 2, 3])
+    with pytest.raises(ValueError, match="text_heatmap: the path must end in .html"):
+        render.text_heatmap("ab", [1, 2], tmp_path / "x.png")
+
+
+def test_plot_activations_draws_units_by_time():
+    from tinyseq import render
+    tr = _values_trace(steps=12)
+    figure = render.plot_activations(tr, "lstm", "f", units=[5, 1], batch=1, text="abcdefghijkl")
+    image = figure.axes[0].images[0]
+    np.testing.assert_array_equal(image.get_array(), tr.activations("lstm", "f")[:, 1, [5, 1]].T)
+    assert image.get_clim() == (0.0, 1.0) and image.get_cmap().name == "viridis"
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()][:3] == ["a", "b", "c"]
+    everything = render.plot_activations(tr, "lstm", "h")
+    assert everything.axes[0].images[0].get_array().shape == (6, 12)
+    low, high = everything.axes[0].images[0].get_clim()
+    assert low == -high == -np.abs(tr.activations("lstm", "h")[:, 0]).max()
+    with pytest.raises(IndexError, match=r"plot_activations: units \[6\] out of range for 6"):
+        render.plot_activations(tr, "lstm", "h", units=[0, 6])
+    with pytest.raises(ValueError, match="plot_activations: text has 3 characters for 12"):
+        render.plot_activations(tr, "lstm", "h", text="abc")
+
+
+@needs_dot
+def test_a_trace_shows_itself_in_jupyter(pages):
+    tr = pages["LSTM"][0]
+    svg = tr._repr_svg_()
+    assert svg.startswith("<svg") and "<title>cluster_t0</title>" in svg
+    assert "|grad|" in svg                                  # after backward: gradient colours
+    assert ts.trace()._repr_svg_() is None
+
+
+@pytest.mark.slow
+def test_char_lm_reports_its_string_and_indentation_units(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    from tinyseq.explorer import indentation_depth, inside_string_literal
+    spec = importlib.util.spec_from_file_location(
+        "char_lm", Path(__file__).parent.parent / "examples" / "char_lm.py")
+    char_lm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(char_lm)
+    out = char_lm.main(max_chars=40_000, epochs=1, batch_size=16, bptt=16, hidden_size=32,
+                       embed_size=16, lr=1e-2, valid_chars=4_000, eval_every=50,
+                       sample_chars=20, progress_bar=False, neuron_chars=1500,
+                       output_dir=tmp_path)
+    assert set(out["units"]) == {"inside a string literal", "indentation depth"}
+    model, vocab = out["model"], out["vocab"]
+    for feature, (unit, r, path) in out["units"].items():
+        page = open(path, encoding="utf-8").read()
+        assert f"unit {unit}: r = {r:+.2f}" in page
+        text = "".join(html_unescape(s) for s in re.findall(r'data-value="[^"]+">(.*?)</span>',
+                                                               page, re.S)).replace("↵\n", "\n")
+        assert len(text) == 1500
+        with ts.no_grad(), ts.trace(values=True) as tr:
+            model(np.array(vocab.encode(text))[:, None])
+        cell = tr.activations("lstm", "c")[:, 0, unit]
+        values = inside_string_literal(text) if "string" in feature else indentation_depth(text)
+        assert r == pytest.approx(np.corrcoef(cell, values)[0, 1], abs=1e-6)
+        others = [abs(np.corrcoef(tr.activations("lstm", "c")[:, 0, u], values)[0, 1])
+                  for u in range(32)]
+        assert abs(r) == pytest.approx(max(o for o in others if np.isfinite(o)), abs=1e-6)
+
+
+def html_unescape(text):
+    import html
+    return html.unescape(text)

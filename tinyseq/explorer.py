@@ -543,3 +543,189 @@ _PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
+
+
+# --- what each hidden unit does over time --------------------------------------------------------
+_BOUNDED = {"i", "f", "o", "r", "z", "weights"}       # gates and attention weights lie in [0, 1]
+
+
+def plot_activations(trace, module, quantity, units=None, layer=0, reverse=False, batch=0,
+                     text=None, title=None):
+    """A heat map of ``trace.activations(module, quantity, layer, reverse)`` for one sequence
+    of the batch: one row per unit (``units``: a list of unit indices, default all), one
+    column per time step. ``text`` (one character per step) labels the columns. Returns a
+    matplotlib Figure. Needs a trace recorded with ``ts.trace(values=True)``."""
+    values = _sequence(trace, module, quantity, layer, reverse, batch)
+    if units is None:
+        units = list(range(values.shape[1]))
+    units = [int(u) for u in units]
+    bad = [u for u in units if not 0 <= u < values.shape[1]]
+    if bad or not units:
+        raise IndexError(f"plot_activations: units {bad or units} out of range for "
+                         f"{values.shape[1]} units of {module!r} {quantity!r}")
+    if text is not None and len(text) != values.shape[0]:
+        raise ValueError(f"plot_activations: text has {len(text)} characters for "
+                         f"{values.shape[0]} time steps")
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plot_activations needs matplotlib: pip install 'tinyseq[viz]'") from None
+    steps = values.shape[0]
+    figure = Figure(figsize=(min(16, 3 + 0.12 * steps), min(12, 1.5 + 0.22 * len(units))),
+                    constrained_layout=True)
+    axis = figure.subplots()
+    if quantity in _BOUNDED:
+        options = {"cmap": "viridis", "vmin": 0.0, "vmax": 1.0}
+    else:
+        limit = float(numpy.abs(values[:, units]).max()) or 1.0
+        options = {"cmap": "RdBu_r", "vmin": -limit, "vmax": limit}
+    image = axis.imshow(values[:, units].T, aspect="auto", interpolation="nearest", **options)
+    axis.set_yticks(range(len(units)), [str(u) for u in units] if len(units) <= 40 else None)
+    if len(units) > 40:
+        axis.set_yticks([])
+    if text is not None and steps <= 160:
+        axis.set_xticks(range(steps), [repr(ch)[1:-1] for ch in text], fontsize=7,
+                        fontfamily="monospace")
+    axis.set_xlabel("time step t" + (" (the character read)" if text is not None else ""))
+    axis.set_ylabel("unit")
+    where = f"{module or 'model'}" + (f" layer {layer}" if layer else "") + \
+        (" reverse" if reverse else "")
+    axis.set_title(title or f"{where}: {quantity}_t per unit over time")
+    figure.colorbar(image, ax=axis, fraction=0.03)
+    return figure
+
+
+def text_heatmap(text, values, path=None, title=None):
+    """HTML that colours each character of ``text`` by ``values`` (one number per character,
+    e.g. one unit's activation): red positive, blue negative, white zero, scaled by the largest
+    magnitude. Writes it to ``path`` and returns the path, or returns the HTML when ``path`` is
+    None. Hovering a character shows its value."""
+    values = numpy.asarray(values, dtype=numpy.float64).reshape(-1)
+    if len(values) != len(text):
+        raise ValueError(f"text_heatmap: {len(values)} values for {len(text)} characters")
+    if not numpy.isfinite(values).all():
+        raise ValueError("text_heatmap: the values must be finite")
+    if path is not None:
+        path = os.fspath(path)
+        if not path.lower().endswith((".html", ".htm")):
+            raise ValueError(f"text_heatmap: the path must end in .html or .htm, got {path!r}")
+    scale = float(numpy.abs(values).max()) or 1.0
+    spans = []
+    for character, value in zip(text, values):
+        level = value / scale
+        colour = (f"rgba(214, 39, 40, {level:.3f})" if level >= 0 else
+                  f"rgba(31, 119, 180, {-level:.3f})")
+        shown = html.escape(character) if character != "\n" else "↵\n"
+        spans.append(f'<span style="background:{colour}" title="{value:.4g}" '
+                     f'data-value="{float(value)!r}">{shown}</span>')
+    heading = html.escape(title or "activation per character")
+    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            f'style-src \'unsafe-inline\'"><title>{heading}</title><style>'
+            f'body {{ font: 14px Helvetica, Arial, sans-serif; margin: 16px; }} '
+            f'pre {{ font: 13px/1.45 Menlo, Consolas, monospace; white-space: pre-wrap; }} '
+            f'pre span:hover {{ outline: 1px solid #333; }} .key span {{ padding: 0 6px; }}'
+            f'</style></head><body><h3>{heading}</h3><p class="key">'
+            f'<span style="background:rgba(31,119,180,1)">{-scale:.3g}</span>'
+            f'<span>0</span><span style="background:rgba(214,39,40,1)">{scale:.3g}</span>'
+            f' (hover a character for its value)</p><pre>{"".join(spans)}</pre></body></html>\n')
+    if path is None:
+        return page
+    write_atomically(path, lambda f: f.write(page.encode("utf-8")))
+    return path
+
+
+def find_units(trace, module, quantity, feature, layer=0, reverse=False, batch=0):
+    """The units of ``module``'s ``quantity`` ranked by how strongly they follow ``feature``:
+    [(unit, r)] sorted by |r| (largest first), r the Pearson correlation over time between the
+    unit's activation and the feature. ``feature`` has one number per time step of sequence
+    ``batch`` (shape (T,)), or one per step of every sequence (shape (T, B)). A unit that never
+    changes gets r = 0."""
+    values = trace.activations(module, quantity, layer=layer, reverse=reverse)
+    feature = numpy.asarray(feature, dtype=numpy.float64)
+    if feature.ndim == 1:
+        values = _sequence(trace, module, quantity, layer, reverse, batch)
+        rows = feature
+    elif feature.shape == values.shape[:2]:
+        values = values.reshape(-1, values.shape[-1])
+        rows = feature.reshape(-1)
+    else:
+        raise ValueError(f"find_units: the feature has shape {feature.shape}; expected (T,) or "
+                         f"(T, B) = {values.shape[:2]} for {module!r} {quantity!r}")
+    if len(rows) != len(values):
+        raise ValueError(f"find_units: the feature has {len(rows)} steps, the activations "
+                         f"{len(values)}")
+    centred_feature = rows - rows.mean()
+    if not numpy.any(centred_feature):
+        raise ValueError("find_units: the feature is constant, so nothing correlates with it")
+    centred = values.astype(numpy.float64) - values.mean(axis=0)
+    spread = numpy.sqrt((centred ** 2).sum(axis=0)) * numpy.sqrt((centred_feature ** 2).sum())
+    covariance = centred_feature @ centred
+    r = numpy.divide(covariance, spread, out=numpy.zeros_like(covariance), where=spread > 0)
+    order = numpy.argsort(-numpy.abs(r), kind="stable")
+    return [(int(u), float(r[u])) for u in order]
+
+
+def _sequence(trace, module, quantity, layer, reverse, batch):
+    values = trace.activations(module, quantity, layer=layer, reverse=reverse)
+    if not -values.shape[1] <= batch < values.shape[1]:
+        raise IndexError(f"batch index {batch} out of range for a batch of {values.shape[1]}")
+    return values[:, batch, :]
+
+
+# --- per-character features of Python source -----------------------------------------------------
+def inside_string_literal(text):
+    """1.0 for each character of Python source inside a string literal (its quotes included),
+    else 0.0; handles ' " and triple quotes, escapes and comments."""
+    feature = numpy.zeros(len(text))
+    i, quote = 0, None
+    while i < len(text):
+        if quote is None:
+            if text[i] == "#":
+                end = text.find("\n", i)
+                i = len(text) if end < 0 else end
+                continue
+            if text[i] in "'\"":
+                quote = text[i] * 3 if text.startswith(text[i] * 3, i) else text[i]
+                feature[i:i + len(quote)] = 1.0
+                i += len(quote)
+                continue
+            i += 1
+            continue
+        feature[i] = 1.0
+        if text[i] == "\\":
+            feature[i + 1:i + 2] = 1.0
+            i += 2
+        elif text.startswith(quote, i):
+            feature[i:i + len(quote)] = 1.0
+            i += len(quote)
+            quote = None
+        elif text[i] == "\n" and len(quote) == 1:      # an unclosed one-line string ends here
+            quote = None
+            i += 1
+        else:
+            i += 1
+    return feature
+
+
+def indentation_depth(text):
+    """For each character, the indentation of its line: the number of leading spaces (a tab
+    counts 4), the same for every character of the line."""
+    feature = numpy.zeros(len(text))
+    start = 0
+    for line in text.split("\n"):
+        stripped = line.lstrip(" \t")
+        indent = line[:len(line) - len(stripped)]
+        feature[start:start + len(line) + 1] = indent.count(" ") + 4 * indent.count("\t")
+        start += len(line) + 1
+    return feature
+
+
+def position_in_line(text):
+    """For each character, its column: 0 for the first character of a line."""
+    feature = numpy.zeros(len(text))
+    column = 0
+    for i, character in enumerate(text):
+        feature[i] = column
+        column = 0 if character == "\n" else column + 1
+    return feature

@@ -1082,3 +1082,6 @@ def plot_attention(weights, source_tokens, output_tokens, path, title="Attention
     figure.colorbar(image, ax=axis, fraction=0.05)
     figure.savefig(path)
     return path
+
+
+from .explorer import plot_activations, text_heatmap  # noqa: E402  (the neuron views, drawn by tinyseq.explorer)
