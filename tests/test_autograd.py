@@ -211,6 +211,7 @@ def test_chain_of_10000_ops_has_no_recursion_error():
     assert np.isfinite(x.grad.item()) and x.grad.item() > 0
 
 
+@pytest.mark.slow
 def test_graph_of_100000_adds():
     x = leaf([1.0, 2.0])
     y = x
@@ -220,6 +221,7 @@ def test_graph_of_100000_adds():
     assert_close(x.grad, [100001.0, 100001.0])
 
 
+@pytest.mark.slow
 def test_deep_graph_is_freed_without_backward():
     x = leaf(1.0)
     y = x

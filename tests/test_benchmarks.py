@@ -23,6 +23,7 @@ def no_pause(monkeypatch):
     monkeypatch.setattr(paired.time, "sleep", lambda seconds: None)
 
 
+@pytest.mark.slow
 def test_recurrent_step_table_has_every_contender():
     lines = recurrent_step.main(cells=("lstm",), sizes=("S",), rounds=1)
     rows = [line for line in lines[2:] if line.startswith("lstm  S")]
@@ -41,6 +42,7 @@ def test_table_is_written_between_its_markers(tmp_path):
     assert readme.read_text() == f"before\n{start}\n```\nline 1\nline 2\n```\n{end}\nafter\n"
 
 
+@pytest.mark.slow
 def test_lstm_profile_times_the_cell_math_inside_the_step(capsys):
     lstm_profile.main(sizes=("S",), steps=1)
     size, step, products, forward, backward, rest = capsys.readouterr().out.splitlines()[-1].split()[:6]
@@ -58,11 +60,13 @@ def test_autograd_overhead_and_trace_overhead_print_their_rows(capsys):
     assert re.search(r"^trace recording\s+\d+\.\d+", out, re.M)
 
 
+@pytest.mark.slow
 def test_memory_peak_is_above_what_the_step_keeps():
     peak, _, kept, _ = memory.measure("fused", 1)
     assert memory.floor_bytes(with_projection=False) * 0.5 < kept <= peak
 
 
+@pytest.mark.slow
 def test_lstm_profile_by_op_names_the_primitive_ops_and_restores_them(capsys):
     forward = Linear.forward
     lstm_profile.main_by_op("primitive", sizes=("S",), steps=1)

@@ -41,6 +41,7 @@ def test_adding_problem_beats_the_baseline_at_t10():
     assert math.isfinite(mse) and mse < 0.5 * adding.BASELINE
 
 
+@pytest.mark.slow
 def test_char_lm_beats_the_unigram_baseline():
     char_lm = example("char_lm")
     out = char_lm.main(max_chars=40_000, epochs=1, batch_size=16, bptt=16, hidden_size=32,
@@ -60,6 +61,7 @@ def test_sequence_classifier_beats_the_majority_class():
     assert out["accuracy"] > out["baseline"] + 0.05
 
 
+@pytest.mark.slow
 def test_custom_cell_trains_and_traces():
     custom_cell = example("custom_cell")
     results = custom_cell.main(seq_len=10, steps=250, hidden_size=16, eval_every=250)
@@ -68,6 +70,7 @@ def test_custom_cell_trains_and_traces():
     assert results["selective cell"] < 1 / 6
 
 
+@pytest.mark.slow
 def test_gradient_flow_measures_every_model(tmp_path):
     gradient_flow = example("gradient_flow")
     ratios = gradient_flow.main(seq_len=8, steps=20, output=str(tmp_path / "flow.svg"))

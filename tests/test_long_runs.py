@@ -28,6 +28,7 @@ SOAK_WARMUP = 300
 SOAK_BOUND = 200_000  # bytes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("impl", ["fused"])
 def test_lstm_soak_memory_is_flat(impl):
     ts.manual_seed(0)
@@ -80,6 +81,7 @@ def test_lstm_soak_memory_is_flat(impl):
 
 
 # --- (b) truncated BPTT over a 10,000-step sequence -------------------------------------------
+@pytest.mark.slow
 def test_gru_tbptt_over_10000_steps():
     ts.manual_seed(0)
     steps, chunk = 10_000, 50
@@ -139,6 +141,7 @@ def test_lstm_tbptt_state_carries_across_chunks():
 
 
 # --- (c) graphs of 100,000+ ops --------------------------------------------------------------
+@pytest.mark.slow
 def test_backward_through_100000_indexing_ops_fanning_in():
     n, terms = 97, 100_000
     rng = np.random.default_rng(0)
@@ -157,6 +160,7 @@ def test_backward_through_100000_indexing_ops_fanning_in():
     assert root() is None  # the 300,000-op graph is gone once its output is
 
 
+@pytest.mark.slow
 def test_backward_through_2000_step_unrolled_primitive_lstm():
     """An unrolled primitive LSTM over 2,000 steps: ~32,000 graph nodes holding ~100,000
     arrays (inputs, saved activations); gradients match

@@ -16,7 +16,7 @@ class AnomalyCheck(Observer):
 
     def op_created(self, node, inputs, output):
         where = _where_text(state.time_step)
-        if output._node is node:
+        if output.grad_fn is node:
             _where_made[node] = where
         xp = backend.device_of(output.array).xp
         if not _nonfinite(xp, output.array):
