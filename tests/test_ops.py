@@ -156,7 +156,7 @@ AXES = [None, 0, 1, -1, (0, 2), (-1, 0), ()]
 
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("axis", AXES, ids=str)
-@pytest.mark.parametrize("name", ["sum", "mean", "max"])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax"])
 def test_reduction_values_and_grads(name, axis, keepdims):
     x = leaf(2, 3, 4)
     op = lambda x: getattr(x, name)(axis=axis, keepdims=keepdims)
@@ -182,9 +182,9 @@ SHAPE_OPS = {
     "reshape(-1)": (lambda x: x.reshape(-1), lambda v: v.reshape(-1)),
     "reshape(4,-1)": (lambda x: x.reshape(4, -1), lambda v: v.reshape(4, -1)),
     "reshape((3,8))": (lambda x: x.reshape((3, 8)), lambda v: v.reshape(3, 8)),
-    "transpose(2,0,1)": (lambda x: x.transpose(2, 0, 1), lambda v: v.transpose(2, 0, 1)),
-    "transpose(-1,0,1)": (lambda x: x.transpose(-1, 0, 1), lambda v: v.transpose(2, 0, 1)),
-    "transpose()": (lambda x: x.transpose(), lambda v: v.transpose()),
+    "permute(2,0,1)": (lambda x: x.permute(2, 0, 1), lambda v: v.transpose(2, 0, 1)),
+    "permute(-1,0,1)": (lambda x: x.permute(-1, 0, 1), lambda v: v.transpose(2, 0, 1)),
+    "transpose(0,2)": (lambda x: x.transpose(0, 2), lambda v: v.swapaxes(0, 2)),
     ".T": (lambda x: x.T, lambda v: v.T),
     "swapaxes(0,2)": (lambda x: x.swapaxes(0, 2), lambda v: v.swapaxes(0, 2)),
     "swapaxes(-1,1)": (lambda x: x.swapaxes(-1, 1), lambda v: v.swapaxes(-1, 1)),

@@ -6,19 +6,27 @@ from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .checkpoint import load_checkpoint, save_checkpoint
-from .creation import (arange, full, linspace, ones, ones_like, rand, randn, tensor, zeros,
+from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
+                       as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
-from .tensor import (Tensor, abs, cat, chunk, concat, cos, exp, get_default_dtype, log,
-                     log_softmax, matmul, relu, set_default_dtype, sigmoid, sin, softmax, split,
-                     sqrt, stack, tanh, where)
+from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat,
+                     chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, gather,
+                     get_default_dtype, index_select, log, log_softmax, masked_fill, matmul, max,
+                     maximum, mean, min, minimum, mm, movedim, multinomial, narrow, numel,
+                     permute, relu, set_default_dtype, sigmoid, sin, softmax, sort, split, sqrt,
+                     squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze, var,
+                     where)
 
 __version__ = "0.1.0"
 
-float32 = _numpy.float32
-float64 = _numpy.float64
-int32 = _numpy.int32
-int64 = _numpy.int64
-bool = _numpy.bool_
+float16 = half = dtype(_numpy.float16)
+float32 = float = dtype(_numpy.float32)
+float64 = double = dtype(_numpy.float64)
+int32 = int = dtype(_numpy.int32)
+int64 = long = dtype(_numpy.int64)
+uint8 = dtype(_numpy.uint8)
+bool = dtype(_numpy.bool_)

@@ -85,3 +85,89 @@ def linspace(start, stop, steps, dtype=None, device="cpu"):
     """``steps`` evenly spaced values from start to stop, both included."""
     xp = backend.get_device(device).xp
     return Tensor.from_array(xp.linspace(start, stop, steps, dtype=_float_dtype(dtype)), False)
+
+
+def empty(*shape, dtype=None, device="cpu", requires_grad=False):
+    """A new tensor of ``shape``; its values are zeros (PyTorch leaves them unset)."""
+    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=t.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    return randn(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    return rand(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None, device="cpu"):
+    """Integers drawn uniformly from [low, high) (``randint(high, size)`` starts at 0), int64."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint: missing the size argument")
+    device = backend.get_device(device)
+    dtype = numpy.int64 if dtype is None else numpy.dtype(dtype)
+    values = random.generator(device).integers(low, high, size=_shape_arg((size,)), dtype=dtype)
+    return Tensor.from_array(values, False)
+
+
+def eye(n, m=None, dtype=None, device="cpu"):
+    xp = backend.get_device(device).xp
+    return Tensor.from_array(xp.eye(n, m, dtype=_float_dtype(dtype)), False)
+
+
+def from_numpy(array):
+    """A tensor sharing ``array``'s memory (changes to either show in both), as torch.from_numpy."""
+    if type(array) is not numpy.ndarray:
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: cannot make a tensor of dtype {array.dtype}")
+    return Tensor.from_array(array, False)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing its memory when it is already an array (or tensor) of
+    that dtype and device; otherwise a copy, as torch.as_tensor."""
+    if isinstance(data, Tensor):
+        return data.to(*(x for x in (device, dtype) if x is not None))
+    if backend.is_array(data):
+        array = data
+        if device is not None:
+            array = backend.move(array, backend.get_device(device))
+        if dtype is not None and array.dtype != numpy.dtype(dtype):
+            array = array.astype(dtype)
+        return Tensor.from_array(array, False)
+    return tensor(data, dtype=dtype, device=device)
+
+
+class _TensorType(type):
+    """The metaclass of ``ts.FloatTensor`` and its kin: ``isinstance(t, ts.LongTensor)`` tests
+    the dtype, as in PyTorch."""
+
+    def __instancecheck__(cls, value):
+        return isinstance(value, Tensor) and value.dtype == cls.dtype
+
+
+def _tensor_type(name, dtype):
+    def __new__(cls, *data):
+        if not data or all(isinstance(n, int) for n in data):
+            return zeros(*data, dtype=cls.dtype)
+        if len(data) != 1:
+            raise TypeError(f"{name}: expected sizes or one sequence of values, got {data!r}")
+        return tensor(data[0], dtype=cls.dtype)
+    doc = f"``ts.{name}([values])`` or ``ts.{name}(*sizes)`` (zeros): a {dtype} tensor."
+    return _TensorType(name, (), {"__new__": __new__, "__doc__": doc,
+                                  "dtype": numpy.dtype(dtype)})
+
+
+FloatTensor = _tensor_type("FloatTensor", numpy.float32)
+DoubleTensor = _tensor_type("DoubleTensor", numpy.float64)
+LongTensor = _tensor_type("LongTensor", numpy.int64)
+IntTensor = _tensor_type("IntTensor", numpy.int32)
+BoolTensor = _tensor_type("BoolTensor", numpy.bool_)

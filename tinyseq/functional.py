@@ -1,10 +1,12 @@
 """Functions of neural networks, as ``torch.nn.functional``: ``import tinyseq.functional as F``."""
 from . import backend, random
 from .ops import conv, linalg, nn_ops
+from .ops import shape as shape_ops
 from .tensor import Tensor, _expect_tensor, log_softmax, relu, sigmoid, softmax, tanh
 
-__all__ = ["linear", "mse_loss", "cross_entropy", "softmax", "log_softmax", "dropout",
-           "embedding", "relu", "sigmoid", "tanh", "one_hot", "conv2d", "max_pool2d"]
+__all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
+           "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
+           "one_hot", "conv2d", "max_pool2d"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -37,23 +39,98 @@ def mse_loss(input, target, reduction="mean"):
     return nn_ops.MSELoss(reduction).apply(input, target)
 
 
-def cross_entropy(input, target, ignore_index=-100, reduction="mean"):
-    """Softmax cross-entropy of logits (N, C) against class ids (N,), rows whose target is
-    ``ignore_index`` left out (and not counted by "mean")."""
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Softmax cross-entropy of logits (N, C) against class ids (N,), or (N, C, d1, ...) against
+    (N, d1, ...), or (C,) against one id; rows whose target is ``ignore_index`` left out (and
+    not counted by "mean"). ``weight`` (C,) scales each class's losses, as PyTorch's."""
     _check_reduction("cross_entropy", reduction)
     _expect_tensor("cross_entropy", input)
+    logits, target_array, shape = _class_rows("cross_entropy", input, target, ignore_index)
+    if weight is not None:
+        return _unrows(nll_loss(logits.log_softmax(1), Tensor.from_array(target_array), weight,
+                                ignore_index, reduction), shape, reduction)
+    losses = nn_ops.CrossEntropy(target_array, ignore_index, reduction).apply(logits)
+    return _unrows(losses, shape, reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C) (or (N, C, d1, ...), or (C,)) at
+    class ids (N,) (or (N, d1, ...), or one id): -w[y] x[y], ids equal to ``ignore_index`` left
+    out; "mean" divides by the summed weights of the counted ids."""
+    _check_reduction("nll_loss", reduction)
+    _expect_tensor("nll_loss", input)
+    log_probs, target_array, shape = _class_rows("nll_loss", input, target, ignore_index)
+    weight_array = None
+    if weight is not None:
+        weight_array = weight.array if isinstance(weight, Tensor) else \
+            backend.device_of(input.array).xp.asarray(weight)
+        if weight_array.shape != (log_probs.shape[1],):
+            raise ValueError(f"nll_loss: weight of shape {tuple(weight_array.shape)} does not fit "
+                             f"{log_probs.shape[1]} classes")
+        weight_array = weight_array.astype(input.array.dtype, copy=False)
+    losses = nn_ops.NLLLoss(target_array, weight_array, ignore_index, reduction).apply(log_probs)
+    return _unrows(losses, shape, reduction)
+
+
+def _class_rows(op, input, target, ignore_index):
+    """Scores as rows (M, C) with class ids (M,), whatever PyTorch layout they came in; and the
+    target's shape, which "none" losses take back."""
     target_array = target.array if isinstance(target, Tensor) else \
         backend.device_of(input.array).xp.asarray(target)
     if target_array.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer class ids, got {target_array.dtype}")
-    if input.ndim != 2 or target_array.shape != (input.shape[0],):
-        raise ValueError(f"cross_entropy: expected logits (N, C) and targets (N,), got "
-                         f"{tuple(input.shape)} and {tuple(target_array.shape)}")
+        raise TypeError(f"{op}: targets must be integer class ids, got {target_array.dtype}")
+    shape = tuple(target_array.shape)
+    if input.ndim == 1 and shape == ():
+        rows = input.reshape(1, -1)
+    elif input.ndim == 2 and shape == (input.shape[0],):
+        rows = input
+    elif input.ndim > 2 and shape == (input.shape[0],) + tuple(input.shape[2:]):
+        rows = input.movedim(1, -1).reshape(-1, input.shape[1])
+    else:
+        raise ValueError(f"{op}: expected logits (N, C) and targets (N,), got {tuple(input.shape)} "
+                         f"and {shape} (or (N, C, d1, ...) and (N, d1, ...), or (C,) and ())")
+    target_array = target_array.reshape(-1)
+    classes = rows.shape[1]
     counted = target_array[target_array != ignore_index]
-    if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= input.shape[1]):
-        raise IndexError(f"cross_entropy: target ids must be in [0, {input.shape[1]}), got values "
+    if counted.size and (int(counted.min()) < 0 or int(counted.max()) >= classes):
+        raise IndexError(f"{op}: target ids must be in [0, {classes}), got values "
                          f"from {int(counted.min())} to {int(counted.max())}")
-    return nn_ops.CrossEntropy(target_array, ignore_index, reduction).apply(input)
+    return rows, target_array, shape
+
+
+def _unrows(losses, shape, reduction):
+    return losses.reshape(shape) if reduction == "none" else losses
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] for logits x and targets y of one
+    shape, computed without overflow."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _expect_tensor("binary_cross_entropy_with_logits", input)
+    if not isinstance(target, Tensor):
+        target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
+            target, dtype=input.array.dtype))
+    if input.shape != target.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: input shape {tuple(input.shape)} and "
+                         f"target shape {tuple(target.shape)} differ")
+    return nn_ops.BinaryCrossEntropyWithLogits(reduction).apply(input, target)
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """``input`` with ``value`` added around its last dims: ``pad`` is (left, right) for the
+    last dim, then (top, bottom) for the one before, and so on, as PyTorch's."""
+    _expect_tensor("pad", input)
+    pad = tuple(pad)
+    if mode != "constant":
+        raise ValueError(f"pad: only mode 'constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim or \
+            any(not isinstance(n, int) or n < 0 for n in pad):
+        raise ValueError(f"pad: expects an even number of non-negative ints, at most two per dim "
+                         f"of shape {tuple(input.shape)}, got {pad}")
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    return shape_ops.Pad(tuple(widths), value).apply(input)
 
 
 def dropout(x, p=0.5, training=True):

@@ -13,16 +13,19 @@ output's dtype, but what lands in a leaf's ``.grad`` always takes that leaf's dt
 parameters get float32 gradients even from a float64 loss.
 """
 import builtins
+import collections
+import math
 import operator
 
 import numpy
 
-from . import autograd, backend
+from . import autograd, backend, random
 from .ops import elementwise as ew
 from .ops import linalg, nn_ops, reduction, shape as shape_ops
 from .ops.reduction import normalize_axes
 
 _default_dtype = numpy.dtype(numpy.float32)
+_UNSET = object()  # marks an argument that was not given (None can be a real value)
 device_of_type = backend.device_of_type
 
 
@@ -37,6 +40,80 @@ def set_default_dtype(dtype):
 
 def get_default_dtype():
     return _default_dtype
+
+
+class dtype:
+    """A tensor's element type, printed as PyTorch prints its own (``tinyseq.float32``); equal
+    to the matching NumPy dtype and accepted wherever NumPy takes one (``numpy.dtype(ts.long)``).
+    Its other attributes (``kind``, ``itemsize``, ``type``) are the NumPy dtype's. Inside an
+    f-string it is the plain NumPy name (``f"got {t.dtype}"`` reads "got float32"), as the
+    error messages word it."""
+
+    __slots__ = ("dtype",)
+    _made = {}
+
+    def __new__(cls, value):
+        value = numpy.dtype(value)
+        made = cls._made.get(value)
+        if made is None:
+            made = object.__new__(cls)
+            made.dtype = value
+            cls._made[value] = made
+        return made
+
+    def __getattr__(self, name):
+        return getattr(self.dtype, name)
+
+    def __eq__(self, other):
+        if other is None:
+            return False
+        try:
+            return self.dtype == numpy.dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    def __repr__(self):
+        return f"tinyseq.{self.dtype.name}"
+
+    def __format__(self, spec):
+        return format(self.dtype.name, spec)
+
+    @property
+    def is_floating_point(self):
+        return self.dtype.kind == "f"
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+
+class device(str):
+    """Where a tensor lives, as ``torch.device``: ``ts.device("cuda" if ts.cuda.is_available()
+    else "cpu")``. It is the device's name as a str, so it goes wherever a name goes."""
+
+    __slots__ = ()
+
+    def __new__(cls, type, index=None):
+        name = str(type) if index is None else f"{type}:{index}"
+        return super().__new__(cls, name)
+
+    @property
+    def type(self):
+        return self.split(":")[0]
+
+    @property
+    def index(self):
+        return int(self.split(":")[1]) if ":" in self else None
+
+    def __repr__(self):
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
+
+
+_devices_by_name = {}
 
 
 class Tensor:
@@ -80,11 +157,22 @@ class Tensor:
 
     @property
     def dtype(self):
-        return self.array.dtype
+        return dtype(self.array.dtype)
 
     @property
     def device(self):
-        return device_of_type[type(self.array)].name
+        name = device_of_type[type(self.array)].name
+        found = _devices_by_name.get(name)
+        if found is None:
+            found = _devices_by_name[name] = device(name)
+        return found
+
+    @property
+    def is_cuda(self):
+        return device_of_type[type(self.array)].name == "cuda"
+
+    def is_floating_point(self):
+        return self.array.dtype.kind == "f"
 
     @property
     def is_leaf(self):
@@ -143,7 +231,7 @@ class Tensor:
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
         if self.dtype not in (_default_dtype, numpy.int64, numpy.bool_):
-            extras.append(f"dtype={self.dtype}")
+            extras.append(f"dtype={self.dtype!r}")
         if self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
@@ -190,20 +278,31 @@ class Tensor:
         if self._node is not None:
             self._node.retained = weakref.ref(self)
 
-    # --- moving -----------------------------------------------------------------------------
-    def to(self, target):
-        """A copy on another device ("cpu", "cuda") or with another dtype; differentiable."""
-        if isinstance(target, str) or isinstance(target, backend.Device):
-            device = backend.get_device(target)
-            if device_of_type[type(self.array)] is device:
-                return self
-            return ToDevice(device).apply(self)
-        dtype = numpy.dtype(target)
-        if dtype == self.dtype:
-            return self
-        if dtype.kind != "f":
-            return Tensor.from_array(self.array.astype(dtype), False)  # integers carry no gradient
-        return Cast(dtype).apply(self)
+    # --- moving and converting --------------------------------------------------------------
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """This tensor on another device and/or with another dtype, as PyTorch's ``to(device)``,
+        ``to(dtype)``, ``to(device, dtype)`` and ``to(other)``; differentiable. The tensor itself
+        when nothing changes (and ``copy`` is False)."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, backend.Device)):
+                device = arg
+            else:
+                dtype = arg
+        result = self
+        if device is not None:
+            target = backend.get_device(device)
+            if device_of_type[type(self.array)] is not target:
+                result = ToDevice(target).apply(result)
+        if dtype is not None:
+            dtype = _numpy_dtype("to", dtype)
+            if dtype != result.array.dtype:
+                if dtype.kind != "f":  # integers and booleans carry no gradient
+                    result = Tensor.from_array(result.array.astype(dtype), False)
+                else:
+                    result = Cast(dtype).apply(result)
+        return result.clone() if copy and result is self else result
 
     def cpu(self):
         return self.to("cpu")
@@ -217,8 +316,58 @@ class Tensor:
     def double(self):
         return self.to(numpy.float64)
 
+    def half(self):
+        return self.to(numpy.float16)
+
     def long(self):
         return self.to(numpy.int64)
+
+    def int(self):
+        return self.to(numpy.int32)
+
+    def bool(self):
+        return self.to(numpy.bool_)
+
+    def type(self, dtype=None):
+        """With no argument the type's name (``'tinyseq.FloatTensor'``); else ``to(dtype)``
+        (a dtype, or a tensor type such as ``ts.LongTensor``)."""
+        if dtype is None:
+            return f"tinyseq.{_TYPE_NAMES.get(self.array.dtype, str(self.array.dtype))}"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def contiguous(self):
+        """The tensor itself: arrays need no particular memory layout for any op here."""
+        return self
+
+    def clone(self):
+        """A copy with its own storage; differentiable."""
+        return ew.Clone().apply(self)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .creation import tensor
+        return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                      device=self.device if device is None else device,
+                      requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                    device=self.device if device is None else device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_shape_arg(size), 1, dtype, device, requires_grad)
+
+    def __index__(self):
+        if self.array.size != 1 or self.array.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got shape {tuple(self.shape)} of dtype {self.dtype}")
+        return builtins.int(self.array.item())
 
     # --- arithmetic -------------------------------------------------------------------------
     def __add__(self, other):
@@ -251,8 +400,11 @@ class Tensor:
     def __pos__(self):
         return self
 
+    def __abs__(self):
+        return self.abs()
+
     def __pow__(self, exponent):
-        if isinstance(exponent, (int, float)):
+        if isinstance(exponent, (builtins.int, builtins.float)):
             return ew.PowScalar(exponent).apply(self)
         return ew.Pow().apply(self, _lift(exponent, self, "pow"))
 
@@ -283,6 +435,44 @@ class Tensor:
     def __ne__(self, other):
         return ew.Compare(operator.ne).apply(self, _lift(other, self, "ne"))
 
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    def add(self, other, alpha=1):
+        return self + (other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return self - (other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other):
+        return self / other
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def neg(self):
+        return -self
+
+    def addcmul(self, tensor1, tensor2, value=1):
+        return self + value * tensor1 * tensor2
+
+    def addcdiv(self, tensor1, tensor2, value=1):
+        return self + value * tensor1 / tensor2
+
+    def lerp(self, end, weight):
+        return self + weight * (end - self)
+
+    def matmul(self, other):
+        return matmul(self, other)
+
+    def mm(self, other):
+        return mm(self, other)
+
+    def bmm(self, other):
+        return bmm(self, other)
+
     def exp(self):
         return ew.Exp().apply(self)
 
@@ -310,28 +500,305 @@ class Tensor:
     def sqrt(self):
         return ew.Sqrt().apply(self)
 
-    def softmax(self, axis=-1):
-        return nn_ops.Softmax(_check_axis("softmax", axis, self.ndim)).apply(self)
+    def clamp(self, min=None, max=None):
+        """Values limited to [min, max] (either may be None); the gradient passes where
+        min <= x <= max, as PyTorch's."""
+        for bound in (min, max):
+            if bound is not None and (not isinstance(bound, (builtins.int, builtins.float))
+                                      or isinstance(bound, builtins.bool)):
+                raise TypeError(f"clamp: min and max must be numbers, got {bound!r}")
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return ew.Clamp(min, max).apply(self)
 
-    def log_softmax(self, axis=-1):
-        return nn_ops.LogSoftmax(_check_axis("log_softmax", axis, self.ndim)).apply(self)
+    clip = clamp
+
+    def masked_fill(self, mask, value):
+        """``value`` where the boolean ``mask`` (broadcast to this shape) is True, else self."""
+        mask = _lift(mask, self, "masked_fill")
+        if mask.array.dtype.kind != "b":
+            raise TypeError(f"masked_fill: the mask must be boolean, got {mask.dtype}")
+        result = where(mask, _lift(value, self, "masked_fill").to(self.array.dtype), self)
+        if result.shape != self.shape:
+            raise ValueError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast "
+                             f"to the tensor's shape {tuple(self.shape)}")
+        return result
+
+    def softmax(self, dim=-1, *, axis=_UNSET):
+        dim = _alias("softmax", "dim", dim, "axis", axis, -1)
+        return nn_ops.Softmax(_check_axis("softmax", dim, self.ndim)).apply(self)
+
+    def log_softmax(self, dim=-1, *, axis=_UNSET):
+        dim = _alias("log_softmax", "dim", dim, "axis", axis, -1)
+        return nn_ops.LogSoftmax(_check_axis("log_softmax", dim, self.ndim)).apply(self)
+
+    # --- in place ---------------------------------------------------------------------------
+    def _inplace(self, op, compute, *operands):
+        """Make ``compute(old)``, an out-of-place result, this tensor's new value: written into
+        its array (views and ``.data`` share it) and counted by its version counter. While a
+        graph is recorded, the new node's input is a copy of the old value (backward may need
+        it), never this tensor itself, which would make the node its own input."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        records = autograd.is_grad_enabled() and (self.requires_grad or builtins.any(
+            isinstance(o, Tensor) and o.requires_grad for o in operands))
+        if records:
+            old = Tensor.from_array(self.array.copy(), self.requires_grad)
+            old._node = self._node
+        else:
+            old = self
+        result = compute(old)
+        if result.shape != self.shape:
+            raise ValueError(f"{op}: the result has shape {tuple(result.shape)}, which does not "
+                             f"fit the tensor's shape {tuple(self.shape)} in place")
+        if result.array.dtype != self.array.dtype:
+            if result.array.dtype.kind == "f" and self.array.dtype.kind != "f":
+                raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the "
+                                   f"desired output type {self.dtype}")
+            result = result.to(self.array.dtype)
+        if not getattr(self.array.flags, "writeable", True):
+            raise RuntimeError(f"{op}: the tensor is a broadcast view (expand) whose elements "
+                               f"share memory; clone() it before changing it in place")
+        self.array[...] = result.array
+        self._version_counter().value += 1
+        if records:
+            self._node = result._node
+            self.requires_grad = result.requires_grad
+        return self
+
+    def _put(self, op, index, value):
+        value = _lift(value, self, op)
+        return self._inplace(op, lambda old: shape_ops.IndexPut(index).apply(old, value), value)
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` in place, differentiable w.r.t. value and the rest of t."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        index, _ = _index_arg(index, device_of_type[type(self.array)])
+        self._put("setitem", index, value)
+
+    def add_(self, other, alpha=1):
+        return self._inplace("add_", lambda old: old.add(other, alpha), other)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace("sub_", lambda old: old.sub(other, alpha), other)
+
+    def mul_(self, other):
+        return self._inplace("mul_", lambda old: old * other, other)
+
+    def div_(self, other):
+        return self._inplace("div_", lambda old: old / other, other)
+
+    def pow_(self, exponent):
+        return self._inplace("pow_", lambda old: old ** exponent, exponent)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value),
+                             tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value),
+                             tensor1, tensor2)
+
+    def lerp_(self, end, weight):
+        return self._inplace("lerp_", lambda old: old.lerp(end, weight), end, weight)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", lambda old: old.clamp(min, max))
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", lambda old: old.masked_fill(mask, value), value)
+
+    def neg_(self):
+        return self._inplace("neg_", lambda old: -old)
+
+    def exp_(self):
+        return self._inplace("exp_", lambda old: old.exp())
+
+    def tanh_(self):
+        return self._inplace("tanh_", lambda old: old.tanh())
+
+    def sigmoid_(self):
+        return self._inplace("sigmoid_", lambda old: old.sigmoid())
+
+    def relu_(self):
+        return self._inplace("relu_", lambda old: old.relu())
+
+    def sqrt_(self):
+        return self._inplace("sqrt_", lambda old: old.sqrt())
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def zero_(self):
+        return self._put("zero_", Ellipsis, 0)
+
+    def fill_(self, value):
+        return self._put("fill_", Ellipsis, value)
+
+    def copy_(self, src):
+        """Write ``src`` (broadcast, moved to this device and cast to this dtype) into this
+        tensor; differentiable w.r.t. src."""
+        if isinstance(src, Tensor):
+            src = src.to(device_of_type[type(self.array)])
+        return self._put("copy_", Ellipsis, src)
+
+    def uniform_(self, a=0.0, b=1.0):
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).random(self.shape, dtype=self.array.dtype)
+        return self._put("uniform_", Ellipsis, Tensor.from_array(sample * (b - a) + a))
+
+    def normal_(self, mean=0.0, std=1.0):
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
+        return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
+
+    def _reshape_(self, op, shape):
+        """Give this tensor ``shape`` in place (a view of the same storage)."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if self.requires_grad and autograd.is_grad_enabled():
+            old = Tensor.from_array(self.array, True)
+            old._node = self._node
+            self._node = shape_ops.Reshape(shape).apply(old)._node
+        self.array = self.array.reshape(shape)
+        return self
+
+    def unsqueeze_(self, dim):
+        return self._reshape_("unsqueeze_", self.unsqueeze(dim).shape)
+
+    def squeeze_(self, dim=None):
+        return self._reshape_("squeeze_", self.squeeze(dim).shape)
 
     # --- reductions -------------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return reduction.Sum(_axes("sum", axis, self.ndim), keepdims).apply(self)
+    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
+        dim, keepdim = _dims("sum", dim, keepdim, axis, keepdims)
+        x = self if dtype is None else self.to(dtype)
+        return reduction.Sum(_axes("sum", dim, self.ndim), keepdim).apply(x)
 
-    def mean(self, axis=None, keepdims=False):
-        return reduction.Mean(_axes("mean", axis, self.ndim), keepdims).apply(self)
+    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
+        dim, keepdim = _dims("mean", dim, keepdim, axis, keepdims)
+        x = self if dtype is None else self.to(dtype)
+        return reduction.Mean(_axes("mean", dim, self.ndim), keepdim).apply(x)
 
-    def max(self, axis=None, keepdims=False):
-        return reduction.Max(_axes("max", axis, self.ndim), keepdims).apply(self)
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=_UNSET,
+            keepdims=_UNSET):
+        """Variance over ``dim``, dividing by n - correction (correction 1 when unbiased)."""
+        dim, keepdim = _dims("var", dim, keepdim, axis, keepdims)
+        axes = _axes("var", dim, self.ndim)
+        count = math.prod(self.shape[a] for a in axes)
+        correction = (1 if unbiased else 0) if correction is None else correction
+        centred = self - self.mean(axes, keepdim=True)
+        return (centred * centred).sum(axes, keepdim) / builtins.max(count - correction, 0)
 
-    def argmax(self, axis=None):
-        """Index of the largest value along ``axis`` (all axes flattened when None); no gradient."""
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=_UNSET,
+            keepdims=_UNSET):
+        """Standard deviation: the square root of ``var`` with the same arguments."""
+        dim, keepdim = _dims("std", dim, keepdim, axis, keepdims)
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def max(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        """As PyTorch: ``max()`` is the 0-d largest value; ``max(dim)`` a named tuple
+        ``(values, indices)`` along dim (the gradient goes to the index picked); ``max(other)``
+        the elementwise maximum. A tuple of dims reduces them all, as ``amax``."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        dim, keepdim = _dims("max", dim, keepdim, axis, keepdims)
+        if dim is None or isinstance(dim, (tuple, list)):
+            return reduction.Max(_axes("max", dim, self.ndim), keepdim).apply(self)
+        return self._extreme("max", dim, keepdim)
+
+    def min(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        """As ``max``, for the smallest values."""
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        dim, keepdim = _dims("min", dim, keepdim, axis, keepdims)
+        if dim is None or isinstance(dim, (tuple, list)):
+            return reduction.Min(_axes("min", dim, self.ndim), keepdim).apply(self)
+        return self._extreme("min", dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        """Largest values over ``dim`` (an int, a tuple or None for all); the gradient is shared
+        equally among ties."""
+        dim, keepdim = _dims("amax", dim, keepdim, axis, keepdims)
+        return reduction.Max(_axes("amax", dim, self.ndim), keepdim).apply(self)
+
+    def amin(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        dim, keepdim = _dims("amin", dim, keepdim, axis, keepdims)
+        return reduction.Min(_axes("amin", dim, self.ndim), keepdim).apply(self)
+
+    def _extreme(self, op, dim, keepdim):
+        dim = _check_axis(op, dim, self.ndim) % self.ndim
+        if self.shape[dim] == 0:
+            raise ValueError(f"{op}: cannot reduce dim {dim} of size 0 in shape {tuple(self.shape)}")
         xp = device_of_type[type(self.array)].xp
-        return Tensor.from_array(xp.asarray(self.array.argmax(axis=axis)), False)
+        indices = xp.expand_dims(getattr(self.array, "arg" + op)(axis=dim), dim)
+        values = shape_ops.Gather(indices, dim).apply(self)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return _RETURN_TYPES[op](values, Tensor.from_array(indices, False))
+
+    def argmax(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        """Index of the largest value along ``dim`` (of the flattened tensor when None); no
+        gradient."""
+        dim, keepdim = _dims("argmax", dim, keepdim, axis, keepdims)
+        return self._arg("argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        dim, keepdim = _dims("argmin", dim, keepdim, axis, keepdims)
+        return self._arg("argmin", dim, keepdim)
+
+    def _arg(self, op, dim, keepdim):
+        xp = device_of_type[type(self.array)].xp
+        if self.array.size == 0:
+            raise ValueError(f"{op}: cannot take it of an empty tensor of shape {tuple(self.shape)}")
+        if dim is not None:
+            dim = _check_axis(op, dim, self.ndim)
+        found = xp.asarray(getattr(self.array, op)(axis=dim, keepdims=keepdim))
+        return Tensor.from_array(found.astype(xp.int64, copy=False), False)
+
+    def all(self, dim=None, keepdim=False):
+        axes = _axes("all", dim, self.ndim)
+        return Tensor.from_array(self.array.astype(builtins.bool).all(axis=axes, keepdims=keepdim))
+
+    def any(self, dim=None, keepdim=False):
+        axes = _axes("any", dim, self.ndim)
+        return Tensor.from_array(self.array.astype(builtins.bool).any(axis=axes, keepdims=keepdim))
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """Named tuple ``(values, indices)`` sorted along ``dim``; ties keep their order."""
+        dim = _check_axis("sort", dim, self.ndim) % self.ndim
+        keys = -self.array if descending and self.array.dtype.kind != "b" else \
+            ~self.array if descending else self.array
+        xp = device_of_type[type(self.array)].xp
+        indices = xp.argsort(keys, axis=dim, kind="stable")
+        return _RETURN_TYPES["sort"](shape_ops.Gather(indices, dim).apply(self),
+                                     Tensor.from_array(indices, False))
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending, stable).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """Named tuple ``(values, indices)`` of the k largest (or smallest) along ``dim``."""
+        dim = _check_axis("topk", dim, self.ndim) % self.ndim
+        if not isinstance(k, (builtins.int, numpy.integer)) or not 0 <= k <= self.shape[dim]:
+            raise ValueError(f"topk: k must be an int in [0, {self.shape[dim]}] for dim {dim} of "
+                             f"shape {tuple(self.shape)}, got {k!r}")
+        order = self.argsort(dim, descending=largest)
+        index = order.narrow(dim, 0, builtins.int(k))
+        return _RETURN_TYPES["topk"](self.gather(dim, index), index)
 
     # --- shapes -----------------------------------------------------------------------------
+    def dim(self):
+        return self.array.ndim
+
+    def nelement(self):
+        return self.array.size
+
     def reshape(self, *shape):
         shape = _shape_arg(shape)
         if shape == self.array.shape:
@@ -340,52 +807,159 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self):
-        return self.reshape(-1)
+    def view_as(self, other):
+        return self.reshape(other.shape)
 
-    def transpose(self, *axes):
-        """Permute the axes as numpy.transpose does (no axes: reverse them)."""
+    reshape_as = view_as
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Dims start_dim..end_dim (inclusive) joined into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _check_axis("flatten", start_dim, self.ndim) % self.ndim
+        end = _check_axis("flatten", end_dim, self.ndim) % self.ndim
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        shape = self.shape
+        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
+
+    def transpose(self, dim0, dim1):
+        """Swap two dims, as PyTorch's transpose (``permute`` takes a whole permutation)."""
         ndim = self.array.ndim
-        axes = _shape_arg(axes) if axes else tuple(reversed(range(ndim)))
-        if sorted(a % ndim if -ndim <= a < ndim else a for a in axes) != list(range(ndim)):
-            raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
-                             f"shape {tuple(self.shape)} (swapaxes(a, b) swaps two axes, as "
-                             f"PyTorch's transpose(dim0, dim1) does)")
-        return shape_ops.Transpose(tuple(a % ndim for a in axes)).apply(self)
+        if ndim == 0 and dim0 in (0, -1) and dim1 in (0, -1):
+            return self
+        axes = list(range(ndim))
+        dim0 = _check_axis("transpose", dim0, ndim)
+        dim1 = _check_axis("transpose", dim1, ndim)
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return shape_ops.Transpose(tuple(axes)).apply(self)
 
-    permute = transpose
+    swapaxes = swapdims = transpose
 
-    def swapaxes(self, axis1, axis2):
-        axes = list(range(self.array.ndim))
-        for a in (axis1, axis2):
-            _check_axis("swapaxes", a, self.array.ndim)
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return self.transpose(*axes)
+    def permute(self, *dims):
+        """The dims reordered: dim i of the result is dim ``dims[i]`` of this tensor."""
+        ndim = self.array.ndim
+        dims = _shape_arg(dims)
+        if sorted(a % ndim if -ndim <= a < ndim else a for a in dims) != list(range(ndim)):
+            raise ValueError(f"permute: dims {dims} are not a permutation of the {ndim} dims of "
+                             f"shape {tuple(self.shape)}")
+        return shape_ops.Transpose(tuple(a % ndim for a in dims)).apply(self)
+
+    def movedim(self, source, destination):
+        order = [d for d in range(self.ndim) if d != _check_axis("movedim", source, self.ndim) % self.ndim]
+        order.insert(_check_axis("movedim", destination, self.ndim) % self.ndim, source % self.ndim)
+        return self.permute(*order)
+
+    def t(self):
+        """The transpose of a matrix (a 0-d or 1-d tensor as it is)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {tuple(self.shape)}"
+                             f" (use transpose(dim0, dim1) or .mT)")
+        return self if self.ndim < 2 else self.transpose(0, 1)
 
     @property
     def T(self):
-        return self.transpose()
+        """All dims reversed."""
+        return self.permute(*reversed(range(self.ndim)))
 
-    def unsqueeze(self, axis):
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs at least 2 dims, got shape {tuple(self.shape)}")
+        return self.transpose(-2, -1)
+
+    def unsqueeze(self, dim=_UNSET, *, axis=_UNSET):
+        dim = _alias("unsqueeze", "dim", dim, "axis", axis, _UNSET)
+        if dim is _UNSET:
+            raise TypeError("unsqueeze: missing the dim argument")
         ndim = self.array.ndim
-        if not -ndim - 1 <= axis <= ndim:
-            raise ValueError(f"unsqueeze: axis {axis} is out of range for shape {tuple(self.shape)}")
-        axis = axis % (ndim + 1)
-        return shape_ops.Reshape(self.array.shape[:axis] + (1,) + self.array.shape[axis:]).apply(self)
+        if not isinstance(dim, (builtins.int, numpy.integer)) or isinstance(dim, builtins.bool):
+            raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
+        if not -ndim - 1 <= dim <= ndim:
+            raise ValueError(f"unsqueeze: axis {dim} is out of range for shape {tuple(self.shape)}")
+        dim = dim % (ndim + 1)
+        return shape_ops.Reshape(self.array.shape[:dim] + (1,) + self.array.shape[dim:]).apply(self)
 
-    def squeeze(self, axis=None):
-        """Drop axes of size 1 (all of them, or ``axis`` when it has size 1, as PyTorch)."""
+    def squeeze(self, dim=None, *, axis=_UNSET):
+        """Drop dims of size 1 (all of them, or those of ``dim`` that have size 1, as PyTorch)."""
+        dim = _alias("squeeze", "dim", dim, "axis", axis, None)
         shape = self.array.shape
-        if axis is None:
+        if dim is None:
             new_shape = tuple(n for n in shape if n != 1)
         else:
-            axes = _axes("squeeze", axis, self.array.ndim)
-            new_shape = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
+            dims = _axes("squeeze", dim, self.array.ndim)
+            new_shape = tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1))
         return self.reshape(new_shape)
 
-    def expand(self, *shape):
-        shape = _shape_arg(shape)
-        return shape_ops.BroadcastTo(shape).apply(self)
+    def expand(self, *sizes):
+        """A broadcast view with ``sizes`` (-1 keeps a dim; new dims go in front)."""
+        sizes = _shape_arg(sizes)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes {sizes} are fewer than the dims of shape "
+                             f"{tuple(self.shape)}")
+        sizes = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
+                      for i, n in enumerate(sizes))
+        return shape_ops.BroadcastTo(sizes).apply(self)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *repeats):
+        """Tiled ``repeats[d]`` times along each dim d (more repeats than dims add leading dims)."""
+        repeats = _shape_arg(repeats)
+        if len(repeats) < self.ndim:
+            raise ValueError(f"repeat: {len(repeats)} repeats {repeats} are fewer than the dims of "
+                             f"shape {tuple(self.shape)}")
+        if builtins.any(n < 0 for n in repeats):
+            raise ValueError(f"repeat: repeats must not be negative, got {repeats}")
+        return shape_ops.Repeat(repeats).apply(self)
+
+    def narrow(self, dim, start, length):
+        """``length`` entries along ``dim`` from ``start``: a slice."""
+        dim = _check_axis("narrow", dim, self.ndim) % self.ndim
+        size = self.shape[dim]
+        start = builtins.int(start)
+        start = start + size if -size <= start < 0 else start
+        if not 0 <= start <= size or not 0 <= length <= size - start:
+            raise IndexError(f"narrow: start {start} and length {length} do not fit dim {dim} of "
+                             f"size {size}")
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    def split(self, split_size_or_sections, dim=0):
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        dim = _check_axis("unbind", dim, self.ndim) % self.ndim
+        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
+
+    def gather(self, dim, index):
+        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (likewise for other dims), as
+        torch.gather; differentiable w.r.t. self."""
+        dim = _check_axis("gather", dim, self.ndim) % self.ndim
+        index = _int_index("gather", index, self)
+        if index.ndim != self.ndim or builtins.any(
+                n > m for d, (n, m) in enumerate(zip(index.shape, self.shape)) if d != dim):
+            raise ValueError(f"gather: index of shape {tuple(index.shape)} does not fit input of "
+                             f"shape {tuple(self.shape)} along dim {dim}")
+        _check_range("gather", index, self.shape[dim])
+        return shape_ops.Gather(index, dim).apply(self)
+
+    def index_select(self, dim, index):
+        """The entries at the 1-D integer ``index`` along ``dim``."""
+        dim = _check_axis("index_select", dim, self.ndim) % self.ndim
+        index = _int_index("index_select", index, self)
+        if index.ndim > 1:
+            raise ValueError(f"index_select: index must be 1-D, got shape {tuple(index.shape)}")
+        _check_range("index_select", index, self.shape[dim])
+        return self[(slice(None),) * dim + (index.reshape(-1),)]
+
+    def multinomial(self, num_samples, replacement=False):
+        return multinomial(self, num_samples, replacement)
 
     def __getitem__(self, index):
         index, advanced = _index_arg(index, device_of_type[type(self.array)])
@@ -426,6 +1000,56 @@ class Cast(autograd.Function):
 
 
 # --- argument helpers -----------------------------------------------------------------------
+_RETURN_TYPES = {name: collections.namedtuple(name, ("values", "indices"))
+                 for name in ("max", "min", "sort", "topk")}
+_TYPE_NAMES = {numpy.dtype(numpy.float16): "HalfTensor", numpy.dtype(numpy.float32): "FloatTensor",
+               numpy.dtype(numpy.float64): "DoubleTensor", numpy.dtype(numpy.int32): "IntTensor",
+               numpy.dtype(numpy.int64): "LongTensor", numpy.dtype(numpy.bool_): "BoolTensor",
+               numpy.dtype(numpy.uint8): "ByteTensor"}
+
+
+def _alias(op, name, value, alias, alias_value, default):
+    """The argument spelled PyTorch's way (``name``) or NumPy's (``alias``); both is an error."""
+    if alias_value is _UNSET:
+        return value
+    if value is not default and value != default:
+        raise TypeError(f"{op}: got both {name}= and {alias}=, which are one argument "
+                        f"(PyTorch's and NumPy's spelling); give {name}= only")
+    return alias_value
+
+
+def _dims(op, dim, keepdim, axis, keepdims):
+    return (_alias(op, "dim", dim, "axis", axis, None),
+            _alias(op, "keepdim", keepdim, "keepdims", keepdims, False))
+
+
+def _numpy_dtype(op, value):
+    """The NumPy dtype of ``value``: a dtype of ours, NumPy's, or a tensor type (ts.LongTensor)."""
+    for candidate in (value, getattr(value, "dtype", value)):
+        try:
+            return numpy.dtype(candidate)
+        except TypeError:
+            pass
+    raise TypeError(f"{op}: expected a dtype or a device, got {value!r}")
+
+
+def _int_index(op, index, like):
+    """``index`` (a Tensor, array or list of ints) as an integer array on like's device."""
+    xp = device_of_type[type(like.array)].xp
+    array = index.array if isinstance(index, Tensor) else xp.asarray(index)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {array.dtype}")
+    if type(array) is not type(like.array):
+        raise ValueError(f"{op}: index and input are on different devices")
+    return array
+
+
+def _check_range(op, index, size):
+    if index.size and (builtins.int(index.min()) < -size or builtins.int(index.max()) >= size):
+        raise IndexError(f"{op}: index values from {builtins.int(index.min())} to "
+                         f"{builtins.int(index.max())} are out of range for a dim of size {size}")
+
+
 def _lift(value, like, op):
     """``value`` as a Tensor on the device of ``like``; Python numbers take like's float dtype;
     anything but numbers and booleans is a TypeError naming ``op``."""
@@ -518,66 +1142,138 @@ def matmul(a, b):
     return linalg.MatMul().apply(_expect_tensor("matmul", a), _lift(b, a, "matmul"))
 
 
-def concat(tensors, axis=0):
-    """Join tensors along an existing axis."""
+def mm(a, b):
+    """The product of two matrices (n, m) @ (m, p)."""
+    _expect_tensor("mm", a)
+    _expect_tensor("mm", b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"mm: expects matrices (n, m) and (m, p), got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return linalg.MatMul().apply(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix products (B, n, m) @ (B, m, p)."""
+    _expect_tensor("bmm", a)
+    _expect_tensor("bmm", b)
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise ValueError(f"bmm: expects batches (B, n, m) and (B, m, p), got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return linalg.MatMul().apply(a, b)
+
+
+def einsum(equation, *operands):
+    """``einsum("bij,bjk->bik", a, b)`` for two operands (lists of operands too); letters
+    repeated within one operand (diagonals) are not supported. Without "->" the output is the
+    letters that appear once, in alphabetical order, as NumPy's and PyTorch's."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if len(operands) != 2:
+        raise ValueError(f"einsum: supports two operands, got {len(operands)} (sum, permute and "
+                         f"diagonal do the one-operand forms)")
+    for t in operands:
+        _expect_tensor("einsum", t)
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    letters = inputs.split(",")
+    if len(letters) != 2:
+        raise ValueError(f"einsum: equation {equation!r} names {len(letters)} operands, got 2")
+    unused = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in equation)
+    ellipsis_dims = builtins.max(t.ndim - len(s.replace("...", "")) if "..." in s else 0
+                                 for s, t in zip(letters, operands))
+    ellipsis = "".join(next(unused) for _ in range(ellipsis_dims))
+    expanded = [s.replace("...", ellipsis[len(ellipsis) - (t.ndim - len(s) + 3):])
+                for s, t in zip(letters, operands)]
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:
+        counts = "".join(expanded)
+        output = ellipsis + "".join(sorted(c for c in set(counts) if counts.count(c) == 1
+                                           and c not in ellipsis))
+    sizes = {}
+    for s, t in zip(expanded, operands):
+        if not s.isalpha() or len(s) != t.ndim:
+            raise ValueError(f"einsum: subscripts {s!r} do not fit an operand of shape "
+                             f"{tuple(t.shape)} in {equation!r}")
+        if len(set(s)) != len(s):
+            raise ValueError(f"einsum: a letter repeated within one operand ({s!r}) is not "
+                             f"supported")
+        for c, n in zip(s, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: letter {c!r} has sizes {sizes[c]} and {n} in "
+                                 f"{equation!r} for shapes {[tuple(t.shape) for t in operands]}")
+    if not set(output) <= set(sizes) or len(set(output)) != len(output):
+        raise ValueError(f"einsum: output subscripts {output!r} must be distinct letters of the "
+                         f"operands in {equation!r}")
+    return linalg.Einsum(tuple(expanded), output).apply(*operands)
+
+
+def concat(tensors, dim=0, *, axis=_UNSET):
+    """Join tensors along an existing dim."""
+    dim = _alias("concat", "dim", dim, "axis", axis, 0)
     tensors = _tensor_list("concat", tensors)
     ndim = tensors[0].ndim
     shapes = [tuple(t.shape) for t in tensors]
     if ndim == 0:
         raise ValueError(f"concat: 0-d tensors have no axis to join along, got shapes {shapes}")
-    axis = _check_axis("concat", axis, ndim) % ndim
-    if any(len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
-           for s in shapes):
-        raise ValueError(f"concat: shapes {shapes} differ outside axis {axis}")
-    return shape_ops.Concat(axis).apply(*tensors)
+    dim = _check_axis("concat", dim, ndim) % ndim
+    if builtins.any(len(s) != ndim or s[:dim] + s[dim + 1:] != shapes[0][:dim] + shapes[0][dim + 1:]
+                    for s in shapes):
+        raise ValueError(f"concat: shapes {shapes} differ outside axis {dim}")
+    return shape_ops.Concat(dim).apply(*tensors)
 
 
 cat = concat
 
 
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
+def stack(tensors, dim=0, *, axis=_UNSET):
+    """Join tensors of one shape along a new dim."""
+    dim = _alias("stack", "dim", dim, "axis", axis, 0)
     tensors = _tensor_list("stack", tensors)
     ndim = tensors[0].ndim + 1
-    _check_axis("stack", axis, ndim)
+    _check_axis("stack", dim, ndim)
     shapes = [tuple(t.shape) for t in tensors]
-    if any(s != shapes[0] for s in shapes):
+    if builtins.any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all tensors need one shape, got {shapes}")
-    return shape_ops.Stack(axis % ndim).apply(*tensors)
+    return shape_ops.Stack(dim % ndim).apply(*tensors)
 
 
-def split(t, split_size_or_sections, axis=0):
-    """Pieces of ``t`` along ``axis``: an int is the size of each chunk (the last may be
-    smaller), a list gives the size of each section (they must add up to the axis' length)."""
+def split(t, split_size_or_sections, dim=0, *, axis=_UNSET):
+    """Pieces of ``t`` along ``dim``: an int is the size of each chunk (the last may be
+    smaller), a list gives the size of each section (they must add up to the dim's length)."""
+    dim = _alias("split", "dim", dim, "axis", axis, 0)
     _expect_tensor("split", t)
-    length = t.shape[_check_axis("split", axis, t.ndim)]
-    if isinstance(split_size_or_sections, (int, numpy.integer)):
-        split_size_or_sections = int(split_size_or_sections)
+    length = t.shape[_check_axis("split", dim, t.ndim)]
+    if isinstance(split_size_or_sections, (builtins.int, numpy.integer)):
+        split_size_or_sections = builtins.int(split_size_or_sections)
         if split_size_or_sections <= 0:
             raise ValueError(f"split: chunk size must be positive, got {split_size_or_sections}")
-        sizes = [min(split_size_or_sections, length - s)
+        sizes = [builtins.min(split_size_or_sections, length - s)
                  for s in range(0, length, split_size_or_sections)]
     else:
         sizes = list(split_size_or_sections)
-        if sum(sizes) != length or any(s < 0 for s in sizes):
+        if builtins.sum(sizes) != length or builtins.any(s < 0 for s in sizes):
             raise ValueError(f"split: sections {sizes} do not add up to length {length} of axis "
-                             f"{axis} in shape {tuple(t.shape)}")
+                             f"{dim} in shape {tuple(t.shape)}")
     pieces = []
     start = 0
-    lead = (slice(None),) * (axis % t.ndim)
+    lead = (slice(None),) * (dim % t.ndim)
     for size in sizes:
         pieces.append(t[lead + (slice(start, start + size),)])
         start += size
     return tuple(pieces)
 
 
-def chunk(t, chunks, axis=0):
-    """``chunks`` pieces of (nearly) equal size along ``axis``, as torch.chunk."""
-    if not isinstance(chunks, int) or chunks <= 0:
+def chunk(t, chunks, dim=0, *, axis=_UNSET):
+    """``chunks`` pieces of (nearly) equal size along ``dim``, as torch.chunk."""
+    dim = _alias("chunk", "dim", dim, "axis", axis, 0)
+    if not isinstance(chunks, builtins.int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks}")
     _expect_tensor("chunk", t)
-    length = t.shape[_check_axis("chunk", axis, t.ndim)]
-    return split(t, max(1, -(-length // chunks)), axis)
+    length = t.shape[_check_axis("chunk", dim, t.ndim)]
+    return split(t, builtins.max(1, -(-length // chunks)), dim)
 
 
 def where(condition, a, b):
@@ -587,6 +1283,40 @@ def where(condition, a, b):
         raise TypeError("where: at least one argument must be a tensor")
     a = _lift(a, like, "where")
     return ew.Where().apply(_lift(condition, like, "where"), a, _lift(b, a, "where"))
+
+
+def maximum(a, b):
+    """Elementwise larger of a and b (the gradient goes to a on ties)."""
+    _expect_tensor("maximum", a)
+    return where(a >= b, a, b)
+
+
+def minimum(a, b):
+    """Elementwise smaller of a and b (the gradient goes to a on ties)."""
+    _expect_tensor("minimum", a)
+    return where(a <= b, a, b)
+
+
+def multinomial(input, num_samples, replacement=False):
+    """``num_samples`` class ids per row drawn with probabilities proportional to the
+    non-negative weights ``input`` (C,) or (B, C); int64, no gradient."""
+    _expect_tensor("multinomial", input)
+    weights = backend.to_numpy(input.array).astype(numpy.float64)
+    if input.ndim not in (1, 2) or weights.shape[-1] == 0:
+        raise ValueError(f"multinomial: expects weights (C,) or (B, C), got {tuple(input.shape)}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    totals = rows.sum(axis=1)
+    if (rows < 0).any() or not numpy.isfinite(rows).all() or (totals <= 0).any():
+        raise ValueError("multinomial: weights must be finite, non-negative and have a positive "
+                         "sum in every row")
+    if not replacement and num_samples > (rows > 0).sum(axis=1).min():
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
+                         f"from rows with fewer non-zero weights")
+    rng = random.generator(backend.get_device("cpu"))
+    samples = numpy.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement,
+                                      p=row / total) for row, total in zip(rows, totals)])
+    samples = samples.reshape(weights.shape[:-1] + (num_samples,)).astype(numpy.int64)
+    return Tensor.from_array(backend.move(samples, device_of_type[type(input.array)]), False)
 
 
 def _expect_tensor(op, value):
@@ -605,21 +1335,22 @@ def _tensor_list(op, tensors):
     return tensors
 
 
-def _unary(method):
-    def function(t):
-        return getattr(_expect_tensor(method, t), method)()
-    function.__name__ = method
-    function.__doc__ = f"Elementwise {method} of a tensor."
+def _method(name, doc):
+    def function(t, *args, **kwargs):
+        return getattr(_expect_tensor(name, t), name)(*args, **kwargs)
+    function.__name__ = name
+    function.__doc__ = doc
     return function
 
 
 exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt = (
-    _unary(m) for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt"))
-
-
-def softmax(x, axis=-1):
-    return x.softmax(axis)
-
-
-def log_softmax(x, axis=-1):
-    return x.log_softmax(axis)
+    _method(m, f"Elementwise {m} of a tensor.")
+    for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt"))
+(sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
+ softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
+ flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel) = (
+    _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
+    for m in ("sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
+              "all", "any", "sort", "argsort", "topk", "softmax", "log_softmax", "gather",
+              "index_select", "masked_fill", "clamp", "clip", "transpose", "permute", "t",
+              "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel"))

@@ -65,6 +65,17 @@ class Div(Function):
                 sum_to(-ga * a / b, b.shape) if self.inputs[1].requires_grad else None)
 
 
+class Clone(Function):
+    """y = a copy of x;  dx = g"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        return x.copy()
+
+    def backward(self, xp, g):
+        return (g,)
+
+
 class Neg(Function):
     """y = -x"""
     __slots__ = ()
@@ -246,6 +257,29 @@ class Sqrt(Function):
 
     def backward(self, xp, g):
         return (g / (2 * self.saved),)
+
+
+class Clamp(Function):
+    """y = min(max(x, low), high) (either bound may be None);  dx = g where low <= x <= high"""
+    __slots__ = ("low", "high")
+    saves_inputs = (0,)
+
+    def __init__(self, low, high):
+        self.low = low
+        self.high = high
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.clip(x, self.low, self.high)
+
+    def backward(self, xp, g):
+        x = self.saved
+        inside = xp.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return (g * inside,)
 
 
 class Where(Function):

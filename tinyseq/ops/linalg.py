@@ -80,3 +80,36 @@ class Linear(Function):
         if len(inputs) == 3:
             return gx, gw, (g2.sum(axis=0) if inputs[2].requires_grad else None)
         return gx, gw
+
+
+class Einsum(Function):
+    """y = einsum("ab,bc->ac", x1, x2) (two operands, no repeated letter within one);
+    d x1 = einsum("ac,bc->ab", g, x2), likewise d x2, broadcast over the letters that only the
+    operand itself has"""
+    __slots__ = ("operand_letters", "output_letters")
+    saves_inputs = (0, 1)
+
+    def __init__(self, operand_letters, output_letters):
+        self.operand_letters = operand_letters
+        self.output_letters = output_letters
+
+    def forward(self, xp, *operands):
+        self.saved = operands
+        return xp.einsum(",".join(self.operand_letters) + "->" + self.output_letters, *operands)
+
+    def backward(self, xp, g):
+        grads = []
+        for i, (letters, operand) in enumerate(zip(self.operand_letters, self.saved)):
+            if not self.inputs[i].requires_grad:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(self.saved)) if j != i]
+            seen = set(self.output_letters).union(*(self.operand_letters[j] for j in others))
+            kept = "".join(c for c in letters if c in seen)
+            equation = ",".join([self.output_letters] + [self.operand_letters[j] for j in others])
+            grad = xp.einsum(equation + "->" + kept, g, *(self.saved[j] for j in others))
+            if kept != letters:
+                grad = xp.broadcast_to(grad.reshape([n if c in seen else 1 for c, n in
+                                                     zip(letters, operand.shape)]), operand.shape)
+            grads.append(grad)
+        return grads

@@ -120,6 +120,67 @@ class CrossEntropy(Function):
         return (grad * g,)
 
 
+class NLLLoss(Function):
+    """loss_n = -w[y_n] * x_n[y_n] for log-probabilities x (N, C) and class ids y (N,), w the
+    class weights (1 when None); ids equal to ``ignore_index`` count for nothing and "mean"
+    divides by the sum of the counted weights.  dx_n[y_n] = -w[y_n] g (/ that sum)"""
+    __slots__ = ("target", "weight", "ignore_index", "reduction")
+
+    def __init__(self, target, weight, ignore_index, reduction):
+        self.target = target
+        self.weight = weight
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def forward(self, xp, log_probs):
+        rows = xp.arange(log_probs.shape[0])
+        keep = self.target != self.ignore_index
+        safe_target = xp.where(keep, self.target, 0)
+        weights = keep.astype(log_probs.dtype)
+        if self.weight is not None:
+            weights *= self.weight[safe_target]
+        losses = -log_probs[rows, safe_target] * weights
+        total = weights.sum()
+        self.saved = (log_probs.shape, safe_target, weights, total)
+        if self.reduction == "none":
+            return losses
+        if self.reduction == "sum":
+            return losses.sum()
+        return losses.sum() / total
+
+    def backward(self, xp, g):
+        shape, safe_target, weights, total = self.saved
+        grad = xp.zeros(shape, dtype=g.dtype)
+        scale = g if self.reduction == "none" else g / total if self.reduction == "mean" else g
+        grad[xp.arange(shape[0]), safe_target] = -weights * scale
+        return (grad,)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """loss = max(x, 0) - x y + log(1 + exp(-|x|)) (log(1 + exp(x)) - x y, computed without
+    overflow), mean, sum or none;  dx = (sigmoid(x) - y) g,  dy = -x g"""
+    __slots__ = ("reduction",)
+    saves_inputs = (0, 1)
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, xp, x, y):
+        self.saved = (x, y)
+        losses = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
+        if self.reduction == "none":
+            return losses
+        return losses.sum() if self.reduction == "sum" else losses.mean()
+
+    def backward(self, xp, g):
+        from .elementwise import stable_sigmoid
+        x, y = self.saved
+        if self.reduction == "mean":
+            g = g / x.size
+        grad_x = (stable_sigmoid(xp, x) - y) * g
+        return grad_x, (-x * g if self.inputs[1].requires_grad else None)
+
+
 class MSELoss(Function):
     """loss = mean or sum of (pred - target)^2;  dpred = 2 (pred - target) g / n, dtarget = -dpred"""
     __slots__ = ("reduction",)

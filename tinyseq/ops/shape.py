@@ -1,4 +1,5 @@
-"""Ops that move values around without arithmetic: reshape, transpose, indexing, joining."""
+"""Ops that move values around without arithmetic: reshape, transpose, indexing, joining,
+padding, tiling."""
 from ..accumulate import SparseGrad, sum_to
 from ..autograd import Function
 
@@ -102,3 +103,96 @@ class Stack(Function):
 
     def backward(self, xp, g):
         return [g[(slice(None),) * self.axis + (i,)] for i in range(g.shape[self.axis])]
+
+
+def along_dim(xp, index, dim):
+    """The integer-array index that picks ``x[..., index[i, j, ...], ...]`` with ``index`` at
+    ``dim``: one arange per other dim, shaped to broadcast against ``index``."""
+    ndim = index.ndim
+    return tuple(index if d == dim else
+                 xp.arange(index.shape[d]).reshape([-1 if e == d else 1 for e in range(ndim)])
+                 for d in range(ndim))
+
+
+class Gather(Function):
+    """y[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (likewise for other dims), as torch.gather;
+    dx = zeros with g added where y was read (repeated indices add up)"""
+    __slots__ = ("index", "dim")
+
+    def __init__(self, index, dim):
+        self.index = index
+        self.dim = dim
+
+    def forward(self, xp, x):
+        picked = along_dim(xp, self.index, self.dim)
+        self.saved = (x.shape, picked)
+        return x[picked]
+
+    def backward(self, xp, g):
+        shape, picked = self.saved
+        return (SparseGrad(xp, shape, picked, g, True),)
+
+
+class IndexPut(Function):
+    """y = x with y[index] = v (PyTorch's index_put);  dx = g with 0 at index,
+    dv = g[index] summed to v's shape"""
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, xp, x, value):
+        y = x.copy()
+        y[self.index] = value
+        self.saved = value.shape
+        return y
+
+    def backward(self, xp, g):
+        grad_x = grad_value = None
+        if self.inputs[0].requires_grad:
+            grad_x = g.copy()
+            grad_x[self.index] = 0
+        if self.inputs[1].requires_grad:
+            shape = self.saved
+            grad_value = g[self.index]
+            if grad_value.ndim < len(shape):  # value had leading 1-dims that assignment drops
+                grad_value = grad_value.reshape((1,) * (len(shape) - grad_value.ndim) +
+                                                grad_value.shape)
+            grad_value = sum_to(grad_value, shape)
+        return grad_x, grad_value
+
+
+class Repeat(Function):
+    """y = x tiled ``repeats[d]`` times along each dim d (torch's repeat; extra leading repeats
+    add dims);  dx = g summed over the copies"""
+    __slots__ = ("repeats",)
+
+    def __init__(self, repeats):
+        self.repeats = repeats
+
+    def forward(self, xp, x):
+        self.saved = x.shape
+        return xp.tile(x, self.repeats)
+
+    def backward(self, xp, g):
+        shape = (1,) * (len(self.repeats) - len(self.saved)) + tuple(self.saved)
+        copies_and_sizes = [n for pair in zip(self.repeats, shape) for n in pair]
+        copies = tuple(range(0, 2 * len(shape), 2))
+        return (g.reshape(copies_and_sizes).sum(axis=copies).reshape(self.saved),)
+
+
+class Pad(Function):
+    """y = x with ``widths[d] = (before, after)`` entries of ``value`` added around each dim d;
+    dx = the middle of g"""
+    __slots__ = ("widths", "value")
+
+    def __init__(self, widths, value):
+        self.widths = widths
+        self.value = value
+
+    def forward(self, xp, x):
+        return xp.pad(x, self.widths, mode="constant", constant_values=self.value)
+
+    def backward(self, xp, g):
+        return (g[tuple(slice(before, n - after)
+                        for (before, after), n in zip(self.widths, g.shape))],)
