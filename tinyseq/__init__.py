@@ -1,7 +1,7 @@
 """tinyseq: a small autograd framework for sequence models that shows how BPTT works."""
 import numpy as _numpy
 
-from . import cuda, data, datasets, functional, nn, optim, text, train
+from . import cuda, data, datasets, functional, nn, optim, text, train, utils
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep

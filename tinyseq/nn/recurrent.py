@@ -14,6 +14,7 @@ from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 from ..tensor import Tensor, concat, stack, where
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, run_packed
 
 
 def _project(x, weight_ih, bias_ih):
@@ -282,6 +283,8 @@ class _RNNBase(Module):
 
     # --- the time loop ----------------------------------------------------------------------
     def forward(self, x, state=None, lengths=None):
+        if isinstance(x, PackedSequence):
+            return run_packed(self, x, state)
         self._check_input(x)
         if self.batch_first:
             x = x.swapaxes(0, 1)

@@ -1,6 +1,7 @@
-"""Training helpers on parameters' gradients."""
-from .. import backend
-from ..tensor import Tensor
+"""Training helpers on parameters' gradients, and ``nn.utils.rnn`` for padded batches."""
+from ... import backend
+from ...tensor import Tensor
+from . import rnn
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
