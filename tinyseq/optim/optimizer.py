@@ -1,7 +1,7 @@
 """The Optimizer base class: parameter groups, per-parameter state and their state dict, in
 PyTorch's layout; one validation shared by the constructor and ``load_state_dict``."""
 from .. import backend, checks
-from ..autograd import enable_grad
+from ..autograd import enable_grad, no_grad
 from ..tensor import Tensor
 
 
@@ -206,10 +206,14 @@ def _describe(value):
 
 
 def add_to_parameter(p, update):
-    """p += update, in place (the parameter keeps its array)."""
-    p.array += update
+    """p += update in place, through the public in-place method: the parameter's version
+    counter counts the change, so a backward through a graph that saved the old value
+    raises instead of using the new one."""
+    with no_grad():
+        p.add_(Tensor.from_array(backend.device_of(p.array).xp.asarray(update), False))
 
 
 def scale_parameter(p, factor):
-    """p *= factor, in place."""
-    p.array *= factor
+    """p *= factor, in place (counted like ``add_to_parameter``)."""
+    with no_grad():
+        p.mul_(factor)
