@@ -3,9 +3,9 @@
 1. Trains an encoder-decoder with attention to turn human-readable dates into ISO dates
    ("thursday, march 3, 1994" -> "1994-03-03") for about a minute and prints its exact-match
    accuracy on 1,000 held-out dates (examples/seq2seq_dates.py, with a smaller budget).
-2. Traces one training step of the trained model and writes the unrolled BPTT graph: one box
-   per time step (encoder steps, then decoder steps), shared weights drawn once, and each
-   edge labelled with the gradient that flows through it.
+2. Traces one training step of the trained model and writes the unrolled BPTT graph: the
+   encoder's row of step boxes above the decoder's, shared weights drawn once with each
+   step's share of their gradient, the long source elided in the middle.
 3. Writes the gradient-flow plot: how much gradient reaches each time step's state, and each
    step's share of the gradient of the encoder's recurrent weight W_hh.
 4. Writes the attention weights of one translation as a heat map.
@@ -33,7 +33,7 @@ def main(output_dir="out", n_train=4000, epochs=4):
         logits, _ = model(source, target)
         loss = model.loss(logits, target)
     loss.backward()
-    graph = tr.render(os.path.join(output_dir, "demo_bptt.svg"), collapse=True, grads=True)
+    graph = tr.render(os.path.join(output_dir, "demo_bptt.svg"), grads=True)
     print(f"BPTT graph of one training step on {text!r} ({tr.steps} time steps: "
           f"{len(text)} encoder + {len(target_text) + 1} decoder): {graph}")
 

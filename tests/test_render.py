@@ -258,7 +258,8 @@ def test_truncated_bptt_numbers_chunks_on_and_draws_the_cut(impl):
                                model.weight_hh_l0.grad.numpy(), rtol=0, atol=1e-10)
     assert len(tr.cuts) == 4                          # h and c, twice
     text = tr.to_dot(grads=True)
-    cuts = re.findall(r"^\s*r0t(\d+)m\d+ -> r0t(\d+)m\d+ \[.*arrowhead=tee.*detach", text, re.M)
+    cuts = re.findall(r'^\s*r0t(\d+)m\d+ -> r0t(\d+)m\d+ \[color="#c0392b", style=dashed.*✂ detach',
+                      text, re.M)
     assert sorted((int(a), int(b)) for a, b in cuts) == [(2, 3), (5, 6)]
     centres, _, _ = laid_out(text)
     check_one_row(step_boxes(centres), list(range(9)))
@@ -322,3 +323,14 @@ def test_dot_text_is_identical_across_processes():
                for seed in ("1", "2")]
     assert outputs[0] and outputs[0] == outputs[1]
     assert not re.search(r"0x[0-9a-fA-F]{6,}", outputs[0])
+
+
+def test_render_time_benchmark_runs():
+    """A smoke test with tiny settings (no timing checked): a renamed API breaks it here."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks",
+                          "render_time.py")
+    result = subprocess.run([sys.executable, script, "--steps", "30", "--hidden", "4", "--batch", "2"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"LSTM \(fused\), 30 steps: trace \+ backward [0-9.]+ s, to_dot [0-9.]+ s",
+                     result.stdout)

@@ -77,6 +77,7 @@ class _Row:
         self.index = index
         self.group, self.layer, self.reverse, self.module = key
         self.steps = []
+        self.fallback = False               # a row of ops that read no recurrent weight
         self.shown = []
         self.elided = []
         self.start = 0
@@ -131,10 +132,12 @@ def _find_rows(trace):
             if kind == "op" and source not in key_of and \
                     trace.ops[source].time_step == record.time_step:
                 key_of[source] = key_of[record.index]
+    fallback = set()
     for record in trace.ops:
         if record.time_step is not None and record.index not in key_of:
             top = record.module_path.split(".")[0]
             key_of[record.index] = (top, 0, False, top)
+            fallback.add(key_of[record.index])
     rows = {}
     for record in trace.ops:
         if record.index in key_of:
@@ -158,6 +161,11 @@ def _find_rows(trace):
         if len(layers[row.group]) > 1:
             parts.append(f"layer {row.layer}" + (" (reverse)" if row.reverse else ""))
         row.name = " ".join(parts)
+        row.fallback = (row.group, row.layer, row.reverse, row.module) in fallback
+        if row.fallback and len(ordered) > 1 and any(
+                "loss" in r.kind or "entropy" in r.kind for r in trace.ops
+                if key_of.get(r.index) == (row.group, row.layer, row.reverse, row.module)):
+            row.name = "the loss L_t of each step"
     return {index: rows[key] for index, key in key_of.items()}, ordered
 
 
@@ -265,7 +273,14 @@ class _Scales:
                         self.sums[(leaf.key, row.index)] = float((sum(elided) ** 2).sum()) ** 0.5
         positive = [v for v in list(self.shares.values()) + list(self.sums.values()) if v > 0]
         self.share_range = (min(positive), max(positive)) if positive else (1.0, 1.0)
-        states = [r.grad_norm for r in trace.ops if r.grad_norm] if grads else []
+        states = []             # what the state edges carry: outputs read by a later step
+        for record in trace.ops if grads else ():
+            row = layout.row_of.get(record.index)
+            for kind, source in record.inputs:
+                producer = trace.ops[source] if kind == "op" else None
+                if producer is not None and row is not None and producer.grad_norm and \
+                        layout.row_of.get(source) is row and producer.time_step != record.time_step:
+                    states.append(producer.grad_norm)
         self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
 
     def share(self, key, value):
@@ -543,8 +558,10 @@ def _tap_line(trace, tap, node, scales, t, row, indent):
         colour = scales.share(key, value)[0] if value is not None else "#fff3c4"
         cells.append(f'<td port="p{trace.leaf_order[key]}" bgcolor="{colour}"><font point-size="8">'
                      f'{_html(_short_name(leaf.name, row.module))}</font></td>')
+    # four weights a line, so a decoder step reading a dozen stays narrow
+    lines = "".join(f'<tr>{"".join(cells[i:i + 4])}</tr>' for i in range(0, len(cells), 4))
     return [f'{indent}{node} [shape=plain, fillcolor=none, label=<<table border="0" '
-            f'cellborder="1" cellspacing="0" cellpadding="2"><tr>{"".join(cells)}</tr></table>>];']
+            f'cellborder="1" cellspacing="0" cellpadding="2">{lines}</table>>];']
 
 
 def _op_lines(modules, layout, shapes, indent, prefix):
@@ -570,14 +587,16 @@ def _op_label(records, layout, shapes):
         path = records[0].module_path
         kind = layout.module_kinds.get(path, "")
         name = f"{path} ({kind})" if path and kind else path or kind or "step"
+        row = layout.row_of.get(records[0].index)
+        if not path and row is not None and (row.fallback or all(r.module for r in layout.rows)):
+            name = ", ".join(dict.fromkeys(r.kind for r in records))   # ops outside any module
         return f"{name}\n{len(records)} ops" + (f"\n{_shape_text(records[-1].shape)}" if shapes else "")
     record = records[0]
     return record.kind + (f"\n{_shape_text(record.shape)}" if shapes else "")
 
 
 def _op_style(records, layout):
-    kind = records[0].kind
-    if "loss" in kind or "entropy" in kind:
+    if any("loss" in r.kind or "entropy" in r.kind for r in records):
         return 'shape=box, style="filled,bold", fillcolor="#f9d5d3"'
     node = layout.node_of_op[records[0].index]
     if node.startswith("r") or node.startswith("um"):
@@ -693,7 +712,10 @@ def _state_edge(trace, layout, scales, producer, consumer, origin, target):
     """The recurrent state passing from one step to the next, drawn left to right in step
     order (a reverse row's state flows right to left: the arrow points back)."""
     row = layout.row_of[producer.index]
-    attributes = [f'label="{_state_name(layout, row, producer.time_step)}"', "penwidth=1.6",
+    name = _state_name(layout, row, producer.time_step)
+    if producer.module_path != row.module:              # an output fed back as the next input
+        name = f"{producer.module_path.split('.')[-1] or producer.kind}_{producer.time_step - row.start}"
+    attributes = [f'label="{name}"', "penwidth=1.6",
                   "weight=0", "fontsize=9"]
     if scales.grads and producer.grad_norm is not None:
         colour, width = _heat(producer.grad_norm, *scales.state_range)
@@ -755,12 +777,10 @@ def _cuts(trace, layout):
         origin = _anchor(trace, layout, row, producer.time_step)
         target = _anchor(trace, layout, layout.row_of[consumer.index], consumer.time_step)
         lines.append(f'  {origin} -> {leaf} [color="#c0392b", style=dashed, constraint=false];')
-        if layout.collapse:
-            lines.append(f"  {{rank=same; {leaf}; {target};}}")
         if origin != target and (origin, target) not in drawn:
             drawn.add((origin, target))
             lines.append(f'  {origin} -> {target} [color="#c0392b", style=dashed, penwidth=2, '
-                         f'arrowhead=tee, label="✂ detach: the state flows on,\\nthe gradient '
+                         f'label="✂ detach: the state flows on,\\nthe gradient '
                          f'stops", fontcolor="#c0392b", weight=10];')
     return lines
 

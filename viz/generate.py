@@ -1,8 +1,10 @@
 """Regenerate the gallery in viz/: `make gallery` (or `python viz/generate.py`).
 
-Unrolled BPTT graphs of small RNN, LSTM, GRU and Seq2Seq models (one training step each, edges
-labelled with the gradient that flows through them), and the gradient-flow plot of RNN vs LSTM
-vs GRU on the adding problem (examples/gradient_flow.py).
+One BPTT picture per topology of the lecture, each after one training step in float64 with
+the gradients drawn (`grads=True`): many-to-one, many-to-many, one-to-many, encoder-decoder,
+bidirectional, stacked, truncated BPTT, a 100-step LSTM (elided by default), the folded view
+(`rolled=True`), one step op by op (`collapse=False`), and the gradient-flow plot of RNN vs
+LSTM vs GRU on the adding problem (examples/gradient_flow.py).
 """
 import os
 import sys
@@ -15,22 +17,122 @@ sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import gradient_flow  # noqa: E402  (examples/gradient_flow.py)
 
 import tinyseq as ts  # noqa: E402
+import tinyseq.functional as F  # noqa: E402
+from tinyseq import nn  # noqa: E402
 from tinyseq.cli import traced_example  # noqa: E402
 
-GRAPHS = [
-    # file,                 cell,      steps, hidden, drawing options
-    ("rnn_bptt.svg",        "rnn",     4, 3, {}),
-    ("lstm_bptt.svg",       "lstm",    3, 3, {}),
-    ("gru_bptt.svg",        "gru",     3, 3, {}),
-    ("lstm_12_steps.svg",   "lstm",    12, 3, {"collapse": True}),
-    ("seq2seq_bptt.svg",    "seq2seq", 4, 4, {"collapse": True}),
+
+class Generator(nn.Module):
+    """One-to-many: a GRU cell that feeds each output back as the next input."""
+
+    def __init__(self, size, hidden):
+        super().__init__()
+        self.cell = nn.GRUCell(size, hidden)
+        self.out = nn.Linear(hidden, size)
+
+    def forward(self, x, steps):
+        h = ts.zeros(x.shape[0], self.cell.hidden_size)
+        outputs = []
+        for t in range(steps):
+            with ts.timestep(t):
+                h = self.cell(x, h)
+                x = self.out(h)
+            outputs.append(x)
+        return ts.stack(outputs)
+
+
+def many_to_one(steps=6):
+    """A sequence in, one loss at the end (classification of a sequence)."""
+    rnn = nn.RNN(2, 3)
+    x, y = ts.randn(steps, 2, 2), ts.randn(2, 3)
+    with ts.trace() as tr:
+        output, _ = rnn(x)
+        loss = F.mse_loss(output[-1], y)
+    loss.backward()
+    return tr
+
+
+class Tagger(nn.Module):
+    """Many-to-many: an LSTM whose every output is scored."""
+
+    def __init__(self, size, hidden):
+        super().__init__()
+        self.lstm = nn.LSTM(size, hidden)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
+
+
+def many_to_many(steps=6):
+    """A loss L_t at every step, and their sum."""
+    model = Tagger(2, 3)
+    x, y = ts.randn(steps, 2, 2), ts.randn(steps, 2, 3)
+    with ts.trace() as tr:
+        output = model(x)
+        losses = []
+        for t in range(steps):
+            with ts.timestep(t):
+                losses.append(F.mse_loss(output[t], y[t]))
+        loss = ts.stack(losses).sum()
+    loss.backward()
+    return tr
+
+
+def one_to_many(steps=6):
+    model = Generator(2, 3)
+    x, y = ts.randn(2, 2), ts.randn(steps, 2, 2)
+    with ts.trace() as tr:
+        loss = F.mse_loss(model(x, steps), y)
+    loss.backward()
+    return tr
+
+
+def bidirectional(steps=5):
+    gru = nn.GRU(2, 3, bidirectional=True)
+    x, y = ts.randn(steps, 2, 2), ts.randn(steps, 2, 6)
+    with ts.trace() as tr:
+        output, _ = gru(x)
+        loss = F.mse_loss(output, y)
+    loss.backward()
+    return tr
+
+
+def truncated(chunks=3, chunk=4):
+    """Truncated BPTT: one call per chunk, the state handed on through detach()."""
+    lstm = nn.LSTM(2, 3)
+    x, y = ts.randn(chunks * chunk, 1, 2), ts.randn(chunks * chunk, 1, 3)
+    state = None
+    with ts.trace() as tr:
+        loss = 0
+        for k in range(chunks):
+            part = slice(k * chunk, (k + 1) * chunk)
+            output, state = lstm(x[part], state)
+            state = tuple(s.detach() for s in state)
+            loss = loss + F.mse_loss(output, y[part])
+    loss.backward()
+    return tr
+
+
+PICTURES = [
+    # file,                      what,                                              options
+    ("many_to_one.svg",          many_to_one,                                       {}),
+    ("many_to_many.svg",         many_to_many,                                      {}),
+    ("one_to_many.svg",          one_to_many,                                       {}),
+    ("encoder_decoder.svg",      lambda: traced_example("seq2seq", 5, 4, batch=1, impl="fused"), {}),
+    ("bidirectional.svg",        bidirectional,                                     {}),
+    ("stacked.svg",              lambda: traced_example("lstm", 5, 3, layers=2, impl="fused"), {}),
+    ("truncated_bptt.svg",       truncated,                                         {}),
+    ("lstm_100_steps.svg",       lambda: traced_example("lstm", 100, 3, impl="fused"), {}),
+    ("rolled.svg",               lambda: traced_example("lstm", 5, 3, impl="fused"), {"rolled": True}),
+    ("lstm_gates.svg",           lambda: traced_example("lstm", 2, 3),              {"collapse": False}),
 ]
 
 
 def main():
     ts.set_default_dtype(numpy.float64)
-    for name, cell, steps, hidden, options in GRAPHS:
-        tr = traced_example(cell, steps, hidden, batch=1 if cell == "seq2seq" else 2)
+    for name, make, options in PICTURES:
+        ts.manual_seed(0)
+        tr = make()
         print("wrote", tr.render(os.path.join(HERE, name), grads=True, **options))
     ts.set_default_dtype(numpy.float32)
     gradient_flow.main(output=os.path.join(HERE, "gradient_flow.svg"))
