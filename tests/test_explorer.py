@@ -277,7 +277,10 @@ def test_backward_slider_colours_exactly_the_steps_the_gradient_reached(browser,
         for box, norm, fill in reached:
             assert norm == pytest.approx(states[box_of[box]], rel=1e-9)
             assert fill.startswith("hsl(")
-        assert f"t = {t}" in browser.find_element("id", "backward-label").text
+        label = browser.find_element("id", "backward-label")
+        step = _step_box(data, t)
+        assert label.get_attribute("data-t") == str(t)
+        assert f"{step['row']} t = {step['label']}".strip() in label.text
     fills = {box: fill for box, _, fill in _reached(browser)}
     weakest = min(states, key=states.get)
     strongest = max(states, key=states.get)

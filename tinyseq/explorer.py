@@ -36,6 +36,7 @@ _NODE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[")
 _EDGE = re.compile(r"^\s*([A-Za-z_]\w*(?::\w+)?)\s*->\s*([A-Za-z_]\w*(?::\w+)?)\s*(\[|;)")
 _SUBGRAPH = re.compile(r"^\s*subgraph\s+(\w+)\s*\{")
 _STEP_LABEL = re.compile(r'label="t = (\d+)"')
+_LABEL = re.compile(r'^\s*label="([^"]*)"')
 _GROUP_NODE = re.compile(r"^r(\d+)t(\d+)m(\d+)$")
 _TIMED_NODE = re.compile(r"^(?:tap\d+|x\d+r\d+|f\w+r\d+)t(\d+)$")
 _PARAM_EDGE = re.compile(r"^(?:tap\w+:)?p(\d+)$")   # p3 -> ..., or a tap's cell tap0t2:p3 -> ...
@@ -128,7 +129,7 @@ def _drawing(trace, source):
     for record in trace.ops:
         if record.time_step is not None:
             module_number.setdefault(record.module_path, len(module_number))
-    clusters, stack, labels = {}, [], {}
+    clusters, stack, labels, names, rows = {}, [], {}, {}, {}
     nodes, edges = {}, {}
     for line in source.splitlines():
         opened = _SUBGRAPH.match(line)
@@ -139,10 +140,13 @@ def _drawing(trace, source):
         if line.strip() == "}" and stack:
             stack.pop()
             continue
-        if stack and stack[-1] not in labels:
+        if stack and stack[-1] not in labels and stack[-1] not in names:
             found = _STEP_LABEL.search(line)
-            if found and stack[-1].startswith("cluster") and "_t" in stack[-1]:
+            if found and "_t" in stack[-1]:
                 labels[stack[-1]] = int(found.group(1))
+                rows[stack[-1]] = next((names[c] for c in reversed(stack[:-1]) if c in names), "")
+            elif _LABEL.search(line):
+                names[stack[-1]] = _LABEL.search(line).group(1)
         edge = _EDGE.match(line)
         if edge:
             origin = _PARAM_EDGE.match(edge.group(1))
@@ -163,7 +167,7 @@ def _drawing(trace, source):
         times = {nodes[n]["t"] for n in nodes if nodes[n].get("box") == cluster
                  and nodes[n].get("t") is not None}
         t = min(times) if times else None
-        steps.append({"box": cluster, "label": local, "t": t,
+        steps.append({"box": cluster, "label": local, "row": rows[cluster], "t": t,
                       "ops": sorted({i for n in nodes if nodes[n].get("box") == cluster
                                      for i in nodes[n]["ops"]})})
     return nodes, steps, {int(k): v for k, v in edges.items()}
@@ -226,8 +230,8 @@ header .hint { font-size: 12px; opacity: 0.85; }
 #backward-label { min-width: 300px; font-variant-numeric: tabular-nums; }
 #scale { display: inline-flex; align-items: center; gap: 4px; font-size: 12px; color: #555; }
 #scale span.bar { width: 110px; height: 10px; border-radius: 2px;
-  background: linear-gradient(to right, hsl(240,75%,55%), hsl(180,75%,45%), hsl(120,75%,45%),
-                                         hsl(60,85%,50%), hsl(0,80%,50%)); }
+  background: linear-gradient(to right, hsl(240,85%,82%), hsl(180,85%,80%), hsl(120,85%,78%),
+                                         hsl(60,85%,76%), hsl(0,85%,74%)); }
 main { display: flex; height: calc(100vh - 96px); min-height: 300px; }
 #graph { flex: 1; overflow: auto; position: relative; background: white; }
 #graph svg { display: block; }
@@ -298,7 +302,7 @@ _JS = r"""
   function heat(v, lo, hi) {
     lo = lo === undefined ? low : lo; hi = hi === undefined ? high : hi;
     var level = (hi > lo && v > 0) ? (Math.log(Math.max(v, lo)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : 1;
-    return "hsl(" + Math.round(240 * (1 - level)) + ", 75%, " + Math.round(72 - 14 * level) + "%)";
+    return "hsl(" + Math.round(240 * (1 - level)) + ", 85%, " + Math.round(82 - 8 * level) + "%)";
   }
 
   // --- hover: what a node is -----------------------------------------------------------------
@@ -334,8 +338,12 @@ _JS = r"""
     return "<b>op</b> " + esc(opText) +
            "<br><b>shapes</b> " + esc(inputs.join(", ")) + " → " + shape(last.shape) +
            "<br><b>module</b> " + esc(module) +
-           "<br><b>time step</b> " + (node.t === null ? "none (outside the steps)" : node.t) +
+           "<br><b>time step</b> " + (node.t === null ? "none (outside the steps)" : node.t) + boxName(node) +
            "<br><b>gradient norm</b> " + fmt(norm) + (ops.length > 1 ? " (what the step hands on)" : "");
+  }
+  function boxName(node) {
+    var step = node.box && stepOf[node.box];
+    return step && step.row ? " (" + esc(step.row) + " t = " + step.label + ")" : "";
   }
   var hovered = null;
   svg.addEventListener("mousemove", function (e) {
@@ -427,7 +435,7 @@ _JS = r"""
              '</b> <span class="shape">' + shape(o.shape) + '</span> <span class="norm">‖g‖ ' + fmt(o.grad_norm) +
              "</span> <span class=\"shape\">← " + esc(from) + "</span></li>";
     }).join("");
-    card.innerHTML = '<div class="card-title"><span>t = ' + step.label + ": " + step.ops.length +
+    card.innerHTML = '<div class="card-title"><span>' + (step.row ? esc(step.row) + " " : "") + "t = " + step.label + ": " + step.ops.length +
                      " ops</span><span>✕</span></div><ol>" + items + "</ol>";
     card.querySelector(".card-title").addEventListener("click", function () { toggleStep(box); });
     var r = g.getBoundingClientRect(), base = graph.getBoundingClientRect();
@@ -473,8 +481,10 @@ _JS = r"""
       var r = boxEls[current.box].getBoundingClientRect(), base = graph.getBoundingClientRect();
       if (r.left < base.left || r.right > base.right) graph.scrollLeft += r.left - base.left - graph.clientWidth / 2;
     }
+    var name = current ? (current.row ? current.row + " " : "") + "t = " + current.label : "t = " + value;
     label.textContent = value > last ? "backward pass: at the loss (drag left, or ▶)" :
-      "backward pass has reached t = " + value + ": ‖dL/dh_t‖ = " + fmt(stateNorm[value]);
+      "backward pass has reached " + name + ": ‖dL/dh‖ = " + fmt(stateNorm[value]);
+    label.dataset.t = value > last ? "" : value;
   }
   slider.addEventListener("input", function () { showBackward(slider.value); });
   var timer = null, play = document.getElementById("play");
