@@ -9,6 +9,7 @@ data on every run. Inputs are float32 arrays and token ids int64 arrays; the arr
     CopyTask        classification per step: repeat symbols seen many steps ago
     StdlibCorpus    character language modelling on the Python standard library's source
     dates_dataset   sequence to sequence: "march 3, 1994" -> "1994-03-03"
+    Shapes          image captioning: a picture of two shapes -> "a red circle above a blue square"
 """
 import datetime
 import math
@@ -19,7 +20,7 @@ from typing import NamedTuple
 import numpy
 
 from .data import Dataset, TensorDataset
-from .text import Vocab
+from .text import Vocab, pad_sequences
 
 
 class SineWave(TensorDataset):
@@ -296,3 +297,69 @@ class Seq2SeqDataset(Dataset):
         target_ids = self.target_vocab.encode(target, add_sos=True, add_eos=True)
         return numpy.array(source_ids, dtype=numpy.int64), numpy.array(target_ids,
                                                                         dtype=numpy.int64)
+
+
+class Shapes(TensorDataset):
+    """Image captioning: each image shows two coloured shapes, and its caption says where the
+    first is relative to the second, "a red circle above a blue square".
+
+    Images are (3, size, size) float32 RGB in [0, 1] on a dark noisy background. The two
+    objects differ in colour or shape. The caption always names the upper object first
+    ("above") or, when the two sit side by side, the left one ("left of"), so every image has
+    exactly one caption. Items are (image, caption ids): ids int64 of length ``max_len`` =
+    <sos>, the 6 or 7 words, <eos>, then <pad>. ``vocab`` (word level) is the same for every
+    seed; ``texts`` holds the captions as strings.
+    """
+
+    COLORS = {"red": (0.9, 0.15, 0.1), "green": (0.1, 0.8, 0.2), "blue": (0.15, 0.3, 0.95),
+              "yellow": (0.95, 0.85, 0.1)}
+    SHAPES = ("circle", "square", "triangle")
+    RELATIONS = ("above", "left of")
+    max_len = 9
+    vocab = Vocab(sorted({"a", "above", "left", "of"} | set(COLORS) | set(SHAPES)), level="word")
+
+    def __init__(self, n_samples, size=24, seed=0):
+        if size < 16:
+            raise ValueError(f"Shapes: size must be at least 16 pixels, got {size}")
+        rng = numpy.random.default_rng(seed)
+        self.size = size
+        self.radius = size / 8
+        images = rng.uniform(0.0, 0.08, size=(n_samples, 3, size, size)).astype(numpy.float32)
+        self.texts = []
+        for image in images:
+            first, second = self._two_objects(rng)
+            relation = self.RELATIONS[rng.integers(len(self.RELATIONS))]
+            for (color, shape), center in zip((first, second), self._centers(rng, relation)):
+                self._draw(image, color, shape, center)
+            self.texts.append(f"a {first[0]} {first[1]} {relation} a {second[0]} {second[1]}")
+        self.images = images
+        ids = [self.vocab.encode(text, add_sos=True, add_eos=True) for text in self.texts]
+        self.ids, _ = pad_sequences(ids, self.vocab.pad_id, self.max_len)
+        super().__init__(self.images, self.ids)
+
+    def _two_objects(self, rng):
+        objects = [(color, shape) for color in self.COLORS for shape in self.SHAPES]
+        first, second = rng.choice(len(objects), size=2, replace=False)
+        return objects[first], objects[second]
+
+    def _centers(self, rng, relation):
+        """Centres (row, column) of the first and second object: the first clearly above (or
+        left of) the second, further apart along that axis than across it."""
+        low, high = self.radius + 1, self.size - self.radius - 1
+        while True:
+            (r1, c1), (r2, c2) = rng.uniform(low, high, size=(2, 2))
+            along, across = (r2 - r1, c2 - c1) if relation == "above" else (c2 - c1, r2 - r1)
+            if along > 2.5 * self.radius and along > 1.5 * abs(across):
+                return (r1, c1), (r2, c2)
+
+    def _draw(self, image, color, shape, center):
+        rows, columns = numpy.mgrid[0:self.size, 0:self.size] + 0.5
+        dy, dx = rows - center[0], columns - center[1]
+        r = self.radius
+        if shape == "circle":
+            inside = dy ** 2 + dx ** 2 <= r ** 2
+        elif shape == "square":
+            inside = (numpy.abs(dy) <= 0.85 * r) & (numpy.abs(dx) <= 0.85 * r)
+        else:  # a triangle pointing up
+            inside = (dy >= -r) & (dy <= 0.8 * r) & (numpy.abs(dx) <= (dy + r) * 0.6)
+        image[:, inside] = numpy.asarray(self.COLORS[color], dtype=numpy.float32)[:, None]
