@@ -29,7 +29,7 @@ setup: $(VENV)/.installed dot
 $(VENV)/.installed: setup.cfg pyproject.toml
 	@echo "creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	@echo "installing tinyseq and its packages into $(VENV) (numpy, safetensors, graphviz, matplotlib; for the tests pytest, hypothesis and the CPU build of PyTorch)"
+	@echo "installing tinyseq and its packages into $(VENV) (numpy, safetensors, graphviz, matplotlib; for the tests pytest, hypothesis, the CPU build of PyTorch, selenium and nbclient)"
 	$(PY) -m pip install -q -e ".[viz,dev]"
 	touch $@
 

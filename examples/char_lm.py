@@ -29,6 +29,7 @@ Defaults: an LSTM of 256 units, 64 streams x 64 steps per chunk, Adam lr 4e-3, t
 CPU cores, reaching a validation loss near 1.6 nats (half the unigram baseline).
 """
 import os
+import re
 import time
 
 import numpy
@@ -157,7 +158,8 @@ def main(max_chars=1_000_000, epochs=2, batch_size=64, bptt=64, hidden_size=256,
     print(f"--- sample (temperature {temperature}) ---\n{text}\n---")
 
     os.makedirs(output_dir, exist_ok=True)
-    start = corpus.valid_text.find("\ndef ") + 1           # held-out source, from a line start
+    first_def = re.search(r"^ *(?:def|class) ", corpus.valid_text, re.MULTILINE)
+    start = first_def.start() if first_def else 0           # held-out source, from a definition
     units = interpretable_units(model, vocab, corpus.valid_text[start:start + neuron_chars],
                                 output_dir)
     return {"train_loss": train_loss, "valid_loss": valid_loss, "unigram": baseline,

@@ -491,3 +491,23 @@ def test_char_lm_reports_its_string_and_indentation_units(tmp_path):
 def html_unescape(text):
     import html
     return html.unescape(text)
+
+
+@pytest.mark.slow
+@needs_dot
+def test_a_notebook_shows_a_trace_inline_and_plots_as_figures():
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (pip install -e '.[dev]')")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pip install -e '.[dev]')")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install -e '.[dev]')")
+    source = ("import tinyseq as ts\nfrom tinyseq import nn, render\nimport tinyseq.functional as F\n"
+              "ts.manual_seed(0)\nrnn = nn.LSTM(2, 3)\n"
+              "with ts.trace(values=True) as tr:\n    out, _ = rnn(ts.randn(4, 1, 2))\n"
+              "    loss = F.mse_loss(out, ts.zeros(4, 1, 3))\nloss.backward()\ntr")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(source),
+        nbformat.v4.new_code_cell("%matplotlib inline\nrender.plot_activations(tr, '', 'c')")])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    trace_output, figure_output = (cell.outputs[-1] for cell in notebook.cells)
+    svg = trace_output["data"]["image/svg+xml"]
+    assert "<title>cluster_t3</title>" in svg and "|grad|" in svg
+    assert "image/png" in figure_output["data"] and "Figure" in figure_output["data"]["text/plain"]
