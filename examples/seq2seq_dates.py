@@ -30,6 +30,8 @@ import time
 
 import numpy
 
+from tqdm.auto import tqdm
+
 import tinyseq as ts
 from tinyseq import nn, optim
 from tinyseq.data import DataLoader
@@ -90,7 +92,7 @@ def main(n_train=6000, epochs=12, batch_size=64, cell="gru", attention="general"
         first, last = teacher_forcing                     # linear decay over the epochs
         ratio = first + (last - first) * (epoch - 1) / max(epochs - 1, 1)
         total, count = 0.0, 0
-        for source, source_lengths, target, _ in loader:
+        for source, source_lengths, target, _ in tqdm(loader, desc=f"epoch {epoch}", leave=False):
             logits, _ = model(source, target, source_lengths, teacher_forcing_ratio=ratio)
             loss = model.loss(logits, target)
             optimizer.zero_grad()

@@ -7,6 +7,8 @@ Windows of 50 points, hidden size 64, Adam lr 1e-3, batch 64, as in the classic 
 """
 import math
 
+from tqdm.auto import tqdm
+
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
@@ -53,7 +55,7 @@ def main(epochs=10):
     model = SineRNN()
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, epochs + 1):
-        for x, y in train_loader:
+        for x, y in tqdm(train_loader, desc=f"epoch {epoch}", leave=False):
             loss = F.mse_loss(model(x), y)
             optimizer.zero_grad()
             loss.backward()

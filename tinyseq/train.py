@@ -1,4 +1,4 @@
-"""Helpers for training loops: truncated BPTT, early stopping, and a progress bar.
+"""Helpers for training loops: truncated BPTT, early stopping, and a progress bar (tqdm).
 
 Truncated backpropagation through time on one long sequence:
 
@@ -12,9 +12,7 @@ Truncated backpropagation through time on one long sequence:
 Gradients then flow back at most one chunk, while the hidden state still carries
 information forward across the whole sequence.
 """
-import numbers
-import sys
-import time
+from tqdm.auto import tqdm
 
 from .tensor import Tensor
 
@@ -79,77 +77,15 @@ class EarlyStopping:
         return metric > self.best + self.min_delta
 
 
-class Progress:
-    """Iterate over ``iterable`` while drawing a one-line progress bar on stderr:
-
-        train:  42%|########            | 42/100 [12.3 it/s] loss=0.693
-
-    Off when ``enabled`` is False; ``enabled=None`` turns it on only when stderr is a terminal,
-    so logs and captured output stay clean. ``set_postfix(loss=...)`` adds values to the line.
-    """
-
-    BAR_WIDTH = 20
-    REDRAW_SECONDS = 0.1
-
-    def __init__(self, iterable, total=None, desc="", enabled=None):
-        self.iterable = iterable
-        if total is None and hasattr(iterable, "__len__"):
-            total = len(iterable)
-        self.total, self.desc = total, desc
-        self.stream = sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.count = 0
-        self.closed = False
-        self.line_width = 0
-        self.postfix = {}
-        self.start_time = self.last_draw = time.perf_counter()
-
-    def __iter__(self):
-        try:
-            for item in self.iterable:
-                yield item
-                self.count += 1
-                if time.perf_counter() - self.last_draw >= self.REDRAW_SECONDS:
-                    self._draw()
-        finally:
-            self.close()
-
-    def set_postfix(self, **metrics):
-        self.postfix.update(metrics)
-
-    def close(self):
-        """Draw the final state and end the line."""
-        if self.enabled and not self.closed:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
-        self.closed = True
-
-    def _draw(self):
-        self.last_draw = time.perf_counter()
-        if not self.enabled or self.closed:
-            return
-        rate = self.count / max(self.last_draw - self.start_time, 1e-9)
-        line = f"{self.desc}: " if self.desc else ""
-        if self.total:
-            filled = int(self.BAR_WIDTH * min(self.count / self.total, 1.0))
-            line += f"{100 * self.count // self.total:3d}%|{'#' * filled:<{self.BAR_WIDTH}}| " \
-                    f"{self.count}/{self.total}"
-        else:
-            line += f"{self.count}"
-        line += f" [{rate:.1f} it/s]"
-        for name, value in self.postfix.items():
-            if isinstance(value, Tensor):
-                value = value.item()
-            if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
-                line += f" {name}={value:.4g}"
-            else:
-                line += f" {name}={value}"
-        self.stream.write("\r" + line.ljust(self.line_width))
-        self.line_width = len(line)
-        self.stream.flush()
-
-
 def progress(iterable, total=None, desc="", enabled=None):
-    """``for batch in (bar := progress(loader, desc="train")): ... bar.set_postfix(loss=l)``"""
-    return Progress(iterable, total, desc, enabled)
+    """A ``tqdm.auto`` progress bar over ``iterable`` (a widget in notebooks, a line on stderr
+    in a terminal):
+
+        for batch in (bar := progress(loader, desc="train")):
+            ...
+            bar.set_postfix(loss=loss.item())
+
+    ``enabled=None`` draws it only when stderr is a terminal (or in a notebook), so logs and
+    captured output stay clean; True or False forces it on or off."""
+    return tqdm(iterable, total=total, desc=desc or None,
+                disable=None if enabled is None else not enabled)
