@@ -656,3 +656,17 @@ def test_init_functions_fill_in_place_as_pytorch():
 def test_bad_input_raises_documented_errors(make, kind, message):
     with pytest.raises(kind, match=message):
         make(ts.zeros(2, 3, 4))
+
+
+def test_what_is_deliberately_not_supported_says_so():
+    with pytest.raises(AttributeError, match="tinyseq.nn has no Transformer: .* not supported"):
+        nn.Transformer(d_model=8)
+    with pytest.raises(AttributeError, match="tinyseq.nn has no TransformerEncoderLayer"):
+        nn.TransformerEncoderLayer
+    with pytest.raises(AttributeError, match="tinyseq has no onnx: exporting to ONNX is "
+                                             "deliberately not supported"):
+        ts.onnx.export
+    with pytest.raises(AttributeError, match="has no attribute 'Conv7d'"):
+        nn.Conv7d
+    with pytest.raises(TypeError, match="save its state_dict"):
+        ts.save(nn.Linear(2, 3), "unused.safetensors")

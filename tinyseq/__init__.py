@@ -30,3 +30,10 @@ int32 = int = dtype(_numpy.int32)
 int64 = long = dtype(_numpy.int64)
 uint8 = dtype(_numpy.uint8)
 bool = dtype(_numpy.bool_)
+
+
+def __getattr__(name):
+    if name == "onnx":
+        raise AttributeError("tinyseq has no onnx: exporting to ONNX is deliberately not "
+                             "supported; save the weights with ts.save(model.state_dict(), path)")
+    raise AttributeError(f"module 'tinyseq' has no attribute {name!r}")

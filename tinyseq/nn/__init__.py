@@ -7,3 +7,14 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .attention import Attention
 from .conv import Conv2d, MaxPool2d
 from .seq2seq import Seq2Seq
+
+_NOT_SUPPORTED = ("Transformer", "TransformerEncoder", "TransformerEncoderLayer",
+                  "TransformerDecoder", "TransformerDecoderLayer")
+
+
+def __getattr__(name):
+    if name in _NOT_SUPPORTED:
+        raise AttributeError(f"tinyseq.nn has no {name}: tinyseq is deliberately about recurrent "
+                             f"models (RNN, LSTM, GRU, attention in nn.Seq2Seq); transformers are "
+                             f"not supported")
+    raise AttributeError(f"module 'tinyseq.nn' has no attribute {name!r}")

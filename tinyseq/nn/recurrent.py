@@ -282,6 +282,10 @@ class _RNNBase(Module):
         return [state[i] for i in range(shape[0])]
 
     # --- the time loop ----------------------------------------------------------------------
+    def flatten_parameters(self):
+        """Nothing to do: PyTorch packs cuDNN's weights into one buffer here; tinyseq's weights
+        are arrays of their own, so scripts that call this run unchanged."""
+
     def forward(self, x, state=None, lengths=None):
         if isinstance(x, PackedSequence):
             return run_packed(self, x, state)

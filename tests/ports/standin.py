@@ -1,0 +1,50 @@
+"""Small offline stand-ins for the data the original scripts download, made by our code."""
+import pathlib
+
+import numpy
+
+LANGUAGES = {"Italian": ("ro", "lli", "ini", "etti"), "German": ("mann", "berg", "stein", "er"),
+             "Japanese": ("moto", "saki", "ta", "ko"), "Polish": ("ski", "wicz", "czyk", "ak")}
+
+
+def names(root, per_language=12):
+    """data/names/<Language>.txt: made-up surnames with each language's typical endings."""
+    rng = numpy.random.default_rng(0)
+    folder = pathlib.Path(root) / "data" / "names"
+    folder.mkdir(parents=True)
+    stems = ["Ban", "Cor", "Del", "Fer", "Gal", "Hon", "Kas", "Lor", "Mar", "Nak", "Ros", "Tan"]
+    for language, endings in LANGUAGES.items():
+        lines = [stems[rng.integers(len(stems))] + endings[rng.integers(len(endings))]
+                 for _ in range(per_language)]
+        (folder / f"{language}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def corpus(root, lines=(40, 12, 12)):
+    """train/valid/test.txt of a small word-level corpus: sentences from a tiny grammar."""
+    rng = numpy.random.default_rng(1)
+    folder = pathlib.Path(root) / "data" / "wikitext-2"
+    folder.mkdir(parents=True)
+    subjects, verbs, objects = ["the cat", "a dog", "my friend", "the bird"], \
+        ["sees", "likes", "follows"], ["the ball", "a tree", "the house", "some food"]
+    for name, count in zip(("train", "valid", "test"), lines):
+        text = [" ".join([subjects[rng.integers(4)], verbs[rng.integers(3)],
+                          objects[rng.integers(4)], "."]) for _ in range(count)]
+        (folder / f"{name}.txt").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+def sine_waves(root, count=6, length=40, period=20):
+    """traindata.npy: sine waves with random phases, as generate_sine_wave.py makes them."""
+    rng = numpy.random.default_rng(2)
+    x = numpy.arange(length) + rng.integers(-4 * period, 4 * period, count)[:, None]
+    numpy.save(pathlib.Path(root) / "traindata.npy", numpy.sin(x / period).astype("float64"))
+
+
+def digits(count, seed):
+    """(images (count, 1, 28, 28) float32 in [0, 1], labels (count,)): each label a bright bar
+    at its own rows, with noise, so a classifier has something to learn."""
+    rng = numpy.random.default_rng(seed)
+    labels = rng.integers(0, 10, count)
+    images = rng.uniform(0, 0.3, (count, 1, 28, 28)).astype("float32")
+    for image, label in zip(images, labels):
+        image[0, 2 * label:2 * label + 3, :] += 0.7
+    return images, labels

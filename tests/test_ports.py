@@ -1,0 +1,88 @@
+"""Public PyTorch RNN scripts ported by changing their imports (tests/ports/): each runs a few
+iterations on tinyseq, and on PyTorch from the same weights, with the same losses."""
+import sys
+import pathlib
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent / "ports"))
+import harness  # noqa: E402
+import standin  # noqa: E402
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # these models are tiny: PyTorch's thread pool only adds waiting
+
+
+def workdirs(tmp_path, make_data):
+    count = iter(range(100))
+
+    def new():
+        folder = tmp_path / f"run{next(count)}"
+        folder.mkdir()
+        make_data(folder)
+        return folder
+    return new
+
+
+def assert_same_losses(theirs, ours, rtol=1e-4, atol=1e-5):
+    assert len(ours.losses) == len(theirs.losses) > 0
+    np.testing.assert_allclose(ours.losses, theirs.losses, rtol=rtol, atol=atol)
+
+
+def test_char_rnn_classification(tmp_path):
+    theirs, ours = harness.port_pair(
+        "char_rnn_classification.py", workdirs(tmp_path, standin.names),
+        replace={"n_iters = 100000": "n_iters = 40", "print_every = 5000": "print_every = 20",
+                 "plot_every = 1000": "plot_every = 10", "n_confusion = 10000": "n_confusion = 20"})
+    assert len(ours.losses) == 40
+    assert_same_losses(theirs, ours)
+
+
+@pytest.mark.slow
+def test_bidirectional_lstm_classifier(tmp_path):
+    # the same batches in both runs: the two frameworks shuffle with different generators
+    theirs, ours = harness.port_pair(
+        "bidirectional_lstm_classifier.py", workdirs(tmp_path, lambda folder: None),
+        replace={"num_epochs = 2": "num_epochs = 1", "hidden_size = 128": "hidden_size = 16",
+                 "shuffle=True": "shuffle=False", "standin.digits(600": "standin.digits(300"})
+    assert len(ours.losses) == 3
+    assert_same_losses(theirs, ours)
+
+
+def test_char_rnn_generation(tmp_path):
+    # dropout off in both runs: the two frameworks draw different masks
+    theirs, ours = harness.port_pair(
+        "char_rnn_generation.py", workdirs(tmp_path, standin.names),
+        replace={"n_iters = 100000": "n_iters = 30", "print_every = 5000": "print_every = 10",
+                 "plot_every = 500": "plot_every = 10", "nn.Dropout(0.1)": "nn.Dropout(0.0)"})
+    assert len(ours.losses) == 30
+    assert_same_losses(theirs, ours)
+
+
+def test_char_rnn_generation_with_dropout_trains(tmp_path):
+    ours = harness.run("char_rnn_generation.py", "tinyseq", workdirs(tmp_path, standin.names)(),
+                       replace={"n_iters = 100000": "n_iters = 5", "print_every = 5000": "print_every = 5"})
+    assert len(ours.losses) == 5 and all(np.isfinite(ours.losses))
+
+
+WORD_LM = dict(argv=["--epochs", "1", "--emsize", "16", "--nhid", "16", "--bptt", "6",
+                     "--batch_size", "4", "--dropout", "0", "--tied", "--log-interval", "5",
+                     "--lr", "5"],
+               modules={"data": "wlm_data.py", "model": "wlm_model.py"})
+
+
+@pytest.mark.parametrize("model", ["LSTM", "GRU", "RNN_TANH"])
+def test_word_language_model(tmp_path, model):
+    theirs, ours = harness.port_pair("word_language_model.py", workdirs(tmp_path, standin.corpus),
+                                     **dict(WORD_LM, argv=WORD_LM["argv"] + ["--model", model]))
+    assert len(ours.losses) == 12                  # 12 truncated-BPTT batches, one epoch
+    assert_same_losses(theirs, ours, rtol=1e-3)
+
+
+def test_time_sequence_prediction(tmp_path):
+    theirs, ours = harness.port_pair(
+        "time_sequence_prediction.py", workdirs(tmp_path, standin.sine_waves),
+        argv=["--steps", "3"], replace={"future = 1000": "future = 20"})
+    assert len(ours.losses) == 3
+    assert_same_losses(theirs, ours, rtol=1e-7, atol=1e-10)     # float64 throughout
