@@ -5,7 +5,7 @@ The drawing follows the textbook figure. Time runs left to right on one straight
 boxes (``t = 3``), the recurrent state passing from each box to the next; inputs come in below,
 outputs and losses leave above. A model with several recurrent layers gets one row per layer
 (and direction); an encoder-decoder gets a named encoder row above a named decoder row, each
-numbering its own steps from 0. Shared parameters sit in a band below the rows, drawn once:
+numbering its own steps from 0. Shared parameters sit in a band outside the rows, drawn once:
 inside each step box a small tap names the weights that step uses, so no edge runs from the band
 across the row. With ``grads=True`` each tap cell, and each parameter's bar of per-step shares
 (dL/dW = sum over t), is coloured on one heat scale (blue small, red large, logarithmic), and
@@ -13,8 +13,9 @@ the state edges carry the norm of the gradient flowing back through them, so a v
 gradient is seen at a glance. Every picture carries a legend.
 
 Long sequences are elided automatically (the first and last steps drawn, one "... 80 steps ..."
-box in between that carries the elided steps' summed contribution), and long rows are drawn one
-node per module per step, so Graphviz never gets a graph that takes it more than seconds.
+box in between that carries the elided steps' summed contribution), each step is one node per
+module unless ``collapse=False``, and past ``max_nodes`` the drawing collapses further, so
+Graphviz never gets a graph that takes it more than seconds.
 """
 import math
 import os
@@ -283,7 +284,7 @@ class _Scales:
                     states.append(producer.grad_norm)
         self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
 
-    def share(self, key, value):
+    def share(self, value):
         return _heat(value, *self.share_range)
 
 
@@ -430,7 +431,7 @@ def _bars(trace, leaf, layout, scales, taps):
     cells, ticks = [], []
     for tick, value in columns:
         height = max(1, round(24 * value / high))
-        colour, _ = scales.share(leaf.key, value)
+        colour, _ = scales.share(value)
         cells.append(f'<td valign="bottom"><table border="0" cellspacing="0" cellpadding="0">'
                      f'<tr><td fixedsize="true" width="7" height="{25 - height}"></td></tr>'
                      f'<tr><td fixedsize="true" width="7" height="{height}" bgcolor="{colour}">'
@@ -555,7 +556,7 @@ def _tap_line(trace, tap, node, scales, t, row, indent):
     for key in tap:
         leaf = trace.leaves[key]
         value = scales.shares.get((key, t)) if t is not None else scales.sums.get((key, row.index))
-        colour = scales.share(key, value)[0] if value is not None else "#fff3c4"
+        colour = scales.share(value)[0] if value is not None else "#fff3c4"
         cells.append(f'<td port="p{trace.leaf_order[key]}" bgcolor="{colour}"><font point-size="8">'
                      f'{_html(_short_name(leaf.name, row.module))}</font></td>')
     # four weights a line, so a decoder step reading a dozen stays narrow
@@ -681,7 +682,7 @@ def _edges(trace, layout, scales, taps, stubs):
                 attributes = 'style=dashed, color="#b8860b", constraint=false'
                 value = scales.shares.get((source, None))
                 if value is not None:
-                    colour, _ = scales.share(source, value)
+                    colour, _ = scales.share(value)
                     attributes = (f'style=dashed, xlabel="{value:.2g}", color="{colour}", '
                                   f'fontcolor="{colour}", constraint=false')
                 lines.append(f"  {origin} -> {target} [{attributes}];")
@@ -701,7 +702,7 @@ def _edges(trace, layout, scales, taps, stubs):
                     scales.sums.get((key, row_index))
                 attributes = 'color="#b8860b", arrowsize=0.5'
                 if value is not None:
-                    colour, width = scales.share(key, value)
+                    colour, width = scales.share(value)
                     attributes = f'xlabel="{value:.2g}", color="{colour}", fontcolor="{colour}", ' \
                                  f'penwidth={width}, arrowsize=0.5, fontsize=7'
                 lines.append(f"  {node}:p{trace.leaf_order[key]} -> {reader} [{attributes}];")
