@@ -90,7 +90,8 @@ def test_hello_onehot_learns_to_say_hello(tmp_path):
                                        progress=False)
     assert out["said"] == "hello"
     assert len(out["step_losses"]) == 4 and out["loss"] < 0.05
-    assert "<svg" in (tmp_path / "hello.svg").read_text()
+    svg = (tmp_path / "hello.svg").read_text()
+    assert "L_0 = " in svg and "L_3 = " in svg        # each step's loss is in its step box
 
 
 @pytest.mark.slow
@@ -116,3 +117,16 @@ def test_dilution_measures_every_model(tmp_path):
     for name, result in out.items():
         assert 0 < result["untrained"] < 1 and math.isfinite(result["mse"]), name
     assert (tmp_path / "d.png").exists()
+
+
+def test_readme_shows_the_parameter_count_does_not_grow_with_t(capsys):
+    import re
+
+    import tinyseq as ts
+    from tinyseq import nn
+    text = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## The lecture's names"):]
+    block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    exec(block, {"ts": ts, "nn": nn})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["5 (5, 1, 5) 62", "50 (50, 1, 5) 62", "500 (500, 1, 5) 62"]
