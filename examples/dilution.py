@@ -93,9 +93,10 @@ def main(seq_len=20, hidden_size=32, steps=600, output="out/dilution.png"):
         model = Recall(name, hidden_size)
         curves["untrained"][name] = survival(model, seq_len)
         mse = train(model, seq_len, steps)
-        curves["trained to recall x_0"][name] = survival(model, seq_len)
+        trained = survival(model, seq_len)
+        curves["trained to recall x_0"][f"{name} (recall MSE {mse:.3f})"] = trained
         results[name] = {"untrained": float(curves["untrained"][name][-1]),
-                         "trained": float(curves["trained to recall x_0"][name][-1]), "mse": mse}
+                         "trained": float(trained[-1]), "mse": mse}
         print(f"{name:5s} untrained {results[name]['untrained']:9.2e}   trained "
               f"{results[name]['trained']:9.2e}   recall MSE {mse:.4f}", flush=True)
     if output:
