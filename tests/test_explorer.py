@@ -407,6 +407,7 @@ def test_python_source_features():
     assert inside_string_literal("x = '''a\n'b'\n''' + 1").tolist() == \
         [0] * 4 + [1] * 12 + [0] * 4
     assert indentation_depth(source).tolist() == [0] * 10 + [4] * (len(line) + 1) + [4] * 13
+    assert inside_string_literal("s = 'ab\nx = 1").tolist() == [0] * 4 + [1] * 3 + [0] * 6
     assert position_in_line("ab\nc").tolist() == [0, 1, 2, 0]
 
 
@@ -511,3 +512,29 @@ def test_a_notebook_shows_a_trace_inline_and_plots_as_figures():
     svg = trace_output["data"]["image/svg+xml"]
     assert "<title>cluster_t3</title>" in svg and "|grad|" in svg
     assert "image/png" in figure_output["data"] and "Figure" in figure_output["data"]["text/plain"]
+
+
+@pytest.mark.slow
+@needs_dot
+def test_the_demo_writes_its_explorer_and_both_attention_maps(tmp_path, monkeypatch):
+    import importlib
+    import sys
+    from pathlib import Path
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "examples"))
+    demo = importlib.import_module("demo")
+    result = demo.main(output_dir=str(tmp_path), n_train=300, epochs=1)
+    _, data = _page_data(tmp_path / "demo_explorer.html")
+    assert {step["t"] for step in data["steps"]} == set(data["time_steps"])
+    assert len(data["time_steps"]) > 10
+    rows = {step["row"] for step in data["steps"]}
+    assert "decoder" in rows and any(row.startswith("encoder") for row in rows)
+    for name in ("greedy", "beam"):
+        assert "<svg" in (tmp_path / f"demo_attention_{name}.svg").read_text()
+    model, data = result["model"], result["data"]
+    source = [data.source_vocab.encode(data.test[0][0])]
+    model.eval()
+    tokens, weights = model.greedy_decode(source, max_len=40)
+    steps = len(tokens[0]) + 1                    # the tokens, then <eos>
+    np.testing.assert_allclose(demo.attention_over(model, source, tokens[0]), weights[0][:steps],
+                               atol=1e-6)
+    sys.modules.pop("demo", None)

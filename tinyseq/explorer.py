@@ -313,7 +313,8 @@ _JS = r"""
       var leaf = leafOf[node.leaf], text = "<b>" + esc(leaf.name) + "</b> " + shape(leaf.shape);
       if (leaf.is_param) {
         var p = paramOf[node.leaf];
-        text += "<br>shared parameter, used by " + p.contributions.length + " step(s)" +
+        var steps = p.contributions.filter(function (c) { return c[0] !== null; }).length;
+        text += "<br>shared parameter, read by " + steps + " time step(s)" +
                 "<br>‖dL/dW‖ = " + fmt(p.grad_norm) + "<br><i>click: its per-step shares</i>";
       } else text += "<br>data (no gradient kept)";
       return text;
@@ -711,6 +712,7 @@ def inside_string_literal(text):
             i += len(quote)
             quote = None
         elif text[i] == "\n" and len(quote) == 1:      # an unclosed one-line string ends here
+            feature[i] = 0.0
             quote = None
             i += 1
         else:
