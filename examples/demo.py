@@ -8,7 +8,10 @@
    step's share of their gradient, the long source elided in the middle.
 3. Writes the gradient-flow plot: how much gradient reaches each time step's state, and each
    step's share of the gradient of the encoder's recurrent weight W_hh.
-4. Writes the attention weights of one translation as a heat map.
+4. Writes the attention weights of one translation as a heat map, for the greedy output and
+   for the hypothesis beam search chose (read back with ``ts.trace(values=True)``).
+5. Writes the interactive explorer of the traced step (out/demo_explorer.html): hover, click
+   a weight for its per-step shares, expand a step, walk the backward pass through time.
 """
 import os
 
@@ -36,6 +39,9 @@ def main(output_dir="out", n_train=4000, epochs=4):
     graph = tr.render(os.path.join(output_dir, "demo_bptt.svg"), grads=True)
     print(f"BPTT graph of one training step on {text!r} ({tr.steps} time steps: "
           f"{len(text)} encoder + {len(target_text) + 1} decoder): {graph}")
+    explorer = tr.to_html(os.path.join(output_dir, "demo_explorer.html"),
+                          title=f"tinyseq explorer: one training step on {text!r}")
+    print(f"interactive explorer (open it in a browser): {explorer}")
 
     flow = gradient_flow(lambda: model.loss(model(source, target)[0], target),
                          model.encoder.weight_hh_l0)
@@ -49,7 +55,23 @@ def main(output_dir="out", n_train=4000, epochs=4):
     heat_map = plot_attention(weights[0], list(text), list(guess), os.path.join(output_dir, "demo_attention.svg"),
                               title=f"Attention: {text!r} -> {guess!r}")
     print(f"attention heat map: {heat_map}")
+    beam = model.beam_search(source, beam_width=4, max_len=seq2seq_dates.MAX_LEN)[0]
+    for name, tokens in (("greedy", outputs[0]), ("beam", beam)):
+        chosen = target_vocab.decode(tokens)
+        heat_map = plot_attention(attention_over(model, source, tokens), list(text), list(chosen),
+                                  os.path.join(output_dir, f"demo_attention_{name}.svg"),
+                                  title=f"Attention ({name}): {text!r} -> {chosen!r}")
+        print(f"attention over the {name} output {chosen!r}: {heat_map}")
     return result
+
+
+def attention_over(model, source, tokens):
+    """The attention weights (output steps, source steps) of the decoder fed ``tokens``, read
+    from a trace that keeps forward values."""
+    target = [[model.sos_id] + list(tokens) + [model.eos_id]]
+    with ts.no_grad(), ts.trace(values=True) as tr:
+        model(source, target)
+    return tr.activations("attention", "weights")[:, 0, :]
 
 
 if __name__ == "__main__":
