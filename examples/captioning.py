@@ -16,6 +16,10 @@ two coloured shapes, captioned "a red circle above a blue square".
 Metrics on held-out images: BLEU-1..4 (corpus BLEU, one reference per image, with the brevity
 penalty) and exact match. Writes out/captioning.png: held-out images with their generated
 captions (green when exactly right, red otherwise).
+
+Defaults (4,000 training images, 12 epochs, seed 0): BLEU-1..4 0.968 0.954 0.939 0.926 and
+exact match 0.788 on 500 held-out images; 12 epochs of this size take about a minute on two
+idle CPU cores.
 """
 import math
 import os
@@ -100,7 +104,7 @@ def plot_captions(dataset, generated, path, count=12):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(3, count // 3, figsize=(2.6 * count // 3, 8.4))
+    fig, axes = plt.subplots(3, count // 3, figsize=(2.6 * count // 3, 9.6))
     for ax, image, caption, truth in zip(axes.flat, dataset.images, generated, dataset.texts):
         ax.imshow(image.transpose(1, 2, 0), interpolation="nearest")
         words = caption.split()
@@ -109,7 +113,7 @@ def plot_captions(dataset, generated, path, count=12):
         ax.axis("off")
     fig.suptitle("held-out images and the captions the CNN -> LSTM model writes "
                  "(green: exactly right)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=2.0)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
