@@ -11,7 +11,10 @@ and gradient norm; clicking a shared parameter shows its per-step contributions 
 over t of the share of step t) as a bar chart and highlights its edges; clicking a step box
 lists that step's ops; a slider and a play button walk the backward pass from the loss back
 through time, colouring each step the gradient has reached by the norm of the gradient that
-reached it, so a vanishing gradient is a fading wave. The page carries its numbers as JSON in
+reached it, so a vanishing gradient is a fading wave. The slider walks the time steps from the
+last to the first: at t it colours every box of steps t' >= t by ||dL/dh_t'|| (the gradient
+reaching what step t' hands on, summed over the rows that share step t'; the reverse row of a
+bidirectional layer is walked in the same order, although its gradient runs the other way). The page carries its numbers as JSON in
 ``<script id="tinyseq-data" type="application/json">``, so a program can read them too.
 
 The neuron views need a trace recorded with ``ts.trace(values=True)``:
