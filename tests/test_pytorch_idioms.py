@@ -470,11 +470,6 @@ def test_item_assignment_and_in_place_ops_pass_gradcheck():
     gradcheck(assign, [leaf(2, 3), leaf(2)])
 
 
-ENGINE_READS_NODES_LATE = ("the engine reads an input's node at backward time, so an in-place "
-                           "change redirects the ops that used the tensor before it")
-
-
-@pytest.mark.xfail(strict=True, reason=ENGINE_READS_NODES_LATE)
 def test_update_of_an_indexed_part_in_place():
     def update(x, v):
         y = x * 1
@@ -483,7 +478,6 @@ def test_update_of_an_indexed_part_in_place():
     agree(update, update, values(2, 3), values(2))
 
 
-@pytest.mark.xfail(strict=True, reason=ENGINE_READS_NODES_LATE)
 def test_in_place_change_after_a_use_keeps_the_earlier_use_as_it_was():
     def use_then_change(x, w):
         y = x * 1

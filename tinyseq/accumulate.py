@@ -76,14 +76,6 @@ class ProductGrad:
         return xp.concatenate([p.a for p in products]).T @ xp.concatenate([p.b for p in products])
 
 
-def _taken(g):
-    """A pending gradient as the array an op's backward receives (0-d NumPy math gives NumPy
-    scalars: made arrays again)."""
-    if type(g) is SparseGrad:
-        return g.dense()
-    return numpy.asarray(g) if isinstance(g, numpy.generic) else g
-
-
 def dense(grad):
     """``grad`` as an array (a SparseGrad or ProductGrad made whole)."""
     return grad.dense() if type(grad) is SparseGrad or type(grad) is ProductGrad else grad
@@ -119,7 +111,8 @@ class DenseSums:
         self.pending[node] = grad if current is None else current + grad
 
     def take(self, node):
-        return _taken(self.pending.pop(node, None))
+        g = self.pending.pop(node, None)
+        return numpy.asarray(g) if isinstance(g, numpy.generic) else g   # 0-d math: scalars
 
     def add_to_leaf(self, leaf, grad):
         add_to_grad(leaf, dense(grad))
@@ -167,7 +160,10 @@ class LazySums:
 
     def take(self, node):
         self.owned.discard(node)
-        return _taken(self.pending.pop(node, None))
+        g = self.pending.pop(node, None)
+        if type(g) is SparseGrad:
+            return g.dense()
+        return numpy.asarray(g) if isinstance(g, numpy.generic) else g   # 0-d math: scalars
 
     def add_to_leaf(self, leaf, grad):
         if type(grad) is ProductGrad:

@@ -18,6 +18,7 @@ tagged with) are per thread, as in PyTorch.
 """
 import copy
 import functools
+import operator
 import re
 import threading
 import weakref
@@ -28,6 +29,7 @@ from . import backend
 from .accumulate import LazySums, add_to_grad
 
 device_of_type = backend.device_of_type
+_node_of = operator.attrgetter("_node")  # t._node, as a C function: apply maps it over inputs
 Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
 Sums = LazySums  # the accumulator every backward uses (tests run the engine with DenseSums too)
 
@@ -211,18 +213,20 @@ def module_path_text(path):
 class Function:
     """One primitive op. Subclasses define ``forward`` and ``backward`` on raw arrays.
 
-    ``inputs`` holds the input tensors while the graph lives, ``saved`` the arrays that
-    ``backward`` needs (both are dropped after backward), ``retained`` a weak reference to the
-    output tensor when ``retain_grad()`` asked to keep its gradient, ``watchers`` the
-    observers that saw the op made. An op declares which input arrays its backward reads
+    ``inputs`` holds the input tensors while the graph lives and ``parents`` the nodes that
+    made them when the op ran (an in-place change later gives a tensor a new node; this op
+    still sends its gradient to the old one), ``saved`` the arrays that ``backward`` needs
+    (all three are dropped after backward), ``retained`` a weak reference to the output tensor
+    when ``retain_grad()`` asked to keep its gradient, ``watchers`` the observers that saw the
+    op made. An op declares which input arrays its backward reads
     (``saves_inputs``) and whether it reads its output (``saves_output``): their version
     counts are noted at forward and checked at backward, so an in-place change in between is
     an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
     report its time steps to observers sets ``takes_options``.
     """
 
-    __slots__ = ("inputs", "saved", "retained", "watchers", "versions", "output_version",
-                 "__weakref__")
+    __slots__ = ("inputs", "parents", "saved", "retained", "watchers", "versions",
+                 "output_version", "__weakref__")
 
     differentiable = True
     saves_inputs = ()
@@ -262,16 +266,17 @@ class Function:
         if type(y) is not array_type:
             y = device.xp.asarray(y) if isinstance(y, numpy.generic) else y
         out = Tensor.from_array(y, requires_grad and state.grad_enabled and self.differentiable)
+        observers = state.observers
         if out.requires_grad:
             self.inputs = inputs
+            self.parents = tuple(map(_node_of, inputs))
             self.retained = None
-            self.watchers = state.graph_observers
+            self.watchers = state.graph_observers if observers else ()
             if self.saves_inputs:
-                self.versions = tuple(inputs[i]._version for i in self.saves_inputs)
+                self.versions = _saved_versions(inputs, self.saves_inputs)
             if self.saves_output:
                 out._versions = self.output_version = VersionCounter()
             out._node = self
-        observers = state.observers
         if observers:
             for observer in observers:
                 observer.op_created(self, inputs, out)
@@ -310,10 +315,11 @@ def backward(root, grad_output=None, retain_graph=False):
         node = ready.pop()
         g = sums.take(node)         # None when every consumer sent None: nothing to propagate
         watchers = _alive(node.watchers) + checks if node.watchers else checks
-        grads = _node_backward(node, g, retain_graph, watchers) if g is not None else ()
-        for i, t in enumerate(node.inputs):
-            parent = t._node
-            grad = grads[i] if grads else None
+        if g is not None:
+            grads = _node_backward(node, g, retain_graph, watchers)
+        else:
+            grads = (None,) * len(node.inputs)
+        for t, parent, grad in zip(node.inputs, node.parents, grads):
             if grad is not None and t.requires_grad:
                 if parent is None:
                     sums.add_to_leaf(t, grad)
@@ -326,7 +332,7 @@ def backward(root, grad_output=None, retain_graph=False):
                 if consumers[parent] == 0:
                     ready.append(parent)
         if not retain_graph:
-            node.inputs = node.saved = None
+            node.inputs = node.parents = node.saved = None
     sums.finish()
 
 
@@ -380,12 +386,28 @@ def _node_backward(node, g, retain_graph, watchers):
 def check_versions(node):
     """Raise RuntimeError when a tensor ``node`` saved for backward was changed in place."""
     if node.saves_inputs:
-        for index, seen in zip(node.saves_inputs, node.versions):
+        for k, index in enumerate(node.saves_inputs):
             t = node.inputs[index]
-            if t._version != seen:
-                _raise_modified(node, f"input {index}", t.shape, t._version, seen)
+            seen = 0 if node.versions is None else node.versions[k]
+            if _version(t) != seen:
+                _raise_modified(node, f"input {index}", t.shape, _version(t), seen)
     if node.saves_output and node.output_version.value != 0:
         _raise_modified(node, "its output", None, node.output_version.value, 0)
+
+
+def _saved_versions(inputs, saves):
+    """The version counts of the inputs an op saves, or None when none of them was ever
+    changed in place (all 0: the common case, which costs no list)."""
+    for i in saves:
+        if inputs[i]._versions is not None:
+            return [_version(inputs[j]) for j in saves]
+    return None
+
+
+def _version(t):
+    """t's version count (as Tensor._version, without the property call on the hot path)."""
+    counter = t._versions
+    return 0 if counter is None else counter.value
 
 
 def _raise_modified(node, which, shape, version, expected):
@@ -413,8 +435,7 @@ def _count_consumers(root):
             raise RuntimeError(
                 "backward: trying to backward through the graph a second time, but its saved "
                 "arrays were freed by the first backward; pass retain_graph=True the first time")
-        for t in node.inputs:
-            parent = t._node
+        for parent in node.parents:
             if parent is None:
                 continue
             if parent in consumers:
