@@ -224,7 +224,7 @@ def layer_box(bidirectional):
 def module_nodes(dot, nodes):
     """The nodes that stand for a module's ops of one step (not the taps and the x[t] or
     output[t] nodes next to them)."""
-    return [n for n in nodes if re.search(r"\d+ ops", dot.label[n])]
+    return [n for n in nodes if re.search(r"\d+ ops?\b", dot.label[n])]
 
 
 def check_contributions(tr, model, steps_of):
@@ -524,7 +524,7 @@ def test_collapse_gives_one_node_per_step_and_module():
         modules = {r.module_path for r in tr.ops if r.time_step == k}
         nodes = module_nodes(collapsed, collapsed.nodes_in_step(k))
         assert len(nodes) == len(modules) == 1
-        counted = sum(int(re.search(r"(\d+) ops", collapsed.label[n]).group(1)) for n in nodes)
+        counted = sum(int(re.search(r"(\d+) ops?\b", collapsed.label[n]).group(1)) for n in nodes)
         assert counted == sum(1 for r in tr.ops if r.time_step == k)
     assert "input gate i" not in collapsed.text              # no nested gate boxes
     check_parameter_nodes(tr, model, layer_steps_of(steps), collapse=True)
@@ -540,7 +540,7 @@ def test_collapse_on_seq2seq_keeps_one_node_per_module_per_step():
         records = [r for r in tr.ops if r.time_step == k]
         nodes = module_nodes(collapsed, in_box(k))
         assert len(nodes) == len({r.module_path for r in records})
-        assert sum(int(re.search(r"(\d+) ops", collapsed.label[n]).group(1)) for n in nodes) == len(records)
+        assert sum(int(re.search(r"(\d+) ops?\b", collapsed.label[n]).group(1)) for n in nodes) == len(records)
     assert len(module_nodes(collapsed, in_box(source_len))) > 1   # a decoder step has several modules
     check_parameter_nodes(tr, model, seq2seq_steps_of(source_len, target_len), box, collapse=True)
 

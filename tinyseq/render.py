@@ -591,7 +591,8 @@ def _op_label(records, layout, shapes):
         row = layout.row_of.get(records[0].index)
         if not path and row is not None and (row.fallback or all(r.module for r in layout.rows)):
             name = ", ".join(dict.fromkeys(r.kind for r in records))   # ops outside any module
-        return f"{name}\n{len(records)} ops" + (f"\n{_shape_text(records[-1].shape)}" if shapes else "")
+        count = f"{len(records)} op" + ("" if len(records) == 1 else "s")
+        return f"{name}\n{count}" + (f"\n{_shape_text(records[-1].shape)}" if shapes else "")
     record = records[0]
     return record.kind + (f"\n{_shape_text(record.shape)}" if shapes else "")
 
