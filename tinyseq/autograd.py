@@ -272,8 +272,11 @@ class Function:
             self.parents = tuple(map(_node_of, inputs))
             self.retained = None
             self.watchers = state.graph_observers if observers else ()
-            if self.saves_inputs:
-                self.versions = _saved_versions(inputs, self.saves_inputs)
+            self.versions = None        # the saved inputs' versions, None while all are 0
+            for i in self.saves_inputs:
+                if inputs[i]._versions is not None:
+                    self.versions = [_version(inputs[j]) for j in self.saves_inputs]
+                    break
             if self.saves_output:
                 out._versions = self.output_version = VersionCounter()
             out._node = self
@@ -388,20 +391,13 @@ def check_versions(node):
     if node.saves_inputs:
         for k, index in enumerate(node.saves_inputs):
             t = node.inputs[index]
+            if t._versions is None:                     # never changed in place
+                continue
             seen = 0 if node.versions is None else node.versions[k]
-            if _version(t) != seen:
-                _raise_modified(node, f"input {index}", t.shape, _version(t), seen)
+            if t._versions.value != seen:
+                _raise_modified(node, f"input {index}", t.shape, t._versions.value, seen)
     if node.saves_output and node.output_version.value != 0:
         _raise_modified(node, "its output", None, node.output_version.value, 0)
-
-
-def _saved_versions(inputs, saves):
-    """The version counts of the inputs an op saves, or None when none of them was ever
-    changed in place (all 0: the common case, which costs no list)."""
-    for i in saves:
-        if inputs[i]._versions is not None:
-            return [_version(inputs[j]) for j in saves]
-    return None
 
 
 def _version(t):
