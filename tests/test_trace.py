@@ -1001,6 +1001,18 @@ def test_cli_render_writes_the_file(tmp_path):
 
 
 @needs_cli
+def test_cli_draws_one_node_per_module_per_step_unless_asked_for_every_op(tmp_path):
+    texts = {}
+    for name, extra in (("default", ()), ("ops", ("--ops",))):
+        result = _cli("render", "--cell", "lstm", "--steps", "3", "--hidden", "3", *extra,
+                      "-o", f"{name}.dot", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        texts[name] = (tmp_path / f"{name}.dot").read_text()
+    assert re.search(r"\d+ ops?\b", texts["default"]) and "sigmoid" not in texts["default"]
+    assert "sigmoid" in texts["ops"] and "input gate i" in texts["ops"]
+
+
+@needs_cli
 def test_cli_help_lists_the_commands(tmp_path):
     result = _cli("--help", cwd=tmp_path)
     assert result.returncode == 0

@@ -1,7 +1,8 @@
 """The ``tinyseq`` command: quick pictures of unrolled graphs without writing a script.
 
     tinyseq render --cell lstm --steps 4 --hidden 3 -o bptt.svg
-    tinyseq render --cell seq2seq --steps 3 --collapse -o seq2seq.svg
+    tinyseq render --cell seq2seq --steps 3 -o seq2seq.svg
+    tinyseq render --cell lstm --steps 2 --ops -o gates.svg     # every op, gates as boxes
 """
 import argparse
 import os
@@ -102,9 +103,13 @@ def _parser():
     render.add_argument("--layers", type=_count(MAX_LAYERS), default=1,
                         help=f"stacked layers, 1 to {MAX_LAYERS} (default: 1)")
     render.add_argument("--impl", choices=("primitive", "fused"), default="primitive",
-                        help="recurrent layers built from primitive ops (every gate drawn, the "
-                             "default) or fused (one op per cell step)")
-    render.add_argument("--collapse", action="store_true", help="one node per module per step")
+                        help="recurrent layers built from primitive ops (the default; with --ops "
+                             "every gate is drawn) or fused (one op per layer direction)")
+    render.add_argument("--ops", action="store_true",
+                        help="draw every op, the gates as nested boxes, instead of one node per "
+                             "module per step (the default)")
+    render.add_argument("--collapse", action="store_true",
+                        help="one node per module per step (the default; kept for scripts)")
     render.add_argument("--first-last", type=_count(MAX_STEPS), default=None, metavar="K",
                         help="draw only the first K and last K steps")
     render.add_argument("--shapes", action="store_true", help="show each op's output shape")
@@ -132,7 +137,7 @@ def main(argv=None):
     finally:
         set_default_dtype(previous)
     try:
-        written = tr.render(args.output, collapse=args.collapse, first_last=args.first_last,
+        written = tr.render(args.output, collapse=not args.ops, first_last=args.first_last,
                             shapes=args.shapes, grads=not args.no_grads, rolled=args.rolled)
     except OSError as error:
         parser.exit(1, f"tinyseq: error: cannot write {args.output!r}: {error}\n")
