@@ -42,11 +42,11 @@ def test_adding_problem_beats_the_baseline_at_t10():
 
 
 @pytest.mark.slow
-def test_char_lm_beats_the_unigram_baseline():
+def test_char_lm_beats_the_unigram_baseline(tmp_path):
     char_lm = example("char_lm")
     out = char_lm.main(max_chars=40_000, epochs=1, batch_size=16, bptt=16, hidden_size=32,
                        embed_size=16, lr=1e-2, valid_chars=4_000, eval_every=50,
-                       sample_chars=20, progress_bar=False)
+                       sample_chars=20, progress_bar=False, output_dir=str(tmp_path))
     assert math.isfinite(out["train_loss"]) and math.isfinite(out["valid_loss"])
     assert out["valid_loss"] < out["unigram"]
     assert out["sample"].startswith("def ") and len(out["sample"]) == len("def ") + 20
