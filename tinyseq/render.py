@@ -353,39 +353,39 @@ def _taps(trace, layout):
 
 
 def _stubs(trace, layout):
-    """{(leaf key, node): stub id} for data read by two or more steps of a row (the input
-    sequence): a small ``x[t]`` node below each step instead of a fan of edges from one node."""
+    """{(origin, node): stub id} for what two or more steps of a row read from one place: the
+    input sequence (a data leaf) or an op outside the steps that each step slices (the input
+    projection). A small node below each step replaces a fan of edges from the one node."""
+    data = _read_by_steps(trace, layout, lambda kind, source:
+                          source if kind == "data" and source not in trace.cuts else None)
+    feeds = _read_by_steps(trace, layout, lambda kind, source:
+                           layout.node_of_op[source]
+                           if kind == "op" and source not in layout.row_of else None)
+    stubs = {}
+    for readers, prefix in ((data, lambda key: f"x{trace.leaf_order[key]}"),
+                            (feeds, lambda origin: f"f{origin}")):
+        for origin, nodes in readers.items():
+            if len({t for _, t in nodes.values()}) < 2:
+                continue
+            for node, (row, t) in nodes.items():
+                stubs[(origin, node)] = (f"{prefix(origin)}r{row.index}t{t}", row, t)
+    return stubs
+
+
+def _read_by_steps(trace, layout, origin_of):
+    """{origin: {step node: (row, t)}} over the inputs of the drawn steps' ops that
+    ``origin_of(kind, source)`` names an origin for (None: not one)."""
     readers = {}
     for record in trace.ops:
         row = layout.row_of.get(record.index)
         if row is None or record.time_step not in row.shown:
             continue
         for kind, source in record.inputs:
-            if kind == "data" and source not in trace.cuts:
-                readers.setdefault(source, {}).setdefault(layout.node_of_op[record.index],
+            origin = origin_of(kind, source)
+            if origin is not None:
+                readers.setdefault(origin, {}).setdefault(layout.node_of_op[record.index],
                                                           (row, record.time_step))
-    stubs = {}
-    for key, nodes in readers.items():
-        if len({t for _, t in nodes.values()}) < 2:
-            continue
-        for node, (row, t) in nodes.items():
-            stubs[(key, node)] = (f"x{trace.leaf_order[key]}r{row.index}t{t}", row, t)
-    # the same for an op outside the steps that each step slices (the input projection)
-    feeds = {}
-    for record in trace.ops:
-        row = layout.row_of.get(record.index)
-        if row is None or record.time_step not in row.shown:
-            continue
-        for kind, source in record.inputs:
-            if kind == "op" and source not in layout.row_of:
-                feeds.setdefault(layout.node_of_op[source], {}).setdefault(
-                    layout.node_of_op[record.index], (row, record.time_step))
-    for origin, nodes in feeds.items():
-        if len({t for _, t in nodes.values()}) < 2:
-            continue
-        for node, (row, t) in nodes.items():
-            stubs[(origin, node)] = (f"f{origin}r{row.index}t{t}", row, t)
-    return stubs
+    return readers
 
 
 def _outputs(trace, layout):
