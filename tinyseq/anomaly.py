@@ -7,7 +7,7 @@ from .accumulate import dense
 from .autograd import (ContextDecorator, Observer, add_observer, module_path_text,
                        remove_observer, shapes_text, state)
 
-_where_made = weakref.WeakKeyDictionary()  # node -> where it ran, for backward's messages
+_where_made = weakref.WeakKeyDictionary()  # node -> (time step, module) it ran in, for backward
 
 
 class AnomalyCheck(Observer):
@@ -15,9 +15,9 @@ class AnomalyCheck(Observer):
     start while it is registered."""
 
     def op_created(self, node, inputs, output):
-        where = _where_text(state.time_step)
+        time_step, module = state.time_step, _module_text()
         if output.grad_fn is node:
-            _where_made[node] = where
+            _where_made[node] = (time_step, module)
         xp = backend.device_of(output.array).xp
         if not _nonfinite(xp, output.array):
             return
@@ -26,10 +26,11 @@ class AnomalyCheck(Observer):
             for t in steps():
                 index = (slice(None),) * node.time_axis + (t,)
                 if _nonfinite(xp, output.array[index]):
-                    where = _where_text(t)
+                    time_step = t
                     break
         raise FloatingPointError(f"detect_anomaly: {node.name} produced NaN/Inf in forward "
-                                 f"(inputs {shapes_text(inputs)}; {where})")
+                                 f"(inputs {shapes_text(inputs)}; "
+                                 f"{_where_text(time_step, module)})")
 
     def step_grad(self, node, time_step, grad):
         xp = backend.device_of(grad).xp
@@ -49,23 +50,23 @@ class AnomalyCheck(Observer):
                     f"input {i} (inputs {shapes_text(node.inputs)}; {_where(node)})")
 
 
-def _where_text(time_step):
-    """Where new ops run now: the time step and module path (from the outermost module's
-    class, e.g. ``Seq2Seq.encoder``)."""
+def _module_text():
+    """The module new ops run in, from the outermost module's class (``Seq2Seq.encoder``)."""
     path = state.module_path
-    module = type(path[0][1]).__name__ if path else ""
-    inner = module_path_text(path)
-    text = ".".join(part for part in (module, inner) if part)
-    return f"time step {time_step}, module {text or '(none)'}"
+    outermost = type(path[0][1]).__name__ if path else ""
+    return ".".join(part for part in (outermost, module_path_text(path)) if part) or "(none)"
+
+
+def _where_text(time_step, module):
+    return f"time step {time_step}, module {module}"
 
 
 def _where(node, time_step=None):
-    where = _where_made.get(node)
-    if where is None:
+    """Where ``node`` ran (at ``time_step`` of its time loop, when given)."""
+    made = _where_made.get(node)
+    if made is None:
         return "time step and module unknown: made outside detect_anomaly"
-    if time_step is not None:
-        return f"time step {time_step}, " + where.split(", ", 1)[1]
-    return where
+    return _where_text(made[0] if time_step is None else time_step, made[1])
 
 
 def _nonfinite(xp, array):
