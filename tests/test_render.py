@@ -106,15 +106,25 @@ def test_primitive_layers_lie_on_one_row_too(cell):
 
 
 @needs_dot
-def test_stacked_layers_are_one_row_each():
-    tr = traced_example("gru", 5, 3, layers=2)
-    text = tr.to_dot()
+@pytest.mark.parametrize("impl", ["primitive", "fused"])
+def test_stacked_layers_are_one_row_each_layer_1_above_layer_0(impl):
+    tr = traced_example("gru", 5, 3, layers=2, impl=impl)
+    text = tr.to_dot(grads=True)
     centres, _, _ = laid_out(text)
     first, second = step_boxes(centres, 0), step_boxes(centres, 1)
     check_one_row(first, list(range(5)))
     check_one_row(second, list(range(5)))
-    assert min(y for _, y in first.values()) > max(y for _, y in second.values())
+    assert min(y for _, y in second.values()) > max(y for _, y in first.values())
+    for t in range(5):                  # step t of layer 1 stands on step t of layer 0
+        assert abs(first[t][0] - second[t][0]) < 3.0
     assert 'label="layer 0"' in text and 'label="layer 1"' in text
+    if impl == "primitive":
+        return                          # layer 1 reads one projection of all of layer 0's h
+    # layer 0's h_t goes straight up into layer 1's step t, through its W_ih
+    ups = re.findall(r"^  (tap1t(\d+):p\d+|r1t(\d+)m\d+) -> r0t(\d+)m\d+ \[penwidth=1.4, dir=back\];$",
+                     text, re.M)
+    assert sorted(int(b or c) for _, b, c, _ in ups) == list(range(5))
+    assert all(int(b or c) == int(t) for _, b, c, t in ups)
 
 
 @needs_dot
@@ -148,19 +158,90 @@ def test_encoder_row_lies_above_the_decoder_row():
     assert 'label="encoder"' in text and 'label="decoder"' in text
 
 
+def tagged_lstm(steps=5):
+    """Many-to-many: an LSTM with a loss L_t at every step (tagged with ts.timestep(t))."""
+    ts.manual_seed(0)
+    model = nn.LSTM(2, 3, impl="fused")
+    x, y = ts.randn(steps, 2, 2), ts.randn(steps, 2, 3)
+    with ts.trace() as tr:
+        output, _ = model(x)
+        losses = []
+        for t in range(steps):
+            with ts.timestep(t):
+                losses.append(((output[t] - y[t]) ** 2).mean())
+        loss = ts.stack(losses).sum()
+    loss.backward()
+    return tr
+
+
+TOPOLOGIES = {
+    "lstm": lambda: traced_example("lstm", 5, 3, batch=1, impl="fused"),
+    "lstm_primitive": lambda: traced_example("lstm", 5, 3, batch=1),
+    "seq2seq": lambda: traced_example("seq2seq", 5, 3, batch=1),
+    "stacked": lambda: traced_example("lstm", 5, 3, layers=2, impl="fused"),
+    "stacked_gru_3": lambda: traced_example("gru", 4, 3, layers=3, impl="fused"),
+    "many_to_many": tagged_lstm,
+    "truncated": lambda: truncated_lstm()[0],
+}
+
+
 @needs_dot
-@pytest.mark.parametrize("cell", ["lstm", "seq2seq"])
-def test_parameters_lie_outside_the_step_rows(cell):
-    tr = traced_example(cell, 5, 3, batch=1)
+@pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
+def test_parameters_lie_in_a_band_below_every_step_row(topology):
+    tr = TOPOLOGIES[topology]()
     centres, nodes, boxes = laid_out(tr.to_dot(grads=True))
     steps = [box for name, box in boxes.items() if re.match(r"^cluster_(r\d+_)?t\d+$", name)]
-    low, high = min(b[1] for b in steps), max(b[3] for b in steps)
+    low = min(b[1] for b in steps)
     params = [f"p{tr.leaf_order[leaf.key]}" for leaf in tr.parameters()]
     assert params
     for node in params:
-        x, y = nodes[node]
-        assert y < low or y > high, f"parameter {node} lies inside the band of the step rows"
-        assert not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in steps)
+        assert nodes[node][1] < low, f"parameter {node} is not below the step rows"
+
+
+@needs_dot
+def test_per_step_losses_sit_above_their_steps_each_linked_straight_to_its_cell():
+    tr = tagged_lstm()
+    text = tr.to_dot(grads=True)
+    centres, nodes, _ = laid_out(text)
+    cells, losses = step_boxes(centres, 0), step_boxes(centres, 1)
+    check_one_row(cells, list(range(5)))
+    check_one_row(losses, list(range(5)))
+    assert min(y for _, y in losses.values()) > max(y for _, y in cells.values())
+    assert 'label="the loss L_t of each step"' in text
+    links = re.findall(r"^  r1t(\d+)m\d+ -> r0t(\d+)m\d+ \[penwidth=1.4, dir=back\];$", text, re.M)
+    assert sorted((int(a), int(b)) for a, b in links) == [(t, t) for t in range(5)]
+    assert "getitem[" not in text          # no slice nodes in between: the cell feeds its loss
+
+
+def test_ops_that_lead_nowhere_the_gradient_went_are_left_out_after_backward():
+    ts.manual_seed(0)
+    model = nn.LSTM(2, 3, num_layers=2, impl="fused")
+    with ts.trace() as tr:
+        output, (h_n, c_n) = model(ts.randn(4, 1, 2))
+        loss = (output ** 2).sum()
+    before = tr.to_dot()
+    loss.backward()
+    after = tr.to_dot()
+    unused = [r for r in tr.ops if r.time_step is None and r.grad_norm is None and
+              not any(("op", r.index) in c.inputs for c in tr.ops if c.grad_norm is not None)]
+    assert unused                        # the final states h_n and c_n: no loss reads them
+    for record in unused:
+        assert f"op{record.index} [" in before and f"op{record.index} [" not in after
+    for record in tr.ops:                # every step is drawn, before and after
+        if record.time_step is not None:
+            assert re.search(rf"r\d+t{record.time_step}m\d+ \[", after)
+
+
+def test_truncated_bptt_draws_the_detached_state_as_the_cut_alone():
+    tr, _ = truncated_lstm()
+    text = tr.to_dot(grads=True)
+    assert "✂ detach" in text
+    assert ".detach()" not in text       # no box for the detached tensors themselves
+    # x[k * chunk:(k + 1) * chunk] is drawn as the slices x[t] of x, numbered on across chunks
+    assert re.findall(r'label="input\[(\d+)\]"', text) == [str(t) for t in range(9)]
+    x = next(f"d{tr.leaf_order[k]}" for k, leaf in tr.leaves.items() if leaf.shape == (9, 1, 2))
+    assert re.search(rf'^  {x} \[label="input\\n\(9, 1, 2\)\\none slice per step"', text, re.M)
+    assert not re.findall(rf"^  {x} -> ", text, re.M)
 
 
 # --- the accumulation, the taps and the legend -------------------------------------------------

@@ -17,6 +17,7 @@ box in between that carries the elided steps' summed contribution), each step is
 module unless ``collapse=False``, and past ``max_nodes`` the drawing collapses further, so
 Graphviz never gets a graph that takes it more than seconds.
 """
+import copy
 import math
 import os
 import re
@@ -30,6 +31,8 @@ _LARGE = 60
 _LARGE_LAYOUT = " nslimit=2; nslimit1=2; mclimit=0.2;"  # fewer layout passes: seconds, not minutes
 _MAX_INCHES = 41.6       # at most 3,000 px on the long side at 72 dpi: Graphviz scales down
 _ELIDED_KEEP = 10        # an automatically elided row keeps its first and last 10 steps
+_RESHAPING = {"getitem", "transpose", "reshape", "stack", "concat", "broadcast_to", "clone",
+              "repeat", "pad"}          # ops that only move numbers: a slice of x is still x
 _RECURRENT_PARAM = re.compile(r"^(?:(?P<module>.*)\.)?(?:weight|bias)_(?:ih|hh)"
                               r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$")
 
@@ -40,7 +43,8 @@ def _level(value, low, high):
         return 0.0
     if high <= low:
         return 1.0
-    return (math.log10(max(value, low)) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    level = (math.log10(max(value, low)) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    return min(level, 1.0)
 
 
 def _heat(value, low, high):
@@ -137,7 +141,7 @@ def _find_rows(trace):
     for record in trace.ops:
         if record.time_step is not None and record.index not in key_of:
             top = record.module_path.split(".")[0]
-            key_of[record.index] = (top, 0, False, top)
+            key_of[record.index] = (top, -1, False, top)      # layer -1: never a layer's key
             fallback.add(key_of[record.index])
     rows = {}
     for record in trace.ops:
@@ -154,20 +158,157 @@ def _find_rows(trace):
             groups.append(row.group)
     layers = {}
     for row in ordered:
-        layers.setdefault(row.group, set()).add((row.layer, row.reverse))
+        row.fallback = (row.group, row.layer, row.reverse, row.module) in fallback
+        if not row.fallback:
+            layers.setdefault(row.group, set()).add((row.layer, row.reverse))
     for row in ordered:
         if len(groups) > 1:
             row.start = min(r.steps[0] for r in ordered if r.group == row.group)
         parts = [row.group] if len(groups) > 1 and row.group else []
-        if len(layers[row.group]) > 1:
+        if len(layers.get(row.group, ())) > 1 and not row.fallback:
             parts.append(f"layer {row.layer}" + (" (reverse)" if row.reverse else ""))
         row.name = " ".join(parts)
-        row.fallback = (row.group, row.layer, row.reverse, row.module) in fallback
-        if row.fallback and len(ordered) > 1 and any(
-                "loss" in r.kind or "entropy" in r.kind for r in trace.ops
-                if key_of.get(r.index) == (row.group, row.layer, row.reverse, row.module)):
-            row.name = "the loss L_t of each step"
+        if not row.fallback and not row.name and len(ordered) > 1:
+            row.name = row.module or trace.module_kinds.get(row.module, "") or "the recurrent layer"
+        if row.fallback and len(ordered) > 1:
+            row.name = "the loss L_t of each step" if any(
+                "loss" in r.kind or "entropy" in r.kind or r.kind == "mean" for r in trace.ops
+                if key_of.get(r.index) == (row.group, row.layer, row.reverse, row.module)) \
+                else row.name or "the other ops of each step"
     return {index: rows[key] for index, key in key_of.items()}, ordered
+
+
+class _Ops:
+    """The records a picture draws, in order; indexing by a record's index still finds any
+    record (an input the picture links around)."""
+
+    def __init__(self, records, shown):
+        self.records, self.shown = records, shown
+
+    def __iter__(self):
+        return iter(self.shown)
+
+    def __reversed__(self):
+        return reversed(self.shown)
+
+    def __len__(self):
+        return len(self.shown)
+
+    def __getitem__(self, index):
+        return self.records[index]
+
+
+class _Drawn:
+    """What a picture draws of a trace: every op inside the steps and the ops outside them
+    that matter to the loss.
+
+    After a backward pass, an op outside the steps whose output reaches nothing backward went
+    through (a final state no one reads) is left out. So is the plumbing that only hands the
+    outputs of one row's steps to another row with the same steps (the stack and slice between
+    stacked layers, or between an LSTM and its per-step losses): the reading step is linked
+    straight to the step of the row below (``bridges``: op index -> the rows it comes from).
+    """
+
+    def __init__(self, trace):
+        self.trace = trace
+        records = trace.ops
+        consumers = {}
+        for record in records:
+            for kind, source in record.inputs:
+                if kind == "op":
+                    consumers.setdefault(source, []).append(record.index)
+        timed = [r.index for r in records if r.time_step is not None]
+        reached = [r.index for r in records if r.grad_norm is not None]
+        if reached:
+            pending, keep = reached + timed, set(reached + timed)
+            while pending:
+                for kind, source in records[pending.pop()].inputs:
+                    if kind == "op" and source not in keep:
+                        keep.add(source)
+                        pending.append(source)
+        else:
+            keep = {r.index for r in records}
+        row_of, rows = _find_rows(trace)
+        key = {row.index: (row.group, row.layer, row.reverse, row.module) for row in rows}
+        self.bridges, self.below = {}, {}
+        for record in records:
+            readers = [c for c in consumers.get(record.index, ()) if c in keep]
+            if record.time_step is not None or not readers or \
+                    any(c not in row_of for c in readers):
+                continue
+            sources = _rows_feeding(records, record.index, row_of)
+            targets = {row_of[c].index for c in readers}
+            if sources and all(rows[a].steps == rows[b].steps and a != b
+                               for a in sources for b in targets):
+                self.bridges[record.index] = [key[a] for a in sorted(sources)]
+                for b in targets:
+                    self.below.setdefault(key[b], set()).update(key[a] for a in sources)
+        hidden = set(self.bridges)
+        for record in reversed(records):
+            readers = [c for c in consumers.get(record.index, ()) if c in keep]
+            if record.time_step is None and readers and all(c in hidden for c in readers):
+                hidden.add(record.index)
+        # a detached state handed to the next chunk is drawn as the cut alone (see _cuts), and
+        # a slice or stack of data (x[t], the initial states) stands for that data
+        handoffs, view_of = set(), {}
+        for record in records:
+            inputs = [(kind, source) for kind, source in record.inputs if kind != "const"]
+            if record.time_step is not None or not inputs:
+                continue
+            if all(kind == "data" and source in trace.cuts or source in handoffs
+                   for kind, source in inputs):
+                handoffs.add(record.index)
+            elif record.kind in _RESHAPING:
+                leaves = [[source] if kind == "data" else view_of.get(source)
+                          for kind, source in inputs]
+                if all(leaves):
+                    view_of[record.index] = list(dict.fromkeys(k for ks in leaves for k in ks))
+        views = set()
+        for record in reversed(records):
+            readers = [c for c in consumers.get(record.index, ()) if c in keep]
+            if record.index in view_of and readers:
+                views.add(record.index)
+        hidden |= handoffs | views
+        self.records = [_redirected(r, handoffs, views, view_of, trace.cuts) for r in records]
+        shown = [r for r in self.records if r.index in keep and r.index not in hidden]
+        self.ops = _Ops(self.records, shown)
+        read = {source for r in shown for kind, source in r.inputs if kind == "data"}
+        self.leaves = {k: leaf for k, leaf in trace.leaves.items() if leaf.is_param or k in read}
+
+    def __getattr__(self, name):
+        return getattr(self.trace, name)
+
+
+def _redirected(record, handoffs, views, view_of, cuts):
+    """``record`` reading the data a slice was taken from instead of the slice, and without
+    the handed-on state of a cut."""
+    inputs = [item for kind, source in record.inputs
+              if not (kind == "op" and source in handoffs or kind == "data" and source in cuts)
+              for item in ([("data", leaf) for leaf in view_of[source]]
+                           if kind == "op" and source in views else [(kind, source)])]
+    if inputs == record.inputs:
+        return record
+    redirected = copy.copy(record)
+    redirected.inputs = inputs
+    return redirected
+
+
+def _rows_feeding(records, index, row_of):
+    """The rows whose step ops feed op ``index`` through ops outside the steps alone, or None
+    when anything else (a parameter, another computation's data) comes in on the way."""
+    rows, pending, seen = set(), [index], {index}
+    while pending:
+        for kind, source in records[pending.pop()].inputs:
+            if kind == "param":
+                return None
+            if kind != "op" or source in seen:
+                continue
+            seen.add(source)
+            if source in row_of:
+                rows.add(row_of[source].index)
+            else:
+                pending.append(source)
+    return rows or None
 
 
 class _Layout:
@@ -311,6 +452,7 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
         raise ValueError(f"to_dot: first_last must be a positive int, got {first_last!r}")
     if rolled:
         return _rolled_dot(trace, grads)
+    trace = _Drawn(trace)
     layout = _choose_layout(trace, collapse, first_last, max_steps, max_nodes)
     scales = _Scales(trace, layout, grads)
     lines = ["digraph bptt {",
@@ -324,6 +466,9 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     taps = _taps(trace, layout)
     stubs = _stubs(trace, layout)
     stubs.update(_outputs(trace, layout))
+    layout.groups.update({stub: f"beside{row.index}" for stub, (row, _) in
+                          _beside(trace, layout, stubs).items()})
+    lines += _row_order(trace, layout)
     lines += _parameter_band(trace, layout, scales, taps)
     lines += _data_nodes(trace, stubs)
     lines += _rows(trace, layout, shapes, taps, scales, stubs)
@@ -353,22 +498,21 @@ def _taps(trace, layout):
 
 
 def _stubs(trace, layout):
-    """{(origin, node): stub id} for what two or more steps of a row read from one place: the
+    """{(origin, node): stub} for what two or more steps of a row read from one place: the
     input sequence (a data leaf) or an op outside the steps that each step slices (the input
     projection). A small node below each step replaces a fan of edges from the one node."""
     data = _read_by_steps(trace, layout, lambda kind, source:
                           source if kind == "data" and source not in trace.cuts else None)
     feeds = _read_by_steps(trace, layout, lambda kind, source:
-                           layout.node_of_op[source]
+                           layout.node_of_op.get(source)
                            if kind == "op" and source not in layout.row_of else None)
     stubs = {}
     for readers, prefix in ((data, lambda key: f"x{trace.leaf_order[key]}"),
                             (feeds, lambda origin: f"f{origin}")):
         for origin, nodes in readers.items():
-            if len({t for _, t in nodes.values()}) < 2:
-                continue
             for node, (row, t) in nodes.items():
-                stubs[(origin, node)] = (f"{prefix(origin)}r{row.index}t{t}", row, t)
+                if len({s for r, s in nodes.values() if r is row}) > 1:
+                    stubs[(origin, node)] = (f"{prefix(origin)}r{row.index}t{t}", row, t)
     return stubs
 
 
@@ -492,17 +636,40 @@ def _stub_lines(trace, layout, stubs, row, t, indent):
             continue
         drawn.add(stub)
         if key in trace.leaves:
+            group = f", group={layout.groups[stub]}" if stub in layout.groups else ""
             lines.append(f'{indent}{stub} [label="{trace.leaves[key].name}[{t - row.start}]", '
-                         f'shape=ellipse, fillcolor="#dcecf9", fontsize=9, height=0.3];')
+                         f'shape=ellipse, fillcolor="#dcecf9", fontsize=9, height=0.3{group}];')
         elif stub.startswith("f"):
-            source = key if not key.startswith("op") else trace.ops[int(key[2:])].kind
-            lines.append(f'{indent}{stub} [label="{source}[{t - row.start}]", shape=box, '
-                         f'style="rounded,filled", fillcolor="#dcecf9", fontsize=9, height=0.3];')
+            index = next(i for i, node in layout.node_of_op.items() if node == key)
+            lines.append(f'{indent}{stub} [label={_quote(_slice_name(trace, layout, index, t - row.start))}, '
+                         f'shape=box, style="rounded,filled", fillcolor="#dcecf9", fontsize=9, '
+                         f'height=0.3];')
         else:
             module = layout.module_of_node.get(key, "").split(".")[-1] or "output"
             lines.append(f'{indent}{stub} [label="{module}[{t - row.start}]", shape=box, '
                          f'style="rounded,filled", fillcolor="#fbeee0", fontsize=9, height=0.3];')
     return lines
+
+
+def _slice_name(trace, layout, index, t):
+    """What a step reads of op ``index`` outside the steps, named by where it comes from
+    through reshaping ops: ``source_embedding[3]``, ``input[3]``, or ``encoder outputs (all
+    t)`` for what a row's steps made (the memory attention reads)."""
+    record = trace.ops[index]
+    while record.kind in _RESHAPING:
+        inputs = [(kind, source) for kind, source in record.inputs if kind in ("op", "data")]
+        made = [source for kind, source in inputs if kind == "op" and source in layout.row_of]
+        if made:
+            row = layout.row_of[made[0]]
+            return f"{row.name or row.module or 'step'} outputs (all t)"
+        if not inputs:
+            break
+        kind, source = inputs[0]
+        if kind == "data":
+            return f"{trace.leaves[source].name}[{t}]" if source in trace.leaves else \
+                f"{record.kind}[{t}]"
+        record = trace.ops[source]
+    return f"{record.module_path.split('.')[-1] or record.kind}[{t}]"
 
 
 def _rows(trace, layout, shapes, taps, scales, stubs):
@@ -646,6 +813,16 @@ def _edges(trace, layout, scales, taps, stubs):
         for kind, source in record.inputs:
             if kind == "const":
                 continue
+            if kind == "op" and source in trace.bridges:
+                for below in _rows_with(layout, trace.bridges[source]):
+                    origin = _anchor(trace, layout, below, record.time_step)
+                    if (origin, target) not in seen:
+                        seen.add((origin, target))
+                        entry = _entry(trace, taps, row, record.time_step, target)
+                        # written upper -> lower with dir=back: Graphviz 2.43 draws a flat edge
+                        # written lower -> upper between clusters as two strokes
+                        lines.append(f"  {entry} -> {origin} [penwidth=1.4, dir=back];")
+                continue
             if kind == "op":
                 origin = layout.node_of_op[source]
                 if origin == target or (origin, target) in seen:
@@ -655,7 +832,8 @@ def _edges(trace, layout, scales, taps, stubs):
                 producer_row = layout.row_of.get(source)
                 output = stubs.get((origin, target))
                 if output is not None and output[0].startswith("f"):
-                    lines.append(f"  {output[0]} -> {target};")
+                    lines.append(f"  {output[0]} -> "
+                                 f"{_entry(trace, taps, row, record.time_step, target)};")
                 elif output is not None:
                     if (origin, output[0]) not in seen:
                         seen.add((origin, output[0]))
@@ -693,7 +871,8 @@ def _edges(trace, layout, scales, taps, stubs):
             if (origin, target) in seen:
                 continue
             seen.add((origin, target))
-            lines.append(f'  {origin} -> {target} [color="#7aa6cf"];')
+            entry = _entry(trace, taps, row, record.time_step, target) if stub else target
+            lines.append(f'  {origin} -> {entry} [color="#7aa6cf"];')
     for (row_index, t), tap in taps.items():
         row = layout.rows[row_index]
         node = f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided"
@@ -708,6 +887,20 @@ def _edges(trace, layout, scales, taps, stubs):
                                  f'penwidth={width}, arrowsize=0.5, fontsize=7'
                 lines.append(f"  {node}:p{trace.leaf_order[key]} -> {reader} [{attributes}];")
     return lines
+
+
+def _entry(trace, taps, row, t, node):
+    """Where a step's input comes in: through the cell of its tap that holds the input weight
+    (x_t -> W_ih -> the cell) when ``node`` reads one, else ``node`` itself."""
+    tap = taps.get((row.index, t)) if row is not None else None
+    for key, readers in (tap or {}).items():
+        if node in readers and _short_name(trace.leaves[key].name, row.module) == "W_ih":
+            return f"tap{row.index}t{t}:p{trace.leaf_order[key]}"
+    return node
+
+
+def _rows_with(layout, keys):
+    return [row for row in layout.rows if (row.group, row.layer, row.reverse, row.module) in keys]
 
 
 def _state_edge(trace, layout, scales, producer, consumer, origin, target):
@@ -758,7 +951,7 @@ def _cuts(trace, layout):
     if not trace.cuts:
         return []
     consumers = {}
-    for record in trace.ops:
+    for record in trace.trace.ops:
         for kind, source in record.inputs:
             if kind == "op":
                 consumers.setdefault(source, []).append(record.index)
@@ -766,19 +959,17 @@ def _cuts(trace, layout):
     drawn = set()
     for key, producer_index in sorted(trace.cuts.items(), key=lambda item: trace.leaf_order[item[0]]):
         producer = _timed_neighbour(trace, layout, producer_index, False, consumers)
-        readers = [r.index for r in trace.ops if ("data", key) in r.inputs]
+        readers = [r.index for r in trace.trace.ops if ("data", key) in r.inputs]
         consumer = None
         for reader in readers:
             candidate = _timed_neighbour(trace, layout, reader, True, consumers)
             if candidate is not None and (consumer is None or candidate.time_step < consumer.time_step):
                 consumer = candidate
-        leaf = f"d{trace.leaf_order[key]}"
         if producer is None or consumer is None:
             continue
         row = layout.row_of[producer.index]
         origin = _anchor(trace, layout, row, producer.time_step)
         target = _anchor(trace, layout, layout.row_of[consumer.index], consumer.time_step)
-        lines.append(f'  {origin} -> {leaf} [color="#c0392b", style=dashed, constraint=false];')
         if origin != target and (origin, target) not in drawn:
             drawn.add((origin, target))
             lines.append(f'  {origin} -> {target} [color="#c0392b", style=dashed, penwidth=2, '
@@ -804,8 +995,8 @@ def _columns(trace, layout, taps, stubs):
     """The layout's skeleton. Time runs along Graphviz's ranks (rankdir=LR), and heavy
     invisible edges between the steps' state nodes keep each row on one straight line. A
     collapsed step (one node per module) is one column: its nodes share a rank, the input
-    below, the tap, the cell, the output above. Invisible edges within a column stack the rows
-    (encoder above decoder, layer 0 above layer 1) and put the parameter band below them."""
+    below, the tap, the cell, the output above. One ordering node stacks the rows (see
+    ``_top_to_bottom``) with the parameter band below them."""
     lines = []
     columns = {}
     anchors = {}
@@ -820,7 +1011,6 @@ def _columns(trace, layout, taps, stubs):
         for a, b in zip(chain, chain[1:]):
             lines.append(f"  {a} -> {b} [style=invis, weight=100];")
     columnar = {row.index for row in layout.rows} if layout.collapse else set()
-    ends = {}
     lines += _step_after_step(trace, layout, taps, stubs,
                               [row for row in layout.rows if row.index not in columnar])
     if columnar:
@@ -835,38 +1025,62 @@ def _columns(trace, layout, taps, stubs):
             if row_index in columnar:
                 columns[_position(row, t if t != "elided" else row.elided[0])].append(
                     f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided")
+        beside = _beside(trace, layout, stubs)
         for stub, row, t in stubs.values():
-            if row.index in columnar and stub not in columns[_position(row, t)]:
+            if row.index in columnar and stub not in columns[_position(row, t)] and \
+                    stub not in beside:
                 columns[_position(row, t)].append(stub)
-        chained, ends = _box_order(trace, layout, taps, stubs)
-        lines += chained
-    stacked = _top_to_bottom(layout.rows)
-    for upper, lower in zip(stacked, stacked[1:]):
-        # the top of the lower row's first box, then the bottom of the upper row's
-        below = ends[(lower.index, lower.steps[0])][1] if columnar else anchors[(lower.index, 0)]
-        above = ends[(upper.index, upper.steps[0])][0] if columnar else anchors[(upper.index, 0)]
-        lines.append(f"  {below} -> {above} [style=invis];")
-    # the band below the rows: a few parameters per column, the legend after them
+        lines += _box_order(trace, layout, taps, stubs, beside)
+        # what sits beside a cell stays inside its step, after the state node of the step
+        # before, and on one line with what sits beside the cells of the other steps
+        previous = {}
+        for node, (row, t) in sorted(beside.items(), key=lambda item: (item[1][0].index, item[1][1])):
+            earlier = [s for s in row.steps if s < t and (s in row.shown or s == row.elided[0])]
+            if earlier:
+                lines.append(f"  {_anchor(trace, layout, row, earlier[-1])} -> {node} [style=invis];")
+            if row.index in previous:
+                lines.append(f"  {previous[row.index]} -> {node} [style=invis, weight=100];")
+            previous[row.index] = node
     band = [f"p{trace.leaf_order[leaf.key]}" for leaf in trace.parameters()]
-    if columns and stacked:
+    if columns:
+        # the band below the rows: a few parameters per column, the legend after them
         per_column = -(-len(band) // len(columns))
-        bottom = stacked[-1]
         for i, node in enumerate(band):
-            position = min(i // per_column, len(columns) - 1)
-            columns[position].append(node)
-            anchor = anchors.get((bottom.index, position)) or anchors[(bottom.index, 0)]
-            lines.append(f"  {node} -> {anchor} [style=invis];")
+            columns[min(i // per_column, len(columns) - 1)].append(node)
     for position in sorted(columns):
         lines.append("  {rank=same; " + " ".join(f"{n};" for n in columns[position]) + "}")
     return lines
 
 
-def _box_order(trace, layout, taps, stubs):
+def _row_order(trace, layout):
+    """The rows from top to bottom, then the parameter band. Graphviz orders the clusters of
+    a rank by crossings alone, breaking ties in the order it first meets their nodes; one
+    invisible node, the first one written, whose out-edges keep their order (ordering=out)
+    leads to each row's first step and to every parameter in that order."""
+    if len(layout.rows) < 2:
+        return []                      # one row: Graphviz puts the band below it unasked
+    nodes = [_anchor(trace, layout, row, row.steps[0]) for row in
+             _top_to_bottom(layout.rows, trace.below)]
+    nodes += [f"p{trace.leaf_order[leaf.key]}" for leaf in trace.parameters()]
+    return ['  row_order [style=invis, ordering=out, label="", width=0, height=0];'] + \
+        [f"  row_order -> {node} [style=invis, weight=0];" for node in nodes]
+
+
+def _beside(trace, layout, stubs):
+    """{stub: (row, t)} of the data a row reads when the row below feeds it (the targets of
+    per-step losses): drawn one rank to the left of its step's cell, so the column holds only
+    what links straight up: the input, the tap, the cell, the row above, the output."""
+    fed = {(r.group, r.layer, r.reverse, r.module) for r in layout.rows} & set(trace.below)
+    return {stub: (row, t) for stub, row, t in stubs.values() if not stub.startswith("y")
+            and (row.group, row.layer, row.reverse, row.module) in fed}
+
+
+def _box_order(trace, layout, taps, stubs, beside):
     """Inside a step drawn as one column, invisible edges chain its nodes in one order: the
     input, the tap, the cell (its modules in the order they ran), the output."""
     chains = {}
     for stub, row, t in stubs.values():
-        if not stub.startswith("y"):
+        if not stub.startswith("y") and stub not in beside:
             chains.setdefault((row.index, t), {}).setdefault(stub, 0)
     for (row_index, t) in taps:
         if t != "elided":
@@ -879,12 +1093,11 @@ def _box_order(trace, layout, taps, stubs):
     for stub, row, t in stubs.values():
         if stub.startswith("y"):
             chains.setdefault((row.index, t), {}).setdefault(stub, 3)
-    lines, ends = [], {}
+    lines = []
     for key in sorted(chains):
         order = sorted(chains[key], key=lambda node: chains[key][node])
         lines += [f"  {a} -> {b} [style=invis];" for a, b in zip(order, order[1:])]
-        ends[key] = (order[0], order[-1])
-    return lines, ends
+    return lines
 
 
 def _step_after_step(trace, layout, taps, stubs, rows):
@@ -938,10 +1151,29 @@ def _position(row, t):
     return sum(1 for s in row.shown if s < t)
 
 
-def _top_to_bottom(rows):
-    """Rows from the top of the picture, in the order they ran: the encoder above the
-    decoder, layer 0 above layer 1, a forward direction above its reverse."""
-    return list(rows)
+def _top_to_bottom(rows, below):
+    """Rows from the top of the picture. Rows over the same steps stack like the textbook's
+    layers: a row above the rows it reads (``below``: row key -> keys of the rows its steps
+    read), so layer 0 is at the bottom, a layer's forward direction above its reverse, and
+    the per-step losses on top. Rows over different steps (the encoder, then the decoder) follow
+    each other down the page in the order they ran."""
+    stacks = {}
+    for row in rows:
+        stacks.setdefault(tuple(row.steps), []).append(row)
+    ordered = []
+    for stack in sorted(stacks.values(), key=lambda members: (members[0].steps[0], members[0].index)):
+        key = {row.index: (row.group, row.layer, row.reverse, row.module) for row in stack}
+        placed, upward = set(), []
+        while len(upward) < len(stack):
+            ready = [row for row in stack if row.index not in placed and
+                     all(k in {key[i] for i in placed} or k not in key.values()
+                         for k in below.get(key[row.index], ()))]
+            row = min(ready or [r for r in stack if r.index not in placed],
+                      key=lambda r: (r.layer, not r.reverse, r.index))
+            placed.add(row.index)
+            upward.append(row)
+        ordered += reversed(upward)
+    return ordered
 
 
 def _legend(layout, scales, trace):
