@@ -4,8 +4,12 @@ gradient flow over time.
 The drawing follows the textbook figure. Time runs left to right on one straight row of step
 boxes (``t = 3``), the recurrent state passing from each box to the next; inputs come in below,
 outputs and losses leave above. A model with several recurrent layers gets one row per layer
-(and direction); an encoder-decoder gets a named encoder row above a named decoder row, each
-numbering its own steps from 0. Shared parameters sit in a band outside the rows, drawn once:
+(and direction), layer 0 at the bottom and each step's output going straight up into the same
+step of the layer above; per-step losses get a row above the steps that feed them; an
+encoder-decoder gets a named encoder row above a named decoder row, each numbering its own
+steps from 0. After a backward pass the ops outside the steps that lead nowhere the gradient
+went are left out, and so is plumbing: a slice of the data is drawn as that data, the stack
+and slice between two rows as one edge, the state handed across ``detach()`` as the cut. Shared parameters sit in a band outside the rows, drawn once:
 inside each step box a small tap names the weights that step uses, so no edge runs from the band
 across the row. With ``grads=True`` each tap cell, and each parameter's bar of per-step shares
 (dL/dW = sum over t), is coloured on one heat scale (blue small, red large, logarithmic), and
@@ -15,7 +19,9 @@ gradient is seen at a glance. Every picture carries a legend.
 Long sequences are elided automatically (the first and last steps drawn, one "... 80 steps ..."
 box in between that carries the elided steps' summed contribution), each step is one node per
 module unless ``collapse=False``, and past ``max_nodes`` the drawing collapses further, so
-Graphviz never gets a graph that takes it more than seconds.
+Graphviz never gets a graph that takes it more than seconds. Drawn op by op
+(``collapse=False``), steps keep their order but not one level: Graphviz orders each box's
+gates on its own.
 """
 import copy
 import math
@@ -873,6 +879,7 @@ def _edges(trace, layout, scales, taps, stubs):
             seen.add((origin, target))
             entry = _entry(trace, taps, row, record.time_step, target) if stub else target
             lines.append(f'  {origin} -> {entry} [color="#7aa6cf"];')
+    lines += _sources(trace, layout, stubs)
     for (row_index, t), tap in taps.items():
         row = layout.rows[row_index]
         node = f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided"
@@ -887,6 +894,18 @@ def _edges(trace, layout, scales, taps, stubs):
                                  f'penwidth={width}, arrowsize=0.5, fontsize=7'
                 lines.append(f"  {node}:p{trace.leaf_order[key]} -> {reader} [{attributes}];")
     return lines
+
+
+def _sources(trace, layout, stubs):
+    """An invisible edge from an op outside the steps that each step slices (the embedded
+    source, made before the steps) to the slice its row's first step reads: the op sits at
+    the start of that row."""
+    late = {layout.node_of_op[index] for index in _after_steps(trace, layout)}
+    first = {}
+    for (origin, _), (stub, row, t) in stubs.items():
+        if stub.startswith("f") and t == row.steps[0] and origin not in late | set(first):
+            first[origin] = stub
+    return [f"  {origin} -> {stub} [style=invis];" for origin, stub in first.items()]
 
 
 def _entry(trace, taps, row, t, node):
@@ -999,13 +1018,11 @@ def _columns(trace, layout, taps, stubs):
     ``_top_to_bottom``) with the parameter band below them."""
     lines = []
     columns = {}
-    anchors = {}
     for row in layout.rows:
         chain = []
         for t in row.steps:
             if t in row.shown or t == row.elided[0]:
                 node = _anchor(trace, layout, row, t)
-                anchors[(row.index, _position(row, t))] = node
                 columns.setdefault(_position(row, t), []).append(node)
                 chain.append(node)
         for a, b in zip(chain, chain[1:]):

@@ -124,7 +124,7 @@ PICTURES = [
     ("truncated_bptt.svg",       truncated,                                         {}),
     ("lstm_100_steps.svg",       lambda: traced_example("lstm", 100, 3, impl="fused"), {}),
     ("rolled.svg",               lambda: traced_example("lstm", 5, 3, impl="fused"), {"rolled": True}),
-    ("lstm_gates.svg",           lambda: traced_example("lstm", 2, 3),              {"collapse": False}),
+    ("lstm_gates.svg",           lambda: traced_example("lstm", 1, 3),              {"collapse": False}),
 ]
 
 
