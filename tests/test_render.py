@@ -120,8 +120,8 @@ def test_stacked_layers_are_one_row_each_layer_1_above_layer_0(impl):
     assert 'label="layer 0"' in text and 'label="layer 1"' in text
     if impl == "primitive":
         return                          # layer 1 reads one projection of all of layer 0's h
-    # layer 0's h_t goes straight up into layer 1's step t, through its W_ih
-    ups = re.findall(r"^  (tap1t(\d+):p\d+|r1t(\d+)m\d+) -> r0t(\d+)m\d+ \[penwidth=1.4, dir=back\];$",
+    # layer 0's h_t goes straight up into layer 1's step t, through its tap
+    ups = re.findall(r"^  (tap1t(\d+)|r1t(\d+)m\d+) -> r0t(\d+)m\d+ \[penwidth=1.4, dir=back\];$",
                      text, re.M)
     assert sorted(int(b or c) for _, b, c, _ in ups) == list(range(5))
     assert all(int(b or c) == int(t) for _, b, c, t in ups)

@@ -824,9 +824,10 @@ def _edges(trace, layout, scales, taps, stubs):
                     origin = _anchor(trace, layout, below, record.time_step)
                     if (origin, target) not in seen:
                         seen.add((origin, target))
-                        entry = _entry(trace, taps, row, record.time_step, target)
-                        # written upper -> lower with dir=back: Graphviz 2.43 draws a flat edge
-                        # written lower -> upper between clusters as two strokes
+                        entry = _entry(trace, taps, row, record.time_step, target).split(":")[0]
+                        # written upper -> lower with dir=back and to the tap, not its cell:
+                        # Graphviz 2.43 draws a flat edge between clusters written lower ->
+                        # upper as two strokes, and one to a port with its arrow reversed
                         lines.append(f"  {entry} -> {origin} [penwidth=1.4, dir=back];")
                 continue
             if kind == "op":
