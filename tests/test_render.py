@@ -2,8 +2,12 @@
 not only from the DOT text:
 
   * the step boxes of a row share one y and x grows with t (RNN, LSTM, GRU at 4, 12 and 50
-    steps), the encoder row lies above the decoder row, stacked layers one row each;
-  * the shared parameters lie outside the step rows, and each step reads them through its tap;
+    steps), the encoder row lies above the decoder row, stacked layers one row each with
+    layer 1 above layer 0, the per-step losses above the steps that feed them;
+  * the shared parameters lie in a band below every row, and each step reads them through
+    its tap;
+  * after backward, what leads nowhere the gradient went and the plumbing between rows are
+    left out;
   * dL/dW = sum over t is drawn as one bar per step, in step order, on the taps' heat scale;
   * long rows are elided by default, the elision carrying the elided steps' summed share;
   * truncated BPTT numbers its chunks' steps on and draws the detach() cut;
