@@ -178,6 +178,20 @@ def tagged_lstm(steps=5):
     return tr
 
 
+def bidirectional_seq2seq():
+    """The demo's model, small: a bidirectional GRU encoder, general attention."""
+    ts.manual_seed(0)
+    model = nn.Seq2Seq(12, 9, 8, 8, cell="gru", attention="general", bidirectional=True)
+    rng = np.random.default_rng(0)
+    source = rng.integers(3, 12, size=(1, 8))
+    target = np.concatenate([[[1]], rng.integers(3, 9, size=(1, 6))], axis=1)
+    with ts.trace() as tr:
+        logits, _ = model(source, target)
+        loss = model.loss(logits, target)
+    loss.backward()
+    return tr
+
+
 TOPOLOGIES = {
     "lstm": lambda: traced_example("lstm", 5, 3, batch=1, impl="fused"),
     "lstm_primitive": lambda: traced_example("lstm", 5, 3, batch=1),
@@ -186,7 +200,22 @@ TOPOLOGIES = {
     "stacked_gru_3": lambda: traced_example("gru", 4, 3, layers=3, impl="fused"),
     "many_to_many": tagged_lstm,
     "truncated": lambda: truncated_lstm()[0],
+    "bidirectional_seq2seq": bidirectional_seq2seq,
 }
+
+
+@needs_dot
+@pytest.mark.parametrize("topology,top_to_bottom", [
+    ("stacked_gru_3", ["layer 2", "layer 1", "layer 0"]),
+    ("many_to_many", ["the loss L_t of each step", "LSTM"]),
+    ("bidirectional_seq2seq", ["encoder layer 0", "encoder layer 0 (reverse)", "decoder"]),
+])
+def test_rows_stack_like_the_textbook(topology, top_to_bottom):
+    text = TOPOLOGIES[topology]().to_dot(grads=True)
+    centres, _, _ = laid_out(text)
+    names = dict(re.findall(r"subgraph (cluster_row\d+) \{\n\s*label=\"([^\"]*)\"", text))
+    drawn = sorted(names, key=lambda cluster: -centres[cluster][1])
+    assert [names[cluster] for cluster in drawn] == top_to_bottom
 
 
 @needs_dot
