@@ -1,8 +1,13 @@
 """Generic fixtures shared by all test files."""
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 
 import tinyseq as ts
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(autouse=True)
@@ -21,3 +26,12 @@ def float64():
     """New tensors, parameters and Python floats are float64 inside the test (``_seeded``
     restores the default dtype afterwards)."""
     ts.set_default_dtype(ts.float64)
+
+
+@pytest.fixture(scope="module")
+def examples_on_path():
+    """examples/ is not a package: put it on sys.path while a module's tests run (use with
+    ``pytestmark = pytest.mark.usefixtures("examples_on_path")``)."""
+    sys.path.insert(0, str(EXAMPLES))
+    yield
+    sys.path.remove(str(EXAMPLES))

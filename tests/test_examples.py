@@ -2,20 +2,10 @@
 finite metrics, and (where that is cheap) beats its baseline."""
 import importlib
 import math
-import pathlib
-import sys
 
 import pytest
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _examples_on_path():
-    """examples/ is not a package: put it on sys.path while these tests run."""
-    sys.path.insert(0, str(EXAMPLES))
-    yield
-    sys.path.remove(str(EXAMPLES))
+pytestmark = pytest.mark.usefixtures("examples_on_path")
 
 
 def example(name):

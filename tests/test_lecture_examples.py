@@ -3,21 +3,13 @@ dilution), datasets.Shapes, and the captioner's BLEU."""
 import importlib
 import math
 import pathlib
-import sys
 
 import numpy as np
 import pytest
 
 from tinyseq.datasets import Shapes
 
-EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _examples_on_path():
-    sys.path.insert(0, str(EXAMPLES))
-    yield
-    sys.path.remove(str(EXAMPLES))
+pytestmark = pytest.mark.usefixtures("examples_on_path")
 
 
 def example(name):
@@ -124,7 +116,7 @@ def test_readme_shows_the_parameter_count_does_not_grow_with_t(capsys):
 
     import tinyseq as ts
     from tinyseq import nn
-    text = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    text = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = text[text.index("## The lecture's names"):]
     block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(block, {"ts": ts, "nn": nn})
