@@ -9,12 +9,13 @@ step of the layer above; per-step losses get a row above the steps that feed the
 encoder-decoder gets a named encoder row above a named decoder row, each numbering its own
 steps from 0. After a backward pass the ops outside the steps that lead nowhere the gradient
 went are left out, and so is plumbing: a slice of the data is drawn as that data, the stack
-and slice between two rows as one edge, the state handed across ``detach()`` as the cut. Shared parameters sit in a band outside the rows, drawn once:
-inside each step box a small tap names the weights that step uses, so no edge runs from the band
-across the row. With ``grads=True`` each tap cell, and each parameter's bar of per-step shares
-(dL/dW = sum over t), is coloured on one heat scale (blue small, red large, logarithmic), and
-the state edges carry the norm of the gradient flowing back through them, so a vanishing
-gradient is seen at a glance. Every picture carries a legend.
+and slice between two rows as one edge, the state handed across ``detach()`` as the cut.
+Shared parameters sit in a band below the rows, drawn once: inside each step box a small tap
+names the weights that step uses, so no edge runs from the band across the row. With
+``grads=True`` each tap cell, and each parameter's bar of per-step shares (dL/dW = sum over
+t), is coloured on one heat scale (blue small, red large, logarithmic), and the state edges
+carry the norm of the gradient flowing back through them, so a vanishing gradient is seen at
+a glance. Every picture carries a legend.
 
 Long sequences are elided automatically (the first and last steps drawn, one "... 80 steps ..."
 box in between that carries the elided steps' summed contribution), each step is one node per
@@ -86,6 +87,7 @@ class _Row:
 
     def __init__(self, index, key):
         self.index = index
+        self.key = key                      # (group, layer, reverse, module)
         self.group, self.layer, self.reverse, self.module = key
         self.steps = []
         self.fallback = False               # a row of ops that read no recurrent weight
@@ -164,7 +166,7 @@ def _find_rows(trace):
             groups.append(row.group)
     layers = {}
     for row in ordered:
-        row.fallback = (row.group, row.layer, row.reverse, row.module) in fallback
+        row.fallback = row.key in fallback
         if not row.fallback:
             layers.setdefault(row.group, set()).add((row.layer, row.reverse))
     for row in ordered:
@@ -179,7 +181,7 @@ def _find_rows(trace):
         if row.fallback and len(ordered) > 1:
             row.name = "the loss L_t of each step" if any(
                 "loss" in r.kind or "entropy" in r.kind or r.kind == "mean" for r in trace.ops
-                if key_of.get(r.index) == (row.group, row.layer, row.reverse, row.module)) \
+                if key_of.get(r.index) == row.key) \
                 else row.name or "the other ops of each step"
     return {index: rows[key] for index, key in key_of.items()}, ordered
 
@@ -234,11 +236,12 @@ class _Drawn:
                         pending.append(source)
         else:
             keep = {r.index for r in records}
+        readers_of = {index: [c for c in readers if c in keep]
+                      for index, readers in consumers.items()}
         row_of, rows = _find_rows(trace)
-        key = {row.index: (row.group, row.layer, row.reverse, row.module) for row in rows}
         self.bridges, self.below = {}, {}
         for record in records:
-            readers = [c for c in consumers.get(record.index, ()) if c in keep]
+            readers = readers_of.get(record.index)
             if record.time_step is not None or not readers or \
                     any(c not in row_of for c in readers):
                 continue
@@ -246,12 +249,12 @@ class _Drawn:
             targets = {row_of[c].index for c in readers}
             if sources and all(rows[a].steps == rows[b].steps and a != b
                                for a in sources for b in targets):
-                self.bridges[record.index] = [key[a] for a in sorted(sources)]
+                self.bridges[record.index] = [rows[a].key for a in sorted(sources)]
                 for b in targets:
-                    self.below.setdefault(key[b], set()).update(key[a] for a in sources)
+                    self.below.setdefault(rows[b].key, set()).update(rows[a].key for a in sources)
         hidden = set(self.bridges)
         for record in reversed(records):
-            readers = [c for c in consumers.get(record.index, ()) if c in keep]
+            readers = readers_of.get(record.index)
             if record.time_step is None and readers and all(c in hidden for c in readers):
                 hidden.add(record.index)
         # a detached state handed to the next chunk is drawn as the cut alone (see _cuts), and
@@ -269,15 +272,11 @@ class _Drawn:
                           for kind, source in inputs]
                 if all(leaves):
                     view_of[record.index] = list(dict.fromkeys(k for ks in leaves for k in ks))
-        views = set()
-        for record in reversed(records):
-            readers = [c for c in consumers.get(record.index, ()) if c in keep]
-            if record.index in view_of and readers:
-                views.add(record.index)
+        views = {index for index in view_of if readers_of.get(index)}
         hidden |= handoffs | views
-        self.records = [_redirected(r, handoffs, views, view_of, trace.cuts) for r in records]
-        shown = [r for r in self.records if r.index in keep and r.index not in hidden]
-        self.ops = _Ops(self.records, shown)
+        redirected = [_redirected(r, handoffs, views, view_of, trace.cuts) for r in records]
+        shown = [r for r in redirected if r.index in keep and r.index not in hidden]
+        self.ops = _Ops(redirected, shown)
         read = {source for r in shown for kind, source in r.inputs if kind == "data"}
         self.leaves = {k: leaf for k, leaf in trace.leaves.items() if leaf.is_param or k in read}
 
@@ -335,6 +334,7 @@ class _Layout:
         self.module_kinds = trace.module_kinds
         self.node_of_op = {}
         self.module_of_node = {}
+        self.op_of_node = {}                # drawn node -> the first op it stands for
         self.groups = {}
         module_number = {}
         for record in trace.ops:
@@ -348,6 +348,7 @@ class _Layout:
             else:
                 self.node_of_op[record.index] = f"op{record.index}"
             self.module_of_node.setdefault(self.node_of_op[record.index], record.module_path)
+            self.op_of_node.setdefault(self.node_of_op[record.index], record.index)
 
     @property
     def shown_boxes(self):
@@ -472,8 +473,8 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     taps = _taps(trace, layout)
     stubs = _stubs(trace, layout)
     stubs.update(_outputs(trace, layout))
-    layout.groups.update({stub: f"beside{row.index}" for stub, (row, _) in
-                          _beside(trace, layout, stubs).items()})
+    beside = _beside(trace, layout, stubs)
+    layout.groups.update({stub: f"beside{row.index}" for stub, (row, _) in beside.items()})
     lines += _row_order(trace, layout)
     lines += _parameter_band(trace, layout, scales, taps)
     lines += _data_nodes(trace, stubs)
@@ -481,7 +482,7 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     lines += _edges(trace, layout, scales, taps, stubs)
     lines += _cuts(trace, layout)
     lines += _legend(layout, scales, trace)
-    lines += _columns(trace, layout, taps, stubs)
+    lines += _columns(trace, layout, taps, stubs, beside)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -646,8 +647,8 @@ def _stub_lines(trace, layout, stubs, row, t, indent):
             lines.append(f'{indent}{stub} [label="{trace.leaves[key].name}[{t - row.start}]", '
                          f'shape=ellipse, fillcolor="#dcecf9", fontsize=9, height=0.3{group}];')
         elif stub.startswith("f"):
-            index = next(i for i, node in layout.node_of_op.items() if node == key)
-            lines.append(f'{indent}{stub} [label={_quote(_slice_name(trace, layout, index, t - row.start))}, '
+            name = _slice_name(trace, layout, layout.op_of_node[key], t - row.start)
+            lines.append(f'{indent}{stub} [label={_quote(name)}, '
                          f'shape=box, style="rounded,filled", fillcolor="#dcecf9", fontsize=9, '
                          f'height=0.3];')
         else:
@@ -880,7 +881,7 @@ def _edges(trace, layout, scales, taps, stubs):
             seen.add((origin, target))
             entry = _entry(trace, taps, row, record.time_step, target) if stub else target
             lines.append(f'  {origin} -> {entry} [color="#7aa6cf"];')
-    lines += _sources(trace, layout, stubs)
+    lines += _sources(layout, stubs, after)
     for (row_index, t), tap in taps.items():
         row = layout.rows[row_index]
         node = f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided"
@@ -897,11 +898,11 @@ def _edges(trace, layout, scales, taps, stubs):
     return lines
 
 
-def _sources(trace, layout, stubs):
+def _sources(layout, stubs, after):
     """An invisible edge from an op outside the steps that each step slices (the embedded
-    source, made before the steps) to the slice its row's first step reads: the op sits at
-    the start of that row."""
-    late = {layout.node_of_op[index] for index in _after_steps(trace, layout)}
+    source, made before the steps, not one of ``after``) to the slice its row's first step
+    reads: the op sits at the start of that row."""
+    late = {layout.node_of_op[index] for index in after}
     first = {}
     for (origin, _), (stub, row, t) in stubs.items():
         if stub.startswith("f") and t == row.steps[0] and origin not in late | set(first):
@@ -920,7 +921,7 @@ def _entry(trace, taps, row, t, node):
 
 
 def _rows_with(layout, keys):
-    return [row for row in layout.rows if (row.group, row.layer, row.reverse, row.module) in keys]
+    return [row for row in layout.rows if row.key in keys]
 
 
 def _state_edge(trace, layout, scales, producer, consumer, origin, target):
@@ -1011,7 +1012,7 @@ def _anchor(trace, layout, row, t):
     return layout.node_of_op[last]
 
 
-def _columns(trace, layout, taps, stubs):
+def _columns(trace, layout, taps, stubs, beside):
     """The layout's skeleton. Time runs along Graphviz's ranks (rankdir=LR), and heavy
     invisible edges between the steps' state nodes keep each row on one straight line. A
     collapsed step (one node per module) is one column: its nodes share a rank, the input
@@ -1043,7 +1044,6 @@ def _columns(trace, layout, taps, stubs):
             if row_index in columnar:
                 columns[_position(row, t if t != "elided" else row.elided[0])].append(
                     f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided")
-        beside = _beside(trace, layout, stubs)
         for stub, row, t in stubs.values():
             if row.index in columnar and stub not in columns[_position(row, t)] and \
                     stub not in beside:
@@ -1088,9 +1088,9 @@ def _beside(trace, layout, stubs):
     """{stub: (row, t)} of the data a row reads when the row below feeds it (the targets of
     per-step losses): drawn one rank to the left of its step's cell, so the column holds only
     what links straight up: the input, the tap, the cell, the row above, the output."""
-    fed = {(r.group, r.layer, r.reverse, r.module) for r in layout.rows} & set(trace.below)
+    fed = {r.key for r in layout.rows} & set(trace.below)
     return {stub: (row, t) for stub, row, t in stubs.values() if not stub.startswith("y")
-            and (row.group, row.layer, row.reverse, row.module) in fed}
+            and row.key in fed}
 
 
 def _box_order(trace, layout, taps, stubs, beside):
@@ -1180,15 +1180,14 @@ def _top_to_bottom(rows, below):
         stacks.setdefault(tuple(row.steps), []).append(row)
     ordered = []
     for stack in sorted(stacks.values(), key=lambda members: (members[0].steps[0], members[0].index)):
-        key = {row.index: (row.group, row.layer, row.reverse, row.module) for row in stack}
+        keys = {row.key for row in stack}
         placed, upward = set(), []
         while len(upward) < len(stack):
-            ready = [row for row in stack if row.index not in placed and
-                     all(k in {key[i] for i in placed} or k not in key.values()
-                         for k in below.get(key[row.index], ()))]
-            row = min(ready or [r for r in stack if r.index not in placed],
+            ready = [row for row in stack if row.key not in placed and
+                     all(k in placed or k not in keys for k in below.get(row.key, ()))]
+            row = min(ready or [r for r in stack if r.key not in placed],
                       key=lambda r: (r.layer, not r.reverse, r.index))
-            placed.add(row.index)
+            placed.add(row.key)
             upward.append(row)
         ordered += reversed(upward)
     return ordered
