@@ -68,6 +68,16 @@ def check_one_row(boxes, steps):
     assert sorted(boxes) == steps
 
 
+def check_upper_row_above(centres, upper, lower, steps):
+    """Rows ``upper`` and ``lower`` each lie on one line with the boxes of ``steps``, every box of
+    the upper row above every box of the lower one; returns both rows' boxes."""
+    above, below = step_boxes(centres, upper), step_boxes(centres, lower)
+    check_one_row(above, steps)
+    check_one_row(below, steps)
+    assert min(y for _, y in above.values()) > max(y for _, y in below.values())
+    return above, below
+
+
 def truncated_lstm(impl="fused", chunks=3, chunk=3):
     """An LSTM trained by truncated BPTT: one call per chunk, the state detached in between."""
     ts.manual_seed(0)
@@ -115,10 +125,7 @@ def test_stacked_layers_are_one_row_each_layer_1_above_layer_0(impl):
     tr = traced_example("gru", 5, 3, layers=2, impl=impl)
     text = tr.to_dot(grads=True)
     centres, _, _ = laid_out(text)
-    first, second = step_boxes(centres, 0), step_boxes(centres, 1)
-    check_one_row(first, list(range(5)))
-    check_one_row(second, list(range(5)))
-    assert min(y for _, y in second.values()) > max(y for _, y in first.values())
+    second, first = check_upper_row_above(centres, 1, 0, list(range(5)))
     for t in range(5):                  # step t of layer 1 stands on step t of layer 0
         assert abs(first[t][0] - second[t][0]) < 3.0
     assert 'label="layer 0"' in text and 'label="layer 1"' in text
@@ -154,10 +161,7 @@ def test_encoder_row_lies_above_the_decoder_row():
     tr = traced_example("seq2seq", 4, 4, batch=1)
     text = tr.to_dot(grads=True)
     centres, _, _ = laid_out(text)
-    encoder, decoder = step_boxes(centres, 0), step_boxes(centres, 1)
-    check_one_row(encoder, list(range(4)))
-    check_one_row(decoder, list(range(4)))         # each row numbers its own steps from 0
-    assert min(y for _, y in encoder.values()) > max(y for _, y in decoder.values())
+    check_upper_row_above(centres, 0, 1, list(range(4)))   # each row numbers its steps from 0
     assert centres["cluster_row0"][1] > centres["cluster_row1"][1]
     assert 'label="encoder"' in text and 'label="decoder"' in text
 
@@ -222,7 +226,7 @@ def test_rows_stack_like_the_textbook(topology, top_to_bottom):
 @pytest.mark.parametrize("topology", sorted(TOPOLOGIES))
 def test_parameters_lie_in_a_band_below_every_step_row(topology):
     tr = TOPOLOGIES[topology]()
-    centres, nodes, boxes = laid_out(tr.to_dot(grads=True))
+    _, nodes, boxes = laid_out(tr.to_dot(grads=True))
     steps = [box for name, box in boxes.items() if re.match(r"^cluster_(r\d+_)?t\d+$", name)]
     low = min(b[1] for b in steps)
     params = [f"p{tr.leaf_order[leaf.key]}" for leaf in tr.parameters()]
@@ -235,11 +239,8 @@ def test_parameters_lie_in_a_band_below_every_step_row(topology):
 def test_per_step_losses_sit_above_their_steps_each_linked_straight_to_its_cell():
     tr = tagged_lstm()
     text = tr.to_dot(grads=True)
-    centres, nodes, _ = laid_out(text)
-    cells, losses = step_boxes(centres, 0), step_boxes(centres, 1)
-    check_one_row(cells, list(range(5)))
-    check_one_row(losses, list(range(5)))
-    assert min(y for _, y in losses.values()) > max(y for _, y in cells.values())
+    centres, _, _ = laid_out(text)
+    check_upper_row_above(centres, 1, 0, list(range(5)))   # the losses over the cells
     assert 'label="the loss L_t of each step"' in text
     links = re.findall(r"^  r1t(\d+)m\d+ -> r0t(\d+)m\d+ \[penwidth=1.4, dir=back\];$", text, re.M)
     assert sorted((int(a), int(b)) for a, b in links) == [(t, t) for t in range(5)]
