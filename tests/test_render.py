@@ -1,4 +1,4 @@
-"""The BPTT pictures (tinyseq/render.py), read from where Graphviz puts things (``dot -Tjson``),
+"""The BPTT pictures (tinyseq/render/), read from where Graphviz puts things (``dot -Tjson``),
 not only from the DOT text:
 
   * the step boxes of a row share one y and x grows with t (RNN, LSTM, GRU at 4, 12 and 50

@@ -1,4 +1,4 @@
-"""The BPTT tracer (tinyseq/trace.py) and its drawings (tinyseq/render.py).
+"""The BPTT tracer (tinyseq/trace.py) and its drawings (tinyseq/render/).
 
 On RNN, LSTM, GRU (also 2-layer bidirectional with lengths) and Seq2Seq (with and without
 attention) in float64:
@@ -776,7 +776,7 @@ def test_render_dot_writes_the_dot_text(small_trace, tmp_path):
 
 
 def test_render_without_dot_writes_dot_source_and_warns(small_trace, tmp_path, monkeypatch):
-    monkeypatch.setattr(render_module, "shutil", types.SimpleNamespace(which=lambda name: None))
+    monkeypatch.setattr(importlib.import_module("tinyseq.render.graph"), "shutil", types.SimpleNamespace(which=lambda name: None))
     target = tmp_path / "x.svg"
     with pytest.warns(UserWarning, match="apt-get install graphviz"):
         written = small_trace.render(target)
