@@ -1,37 +1,56 @@
-# make demo   set up .venv and run the demo (trains a model on built-in data)
-# make test   set up .venv and run the whole test suite (printing why any test skipped)
+# make demo       set up what the demo needs and run it (trains a model on built-in data)
+# make test       set up the test tools too and run the whole test suite (printing why any test skipped)
 # make test-fast  the same without the tests marked slow
-# make gallery regenerate the pictures in viz/
-# They install what they need: a virtual environment with the Python packages, the
-# Graphviz `dot` program through apt when it is missing, and for make test headless Chromium.
+# make gallery    regenerate the pictures in viz/
+# Each says what it installs before installing it: a virtual environment .venv with the Python
+# packages, Graphviz's `dot` through apt when it is missing, and for the tests headless Chromium.
+# A stamp file in .venv records each set-up, so `make demo` then `make test` installs only the
+# test tools on top, and `make test` on a fresh clone installs everything at once.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --progress-bar off
 
-.PHONY: demo test test-fast gallery setup dot browser clean
+.PHONY: demo test test-fast gallery setup-demo setup-test dot browser clean
 
-demo: setup
+demo: setup-demo
+	@echo "running the demo: examples/demo.py"
 	$(PY) examples/demo.py
 
-test: setup browser
+test: setup-test
 	@echo "running the whole test suite"
 	$(PY) -m pytest -q -rs
 
-test-fast: setup
+test-fast: setup-test
+	@echo "running the test suite without the tests marked slow"
 	$(PY) -m pytest -q -rs -m "not slow"
 
-gallery: setup
+gallery: setup-demo
+	@echo "regenerating the pictures in viz/"
 	$(PY) viz/generate.py
 
-setup: $(VENV)/.installed dot
+# What the demo needs: tinyseq with numpy, safetensors, tqdm, graphviz and matplotlib, and dot.
+setup-demo: $(VENV)/.demo-installed dot
 
-$(VENV)/.installed: setup.cfg pyproject.toml
-	@echo "creating the virtual environment $(VENV)"
+# What the tests need on top: the test tools, and the system programs the tests drive, each a
+# target below like `browser` (Chromium for the explorer's tests).
+setup-test: $(VENV)/.test-installed dot browser
+
+$(PY):
+	@echo "creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
-	@echo "installing tinyseq and its packages into $(VENV) (numpy, safetensors, graphviz, matplotlib; for the tests pytest, hypothesis, the CPU build of PyTorch, selenium and nbclient)"
-	$(PY) -m pip install -q -e ".[viz,dev]"
+
+$(VENV)/.demo-installed: setup.cfg pyproject.toml | $(PY)
+	@echo "installing tinyseq (editable) into $(VENV) with what the demo needs: numpy, safetensors, tqdm, graphviz, matplotlib"
+	$(PIP) -e ".[viz]"
 	touch $@
+
+# The test tools include the CPU build of PyTorch (the tests' oracle): the longest download.
+$(VENV)/.test-installed: setup.cfg pyproject.toml | $(PY)
+	@echo "installing tinyseq (editable) into $(VENV) with the demo's packages and the test tools: pytest, hypothesis, PyTorch 2.13 (CPU build, the tests' oracle), selenium, nbclient, ipykernel"
+	$(PIP) -e ".[viz,dev]"
+	touch $@ $(VENV)/.demo-installed
 
 dot:
 	@command -v dot >/dev/null 2>&1 || { \
