@@ -38,6 +38,10 @@ setup-demo: $(VENV)/.demo-installed dot
 setup-test: $(VENV)/.test-installed dot browser
 
 $(PY):
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+	  echo "installing Python's venv module (python3-venv) with apt-get"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3-venv >/dev/null; }
 	@echo "creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 
