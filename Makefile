@@ -10,7 +10,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install --progress-bar off
+PIP := $(PY) -m pip install --progress-bar off --no-compile
 
 .PHONY: demo test test-fast gallery setup-demo setup-test dot browser clean
 
