@@ -2,6 +2,7 @@
 # make test       set up the test tools too and run the whole test suite (printing why any test skipped)
 # make test-fast  the same without the tests marked slow
 # make gallery    regenerate the pictures in viz/
+# make setup-demo, make setup-test   only the set-up of make demo, make test
 # Each says what it installs before installing it: a virtual environment .venv with the Python
 # packages, Graphviz's `dot` through apt when it is missing, and for the tests headless Chromium.
 # A stamp file in .venv records each set-up, so `make demo` then `make test` installs only the
