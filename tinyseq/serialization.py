@@ -515,54 +515,53 @@ def _path_keys(path):
     return keys[::-1]
 
 
-_FINISH = object()
-
-
 def _decode(root, leaf, device):
-    """Rebuild the saved object from the metadata's tree, iteratively and depth-bounded. The
-    work list holds (node, put, depth, path) entries and, for tuples, a (_FINISH, finish, ...)
-    entry that makes the tuple once all of its items are decoded; ``leaf(node, path)`` gives a
-    leaf's (array, is_tensor), ``path`` being the linked (parent, key) pairs from the root."""
-    result = []
-    work = [(root, result.append, 0, None)]
-    while work:
-        node, put, depth, path = work.pop()
-        if node is _FINISH:
-            put()
+    """Rebuild the saved object from the metadata's tree, iteratively and depth-bounded, in
+    memory that grows with the depth, not the width. Each open container is a frame (container,
+    its (key, node) items still to decode, depth, path, tuple_target); a tuple is decoded into a
+    list, which becomes a tuple at ``tuple_target`` (parent, key) when its frame closes.
+    ``leaf(node, path)`` gives a leaf's (array, is_tensor), ``path`` being the linked
+    (parent, key) pairs from the root (None for the root)."""
+    result = [None]
+    frames = [(result, iter([(0, root)]), -1, None, None)]
+    while frames:
+        container, items, depth, path, tuple_target = frames[-1]
+        item = next(items, None)
+        if item is None:
+            frames.pop()
+            if tuple_target is not None:
+                parent, key = tuple_target
+                parent[key] = tuple(container)
             continue
-        if depth > MAX_DEPTH:
+        key, node = item
+        node_path = None if depth < 0 else (path, key)
+        if depth + 1 > MAX_DEPTH:
             raise _Malformed(f"the saved object is nested deeper than {MAX_DEPTH} levels")
         if not isinstance(node, dict) or len(node) == 0:
             raise _Malformed(f"malformed tree entry {_short(node)}")
         if "tensor" in node or "array" in node:
-            array, is_tensor = leaf(node, path)
+            array, is_tensor = leaf(node, node_path)
             array = device.xp.asarray(array)
-            put(Tensor.from_array(array, False) if is_tensor else array)
+            container[key] = Tensor.from_array(array, False) if is_tensor else array
         elif "value" in node and len(node) == 1:
             if not (node["value"] is None or isinstance(node["value"], (bool, int, float, str))):
                 raise _Malformed(f"malformed value {_short(node)}")
-            put(node["value"])
+            container[key] = node["value"]
         elif "dict" in node and len(node) == 1 and isinstance(node["dict"], list):
-            container = {}
-            put(container)
+            child = container[key] = {}
             for pair in node["dict"]:
                 if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool) \
                         or not isinstance(pair[0], (str, int)):
                     raise _Malformed(f"malformed dict entry {_short(pair)}")
-                container[pair[0]] = None  # the saved key order, whatever order values come in
-            for key, value in reversed(node["dict"]):
-                work.append((value, lambda v, c=container, k=key: c.__setitem__(k, v), depth + 1,
-                             (path, key)))
+                child[pair[0]] = None  # the saved key order, whatever order values come in
+            frames.append((child, iter(node["dict"]), depth + 1, node_path, None))
         elif len(node) == 1 and isinstance(node.get("list", node.get("tuple")), list):
-            kind, items = next(iter(node.items()))
-            values = [None] * len(items)
+            kind, nodes = next(iter(node.items()))
+            child = [None] * len(nodes)
             if kind == "list":
-                put(values)
-            else:
-                work.append((_FINISH, lambda v=values, p=put: p(tuple(v)), depth, None))
-            for i in reversed(range(len(items))):
-                work.append((items[i], lambda v, c=values, i=i: c.__setitem__(i, v), depth + 1,
-                             (path, i)))
+                container[key] = child
+            frames.append((child, enumerate(nodes), depth + 1, node_path,
+                           (container, key) if kind == "tuple" else None))
         else:
             raise _Malformed(f"malformed tree entry {_short(node)}")
     return result[0]
