@@ -135,7 +135,10 @@ class Optimizer:
         """Replace the hyperparameters and state with ``state_dict``'s, after checking all of
         it as the constructor checks its arguments; on any error nothing changes."""
         name = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict) \
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}: expected the optimizer's state dict (a dict with 'state' "
+                            f"and 'param_groups'), got {_describe(state_dict)}")
+        if not isinstance(state_dict.get("state"), dict) \
                 or not isinstance(state_dict.get("param_groups"), (list, tuple)):
             raise ValueError(f"{name}: expected a dict with 'state' (a dict) and 'param_groups' "
                              f"(a list), got {_describe(state_dict)}")
