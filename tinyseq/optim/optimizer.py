@@ -10,7 +10,8 @@ class Optimizer:
     -> dict of buffers). Subclasses declare ``hyperparameters`` (name -> check), ``state_spec``
     (which buffers a parameter's state holds) and ``update`` (one parameter's step)."""
 
-    hyperparameters = {"lr": lambda op, name, v: checks.real(op, name, v, minimum=0.0)}
+    hyperparameters = {"lr": lambda op, name, v: checks.real(op, name, v, minimum=0.0,
+                                                             below=float("inf"))}
 
     def __init__(self, params, defaults):
         name = type(self).__name__
