@@ -5,9 +5,12 @@ The files of issue 24, built in a temporary folder, then each loaded by ``ts.loa
 child process that prints its wall time and its peak resident memory above what it had just
 before the call (Linux: the peak is reset through /proc/self/clear_refs, then VmHWM - VmRSS).
 The limits are ``tinyseq.serialization``'s MAX_HEADER_BYTES, MAX_JSON_VALUES, MAX_TENSORS and
-the deflate bound of the legacy reader; the last rows are files at those limits, which load.
+the deflate bound of the legacy reader. Rows named "at the limit" are files just inside them,
+which load; "refused after parsing" is the costliest header that the value count lets reach
+json.loads.
 
-Run: python benchmarks/hostile_files.py [--small]   (--small: files about 1/16 the size)
+Run: python benchmarks/hostile_files.py [--small]
+(--small: the crafted files at 1/16 of their size; the names keep the issue's sizes)
 """
 import argparse
 import io
