@@ -7,7 +7,6 @@ import io
 import json
 import os
 import struct
-import subprocess
 import sys
 import tracemalloc
 import zipfile
@@ -157,7 +156,8 @@ def _malformed_checksums(header):
         "a tensor renamed": (json.dumps({"tree": tree, "tensors": {**others, "weigh": weight}}),
                              r"no checksum for tensors \['weight'\]"),
         "an extra tensor": (json.dumps({"tree": tree, "tensors": {
-            **checksums["tensors"], "ghost": weight}}), r"lists tensors the file lacks: \['ghost'\]"),
+            **checksums["tensors"], "ghost": weight}}),
+            r"lists tensors the file lacks: \['ghost'\]"),
         "an entry without its shape": (json.dumps({"tree": tree, "tensors": {
             **others, "weight": weight[:2]}}), "malformed entry for tensor 'weight'"),
         "an entry with a negative CRC": (json.dumps({"tree": tree, "tensors": {
@@ -273,7 +273,8 @@ def npy_header(shape, descr="<f4"):
     return buffer.getvalue()
 
 
-def legacy_npz(path, recorded_shape, stored_shape, inflated_bytes, compression=zipfile.ZIP_DEFLATED):
+def legacy_npz(path, recorded_shape, stored_shape, inflated_bytes,
+               compression=zipfile.ZIP_DEFLATED):
     tree = json.dumps({"format": "tinyseq-checkpoint", "version": 1, "root": {
         "array": "array_0", "tensor": True, "shape": list(recorded_shape), "dtype": "<f4"}})
     with zipfile.ZipFile(path, "w", compression, compresslevel=9) as archive:

@@ -54,7 +54,8 @@ def _check_output(parser, path):
         parser.error(f"argument -o/--output: the folder of {path!r} is not writable")
     target = os.path.realpath(path)
     if os.path.exists(target) and not os.path.isfile(target):
-        kind = "a directory" if os.path.isdir(target) else "not a regular file (a FIFO, device or socket)"
+        kind = "a directory" if os.path.isdir(target) else \
+            "not a regular file (a FIFO, device or socket)"
         parser.error(f"argument -o/--output: {path!r} is {kind}")
     if any(target == root or target.startswith(root + os.sep) for root in KERNEL_FOLDERS):
         parser.error(f"argument -o/--output: {path!r} is in a kernel file system "

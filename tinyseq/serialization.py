@@ -325,9 +325,12 @@ def _load_safetensors(f, size, device):
     if size < 8:
         raise _Malformed(f"{size} bytes is too short for a safetensors header")
     header_size = struct.unpack("<Q", _read_exactly(f, 8, "the header size"))[0]
-    if header_size > min(MAX_HEADER_BYTES, size - 8):
-        raise _Malformed(f"the header declares {header_size} bytes; the file has {size - 8} "
-                         f"after the size field (and headers are at most {MAX_HEADER_BYTES})")
+    if header_size > MAX_HEADER_BYTES:
+        raise _Malformed(f"the header declares {header_size} bytes; tinyseq reads headers of "
+                         f"at most {MAX_HEADER_BYTES}")
+    if header_size > size - 8:
+        raise _Malformed(f"the header declares {header_size} bytes; the file has only "
+                         f"{size - 8} after the size field")
     header = _parse_json(_read_exactly(f, header_size, "the header"), "the header")
     if not isinstance(header, dict):
         raise _Malformed("the header is not a JSON object")
@@ -369,8 +372,8 @@ def _load_safetensors(f, size, device):
         raise _Malformed(f"format version {_short(version)}; this tinyseq reads version "
                          f"{VERSION}")
     used = set()
-    result = _decode(document.get("root"), lambda node, path: _tree_array(node, path, arrays, used),
-                     device)
+    result = _decode(document.get("root"),
+                     lambda node, path: _tree_array(node, path, arrays, used), device)
     if len(used) != len(arrays):
         unused = sorted(set(arrays) - used)
         raise _Malformed(f"the metadata's tree leaves {len(unused)} tensors unused "

@@ -9,8 +9,9 @@ def check_same_dtype(*arrays):
     """PyTorch's rule for products: the operands share one dtype (no promotion)."""
     dtypes = [a.dtype for a in arrays if a is not None]
     if any(d != dtypes[0] for d in dtypes):
-        raise TypeError(f"operands of dtypes {', '.join(map(str, dtypes))} (a product needs one "
-                        f"dtype, as in PyTorch: convert one with .to(dtype), .float() or .double())")
+        raise TypeError(f"operands of dtypes {', '.join(map(str, dtypes))} (a product needs "
+                        f"one dtype, as in PyTorch: convert one with .to(dtype), .float() or "
+                        f".double())")
 
 
 def rows(a):
