@@ -102,6 +102,11 @@ def build(folder, scale):
     legacy_npz(files["npz lying header (tree [3], member 2.2 GiB)"], (3,), (elements,),
                elements * 4)
 
+    files["npz of 100,000 empty members"] = os.path.join(folder, "members.npz")
+    with zipfile.ZipFile(files["npz of 100,000 empty members"], "w") as archive:
+        for i in range(100_000 // scale):
+            archive.writestr(f"array_{i}.npy", b"")
+
     count = 1_700_000 // scale
     put("safetensors 100 MB header, 1.7M empty tensors", safetensors_bytes(
         {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(count)}))

@@ -304,6 +304,22 @@ def test_an_npz_whose_header_lies_is_refused_before_inflating(tmp_path):
                                   r"records \[3\]") < 1 << 20
 
 
+def test_an_npz_of_too_many_members_is_refused_before_zipfile_reads_them(tmp_path):
+    """A real archive of 20,000 members, refused by count; and a central directory declared
+    larger than 16,385 members can fill, refused from the end record before zipfile makes an
+    object of any entry."""
+    path = tmp_path / "members.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(20_000):
+            archive.writestr(f"array_{i}.npy", b"")
+    refused(path, "the archive has 20000 members; tinyseq reads at most 16385")
+    directory = 5 << 20
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, directory, 4, 0)
+    path.write_bytes(b"PK\x03\x04" + bytes(directory) + end)
+    assert measured_refusal(path, f"central directory declares {directory} bytes; tinyseq "
+                                  f"reads at most") < 1 << 20
+
+
 def test_a_legacy_member_that_fits_the_bounds_still_loads(tmp_path):
     path = tmp_path / "old.npz"
     legacy_npz(path, (1000,), (1000,), 4000, compression=zipfile.ZIP_STORED)
@@ -379,7 +395,7 @@ def test_issue_24_files_are_refused_in_bounded_memory():
     finally:
         sys.path.pop(0)
     rows = hostile_files.main(scale=16)
-    assert len(rows) == 11
+    assert len(rows) == 12
     for name, size, seconds, peak_mib, result in rows:
         expected = "loads (" if name.startswith("at the limit") else "ValueError: "
         assert result.startswith(expected), (name, result)

@@ -56,6 +56,8 @@ _LEGACY_HEADER = "__tinyseq__"
 _LEGACY_FORMAT = "tinyseq-checkpoint"
 _DEFLATE_READ_RATIO = 32        # tinyseq's first format stored members uncompressed (numpy.savez);
 _DEFLATE_READ_SLACK = 1 << 20   # a deflated member may inflate to 32x its size plus 1 MiB
+_MAX_CENTRAL_DIRECTORY = (MAX_TENSORS + 1) * 256  # bytes of member entries (46 + name + extra)
+_ZIP_END_SEARCH = 22 + (1 << 16)  # the end record and the longest archive comment
 _LARGEST_ARRAY = 2**63 - 1      # NumPy's bound on a shape's elements (zeros aside) times itemsize
 # what the zipfile module raises on a damaged archive
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
@@ -572,6 +574,10 @@ def _decode(root, leaf, device):
 
 # --- the first format: .npz -------------------------------------------------------------------
 def _load_npz(f, size, device):
+    directory = _central_directory_size(f, size)
+    if directory is not None and directory > _MAX_CENTRAL_DIRECTORY:
+        raise _Malformed(f"the archive's central directory declares {directory} bytes; tinyseq "
+                         f"reads at most {_MAX_CENTRAL_DIRECTORY} ({MAX_TENSORS + 1} members)")
     try:
         archive = zipfile.ZipFile(f)
     except _ZIP_ERRORS as error:
@@ -616,6 +622,31 @@ def _load_npz(f, size, device):
             return _decode(document.get("root"), leaf, device)
         except _ZIP_ERRORS as error:
             raise _Malformed(f"a damaged zip archive ({_short(str(error))})") from None
+
+
+def _central_directory_size(f, size):
+    """The size the zip's end record gives its central directory (the zip64 record's when there
+    is one), which bounds the member entries that zipfile makes objects of; None when no end
+    record is found (zipfile then reports the damage). ``f`` is left where it was."""
+    start = f.tell()
+    tail = min(size, _ZIP_END_SEARCH)
+    f.seek(start + size - tail)
+    data = bytes(_read_exactly(f, tail, "the zip end record"))
+    f.seek(start)
+    end = data.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(data):
+        return None
+    directory = struct.unpack_from("<I", data, end + 12)[0]
+    locator = end - 20
+    if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
+        record = struct.unpack_from("<Q", data, locator + 8)[0]
+        if record + 56 <= size:
+            f.seek(start + record)
+            zip64 = bytes(_read_exactly(f, 56, "the zip64 end record"))
+            f.seek(start)
+            if zip64[:4] == b"PK\x06\x06":
+                directory = struct.unpack_from("<Q", zip64, 40)[0]
+    return directory
 
 
 def _read_npy(archive, info, archive_size, shape_recorded, dtype_recorded):
