@@ -195,9 +195,10 @@ def test_comparisons_return_bool_tensors_without_grad():
 
 
 def test_integer_tensors_cannot_require_grad():
-    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+    with pytest.raises(RuntimeError, match="tensor: only Tensors of floating point dtype can "
+                                           "require gradients, got dtype int64"):
         ts.tensor([1, 2], requires_grad=True)
-    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require"):
         ts.tensor(np.array([True]), requires_grad=True)
 
 

@@ -51,8 +51,9 @@ def _assert_unchanged(before, after):
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda ps: optim.SGD(ps, lr=-1), r"SGD: lr must be >= 0.0, got -1"),
-    (lambda ps: optim.SGD(ps, lr=float("nan")), r"SGD: lr must be >= 0.0, got nan"),
+    (lambda ps: optim.SGD(ps, lr=-1), r"SGD: lr must be >= 0.0 and < inf, got -1"),
+    (lambda ps: optim.SGD(ps, lr=float("nan")), r"SGD: lr must be >= 0.0 and < inf, got nan"),
+    (lambda ps: optim.SGD(ps, lr=float("inf")), r"SGD: lr must be >= 0.0 and < inf, got inf"),
     (lambda ps: optim.SGD(ps, lr=0.1, momentum=-0.5), r"momentum must be >= 0.0, got -0.5"),
     (lambda ps: optim.SGD(ps, lr=0.1, nesterov=True), r"nesterov needs momentum > 0"),
     (lambda ps: optim.Adam(ps, betas=(0.9, 1.0)), r"beta2 must be >= 0.0 and < 1.0, got 1.0"),

@@ -390,6 +390,11 @@ def test_matmul_matches_numpy_or_raises(shapes, dtypes, data, grad):
     ta, tb = leaf(a, grad), leaf(b, grad)
     status, expected = outcome(lambda: np.matmul(a, b))
     got_status, got = outcome(lambda: ts.matmul(ta, tb))
+    if a.ndim and b.ndim and a.dtype != b.dtype:   # PyTorch's rule: one dtype, no promotion
+        assert got_status == "error", f"matmul {a.dtype} @ {b.dtype}: no error"
+        expect_error(got, "matmul", kinds=TypeError)
+        assert f"dtypes {a.dtype}, {b.dtype}" in str(got)
+        return
     if status == "error":
         assert got_status == "error", f"matmul {a.shape} {b.shape}: NumPy raised {expected!r}, we did not"
         expect_error(got, "matmul", *([a.shape, b.shape] if a.ndim and b.ndim else []))

@@ -66,7 +66,7 @@ def test_layers_run_packed_sequences_as_pytorch(mode, batch_first):
     torch.manual_seed(0)
     theirs = getattr(torch.nn, mode)(3, 4, num_layers=2, bidirectional=True,
                                      batch_first=batch_first).double()
-    ours = getattr(nn, mode)(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first)
+    ours = getattr(nn, mode)(3, 4, num_layers=2, bidirectional=True, batch_first=batch_first).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     arrays = sequences(2)
     x_ours = [ts.tensor(a, requires_grad=True) for a in arrays]

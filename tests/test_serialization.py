@@ -494,7 +494,7 @@ def test_crafted_npz_bomb_is_refused_before_inflating(tmp_path):
     assert path.stat().st_size < 200_000
     tracemalloc.start()
     start = time.perf_counter()
-    with pytest.raises(ValueError, match="declares .* bytes, but its .npy header"):
+    with pytest.raises(ValueError, match="array_0.npy. declares .* bytes"):
         ts.load(path)
     elapsed = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1]

@@ -25,7 +25,7 @@ import weakref
 
 import numpy
 
-from . import backend
+from . import backend, checks
 from .accumulate import LazySums, add_to_grad
 
 device_of_type = backend.device_of_type
@@ -167,13 +167,14 @@ class timestep:
     """Context manager that tags every op created inside with time step ``t`` (for the tracer).
 
     Recurrent layers built from primitive ops wrap each step of their time loop in it;
-    hand-written loops can too.
+    hand-written loops can too. ``t`` is a non-negative integer of any integer type (a NumPy
+    int from ``numpy.arange`` included), stored as a Python int; floats and bools are refused.
     """
 
     __slots__ = ("t", "_previous")
 
     def __init__(self, t):
-        self.t = t
+        self.t = checks.integer("timestep", "t", t)
 
     def __enter__(self):
         self._previous = state.time_step

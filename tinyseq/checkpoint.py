@@ -20,6 +20,8 @@ Guarantees:
   boundaries, or also save how far into the epoch you were.)
 """
 from . import random
+from .nn.module import Module
+from .optim.optimizer import Optimizer
 from .serialization import load, save
 from .tensor import Tensor
 
@@ -46,6 +48,11 @@ def load_checkpoint(path, model, optimizer=None):
     Raises ValueError if ``path`` is not a tinyseq file, is corrupt or truncated, or is a
     ``ts.save`` file that is not a training checkpoint; and if the model or optimizer does not
     match the saved state. Then nothing has changed."""
+    if not isinstance(model, Module):
+        raise TypeError(f"load_checkpoint: model must be a Module, got {type(model).__name__}")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"load_checkpoint: optimizer must be an Optimizer or None, got "
+                        f"{type(optimizer).__name__}")
     state = load(path)
     where = f"load_checkpoint: {str(path)!r}"
     if not isinstance(state, dict) or state.get("kind") != KIND or \

@@ -1,6 +1,7 @@
 """Argument checks shared by constructors, optimizers and the CLI: each raises TypeError for a
 value of the wrong type and ValueError for one out of range, naming the caller, the argument
 and the value."""
+import math
 import numbers
 
 import numpy
@@ -32,6 +33,14 @@ def real(op, name, value, minimum=None, below=None, maximum=None):
                   f"<= {maximum}" if maximum is not None else None]
         raise ValueError(f"{op}: {name} must be {' and '.join(b for b in bounds if b)}, "
                          f"got {value!r}")
+    return value
+
+
+def finite(op, name, value):
+    """``value`` as a float that is neither infinite nor NaN."""
+    value = real(op, name, value)
+    if not math.isfinite(value):
+        raise ValueError(f"{op}: {name} must be finite, got {value!r}")
     return value
 
 

@@ -25,6 +25,7 @@ MAX_HIDDEN = 64
 MAX_INPUT = 64
 MAX_BATCH = 64
 MAX_LAYERS = 4
+KERNEL_FOLDERS = ("/proc", "/sys", "/dev")
 
 
 def _count(maximum):
@@ -51,8 +52,14 @@ def _check_output(parser, path):
         parser.error(f"argument -o/--output: the folder of {path!r} does not exist")
     if not os.access(folder, os.W_OK):
         parser.error(f"argument -o/--output: the folder of {path!r} is not writable")
-    if os.path.isdir(path):
-        parser.error(f"argument -o/--output: {path!r} is a directory")
+    target = os.path.realpath(path)
+    if os.path.exists(target) and not os.path.isfile(target):
+        kind = "a directory" if os.path.isdir(target) else \
+            "not a regular file (a FIFO, device or socket)"
+        parser.error(f"argument -o/--output: {path!r} is {kind}")
+    if any(target == root or target.startswith(root + os.sep) for root in KERNEL_FOLDERS):
+        parser.error(f"argument -o/--output: {path!r} is in a kernel file system "
+                     f"({', '.join(KERNEL_FOLDERS)}), not a place for a picture")
 
 
 def traced_example(cell, steps, hidden, input_size=2, batch=2, layers=1, seed=0, impl="primitive"):

@@ -2,7 +2,7 @@
 import numpy
 
 from . import backend, random
-from .tensor import Tensor, _as_array, _shape_arg, get_default_dtype
+from .tensor import Tensor, _as_array, check_requires_grad, get_default_dtype, new_shape
 
 
 def _float_dtype(dtype):
@@ -25,41 +25,44 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     else:
         target = backend.get_device("cpu" if device is None else device)
         array = target.xp.asarray(_as_array(data, dtype, "tensor"))
-    if requires_grad and array.dtype.kind != "f":
-        raise TypeError(f"tensor: only floating tensors can require grad, got dtype {array.dtype}")
+    check_requires_grad("tensor", array.dtype, requires_grad)
     return Tensor.from_array(array, requires_grad)
 
 
-def _filled(fill, shape, dtype, device, requires_grad):
+def _filled(op, fill, shape, dtype, device, requires_grad):
     device = backend.get_device(device)
-    array = fill(device.xp, _shape_arg(shape), _float_dtype(dtype))
-    return Tensor.from_array(array, requires_grad)
+    dtype = _float_dtype(dtype)
+    shape = new_shape(op, shape, dtype)
+    check_requires_grad(op, dtype, requires_grad)
+    return Tensor.from_array(fill(device.xp, shape, dtype), requires_grad)
 
 
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
-    return _filled(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("zeros", lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device,
+                   requires_grad)
 
 
 def ones(*shape, dtype=None, device="cpu", requires_grad=False):
-    return _filled(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("ones", lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device,
+                   requires_grad)
 
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
-    return _filled(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype, device,
-                   requires_grad)
+    return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype,
+                   device, requires_grad)
 
 
 def randn(*shape, dtype=None, device="cpu", requires_grad=False):
     """Standard normal samples from the seeded generator of ``device``."""
     device = backend.get_device(device)
-    return _filled(lambda xp, s, d: random.generator(device).standard_normal(s, dtype=d),
+    return _filled("randn", lambda xp, s, d: random.generator(device).standard_normal(s, dtype=d),
                    shape, dtype, device, requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False):
     """Uniform samples in [0, 1) from the seeded generator of ``device``."""
     device = backend.get_device(device)
-    return _filled(lambda xp, s, d: random.generator(device).random(s, dtype=d),
+    return _filled("rand", lambda xp, s, d: random.generator(device).random(s, dtype=d),
                    shape, dtype, device, requires_grad)
 
 
@@ -89,7 +92,8 @@ def linspace(start, stop, steps, dtype=None, device="cpu"):
 
 def empty(*shape, dtype=None, device="cpu", requires_grad=False):
     """A new tensor of ``shape``; its values are zeros (PyTorch leaves them unset)."""
-    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _filled("empty", lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device,
+                   requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
@@ -113,7 +117,8 @@ def randint(low, high=None, size=None, dtype=None, device="cpu"):
         raise TypeError("randint: missing the size argument")
     device = backend.get_device(device)
     dtype = numpy.int64 if dtype is None else numpy.dtype(dtype)
-    values = random.generator(device).integers(low, high, size=_shape_arg((size,)), dtype=dtype)
+    values = random.generator(device).integers(low, high, size=new_shape("randint", (size,), dtype),
+                                               dtype=dtype)
     return Tensor.from_array(values, False)
 
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy
 
+from . import checks
 from .data import Dataset, TensorDataset
 from .text import Vocab, pad_sequences
 
@@ -32,6 +33,9 @@ class SineWave(TensorDataset):
     """
 
     def __init__(self, n_samples, seq_len=50, step=0.1, seed=0):
+        checks.integer("SineWave", "n_samples", n_samples)
+        checks.integer("SineWave", "seq_len", seq_len, minimum=1)
+        checks.finite("SineWave", "step", step)
         rng = numpy.random.default_rng(seed)
         phases = rng.uniform(0.0, 2.0 * math.pi, size=(n_samples, 1))
         points = numpy.sin(phases + step * numpy.arange(seq_len + 1)).astype(numpy.float32)

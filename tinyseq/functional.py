@@ -149,14 +149,17 @@ def dropout(x, p=0.5, training=True):
 def embedding(ids, weight, padding_idx=None):
     """Rows of ``weight`` (num, dim) picked by integer ``ids`` of any shape: (..., dim)."""
     _expect_tensor("embedding", weight)
-    ids_array = ids.array if isinstance(ids, Tensor) else backend.device_of(weight.array).xp.asarray(ids)
+    if isinstance(ids, Tensor):    # its in-place changes are caught at backward
+        ids_array, ids_versions = ids.array, ids._version_counter()
+    else:                          # a copy: later changes to the caller's array cannot matter
+        ids_array, ids_versions = backend.device_of(weight.array).xp.array(ids), None
     if ids_array.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got dtype {ids_array.dtype}")
     num = weight.shape[0]
     if ids_array.size and (int(ids_array.min()) < 0 or int(ids_array.max()) >= num):
         raise IndexError(f"embedding: ids must be in [0, {num}), got values from "
                          f"{int(ids_array.min())} to {int(ids_array.max())}")
-    return nn_ops.Embedding(ids_array, padding_idx).apply(weight)
+    return nn_ops.Embedding(ids_array, padding_idx, ids_versions).apply(weight)
 
 
 def one_hot(tensor, num_classes=-1):

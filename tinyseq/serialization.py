@@ -5,15 +5,19 @@ of the saved object is a safetensors tensor named by its dotted path (``model.ls
 ``optimizer.state.0.exp_avg``), so ``safetensors.torch.load_file`` reads a tinyseq state dict
 as PyTorch's and ``ts.load`` reads PyTorch's. The metadata holds, as JSON, the nesting
 (``"tinyseq"``: dicts, lists, tuples, numbers, strings, None, and which leaves are tensors) and a
-CRC-32 of each tensor's bytes, with its dtype and shape, and of the tree (``"tinyseq.crc32"``),
-checked on load when present, so that a flipped bit anywhere is an error. A
-safetensors file without them (written by another tool) loads as a flat dict name -> Tensor.
+CRC-32 of each tensor's bytes, with its dtype and shape, and of the tree (``"tinyseq.crc32"``).
+A file with the tree must carry the checksums, which are checked, so that a flipped bit
+anywhere is an error; each tree leaf names the tensor stored under its own dotted path, so the
+tree cannot hand one name another name's tensor. A safetensors file without the tree (written
+by another tool) loads, unchecked, as a flat dict name -> Tensor.
 
-Reading checks the header (size, JSON, dtypes, shapes, offsets that cover the data exactly)
-before it reads any tensor, so a malformed file is a ValueError naming the file and the
-problem, in time and memory bounded by the file's size. ``.npz`` files of tinyseq's first
-format still load, through a reader that checks each member's declared size against its
-``.npy`` header before it inflates anything.
+Reading is bounded before it allocates: the header is at most ``MAX_HEADER_BYTES``, holds at
+most ``MAX_JSON_VALUES`` JSON values (counted on the raw bytes before parsing) and
+``MAX_TENSORS`` tensors, whose declared bytes must cover the data exactly. A malformed file is
+a ValueError naming the file and the problem. ``.npz`` files of tinyseq's first format still
+load, through a reader that compares each member's ``.npy`` header with the tree and its
+declared size before it inflates anything, and inflates in pieces, never past the declared
+size, and a deflated member never past ``_DEFLATE_READ_RATIO`` times its compressed size.
 
 Saving writes a temporary file in the target's folder and renames it over the target, so a
 crash leaves either the old file or the new one, never half of one.
@@ -38,7 +42,9 @@ from .tensor import Tensor
 FORMAT_KEY = "tinyseq"
 CHECKSUM_KEY = "tinyseq.crc32"
 VERSION = 2
-MAX_HEADER_BYTES = 100_000_000  # the safetensors library's own bound on the JSON header
+MAX_TENSORS = 16_384            # tensors in one file (a file's header spends ~20 JSON values and
+MAX_JSON_VALUES = 500_000       # ~400 bytes on each); values are Python objects of up to ~100
+MAX_HEADER_BYTES = 16 << 20     # bytes each, so parsing a header stays within ~50 MiB
 MAX_DEPTH = 100                 # nesting of dicts/lists/tuples in a saved object
 
 # safetensors dtype name -> NumPy dtype (little-endian, as the format stores them)
@@ -48,7 +54,11 @@ _SAFETENSORS_DTYPE = {numpy_dtype: name for name, numpy_dtype in _DTYPES.items()
 _SAVED_KINDS = "biuf"           # bool, signed and unsigned integers, floats
 _LEGACY_HEADER = "__tinyseq__"
 _LEGACY_FORMAT = "tinyseq-checkpoint"
-_DEFLATE_MAX_RATIO = 1032       # deflate never inflates one byte into more than this
+_DEFLATE_READ_RATIO = 32        # tinyseq's first format stored members uncompressed (numpy.savez);
+_DEFLATE_READ_SLACK = 1 << 20   # a deflated member may inflate to 32x its size plus 1 MiB
+_MAX_CENTRAL_DIRECTORY = (MAX_TENSORS + 1) * 256  # bytes of member entries (46 + name + extra)
+_ZIP_END_SEARCH = 22 + (1 << 16)  # the end record and the longest archive comment
+_LARGEST_ARRAY = 2**63 - 1      # NumPy's bound on a shape's elements (zeros aside) times itemsize
 # what the zipfile module raises on a damaged archive
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
                struct.error, NotImplementedError, RuntimeError, UnicodeDecodeError,
@@ -317,9 +327,12 @@ def _load_safetensors(f, size, device):
     if size < 8:
         raise _Malformed(f"{size} bytes is too short for a safetensors header")
     header_size = struct.unpack("<Q", _read_exactly(f, 8, "the header size"))[0]
-    if header_size > min(MAX_HEADER_BYTES, size - 8):
-        raise _Malformed(f"the header declares {header_size} bytes; the file has {size - 8} "
-                         f"after the size field (and headers are at most {MAX_HEADER_BYTES})")
+    if header_size > MAX_HEADER_BYTES:
+        raise _Malformed(f"the header declares {header_size} bytes; tinyseq reads headers of "
+                         f"at most {MAX_HEADER_BYTES}")
+    if header_size > size - 8:
+        raise _Malformed(f"the header declares {header_size} bytes; the file has only "
+                         f"{size - 8} after the size field")
     header = _parse_json(_read_exactly(f, header_size, "the header"), "the header")
     if not isinstance(header, dict):
         raise _Malformed("the header is not a JSON object")
@@ -327,6 +340,9 @@ def _load_safetensors(f, size, device):
     if not isinstance(metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise _Malformed("__metadata__ is not an object of strings")
+    if len(header) > MAX_TENSORS:
+        raise _Malformed(f"the header lists {len(header)} tensors; tinyseq reads at most "
+                         f"{MAX_TENSORS}")
     entries = sorted(((_check_entry(key, entry), key) for key, entry in header.items()),
                      key=lambda item: item[0][2])
     position = 0
@@ -350,31 +366,61 @@ def _load_safetensors(f, size, device):
                                  f"{actual}; the metadata records {_short(expected)}): the "
                                  f"file is corrupt")
         arrays[key] = _array_from(buffer, dtype, shape)
-    if FORMAT_KEY not in metadata:
+    if checksums is None:
         return {key: Tensor.from_array(device.xp.asarray(arrays[key]), False) for key in header}
     document = _parse_json(metadata[FORMAT_KEY], FORMAT_KEY)
     if not isinstance(document, dict) or document.get("version") != VERSION:
         version = document.get("version") if isinstance(document, dict) else None
-        raise _Malformed(f"format version {version!r}; this tinyseq reads version {VERSION}")
-    return _decode(document.get("root"), lambda node: _tree_array(node, arrays), device)
+        raise _Malformed(f"format version {_short(version)}; this tinyseq reads version "
+                         f"{VERSION}")
+    used = set()
+    result = _decode(document.get("root"),
+                     lambda node, path: _tree_array(node, path, arrays, used), device)
+    if len(used) != len(arrays):
+        unused = sorted(set(arrays) - used)
+        raise _Malformed(f"the metadata's tree leaves {len(unused)} tensors unused "
+                         f"({_short(unused)})")
+    return result
 
 
 def _checksums(metadata, header):
     """name -> [CRC-32, dtype, shape] from the metadata, after checking the tree's CRC-32;
-    None for a file without checksums (one that another tool wrote)."""
-    if CHECKSUM_KEY not in metadata:
-        return None
+    None for a file without the tinyseq tree (one that another tool wrote), which loads
+    unchecked. A file with the tree must carry well-formed checksums of all its tensors."""
     if FORMAT_KEY not in metadata:
-        raise _Malformed(f"the metadata has {CHECKSUM_KEY!r} but no {FORMAT_KEY!r} tree")
+        if CHECKSUM_KEY in metadata:
+            raise _Malformed(f"the metadata has {CHECKSUM_KEY!r} but no {FORMAT_KEY!r} tree")
+        return None
+    if CHECKSUM_KEY not in metadata:
+        raise _Malformed(f"the metadata has the {FORMAT_KEY!r} tree but no {CHECKSUM_KEY!r} "
+                         f"checksums, which tinyseq always writes")
     checksums = _parse_json(metadata[CHECKSUM_KEY], CHECKSUM_KEY)
-    if not isinstance(checksums, dict) or not isinstance(checksums.get("tensors"), dict) \
-            or set(checksums["tensors"]) != set(header):
-        raise _Malformed(f"{CHECKSUM_KEY} does not list the file's tensors")
+    if not isinstance(checksums, dict) or set(checksums) != {"tree", "tensors"} \
+            or not _is_crc(checksums["tree"]) or not isinstance(checksums["tensors"], dict):
+        raise _Malformed(f"{CHECKSUM_KEY} is malformed (expected {{\"tree\": CRC-32, "
+                         f"\"tensors\": {{name: [CRC-32, dtype, shape]}}}}, got "
+                         f"{_short(metadata[CHECKSUM_KEY])})")
+    listed = checksums["tensors"]
+    missing = sorted(set(header) - set(listed))
+    if missing:
+        raise _Malformed(f"{CHECKSUM_KEY} has no checksum for tensors {_short(missing)}")
+    extra = sorted(set(listed) - set(header))
+    if extra:
+        raise _Malformed(f"{CHECKSUM_KEY} lists tensors the file lacks: {_short(extra)}")
+    for name, entry in listed.items():
+        if not (isinstance(entry, list) and len(entry) == 3 and _is_crc(entry[0])
+                and isinstance(entry[1], str) and isinstance(entry[2], list)):
+            raise _Malformed(f"{CHECKSUM_KEY} has a malformed entry for tensor {name!r} "
+                             f"(expected [CRC-32, dtype, shape], got {_short(entry)})")
     tree_crc = zlib.crc32(metadata[FORMAT_KEY].encode("utf-8"))
-    if checksums.get("tree") != tree_crc:
+    if checksums["tree"] != tree_crc:
         raise _Malformed(f"the metadata's tree fails its checksum (CRC-32 {tree_crc}, recorded "
-                         f"{_short(checksums.get('tree'))}): the file is corrupt")
-    return checksums["tensors"]
+                         f"{checksums['tree']}): the file is corrupt")
+    return listed
+
+
+def _is_crc(value):
+    return _is_count(value) and value < 2**32
 
 
 def _check_entry(key, entry):
@@ -393,6 +439,7 @@ def _check_entry(key, entry):
                          f"read (it reads {', '.join(_DTYPES)} and BF16)")
     if not isinstance(shape, list) or len(shape) > 64 or not all(_is_count(n) for n in shape):
         raise _Malformed(f"tensor {key!r} has a malformed shape {_short(shape)}")
+    _check_addressable(f"tensor {key!r}", shape, item)
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(n) for n in offsets) \
             or offsets[0] > offsets[1]:
         raise _Malformed(f"tensor {key!r} has malformed data_offsets {_short(offsets)}")
@@ -401,6 +448,14 @@ def _check_entry(key, entry):
         raise _Malformed(f"tensor {key!r} of dtype {dtype} and shape {shape} needs {nbytes} "
                          f"bytes; its data_offsets {offsets} hold {offsets[1] - offsets[0]}")
     return dtype, shape, offsets[0], offsets[1]
+
+
+def _check_addressable(what, shape, itemsize):
+    """Refuse a shape that no array can have (NumPy's bound on elements times itemsize, zero
+    dimensions left out, as in 2**63 x 0), before NumPy gives its own bare error."""
+    if math.prod(max(n, 1) for n in shape) * itemsize > _LARGEST_ARRAY:
+        raise _Malformed(f"{what} has shape {_short(list(shape))}, larger than any array can "
+                         f"be (elements x itemsize, zero dimensions aside, over 2**63 - 1)")
 
 
 def _is_count(n):
@@ -413,6 +468,14 @@ def _short(value):
 
 
 def _parse_json(data, what):
+    """The JSON value of ``data`` (bytes or str), refused before parsing when it could hold more
+    than MAX_JSON_VALUES values: each value past the first needs a ',', '[' or '{' of its own,
+    so their count on the raw text bounds the objects that parsing makes."""
+    marks = (b",", b"[", b"{") if isinstance(data, (bytes, bytearray)) else (",", "[", "{")
+    bound = sum(data.count(mark) for mark in marks)
+    if bound > MAX_JSON_VALUES:
+        raise _Malformed(f"{what} could hold {bound} JSON values (its count of ',', '[' and "
+                         f"'{{'); tinyseq reads at most {MAX_JSON_VALUES}")
     try:
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
         return json.loads(text)
@@ -428,60 +491,82 @@ def _array_from(buffer, dtype, shape):
         numpy.dtype(_DTYPES[dtype]).newbyteorder("="), copy=False)
 
 
-def _tree_array(node, arrays):
-    """(array, is_tensor) for a leaf node of the metadata's tree."""
+def _tree_array(node, path, arrays, used):
+    """(array, is_tensor) for a leaf node of the metadata's tree at ``path``. The leaf must name
+    the tensor that ``save`` stores under that path (its dotted path, or ``path#n`` when two
+    paths flatten alike), each tensor once, so a tree cannot hand one name another's tensor."""
     kind = "tensor" if "tensor" in node else "array"
     name = node.get(kind)
     if len(node) != 1 or not isinstance(name, str) or name not in arrays:
         raise _Malformed(f"the metadata refers to a missing tensor {_short(node)}")
+    dotted = _dotted(_path_keys(path)) or "tensor"
+    suffix = name[len(dotted):]
+    if not name.startswith(dotted) or (suffix and not (
+            suffix[0] == "#" and suffix[1:].isdigit() and suffix[1:].isascii())):
+        raise _Malformed(f"the metadata puts tensor {name!r} at {dotted!r}: a tree leaf must "
+                         f"name the tensor stored under its own path")
+    if name in used:
+        raise _Malformed(f"the metadata uses tensor {name!r} twice")
+    used.add(name)
     return arrays[name], kind == "tensor"
 
 
-_FINISH = object()
+def _path_keys(path):
+    """The keys from the root to ``path``, a linked (parent, key) pair or None for the root."""
+    keys = []
+    while path is not None:
+        path, key = path
+        keys.append(str(key))
+    return keys[::-1]
 
 
 def _decode(root, leaf, device):
-    """Rebuild the saved object from the metadata's tree, iteratively and depth-bounded. The
-    work list holds (node, put, depth) entries and, for tuples, a (None, finish, depth) entry
-    that makes the tuple once all of its items are decoded."""
-    result = []
-    work = [(root, result.append, 0)]
-    while work:
-        node, put, depth = work.pop()
-        if node is _FINISH:
-            put()
+    """Rebuild the saved object from the metadata's tree, iteratively and depth-bounded, in
+    memory that grows with the depth, not the width. Each open container is a frame (container,
+    its (key, node) items still to decode, depth, path, tuple_target); a tuple is decoded into a
+    list, which becomes a tuple at ``tuple_target`` (parent, key) when its frame closes.
+    ``leaf(node, path)`` gives a leaf's (array, is_tensor), ``path`` being the linked
+    (parent, key) pairs from the root (None for the root)."""
+    result = [None]
+    frames = [(result, iter([(0, root)]), -1, None, None)]
+    while frames:
+        container, items, depth, path, tuple_target = frames[-1]
+        item = next(items, None)
+        if item is None:
+            frames.pop()
+            if tuple_target is not None:
+                parent, key = tuple_target
+                parent[key] = tuple(container)
             continue
-        if depth > MAX_DEPTH:
+        key, node = item
+        node_path = None if depth < 0 else (path, key)
+        if depth + 1 > MAX_DEPTH:
             raise _Malformed(f"the saved object is nested deeper than {MAX_DEPTH} levels")
         if not isinstance(node, dict) or len(node) == 0:
             raise _Malformed(f"malformed tree entry {_short(node)}")
         if "tensor" in node or "array" in node:
-            array, is_tensor = leaf(node)
+            array, is_tensor = leaf(node, node_path)
             array = device.xp.asarray(array)
-            put(Tensor.from_array(array, False) if is_tensor else array)
+            container[key] = Tensor.from_array(array, False) if is_tensor else array
         elif "value" in node and len(node) == 1:
             if not (node["value"] is None or isinstance(node["value"], (bool, int, float, str))):
                 raise _Malformed(f"malformed value {_short(node)}")
-            put(node["value"])
+            container[key] = node["value"]
         elif "dict" in node and len(node) == 1 and isinstance(node["dict"], list):
-            container = {}
-            put(container)
+            child = container[key] = {}
             for pair in node["dict"]:
                 if not isinstance(pair, list) or len(pair) != 2 or isinstance(pair[0], bool) \
                         or not isinstance(pair[0], (str, int)):
                     raise _Malformed(f"malformed dict entry {_short(pair)}")
-                container[pair[0]] = None  # the saved key order, whatever order values come in
-            for key, value in reversed(node["dict"]):
-                work.append((value, lambda v, c=container, k=key: c.__setitem__(k, v), depth + 1))
+                child[pair[0]] = None  # the saved key order, whatever order values come in
+            frames.append((child, iter(node["dict"]), depth + 1, node_path, None))
         elif len(node) == 1 and isinstance(node.get("list", node.get("tuple")), list):
-            kind, items = next(iter(node.items()))
-            values = [None] * len(items)
+            kind, nodes = next(iter(node.items()))
+            child = [None] * len(nodes)
             if kind == "list":
-                put(values)
-            else:
-                work.append((_FINISH, lambda v=values, p=put: p(tuple(v)), depth))
-            for i in reversed(range(len(items))):
-                work.append((items[i], lambda v, c=values, i=i: c.__setitem__(i, v), depth + 1))
+                container[key] = child
+            frames.append((child, enumerate(nodes), depth + 1, node_path,
+                           (container, key) if kind == "tuple" else None))
         else:
             raise _Malformed(f"malformed tree entry {_short(node)}")
     return result[0]
@@ -489,6 +574,10 @@ def _decode(root, leaf, device):
 
 # --- the first format: .npz -------------------------------------------------------------------
 def _load_npz(f, size, device):
+    directory = _central_directory_size(f, size)
+    if directory is not None and directory > _MAX_CENTRAL_DIRECTORY:
+        raise _Malformed(f"the archive's central directory declares {directory} bytes; tinyseq "
+                         f"reads at most {_MAX_CENTRAL_DIRECTORY} ({MAX_TENSORS + 1} members)")
     try:
         archive = zipfile.ZipFile(f)
     except _ZIP_ERRORS as error:
@@ -496,15 +585,19 @@ def _load_npz(f, size, device):
     with archive:
         members = {}
         try:
-            for info in archive.infolist():
+            infos = archive.infolist()
+            if len(infos) > MAX_TENSORS + 1:
+                raise _Malformed(f"the archive has {len(infos)} members; tinyseq reads at most "
+                                 f"{MAX_TENSORS + 1}")
+            for info in infos:
                 if not info.filename.endswith(".npy"):
                     raise _Malformed(f"member {info.filename!r} is not a .npy array")
                 members[info.filename[:-4]] = info
             if _LEGACY_HEADER not in members:
                 raise _Malformed(f"an .npz archive without tinyseq's {_LEGACY_HEADER} entry "
                                  f"(not a tinyseq checkpoint)")
-            header = _read_npy(archive, members[_LEGACY_HEADER], size)
-            if header.dtype != numpy.uint8 or header.ndim != 1 or header.size > MAX_HEADER_BYTES:
+            header = _read_npy(archive, members[_LEGACY_HEADER], size, None, "|u1")
+            if header.ndim != 1:
                 raise _Malformed(f"{_LEGACY_HEADER} is not a byte string")
             document = _parse_json(header.tobytes(), _LEGACY_HEADER)
             if not isinstance(document, dict) or document.get("format") != _LEGACY_FORMAT:
@@ -512,17 +605,18 @@ def _load_npz(f, size, device):
             if document.get("version") != 1:
                 raise _Malformed(f"format version {_short(document.get('version'))}; this "
                                  f"tinyseq reads .npz version 1")
+            used = set()
 
-            def leaf(node):
+            def leaf(node, path):
                 key = node.get("array")
                 if set(node) != {"array", "tensor", "shape", "dtype"} or key not in members \
-                        or key == _LEGACY_HEADER:
+                        or key == _LEGACY_HEADER or not isinstance(node["shape"], list) \
+                        or not isinstance(node["dtype"], str):
                     raise _Malformed(f"malformed array entry {_short(node)}")
-                array = _read_npy(archive, members[key], size)
-                if list(array.shape) != node["shape"] or array.dtype.str != node["dtype"]:
-                    raise _Malformed(f"array {key!r} has shape {array.shape} and dtype "
-                                     f"{array.dtype}; the header records "
-                                     f"{_short(node['shape'])} {_short(node['dtype'])}")
+                if key in used:
+                    raise _Malformed(f"the header uses array {key!r} twice")
+                used.add(key)
+                array = _read_npy(archive, members[key], size, node["shape"], node["dtype"])
                 return array, bool(node["tensor"])
 
             return _decode(document.get("root"), leaf, device)
@@ -530,8 +624,36 @@ def _load_npz(f, size, device):
             raise _Malformed(f"a damaged zip archive ({_short(str(error))})") from None
 
 
-def _read_npy(archive, info, archive_size):
-    """The array of one .npy member, read only after its declared size checks out."""
+def _central_directory_size(f, size):
+    """The size the zip's end record gives its central directory (the zip64 record's when there
+    is one), which bounds the member entries that zipfile makes objects of; None when no end
+    record is found (zipfile then reports the damage). ``f`` is left where it was."""
+    start = f.tell()
+    tail = min(size, _ZIP_END_SEARCH)
+    f.seek(start + size - tail)
+    data = bytes(_read_exactly(f, tail, "the zip end record"))
+    f.seek(start)
+    end = data.rfind(b"PK\x05\x06")
+    if end < 0 or end + 22 > len(data):
+        return None
+    directory = struct.unpack_from("<I", data, end + 12)[0]
+    locator = end - 20
+    if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
+        record = struct.unpack_from("<Q", data, locator + 8)[0]
+        if record + 56 <= size:
+            f.seek(start + record)
+            zip64 = bytes(_read_exactly(f, 56, "the zip64 end record"))
+            f.seek(start)
+            if zip64[:4] == b"PK\x06\x06":
+                directory = struct.unpack_from("<Q", zip64, 40)[0]
+    return directory
+
+
+def _read_npy(archive, info, archive_size, shape_recorded, dtype_recorded):
+    """The array of one .npy member. Its .npy header must agree with what the tinyseq header
+    records (``shape_recorded`` None: any 1-d shape) and with the member's declared size, and
+    the size must be possible for its compressed size, all before any data is inflated; the
+    data is then inflated in pieces, never past the declared size."""
     name = info.filename
     if info.flag_bits & 0x1:
         raise _Malformed(f"member {name!r} is encrypted")
@@ -539,11 +661,12 @@ def _read_npy(archive, info, archive_size):
         raise _Malformed(f"member {name!r} uses compression method {info.compress_type}; "
                          f"tinyseq reads stored and deflated members")
     bound = info.compress_size if info.compress_type == zipfile.ZIP_STORED \
-        else _DEFLATE_MAX_RATIO * info.compress_size + 64
+        else _DEFLATE_READ_RATIO * info.compress_size + _DEFLATE_READ_SLACK
     if info.compress_size > archive_size or info.file_size > bound:
         raise _Malformed(f"member {name!r} declares {info.file_size} bytes from "
-                         f"{info.compress_size} compressed, which is impossible in a "
-                         f"{archive_size}-byte file")
+                         f"{info.compress_size} compressed in a {archive_size}-byte file; "
+                         f"tinyseq reads members stored, or deflated to at most "
+                         f"{_DEFLATE_READ_RATIO}x their size plus {_DEFLATE_READ_SLACK} bytes")
     with archive.open(info) as member:
         try:
             version = numpy.lib.format.read_magic(member)
@@ -560,6 +683,11 @@ def _read_npy(archive, info, archive_size):
                 or dtype.fields is not None or dtype.subdtype is not None:
             raise _Malformed(f"member {name!r} has dtype {dtype}; tinyseq reads only bool, "
                              f"integer and float16/32/64 arrays")
+        if dtype.str != dtype_recorded or (list(shape) != shape_recorded
+                                           if shape_recorded is not None else len(shape) != 1):
+            raise _Malformed(f"member {name!r} has shape {shape} and dtype {dtype}; the header "
+                             f"records {_short(shape_recorded)} {_short(dtype_recorded)}")
+        _check_addressable(f"member {name!r}", shape, dtype.itemsize)
         nbytes = math.prod(shape) * dtype.itemsize
         if member.tell() + nbytes != info.file_size:
             raise _Malformed(f"member {name!r} declares {info.file_size} bytes, but its .npy "

@@ -128,6 +128,7 @@ class Tensor:
             data = data.array
         elif type(data) not in device_of_type:
             data = _as_array(data, None, "Tensor")
+        check_requires_grad("Tensor", data.dtype, requires_grad)
         self.array = data
         self.grad = None
         self.requires_grad = requires_grad
@@ -269,6 +270,7 @@ class Tensor:
         return self._versions
 
     def requires_grad_(self, requires_grad=True):
+        check_requires_grad("requires_grad_", self.array.dtype, requires_grad)
         self.requires_grad = requires_grad
         return self
 
@@ -1096,6 +1098,28 @@ def _shape_arg(shape):
         if not isinstance(n, (int, numpy.integer)) or isinstance(n, builtins.bool):
             raise TypeError(f"shape entries must be ints, got {shape}")
     return tuple(int(n) for n in shape)
+
+
+def new_shape(op, shape, dtype):
+    """``shape`` (ints, or one tuple or list of them) of a new tensor made by ``op``, checked:
+    no negative size, and no more elements (zero sizes aside) than an array of ``dtype`` can
+    address, each refused naming ``op`` and the sizes instead of NumPy's bare error."""
+    try:
+        shape = _shape_arg(shape)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be ints, got {shape!r}") from None
+    if builtins.any(n < 0 for n in shape):
+        raise ValueError(f"{op}: sizes must be non-negative, got {shape}")
+    if math.prod(builtins.max(n, 1) for n in shape) * numpy.dtype(dtype).itemsize > 2**63 - 1:
+        raise ValueError(f"{op}: sizes {shape} hold more elements than an array can address")
+    return shape
+
+
+def check_requires_grad(op, dtype, requires_grad):
+    """PyTorch's rule: only floating-point tensors can require gradients."""
+    if requires_grad and numpy.dtype(dtype).kind != "f":
+        raise RuntimeError(f"{op}: only Tensors of floating point dtype can require gradients, "
+                           f"got dtype {numpy.dtype(dtype)}")
 
 
 def _axes(op, axis, ndim):

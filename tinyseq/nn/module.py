@@ -1,5 +1,7 @@
 """Module and Parameter: containers of learnable tensors, as in PyTorch."""
+import os
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from .. import backend
 from ..autograd import state
@@ -180,6 +182,11 @@ class Module:
             p.array = p.array.astype("float32")
         return self
 
+    def half(self):
+        for p in self.parameters():
+            p.array = p.array.astype("float16")
+        return self
+
     def state_dict(self):
         """Dotted parameter name -> detached tensor sharing the parameter's array."""
         return OrderedDict((name, p.detach()) for name, p in self.named_parameters())
@@ -188,6 +195,12 @@ class Module:
         """Copy values (Tensors or arrays) into the parameters. With ``strict``, missing or
         unknown keys and shape mismatches are an error that lists all of them; nothing is
         changed unless everything fits."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict for {type(self).__name__}: expected a state dict "
+                            f"(a mapping of names to tensors), got {type(state_dict).__name__} "
+                            f"{_short(state_dict)}" + (" (read a file with ts.load(path) first)"
+                                                       if isinstance(state_dict, (str, os.PathLike))
+                                                       else ""))
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -270,3 +283,8 @@ class Sequential(ModuleList):
         for m in self._modules.values():
             x = m(x)
         return x
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -93,12 +93,16 @@ def _zeros_like_batch(x, batch, hidden):
     return Tensor.from_array(xp.zeros((batch, hidden), dtype=x.dtype), False)
 
 
-def _check_floating(name, x):
-    """Integer and bool inputs are a ValueError, as in PyTorch, for the fused and primitive
-    layers alike."""
+def _check_floating(name, x, weight):
+    """Integer and bool inputs, and inputs of another float dtype than the weights, are a
+    ValueError, as in PyTorch, for the fused and primitive layers alike."""
     if x.dtype.kind != "f":
         raise ValueError(f"{name}: input must be a floating-point tensor, got dtype {x.dtype} "
                          f"(convert it with .float() or .double())")
+    if x.dtype != weight.dtype:
+        raise ValueError(f"{name}: input dtype {x.dtype} does not match weight dtype "
+                         f"{weight.dtype}; convert the input (x.to({weight.dtype})) or the "
+                         f"model (.float(), .double())")
 
 
 def _check_state(name, state, shape):
@@ -125,7 +129,7 @@ class _CellBase(Module):
         if x.ndim != 2 or x.shape[1] != self.input_size:
             raise ValueError(f"{type(self).__name__}: expected input (batch, {self.input_size}), "
                              f"got shape {tuple(x.shape)}")
-        _check_floating(type(self).__name__, x)
+        _check_floating(type(self).__name__, x, self.weight_ih)
         return x.shape[0]
 
     def extra_repr(self):
@@ -245,7 +249,7 @@ class _RNNBase(Module):
                              f"features, got shape {tuple(x.shape)}")
         if x.shape[1 if self.batch_first else 0] == 0:
             raise ValueError(f"{self.mode}: input {layout} has no time steps: shape {tuple(x.shape)}")
-        _check_floating(self.mode, x)
+        _check_floating(self.mode, x, self.weight_ih_l0)
 
     def _check_lengths(self, lengths, steps, batch):
         if lengths is None:
@@ -316,7 +320,7 @@ class _RNNBase(Module):
 
     def _step_masks(self, x, lengths, steps):
         """(T, B, 1) booleans [t < length] on x's device, or None when every step is valid."""
-        if lengths is None or min(lengths) == steps:
+        if lengths is None or all(n == steps for n in lengths):
             return None
         xp = backend.device_of(x.array).xp
         return xp.asarray(numpy.arange(steps)[:, None, None] < numpy.asarray(lengths)[None, :, None])

@@ -166,6 +166,7 @@ class Seq2Seq(Module):
     def greedy_decode(self, source, source_lengths=None, max_len=50):
         """Token lists (without <sos>/<eos>) picked by argmax step by step, and the attention
         weights (B, steps, S) as a numpy array (None without attention)."""
+        max_len = checks.integer("greedy_decode", "max_len", max_len, minimum=1)
         encoder_outputs, state, mask = self.encode(source, source_lengths)
         batch = encoder_outputs.shape[0]
         xp = backend.device_of(encoder_outputs.array).xp
@@ -195,6 +196,8 @@ class Seq2Seq(Module):
         when ``beam_width`` hypotheses have ended and none still running scores better."""
         if not isinstance(beam_width, int) or beam_width < 1:
             raise ValueError(f"beam_search: beam_width must be a positive int, got {beam_width}")
+        max_len = checks.integer("beam_search", "max_len", max_len, minimum=1)
+        length_penalty = checks.finite("beam_search", "length_penalty", length_penalty)
         source = _ids(source, self.source_embedding.weight)
         if source.ndim != 2:
             raise ValueError(f"beam_search: expected source ids (B, S), got shape {tuple(source.shape)}")

@@ -5,6 +5,15 @@ from ..accumulate import ProductGrad, sum_to
 from ..autograd import Function
 
 
+def check_same_dtype(*arrays):
+    """PyTorch's rule for products: the operands share one dtype (no promotion)."""
+    dtypes = [a.dtype for a in arrays if a is not None]
+    if any(d != dtypes[0] for d in dtypes):
+        raise TypeError(f"operands of dtypes {', '.join(map(str, dtypes))} (a product needs "
+                        f"one dtype, as in PyTorch: convert one with .to(dtype), .float() or "
+                        f".double())")
+
+
 def rows(a):
     """a (..., k) viewed (or copied) as a matrix (rows, k)."""
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
@@ -28,6 +37,7 @@ class MatMul(Function):
     def forward(self, xp, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError("both operands need at least one dimension")
+        check_same_dtype(a, b)
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ValueError(f"shapes {a.shape} and {b.shape} are not aligned")
         self.saved = (a, b)
@@ -65,6 +75,7 @@ class Linear(Function):
                              f"(expected input (..., {weight.shape[1] if weight.ndim == 2 else '?'}))")
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"bias of shape {bias.shape} does not fit weight of shape {weight.shape}")
+        check_same_dtype(x, weight, bias)
         self.saved = (x, weight)
         y = rows_times(xp, x, weight.T)
         if bias is not None:

@@ -46,18 +46,30 @@ class LogSoftmax(Function):
 
 
 class Embedding(Function):
-    """y = weight[ids];  dweight = g scattered back to the rows in ids (the padding row gets 0)"""
-    __slots__ = ("ids", "padding_idx")
+    """y = weight[ids];  dweight = g scattered back to the rows in ids (the padding row gets 0)
 
-    def __init__(self, ids, padding_idx=None):
+    ``ids_versions`` is the version counter of the ids' tensor (None for ids copied from an
+    array), noted at forward: ids changed in place before backward are an error, as in
+    PyTorch, not a gradient sent to other rows."""
+    __slots__ = ("ids", "padding_idx", "ids_versions", "ids_version")
+
+    def __init__(self, ids, padding_idx=None, ids_versions=None):
         self.ids = ids
         self.padding_idx = padding_idx
+        self.ids_versions = ids_versions
+        self.ids_version = None if ids_versions is None else ids_versions.value
 
     def forward(self, xp, weight):
         self.saved = weight.shape
         return weight[self.ids]
 
     def backward(self, xp, g):
+        if self.ids_versions is not None and self.ids_versions.value != self.ids_version:
+            raise RuntimeError(f"embedding backward: one of the tensors needed for gradient "
+                               f"computation has been modified by an inplace operation: the "
+                               f"ids of shape {tuple(self.ids.shape)} are at version "
+                               f"{self.ids_versions.value}; expected version {self.ids_version} "
+                               f"instead")
         grad_weight = xp.zeros(self.saved, dtype=g.dtype)
         backend.scatter_add(xp, grad_weight, self.ids, g)
         if self.padding_idx is not None:

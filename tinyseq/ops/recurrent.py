@@ -266,7 +266,8 @@ def _input_grad(d_gates, weight):
 
 def _weight_grad(xp, d_gates, inputs):
     """dW_k = d_gates[k]^T inputs for d_gates (G, N, H), inputs (N, K): (G*H, K), W's layout."""
-    return xp.matmul(d_gates.transpose(0, 2, 1), inputs).reshape(-1, inputs.shape[1])
+    gates, _, hidden = d_gates.shape
+    return xp.matmul(d_gates.transpose(0, 2, 1), inputs).reshape(gates * hidden, inputs.shape[1])
 
 
 def _bias_grad(d_gates):
@@ -393,8 +394,8 @@ class RecurrentLayer(Function):
             self._report_contributions(xp, observers, acts, d_h_all, states, x)
         needs = [t.requires_grad for t in self.inputs]
         gates, n_rows = acts.shape[0], steps * x.shape[1]
-        d_x_gates = acts.reshape(gates, n_rows, -1)
-        d_h_gates = d_h_all.reshape(gates, n_rows, -1)
+        d_x_gates = acts.reshape(gates, n_rows, acts.shape[-1])      # sizes, not -1: a batch
+        d_h_gates = d_h_all.reshape(gates, n_rows, d_h_all.shape[-1])  # of 0 has no rows
         h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
         grads = [_input_grad(d_x_gates, weight_ih).reshape(x.shape) if needs[0] else None,
                  d_state,

@@ -10,7 +10,8 @@ class Optimizer:
     -> dict of buffers). Subclasses declare ``hyperparameters`` (name -> check), ``state_spec``
     (which buffers a parameter's state holds) and ``update`` (one parameter's step)."""
 
-    hyperparameters = {"lr": lambda op, name, v: checks.real(op, name, v, minimum=0.0)}
+    hyperparameters = {"lr": lambda op, name, v: checks.real(op, name, v, minimum=0.0,
+                                                             below=float("inf"))}
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -135,7 +136,10 @@ class Optimizer:
         """Replace the hyperparameters and state with ``state_dict``'s, after checking all of
         it as the constructor checks its arguments; on any error nothing changes."""
         name = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state"), dict) \
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{name}: expected the optimizer's state dict (a dict with 'state' "
+                            f"and 'param_groups'), got {_describe(state_dict)}")
+        if not isinstance(state_dict.get("state"), dict) \
                 or not isinstance(state_dict.get("param_groups"), (list, tuple)):
             raise ValueError(f"{name}: expected a dict with 'state' (a dict) and 'param_groups' "
                              f"(a list), got {_describe(state_dict)}")

@@ -1,5 +1,5 @@
 """Training helpers on parameters' gradients, and ``nn.utils.rnn`` for padded batches."""
-from ... import backend
+from ... import backend, checks
 from ...tensor import Tensor
 from . import rnn
 
@@ -10,6 +10,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total = (sum over parameters of ||g||^p)^(1/p); if total > max_norm every g is multiplied
     by max_norm / (total + 1e-6). Returns the total norm before clipping as a 0-d tensor.
     """
+    max_norm = checks.real("clip_grad_norm_", "max_norm", max_norm, minimum=0.0)
     if isinstance(parameters, Tensor):
         parameters = [parameters]
     grads = [p.grad for p in parameters if p.grad is not None]
