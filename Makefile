@@ -9,12 +9,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-fast gallery setup dot browser clean
+.PHONY: demo test test-fast gallery setup dot browser mpi clean
 
 demo: setup
 	$(PY) examples/demo.py
 
-test: setup browser
+test: setup browser mpi
 	@echo "running the whole test suite"
 	$(PY) -m pytest -q -rs
 
@@ -45,6 +45,16 @@ browser:
 	  echo "installing Chromium and its driver (chromium, chromium-driver) with apt-get"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# OpenMPI (mpirun) and mpi4py for the data-parallel tests (tests/test_distributed.py)
+mpi: $(VENV)/.installed
+	@command -v mpirun >/dev/null 2>&1 || { \
+	  echo "installing OpenMPI (openmpi-bin, libopenmpi-dev) with apt-get"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null; }
+	@$(PY) -c "import mpi4py" 2>/dev/null || { \
+	  echo "installing mpi4py into $(VENV) (the distributed extra)"; \
+	  $(PY) -m pip install -q -e ".[distributed]"; }
 
 clean:
 	rm -rf $(VENV) *.egg-info
