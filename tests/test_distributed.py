@@ -196,7 +196,7 @@ def test_contributions_by_rank_need_an_averaged_gradient():
     loss.backward()
     with pytest.raises(ValueError, match="no averaged gradient of weight reached this trace"):
         tr.contributions(layer.weight, by="rank")
-    with pytest.raises(ValueError, match="by='loss'; use 'time_step' or 'rank'"):
+    with pytest.raises(ValueError, match="by must be 'step' or 'rank', got 'loss'"):
         tr.contributions(layer.weight, by="loss")
 
 
@@ -238,7 +238,8 @@ def test_distributed_sampler_shuffles_one_permutation_per_epoch_shared_by_all_ra
 
 
 def test_distributed_sampler_checks_its_rank():
-    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval "
+                                         r"\[0, 2\]"):
         DistributedSampler(range(4), num_replicas=3, rank=3)
 
 

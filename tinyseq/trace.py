@@ -314,7 +314,7 @@ class Trace(Observer):
         """Whether a traced backward has sent ``param`` any gradient."""
         return id(param) in self._contributions
 
-    def contributions(self, param, by="time_step"):
+    def contributions(self, param, by="step"):
         """[(t, ndarray)]: the gradient of ``param`` from the ops of each time step (t None
         for uses outside any step), in step order. They add up to this backward's gradient.
 
@@ -326,9 +326,9 @@ class Trace(Observer):
             raise ValueError(f"contributions: this tensor (shape {tuple(param.shape)}) was not "
                              f"used as a parameter by any traced op")
         if by == "rank":
-            return self._rank_contributions(leaf)
-        if by != "time_step":
-            raise ValueError(f"contributions: by={by!r}; use 'time_step' or 'rank'")
+            return self._contributions_by_rank(leaf)
+        if by != "step":
+            raise ValueError(f"contributions: by must be 'step' or 'rank', got {by!r}")
         if id(param) not in self._contributions:
             raise ValueError(f"contributions: no gradient reached {leaf.name} yet; call "
                              f"backward() on a traced loss while the trace is alive")
@@ -344,12 +344,12 @@ class Trace(Observer):
         order = sorted(per_step, key=lambda t: -1 if t is None else t)
         return [(t, backend.to_numpy(per_step[t])) for t in order]
 
-    def _rank_contributions(self, leaf):
+    def _contributions_by_rank(self, leaf):
         shares = self._rank_shares.get(leaf.key)
         if shares is None:
             raise ValueError(f"contributions(by='rank'): no averaged gradient of {leaf.name} "
                              f"reached this trace; the shares are on rank 0 after the backward "
-                             f"of a DistributedDataParallel model whose forward ran in this trace")
+                             f"of a DistributedDataParallel model run in this trace")
         return [(rank, backend.to_numpy(share)) for rank, share in enumerate(shares)]
 
     def contribution_norms(self, param):
