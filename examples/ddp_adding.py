@@ -89,12 +89,13 @@ def main(seq_len=50, steps=1000, batch_size=64, hidden_size=64, lr=1e-2, clip=1.
     weight_gap = identical_on_all_ranks(model)
     if rank == 0:
         holds = test_mse < 0.05 and weight_gap == 0.0 and gap < 1e-6
+        verdict = "holds" if holds else "does not hold"
+        below = "<" if test_mse < 0.05 else ">="
         print(f"lesson ddp_adding: {ranks} rank(s) with {batch_size // ranks} samples each "
               f"train as one process on batches of {batch_size}, the gradient a sum of one share "
-              f"per rank: test MSE {test_mse:.4f} {'<' if test_mse < 0.05 else '>='} 0.05 (baseline {BASELINE:.3f}) at step "
-              f"{step}, max |sum of shares - dL/dW_hh| = {gap:.1e}, max weight difference "
-              f"between ranks {weight_gap:.1e} -> {'holds' if holds else 'does not hold'}",
-              flush=True)
+              f"per rank: test MSE {test_mse:.4f} {below} 0.05 (baseline {BASELINE:.3f}) at "
+              f"step {step}, max |sum of shares - dL/dW_hh| = {gap:.1e}, max weight difference "
+              f"between ranks {weight_gap:.1e} -> {verdict}", flush=True)
     return {"test_mse": test_mse, "steps": step, "weight_gap": weight_gap, "ranks": ranks}
 
 
