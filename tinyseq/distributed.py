@@ -18,7 +18,6 @@ average, so every rank takes the same optimizer step and the models stay identic
 import importlib.util
 import os
 import sys
-import time
 import zlib
 
 import numpy
@@ -349,13 +348,12 @@ class GradientReducer:
     reverse parameter order, as PyTorch's), each bucket summed with one collective, all of
     them in flight at once, then divided by the world size. A parameter without a gradient
     on a rank counts as zero there; one without a gradient on every rank keeps ``.grad``
-    None. ``seconds`` adds up the time spent averaging (packing, communicating, unpacking)."""
+    None."""
 
     def __init__(self, parameters, bucket_cap_mb=25):
         group = _require_group("DistributedDataParallel")
         self.parameters = [p for p in parameters if p.requires_grad]
         self.buckets = _buckets(self.parameters, bucket_cap_mb * 2 ** 20)
-        self.seconds = 0.0
         _check_same_parameters(group, self.parameters)
 
     def broadcast_parameters(self, src=0):
@@ -371,7 +369,6 @@ class GradientReducer:
         """Replace every rank's ``.grad`` by the average over ranks. With ``observers`` (on
         any rank), rank 0's hear each rank's share through ``rank_shares``."""
         group = _require_group("DistributedDataParallel")
-        start = time.perf_counter()
         flags = numpy.zeros(len(self.parameters) + 1, numpy.int32)
         flags[:-1] = [p.grad is not None for p in self.parameters]
         flags[-1] = bool(observers)
@@ -396,7 +393,6 @@ class GradientReducer:
                     p.grad.array[...] = average
             if gathered is not None:
                 _report_shares(bucket, gathered, group.size, used, observers)
-        self.seconds += time.perf_counter() - start
 
 
 def _report_shares(bucket, gathered, world_size, used, observers):
