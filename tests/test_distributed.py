@@ -3,6 +3,7 @@ DistributedSampler. The multi-process tests launch real ranks with mpirun on thi
 (tests/ddp_worker.py), each launch under a timeout so nothing hangs."""
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -162,6 +163,25 @@ def test_a_script_started_without_mpirun_is_a_group_of_one(tmp_path):
     for name in names(result, "ddp"):
         numpy.testing.assert_allclose(result[f"ddp/{name}"], result[f"single/{name}"],
                                       rtol=0, atol=1e-12)
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_the_example_trains_on_two_ranks_and_its_lesson_holds(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
+               OMP_NUM_THREADS="1")
+    command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", sys.executable,
+               str(ROOT / "examples" / "ddp_adding.py"), "--seq-len", "10", "--steps", "300",
+               "--hidden-size", "16"]
+    run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lessons = re.findall(r"^lesson (\S+): (.+): (.+) -> (holds|does not hold)$", run.stdout,
+                         re.M)
+    assert [(name, verdict) for name, _, _, verdict in lessons] == [("ddp_adding", "holds")]
+    assert "2 rank(s) with 32 samples each" in lessons[0][1]
+    assert (tmp_path / "out" / "ddp_rank_shares.png").read_bytes()[:4] == b"\x89PNG"
 
 
 # --- in this process --------------------------------------------------------------------------
