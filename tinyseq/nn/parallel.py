@@ -92,10 +92,12 @@ class SyncGradients(Function):
 
 
 def _mark(output, sync_point):
-    """``output`` (a tensor, or tuples, lists and dicts of them) with every tensor that
-    requires grad passed through SyncGradients."""
+    """``output`` (a tensor, or tuples, named tuples such as PackedSequence, lists and dicts
+    of them) with every tensor that requires grad passed through SyncGradients."""
     if isinstance(output, Tensor):
         return SyncGradients(sync_point).apply(output) if output.requires_grad else output
+    if isinstance(output, tuple) and hasattr(output, "_fields"):
+        return type(output)(*(_mark(item, sync_point) for item in output))
     if isinstance(output, (tuple, list)):
         return type(output)(_mark(item, sync_point) for item in output)
     if isinstance(output, dict):
