@@ -1,6 +1,7 @@
 """One rank of a data-parallel run launched by tests/test_distributed.py under mpirun:
 ``python tests/ddp_worker.py SCENARIO OUT_DIR``. Each rank writes what it saw to
 OUT_DIR/rank<r>.npz for the test to compare."""
+import contextlib
 import sys
 
 import numpy
@@ -107,6 +108,53 @@ def no_sync(rank):
             **prefixed("ddp", grads(ddp.module)), **prefixed("single", grads(single))}
 
 
+def torch_no_sync(rank):
+    """The no_sync sequence, then a second synced backward without zero_grad, run by tinyseq
+    and by PyTorch's DistributedDataParallel (gloo, over loopback) on the same weights."""
+    import os
+
+    import torch
+    import torch.distributed
+
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=dist.get_world_size())
+    class TorchAdder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(2, 5, batch_first=True)
+            self.fc = torch.nn.Linear(5, 1)
+
+        def forward(self, x):
+            output, _ = self.rnn(x)
+            return self.fc(output[:, -1]).squeeze(-1)
+
+    model = make_model(seed=0)
+    reference = TorchAdder().double()
+    with torch.no_grad():
+        for name, p in reference.named_parameters():
+            p.copy_(torch.from_numpy(dict(model.named_parameters())[name].numpy()))
+    torch_model = torch.nn.parallel.DistributedDataParallel(reference)
+    ddp = nn.parallel.DistributedDataParallel(model)
+
+    def torch_loss(step):
+        inputs, targets = (torch.from_numpy(a) for a in shard(step))
+        return torch.nn.functional.mse_loss(torch_model(inputs), targets)
+
+    result = {}
+    for phase, steps in (("accumulated", (0, 1)), ("synced_twice", (2,))):
+        for step in steps:
+            last = step == steps[-1]
+            with (contextlib.nullcontext() if last else ddp.no_sync()):
+                loss_of(ddp, *shard(step)).backward()
+            with (contextlib.nullcontext() if last else torch_model.no_sync()):
+                torch_loss(step).backward()
+        result.update(prefixed(f"{phase}/tinyseq", grads(ddp.module)))
+        result.update({f"{phase}/torch/{name[len('module.'):]}": p.grad.numpy().copy()
+                       for name, p in torch_model.named_parameters()})
+    torch.distributed.destroy_process_group()
+    return result
+
+
 def traced(rank):
     """One step under a trace beside the same step untraced; each rank's local gradient."""
     result = {}
@@ -154,8 +202,8 @@ def differ(rank):
     return {}
 
 
-SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, no_sync, traced,
-                                     collectives, differ)}
+SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, no_sync, torch_no_sync,
+                                     traced, collectives, differ)}
 
 
 def main(scenario, out_dir):

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,12 +29,12 @@ needs_mpi = pytest.mark.skipif(MPI_MISSING is not None, reason=MPI_MISSING or ""
 TWO_AND_THREE = [2, pytest.param(3, marks=pytest.mark.slow)]     # a launch takes 2-5 s
 
 
-def launch(scenario, ranks, out_dir):
+def launch(scenario, ranks, out_dir, **environment):
     """Run tests/ddp_worker.py SCENARIO on ``ranks`` processes; (exit status, output, one dict
     of arrays per rank). The whole process group is killed at the timeout."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", **environment)
     command = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none",
                sys.executable, str(WORKER), scenario, str(out_dir)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
@@ -51,9 +52,9 @@ def launch(scenario, ranks, out_dir):
     return process.returncode, output, results
 
 
-def launched(scenario, ranks, out_dir):
+def launched(scenario, ranks, out_dir, **environment):
     """The per-rank results of a launch that must succeed."""
-    status, output, results = launch(scenario, ranks, out_dir)
+    status, output, results = launch(scenario, ranks, out_dir, **environment)
     assert status == 0, output
     assert all(r is not None and int(r["world_size"]) == ranks for r in results), output
     return results
@@ -119,6 +120,23 @@ def test_no_sync_accumulates_locally_then_averages_the_accumulated_gradient(tmp_
                                           rtol=0, atol=1e-12, err_msg=name)
         assert not numpy.array_equal(results[0][f"after_first/{name}"],
                                      results[1][f"after_first/{name}"])
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_no_sync_and_accumulation_match_pytorchs_distributed_data_parallel(tmp_path):
+    pytest.importorskip("torch.distributed")
+    with socket.socket() as probe:                  # a free port for torch's rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    results = launched("torch_no_sync", 2, tmp_path, MASTER_PORT=str(port))
+    for result in results:
+        for phase in ("accumulated", "synced_twice"):
+            assert len(names(result, f"{phase}/tinyseq")) == 6
+            for name in names(result, f"{phase}/tinyseq"):
+                numpy.testing.assert_allclose(result[f"{phase}/tinyseq/{name}"],
+                                              result[f"{phase}/torch/{name}"], rtol=0,
+                                              atol=1e-12, err_msg=f"{phase} {name}")
 
 
 @needs_mpi
