@@ -75,8 +75,9 @@ def worker(steps, warmup):
     compute_cpu = time.process_time() - start_cpu - averaging[1]
     dist.barrier()
     seconds = time.perf_counter() - start
-    slowest = dist.all_reduce(ts.tensor([compute_cpu, averaging[0]], dtype=ts.float64),
-                              dist.ReduceOp.MAX).numpy() / steps
+    slowest = ts.tensor([compute_cpu, averaging[0]], dtype=ts.float64)
+    dist.all_reduce(slowest, dist.ReduceOp.MAX)
+    slowest = slowest.numpy() / steps
     if rank == 0:
         print(json.dumps({"ranks": ranks, "steps_per_second": steps / seconds,
                           "cpu_ms": 1e3 * float(slowest[0]),

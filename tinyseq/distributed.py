@@ -295,11 +295,13 @@ def barrier():
 
 
 # --- collectives on tensors -------------------------------------------------------------------
-def _contiguous_copy(caller, tensor):
+def _check_tensor(caller, tensor):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{caller}: expected a Tensor, got {type(tensor).__name__}")
-    array = tensor.array
-    return backend.device_of(array).xp.ascontiguousarray(array).copy()
+
+
+def _contiguous_copy(tensor):
+    return backend.device_of(tensor.array).xp.ascontiguousarray(tensor.array).copy()
 
 
 def all_reduce(tensor, op=ReduceOp.SUM):
@@ -307,6 +309,7 @@ def all_reduce(tensor, op=ReduceOp.SUM):
     rank (in place, as ``torch.distributed.all_reduce``). ``ReduceOp.AVG`` is the sum divided
     by the world size (floating tensors only)."""
     group = _require_group("all_reduce")
+    _check_tensor("all_reduce", tensor)
     if op not in _OPS:
         raise ValueError(f"all_reduce: unknown op {op!r}; use one of ReduceOp's: "
                          f"{', '.join(_OPS)}")
@@ -315,23 +318,22 @@ def all_reduce(tensor, op=ReduceOp.SUM):
     if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and tensor.array.dtype.kind not in "iub":
         raise TypeError(f"all_reduce: ReduceOp.{op.upper()} needs an integer or bool tensor, "
                         f"got {tensor.dtype}")
-    values = _contiguous_copy("all_reduce", tensor)
+    values = _contiguous_copy(tensor)
     group.all_reduce(values, ReduceOp.SUM if op == ReduceOp.AVG else op)
     if op == ReduceOp.AVG:
         values /= group.size
     _write(tensor, values)
-    return tensor
 
 
 def broadcast(tensor, src=0):
     """Overwrite ``tensor`` on every rank with its value on rank ``src`` (in place)."""
     group = _require_group("broadcast")
+    _check_tensor("broadcast", tensor)
     if not 0 <= src < group.size:
         raise ValueError(f"broadcast: src {src} is not a rank of a group of {group.size}")
-    values = _contiguous_copy("broadcast", tensor)
+    values = _contiguous_copy(tensor)
     group.broadcast(values, src)
     _write(tensor, values)
-    return tensor
 
 
 def _write(tensor, values):

@@ -21,7 +21,7 @@ def plot_rank_contributions(trace, param, path, entries=12, title=None):
     labels = [_entry_label(param.shape, k) for k in shown]
     name = trace.leaves[id(param)].name
     width = 0.8 / (ranks + 1)
-    figure = Figure(figsize=(max(7.0, 0.75 * len(shown) + 2), 4.2), constrained_layout=True)
+    figure = Figure(figsize=(max(9.0, 0.75 * len(shown) + 4.5), 4.2), constrained_layout=True)
     axis = figure.subplots()
     x = numpy.arange(len(shown))
     for rank in range(ranks):
@@ -34,7 +34,7 @@ def plot_rank_contributions(trace, param, path, entries=12, title=None):
     axis.set_xlabel(f"entry of {name}")
     axis.set_ylabel("dL/dW")
     axis.grid(True, axis="y", alpha=0.3)
-    axis.legend(fontsize="small")
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     gap = numpy.abs(shares.sum(axis=0) - averaged).max()
     axis.set_title(title or f"dL/d{name} = sum over {ranks} ranks of their shares "
                             f"(largest {len(shown)} entries; max |sum - grad| = {gap:.1e})")
