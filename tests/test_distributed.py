@@ -16,7 +16,7 @@ import pytest
 
 import tinyseq as ts
 import tinyseq.distributed as dist
-from tinyseq import nn
+from tinyseq import nn, render
 from tinyseq.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,6 +202,21 @@ def test_the_example_trains_on_two_ranks_and_its_lesson_holds(tmp_path):
     assert (tmp_path / "out" / "ddp_rank_shares.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@needs_mpi
+@pytest.mark.slow
+def test_the_scaling_benchmark_prints_a_row_per_world_size(capsys):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import ddp_scaling
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    ddp_scaling.main(rounds=1, steps=1, warmup=0)
+    rows = re.findall(r"^\s+([12])\s+(\d+)\s+([\d.]+)\s+\(\S+\)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
+                      capsys.readouterr().out, re.M)
+    assert [(ranks, share) for ranks, share, *_ in rows] == [("1", "256"), ("2", "128")]
+    assert all(float(value) > 0 for row in rows for value in row[2:])
+
+
 # --- in this process --------------------------------------------------------------------------
 def test_import_tinyseq_imports_no_mpi():
     code = "import sys, tinyseq, tinyseq.distributed; print('mpi4py' in sys.modules)"
@@ -236,6 +251,20 @@ def test_contributions_by_rank_need_an_averaged_gradient():
         tr.contributions(layer.weight, by="rank")
     with pytest.raises(ValueError, match="by must be 'step' or 'rank', got 'loss'"):
         tr.contributions(layer.weight, by="loss")
+
+
+def test_rank_shares_reach_the_trace_and_the_plot(tmp_path):
+    layer = nn.Linear(3, 2)
+    with ts.trace() as tr:
+        loss = layer(ts.ones(4, 3)).sum()
+    loss.backward()
+    grad = layer.weight.grad.numpy()
+    shares = [0.25 * grad, 0.75 * grad]                 # what averaging over 2 ranks reports
+    tr.rank_shares(layer.weight, shares)
+    assert [r for r, _ in tr.contributions(layer.weight, by="rank")] == [0, 1]
+    assert numpy.array_equal(tr.contributions(layer.weight, by="rank")[1][1], 0.75 * grad)
+    path = render.plot_rank_contributions(tr, layer.weight, tmp_path / "shares.png", entries=4)
+    assert path.read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize("length", [0, 1, 5, 6, 7, 10, 11])
