@@ -172,7 +172,7 @@ class _NCCLGroup:
         self.comm.barrier()
 
     def abort(self, code):
-        os._exit(code)
+        os._exit(code)      # the launcher (mpirun, torchrun) stops the others when a rank fails
 
     def close(self):
         pass
