@@ -13,7 +13,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --progress-bar off --no-compile
 
-.PHONY: demo test test-fast gallery setup-demo setup-test dot browser clean
+.PHONY: demo test test-fast gallery setup-demo setup-test dot browser openmpi clean
 
 demo: setup-demo
 	@echo "running the demo: examples/demo.py"
@@ -35,8 +35,8 @@ gallery: setup-demo
 setup-demo: $(VENV)/.demo-installed dot
 
 # What the tests need on top: the test tools, and the system programs the tests drive, each a
-# target below like `browser` (Chromium for the explorer's tests).
-setup-test: $(VENV)/.test-installed dot browser
+# target below: `openmpi` (mpirun, before mpi4py is installed) and `browser` (Chromium).
+setup-test: openmpi $(VENV)/.test-installed dot browser
 
 $(PY):
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -53,8 +53,8 @@ $(VENV)/.demo-installed: setup.cfg pyproject.toml | $(PY)
 
 # The test tools include the CPU build of PyTorch (the tests' oracle): the longest download.
 $(VENV)/.test-installed: setup.cfg pyproject.toml | $(PY)
-	@echo "installing tinyseq (editable) into $(VENV) with the demo's packages and the test tools: pytest, hypothesis, PyTorch 2.13 (CPU build, the tests' oracle), selenium, nbclient, ipykernel"
-	$(PIP) -e ".[viz,dev]"
+	@echo "installing tinyseq (editable) into $(VENV) with the demo's packages and the test tools: pytest, hypothesis, PyTorch 2.13 (CPU build, the tests' oracle), selenium, nbclient, ipykernel, mpi4py"
+	$(PIP) -e ".[viz,dev,distributed]"
 	touch $@ $(VENV)/.demo-installed
 
 dot:
@@ -69,6 +69,13 @@ browser:
 	  echo "installing Chromium and its driver (chromium, chromium-driver) with apt-get"; \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# Open MPI (mpirun) for the data-parallel tests (tests/test_distributed.py); mpi4py uses it
+openmpi:
+	@command -v mpirun >/dev/null 2>&1 || { \
+	  echo "installing Open MPI (openmpi-bin, libopenmpi-dev) with apt-get"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openmpi-bin libopenmpi-dev >/dev/null; }
 
 clean:
 	rm -rf $(VENV) *.egg-info

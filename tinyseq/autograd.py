@@ -54,6 +54,7 @@ class _Modes(threading.local):
         self.time_step = None
         self.module_path = ()      # ((name, module), ...) of the modules being called
         self.scope = ()
+        self.backward_callbacks = None  # what runs when the backward pass now running ends
 
 
 state = _Modes()
@@ -96,6 +97,10 @@ class Observer:
     def step_contribution(self, node, input_index, time_step, compute):
         """An op with a time loop inside: ``compute()`` gives the share of time step
         ``time_step`` in the gradient of input ``input_index``."""
+
+    def rank_shares(self, leaf, shares):
+        """Data-parallel training averaged ``leaf``'s gradient over ranks (on rank 0 only):
+        ``shares[r]`` is rank r's gradient divided by the number of ranks; they sum to it."""
 
     def values_reported(self, label, values):
         """A recurrent layer, cell or attention module computed forward ``values``
@@ -304,7 +309,27 @@ def _devices_text(tensors):
 
 # --- backward ---------------------------------------------------------------------------------
 def backward(root, grad_output=None, retain_graph=False):
-    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad."""
+    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad, then
+    run what ops queued with ``queue_callback`` during the pass."""
+    outer_callbacks, state.backward_callbacks = state.backward_callbacks, []
+    try:
+        _run_backward(root, grad_output, retain_graph)
+        for callback in state.backward_callbacks:
+            callback()
+    finally:
+        state.backward_callbacks = outer_callbacks
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass now running in this thread has summed every
+    gradient into ``.grad`` (PyTorch's ``Variable._execution_engine.queue_callback``):
+    DistributedDataParallel averages the gradients over processes there."""
+    if state.backward_callbacks is None:
+        raise RuntimeError("queue_callback: no backward pass is running in this thread")
+    state.backward_callbacks.append(callback)
+
+
+def _run_backward(root, grad_output, retain_graph):
     g = _root_grad(root, grad_output)
     sums = Sums()
     node = root._node

@@ -56,11 +56,16 @@ def default_collate(items):
 
 class DataLoader:
     """Iterates over a dataset in batches; ``shuffle`` draws a new order every epoch from the
-    seeded CPU generator."""
+    seeded CPU generator; a ``sampler`` (an iterable of indices with a length, such as
+    DistributedSampler) gives the order instead."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, collate_fn=None, drop_last=False):
+    def __init__(self, dataset, batch_size=1, shuffle=False, collate_fn=None, drop_last=False,
+                 sampler=None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -68,13 +73,18 @@ class DataLoader:
         self.drop_last = drop_last
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        order = random.generator(backend.get_device("cpu")).permutation(n) if self.shuffle \
-            else range(n)
+        if self.sampler is not None:
+            order = list(self.sampler)
+            n = len(order)
+        elif self.shuffle:
+            order = random.generator(backend.get_device("cpu")).permutation(n)
+        else:
+            order = range(n)
         for start in range(0, n, self.batch_size):
             batch = order[start:start + self.batch_size]
             if len(batch) < self.batch_size and self.drop_last:

@@ -98,6 +98,7 @@ class Trace(Observer):
         self._steps_of_node = {}    # id(loop op) -> {time step: record}
         self._stepped_leaves = {}   # id(loop op) -> ids of leaves it reported per step
         self._contributions = {}    # id(leaf) -> [(t, gradient, lazy or computed)]
+        self._rank_shares = {}      # id(leaf) -> [each rank's share of the averaged gradient]
         self._roots = []            # outermost modules seen, to name parameters
         self._op_of_array = {}
         self._step_offset = 0
@@ -166,6 +167,10 @@ class Trace(Observer):
             else:                                 # every step at once, time first
                 chunk = numpy.array(backend.to_numpy(getattr(value, "array", value)))
             kept.setdefault(quantity, []).append(chunk)
+
+    def rank_shares(self, leaf, shares):
+        if id(leaf) in self.leaves:
+            self._rank_shares[id(leaf)] = shares
 
     def step_contribution(self, node, input_index, time_step, compute):
         leaf = node.inputs[input_index]
@@ -309,13 +314,21 @@ class Trace(Observer):
         """Whether a traced backward has sent ``param`` any gradient."""
         return id(param) in self._contributions
 
-    def contributions(self, param):
+    def contributions(self, param, by="step"):
         """[(t, ndarray)]: the gradient of ``param`` from the ops of each time step (t None
-        for uses outside any step), in step order. They add up to this backward's gradient."""
+        for uses outside any step), in step order. They add up to this backward's gradient.
+
+        ``by="rank"`` (data-parallel training, on rank 0): [(r, ndarray)], rank r's share of
+        the gradient DistributedDataParallel averaged last (its local gradient divided by the
+        number of ranks). They add up to the averaged ``.grad``."""
         leaf = self.leaves.get(id(param))
         if leaf is None or not leaf.is_param:
             raise ValueError(f"contributions: this tensor (shape {tuple(param.shape)}) was not "
                              f"used as a parameter by any traced op")
+        if by == "rank":
+            return self._contributions_by_rank(leaf)
+        if by != "step":
+            raise ValueError(f"contributions: by must be 'step' or 'rank', got {by!r}")
         if id(param) not in self._contributions:
             raise ValueError(f"contributions: no gradient reached {leaf.name} yet; call "
                              f"backward() on a traced loss while the trace is alive")
@@ -330,6 +343,14 @@ class Trace(Observer):
             per_step[t] = per_step[t] + grad if t in per_step else grad
         order = sorted(per_step, key=lambda t: -1 if t is None else t)
         return [(t, backend.to_numpy(per_step[t])) for t in order]
+
+    def _contributions_by_rank(self, leaf):
+        shares = self._rank_shares.get(leaf.key)
+        if shares is None:
+            raise ValueError(f"contributions(by='rank'): no averaged gradient of {leaf.name} "
+                             f"reached this trace; the shares are on rank 0 after the backward "
+                             f"of a DistributedDataParallel model run in this trace")
+        return [(rank, backend.to_numpy(share)) for rank, share in enumerate(shares)]
 
     def contribution_norms(self, param):
         """[(t, ||dL/dparam from step t||)] in step order."""

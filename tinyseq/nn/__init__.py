@@ -1,5 +1,5 @@
 """Layers and modules: ``from tinyseq import nn``."""
-from . import init, utils
+from . import init, parallel, utils
 from .layers import (BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding, Flatten, Identity,
                      Linear, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential

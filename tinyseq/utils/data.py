@@ -1,10 +1,14 @@
-"""``torch.utils.data``'s names: tinyseq.data's datasets and loader, and random_split."""
+"""``torch.utils.data``'s names: tinyseq.data's datasets and loader, random_split and
+DistributedSampler."""
+import math
+
 import numpy
 
 from .. import backend, random
 from ..data import DataLoader, Dataset, TensorDataset, default_collate
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
+           "default_collate", "random_split"]
 
 
 class Subset(Dataset):
@@ -40,3 +44,64 @@ def random_split(dataset, lengths):
         subsets.append(Subset(dataset, [int(i) for i in order[start:start + n]]))
         start += n
     return subsets
+
+
+class DistributedSampler:
+    """The indices of ``dataset`` that rank ``rank`` of ``num_replicas`` works on, one equal
+    share per rank (``torch.utils.data.DistributedSampler``; pass it as a DataLoader's
+    ``sampler``). ``num_replicas`` and ``rank`` default to the default process group's.
+
+    With ``shuffle`` the order is a permutation drawn from ``seed + epoch`` (the same on every
+    rank; call ``set_epoch`` at the start of each epoch for a new one). The order is padded by
+    repeating its start until it divides evenly, or with ``drop_last`` cut to the largest
+    multiple of ``num_replicas``; rank r then takes every num_replicas-th index from r."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
+                 drop_last=False):
+        if num_replicas is None or rank is None:
+            from .. import distributed
+            if not distributed.is_initialized():
+                raise RuntimeError("DistributedSampler: no process group; call "
+                                   "tinyseq.distributed.init_process_group() or pass "
+                                   "num_replicas and rank")
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        if num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be at least 1, "
+                             f"got {num_replicas}")
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.shuffle = shuffle
+        self.seed = seed
+        self.drop_last = drop_last
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = math.ceil((n - num_replicas) / num_replicas)
+        else:
+            self.num_samples = math.ceil(n / num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = numpy.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:self.total_size]
+        else:
+            padding = self.total_size - n
+            indices += (indices * math.ceil(padding / n))[:padding] if n else []
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        """Draw the next shuffle from ``seed + epoch``."""
+        self.epoch = epoch

@@ -1,0 +1,220 @@
+"""One rank of a data-parallel run launched by tests/test_distributed.py under mpirun:
+``python tests/ddp_worker.py SCENARIO OUT_DIR``. Each rank writes what it saw to
+OUT_DIR/rank<r>.npz for the test to compare."""
+import contextlib
+import sys
+
+import numpy
+
+import tinyseq as ts
+import tinyseq.distributed as dist
+import tinyseq.functional as F
+from tinyseq import nn, optim
+from tinyseq.datasets import AddingProblem
+from tinyseq.utils.data import DistributedSampler
+
+BATCH = 12          # whole batch per step; divides evenly over 2 and 3 ranks
+
+
+class Adder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(2, 5, batch_first=True)
+        self.fc = nn.Linear(5, 1)
+
+    def forward(self, x):
+        output, _ = self.rnn(x)
+        return self.fc(output[:, -1]).squeeze(-1)
+
+
+def make_model(seed):
+    ts.manual_seed(seed)
+    return Adder().double()
+
+
+def whole_batch(step):
+    data = AddingProblem(BATCH, 6, seed=100 + step)
+    return data.inputs.astype(numpy.float64), data.targets.astype(numpy.float64)
+
+
+def shard(step):
+    """This rank's share of the whole batch of ``step``, chosen by DistributedSampler."""
+    inputs, targets = whole_batch(step)
+    rows = list(DistributedSampler(range(BATCH), shuffle=True, seed=step))
+    return inputs[rows], targets[rows]
+
+
+def loss_of(model, inputs, targets):
+    return F.mse_loss(model(ts.tensor(inputs)), ts.tensor(targets))
+
+
+def grads(model):
+    return {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+
+
+def values(model):
+    return {name: p.numpy().copy() for name, p in model.named_parameters()}
+
+
+def prefixed(prefix, arrays):
+    return {f"{prefix}/{name}": array for name, array in arrays.items()}
+
+
+def one_step(rank):
+    """Averaged gradients after one step, and a single process's on the whole batch."""
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=rank))   # rank 0's values win
+    single = make_model(seed=0)
+    loss_of(ddp, *shard(0)).backward()
+    loss_of(single, *whole_batch(0)).backward()
+    return {**prefixed("ddp", grads(ddp.module)), **prefixed("single", grads(single))}
+
+
+def fifty_steps(rank):
+    """Parameters after 50 Adam steps on different shards."""
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=rank))
+    optimizer = optim.Adam(ddp.parameters(), lr=1e-2)
+    start = values(ddp.module)
+    for step in range(50):
+        optimizer.zero_grad()
+        loss_of(ddp, *shard(step)).backward()
+        optimizer.step()
+    return {**prefixed("start", start), **prefixed("end", values(ddp.module))}
+
+
+def raises(rank):
+    """The last rank raises at step 3, while the others wait in the gradients' all-reduce."""
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=0))
+    for step in range(10):
+        if step == 3 and rank == dist.get_world_size() - 1:
+            raise ValueError(f"rank {rank} fails on purpose at step {step}")
+        loss_of(ddp, *shard(step)).backward()
+    return {}
+
+
+def no_sync(rank):
+    """Two micro-batches: the first inside no_sync (local), the second outside (averaged),
+    beside a single process accumulating both whole batches."""
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=0))
+    single = make_model(seed=0)
+    local = make_model(seed=0)
+    with ddp.no_sync():
+        loss_of(ddp, *shard(0)).backward()
+    after_first = grads(ddp.module)
+    loss_of(ddp, *shard(1)).backward()
+    loss_of(local, *shard(0)).backward()
+    for step in (0, 1):
+        loss_of(single, *whole_batch(step)).backward()
+    return {**prefixed("after_first", after_first), **prefixed("local_first", grads(local)),
+            **prefixed("ddp", grads(ddp.module)), **prefixed("single", grads(single))}
+
+
+def torch_no_sync(rank):
+    """The no_sync sequence, then a second synced backward without zero_grad, run by tinyseq
+    and by PyTorch's DistributedDataParallel (gloo, over loopback) on the same weights."""
+    import os
+
+    import torch
+    import torch.distributed
+
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=dist.get_world_size())
+    class TorchAdder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.LSTM(2, 5, batch_first=True)
+            self.fc = torch.nn.Linear(5, 1)
+
+        def forward(self, x):
+            output, _ = self.rnn(x)
+            return self.fc(output[:, -1]).squeeze(-1)
+
+    model = make_model(seed=0)
+    reference = TorchAdder().double()
+    with torch.no_grad():
+        for name, p in reference.named_parameters():
+            p.copy_(torch.from_numpy(dict(model.named_parameters())[name].numpy()))
+    torch_model = torch.nn.parallel.DistributedDataParallel(reference)
+    ddp = nn.parallel.DistributedDataParallel(model)
+
+    def torch_loss(step):
+        inputs, targets = (torch.from_numpy(a) for a in shard(step))
+        return torch.nn.functional.mse_loss(torch_model(inputs), targets)
+
+    result = {}
+    for phase, steps in (("accumulated", (0, 1)), ("synced_twice", (2,))):
+        for step in steps:
+            last = step == steps[-1]
+            with (contextlib.nullcontext() if last else ddp.no_sync()):
+                loss_of(ddp, *shard(step)).backward()
+            with (contextlib.nullcontext() if last else torch_model.no_sync()):
+                torch_loss(step).backward()
+        result.update(prefixed(f"{phase}/tinyseq", grads(ddp.module)))
+        result.update({f"{phase}/torch/{name[len('module.'):]}": p.grad.numpy().copy()
+                       for name, p in torch_model.named_parameters()})
+    torch.distributed.destroy_process_group()
+    return result
+
+
+def traced(rank):
+    """One step under a trace on the even ranks only (rank 0 among them) beside the same step
+    untraced; each rank's local gradient."""
+    result = {}
+    for name, observe in (("plain", False), ("traced", rank % 2 == 0)):
+        ddp = nn.parallel.DistributedDataParallel(make_model(seed=0))
+        if observe:
+            with ts.trace() as tr:
+                loss = loss_of(ddp, *shard(0))
+            loss.backward()
+            if rank == 0:
+                weight = ddp.module.rnn.weight_hh_l0
+                shares = tr.contributions(weight, by="rank")
+                result["ranks"] = numpy.array([r for r, _ in shares])
+                result["shares"] = numpy.stack([share for _, share in shares])
+        else:
+            loss_of(ddp, *shard(0)).backward()
+        result.update(prefixed(name, grads(ddp.module)))
+    local = make_model(seed=0)
+    loss_of(local, *shard(0)).backward()
+    result.update(prefixed("local", grads(local)))
+    return result
+
+
+def collectives(rank):
+    """all_reduce with every op and broadcast, on rank-dependent values (a transposed view
+    among them)."""
+    result = {}
+    for op in ("SUM", "AVG", "PRODUCT", "MIN", "MAX"):
+        t = ts.tensor([[rank + 1.0, -rank], [2.0 ** rank, 0.5]], dtype=ts.float64)
+        dist.all_reduce(t, getattr(dist.ReduceOp, op))
+        result[op] = t.numpy().copy()
+    bits = ts.tensor([1 << rank, 3])
+    dist.all_reduce(bits, dist.ReduceOp.BOR)
+    result["BOR"] = bits.numpy().copy()
+    view = ts.tensor(numpy.arange(6.0).reshape(2, 3) * (rank + 1)).t()
+    dist.broadcast(view, src=1)
+    result["broadcast"] = view.numpy().copy()
+    return result
+
+
+def differ(rank):
+    """Rank 1 builds a wider model than the others."""
+    ts.manual_seed(0)
+    nn.parallel.DistributedDataParallel(nn.Linear(3, 2 + (rank == 1)))
+    return {}
+
+
+SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, no_sync, torch_no_sync,
+                                     traced, collectives, differ)}
+
+
+def main(scenario, out_dir):
+    dist.init_process_group("mpi")
+    rank = dist.get_rank()
+    result = SCENARIOS[scenario](rank)
+    numpy.savez(f"{out_dir}/rank{rank}.npz", world_size=dist.get_world_size(), **result)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
