@@ -4,7 +4,8 @@
 # make gallery    regenerate the pictures in viz/
 # make setup-demo, make setup-test   only the set-up of make demo, make test
 # Each says what it installs before installing it: a virtual environment .venv with the Python
-# packages, Graphviz's `dot` through apt when it is missing, and for the tests headless Chromium.
+# packages, Graphviz's `dot` through apt when it is missing, and for the tests headless Chromium
+# and Open MPI (mpirun).
 # A stamp file in .venv records each set-up, so `make demo` then `make test` installs only the
 # test tools on top, and `make test` on a fresh clone installs everything at once.
 

@@ -19,7 +19,7 @@ import pytest
 from markdown_blocks import REPOSITORY, failure, run, scripts
 
 API = REPOSITORY / "docs" / "api.md"
-ROOTS = ["tinyseq", "tinyseq.render", "tinyseq.explorer"]
+ROOTS = ["tinyseq", "tinyseq.render", "tinyseq.explorer", "tinyseq.distributed"]
 CLASSES = ["tinyseq.Tensor", "tinyseq.nn.Module", "tinyseq.optim.Optimizer",
            "tinyseq.optim.lr_scheduler.LRScheduler", "tinyseq.trace.Trace"]
 GUIDES = ["porting.md", "saving.md", "how-it-works.md"]
