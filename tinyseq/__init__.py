@@ -1,10 +1,10 @@
 """tinyseq: a small autograd framework for sequence models that shows how BPTT works."""
 import numpy as _numpy
 
-from . import cuda, data, datasets, functional, nn, optim, text, train, utils
+from . import accelerator, cuda, data, datasets, functional, nn, optim, text, train, utils
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
-from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .autograd import Variable, enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
                        as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
@@ -15,7 +15,8 @@ from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat,
                      chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, gather,
-                     get_default_dtype, index_select, log, log_softmax, masked_fill, matmul, max,
+                     get_default_dtype, index_select, is_tensor, log, log_softmax,
+                     logsumexp, masked_fill, matmul, max,
                      maximum, mean, min, minimum, mm, movedim, multinomial, narrow, numel,
                      permute, relu, set_default_dtype, sigmoid, sin, softmax, sort, split, sqrt,
                      squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze, var,

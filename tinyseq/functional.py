@@ -2,13 +2,45 @@
 from . import backend, random
 from .ops import conv, linalg, nn_ops
 from .ops import shape as shape_ops
-from .tensor import Tensor, _expect_tensor, log_softmax, relu, sigmoid, softmax, tanh
+import warnings
+
+from .tensor import Tensor, _expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
            "one_hot", "conv2d", "max_pool2d"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_UNSET = object()
+
+
+def implicit_softmax_dim(op, ndim, stacklevel):
+    """PyTorch's legacy dim for a softmax called without one (0 for 0-, 1- and 3-d input, else
+    1), with its deprecation warning."""
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+                  f"include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_dim(op, input, dim, axis, stacklevel):
+    input = _expect_tensor(op, input)
+    if axis is not _UNSET:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim= and axis=, which are one argument; give dim=")
+        return axis
+    return implicit_softmax_dim(op, input.ndim, stacklevel + 1) if dim is None else dim
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
+    """exp(x) / sum(exp(x)) along ``dim``; without ``dim``, PyTorch's legacy implicit one."""
+    dim = _softmax_dim("softmax", input, dim, axis, _stacklevel)
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
+    """x - log(sum(exp(x))) along ``dim``; without ``dim``, PyTorch's legacy implicit one."""
+    dim = _softmax_dim("log_softmax", input, dim, axis, _stacklevel)
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
 
 
 def linear(x, weight, bias=None):

@@ -16,6 +16,7 @@ import builtins
 import collections
 import math
 import operator
+import warnings
 
 import numpy
 
@@ -123,12 +124,27 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to our reflected operators (ndarray + Tensor works)
     __hash__ = object.__hash__
 
-    def __init__(self, data, requires_grad=False):
-        if isinstance(data, Tensor):
-            data = data.array
-        elif type(data) not in device_of_type:
-            data = _as_array(data, None, "Tensor")
-        self.array = data
+    def __init__(self, *data, requires_grad=False, device=None):
+        """PyTorch's legacy constructor: ``Tensor(*sizes)`` is a tensor of that shape (zeros),
+        ``Tensor(data)`` one holding ``data``, both of the default dtype; ``Tensor(t)`` shares
+        ``t``'s storage and keeps its dtype."""
+        if not isinstance(requires_grad, builtins.bool):
+            raise TypeError(f"Tensor: requires_grad must be a bool keyword argument, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
+        xp = backend.get_device("cpu" if device is None else device).xp
+        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
+                        and not isinstance(n, builtins.bool) for n in data):
+            array = xp.zeros(_shape_arg(data) if data else (0,), dtype=_default_dtype)
+        elif len(data) != 1:
+            raise TypeError(f"Tensor: expected sizes (ints) or one sequence of values, got "
+                            f"{data!r}")
+        elif isinstance(data[0], Tensor):
+            array = data[0].array
+        else:
+            array = xp.asarray(_as_array(data[0], None, "Tensor").astype(_default_dtype))
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"Tensor: only floating tensors can require grad, got {array.dtype}")
+        self.array = array
         self.grad = None
         self.requires_grad = requires_grad
         self._node = None
@@ -346,6 +362,17 @@ class Tensor:
         """A copy with its own storage; differentiable."""
         return ew.Clone().apply(self)
 
+    def new(self, *data, device=None):
+        """PyTorch's legacy ``t.new(*sizes)`` (zeros) or ``t.new(data)``: a new tensor of t's
+        dtype and device (``weight.new(layers, batch, hidden).zero_()``)."""
+        device = self.device if device is None else device
+        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
+                        and not isinstance(n, builtins.bool) for n in data):
+            return self.new_zeros(_shape_arg(data) if data else (0,), device=device)
+        if len(data) != 1:
+            raise TypeError(f"new: expected sizes (ints) or one sequence of values, got {data!r}")
+        return self.new_tensor(data[0], device=device)
+
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor
         return tensor(data, dtype=self.dtype if dtype is None else dtype,
@@ -437,10 +464,12 @@ class Tensor:
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
-    def add(self, other, alpha=1):
+    def add(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("add", args, 1, "alpha", alpha)
         return self + (other if alpha == 1 else other * alpha)
 
-    def sub(self, other, alpha=1):
+    def sub(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("sub", args, 1, "alpha", alpha)
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other):
@@ -455,10 +484,12 @@ class Tensor:
     def neg(self):
         return -self
 
-    def addcmul(self, tensor1, tensor2, value=1):
+    def addcmul(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcmul", args, 2, "value", value)
         return self + value * tensor1 * tensor2
 
-    def addcdiv(self, tensor1, tensor2, value=1):
+    def addcdiv(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcdiv", args, 2, "value", value)
         return self + value * tensor1 / tensor2
 
     def lerp(self, end, weight):
@@ -579,11 +610,13 @@ class Tensor:
         index, _ = _index_arg(index, device_of_type[type(self.array)])
         self._put("setitem", index, value)
 
-    def add_(self, other, alpha=1):
-        return self._inplace("add_", lambda old: old.add(other, alpha), other)
+    def add_(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("add_", args, 1, "alpha", alpha)
+        return self._inplace("add_", lambda old: old.add(other, alpha=alpha), other)
 
-    def sub_(self, other, alpha=1):
-        return self._inplace("sub_", lambda old: old.sub(other, alpha), other)
+    def sub_(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("sub_", args, 1, "alpha", alpha)
+        return self._inplace("sub_", lambda old: old.sub(other, alpha=alpha), other)
 
     def mul_(self, other):
         return self._inplace("mul_", lambda old: old * other, other)
@@ -594,12 +627,14 @@ class Tensor:
     def pow_(self, exponent):
         return self._inplace("pow_", lambda old: old ** exponent, exponent)
 
-    def addcmul_(self, tensor1, tensor2, value=1):
-        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value),
+    def addcmul_(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcmul_", args, 2, "value", value)
+        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value=value),
                              tensor1, tensor2)
 
-    def addcdiv_(self, tensor1, tensor2, value=1):
-        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value),
+    def addcdiv_(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcdiv_", args, 2, "value", value)
+        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value=value),
                              tensor1, tensor2)
 
     def lerp_(self, end, weight):
@@ -679,6 +714,12 @@ class Tensor:
         dim, keepdim = _dims("sum", dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
         return reduction.Sum(_axes("sum", dim, self.ndim), keepdim).apply(x)
+
+    def logsumexp(self, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        """log(sum(exp(t))) over ``dim`` without overflow, as ``torch.logsumexp``."""
+        dim, keepdim = _dims("logsumexp", dim, keepdim, axis, keepdims)
+        x = self if self.array.dtype.kind == "f" else self.to(_default_dtype)
+        return reduction.LogSumExp(_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("mean", dim, keepdim, axis, keepdims)
@@ -1018,6 +1059,25 @@ def _alias(op, name, value, alias, alias_value, default):
     return alias_value
 
 
+def _scalar_first(op, args, count, keyword, default):
+    """(scalar, operands) of a call to ``op`` that takes ``count`` tensor operands and a
+    keyword scalar; PyTorch still accepts, with a warning, its old overloads that put the
+    scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``)."""
+    if len(args) == count + 1 and isinstance(args[0], (builtins.int, builtins.float)) \
+            and builtins.all(isinstance(a, Tensor) for a in args[1:]):
+        operands = ", ".join(f"Tensor {name}" for name in ("tensor1", "tensor2")[:count]) \
+            if count == 2 else "Tensor other"
+        warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number {keyword}, "
+                      f"{operands})\nConsider using one of the following signatures instead:"
+                      f"\n\t{op}({operands}, *, Number {keyword} = 1)", UserWarning,
+                      stacklevel=3)
+        return args[0], args[1:]
+    if len(args) != count:
+        raise TypeError(f"{op}() takes {count} tensor operand{'s' * (count > 1)} and "
+                        f"{keyword}= as a keyword, got {len(args)} positional arguments")
+    return default, args
+
+
 def _dims(op, dim, keepdim, axis, keepdims):
     return (_alias(op, "dim", dim, "axis", axis, None),
             _alias(op, "keepdim", keepdim, "keepdims", keepdims, False))
@@ -1348,9 +1408,15 @@ exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt = (
     for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt"))
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
  softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
- flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel) = (
+ flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp) = (
     _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
     for m in ("sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
               "all", "any", "sort", "argsort", "topk", "softmax", "log_softmax", "gather",
               "index_select", "masked_fill", "clamp", "clip", "transpose", "permute", "t",
-              "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel"))
+              "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel",
+              "logsumexp"))
+
+
+def is_tensor(obj):
+    """True when ``obj`` is a Tensor, as ``torch.is_tensor``."""
+    return isinstance(obj, Tensor)

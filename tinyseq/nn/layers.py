@@ -120,18 +120,14 @@ class BCEWithLogitsLoss(Module):
         return F.binary_cross_entropy_with_logits(input, target, self.reduction)
 
 
-def _softmax_dim(ndim):
-    """PyTorch's dim for a softmax module made without one: 0 for 0-, 1- and 3-d inputs, else 1."""
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return x.softmax(_softmax_dim(x.ndim) if self.dim is None else self.dim)
+        return x.softmax(F.implicit_softmax_dim("softmax", x.ndim, 4) if self.dim is None
+                         else self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -139,7 +135,8 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x):
-        return x.log_softmax(_softmax_dim(x.ndim) if self.dim is None else self.dim)
+        return x.log_softmax(F.implicit_softmax_dim("log_softmax", x.ndim, 4)
+                             if self.dim is None else self.dim)
 
 
 class Tanh(Module):
