@@ -18,7 +18,8 @@ from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort,
                      get_default_dtype, index_select, is_tensor, log, log_softmax,
                      logsumexp, masked_fill, matmul, max,
                      maximum, mean, min, minimum, mm, movedim, multinomial, narrow, numel,
-                     permute, relu, set_default_dtype, sigmoid, sin, softmax, sort, split, sqrt,
+                     permute, promote_types, relu, result_type, set_default_dtype, sigmoid, sin,
+                     softmax, sort, split, sqrt,
                      squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze, var,
                      where)
 

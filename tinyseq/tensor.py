@@ -3,14 +3,16 @@
 Operators and methods build the graph through the op classes in ``tinyseq.ops``; the functions
 below the class (``matmul``, ``concat``, ``where``, ...) are the same ops in function form.
 
-Dtype promotion, one rule: ops follow NumPy's rule on their arrays, and Python numbers are weak.
-Two tensors of different dtypes give NumPy's result type (float32 with float64 gives float64;
-int64 with float32 gives float64, too). A Python number (or a NumPy float64 scalar, which is a
-Python float) takes the tensor's float dtype, so a float32 tensor times 2.5 stays float32; on an
-integer tensor a Python int keeps it integer and a Python float is made the default dtype first,
-after which NumPy's rule applies (int64 + 1.5 is float64). Gradients flow through each op in its
-output's dtype, but what lands in a leaf's ``.grad`` always takes that leaf's dtype: float32
-parameters get float32 gradients even from a float64 loss.
+Dtype promotion is PyTorch's (``result_type``). Dtypes fall in three categories, bool <
+integer < float, and operands in three ranks: tensors with dimensions, 0-d tensors, Python
+numbers. The highest rank present decides the dtype, unless a lower rank brings a higher
+category: int64 with float32 gives float32, a float32 tensor with a float64 0-d tensor stays
+float32, a float32 tensor times 2.5 stays float32, an int64 tensor plus 1.5 gives the default
+float dtype. Within one rank a float beats any integer (int64 with float16 is float16), and
+otherwise NumPy's rule applies (float32 with float64 is float64). Division of integers gives the
+default float dtype. Gradients flow through each op in its output's dtype, but what lands in a
+leaf's ``.grad`` always takes that leaf's dtype: float32 parameters get float32 gradients even
+from a float64 loss.
 """
 import builtins
 import collections
@@ -398,28 +400,28 @@ class Tensor:
 
     # --- arithmetic -------------------------------------------------------------------------
     def __add__(self, other):
-        return ew.Add().apply(self, _lift(other, self, "add"))
+        return ew.Add().apply(*_binary("add", self, other))
 
     def __radd__(self, other):
-        return ew.Add().apply(_lift(other, self, "add"), self)
+        return ew.Add().apply(*_binary("add", other, self))
 
     def __sub__(self, other):
-        return ew.Sub().apply(self, _lift(other, self, "sub"))
+        return ew.Sub().apply(*_binary("sub", self, other))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(_lift(other, self, "sub"), self)
+        return ew.Sub().apply(*_binary("sub", other, self))
 
     def __mul__(self, other):
-        return ew.Mul().apply(self, _lift(other, self, "mul"))
+        return ew.Mul().apply(*_binary("mul", self, other))
 
     def __rmul__(self, other):
-        return ew.Mul().apply(_lift(other, self, "mul"), self)
+        return ew.Mul().apply(*_binary("mul", other, self))
 
     def __truediv__(self, other):
-        return ew.Div().apply(self, _lift(other, self, "div"))
+        return ew.Div().apply(*_binary("div", self, other))
 
     def __rtruediv__(self, other):
-        return ew.Div().apply(_lift(other, self, "div"), self)
+        return ew.Div().apply(*_binary("div", other, self))
 
     def __neg__(self):
         return ew.Neg().apply(self)
@@ -432,11 +434,11 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
-            return ew.PowScalar(exponent).apply(self)
-        return ew.Pow().apply(self, _lift(exponent, self, "pow"))
+            return ew.PowScalar(exponent).apply(_cast(self, result_type(self, exponent)))
+        return ew.Pow().apply(*_binary("pow", self, exponent))
 
     def __rpow__(self, base):
-        return ew.Pow().apply(_lift(base, self, "pow"), self)
+        return ew.Pow().apply(*_binary("pow", base, self))
 
     def __matmul__(self, other):
         return linalg.MatMul().apply(self, _lift(other, self, "matmul"))
@@ -445,22 +447,22 @@ class Tensor:
         return linalg.MatMul().apply(_lift(other, self, "matmul"), self)
 
     def __lt__(self, other):
-        return ew.Compare(operator.lt).apply(self, _lift(other, self, "lt"))
+        return ew.Compare(operator.lt).apply(*_binary("lt", self, other))
 
     def __le__(self, other):
-        return ew.Compare(operator.le).apply(self, _lift(other, self, "le"))
+        return ew.Compare(operator.le).apply(*_binary("le", self, other))
 
     def __gt__(self, other):
-        return ew.Compare(operator.gt).apply(self, _lift(other, self, "gt"))
+        return ew.Compare(operator.gt).apply(*_binary("gt", self, other))
 
     def __ge__(self, other):
-        return ew.Compare(operator.ge).apply(self, _lift(other, self, "ge"))
+        return ew.Compare(operator.ge).apply(*_binary("ge", self, other))
 
     def __eq__(self, other):
-        return ew.Compare(operator.eq).apply(self, _lift(other, self, "eq"))
+        return ew.Compare(operator.eq).apply(*_binary("eq", self, other))
 
     def __ne__(self, other):
-        return ew.Compare(operator.ne).apply(self, _lift(other, self, "ne"))
+        return ew.Compare(operator.ne).apply(*_binary("ne", self, other))
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
@@ -1134,6 +1136,78 @@ def _lift(value, like, op):
     raise TypeError(f"{op}: unsupported operand type {type(value).__name__}")
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}   # bool < integer < float
+
+
+def promote_types(type1, type2):
+    """PyTorch's promotion of two dtypes of one rank: the higher category wins (int64 with
+    float16 is float16); within a category, NumPy's rule (int8 with uint8 is int16)."""
+    type1, type2 = numpy.dtype(type1), numpy.dtype(type2)
+    category1, category2 = _CATEGORY[type1.kind], _CATEGORY[type2.kind]
+    if category1 != category2:
+        return type1 if category1 > category2 else type2
+    return numpy.promote_types(type1, type2)
+
+
+def _combine_ranks(higher, lower):
+    """The dtype of a higher rank's operands with a lower rank's: the higher rank's, unless the
+    lower brings a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives an op on ``operands`` (tensors and Python numbers): tensors with
+    dimensions outrank 0-d tensors, which outrank numbers, unless a lower rank brings a higher
+    category (bool < integer < float); a Python float counts as the default dtype."""
+    ranked = [None, None, None]     # tensors with dims, 0-d tensors, Python numbers
+    for value in operands:
+        if isinstance(value, Tensor):
+            rank, dtype = (0 if value.array.ndim else 1), value.array.dtype
+        elif isinstance(value, (builtins.bool, numpy.bool_)):
+            rank, dtype = 2, numpy.dtype(numpy.bool_)
+        elif isinstance(value, (builtins.int, numpy.integer)):
+            rank, dtype = 2, numpy.dtype(numpy.int64)
+        elif isinstance(value, (builtins.float, numpy.floating)):
+            rank, dtype = 2, _default_dtype
+        else:
+            raise TypeError(f"result_type: expected tensors or numbers, got "
+                            f"{type(value).__name__}")
+        ranked[rank] = dtype if ranked[rank] is None else promote_types(ranked[rank], dtype)
+    return _combine_ranks(ranked[0], _combine_ranks(ranked[1], ranked[2]))
+
+
+def _cast(t, dtype):
+    """``t`` as ``dtype``: itself when it has it, a differentiable cast when it needs a
+    gradient, else a converted copy outside the graph."""
+    if t.array.dtype == dtype:
+        return t
+    if t.requires_grad:
+        return Cast(dtype).apply(t)
+    return Tensor.from_array(t.array.astype(dtype), False)
+
+
+def _binary(op, a, b):
+    """``a`` and ``b`` (tensors, numbers, arrays) as two tensors of PyTorch's result type on
+    the device of the tensor among them; a true division of integers is in the default
+    float dtype."""
+    like = a if isinstance(a, Tensor) else b
+    if type(a) is type(b) is Tensor and a.array.dtype == b.array.dtype and \
+            (op != "div" or a.array.dtype.kind == "f"):
+        return a, b
+    if not isinstance(a, (Tensor, builtins.int, builtins.float, numpy.number)):
+        a = _lift(a, like, op)
+    if not isinstance(b, (Tensor, builtins.int, builtins.float, numpy.number)):
+        b = _lift(b, like, op)
+    dtype = result_type(a, b)
+    if op == "div" and dtype.kind != "f":
+        dtype = _default_dtype
+    return _cast(_lift(a, like, op), dtype), _cast(_lift(b, like, op), dtype)
+
+
 def _as_array(data, dtype, op):
     """A numpy array from Python data; Python floats get the default dtype."""
     try:
@@ -1282,7 +1356,8 @@ def concat(tensors, dim=0, *, axis=_UNSET):
     if builtins.any(len(s) != ndim or s[:dim] + s[dim + 1:] != shapes[0][:dim] + shapes[0][dim + 1:]
                     for s in shapes):
         raise ValueError(f"concat: shapes {shapes} differ outside axis {dim}")
-    return shape_ops.Concat(dim).apply(*tensors)
+    dtype = result_type(*tensors)
+    return shape_ops.Concat(dim).apply(*(_cast(t, dtype) for t in tensors))
 
 
 cat = concat
@@ -1297,7 +1372,8 @@ def stack(tensors, dim=0, *, axis=_UNSET):
     shapes = [tuple(t.shape) for t in tensors]
     if builtins.any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all tensors need one shape, got {shapes}")
-    return shape_ops.Stack(dim % ndim).apply(*tensors)
+    dtype = result_type(*tensors)
+    return shape_ops.Stack(dim % ndim).apply(*(_cast(t, dtype) for t in tensors))
 
 
 def split(t, split_size_or_sections, dim=0, *, axis=_UNSET):
@@ -1341,8 +1417,10 @@ def where(condition, a, b):
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else condition
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one argument must be a tensor")
-    a = _lift(a, like, "where")
-    return ew.Where().apply(_lift(condition, like, "where"), a, _lift(b, a, "where"))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = _lift(a, like, "where")
+    a, b = _binary("where", a, b)
+    return ew.Where().apply(_lift(condition, like, "where"), a, b)
 
 
 def maximum(a, b):

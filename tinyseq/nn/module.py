@@ -1,8 +1,10 @@
 """Module and Parameter: containers of learnable tensors, as in PyTorch."""
+import builtins
 from collections import OrderedDict
 
 from .. import backend
 from ..autograd import state
+from ..creation import as_tensor
 from ..tensor import Tensor
 
 
@@ -21,7 +23,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        super().__init__(data, requires_grad)
+        super().__init__(data if isinstance(data, Tensor) else as_tensor(data),
+                         requires_grad=builtins.bool(requires_grad))
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -1,4 +1,6 @@
 """Reductions over one axis, a tuple of axes, or all axes (axis=None)."""
+import numpy
+
 from ..autograd import Function
 
 
@@ -105,7 +107,8 @@ class LogSumExp(Function):
     def forward(self, xp, x):
         shift = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros_like(x)
         shift = xp.where(xp.isfinite(shift), shift, 0)
-        kept = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
+        with numpy.errstate(divide="ignore"):      # a row of -inf sums to 0: its log is -inf
+            kept = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
         self.saved = (x, kept)
         return kept if self.keepdims else kept.reshape(
             tuple(n for i, n in enumerate(x.shape) if i not in self.axes))

@@ -1,0 +1,268 @@
+"""The long tail of PyTorch names and meanings that real RNN scripts trip on (issue 23), each
+checked against PyTorch as the oracle, and the differentiable ones against finite differences."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+import tinyseq as ts
+import tinyseq.functional as F
+from gradcheck import gradcheck
+from tinyseq import nn, optim
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as TF  # noqa: E402
+
+_rng = np.random.default_rng(23)
+
+
+def values(*shape):
+    return _rng.uniform(-2.0, 2.0, size=shape)
+
+
+def leaf(array):
+    return ts.tensor(array, dtype=ts.float64, requires_grad=True)
+
+
+def same_dtype(ours, theirs):
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], (ours, theirs)
+
+
+# --- Variable, is_tensor, accelerator ---------------------------------------------------------
+def test_variable_is_a_no_op_wrapper_as_in_pytorch():
+    from tinyseq.autograd import Variable
+    from torch.autograd import Variable as TorchVariable
+    for framework, make in ((ts, Variable), (torch, TorchVariable)):
+        t = framework.ones(2)
+        v = make(t, requires_grad=True)
+        assert v is not t and v.requires_grad and v.is_leaf and not t.requires_grad
+        v.data[0] = 5.0                                   # shares t's storage
+        assert t[0].item() == 5.0
+        assert isinstance(t, make) and framework.is_tensor(v)
+        made = framework.ones(2, requires_grad=True) * 2
+        assert make(made).grad_fn is None and not make(made).requires_grad
+        with pytest.raises(TypeError, match="Variable data has to be a tensor"):
+            make([1.0, 2.0])
+        with pytest.warns(UserWarning, match="volatile was removed"):
+            make(t, volatile=True)
+    assert ts.autograd.Variable is Variable
+    x = Variable(ts.tensor([1.0, 2.0]), requires_grad=True)
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
+
+
+def test_is_tensor():
+    for framework in (ts, torch):
+        assert framework.is_tensor(framework.zeros(1))
+        assert not framework.is_tensor([1.0]) and not framework.is_tensor(np.zeros(1))
+
+
+def test_accelerator_answers_like_pytorch_on_a_machine_without_one():
+    assert ts.accelerator.is_available() == ts.cuda.is_available()
+    if not torch.accelerator.is_available() and not ts.cuda.is_available():
+        assert ts.accelerator.current_accelerator() is None is torch.accelerator.current_accelerator()
+        assert ts.accelerator.device_count() == 0 == torch.accelerator.device_count()
+
+
+# --- the legacy constructor, Tensor.new, new_tensor -------------------------------------------
+@pytest.mark.parametrize("args", [(2, 3), (5,), (2, 3, 4), ([0],), ([1, 2],), ([[1.5, 2]],),
+                                  (np.arange(3),), ()])
+def test_legacy_constructor_as_pytorch(args):
+    ours, theirs = ts.Tensor(*args), torch.Tensor(*args)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    same_dtype(ours, theirs)
+    if args and not isinstance(args[0], int):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert not ours.requires_grad
+
+
+def test_legacy_constructor_follows_the_default_dtype_and_shares_a_tensor():
+    ts.set_default_dtype(ts.float64)
+    torch.set_default_dtype(torch.float64)
+    try:
+        same_dtype(ts.Tensor(2), torch.Tensor(2))
+        same_dtype(ts.Tensor([1]), torch.Tensor([1]))
+    finally:
+        ts.set_default_dtype(ts.float32)
+        torch.set_default_dtype(torch.float32)
+    source = ts.tensor([1, 2])
+    shared = ts.Tensor(source)
+    same_dtype(shared, torch.Tensor(torch.tensor([1, 2])))       # keeps int64, as PyTorch
+    shared[0] = 7
+    assert source[0].item() == 7
+
+
+def test_legacy_constructor_requires_grad_must_be_a_bool_keyword():
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        ts.Tensor(1, 5, requires_grad=5)
+    assert ts.Tensor(1, 5, requires_grad=True).requires_grad     # tinyseq's keyword (PyTorch: none)
+    with pytest.raises(TypeError, match="sizes .* or one sequence"):
+        ts.Tensor([1.0], [2.0])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64", "float32"])
+def test_new_sizes_and_data_as_pytorch(dtype):
+    ours = ts.ones(2, 3, dtype=getattr(ts, dtype))
+    theirs = torch.ones(2, 3, dtype=getattr(torch, dtype))
+    for args in [(4, 1, 3), ([1, 2],), ([[1.5], [2.0]],), ()]:
+        got, want = ours.new(*args), theirs.new(*args)
+        assert tuple(got.shape) == tuple(want.shape)
+        same_dtype(got, want)
+        if args and not isinstance(args[0], int):
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    hidden = ours.new(2, 4, 5).zero_()                           # the classic hidden-state idiom
+    assert hidden.shape == (2, 4, 5) and not hidden.any() and not hidden.requires_grad
+    same_dtype(ours.new_tensor([1, 2]), theirs.new_tensor([1, 2]))
+    same_dtype(ours.new_tensor([1, 2], dtype=ts.float16), theirs.new_tensor([1, 2], dtype=torch.float16))
+
+
+# --- the deprecated scalar-first overloads ----------------------------------------------------
+DEPRECATED = [
+    ("add", lambda p, a, b: p.add(-0.5, a)), ("add_", lambda p, a, b: p.add_(-0.5, a)),
+    ("sub", lambda p, a, b: p.sub(2, a)), ("sub_", lambda p, a, b: p.sub_(2, a)),
+    ("addcmul", lambda p, a, b: p.addcmul(0.3, a, b)),
+    ("addcmul_", lambda p, a, b: p.addcmul_(0.3, a, b)),
+    ("addcdiv", lambda p, a, b: p.addcdiv(-0.7, a, b)),
+    ("addcdiv_", lambda p, a, b: p.addcdiv_(-0.7, a, b)),
+]
+
+
+@pytest.mark.parametrize("name,call", DEPRECATED, ids=[d[0] for d in DEPRECATED])
+def test_deprecated_scalar_first_overloads_as_pytorch(name, call):
+    p, a, b = values(3), values(3), values(3) + 3.0
+    ours, theirs = ts.tensor(p), torch.tensor(p)
+    with pytest.warns(UserWarning, match=f"This overload of {name} is deprecated"):
+        got = call(ours, ts.tensor(a), ts.tensor(b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = call(theirs, torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)   # in place or not
+
+
+def test_sgd_written_by_hand_with_the_old_overload():
+    # the loop of scripts from before torch.optim: p.data.add_(-lr, p.grad.data)
+    weights = values(3, 2)
+    results = []
+    for framework in (ts, torch):
+        w = framework.tensor(weights, requires_grad=True)
+        for _ in range(3):
+            loss = (w * w).sum()
+            w.grad = None
+            loss.backward()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                w.data.add_(-0.1, w.grad.data)
+        results.append(w.detach().numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+def test_alpha_and_value_stay_keywords():
+    t = ts.ones(2)
+    with pytest.raises(TypeError, match="add\\(\\) takes 1 tensor operand and alpha="):
+        t.add(ts.ones(2), 2)
+    np.testing.assert_array_equal(t.add(ts.ones(2), alpha=2).numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(t.addcmul(ts.ones(2), ts.ones(2), value=3).numpy(), [4.0, 4.0])
+
+
+# --- logsumexp -----------------------------------------------------------------------------
+@pytest.mark.parametrize("dim,keepdim", [(1, False), (0, True), ((0, 2), False), (-1, True)])
+def test_logsumexp_as_pytorch_and_gradchecked(dim, keepdim):
+    x = values(2, 3, 4) * 3
+    got = ts.logsumexp(ts.tensor(x), dim, keepdim=keepdim)
+    want = torch.logsumexp(torch.tensor(x), dim, keepdim=keepdim)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ts.tensor(x).logsumexp(dim=dim, keepdim=keepdim).numpy(),
+                               want.numpy(), rtol=1e-12)
+    gradcheck(lambda t: t.logsumexp(dim, keepdim), [leaf(x)])
+
+
+def test_logsumexp_does_not_overflow_and_takes_minus_infinity():
+    x = np.array([[1000.0, 1000.0], [-np.inf, -np.inf], [-np.inf, 0.0]])
+    got = ts.tensor(x).logsumexp(1)
+    np.testing.assert_allclose(got.numpy(), torch.tensor(x).logsumexp(1).numpy())
+    same_dtype(ts.tensor([1, 2]).logsumexp(0), torch.tensor([1, 2]).logsumexp(0))
+
+
+# --- softmax without dim ---------------------------------------------------------------------
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_without_dim_uses_pytorchs_implicit_dim_and_warns(shape, name):
+    x = values(*shape)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        got = getattr(F, name)(ts.tensor(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = getattr(TF, name)(torch.tensor(x))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        module = nn.Softmax() if name == "softmax" else nn.LogSoftmax()
+        np.testing.assert_allclose(module(ts.tensor(x)).numpy(), want.numpy(), rtol=1e-12)
+
+
+def test_softmax_with_dim_stays_silent_and_takes_a_dtype():
+    x = values(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = F.log_softmax(ts.tensor(x, dtype=ts.float32), dim=0, dtype=ts.float64)
+    want = TF.log_softmax(torch.tensor(x, dtype=torch.float32), dim=0, dtype=torch.float64)
+    same_dtype(got, want)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+# --- type promotion ----------------------------------------------------------------------------
+DTYPES = ["bool", "uint8", "int32", "int64", "float16", "float32", "float64"]
+KINDS = ["tensor", "0-d", "scalar"]
+SCALARS = {"bool": True, "uint8": 3, "int32": 3, "int64": 3, "float16": 2.5, "float32": 2.5,
+           "float64": 2.5}
+
+
+def operand(framework, dtype, kind):
+    if kind == "scalar":
+        return SCALARS[dtype]
+    data = [True, True] if dtype == "bool" else [1, 2]
+    t = framework.tensor(data if kind == "tensor" else data[0], dtype=getattr(framework, dtype))
+    return t
+
+
+@pytest.mark.parametrize("kind1,kind2", [(k1, k2) for k1, k2 in itertools.product(KINDS, KINDS)
+                                         if "tensor" in (k1, k2) or (k1, k2) == ("0-d", "0-d")
+                                         or (k1, k2) == ("0-d", "scalar")])
+def test_result_type_grid_as_pytorch(kind1, kind2):
+    for dtype1, dtype2 in itertools.product(DTYPES, DTYPES):
+        a, b = operand(ts, dtype1, kind1), operand(ts, dtype2, kind2)
+        ta, tb = operand(torch, dtype1, kind1), operand(torch, dtype2, kind2)
+        want = torch.result_type(ta, tb)
+        got = ts.result_type(a, b)
+        assert str(got) == str(want).split(".")[-1], (dtype1, kind1, dtype2, kind2, got, want)
+        # PyTorch refuses subtraction with a bool operand
+        for op in ("__add__", "__mul__") + (("__sub__",) * ("bool" not in (dtype1, dtype2))):
+            if isinstance(a, ts.Tensor):
+                same_dtype(getattr(a, op)(b), getattr(ta, op)(tb))
+        if isinstance(a, ts.Tensor):
+            same_dtype(a / b, ta / tb)
+            same_dtype(ts.where(a > 0, a, b), torch.where(ta > 0, ta, tb))
+
+
+def test_int64_with_float32_gives_float32():
+    ids = ts.tensor([1, 2])
+    weight = ts.tensor([0.5, 0.25], requires_grad=True)
+    y = ids * weight
+    assert y.dtype == ts.float32
+    y.sum().backward()
+    assert weight.grad.dtype == ts.float32
+    np.testing.assert_array_equal(weight.grad.numpy(), [1.0, 2.0])
+    same_dtype(ts.cat([ids, weight.detach()]), torch.cat([torch.tensor([1, 2]),
+                                                          torch.tensor([0.5, 0.25])]))
+
+
+def test_a_higher_category_0d_tensor_with_lower_rank_keeps_the_gradient():
+    w = ts.tensor([1.0, 2.0], dtype=ts.float16, requires_grad=True)
+    scale = ts.tensor(3.0, dtype=ts.float64, requires_grad=True)   # 0-d: w's dtype wins
+    y = w * scale
+    assert y.dtype == ts.float16
+    y.sum().backward()
+    assert scale.grad.dtype == ts.float64 and w.grad.dtype == ts.float16
+    np.testing.assert_allclose(scale.grad.numpy(), 3.0)
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 3.0])
