@@ -266,3 +266,183 @@ def test_a_higher_category_0d_tensor_with_lower_rank_keeps_the_gradient():
     assert scale.grad.dtype == ts.float64 and w.grad.dtype == ts.float16
     np.testing.assert_allclose(scale.grad.numpy(), 3.0)
     np.testing.assert_allclose(w.grad.numpy(), [3.0, 3.0])
+
+
+# --- BatchNorm1d, BatchNorm2d, Dropout2d ------------------------------------------------------
+def torch_copy(ours, theirs):
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+
+
+BATCH_NORMS = [
+    ("BatchNorm1d", (6, 3), {}), ("BatchNorm1d", (4, 3, 5), {"momentum": 0.3}),
+    ("BatchNorm1d", (4, 3), {"momentum": None}), ("BatchNorm1d", (4, 3, 2), {"affine": False}),
+    ("BatchNorm2d", (3, 2, 4, 5), {}), ("BatchNorm2d", (2, 3, 2, 2), {"eps": 1e-3}),
+    ("BatchNorm2d", (2, 3, 2, 2), {"track_running_stats": False}),
+]
+
+
+@pytest.mark.parametrize("name,shape,options", BATCH_NORMS)
+def test_batch_norm_as_pytorch_through_training_and_evaluation(name, shape, options):
+    ours = getattr(nn, name)(shape[1], **options).double()
+    theirs = getattr(torch.nn, name)(shape[1], **options).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    if ours.affine:
+        with ts.no_grad():
+            ours.weight.copy_(ts.tensor(values(shape[1])))
+            ours.bias.copy_(ts.tensor(values(shape[1])))
+    torch_copy(ours, theirs)
+    for mode in ("train", "train", "train", "eval", "train"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        x = values(*shape) * 3 + 1
+        ts_x, torch_x = leaf(x), torch.tensor(x, requires_grad=True)
+        got, want = ours(ts_x), theirs(torch_x)
+        np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+        weight = values(*shape)
+        (got * ts.tensor(weight)).sum().backward()
+        (want * torch.tensor(weight)).sum().backward()
+        np.testing.assert_allclose(ts_x.grad.numpy(), torch_x.grad.numpy(), rtol=1e-9,
+                                   atol=1e-12)
+        for key, value in theirs.state_dict().items():
+            np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(),
+                                       rtol=1e-12, err_msg=key)
+        if ours.affine:
+            np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                                       rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(ours.bias.grad.numpy(), theirs.bias.grad.numpy(),
+                                       rtol=1e-9, atol=1e-12)
+    assert (ours.num_batches_tracked is None) == (theirs.num_batches_tracked is None)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 2, 4), (2, 2, 3, 3)])
+def test_batch_norm_training_is_gradchecked(shape):
+    ndim = len(shape)
+    layer = (nn.BatchNorm1d if ndim < 4 else nn.BatchNorm2d)(shape[1]).double()
+    weight, bias = leaf(values(shape[1])), leaf(values(shape[1]))
+    axes = (0,) + tuple(range(2, ndim))
+    gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, True, 0.1, 1e-5),
+              [leaf(values(*shape)), weight, bias])
+    y = layer(ts.tensor(values(*shape)))
+    np.testing.assert_allclose(y.numpy().mean(axis=axes), 0, atol=1e-12)
+
+
+def test_batch_norm_weights_copy_across_and_errors_name_the_shapes():
+    theirs = torch.nn.BatchNorm1d(4)
+    theirs(torch.randn(8, 4) * 2 + 1)
+    ours = nn.BatchNorm1d(4)
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    assert ours.num_batches_tracked.item() == 1 and ours.num_batches_tracked.dtype == ts.int64
+    ours.eval(), theirs.eval()
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_allclose(ours(ts.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match=r"BatchNorm1d: expected 2D or 3D input \(got 4D"):
+        ours(ts.zeros(2, 4, 1, 1))
+    with pytest.raises(ValueError, match=r"input of shape \(2, 3\) has 3 channels"):
+        ours(ts.zeros(2, 3))
+    ours.train()
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        ours(ts.zeros(1, 4))
+    assert ours.num_batches_tracked.item() == 1       # nothing changed by the refused call
+    ours.double()
+    assert ours.running_mean.dtype == ts.float64 and ours.num_batches_tracked.dtype == ts.int64
+
+
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    ts.manual_seed(0)
+    layer = nn.Dropout2d(0.5)
+    x = ts.ones(8, 16, 3, 3, requires_grad=True)
+    y = layer(x)
+    per_channel = y.numpy().reshape(8, 16, 9)
+    assert set(np.unique(per_channel)) == {0.0, 2.0}
+    assert (per_channel.min(axis=2) == per_channel.max(axis=2)).all()    # a channel is all or none
+    assert 0.3 < (per_channel[:, :, 0] == 0).mean() < 0.7
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), y.numpy())
+    layer.eval()
+    assert layer(x) is x
+    assert repr(layer) == repr(torch.nn.Dropout2d(0.5))
+    with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+        F.dropout2d(ts.ones(2, 3, 4))
+
+
+# --- Adadelta, LBFGS -----------------------------------------------------------------------------
+class Tiny:
+    """A two-layer LSTM-cell regressor built alike in both frameworks from one set of weights."""
+
+    def __init__(self, framework, weights=None):
+        self.lstm = framework.nn.LSTMCell(2, 5).double()
+        self.linear = framework.nn.Linear(5, 1).double()
+        if weights is not None:
+            for module, state in zip((self.lstm, self.linear), weights):
+                module.load_state_dict({k: framework.tensor(v) for k, v in state.items()})
+
+    def weights(self):
+        return [{k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+                for m in (self.lstm, self.linear)]
+
+    def parameters(self):
+        return list(self.lstm.parameters()) + list(self.linear.parameters())
+
+    def loss(self, framework, x, y):
+        h = c = framework.zeros(x.shape[1], 5, dtype=framework.float64)
+        for step in range(x.shape[0]):
+            h, c = self.lstm(framework.tensor(x[step]), (h, c))
+        return ((self.linear(h) - framework.tensor(y)) ** 2).mean()
+
+
+def trajectories(make_optimizer_pair, steps, closure_form):
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((4, 3, 2)), rng.standard_normal((3, 1))
+    theirs = Tiny(torch)
+    ours = Tiny(ts, theirs.weights())
+    losses = []
+    for framework, model, make in ((torch, theirs, make_optimizer_pair[0]),
+                                   (ts, ours, make_optimizer_pair[1])):
+        optimizer = make(model.parameters())
+        seen = []
+
+        def closure():
+            optimizer.zero_grad()
+            loss = model.loss(framework, x, y)
+            loss.backward()
+            seen.append(loss.item())
+            return loss
+        for _ in range(steps):
+            if closure_form:
+                optimizer.step(closure)
+            else:
+                closure()
+                optimizer.step()
+        losses.append((seen, model.weights()))
+    return losses
+
+
+@pytest.mark.parametrize("options", [{}, {"lr": 0.5, "rho": 0.8, "weight_decay": 0.1}])
+def test_adadelta_follows_pytorch(options):
+    (theirs, their_weights), (ours, our_weights) = trajectories(
+        (lambda p: torch.optim.Adadelta(p, **options), lambda p: optim.Adadelta(p, **options)),
+        steps=8, closure_form=False)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+    for a, b in zip(our_weights, their_weights):
+        for key in b:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{"lr": 0.8}, {"lr": 1.0, "max_iter": 4, "history_size": 2}])
+def test_lbfgs_closure_form_follows_pytorch(options):
+    (theirs, their_weights), (ours, our_weights) = trajectories(
+        (lambda p: torch.optim.LBFGS(p, **options), lambda p: optim.LBFGS(p, **options)),
+        steps=3, closure_form=True)
+    assert len(ours) == len(theirs) > 3        # every closure evaluation inside the steps
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8)
+    for a, b in zip(our_weights, their_weights):
+        for key in b:
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-10)
+
+
+def test_lbfgs_refuses_what_it_does_not_do():
+    p = [ts.zeros(2, requires_grad=True)]
+    with pytest.raises(ValueError, match="line_search_fn='strong_wolfe' is not supported"):
+        optim.LBFGS(p, line_search_fn="strong_wolfe")
+    with pytest.raises(TypeError, match="needs a closure"):
+        optim.LBFGS(p).step()

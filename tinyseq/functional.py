@@ -4,11 +4,12 @@ from .ops import conv, linalg, nn_ops
 from .ops import shape as shape_ops
 import warnings
 
+from .autograd import no_grad
 from .tensor import Tensor, _expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
-           "one_hot", "conv2d", "max_pool2d"]
+           "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 _UNSET = object()
@@ -176,6 +177,68 @@ def dropout(x, p=0.5, training=True):
         return x * 0.0
     keep = random.generator(device).random(x.shape, dtype=x.dtype) >= p
     return nn_ops.Dropout(keep * x.dtype.type(1.0 / (1.0 - p))).apply(x)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (dim 1 of (N, C, H, W) input) with probability p and scale the kept
+    ones by 1 / (1 - p)."""
+    _expect_tensor("dropout2d", input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability must be in [0, 1], got {p}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected a 3D or 4D input, got shape {tuple(input.shape)}")
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape "
+                      "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
+                      "to using dropout1d instead.", UserWarning, stacklevel=2)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        result = input * 0.0
+    else:
+        mask_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+        keep = random.generator(backend.device_of(input.array)).random(
+            mask_shape, dtype=input.dtype) >= p
+        result = nn_ops.Dropout(keep * input.dtype.type(1.0 / (1.0 - p))).apply(input)
+    return input.copy_(result) if inplace else result
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1). Training normalizes
+    by the batch's statistics and moves the running ones (when given) toward them by
+    ``momentum``; otherwise the running statistics are used."""
+    _expect_tensor("batch_norm", input)
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input with a channel dim (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    channels = input.shape[1]
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, channels) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.array.size // channels if channels else 0
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input size {tuple(input.shape)}")
+        y = nn_ops.BatchNormalize(axes, eps).apply(input)
+        if running_mean is not None:
+            mean = Tensor.from_array(input.array.mean(axis=axes), False)
+            var = Tensor.from_array(input.array.var(axis=axes, ddof=1), False)
+            with no_grad():
+                running_mean.mul_(1.0 - momentum).add_(mean, alpha=momentum)
+                running_var.mul_(1.0 - momentum).add_(var, alpha=momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation needs running_mean and running_var")
+        y = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
 
 
 def embedding(ids, weight, padding_idx=None):

@@ -72,6 +72,21 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+class Dropout2d(Module):
+    """Zeroes whole channels of (N, C, H, W) input with probability p while training."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        self.p = checks.probability("Dropout2d", "p", p)
+        self.inplace = checks.flag("Dropout2d", "inplace", inplace)
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
 _REDUCTIONS = ("mean", "sum", "none")
 
 

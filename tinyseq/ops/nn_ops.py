@@ -202,3 +202,28 @@ class MSELoss(Function):
         diff = self.saved
         grad = diff * (2 * g / diff.size if self.reduction == "mean" else 2 * g)
         return grad, (-grad if self.inputs[1].requires_grad else None)
+
+
+class BatchNormalize(Function):
+    """y = (x - mean) / sqrt(var + eps), mean and biased var over ``axes`` (the batch and any
+    length or spatial dims);  dx = (g - mean(g) - y * mean(g * y)) / sqrt(var + eps)"""
+    saves_output = True
+    __slots__ = ("axes", "eps")
+
+    def __init__(self, axes, eps):
+        self.axes = axes
+        self.eps = eps
+
+    def forward(self, xp, x):
+        mean = x.mean(axis=self.axes, keepdims=True)
+        var = x.var(axis=self.axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        y = (x - mean) * inv_std
+        self.saved = (y, inv_std)
+        return y
+
+    def backward(self, xp, g):
+        y, inv_std = self.saved
+        mean_g = g.mean(axis=self.axes, keepdims=True)
+        mean_gy = (g * y).mean(axis=self.axes, keepdims=True)
+        return ((g - mean_g - y * mean_gy) * inv_std,)
