@@ -14,6 +14,8 @@ from tinyseq import nn, optim
 torch = pytest.importorskip("torch")
 import torch.nn.functional as TF  # noqa: E402
 
+torch.set_num_threads(1)  # tiny tensors: PyTorch's thread pool only adds waiting
+
 _rng = np.random.default_rng(23)
 
 
@@ -446,3 +448,73 @@ def test_lbfgs_refuses_what_it_does_not_do():
         optim.LBFGS(p, line_search_fn="strong_wolfe")
     with pytest.raises(TypeError, match="needs a closure"):
         optim.LBFGS(p).step()
+
+
+# --- saving and loading a whole module ---------------------------------------------------------
+class TiedModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Embedding(7, 4)
+        self.rnn = nn.LSTM(4, 4, num_layers=2)
+        self.norm = nn.BatchNorm1d(4)
+        self.decoder = nn.Linear(4, 7)
+        self.decoder.weight = self.encoder.weight
+
+    def forward(self, ids):
+        output, _ = self.rnn(self.encoder(ids))
+        return self.decoder(output)
+
+
+def test_a_saved_module_is_refused_by_default_with_pytorchs_message(tmp_path):
+    ours, theirs = tmp_path / "ours.pt", tmp_path / "theirs.pt"
+    ts.save(nn.Linear(2, 3), ours)
+    torch.save(torch.nn.Linear(2, 3), theirs)
+    import pickle
+    with pytest.raises(pickle.UnpicklingError) as our_error:
+        ts.load(ours)
+    with pytest.raises(pickle.UnpicklingError) as their_error:
+        torch.load(theirs)
+    for text in ("Weights only load failed.", "with `weights_only` set to `False` will likely "
+                 "succeed, but it can result in arbitrary code execution. Do it only if you got "
+                 "the file from a trusted source.", "WeightsUnpickler error: Unsupported global: "
+                 "GLOBAL", "was not an allowed global by default."):
+        assert text in str(our_error.value) and text in str(their_error.value)
+    assert "GLOBAL tinyseq.nn.layers.Linear" in str(our_error.value)
+
+
+def test_a_saved_module_loads_with_weights_only_false(tmp_path):
+    model = TiedModel()
+    model(ts.tensor([[1, 2], [3, 4]]))
+    path = tmp_path / "model.pt"
+    with open(path, "wb") as f:                       # word_language_model's way
+        ts.save(model, f)
+    with open(path, "rb") as f:
+        loaded = ts.load(f, weights_only=False)
+    assert type(loaded) is TiedModel and loaded is not model
+    assert loaded.decoder.weight is loaded.encoder.weight               # still tied
+    assert isinstance(loaded.encoder.weight, nn.Parameter) and loaded.encoder.weight.requires_grad
+    state, saved = loaded.state_dict(), model.state_dict()
+    assert list(state) == list(saved)
+    for key in saved:
+        np.testing.assert_array_equal(state[key].numpy(), saved[key].numpy())
+    ids = ts.tensor([[0, 5], [6, 1]])
+    model.eval(), loaded.eval()
+    np.testing.assert_array_equal(loaded(ids).numpy(), model(ids).numpy())
+    bundle = tmp_path / "bundle.pt"
+    ts.save({"model": model, "epoch": 3}, bundle)
+    assert ts.load(bundle, weights_only=False)["epoch"] == 3
+
+
+def test_weights_only_false_never_unpickles_foreign_files(tmp_path):
+    import pickle
+
+    marker = tmp_path / "RAN"
+
+    class Exploit:
+        def __reduce__(self):
+            return (marker.touch, ())
+    path = tmp_path / "raw.pt"
+    path.write_bytes(pickle.dumps({"w": Exploit()}))
+    with pytest.raises(ValueError, match="not a readable tinyseq file"):
+        ts.load(path, weights_only=False)
+    assert not marker.exists()
