@@ -31,6 +31,8 @@ float64 = double = dtype(_numpy.float64)
 int32 = int = dtype(_numpy.int32)
 int64 = long = dtype(_numpy.int64)
 uint8 = dtype(_numpy.uint8)
+int8 = dtype(_numpy.int8)
+int16 = short = dtype(_numpy.int16)
 bool = dtype(_numpy.bool_)
 
 

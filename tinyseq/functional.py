@@ -185,8 +185,17 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     _expect_tensor("dropout2d", input)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: probability must be in [0, 1], got {p}")
+    if input.ndim < 2:
+        raise ValueError(f"dropout2d: expected an input with a channel dim (N, C, ...), got "
+                         f"shape {tuple(input.shape)}")
     if input.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3D or 4D input, got shape {tuple(input.shape)}")
+        # PyTorch still drops each (N, C) entry of such input, with this warning
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead. Note "
+                      f"that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      f"spatial dimensions, a channel dimension, and an optional batch dimension "
+                      f"(i.e. 3D or 4D inputs).", UserWarning, stacklevel=2)
     if input.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
                       "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "

@@ -255,6 +255,12 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # --- autograd ---------------------------------------------------------------------------
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.array.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad."""
         autograd.backward(self, grad, retain_graph)
@@ -265,6 +271,13 @@ class Tensor:
         t = Tensor.from_array(self.array, False)
         t._versions = self._version_counter()
         return t
+
+    def detach_(self):
+        """Cut this tensor itself from the graph, in place: it becomes a leaf that does not
+        require grad (truncated BPTT's ``hidden.detach_()``)."""
+        self._node = None
+        self.requires_grad = False
+        return self
 
     @property
     def data(self):
@@ -345,6 +358,15 @@ class Tensor:
 
     def bool(self):
         return self.to(numpy.bool_)
+
+    def byte(self):
+        return self.to(numpy.uint8)
+
+    def char(self):
+        return self.to(numpy.int8)
+
+    def short(self):
+        return self.to(numpy.int16)
 
     def type(self, dtype=None):
         """With no argument the type's name (``'tinyseq.FloatTensor'``); else ``to(dtype)``
@@ -692,6 +714,17 @@ class Tensor:
         device = device_of_type[type(self.array)]
         sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
         return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
+
+    def random_(self, from_=0, to=None):
+        """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from
+        [0, n), as PyTorch's."""
+        low, high = (0, from_) if to is None else (from_, to)
+        if high is None or low >= high:
+            raise ValueError(f"random_: expects from < to, got from={low} and to={high}")
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).integers(low, high, size=self.shape)
+        return self._put("random_", Ellipsis,
+                         Tensor.from_array(sample.astype(self.array.dtype)))
 
     def _reshape_(self, op, shape):
         """Give this tensor ``shape`` in place (a view of the same storage)."""
