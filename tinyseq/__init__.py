@@ -13,15 +13,14 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
-from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat,
-                     chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, gather,
-                     get_default_dtype, index_select, is_tensor, log, log_softmax,
-                     logsumexp, masked_fill, matmul, max,
-                     maximum, mean, min, minimum, mm, movedim, multinomial, narrow, numel,
-                     permute, promote_types, relu, result_type, set_default_dtype, sigmoid, sin,
-                     softmax, sort, split, sqrt,
-                     squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze, var,
-                     where)
+from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat, ceil,
+                     chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, floor,
+                     gather, get_default_dtype, index_select, is_tensor, log, log_softmax,
+                     logsumexp, masked_fill, matmul, max, maximum, mean, min, minimum, mm,
+                     movedim, multinomial, narrow, numel, permute, promote_types, relu,
+                     result_type, round, set_default_dtype, sigmoid, sin, softmax, sort, split,
+                     sqrt, squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze,
+                     var, where)
 
 __version__ = "0.1.0"
 

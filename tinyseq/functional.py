@@ -8,6 +8,7 @@ from .autograd import no_grad
 from .tensor import Tensor, _expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
+           "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
            "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm"]
 
@@ -147,6 +148,27 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
         raise ValueError(f"binary_cross_entropy_with_logits: input shape {tuple(input.shape)} and "
                          f"target shape {tuple(target.shape)} differ")
     return nn_ops.BinaryCrossEntropyWithLogits(reduction).apply(input, target)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-[y log p + (1 - y) log(1 - p)] for probabilities p in [0, 1] and targets y of one
+    shape, each log bounded below by -100 as in PyTorch."""
+    _check_reduction("binary_cross_entropy", reduction)
+    _expect_tensor("binary_cross_entropy", input)
+    if not isinstance(target, Tensor):
+        target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
+            target, dtype=input.array.dtype))
+    if input.shape != target.shape:
+        raise ValueError(f"binary_cross_entropy: input shape {tuple(input.shape)} and target "
+                         f"shape {tuple(target.shape)} differ")
+    values = input.array
+    if values.size and (float(values.min()) < 0 or float(values.max()) > 1):
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 "
+                         f"and 1, got values from {float(values.min())} to {float(values.max())}")
+    if weight is None:
+        return nn_ops.BinaryCrossEntropy(reduction).apply(input, target)
+    losses = nn_ops.BinaryCrossEntropy("none").apply(input, target) * weight
+    return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
 
 
 def pad(input, pad, mode="constant", value=0.0):

@@ -555,6 +555,16 @@ class Tensor:
     def sqrt(self):
         return ew.Sqrt().apply(self)
 
+    def round(self, decimals=0):
+        """Round half to even, as torch.round (gradient 0)."""
+        return ew.Rounding("round", decimals).apply(self)
+
+    def floor(self):
+        return ew.Rounding("floor").apply(self)
+
+    def ceil(self):
+        return ew.Rounding("ceil").apply(self)
+
     def clamp(self, min=None, max=None):
         """Values limited to [min, max] (either may be None); the gradient passes where
         min <= x <= max, as PyTorch's."""
@@ -1514,9 +1524,10 @@ def _method(name, doc):
     return function
 
 
-exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt = (
+exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil = (
     _method(m, f"Elementwise {m} of a tensor.")
-    for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt"))
+    for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt", "round",
+              "floor", "ceil"))
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
  softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
  flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp) = (

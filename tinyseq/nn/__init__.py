@@ -1,7 +1,8 @@
 """Layers and modules: ``from tinyseq import nn``."""
 from . import init, utils
-from .layers import (BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d, Embedding, Flatten,
-                     Identity, Linear, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
+from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
+                     Flatten, Identity, Linear, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid,
+                     Softmax, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell

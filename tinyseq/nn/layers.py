@@ -135,6 +135,18 @@ class BCEWithLogitsLoss(Module):
         return F.binary_cross_entropy_with_logits(input, target, self.reduction)
 
 
+class BCELoss(Module):
+    """Binary cross-entropy on probabilities, as ``F.binary_cross_entropy``."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__()
+        self.weight = weight
+        self.reduction = checks.choice("BCELoss", "reduction", reduction, _REDUCTIONS)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
 class Softmax(Module):
     def __init__(self, dim=None):
         super().__init__()

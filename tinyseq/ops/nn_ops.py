@@ -1,4 +1,6 @@
 """Ops of neural networks: softmax family, embedding lookup, dropout, losses."""
+import numpy
+
 from .. import backend
 from ..autograd import Function
 
@@ -179,6 +181,33 @@ class BinaryCrossEntropyWithLogits(Function):
             g = g / x.size
         grad_x = (stable_sigmoid(xp, x) - y) * g
         return grad_x, (-x * g if self.inputs[1].requires_grad else None)
+
+
+class BinaryCrossEntropy(Function):
+    """loss = -(y log p + (1 - y) log(1 - p)), each log at least -100 (PyTorch's bound),
+    mean, sum or none;  dp = g (p - y) / max(p (1 - p), 1e-12),  dy = g (log(1 - p) - log p)"""
+    __slots__ = ("reduction",)
+    saves_inputs = (0, 1)
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, xp, p, y):
+        with numpy.errstate(divide="ignore"):
+            log_p = xp.maximum(xp.log(p), -100.0)
+            log_q = xp.maximum(xp.log1p(-p), -100.0)
+        self.saved = (p, y, log_p, log_q)
+        losses = -(y * log_p + (1 - y) * log_q)
+        if self.reduction == "none":
+            return losses
+        return losses.sum() if self.reduction == "sum" else losses.mean()
+
+    def backward(self, xp, g):
+        p, y, log_p, log_q = self.saved
+        if self.reduction == "mean":
+            g = g / p.size
+        grad_p = g * (p - y) / xp.maximum(p * (1 - p), 1e-12)
+        return grad_p, (g * (log_q - log_p) if self.inputs[1].requires_grad else None)
 
 
 class MSELoss(Function):
