@@ -56,11 +56,16 @@ def default_collate(items):
 
 class DataLoader:
     """Iterates over a dataset in batches; ``shuffle`` draws a new order every epoch from the
-    seeded CPU generator."""
+    seeded CPU generator; a ``sampler`` (an iterable of indices with a length, such as
+    DistributedSampler) gives the order instead."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, collate_fn=None, drop_last=False):
+    def __init__(self, dataset, batch_size=1, shuffle=False, collate_fn=None, drop_last=False,
+                 sampler=None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        self.sampler = sampler
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -68,15 +73,60 @@ class DataLoader:
         self.drop_last = drop_last
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        order = random.generator(backend.get_device("cpu")).permutation(n) if self.shuffle \
-            else range(n)
+        if self.sampler is not None:
+            order = list(self.sampler)
+            n = len(order)
+        elif self.shuffle:
+            order = random.generator(backend.get_device("cpu")).permutation(n)
+        else:
+            order = range(n)
         for start in range(0, n, self.batch_size):
             batch = order[start:start + self.batch_size]
             if len(batch) < self.batch_size and self.drop_last:
                 return
             yield self.collate_fn([self.dataset[int(i)] for i in batch])
+
+
+class SequentialSampler:
+    """The indices 0, 1, ..., len(data_source) - 1, in order."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler:
+    """The indices of ``data_source`` in a new random order each pass, drawn from the seeded
+    CPU generator (``replacement=True``: ``num_samples`` draws with replacement)."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None):
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
+            raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
+                             f"but got num_samples={self.num_samples}")
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        generator = random.generator(backend.get_device("cpu"))
+        if self.replacement:
+            return iter(int(i) for i in generator.integers(0, n, self.num_samples))
+        return iter(int(i) for i in generator.permutation(n)[:self.num_samples])
+
+    def __len__(self):
+        return self.num_samples

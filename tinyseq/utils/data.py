@@ -2,7 +2,8 @@
 import numpy
 
 from .. import backend, random
-from ..data import DataLoader, Dataset, TensorDataset, default_collate
+from ..data import (DataLoader, Dataset, RandomSampler, SequentialSampler, TensorDataset,
+                    default_collate)
 
 __all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
 
