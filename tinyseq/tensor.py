@@ -679,6 +679,21 @@ class Tensor:
 
     clip_ = clamp_
 
+    def masked_select(self, mask):
+        """The elements where the boolean ``mask`` (broadcast with the tensor) is True, as a
+        1-d tensor; differentiable."""
+        mask = _lift(mask, self, "masked_select")
+        if mask.array.dtype.kind != "b":
+            raise TypeError(f"masked_select: the mask must be boolean, got {mask.dtype}")
+        try:
+            shape = numpy.broadcast_shapes(self.shape, mask.shape)
+        except ValueError:
+            raise ValueError(f"masked_select: mask of shape {tuple(mask.shape)} does not "
+                             f"broadcast with the tensor's shape {tuple(self.shape)}") from None
+        source = self if self.shape == shape else self.expand(*shape)
+        xp = device_of_type[type(self.array)].xp
+        return source[Tensor.from_array(xp.broadcast_to(mask.array, shape))]
+
     def masked_fill_(self, mask, value):
         return self._inplace("masked_fill_", lambda old: old.masked_fill(mask, value), value)
 
