@@ -86,3 +86,40 @@ def test_time_sequence_prediction(tmp_path):
         argv=["--steps", "3"], replace={"future = 1000": "future = 20"})
     assert len(ours.losses) == 3
     assert_same_losses(theirs, ours, rtol=1e-7, atol=1e-10)     # float64 throughout
+
+
+# --- the tail (issue 23): each upstream script ran with only its imports switched ----------------
+def no_files(folder):
+    return None
+
+
+def test_mnist_rnn(tmp_path):
+    # the same batches and no dropout in both runs: the frameworks draw different orders and
+    # masks; two epochs, so StepLR's decay shows
+    theirs, ours = harness.port_pair(
+        "mnist_rnn.py", workdirs(tmp_path, no_files),
+        argv=["--epochs", "2", "--batch-size", "64", "--log-interval", "1"],
+        replace={"shuffle=True": "shuffle=False", "nn.Dropout2d(0.25)": "nn.Dropout2d(0.0)",
+                 "nn.Dropout2d(0.5)": "nn.Dropout2d(0.0)", "mnist(256, 0)": "mnist(128, 0)"})
+    assert len(ours.losses) == 4
+    assert_same_losses(theirs, ours)
+
+
+def test_lstm_pos_tagger(tmp_path):
+    theirs, ours = harness.port_pair("lstm_pos_tagger.py", workdirs(tmp_path, no_files),
+                                     replace={"range(300)": "range(10)"})
+    assert len(ours.losses) == 20
+    assert_same_losses(theirs, ours)
+
+
+def test_bilstm_crf(tmp_path):
+    # the initial LSTM state is drawn from each framework's generator: zeros in both runs
+    theirs, ours = harness.port_pair(
+        "bilstm_crf.py", workdirs(tmp_path, no_files),
+        replace={"range(300)": "range(3)",
+                 "return (torch.randn(2, 1, self.hidden_dim // 2),\n"
+                 "                torch.randn(2, 1, self.hidden_dim // 2))":
+                 "return (torch.zeros(2, 1, self.hidden_dim // 2),\n"
+                 "                torch.zeros(2, 1, self.hidden_dim // 2))"})
+    assert len(ours.losses) == 6
+    assert_same_losses(theirs, ours)

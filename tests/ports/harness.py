@@ -23,6 +23,9 @@ TORCH_IMPORTS = {
     "from tinyseq import optim": "import torch.optim as optim",
     "from tinyseq.utils.data import": "from torch.utils.data import",
     "from tinyseq.nn.utils.rnn import": "from torch.nn.utils.rnn import",
+    "from tinyseq.nn.utils import": "from torch.nn.utils import",
+    "from tinyseq.autograd import": "from torch.autograd import",
+    "from tinyseq.optim.lr_scheduler import": "from torch.optim.lr_scheduler import",
 }
 
 
