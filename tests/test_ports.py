@@ -123,3 +123,23 @@ def test_bilstm_crf(tmp_path):
                  "                torch.zeros(2, 1, self.hidden_dim // 2))"})
     assert len(ours.losses) == 6
     assert_same_losses(theirs, ours)
+
+
+def test_echo_rnn(tmp_path):
+    theirs, ours = harness.port_pair(
+        "echo_rnn.py", workdirs(tmp_path, no_files),
+        replace={"series_length = 20_000": "series_length = 400", "n_epochs = 5": "n_epochs = 2"})
+    assert len(ours.losses) == 40                  # 20 chunks of 20 steps, two epochs
+    assert_same_losses(theirs, ours)
+
+
+def test_char_lstm_udacity(tmp_path):
+    # no dropout in both runs: the two frameworks draw different masks
+    theirs, ours = harness.port_pair(
+        "char_lstm_udacity.py", workdirs(tmp_path, standin.anna),
+        replace={"n_hidden = 512": "n_hidden = 16", "batch_size = 128": "batch_size = 4",
+                 "seq_length = 100": "seq_length = 12", "n_epochs = 20": "n_epochs = 1",
+                 "print_every=10)": "print_every=5)", "drop_prob=0.5": "drop_prob=0.0",
+                 "sample(net, 1000": "sample(net, 20", "sample(loaded, 2000": "sample(loaded, 20"})
+    assert len(ours.losses) >= 20
+    assert_same_losses(theirs, ours)

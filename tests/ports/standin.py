@@ -48,3 +48,12 @@ def digits(count, seed):
     for image, label in zip(images, labels):
         image[0, 2 * label:2 * label + 3, :] += 0.7
     return images, labels
+
+
+def anna(root, lines=60):
+    """data/anna.txt: sentences from a tiny grammar, with the primes the sampling starts from."""
+    folder = pathlib.Path(root) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus(root, lines=(lines, 1, 1))
+    text = (pathlib.Path(root) / "data" / "wikitext-2" / "train.txt").read_text()
+    (folder / "anna.txt").write_text(text + "Anna And Levin said.\n", encoding="utf-8")
