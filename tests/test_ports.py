@@ -143,3 +143,15 @@ def test_char_lstm_udacity(tmp_path):
                  "sample(net, 1000": "sample(net, 20", "sample(loaded, 2000": "sample(loaded, 20"})
     assert len(ours.losses) >= 20
     assert_same_losses(theirs, ours)
+
+
+def test_sentiment_lstm_udacity(tmp_path):
+    # the same batches and no dropout in both runs (different generators)
+    theirs, ours = harness.port_pair(
+        "sentiment_lstm_udacity.py", workdirs(tmp_path, standin.reviews),
+        replace={"embedding_dim = 400": "embedding_dim = 8", "hidden_dim = 256": "hidden_dim = 8",
+                 "epochs = 4": "epochs = 1", "print_every = 100": "print_every = 4",
+                 "seq_length = 200": "seq_length = 12", "shuffle=True": "shuffle=False",
+                 "drop_prob=0.5": "drop_prob=0.0", "nn.Dropout(0.3)": "nn.Dropout(0.0)"})
+    assert len(ours.losses) == 8                   # 400 training reviews, batches of 50
+    assert_same_losses(theirs, ours)

@@ -57,3 +57,24 @@ def anna(root, lines=60):
     corpus(root, lines=(lines, 1, 1))
     text = (pathlib.Path(root) / "data" / "wikitext-2" / "train.txt").read_text()
     (folder / "anna.txt").write_text(text + "Anna And Levin said.\n", encoding="utf-8")
+
+
+def reviews(root, count=500):
+    """data/reviews.txt and data/labels.txt: one made-up review a line, its label ("positive"
+    or "negative") on the same line of the other file; count a multiple of 50 keeps the
+    notebook's splits in whole batches."""
+    rng = numpy.random.default_rng(3)
+    good, bad = ["great", "wonderful", "loved", "best", "moving"], \
+        ["awful", "boring", "hated", "worst", "dull"]
+    filler = ["the", "movie", "was", "a", "and", "it", "film", "plot", "acting"]
+    texts, labels = [], []
+    for _ in range(count):
+        positive = bool(rng.random() < 0.5)
+        words = list(rng.choice(filler, 8)) + list(rng.choice(good if positive else bad, 3))
+        rng.shuffle(words)
+        texts.append(" ".join(words) + ".")
+        labels.append("positive" if positive else "negative")
+    folder = pathlib.Path(root) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reviews.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    (folder / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
