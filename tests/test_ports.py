@@ -155,3 +155,18 @@ def test_sentiment_lstm_udacity(tmp_path):
                  "drop_prob=0.5": "drop_prob=0.0", "nn.Dropout(0.3)": "nn.Dropout(0.0)"})
     assert len(ours.losses) == 8                   # 400 training reviews, batches of 50
     assert_same_losses(theirs, ours)
+
+
+def test_seq2seq_translation(tmp_path):
+    # the same batches (a SequentialSampler) and no dropout in both runs: the frameworks draw
+    # different orders and masks
+    theirs, ours = harness.port_pair(
+        "seq2seq_translation.py", workdirs(tmp_path, standin.eng_fra),
+        replace={"hidden_size = 128": "hidden_size = 16", "batch_size = 32": "batch_size = 8",
+                 "decoder, 80, print_every=5": "decoder, 2, print_every=1",
+                 "RandomSampler(train_data)": "SequentialSampler(train_data)",
+                 "import TensorDataset, DataLoader, RandomSampler":
+                 "import TensorDataset, DataLoader, SequentialSampler",
+                 "dropout_p=0.1": "dropout_p=0.0"})
+    assert len(ours.losses) == 8                   # 30 pairs in batches of 8, two epochs
+    assert_same_losses(theirs, ours)

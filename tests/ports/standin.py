@@ -78,3 +78,17 @@ def reviews(root, count=500):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "reviews.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
     (folder / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+
+
+def eng_fra(root):
+    """data/eng-fra.txt: tab-separated English and French sentences whose English side starts
+    with the prefixes the translation tutorial keeps ("i am", "he is", ...)."""
+    subjects = [("I am", "Je suis"), ("He is", "Il est"), ("She is", "Elle est"),
+                ("You are", "Vous etes"), ("We are", "Nous sommes"), ("They are", "Ils sont")]
+    states = [("tired", "fatigue"), ("happy", "heureux"), ("tall", "grand"),
+              ("sorry", "desole"), ("too tired to drive", "trop fatigue pour conduire")]
+    lines = [f"{english} {state}.\t{french} {etat}."
+             for english, french in subjects for state, etat in states]
+    folder = pathlib.Path(root) / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "eng-fra.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
