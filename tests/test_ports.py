@@ -170,3 +170,28 @@ def test_seq2seq_translation(tmp_path):
                  "dropout_p=0.1": "dropout_p=0.0"})
     assert len(ours.losses) == 8                   # 30 pairs in batches of 8, two epochs
     assert_same_losses(theirs, ours)
+
+
+def test_simple_rnn_udacity(tmp_path):
+    theirs, ours = harness.port_pair("simple_rnn_udacity.py", workdirs(tmp_path, no_files),
+                                     replace={"n_steps = 75": "n_steps = 20"})
+    assert len(ours.losses) == 20
+    assert_same_losses(theirs, ours)
+
+
+def test_rnn_regressor_morvan(tmp_path):
+    theirs, ours = harness.port_pair("rnn_regressor_morvan.py", workdirs(tmp_path, no_files),
+                                     replace={"range(100)": "range(20)"})
+    assert len(ours.losses) == 20
+    assert_same_losses(theirs, ours)
+
+
+def test_language_model_yunjey(tmp_path):
+    theirs, ours = harness.port_pair(
+        "language_model_yunjey.py", workdirs(tmp_path, standin.lm_train),
+        replace={"hidden_size = 1024": "hidden_size = 16", "embed_size = 128": "embed_size = 8",
+                 "num_epochs = 5": "num_epochs = 2", "num_samples = 1000": "num_samples = 10",
+                 "batch_size = 20": "batch_size = 4", "seq_length = 30": "seq_length = 10"},
+        modules={"data_utils": "lm_data_yunjey.py"})
+    assert len(ours.losses) == 26                  # 13 chunks of 10 steps, two epochs
+    assert_same_losses(theirs, ours)

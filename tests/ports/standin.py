@@ -92,3 +92,10 @@ def eng_fra(root):
     folder = pathlib.Path(root) / "data"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "eng-fra.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def lm_train(root, lines=80):
+    """data/train.txt: sentences of the tiny grammar, one a line."""
+    corpus(root, lines=(lines, 1, 1))
+    text = (pathlib.Path(root) / "data" / "wikitext-2" / "train.txt").read_text()
+    (pathlib.Path(root) / "data" / "train.txt").write_text(text, encoding="utf-8")
