@@ -38,10 +38,12 @@ NAMESPACES = [
     ("torch.optim", torch.optim, tinyseq.optim, [r"(?<![\w.])optim\.(\w+)",
                                                  r"torch\.optim\.(\w+)"]),
     ("torch.optim.lr_scheduler", torch.optim.lr_scheduler, tinyseq.optim.lr_scheduler,
-     [r"lr_scheduler\.(\w+)"]),
+     [r"lr_scheduler\.(\w+)", r"lr_scheduler import ([\w, ]+)"]),
     ("torch.utils.data", torch.utils.data, tinyseq.utils.data,
      [r"torch\.utils\.data\.(\w+)", r"from \S+\.utils\.data import ([\w, ]+)"]),
-    ("Tensor", torch.Tensor, tinyseq.Tensor, [r"\.(\w+)\b"]),
+    ("Tensor", torch.Tensor, tinyseq.Tensor,
+     [r"(?<!torch)(?<!\bnp)(?<!\bnn)(?<!\bF)(?<!optim)(?<!math)(?<!random)(?<!\bre)(?<!\bos)"
+      r"(?<!time)(?<!string)(?<!plt)(?<!self)\.(\w+)\b"]),
 ]
 
 
@@ -92,8 +94,9 @@ def markdown():
              "tests/test_compat.py fails when a name marked yes here is missing from tinyseq.",
              "",
              f"\"scripts\" counts how many of the {len(scripts)} ported RNN scripts in "
-             "tests/ports/ use a name (for Tensor, any `.name` there counts, so a str method "
-             "of the same name does too); those names come first. A name that tinyseq has "
+             "tests/ports/ use a name (for Tensor, any `.name` there counts but on torch, np, "
+             "nn, F, optim, self and a few standard modules, so a str or NumPy method of the "
+             "same name does too); those names come first. A name that tinyseq has "
              "is there with PyTorch's meaning, possibly not every argument.", "",
              "| namespace | PyTorch names | tinyseq has | used by the scripts | of those, tinyseq has |",
              "|---|---|---|---|---|"]
