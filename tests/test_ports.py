@@ -197,3 +197,10 @@ def test_language_model_yunjey(tmp_path):
         modules={"data_utils": "lm_data_yunjey.py"})
     assert len(ours.losses) == 26                  # 13 chunks of 10 steps, two epochs
     assert_same_losses(theirs, ours)
+
+
+def test_sequence_classification(tmp_path):
+    theirs, ours = harness.port_pair("sequence_classification.py", workdirs(tmp_path, no_files),
+                                     replace={"max_epochs = 10": "max_epochs = 2"})
+    assert len(ours.losses) == 32                  # two models, two epochs of 8 batches
+    assert_same_losses(theirs, ours)
