@@ -98,7 +98,8 @@ def markdown():
              "nn, F, optim, self and a few standard modules, so a str or NumPy method of the "
              "same name does too); those names come first. A name that tinyseq has "
              "is there with PyTorch's meaning, possibly not every argument.", "",
-             "| namespace | PyTorch names | tinyseq has | used by the scripts | of those, tinyseq has |",
+             "| namespace | PyTorch names | tinyseq has | used by the scripts "
+             "| of those, tinyseq has |",
              "|---|---|---|---|---|"]
     tables = rows()
     for title, entries in tables:

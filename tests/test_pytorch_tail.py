@@ -63,7 +63,8 @@ def test_is_tensor():
 def test_accelerator_answers_like_pytorch_on_a_machine_without_one():
     assert ts.accelerator.is_available() == ts.cuda.is_available()
     if not torch.accelerator.is_available() and not ts.cuda.is_available():
-        assert ts.accelerator.current_accelerator() is None is torch.accelerator.current_accelerator()
+        assert ts.accelerator.current_accelerator() is None
+        assert torch.accelerator.current_accelerator() is None
         assert ts.accelerator.device_count() == 0 == torch.accelerator.device_count()
 
 
@@ -116,7 +117,8 @@ def test_new_sizes_and_data_as_pytorch(dtype):
     hidden = ours.new(2, 4, 5).zero_()                           # the classic hidden-state idiom
     assert hidden.shape == (2, 4, 5) and not hidden.any() and not hidden.requires_grad
     same_dtype(ours.new_tensor([1, 2]), theirs.new_tensor([1, 2]))
-    same_dtype(ours.new_tensor([1, 2], dtype=ts.float16), theirs.new_tensor([1, 2], dtype=torch.float16))
+    same_dtype(ours.new_tensor([1, 2], dtype=ts.float16),
+               theirs.new_tensor([1, 2], dtype=torch.float16))
 
 
 # --- the deprecated scalar-first overloads ----------------------------------------------------
