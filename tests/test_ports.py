@@ -204,3 +204,15 @@ def test_sequence_classification(tmp_path):
                                      replace={"max_epochs = 10": "max_epochs = 2"})
     assert len(ours.losses) == 32                  # two models, two epochs of 8 batches
     assert_same_losses(theirs, ours)
+
+
+def test_chatbot(tmp_path):
+    # no dropout in both runs (different masks); teacher forcing and batches come from
+    # Python's random, seeded alike
+    theirs, ours = harness.port_pair(
+        "chatbot.py", workdirs(tmp_path, standin.movie_corpus),
+        replace={"hidden_size = 500": "hidden_size = 16", "batch_size = 64": "batch_size = 8",
+                 "n_iteration = 4000": "n_iteration = 4", "save_every = 500": "save_every = 2",
+                 "dropout = 0.1": "dropout = 0.0"})
+    assert len(ours.losses) == 4
+    assert_same_losses(theirs, ours)

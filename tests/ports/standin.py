@@ -99,3 +99,25 @@ def lm_train(root, lines=80):
     corpus(root, lines=(lines, 1, 1))
     text = (pathlib.Path(root) / "data" / "wikitext-2" / "train.txt").read_text()
     (pathlib.Path(root) / "data" / "train.txt").write_text(text, encoding="utf-8")
+
+
+def movie_corpus(root, conversations=60):
+    """data/movie-corpus/utterances.jsonl: three-line conversations (a question, its answer,
+    the next question) in the Cornell corpus's JSON lines, newest line first as there."""
+    import json
+    rng = numpy.random.default_rng(4)
+    questions = ["how are you ?", "where are you going ?", "what is your name ?",
+                 "are you ok ?", "who is there ?"]
+    answers = ["i am fine .", "i am going home .", "my name is bob .", "yes i am ok .",
+               "it is me ."]
+    records = []
+    for c in range(conversations):
+        k = int(rng.integers(len(questions)))
+        for text in (questions[k], answers[k], questions[(k + 1) % len(questions)]):
+            records.append(json.dumps({"id": f"L{len(records)}", "speaker": "u", "text": text,
+                                       "conversation_id": f"C{c}",
+                                       "meta": {"movie_id": "m0"}}))
+    folder = pathlib.Path(root) / "data" / "movie-corpus"
+    folder.mkdir(parents=True)
+    (folder / "utterances.jsonl").write_text("\n".join(reversed(records)) + "\n",
+                                             encoding="utf-8")
