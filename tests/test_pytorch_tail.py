@@ -520,3 +520,91 @@ def test_weights_only_false_never_unpickles_foreign_files(tmp_path):
     with pytest.raises(ValueError, match="not a readable tinyseq file"):
         ts.load(path, weights_only=False)
     assert not marker.exists()
+
+
+# --- what the ported scripts needed besides the list ----------------------------------
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_bce_loss_as_pytorch_and_gradchecked(reduction):
+    p = _rng.uniform(0.05, 0.95, size=(3, 4))
+    y = (_rng.random((3, 4)) > 0.5).astype(float)
+    ours, theirs = leaf(p), torch.tensor(p, requires_grad=True)
+    got = nn.BCELoss(reduction=reduction)(ours, ts.tensor(y))
+    want = torch.nn.BCELoss(reduction=reduction)(theirs, torch.tensor(y))
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12)
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10)
+    gradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+              [leaf(p), leaf(_rng.random((3, 4)))])
+
+
+def test_bce_loss_bounds_the_log_and_refuses_non_probabilities():
+    p, y = np.array([0.0, 1.0, 0.5]), np.array([1.0, 0.0, 1.0])
+    np.testing.assert_allclose(F.binary_cross_entropy(ts.tensor(p), ts.tensor(y)).numpy(),
+                               TF.binary_cross_entropy(torch.tensor(p), torch.tensor(y)).numpy())
+    with pytest.raises(ValueError, match="binary_cross_entropy: all elements of input should "
+                                         "be between 0 and 1"):
+        F.binary_cross_entropy(ts.tensor([1.5]), ts.tensor([1.0]))
+
+
+@pytest.mark.parametrize("mask_shape", [(3, 4), (4,), (3, 1)])
+def test_masked_select_as_pytorch_with_its_gradient(mask_shape):
+    x = values(3, 4)
+    mask = _rng.random(mask_shape) > 0.4
+    ours, theirs = leaf(x), torch.tensor(x, requires_grad=True)
+    got, want = ours.masked_select(ts.tensor(mask)), theirs.masked_select(torch.tensor(mask))
+    np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+    weight = _rng.standard_normal(tuple(want.shape))
+    (got * ts.tensor(weight)).sum().backward()
+    (want * torch.tensor(weight)).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="masked_select: the mask must be boolean"):
+        ours.masked_select(ts.tensor([1, 0, 1, 0]))
+
+
+@pytest.mark.parametrize("name", ["round", "floor", "ceil"])
+def test_rounding_as_pytorch_with_zero_gradient(name):
+    x = np.array([-2.5, -1.5, -0.4, 0.5, 1.5, 2.6, 3.0])
+    ours, theirs = leaf(x), torch.tensor(x, requires_grad=True)
+    got, want = getattr(ts, name)(ours), getattr(torch, name)(theirs)
+    np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+    got.sum().backward()
+    want.sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    np.testing.assert_array_equal(ts.tensor(x).round(decimals=1).numpy(),
+                                  torch.tensor(x).round(decimals=1).numpy())
+
+
+def test_small_integer_casts_format_detach_in_place_and_random_fill():
+    x = np.array([1.7, -2.2, 300.0])
+    for name in ("byte", "char", "short"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            same_dtype(getattr(ts.tensor(x), name)(), getattr(torch.tensor(x), name)())
+    assert f"{ts.tensor(2.3456):.2f}" == f"{torch.tensor(2.3456):.2f}" == "2.35"
+    assert f"{ts.tensor([1.0, 2.0])}" == str(ts.tensor([1.0, 2.0]))
+    a = ts.ones(2, requires_grad=True)
+    hidden = a * 2
+    assert hidden.detach_() is hidden and hidden.grad_fn is None and not hidden.requires_grad
+    ts.manual_seed(0)
+    filled = ts.empty(1000).random_(2)
+    assert set(np.unique(filled.numpy())) == {0.0, 1.0} and filled.dtype == ts.float32
+    assert set(np.unique(ts.zeros(500, dtype=ts.int64).random_(3, 6).numpy())) == {3, 4, 5}
+    with pytest.raises(ValueError, match="random_: expects from < to"):
+        ts.zeros(2).random_(5, 5)
+
+
+def test_samplers_drive_the_data_loader():
+    from tinyseq.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
+    data = TensorDataset(ts.arange(10))
+    assert list(SequentialSampler(data)) == list(range(10))
+    ts.manual_seed(0)
+    order = list(RandomSampler(data))
+    assert sorted(order) == list(range(10)) and order != list(range(10))
+    batches = [b[0].tolist() for b in DataLoader(data, batch_size=4,
+                                                 sampler=SequentialSampler(data))]
+    assert batches == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    drawn = list(RandomSampler(data, replacement=True, num_samples=25))
+    assert len(drawn) == 25 and set(drawn) <= set(range(10))
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        DataLoader(data, shuffle=True, sampler=SequentialSampler(data))
