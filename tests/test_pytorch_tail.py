@@ -432,7 +432,8 @@ def test_adadelta_follows_pytorch(options):
             np.testing.assert_allclose(a[key], b[key], rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("options", [{"lr": 0.8}, {"lr": 1.0, "max_iter": 4, "history_size": 2}])
+@pytest.mark.parametrize("options", [{"lr": 0.8}, {"lr": 1.0, "max_iter": 4, "history_size": 2},
+                                     {"lr": 1.0, "max_iter": 5, "line_search_fn": "strong_wolfe"}])
 def test_lbfgs_closure_form_follows_pytorch(options):
     (theirs, their_weights), (ours, our_weights) = trajectories(
         (lambda p: torch.optim.LBFGS(p, **options), lambda p: optim.LBFGS(p, **options)),
@@ -444,10 +445,29 @@ def test_lbfgs_closure_form_follows_pytorch(options):
             np.testing.assert_allclose(a[key], b[key], rtol=1e-7, atol=1e-10)
 
 
+def test_lbfgs_strong_wolfe_finds_the_minimum_of_a_quadratic_as_pytorch():
+    target = values(4)
+    found = []
+    for framework, make in ((torch, torch.optim.LBFGS), (ts, optim.LBFGS)):
+        x = framework.zeros(4, dtype=framework.float64, requires_grad=True)
+        optimizer = make([x], line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            loss = ((x - framework.tensor(target)) ** 2 * framework.tensor([1.0, 4, 9, 16])).sum()
+            loss.backward()
+            return loss
+        optimizer.step(closure)
+        found.append((x.detach().numpy(), optimizer.state[x]["func_evals"]))
+    np.testing.assert_allclose(found[1][0], found[0][0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(found[1][0], target, atol=1e-4)    # both stop at the same place
+    assert found[1][1] == found[0][1]
+
+
 def test_lbfgs_refuses_what_it_does_not_do():
     p = [ts.zeros(2, requires_grad=True)]
-    with pytest.raises(ValueError, match="line_search_fn='strong_wolfe' is not supported"):
-        optim.LBFGS(p, line_search_fn="strong_wolfe")
+    with pytest.raises(ValueError, match="line_search_fn must be None or 'strong_wolfe'"):
+        optim.LBFGS(p, line_search_fn="backtracking")
     with pytest.raises(TypeError, match="needs a closure"):
         optim.LBFGS(p).step()
 
