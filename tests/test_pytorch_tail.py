@@ -628,3 +628,13 @@ def test_samplers_drive_the_data_loader():
     assert len(drawn) == 25 and set(drawn) <= set(range(10))
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         DataLoader(data, shuffle=True, sampler=SequentialSampler(data))
+
+
+def test_tensor_where_and_indexing_a_0d_tensor_as_pytorch():
+    cond, x, y = np.array([True, False, True]), values(3), values(3)
+    np.testing.assert_array_equal(
+        ts.tensor(x).where(ts.tensor(cond), ts.tensor(y)).numpy(),
+        torch.tensor(x).where(torch.tensor(cond), torch.tensor(y)).numpy())
+    for framework in (ts, torch):
+        with pytest.raises(IndexError, match="invalid index of a 0-dim tensor. Use `tensor.item"):
+            framework.tensor(1.5).data[0]             # an old script's loss.data[0]

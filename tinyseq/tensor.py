@@ -679,6 +679,11 @@ class Tensor:
 
     clip_ = clamp_
 
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other``: ``ts.where(condition, self,
+        other)``."""
+        return where(condition, self, other)
+
     def masked_select(self, mask):
         """The elements where the boolean ``mask`` (broadcast with the tensor) is True, as a
         1-d tensor; differentiable."""
@@ -1063,6 +1068,10 @@ class Tensor:
         return multinomial(self, num_samples, replacement)
 
     def __getitem__(self, index):
+        if self.array.ndim == 0 and isinstance(index, (builtins.int, numpy.integer)):
+            # old scripts' loss.data[0], from before losses were 0-d
+            raise IndexError("getitem: invalid index of a 0-dim tensor. Use `tensor.item()` in "
+                             "Python to convert a 0-dim tensor to a number")
         index, advanced = _index_arg(index, device_of_type[type(self.array)])
         return shape_ops.GetItem(index, advanced).apply(self)
 
