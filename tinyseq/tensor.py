@@ -1262,9 +1262,13 @@ def _binary(op, a, b):
     the device of the tensor among them; a true division of integers is in the default
     float dtype."""
     like = a if isinstance(a, Tensor) else b
-    if type(a) is type(b) is Tensor and a.array.dtype == b.array.dtype and \
-            (op != "div" or a.array.dtype.kind == "f"):
-        return a, b
+    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_tensor and b_tensor:
+        if a.array.dtype == b.array.dtype and (op != "div" or a.array.dtype.kind == "f"):
+            return a, b                     # the common case: one dtype, nothing to decide
+    elif like.array.dtype.kind == "f" and type(b if a_tensor else a) in (builtins.int,
+                                                                         builtins.float):
+        return (a, _lift(b, a, op)) if a_tensor else (_lift(a, b, op), b)  # takes like's dtype
     if not isinstance(a, (Tensor, builtins.int, builtins.float, numpy.number)):
         a = _lift(a, like, op)
     if not isinstance(b, (Tensor, builtins.int, builtins.float, numpy.number)):
