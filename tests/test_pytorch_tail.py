@@ -638,3 +638,13 @@ def test_tensor_where_and_indexing_a_0d_tensor_as_pytorch():
     for framework in (ts, torch):
         with pytest.raises(IndexError, match="invalid index of a 0-dim tensor. Use `tensor.item"):
             framework.tensor(1.5).data[0]             # an old script's loss.data[0]
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt"])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "float64"])
+def test_unary_float_ops_on_integers_give_the_default_dtype_as_pytorch(name, dtype):
+    data = [True, False] if dtype == "bool" else [1, 2]
+    got = getattr(ts.tensor(data, dtype=getattr(ts, dtype)), name)()
+    want = getattr(torch.tensor(data, dtype=getattr(torch, dtype)), name)()
+    same_dtype(got, want)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)

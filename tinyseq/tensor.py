@@ -529,31 +529,31 @@ class Tensor:
         return bmm(self, other)
 
     def exp(self):
-        return ew.Exp().apply(self)
+        return ew.Exp().apply(_floating(self))
 
     def log(self):
-        return ew.Log().apply(self)
+        return ew.Log().apply(_floating(self))
 
     def tanh(self):
-        return ew.Tanh().apply(self)
+        return ew.Tanh().apply(_floating(self))
 
     def sigmoid(self):
-        return ew.Sigmoid().apply(self)
+        return ew.Sigmoid().apply(_floating(self))
 
     def relu(self):
         return ew.Relu().apply(self)
 
     def sin(self):
-        return ew.Sin().apply(self)
+        return ew.Sin().apply(_floating(self))
 
     def cos(self):
-        return ew.Cos().apply(self)
+        return ew.Cos().apply(_floating(self))
 
     def abs(self):
         return ew.Abs().apply(self)
 
     def sqrt(self):
-        return ew.Sqrt().apply(self)
+        return ew.Sqrt().apply(_floating(self))
 
     def round(self, decimals=0):
         """Round half to even, as torch.round (gradient 0)."""
@@ -783,7 +783,7 @@ class Tensor:
     def logsumexp(self, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         """log(sum(exp(t))) over ``dim`` without overflow, as ``torch.logsumexp``."""
         dim, keepdim = _dims("logsumexp", dim, keepdim, axis, keepdims)
-        x = self if self.array.dtype.kind == "f" else self.to(_default_dtype)
+        x = _floating(self)
         return reduction.LogSumExp(_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
@@ -1255,6 +1255,12 @@ def _cast(t, dtype):
     if t.requires_grad:
         return Cast(dtype).apply(t)
     return Tensor.from_array(t.array.astype(dtype), False)
+
+
+def _floating(t):
+    """``t`` itself when it is floating; integers and booleans in the default float dtype, as
+    PyTorch's exp, log, tanh, ... compute them."""
+    return t if t.array.dtype.kind == "f" else _cast(t, _default_dtype)
 
 
 def _binary(op, a, b):
