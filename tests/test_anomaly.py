@@ -1,5 +1,5 @@
 """Numerical faults: ts.autograd.detect_anomaly, clip_grad_norm_(error_if_nonfinite=True), and
-the dtype promotion rule for mixed float32/float64 inputs (see tinyseq/tensor.py's docstring)."""
+PyTorch's dtype promotion rule for mixed inputs (see tinyseq/tensor.py's docstring)."""
 import numpy as np
 import pytest
 
@@ -224,7 +224,8 @@ def test_python_float_takes_the_tensors_dtype():
 def test_int_tensor_with_python_numbers():
     i = ts.tensor([1, 2])
     assert (i * 2).dtype == i.dtype  # int stays int
-    assert (i + 1.5).dtype == np.float64  # 1.5 made float32 (the default), then int64 + float32
+    assert (i + 1.5).dtype == np.float32  # PyTorch: a float number on ints is the default dtype
+    assert (i + ts.tensor([0.5], dtype=ts.float32)).dtype == np.float32   # and int64 + float32
     ts.set_default_dtype(ts.float64)
     assert (i + 1.5).dtype == np.float64
     np.testing.assert_allclose((i + 1.5).array, [2.5, 3.5])

@@ -160,7 +160,7 @@ def test_a_half_model_gives_float16_in_both_implementations(mode):
     (lambda: ts.full((2,), 7, dtype=np.int64, requires_grad=True), "full"),
     (lambda: ts.empty(2, dtype=np.bool_, requires_grad=True), "empty"),
     (lambda: ts.tensor([1, 2], requires_grad=True), "tensor"),
-    (lambda: ts.Tensor(np.arange(3), requires_grad=True), "Tensor"),
+    (lambda: ts.Tensor(ts.arange(3), requires_grad=True), "Tensor"),   # keeps int64, as Tensor(t) shares t
 ])
 def test_integer_tensors_cannot_require_grad(make, name):
     with pytest.raises(RuntimeError, match="(?i)only Tensors of floating point"):

@@ -122,6 +122,16 @@ def leaf(array, grad):
     return ts.tensor(array, requires_grad=grad and array.dtype.kind == "f")
 
 
+def in_result_type(ta, tb, a, b, true_division=False):
+    """``a`` and ``b`` cast to the dtype PyTorch gives an op on tensors ``ta`` and ``tb``
+    (``ts.result_type``, itself checked against ``torch.result_type`` in test_pytorch_tail),
+    so that NumPy computes what PyTorch would."""
+    dtype = ts.result_type(ta, tb)
+    if true_division and dtype.kind != "f":
+        dtype = np.dtype(ts.get_default_dtype())
+    return a.astype(dtype), b.astype(dtype)
+
+
 def check_backward(result, inputs):
     """A float result backpropagates and every input gets a gradient of its own shape."""
     if not result.requires_grad:
@@ -167,6 +177,7 @@ def test_binary_ops_match_numpy_or_raise_naming_op_and_shapes(op, shapes, data, 
     b = data.draw(arrays(shape=shapes[1]))
     ours, theirs = BINARY[op]
     ta, tb = leaf(a, grad), leaf(b, grad)
+    a, b = in_result_type(ta, tb, a, b, true_division=op == "div")
     agrees_with_numpy(f"{op} {a.shape} {a.dtype}, {b.shape} {b.dtype}", lambda: theirs(a, b),
                       lambda: ours(ta, tb), (ta, tb),
                       lambda got, _: expect_error(got, op, a.shape, b.shape))
@@ -184,6 +195,7 @@ def test_where_matches_numpy_or_raises(shapes, cond_shape, data, grad):
                                        max_size=int(np.prod(cond_shape)))),
                     dtype=bool).reshape(cond_shape)
     ta, tb = leaf(a, grad), leaf(b, grad)
+    a, b = in_result_type(ta, tb, a, b)
     agrees_with_numpy(f"where {cond.shape} {a.shape} {a.dtype} {b.shape} {b.dtype}",
                       lambda: np.where(cond, a, b), lambda: ts.where(ts.tensor(cond), ta, tb),
                       (ta, tb), lambda got, _: expect_error(got, "where", a.shape, b.shape))

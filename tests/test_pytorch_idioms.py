@@ -289,7 +289,7 @@ def test_in_place_op_that_does_not_fit_raises_before_changing_anything():
     with pytest.raises(ValueError, match=r"add_: the result has shape \(4, 2, 3\), which does "
                                          r"not fit the tensor's shape \(2, 3\)"):
         x.add_(ts.ones(4, 2, 3))
-    with pytest.raises(RuntimeError, match="result type float64 can't be cast to the "
+    with pytest.raises(RuntimeError, match="result type float32 can't be cast to the "
                                            "desired output type int64"):
         ts.zeros(2, dtype=ts.long).add_(0.5)
     with pytest.raises(RuntimeError, match="broadcast view"):
@@ -655,5 +655,3 @@ def test_what_is_deliberately_not_supported_says_so():
         ts.onnx.export
     with pytest.raises(AttributeError, match="has no attribute 'Conv7d'"):
         nn.Conv7d
-    with pytest.raises(TypeError, match="save its state_dict"):
-        ts.save(nn.Linear(2, 3), "unused.safetensors")

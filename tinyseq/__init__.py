@@ -1,10 +1,10 @@
 """tinyseq: a small autograd framework for sequence models that shows how BPTT works."""
 import numpy as _numpy
 
-from . import cuda, data, datasets, functional, nn, optim, text, train, utils
+from . import accelerator, cuda, data, datasets, functional, nn, optim, text, train, utils
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
-from .autograd import enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .autograd import Variable, enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
                        as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
@@ -13,13 +13,14 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
-from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat,
-                     chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, gather,
-                     get_default_dtype, index_select, log, log_softmax, masked_fill, matmul, max,
-                     maximum, mean, min, minimum, mm, movedim, multinomial, narrow, numel,
-                     permute, relu, set_default_dtype, sigmoid, sin, softmax, sort, split, sqrt,
-                     squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze, var,
-                     where)
+from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat, ceil,
+                     chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, floor,
+                     gather, get_default_dtype, index_select, is_tensor, log, log_softmax,
+                     logsumexp, masked_fill, matmul, max, maximum, mean, min, minimum, mm,
+                     movedim, multinomial, narrow, numel, permute, promote_types, relu,
+                     result_type, round, set_default_dtype, sigmoid, sin, softmax, sort, split,
+                     sqrt, squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze,
+                     var, where)
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,8 @@ float64 = double = dtype(_numpy.float64)
 int32 = int = dtype(_numpy.int32)
 int64 = long = dtype(_numpy.int64)
 uint8 = dtype(_numpy.uint8)
+int8 = dtype(_numpy.int8)
+int16 = short = dtype(_numpy.int16)
 bool = dtype(_numpy.bool_)
 
 

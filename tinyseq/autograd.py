@@ -21,6 +21,7 @@ import functools
 import operator
 import re
 import threading
+import warnings
 import weakref
 
 import numpy
@@ -466,3 +467,22 @@ def _count_consumers(root):
                 consumers[parent] = 1
                 stack.append(parent)
     return consumers
+
+
+class _VariableType(type):
+    def __instancecheck__(cls, value):
+        return isinstance(value, Tensor)
+
+
+class Variable(metaclass=_VariableType):
+    """PyTorch's old wrapper, a no-op today: ``Variable(t, requires_grad=False)`` is a new leaf
+    sharing ``t``'s storage (as ``t.detach().requires_grad_(requires_grad)``); every Tensor is
+    an instance of Variable."""
+
+    def __new__(cls, data, requires_grad=False, volatile=False):
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if volatile:
+            warnings.warn("volatile was removed and now has no effect. Use `with "
+                          "torch.no_grad():` instead.", UserWarning, stacklevel=2)
+        return data.detach().requires_grad_(requires_grad)

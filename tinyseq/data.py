@@ -90,3 +90,43 @@ class DataLoader:
             if len(batch) < self.batch_size and self.drop_last:
                 return
             yield self.collate_fn([self.dataset[int(i)] for i in batch])
+
+
+class SequentialSampler:
+    """The indices 0, 1, ..., len(data_source) - 1, in order."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler:
+    """The indices of ``data_source`` in a new random order each pass, drawn from the seeded
+    CPU generator (``replacement=True``: ``num_samples`` draws with replacement)."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None):
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        if not isinstance(self.num_samples, int) or self.num_samples <= 0:
+            raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
+                             f"but got num_samples={self.num_samples}")
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        generator = random.generator(backend.get_device("cpu"))
+        if self.replacement:
+            return iter(int(i) for i in generator.integers(0, n, self.num_samples))
+        return iter(int(i) for i in generator.permutation(n)[:self.num_samples])
+
+    def __len__(self):
+        return self.num_samples

@@ -2,13 +2,47 @@
 from . import backend, random
 from .ops import conv, linalg, nn_ops
 from .ops import shape as shape_ops
-from .tensor import Tensor, _expect_tensor, log_softmax, relu, sigmoid, softmax, tanh
+import warnings
+
+from .autograd import no_grad
+from .tensor import Tensor, _expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
+           "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
-           "one_hot", "conv2d", "max_pool2d"]
+           "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_UNSET = object()
+
+
+def implicit_softmax_dim(op, ndim, stacklevel):
+    """PyTorch's legacy dim for a softmax called without one (0 for 0-, 1- and 3-d input, else
+    1), with its deprecation warning."""
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+                  f"include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_dim(op, input, dim, axis, stacklevel):
+    input = _expect_tensor(op, input)
+    if axis is not _UNSET:
+        if dim is not None:
+            raise TypeError(f"{op}: got both dim= and axis=, which are one argument; give dim=")
+        return axis
+    return implicit_softmax_dim(op, input.ndim, stacklevel + 1) if dim is None else dim
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
+    """exp(x) / sum(exp(x)) along ``dim``; without ``dim``, PyTorch's legacy implicit one."""
+    dim = _softmax_dim("softmax", input, dim, axis, _stacklevel)
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
+    """x - log(sum(exp(x))) along ``dim``; without ``dim``, PyTorch's legacy implicit one."""
+    dim = _softmax_dim("log_softmax", input, dim, axis, _stacklevel)
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
 
 
 def linear(x, weight, bias=None):
@@ -116,6 +150,27 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     return nn_ops.BinaryCrossEntropyWithLogits(reduction).apply(input, target)
 
 
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-[y log p + (1 - y) log(1 - p)] for probabilities p in [0, 1] and targets y of one
+    shape, each log bounded below by -100 as in PyTorch."""
+    _check_reduction("binary_cross_entropy", reduction)
+    _expect_tensor("binary_cross_entropy", input)
+    if not isinstance(target, Tensor):
+        target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
+            target, dtype=input.array.dtype))
+    if input.shape != target.shape:
+        raise ValueError(f"binary_cross_entropy: input shape {tuple(input.shape)} and target "
+                         f"shape {tuple(target.shape)} differ")
+    values = input.array
+    if values.size and (float(values.min()) < 0 or float(values.max()) > 1):
+        raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 "
+                         f"and 1, got values from {float(values.min())} to {float(values.max())}")
+    if weight is None:
+        return nn_ops.BinaryCrossEntropy(reduction).apply(input, target)
+    losses = nn_ops.BinaryCrossEntropy("none").apply(input, target) * weight
+    return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
+
+
 def pad(input, pad, mode="constant", value=0.0):
     """``input`` with ``value`` added around its last dims: ``pad`` is (left, right) for the
     last dim, then (top, bottom) for the one before, and so on, as PyTorch's."""
@@ -144,6 +199,77 @@ def dropout(x, p=0.5, training=True):
         return x * 0.0
     keep = random.generator(device).random(x.shape, dtype=x.dtype) >= p
     return nn_ops.Dropout(keep * x.dtype.type(1.0 / (1.0 - p))).apply(x)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (dim 1 of (N, C, H, W) input) with probability p and scale the kept
+    ones by 1 / (1 - p)."""
+    _expect_tensor("dropout2d", input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability must be in [0, 1], got {p}")
+    if input.ndim < 2:
+        raise ValueError(f"dropout2d: expected an input with a channel dim (N, C, ...), got "
+                         f"shape {tuple(input.shape)}")
+    if input.ndim not in (3, 4):
+        # PyTorch still drops each (N, C) entry of such input, with this warning
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To retain "
+                      f"the behavior and silence this warning, please use dropout instead. Note "
+                      f"that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      f"spatial dimensions, a channel dimension, and an optional batch dimension "
+                      f"(i.e. 3D or 4D inputs).", UserWarning, stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape "
+                      "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
+                      "to using dropout1d instead.", UserWarning, stacklevel=2)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        result = input * 0.0
+    else:
+        mask_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
+        keep = random.generator(backend.device_of(input.array)).random(
+            mask_shape, dtype=input.dtype) >= p
+        result = nn_ops.Dropout(keep * input.dtype.type(1.0 / (1.0 - p))).apply(input)
+    return input.copy_(result) if inplace else result
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1). Training normalizes
+    by the batch's statistics and moves the running ones (when given) toward them by
+    ``momentum``; otherwise the running statistics are used."""
+    _expect_tensor("batch_norm", input)
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input with a channel dim (N, C, ...), got shape "
+                         f"{tuple(input.shape)}")
+    channels = input.shape[1]
+    axes = (0,) + tuple(range(2, input.ndim))
+    shape = (1, channels) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.array.size // channels if channels else 0
+        if count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                             f"training, got input size {tuple(input.shape)}")
+        y = nn_ops.BatchNormalize(axes, eps).apply(input)
+        if running_mean is not None:
+            mean = Tensor.from_array(input.array.mean(axis=axes), False)
+            var = Tensor.from_array(input.array.var(axis=axes, ddof=1), False)
+            with no_grad():
+                running_mean.mul_(1.0 - momentum).add_(mean, alpha=momentum)
+                running_var.mul_(1.0 - momentum).add_(var, alpha=momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation needs running_mean and running_var")
+        y = (input - running_mean.reshape(shape)) / (running_var.reshape(shape) + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
 
 
 def embedding(ids, weight, padding_idx=None):

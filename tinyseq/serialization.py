@@ -21,12 +21,20 @@ size, and a deflated member never past ``_DEFLATE_READ_RATIO`` times its compres
 
 Saving writes a temporary file in the target's folder and renames it over the target, so a
 crash leaves either the old file or the new one, never half of one.
+
+A whole Module (``ts.save(model, f)``, or a Module inside the saved dicts and lists) is saved
+as PyTorch saves it: pickled, its tensors still safetensors tensors that the pickle refers to
+by name. Loading such a file runs code: ``load`` refuses it, with PyTorch's weights-only
+message, unless the caller passes ``weights_only=False`` (PyTorch's rule since 2.6); only files
+that ``save`` wrote are ever unpickled.
 """
+import base64
 import errno
 import io
 import json
 import math
 import os
+import pickle
 import stat
 import struct
 import tempfile
@@ -67,10 +75,12 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, Ke
 
 # --- saving ---------------------------------------------------------------------------------
 def save(obj, f):
-    """Write ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, None) to
-    ``f``: a path (written atomically) or a binary file object open for writing."""
+    """Write ``obj`` (nested dicts/lists/tuples of Tensors, arrays, numbers, strings, None, or
+    a whole Module, which is pickled) to ``f``: a path (written atomically) or a binary file
+    object open for writing."""
     tensors = {}
-    root = _encode(obj, tensors, [], 0)
+    module = _first_module(obj)
+    root = _encode(obj, tensors, [], 0) if module is None else _pickled(obj, module, tensors)
     tree = json.dumps({"version": VERSION, "root": root})
     checksums = {"tree": zlib.crc32(tree.encode("utf-8")),
                  "tensors": {name: [zlib.crc32(array.reshape(-1).view(numpy.uint8)),
@@ -116,6 +126,80 @@ def _encode(obj, tensors, path, depth):
     raise TypeError(f"save: cannot save objects of type {type(obj).__name__} at "
                     f"{_dotted(path) or 'the top level'!r} (save state dicts: dicts, lists and "
                     f"tuples of tensors, arrays, numbers and strings)")
+
+
+def _first_module(obj):
+    """The first Module in ``obj`` or in the dicts, lists and tuples it holds, else None."""
+    from .nn import Module
+    work = [obj]
+    while work:
+        item = work.pop()
+        if isinstance(item, Module):
+            return item
+        if isinstance(item, dict):
+            work.extend(reversed(list(item.values())))
+        elif isinstance(item, (list, tuple)):
+            work.extend(reversed(item))
+    return None
+
+
+class _TensorPickler(pickle.Pickler):
+    """Pickles everything but tensors, which go into ``tensors`` and are referred to by name."""
+
+    def __init__(self, file, tensors):
+        super().__init__(file, protocol=4)
+        self.tensors = tensors
+        self.names = {}
+
+    def persistent_id(self, obj):
+        if not isinstance(obj, Tensor):
+            return None
+        if id(obj) not in self.names:
+            array = backend.to_numpy(obj.array)
+            array = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
+            self.names[id(obj)] = name = f"pickled.{len(self.names)}"
+            self.tensors[name] = array
+        from .nn import Parameter
+        return (self.names[id(obj)], isinstance(obj, Parameter), bool(obj.requires_grad))
+
+
+def _pickled(obj, module, tensors):
+    buffer = io.BytesIO()
+    _TensorPickler(buffer, tensors).dump(obj)
+    kind = type(module)
+    return {"pickle": base64.b64encode(buffer.getvalue()).decode("ascii"),
+            "global": f"{kind.__module__}.{kind.__qualname__}"}
+
+
+def weights_only_message(global_name):
+    """PyTorch's message for a file that only loads by running code, with tinyseq's names."""
+    return ("Weights only load failed. This file can still be loaded, to do so you have two "
+            "options, do those steps only if you trust the source of the checkpoint. \n\t(1) "
+            "Re-running `ts.load` with `weights_only` set to `False` will likely succeed, but "
+            "it can result in arbitrary code execution. Do it only if you got the file from a "
+            "trusted source.\n\t(2) Alternatively, save the model's `state_dict()` instead: it "
+            "loads with `weights_only=True`.\n\tWeightsUnpickler error: Unsupported global: "
+            f"GLOBAL {global_name} was not an allowed global by default.")
+
+
+def _unpickle(root, arrays, device, weights_only):
+    if set(root) != {"pickle", "global"} or not all(isinstance(v, str) for v in root.values()):
+        raise _Malformed(f"malformed pickled entry {_short(root)}")
+    if weights_only:
+        raise pickle.UnpicklingError(weights_only_message(root["global"]))
+    from .nn import Parameter
+
+    loaded = {}                     # name -> tensor: a tied weight comes back tied
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid):
+            name, is_parameter, requires_grad = pid
+            if name not in loaded:
+                tensor = Tensor.from_array(device.xp.asarray(arrays[name]), False)
+                loaded[name] = Parameter(tensor, requires_grad) if is_parameter else \
+                    tensor.requires_grad_(requires_grad)
+            return loaded[name]
+    return Unpickler(io.BytesIO(base64.b64decode(root["pickle"]))).load()
 
 
 def _dotted(path):
@@ -279,23 +363,25 @@ class _Malformed(Exception):
     """What is wrong with a file; ``load`` turns it into a ValueError naming the file."""
 
 
-def load(f, device="cpu"):
+def load(f, device="cpu", *, weights_only=True, map_location=None):
     """Read what ``save`` wrote (or any safetensors file, or a tinyseq ``.npz``) from ``f``, a
-    path or a binary file object; tensors come back on ``device``."""
-    device = backend.get_device(device)
+    path or a binary file object; tensors come back on ``device`` (or ``map_location``, as
+    PyTorch spells it). A saved Module loads only with ``weights_only=False``, which unpickles
+    it and so runs whatever code the file names: pass it only for files you trust."""
+    device = backend.get_device(device if map_location is None else map_location)
     if _is_file_object(f):
         if isinstance(f, io.TextIOBase):
             raise TypeError("load: the file object is open in text mode; open it with 'rb'")
         name = str(getattr(f, "name", "<file object>"))
         if not (hasattr(f, "seekable") and f.seekable()):
             f = io.BytesIO(f.read())
-        return _load_from(f, name, device)
+        return _load_from(f, name, device, weights_only)
     path = _as_path("load", f)
     with _open_regular(path) as file:
-        return _load_from(file, path, device)
+        return _load_from(file, path, device, weights_only)
 
 
-def _load_from(f, name, device):
+def _load_from(f, name, device, weights_only):
     start = f.tell()
     size = f.seek(0, io.SEEK_END) - start
     f.seek(start)
@@ -305,7 +391,7 @@ def _load_from(f, name, device):
             f.seek(start)
             return _load_npz(f, size, device)
         f.seek(start)
-        return _load_safetensors(f, size, device)
+        return _load_safetensors(f, size, device, weights_only)
     except _Malformed as problem:
         raise ValueError(f"load: {name!r} is not a readable tinyseq file: {problem}") from None
 
@@ -323,7 +409,7 @@ def _read_exactly(f, n, what):
     return buffer
 
 
-def _load_safetensors(f, size, device):
+def _load_safetensors(f, size, device, weights_only):
     if size < 8:
         raise _Malformed(f"{size} bytes is too short for a safetensors header")
     header_size = struct.unpack("<Q", _read_exactly(f, 8, "the header size"))[0]
@@ -373,9 +459,11 @@ def _load_safetensors(f, size, device):
         version = document.get("version") if isinstance(document, dict) else None
         raise _Malformed(f"format version {_short(version)}; this tinyseq reads version "
                          f"{VERSION}")
+    root = document.get("root")
+    if isinstance(root, dict) and "pickle" in root:
+        return _unpickle(root, arrays, device, weights_only)
     used = set()
-    result = _decode(document.get("root"),
-                     lambda node, path: _tree_array(node, path, arrays, used), device)
+    result = _decode(root, lambda node, path: _tree_array(node, path, arrays, used), device)
     if len(used) != len(arrays):
         unused = sorted(set(arrays) - used)
         raise _Malformed(f"the metadata's tree leaves {len(unused)} tensors unused "

@@ -3,19 +3,22 @@
 Operators and methods build the graph through the op classes in ``tinyseq.ops``; the functions
 below the class (``matmul``, ``concat``, ``where``, ...) are the same ops in function form.
 
-Dtype promotion, one rule: ops follow NumPy's rule on their arrays, and Python numbers are weak.
-Two tensors of different dtypes give NumPy's result type (float32 with float64 gives float64;
-int64 with float32 gives float64, too). A Python number (or a NumPy float64 scalar, which is a
-Python float) takes the tensor's float dtype, so a float32 tensor times 2.5 stays float32; on an
-integer tensor a Python int keeps it integer and a Python float is made the default dtype first,
-after which NumPy's rule applies (int64 + 1.5 is float64). Gradients flow through each op in its
-output's dtype, but what lands in a leaf's ``.grad`` always takes that leaf's dtype: float32
-parameters get float32 gradients even from a float64 loss.
+Dtype promotion is PyTorch's (``result_type``). Dtypes fall in three categories, bool <
+integer < float, and operands in three ranks: tensors with dimensions, 0-d tensors, Python
+numbers. The highest rank present decides the dtype, unless a lower rank brings a higher
+category: int64 with float32 gives float32, a float32 tensor with a float64 0-d tensor stays
+float32, a float32 tensor times 2.5 stays float32, an int64 tensor plus 1.5 gives the default
+float dtype. Within one rank a float beats any integer (int64 with float16 is float16), and
+otherwise NumPy's rule applies (float32 with float64 is float64). Division of integers gives the
+default float dtype. Gradients flow through each op in its output's dtype, but what lands in a
+leaf's ``.grad`` always takes that leaf's dtype: float32 parameters get float32 gradients even
+from a float64 loss.
 """
 import builtins
 import collections
 import math
 import operator
+import warnings
 
 import numpy
 
@@ -123,13 +126,27 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to our reflected operators (ndarray + Tensor works)
     __hash__ = object.__hash__
 
-    def __init__(self, data, requires_grad=False):
-        if isinstance(data, Tensor):
-            data = data.array
-        elif type(data) not in device_of_type:
-            data = _as_array(data, None, "Tensor")
-        check_requires_grad("Tensor", data.dtype, requires_grad)
-        self.array = data
+    def __init__(self, *data, requires_grad=False, device=None):
+        """PyTorch's legacy constructor: ``Tensor(*sizes)`` is a tensor of that shape (zeros),
+        ``Tensor(data)`` one holding ``data``, both of the default dtype; ``Tensor(t)`` shares
+        ``t``'s storage and keeps its dtype."""
+        if not isinstance(requires_grad, builtins.bool):
+            raise TypeError(f"Tensor: requires_grad must be a bool keyword argument, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
+        xp = backend.get_device("cpu" if device is None else device).xp
+        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
+                        and not isinstance(n, builtins.bool) for n in data):
+            array = xp.zeros(new_shape("Tensor", data, _default_dtype) if data else (0,),
+                             dtype=_default_dtype)
+        elif len(data) != 1:
+            raise TypeError(f"Tensor: expected sizes (ints) or one sequence of values, got "
+                            f"{data!r}")
+        elif isinstance(data[0], Tensor):
+            array = data[0].array
+        else:
+            array = xp.asarray(_as_array(data[0], None, "Tensor").astype(_default_dtype))
+        check_requires_grad("Tensor", array.dtype, requires_grad)
+        self.array = array
         self.grad = None
         self.requires_grad = requires_grad
         self._node = None
@@ -238,6 +255,12 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # --- autograd ---------------------------------------------------------------------------
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.array.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d self / d leaf into ``leaf.grad`` for every leaf that requires grad."""
         autograd.backward(self, grad, retain_graph)
@@ -248,6 +271,13 @@ class Tensor:
         t = Tensor.from_array(self.array, False)
         t._versions = self._version_counter()
         return t
+
+    def detach_(self):
+        """Cut this tensor itself from the graph, in place: it becomes a leaf that does not
+        require grad (truncated BPTT's ``hidden.detach_()``)."""
+        self._node = None
+        self.requires_grad = False
+        return self
 
     @property
     def data(self):
@@ -330,6 +360,15 @@ class Tensor:
     def bool(self):
         return self.to(numpy.bool_)
 
+    def byte(self):
+        return self.to(numpy.uint8)
+
+    def char(self):
+        return self.to(numpy.int8)
+
+    def short(self):
+        return self.to(numpy.int16)
+
     def type(self, dtype=None):
         """With no argument the type's name (``'tinyseq.FloatTensor'``); else ``to(dtype)``
         (a dtype, or a tensor type such as ``ts.LongTensor``)."""
@@ -347,6 +386,17 @@ class Tensor:
     def clone(self):
         """A copy with its own storage; differentiable."""
         return ew.Clone().apply(self)
+
+    def new(self, *data, device=None):
+        """PyTorch's legacy ``t.new(*sizes)`` (zeros) or ``t.new(data)``: a new tensor of t's
+        dtype and device (``weight.new(layers, batch, hidden).zero_()``)."""
+        device = self.device if device is None else device
+        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
+                        and not isinstance(n, builtins.bool) for n in data):
+            return self.new_zeros(_shape_arg(data) if data else (0,), device=device)
+        if len(data) != 1:
+            raise TypeError(f"new: expected sizes (ints) or one sequence of values, got {data!r}")
+        return self.new_tensor(data[0], device=device)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor
@@ -373,28 +423,28 @@ class Tensor:
 
     # --- arithmetic -------------------------------------------------------------------------
     def __add__(self, other):
-        return ew.Add().apply(self, _lift(other, self, "add"))
+        return ew.Add().apply(*_binary("add", self, other))
 
     def __radd__(self, other):
-        return ew.Add().apply(_lift(other, self, "add"), self)
+        return ew.Add().apply(*_binary("add", other, self))
 
     def __sub__(self, other):
-        return ew.Sub().apply(self, _lift(other, self, "sub"))
+        return ew.Sub().apply(*_binary("sub", self, other))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(_lift(other, self, "sub"), self)
+        return ew.Sub().apply(*_binary("sub", other, self))
 
     def __mul__(self, other):
-        return ew.Mul().apply(self, _lift(other, self, "mul"))
+        return ew.Mul().apply(*_binary("mul", self, other))
 
     def __rmul__(self, other):
-        return ew.Mul().apply(_lift(other, self, "mul"), self)
+        return ew.Mul().apply(*_binary("mul", other, self))
 
     def __truediv__(self, other):
-        return ew.Div().apply(self, _lift(other, self, "div"))
+        return ew.Div().apply(*_binary("div", self, other))
 
     def __rtruediv__(self, other):
-        return ew.Div().apply(_lift(other, self, "div"), self)
+        return ew.Div().apply(*_binary("div", other, self))
 
     def __neg__(self):
         return ew.Neg().apply(self)
@@ -407,11 +457,11 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
-            return ew.PowScalar(exponent).apply(self)
-        return ew.Pow().apply(self, _lift(exponent, self, "pow"))
+            return ew.PowScalar(exponent).apply(_cast(self, result_type(self, exponent)))
+        return ew.Pow().apply(*_binary("pow", self, exponent))
 
     def __rpow__(self, base):
-        return ew.Pow().apply(_lift(base, self, "pow"), self)
+        return ew.Pow().apply(*_binary("pow", base, self))
 
     def __matmul__(self, other):
         return linalg.MatMul().apply(self, _lift(other, self, "matmul"))
@@ -420,29 +470,31 @@ class Tensor:
         return linalg.MatMul().apply(_lift(other, self, "matmul"), self)
 
     def __lt__(self, other):
-        return ew.Compare(operator.lt).apply(self, _lift(other, self, "lt"))
+        return ew.Compare(operator.lt).apply(*_binary("lt", self, other))
 
     def __le__(self, other):
-        return ew.Compare(operator.le).apply(self, _lift(other, self, "le"))
+        return ew.Compare(operator.le).apply(*_binary("le", self, other))
 
     def __gt__(self, other):
-        return ew.Compare(operator.gt).apply(self, _lift(other, self, "gt"))
+        return ew.Compare(operator.gt).apply(*_binary("gt", self, other))
 
     def __ge__(self, other):
-        return ew.Compare(operator.ge).apply(self, _lift(other, self, "ge"))
+        return ew.Compare(operator.ge).apply(*_binary("ge", self, other))
 
     def __eq__(self, other):
-        return ew.Compare(operator.eq).apply(self, _lift(other, self, "eq"))
+        return ew.Compare(operator.eq).apply(*_binary("eq", self, other))
 
     def __ne__(self, other):
-        return ew.Compare(operator.ne).apply(self, _lift(other, self, "ne"))
+        return ew.Compare(operator.ne).apply(*_binary("ne", self, other))
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
-    def add(self, other, alpha=1):
+    def add(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("add", args, 1, "alpha", alpha)
         return self + (other if alpha == 1 else other * alpha)
 
-    def sub(self, other, alpha=1):
+    def sub(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("sub", args, 1, "alpha", alpha)
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other):
@@ -457,10 +509,12 @@ class Tensor:
     def neg(self):
         return -self
 
-    def addcmul(self, tensor1, tensor2, value=1):
+    def addcmul(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcmul", args, 2, "value", value)
         return self + value * tensor1 * tensor2
 
-    def addcdiv(self, tensor1, tensor2, value=1):
+    def addcdiv(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcdiv", args, 2, "value", value)
         return self + value * tensor1 / tensor2
 
     def lerp(self, end, weight):
@@ -476,31 +530,41 @@ class Tensor:
         return bmm(self, other)
 
     def exp(self):
-        return ew.Exp().apply(self)
+        return ew.Exp().apply(_floating(self))
 
     def log(self):
-        return ew.Log().apply(self)
+        return ew.Log().apply(_floating(self))
 
     def tanh(self):
-        return ew.Tanh().apply(self)
+        return ew.Tanh().apply(_floating(self))
 
     def sigmoid(self):
-        return ew.Sigmoid().apply(self)
+        return ew.Sigmoid().apply(_floating(self))
 
     def relu(self):
         return ew.Relu().apply(self)
 
     def sin(self):
-        return ew.Sin().apply(self)
+        return ew.Sin().apply(_floating(self))
 
     def cos(self):
-        return ew.Cos().apply(self)
+        return ew.Cos().apply(_floating(self))
 
     def abs(self):
         return ew.Abs().apply(self)
 
     def sqrt(self):
-        return ew.Sqrt().apply(self)
+        return ew.Sqrt().apply(_floating(self))
+
+    def round(self, decimals=0):
+        """Round half to even, as torch.round (gradient 0)."""
+        return ew.Rounding("round", decimals).apply(self)
+
+    def floor(self):
+        return ew.Rounding("floor").apply(self)
+
+    def ceil(self):
+        return ew.Rounding("ceil").apply(self)
 
     def clamp(self, min=None, max=None):
         """Values limited to [min, max] (either may be None); the gradient passes where
@@ -581,11 +645,13 @@ class Tensor:
         index, _ = _index_arg(index, device_of_type[type(self.array)])
         self._put("setitem", index, value)
 
-    def add_(self, other, alpha=1):
-        return self._inplace("add_", lambda old: old.add(other, alpha), other)
+    def add_(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("add_", args, 1, "alpha", alpha)
+        return self._inplace("add_", lambda old: old.add(other, alpha=alpha), other)
 
-    def sub_(self, other, alpha=1):
-        return self._inplace("sub_", lambda old: old.sub(other, alpha), other)
+    def sub_(self, *args, alpha=1):
+        alpha, (other,) = _scalar_first("sub_", args, 1, "alpha", alpha)
+        return self._inplace("sub_", lambda old: old.sub(other, alpha=alpha), other)
 
     def mul_(self, other):
         return self._inplace("mul_", lambda old: old * other, other)
@@ -596,12 +662,14 @@ class Tensor:
     def pow_(self, exponent):
         return self._inplace("pow_", lambda old: old ** exponent, exponent)
 
-    def addcmul_(self, tensor1, tensor2, value=1):
-        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value),
+    def addcmul_(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcmul_", args, 2, "value", value)
+        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value=value),
                              tensor1, tensor2)
 
-    def addcdiv_(self, tensor1, tensor2, value=1):
-        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value),
+    def addcdiv_(self, *args, value=1):
+        value, (tensor1, tensor2) = _scalar_first("addcdiv_", args, 2, "value", value)
+        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value=value),
                              tensor1, tensor2)
 
     def lerp_(self, end, weight):
@@ -611,6 +679,26 @@ class Tensor:
         return self._inplace("clamp_", lambda old: old.clamp(min, max))
 
     clip_ = clamp_
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other``: ``ts.where(condition, self,
+        other)``."""
+        return where(condition, self, other)
+
+    def masked_select(self, mask):
+        """The elements where the boolean ``mask`` (broadcast with the tensor) is True, as a
+        1-d tensor; differentiable."""
+        mask = _lift(mask, self, "masked_select")
+        if mask.array.dtype.kind != "b":
+            raise TypeError(f"masked_select: the mask must be boolean, got {mask.dtype}")
+        try:
+            shape = numpy.broadcast_shapes(self.shape, mask.shape)
+        except ValueError:
+            raise ValueError(f"masked_select: mask of shape {tuple(mask.shape)} does not "
+                             f"broadcast with the tensor's shape {tuple(self.shape)}") from None
+        source = self if self.shape == shape else self.expand(*shape)
+        xp = device_of_type[type(self.array)].xp
+        return source[Tensor.from_array(xp.broadcast_to(mask.array, shape))]
 
     def masked_fill_(self, mask, value):
         return self._inplace("masked_fill_", lambda old: old.masked_fill(mask, value), value)
@@ -658,6 +746,17 @@ class Tensor:
         sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
         return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
 
+    def random_(self, from_=0, to=None):
+        """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from
+        [0, n), as PyTorch's."""
+        low, high = (0, from_) if to is None else (from_, to)
+        if high is None or low >= high:
+            raise ValueError(f"random_: expects from < to, got from={low} and to={high}")
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).integers(low, high, size=self.shape)
+        return self._put("random_", Ellipsis,
+                         Tensor.from_array(sample.astype(self.array.dtype)))
+
     def _reshape_(self, op, shape):
         """Give this tensor ``shape`` in place (a view of the same storage)."""
         if self.requires_grad and self._node is None and autograd.is_grad_enabled():
@@ -681,6 +780,12 @@ class Tensor:
         dim, keepdim = _dims("sum", dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
         return reduction.Sum(_axes("sum", dim, self.ndim), keepdim).apply(x)
+
+    def logsumexp(self, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
+        """log(sum(exp(t))) over ``dim`` without overflow, as ``torch.logsumexp``."""
+        dim, keepdim = _dims("logsumexp", dim, keepdim, axis, keepdims)
+        x = _floating(self)
+        return reduction.LogSumExp(_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("mean", dim, keepdim, axis, keepdims)
@@ -964,6 +1069,10 @@ class Tensor:
         return multinomial(self, num_samples, replacement)
 
     def __getitem__(self, index):
+        if self.array.ndim == 0 and isinstance(index, (builtins.int, numpy.integer)):
+            # old scripts' loss.data[0], from before losses were 0-d
+            raise IndexError("getitem: invalid index of a 0-dim tensor. Use `tensor.item()` in "
+                             "Python to convert a 0-dim tensor to a number")
         index, advanced = _index_arg(index, device_of_type[type(self.array)])
         return shape_ops.GetItem(index, advanced).apply(self)
 
@@ -1020,6 +1129,25 @@ def _alias(op, name, value, alias, alias_value, default):
     return alias_value
 
 
+def _scalar_first(op, args, count, keyword, default):
+    """(scalar, operands) of a call to ``op`` that takes ``count`` tensor operands and a
+    keyword scalar; PyTorch still accepts, with a warning, its old overloads that put the
+    scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``)."""
+    if len(args) == count + 1 and isinstance(args[0], (builtins.int, builtins.float)) \
+            and builtins.all(isinstance(a, Tensor) for a in args[1:]):
+        operands = ", ".join(f"Tensor {name}" for name in ("tensor1", "tensor2")[:count]) \
+            if count == 2 else "Tensor other"
+        warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number {keyword}, "
+                      f"{operands})\nConsider using one of the following signatures instead:"
+                      f"\n\t{op}({operands}, *, Number {keyword} = 1)", UserWarning,
+                      stacklevel=3)
+        return args[0], args[1:]
+    if len(args) != count:
+        raise TypeError(f"{op}() takes {count} tensor operand{'s' * (count > 1)} and "
+                        f"{keyword}= as a keyword, got {len(args)} positional arguments")
+    return default, args
+
+
 def _dims(op, dim, keepdim, axis, keepdims):
     return (_alias(op, "dim", dim, "axis", axis, None),
             _alias(op, "keepdim", keepdim, "keepdims", keepdims, False))
@@ -1074,6 +1202,88 @@ def _lift(value, like, op):
         raise TypeError(f"{op}: operands must be numbers or booleans, got {type(value).__name__} "
                         f"of dtype {array.dtype}")
     raise TypeError(f"{op}: unsupported operand type {type(value).__name__}")
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}   # bool < integer < float
+
+
+def promote_types(type1, type2):
+    """PyTorch's promotion of two dtypes of one rank: the higher category wins (int64 with
+    float16 is float16); within a category, NumPy's rule (int8 with uint8 is int16)."""
+    type1, type2 = numpy.dtype(type1), numpy.dtype(type2)
+    category1, category2 = _CATEGORY[type1.kind], _CATEGORY[type2.kind]
+    if category1 != category2:
+        return type1 if category1 > category2 else type2
+    return numpy.promote_types(type1, type2)
+
+
+def _combine_ranks(higher, lower):
+    """The dtype of a higher rank's operands with a lower rank's: the higher rank's, unless the
+    lower brings a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives an op on ``operands`` (tensors and Python numbers): tensors with
+    dimensions outrank 0-d tensors, which outrank numbers, unless a lower rank brings a higher
+    category (bool < integer < float); a Python float counts as the default dtype."""
+    ranked = [None, None, None]     # tensors with dims, 0-d tensors, Python numbers
+    for value in operands:
+        if isinstance(value, Tensor):
+            rank, dtype = (0 if value.array.ndim else 1), value.array.dtype
+        elif isinstance(value, (builtins.bool, numpy.bool_)):
+            rank, dtype = 2, numpy.dtype(numpy.bool_)
+        elif isinstance(value, (builtins.int, numpy.integer)):
+            rank, dtype = 2, numpy.dtype(numpy.int64)
+        elif isinstance(value, (builtins.float, numpy.floating)):
+            rank, dtype = 2, _default_dtype
+        else:
+            raise TypeError(f"result_type: expected tensors or numbers, got "
+                            f"{type(value).__name__}")
+        ranked[rank] = dtype if ranked[rank] is None else promote_types(ranked[rank], dtype)
+    return _combine_ranks(ranked[0], _combine_ranks(ranked[1], ranked[2]))
+
+
+def _cast(t, dtype):
+    """``t`` as ``dtype``: itself when it has it, a differentiable cast when it needs a
+    gradient, else a converted copy outside the graph."""
+    if t.array.dtype == dtype:
+        return t
+    if t.requires_grad:
+        return Cast(dtype).apply(t)
+    return Tensor.from_array(t.array.astype(dtype), False)
+
+
+def _floating(t):
+    """``t`` itself when it is floating; integers and booleans in the default float dtype, as
+    PyTorch's exp, log, tanh, ... compute them."""
+    return t if t.array.dtype.kind == "f" else _cast(t, _default_dtype)
+
+
+def _binary(op, a, b):
+    """``a`` and ``b`` (tensors, numbers, arrays) as two tensors of PyTorch's result type on
+    the device of the tensor among them; a true division of integers is in the default
+    float dtype."""
+    like = a if isinstance(a, Tensor) else b
+    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_tensor and b_tensor:
+        if a.array.dtype == b.array.dtype and (op != "div" or a.array.dtype.kind == "f"):
+            return a, b                     # the common case: one dtype, nothing to decide
+    elif like.array.dtype.kind == "f" and type(b if a_tensor else a) in (builtins.int,
+                                                                         builtins.float):
+        return (a, _lift(b, a, op)) if a_tensor else (_lift(a, b, op), b)  # takes like's dtype
+    if not isinstance(a, (Tensor, builtins.int, builtins.float, numpy.number)):
+        a = _lift(a, like, op)
+    if not isinstance(b, (Tensor, builtins.int, builtins.float, numpy.number)):
+        b = _lift(b, like, op)
+    dtype = result_type(a, b)
+    if op == "div" and dtype.kind != "f":
+        dtype = _default_dtype
+    return _cast(_lift(a, like, op), dtype), _cast(_lift(b, like, op), dtype)
 
 
 def _as_array(data, dtype, op):
@@ -1246,7 +1456,8 @@ def concat(tensors, dim=0, *, axis=_UNSET):
     if builtins.any(len(s) != ndim or s[:dim] + s[dim + 1:] != shapes[0][:dim] + shapes[0][dim + 1:]
                     for s in shapes):
         raise ValueError(f"concat: shapes {shapes} differ outside axis {dim}")
-    return shape_ops.Concat(dim).apply(*tensors)
+    dtype = result_type(*tensors)
+    return shape_ops.Concat(dim).apply(*(_cast(t, dtype) for t in tensors))
 
 
 cat = concat
@@ -1261,7 +1472,8 @@ def stack(tensors, dim=0, *, axis=_UNSET):
     shapes = [tuple(t.shape) for t in tensors]
     if builtins.any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all tensors need one shape, got {shapes}")
-    return shape_ops.Stack(dim % ndim).apply(*tensors)
+    dtype = result_type(*tensors)
+    return shape_ops.Stack(dim % ndim).apply(*(_cast(t, dtype) for t in tensors))
 
 
 def split(t, split_size_or_sections, dim=0, *, axis=_UNSET):
@@ -1305,8 +1517,10 @@ def where(condition, a, b):
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else condition
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one argument must be a tensor")
-    a = _lift(a, like, "where")
-    return ew.Where().apply(_lift(condition, like, "where"), a, _lift(b, a, "where"))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = _lift(a, like, "where")
+    a, b = _binary("where", a, b)
+    return ew.Where().apply(_lift(condition, like, "where"), a, b)
 
 
 def maximum(a, b):
@@ -1367,14 +1581,21 @@ def _method(name, doc):
     return function
 
 
-exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt = (
+exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil = (
     _method(m, f"Elementwise {m} of a tensor.")
-    for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt"))
+    for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt", "round",
+              "floor", "ceil"))
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
  softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
- flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel) = (
+ flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp) = (
     _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
     for m in ("sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
               "all", "any", "sort", "argsort", "topk", "softmax", "log_softmax", "gather",
               "index_select", "masked_fill", "clamp", "clip", "transpose", "permute", "t",
-              "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel"))
+              "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel",
+              "logsumexp"))
+
+
+def is_tensor(obj):
+    """True when ``obj`` is a Tensor, as ``torch.is_tensor``."""
+    return isinstance(obj, Tensor)

@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy
 
+from .creation import tensor
 from .tensor import Tensor
 
 SPECIAL_TOKENS = ("<pad>", "<sos>", "<eos>", "<unk>")
@@ -140,4 +141,4 @@ def collate_pairs(batch, pad_id=0):
     sources, targets = zip(*batch)
     source, source_lengths = pad_sequences(sources, pad_id)
     target, target_lengths = pad_sequences(targets, pad_id)
-    return Tensor(source), source_lengths, Tensor(target), target_lengths
+    return tensor(source), source_lengths, tensor(target), target_lengths

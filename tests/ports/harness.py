@@ -23,6 +23,9 @@ TORCH_IMPORTS = {
     "from tinyseq import optim": "import torch.optim as optim",
     "from tinyseq.utils.data import": "from torch.utils.data import",
     "from tinyseq.nn.utils.rnn import": "from torch.nn.utils.rnn import",
+    "from tinyseq.nn.utils import": "from torch.nn.utils import",
+    "from tinyseq.autograd import": "from torch.autograd import",
+    "from tinyseq.optim.lr_scheduler import": "from torch.optim.lr_scheduler import",
 }
 
 
@@ -43,12 +46,12 @@ class Recorder:
     def __init__(self, weights=None):
         self.losses = []
         self.weights = [] if weights is None else list(weights)
-        self.seen = set()
+        self.seen = {}       # id -> module, kept alive so that no later module reuses its id
         self.depth = 0
 
     def first_call(self, module, load):
         if self.depth == 0 and id(module) not in self.seen:
-            self.seen.add(id(module))
+            self.seen[id(module)] = module
             if load:
                 if self.weights:
                     # a weight tied to another (decoder.weight = encoder.weight) is one entry

@@ -1,11 +1,10 @@
 # Port of pytorch/examples time_sequence_prediction/train.py: two stacked LSTMCells learn sine
 # waves, then predict 1000 steps past the input
 # https://github.com/pytorch/examples/blob/main/time_sequence_prediction/train.py
-# Written after the original: the same model, float64, MSELoss, optimizer.step(closure) and
-# prediction under no_grad; only the imports name tinyseq. Two departures: the original uses
-# optim.LBFGS, which tinyseq does not have, so this uses optim.Adam with the same closure; and
-# it reads its waves from traindata.npy (made by standin.sine_waves) where the original reads
-# the traindata.pt written by its generate_sine_wave.py. The plotting is left out.
+# Written after the original: the same model, float64, MSELoss, optim.LBFGS stepped with a
+# closure, and prediction under no_grad; only the imports name tinyseq. One departure: it reads
+# its waves from traindata.npy (made by standin.sine_waves) where the original reads the
+# traindata.pt written by its generate_sine_wave.py. The plotting is left out.
 import argparse
 
 import numpy as np
@@ -57,7 +56,7 @@ if __name__ == '__main__':
     seq = Sequence()
     seq.double()
     criterion = nn.MSELoss()
-    optimizer = optim.Adam(seq.parameters(), lr=0.01)
+    optimizer = optim.LBFGS(seq.parameters(), lr=0.8)
     for i in range(opt.steps):
         print('STEP: ', i)
 

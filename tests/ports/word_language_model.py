@@ -3,8 +3,9 @@
 # step: https://github.com/pytorch/examples/blob/main/word_language_model/main.py
 # Written after the original (its model.py and data.py are wlm_model.py and wlm_data.py, run
 # as ``model`` and ``data``); only the imports name tinyseq. Left out: the Transformer model
-# and ONNX export (tinyseq has neither), and --accel. The best model is saved as its
-# state_dict: the original pickles the whole module, which tinyseq deliberately refuses.
+# and ONNX export (tinyseq has neither), and --accel. The best model is saved whole, as in
+# the original; loading it passes weights_only=False, which PyTorch 2.13 needs as well (since
+# 2.6 both refuse to unpickle a module by default).
 # Data: data/wikitext-2/{train,valid,test}.txt, made by standin.corpus.
 import argparse
 import math
@@ -154,7 +155,7 @@ try:
         # Save the model if the validation loss is the best we've seen so far.
         if not best_val_loss or val_loss < best_val_loss:
             with open(args.save, 'wb') as f:
-                torch.save(model.state_dict(), f)
+                torch.save(model, f)
             best_val_loss = val_loss
         else:
             # Anneal the learning rate if no improvement has been seen in the validation dataset.
@@ -165,7 +166,7 @@ except KeyboardInterrupt:
 
 # Load the best saved model.
 with open(args.save, 'rb') as f:
-    model.load_state_dict(torch.load(f))
+    model = torch.load(f, weights_only=False)
     # after load the rnn params are not a continuous chunk of memory
     # this makes them a continuous chunk, and will speed up forward pass
     model.rnn.flatten_parameters()

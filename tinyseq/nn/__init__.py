@@ -1,8 +1,10 @@
 """Layers and modules: ``from tinyseq import nn``."""
 from . import init, parallel, utils
-from .layers import (BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Embedding, Flatten, Identity,
-                     Linear, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid, Softmax, Tanh)
+from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
+                     Flatten, Identity, Linear, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid,
+                     Softmax, Tanh)
 from .module import Module, ModuleList, Parameter, Sequential
+from .normalization import BatchNorm1d, BatchNorm2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .attention import Attention
 from .conv import Conv2d, MaxPool2d

@@ -1,6 +1,7 @@
 """Attention over encoder outputs: which source positions a decoder step looks at."""
 from .. import backend, checks
 from ..autograd import report_values
+from ..creation import as_tensor
 from ..tensor import Tensor, where
 from .layers import Linear
 from .module import Module, Parameter
@@ -51,7 +52,7 @@ class Attention(Module):
             q = self.query_projection(query) if self.method == "general" else query
             scores = (keys @ q.unsqueeze(2)).reshape(batch, source_len)     # (B, S)
         if mask is not None:
-            mask = mask if isinstance(mask, Tensor) else Tensor(mask)
+            mask = mask if isinstance(mask, Tensor) else as_tensor(mask)
             scores = where(mask, scores, -1e9)
         weights = scores.softmax(axis=-1)
         context = (weights.unsqueeze(1) @ keys).reshape(batch, key_size)    # (B, Hk)

@@ -72,6 +72,21 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+class Dropout2d(Module):
+    """Zeroes whole channels of (N, C, H, W) input with probability p while training."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        self.p = checks.probability("Dropout2d", "p", p)
+        self.inplace = checks.flag("Dropout2d", "inplace", inplace)
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
 _REDUCTIONS = ("mean", "sum", "none")
 
 
@@ -120,9 +135,16 @@ class BCEWithLogitsLoss(Module):
         return F.binary_cross_entropy_with_logits(input, target, self.reduction)
 
 
-def _softmax_dim(ndim):
-    """PyTorch's dim for a softmax module made without one: 0 for 0-, 1- and 3-d inputs, else 1."""
-    return 0 if ndim in (0, 1, 3) else 1
+class BCELoss(Module):
+    """Binary cross-entropy on probabilities, as ``F.binary_cross_entropy``."""
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__()
+        self.weight = weight
+        self.reduction = checks.choice("BCELoss", "reduction", reduction, _REDUCTIONS)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
 class Softmax(Module):
@@ -131,7 +153,8 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return x.softmax(_softmax_dim(x.ndim) if self.dim is None else self.dim)
+        return x.softmax(F.implicit_softmax_dim("softmax", x.ndim, 4) if self.dim is None
+                         else self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -139,7 +162,8 @@ class Softmax(Module):
 
 class LogSoftmax(Softmax):
     def forward(self, x):
-        return x.log_softmax(_softmax_dim(x.ndim) if self.dim is None else self.dim)
+        return x.log_softmax(F.implicit_softmax_dim("log_softmax", x.ndim, 4)
+                             if self.dim is None else self.dim)
 
 
 class Tanh(Module):

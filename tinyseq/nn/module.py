@@ -1,10 +1,12 @@
 """Module and Parameter: containers of learnable tensors, as in PyTorch."""
+import builtins
 import os
 from collections import OrderedDict
 from collections.abc import Mapping
 
 from .. import backend
 from ..autograd import state
+from ..creation import as_tensor
 from ..tensor import Tensor
 
 
@@ -23,7 +25,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        super().__init__(data, requires_grad)
+        super().__init__(data if isinstance(data, Tensor) else as_tensor(data),
+                         requires_grad=builtins.bool(requires_grad))
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
@@ -36,6 +39,8 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -51,6 +56,11 @@ class Module:
             self._parameters.pop(name, None)
             self.__dict__.pop(name, None)
             self._modules[name] = value
+        elif name in self.__dict__.get("_buffers", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"{type(self).__name__}: cannot assign a "
+                                f"{type(value).__name__} to buffer {name!r} (a Tensor or None)")
+            self._buffers[name] = value
         else:
             self._parameters.pop(name, None)
             self._modules.pop(name, None)
@@ -62,6 +72,8 @@ class Module:
             return d["_parameters"][name]
         if "_modules" in d and name in d["_modules"]:
             return d["_modules"][name]
+        if "_buffers" in d and name in d["_buffers"]:
+            return d["_buffers"][name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __delattr__(self, name):
@@ -69,6 +81,8 @@ class Module:
             del self._parameters[name]
         elif name in self._modules:
             del self._modules[name]
+        elif name in self._buffers:
+            del self._buffers[name]
         else:
             object.__delattr__(self, name)
 
@@ -121,6 +135,50 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
+    def register_buffer(self, name, tensor, persistent=True):
+        """A tensor the module keeps but does not learn (BatchNorm's running mean): moved and
+        converted with the module, in ``state_dict`` unless ``persistent=False``; None is
+        allowed and left out of ``state_dict``."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: buffer name must be a non-empty str without "
+                           f"'.', got {name!r}")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} to buffer "
+                            f"{name!r} (a Tensor or None)")
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def named_buffers(self):
+        """(dotted name, buffer) for every buffer that is not None."""
+        for module_name, module in self.named_modules():
+            for name, b in module._buffers.items():
+                if b is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), b
+
+    def buffers(self):
+        for _, b in self.named_buffers():
+            yield b
+
+    def _named_state(self):
+        """(dotted name, tensor) of what ``state_dict`` holds, in PyTorch's order: module by
+        module, its parameters, then its persistent buffers; a shared parameter once."""
+        seen = set()
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield prefix + name, p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent:
+                    yield prefix + name, b
+
     def children(self):
         for _, m in self.named_children():
             yield m
@@ -163,6 +221,8 @@ class Module:
             p.array = backend.move(p.array, device)
             if p.grad is not None:
                 p.grad.array = backend.move(p.grad.array, device)
+        for b in self.buffers():
+            b.array = backend.move(b.array, device)
         return self
 
     def cuda(self):
@@ -175,21 +235,31 @@ class Module:
         """Convert every floating parameter to float64, in place; returns self."""
         for p in self.parameters():
             p.array = p.array.astype("float64")
+        for b in self.buffers():
+            if b.array.dtype.kind == "f":
+                b.array = b.array.astype("float64")
         return self
 
     def float(self):
         for p in self.parameters():
             p.array = p.array.astype("float32")
+        for b in self.buffers():
+            if b.array.dtype.kind == "f":
+                b.array = b.array.astype("float32")
         return self
 
     def half(self):
         for p in self.parameters():
             p.array = p.array.astype("float16")
+        for b in self.buffers():
+            if b.array.dtype.kind == "f":
+                b.array = b.array.astype("float16")
         return self
 
     def state_dict(self):
-        """Dotted parameter name -> detached tensor sharing the parameter's array."""
-        return OrderedDict((name, p.detach()) for name, p in self.named_parameters())
+        """Dotted name -> detached tensor sharing the array, for every parameter and
+        persistent buffer (PyTorch's keys and order)."""
+        return OrderedDict((name, t.detach()) for name, t in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or arrays) into the parameters. With ``strict``, missing or
@@ -201,7 +271,7 @@ class Module:
                             f"{_short(state_dict)}" + (" (read a file with ts.load(path) first)"
                                                        if isinstance(state_dict, (str, os.PathLike))
                                                        else ""))
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched, not_real = [], []

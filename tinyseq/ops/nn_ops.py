@@ -1,4 +1,6 @@
 """Ops of neural networks: softmax family, embedding lookup, dropout, losses."""
+import numpy
+
 from .. import backend
 from ..autograd import Function
 
@@ -193,6 +195,33 @@ class BinaryCrossEntropyWithLogits(Function):
         return grad_x, (-x * g if self.inputs[1].requires_grad else None)
 
 
+class BinaryCrossEntropy(Function):
+    """loss = -(y log p + (1 - y) log(1 - p)), each log at least -100 (PyTorch's bound),
+    mean, sum or none;  dp = g (p - y) / max(p (1 - p), 1e-12),  dy = g (log(1 - p) - log p)"""
+    __slots__ = ("reduction",)
+    saves_inputs = (0, 1)
+
+    def __init__(self, reduction):
+        self.reduction = reduction
+
+    def forward(self, xp, p, y):
+        with numpy.errstate(divide="ignore"):
+            log_p = xp.maximum(xp.log(p), -100.0)
+            log_q = xp.maximum(xp.log1p(-p), -100.0)
+        self.saved = (p, y, log_p, log_q)
+        losses = -(y * log_p + (1 - y) * log_q)
+        if self.reduction == "none":
+            return losses
+        return losses.sum() if self.reduction == "sum" else losses.mean()
+
+    def backward(self, xp, g):
+        p, y, log_p, log_q = self.saved
+        if self.reduction == "mean":
+            g = g / p.size
+        grad_p = g * (p - y) / xp.maximum(p * (1 - p), 1e-12)
+        return grad_p, (g * (log_q - log_p) if self.inputs[1].requires_grad else None)
+
+
 class MSELoss(Function):
     """loss = mean or sum of (pred - target)^2;  dpred = 2 (pred - target) g / n, dtarget = -dpred"""
     __slots__ = ("reduction",)
@@ -214,3 +243,28 @@ class MSELoss(Function):
         diff = self.saved
         grad = diff * (2 * g / diff.size if self.reduction == "mean" else 2 * g)
         return grad, (-grad if self.inputs[1].requires_grad else None)
+
+
+class BatchNormalize(Function):
+    """y = (x - mean) / sqrt(var + eps), mean and biased var over ``axes`` (the batch and any
+    length or spatial dims);  dx = (g - mean(g) - y * mean(g * y)) / sqrt(var + eps)"""
+    saves_output = True
+    __slots__ = ("axes", "eps")
+
+    def __init__(self, axes, eps):
+        self.axes = axes
+        self.eps = eps
+
+    def forward(self, xp, x):
+        mean = x.mean(axis=self.axes, keepdims=True)
+        var = x.var(axis=self.axes, keepdims=True)
+        inv_std = 1.0 / xp.sqrt(var + self.eps)
+        y = (x - mean) * inv_std
+        self.saved = (y, inv_std)
+        return y
+
+    def backward(self, xp, g):
+        y, inv_std = self.saved
+        mean_g = g.mean(axis=self.axes, keepdims=True)
+        mean_gy = (g * y).mean(axis=self.axes, keepdims=True)
+        return ((g - mean_g - y * mean_gy) * inv_std,)

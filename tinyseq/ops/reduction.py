@@ -1,4 +1,6 @@
 """Reductions over one axis, a tuple of axes, or all axes (axis=None)."""
+import numpy
+
 from ..autograd import Function
 
 
@@ -89,3 +91,30 @@ class Min(Max):
     """y = min of x over ``axes``;  dx = g shared equally among the minimal entries"""
     __slots__ = ()
     reduce = "min"
+
+
+class LogSumExp(Function):
+    """y = log(sum(exp(x))) over ``axes``, shifted by max(x) so exp never overflows;
+    dx = g * exp(x - y)"""
+    saves_inputs = (0,)
+    saves_output = True
+    __slots__ = ("axes", "keepdims")
+
+    def __init__(self, axes, keepdims):
+        self.axes = axes
+        self.keepdims = keepdims
+
+    def forward(self, xp, x):
+        shift = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros_like(x)
+        shift = xp.where(xp.isfinite(shift), shift, 0)
+        with numpy.errstate(divide="ignore"):      # a row of -inf sums to 0: its log is -inf
+            kept = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
+        self.saved = (x, kept)
+        return kept if self.keepdims else kept.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, xp, g):
+        x, kept = self.saved
+        if not self.keepdims:
+            g = g.reshape(_kept_shape(x.shape, self.axes))
+        return (g * xp.exp(x - kept),)

@@ -5,7 +5,8 @@ import math
 import numpy
 
 from .. import backend, random
-from ..data import DataLoader, Dataset, TensorDataset, default_collate
+from ..data import (DataLoader, Dataset, RandomSampler, SequentialSampler, TensorDataset,
+                    default_collate)
 
 __all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
            "default_collate", "random_split"]
