@@ -277,6 +277,16 @@ def layer_steps_of(steps):
     return steps_of
 
 
+def projection_split(steps_of, projection_steps):
+    """The steps of each parameter's contributions: as ``steps_of``, except that the input
+    projection of all steps in one product (W_ih, b_ih; drawn outside the steps) has its
+    gradient split per step by the trace."""
+    def steps_of_contributions(name):
+        steps = steps_of(name)
+        return list(projection_steps) if steps == [None] and "_ih" in name else steps
+    return steps_of_contributions
+
+
 def seq2seq_steps_of(source_len, target_len):
     def steps_of(name):
         if name.startswith("source_embedding."):
@@ -332,7 +342,7 @@ def test_layer_parameters_drawn_once_with_one_edge_per_step(kind, config):
 def test_layer_contributions_sum_to_grad(kind, config):
     steps = 4
     tr, model = layer_case(kind, config, steps)
-    check_contributions(tr, model, layer_steps_of(steps))
+    check_contributions(tr, model, projection_split(layer_steps_of(steps), range(steps)))
     norms = tr.contribution_norms(model.weight_hh_l0)
     assert [t for t, _ in norms] == list(range(steps))
     for (t, norm), (_, g) in zip(norms, tr.contributions(model.weight_hh_l0)):
@@ -404,7 +414,7 @@ def test_seq2seq_parameters_drawn_once_with_one_edge_per_step(cell, attention):
 @pytest.mark.parametrize("cell,attention", SEQ2SEQ_CASES)
 def test_seq2seq_contributions_sum_to_grad_per_step(cell, attention):
     tr, model, source_len, target_len = traced_seq2seq(cell, attention)
-    steps_of = seq2seq_steps_of(source_len, target_len)
+    steps_of = projection_split(seq2seq_steps_of(source_len, target_len), range(source_len))
     check_contributions(tr, model, steps_of)
     # the output layer has a contribution of its own at every decoder step
     decoder_steps = list(range(source_len, source_len + target_len - 1))
@@ -469,6 +479,92 @@ def test_contributions_outside_any_step_have_time_step_none():
     assert [t for t, _ in contributions] == [None, 0, 1]
     np.testing.assert_allclose(sum(g for _, g in contributions), w.grad.numpy(), rtol=0, atol=1e-10)
     assert tr.steps == 2
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_primitive_layer_splits_its_input_projection_per_step_as_the_fused_layer(kind):
+    """W_ih and b_ih of a primitive layer (one product over all steps) get the same per-step
+    shares as the fused layer's, for every layer and direction."""
+    shares = {}
+    for impl in ("fused", "primitive"):
+        ts.manual_seed(0)
+        tr, model = traced_layer(kind, steps=5, num_layers=2, bidirectional=True,
+                                 lengths=[5, 3], impl=impl)
+        check_contributions(tr, model, lambda name: list(range(5)))
+        shares[impl] = {name: tr.contributions(p) for name, p in model.named_parameters()}
+    for name, fused in shares["fused"].items():
+        for (t, a), (s, b) in zip(fused, shares["primitive"][name]):
+            assert t == s
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-12, err_msg=f"{name} at t={t}")
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_hand_written_projection_of_all_steps_is_split_per_step(batch_first):
+    """x @ U.T + b over the whole sequence inside ts.timestep(range(T)): U's and b's shares
+    per step equal the gradients of private copies used at one step each."""
+    steps, batch, size = 4, 2, 3
+    U, W, b = (ts.randn(*shape, requires_grad=True) for shape in ((size, 2), (size, size), (size,)))
+    x = ts.randn(batch, steps, 2) if batch_first else ts.randn(steps, batch, 2)
+    with ts.trace() as tr:
+        with ts.timestep(range(steps), axis=1 if batch_first else 0):
+            projected = x @ U.T + b
+        h = ts.zeros(batch, size)
+        for t in range(steps):
+            with ts.timestep(t):
+                x_t = projected[:, t] if batch_first else projected[t]
+                h = (x_t + h @ W.T).tanh()
+        loss = (h ** 2).sum()
+    loss.backward()
+    at_once = [r for r in tr.ops if r.steps_at_once is not None]
+    assert [r.kind for r in at_once] == ["matmul", "add"]          # U.T alone is no step's
+    for record in at_once:
+        assert record.steps_at_once == tuple(range(steps))
+        assert record.time_axis == (1 if batch_first else 0)
+
+    copies = [[ts.tensor(p.numpy(), requires_grad=True) for p in (U, b)] for _ in range(steps)]
+    h = ts.zeros(batch, size)
+    for t, (U_t, b_t) in enumerate(copies):
+        x_t = x[:, t] if batch_first else x[t]
+        h = (x_t @ U_t.T + b_t + h @ W.detach().T).tanh()
+    (h ** 2).sum().backward()
+    for i, p in enumerate((U, b)):
+        contributions = tr.contributions(p)
+        assert [t for t, _ in contributions] == list(range(steps))
+        for t, g in contributions:
+            np.testing.assert_allclose(g, copies[t][i].grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(sum(g for _, g in contributions), p.grad.numpy(), rtol=0,
+                                   atol=1e-10)
+
+
+def test_a_product_of_all_steps_outside_timestep_range_stays_one_term():
+    """Without ts.timestep(range(T)) the trace cannot know which axis is time: the product's
+    share is one term, step None."""
+    U = ts.randn(3, 2, requires_grad=True)
+    x = ts.randn(4, 2, 2)
+    with ts.trace() as tr:
+        projected = x @ U.T
+        loss = sum((projected[t] ** 2).sum() for t in range(4))
+    loss.backward()
+    assert [t for t, _ in tr.contributions(U)] == [None]
+
+
+def test_timestep_takes_integers_of_any_type_and_refuses_the_rest():
+    with ts.timestep(np.int64(3)):
+        assert type(state.time_step) is int and state.time_step == 3
+    with ts.timestep(np.uint8(2)):
+        assert type(state.time_step) is int
+    for bad in (1.0, np.float32(2), True, "3", None):
+        with pytest.raises(TypeError, match="timestep: t must be an integer"):
+            ts.timestep(bad)
+    with pytest.raises(ValueError, match="timestep: t must be >= 0, got -1"):
+        ts.timestep(-1)
+    with pytest.raises(ValueError, match="non-empty"):
+        ts.timestep(range(0))
+    with ts.timestep(range(3)):
+        assert state.time_step is None and state.steps_at_once == (range(3), 0)
+        with ts.timestep(1):
+            assert state.time_step == 1 and state.steps_at_once is None
+    assert state.time_step is None and state.steps_at_once is None
 
 
 def test_contributions_ignore_later_untraced_backward():

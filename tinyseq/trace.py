@@ -17,7 +17,15 @@ those ops for as long as it is alive. It never changes which ops run or what the
 traced run's outputs and gradients are bit-identical to an untraced one. An op that runs a
 time loop inside (the fused recurrent layer) is recorded as one record per time step plus one
 that gathers them, and reports each step's gradient and each step's share of its weights'
-gradients itself.
+gradients itself. An op that computes all steps in one product (the input projection of a
+primitive layer, made inside ``ts.timestep(range(T))``) has its weight's gradient split by
+the trace: the rows of x_t and of the output gradient at step t give step t's share.
+
+``ts.trace(values=True)`` also keeps the forward values of every recurrent layer, cell and
+attention module called inside (read back with ``Trace.activations``): copies of h (and c)
+and of the gates, T x B x H numbers each per layer direction (an LSTM layer: six of them, as
+much memory as the layer's own activations), and attention weights, T x B x S. They live as
+long as the trace. Without ``values`` nothing beyond the graph's bookkeeping is kept.
 
 ``tinyseq.trace`` is this module; calling it, ``ts.trace()``, makes a ``Trace``.
 """
@@ -38,10 +46,13 @@ class OpRecord:
     ``ts.scope`` blocks it ran in), inputs and output shape.
 
     ``inputs`` holds ("op", index), ("param", key), ("data", key) or ("const", None) per input.
+    An op that computes several steps at once (made inside ``ts.timestep(range(T))``, as the
+    input projection of a primitive recurrent layer) has ``time_step`` None, the steps in
+    ``steps_at_once`` (step ``steps_at_once[k]`` at index k of its output's ``time_axis``).
     """
 
     __slots__ = ("index", "kind", "time_step", "module_path", "scope", "inputs", "shape",
-                 "grad_norm")
+                 "grad_norm", "steps_at_once", "time_axis")
 
     def __init__(self, index, kind, time_step, module_path, scope, inputs, shape):
         self.index = index
@@ -52,6 +63,8 @@ class OpRecord:
         self.inputs = inputs
         self.shape = shape
         self.grad_norm = None
+        self.steps_at_once = None
+        self.time_axis = None
 
 
 class LeafRecord:
@@ -97,6 +110,9 @@ class Trace(Observer):
         self._kept_outputs = []     # ... kept alive, so their ids stay theirs
         self._steps_of_node = {}    # id(loop op) -> {time step: record}
         self._stepped_leaves = {}   # id(loop op) -> ids of leaves it reported per step
+        self._at_once_grads = {}    # id(all-steps op) -> its output gradient, until input_grads
+        self._transposed_shares = {}  # id(transpose of a weight) -> step shares of its gradient
+        self._readers = {}          # op index -> how many recorded ops read its output
         self._contributions = {}    # id(leaf) -> [(t, gradient, lazy or computed)]
         self._roots = []            # outermost modules seen, to name parameters
         self._op_of_array = {}
@@ -134,6 +150,8 @@ class Trace(Observer):
         if getattr(node, "time_steps", None) is None:
             record = self._add(node.name, self._global_step(state.time_step), module, scope,
                                refs, tuple(output.shape))
+            if state.steps_at_once is not None:
+                self._note_steps_at_once(record, inputs)
         else:
             record = self._add_steps(node, module, scope, refs, tuple(output.shape))
         self._remember_output(record, output)
@@ -147,11 +165,25 @@ class Trace(Observer):
         record = self._op_of_node.get(id(node))
         if record is not None:
             record.grad_norm = _norm(grad)
+            if record.steps_at_once is not None:
+                self._at_once_grads[id(node)] = grad
+
+    def input_grads(self, node, grads):
+        output_grad = self._at_once_grads.pop(id(node), None)
+        if output_grad is not None:
+            self._split_per_step(node, self._op_of_node[id(node)], output_grad, grads)
 
     def leaf_grad(self, node, leaf, grad):
         record = self._op_of_node.get(id(node))
-        if record is not None and id(leaf) not in self._stepped_leaves.get(id(node), ()):
-            self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
+        if record is None or id(leaf) in self._stepped_leaves.get(id(node), ()):
+            return
+        shares = self._transposed_shares.pop(id(node), None)
+        if shares is not None:          # W.T read by an all-steps product: (a^T b)^T = b^T a
+            for t, share in shares:
+                self._contributions.setdefault(id(leaf), []).append(
+                    (t, accumulate.ProductGrad(share.xp, share.b, share.a)))
+            return
+        self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
 
     def step_grad(self, node, time_step, grad):
         self._steps_of_node[id(node)][time_step].grad_norm = _norm(grad)
@@ -178,7 +210,58 @@ class Trace(Observer):
     def _add(self, kind, time_step, module, scope, refs, shape):
         record = OpRecord(len(self.ops), kind, time_step, module, scope, refs, shape)
         self.ops.append(record)
+        for ref_kind, source in refs:
+            if ref_kind == "op":
+                self._readers[source] = self._readers.get(source, 0) + 1
         return record
+
+    def _note_steps_at_once(self, record, inputs):
+        """Inside ``ts.timestep(range(T))``: an op whose output holds the T steps along the
+        axis and that reads more than parameters (``W.T`` alone is no step's) computes them
+        all at once."""
+        steps, axis = state.steps_at_once
+        shape = record.shape
+        if (axis < len(shape) and shape[axis] == len(steps)
+                and not all(t.is_leaf and t.requires_grad for t in inputs)):
+            record.steps_at_once = tuple(self._global_step(t) for t in steps)
+            record.time_axis = axis
+
+    def _split_per_step(self, node, record, output_grad, grads):
+        """The gradient an all-steps op sends a shared tensor, as one share per step: a weight
+        gradient a^T b (a ProductGrad, whose rows are the output's positions) from the rows of
+        each step; a bias of ``linear`` or ``add`` summed over each step's slice of the output
+        gradient. A weight read through ``W.T`` gets its shares when the transpose's gradient
+        reaches it. Other gradients stay whole (step None)."""
+        lead = record.shape[:-1]
+        axis, steps = record.time_axis, record.steps_at_once
+        for i, (tensor, parent, grad) in enumerate(zip(node.inputs, node.parents, grads)):
+            if (grad is None or not tensor.requires_grad
+                    or sum(t is tensor for t in node.inputs) > 1):
+                continue
+            shares = None
+            if (type(grad) is accumulate.ProductGrad and axis < len(lead)
+                    and grad.a.shape[0] == math.prod(lead)):
+                shares = [(t, accumulate.ProductGrad(grad.xp, _step_rows(grad.a, lead, axis, k),
+                                                     _step_rows(grad.b, lead, axis, k)))
+                          for k, t in enumerate(steps)]
+            elif parent is None and _is_bias(record.kind, i, tensor.shape, record.shape, axis):
+                shares = [(t, accumulate.sum_to(output_grad[(slice(None),) * axis + (k,)],
+                                                tuple(tensor.shape)))
+                          for k, t in enumerate(steps)]
+            if shares is None:
+                continue
+            if parent is None:
+                self._stepped_leaves.setdefault(id(node), set()).add(id(tensor))
+                self._contributions.setdefault(id(tensor), []).extend(shares)
+            elif self._is_lone_transpose_of_leaf(parent):
+                self._transposed_shares[id(parent)] = shares
+
+    def _is_lone_transpose_of_leaf(self, node):
+        """``W.T`` of a leaf W, read by one recorded op only (so its whole gradient is that
+        op's)."""
+        record = self._op_of_node.get(id(node))
+        return (record is not None and record.kind == "transpose" and node.parents[0] is None
+                and len(record.shape) == 2 and self._readers.get(record.index, 0) == 1)
 
     def _add_steps(self, node, module, scope, refs, shape):
         """One record per time step of an op with a time loop inside (each reads every input,
@@ -282,8 +365,13 @@ class Trace(Observer):
 
     def activations(self, module, quantity, layer=0, reverse=False):
         """The forward values of ``quantity`` in ``module`` (its dotted path, "" for the
-        outermost module) over time: an ndarray (T, B, H), T the steps of every call in this
-        trace in order (a cell called once per step gives one step per call).
+        outermost module; a submodule called on its own, ``model.rnn(x)``, is "rnn") over
+        time: an ndarray (T, B, H), T the steps of every call in this trace in order (a cell
+        called once per step gives one step per call).
+
+        These are copies that ``ts.trace(values=True)`` made during forward and keeps as long
+        as the trace lives: T x B x H numbers per quantity and layer direction (h, c and four
+        gates of an LSTM layer: six such arrays); attention weights T x B x S.
 
         Quantities: "h" (and "c" for an LSTM); the gates "i", "f", "g", "o" (LSTM) or "r",
         "z", "n" (GRU); "weights" for an Attention module, (T, B, S). A layer's stack is
@@ -389,6 +477,22 @@ def gradient_flow(loss_fn, weight):
             "state_grad_norms": [states.get(t, 0.0) for t in steps],
             "weight_contribution_norms": [contributions.get(t, 0.0) for t in steps],
             "loss": loss.item()}
+
+
+def _step_rows(rows, lead, axis, k):
+    """The rows of step k out of ``rows`` (N, K), whose N rows are the positions of an output
+    with leading shape ``lead`` (time along ``axis``)."""
+    blocks = rows.reshape(lead + rows.shape[1:])
+    return blocks[(slice(None),) * axis + (k,)].reshape(-1, rows.shape[1])
+
+
+def _is_bias(kind, input_index, shape, output_shape, axis):
+    """Whether input ``input_index`` of a ``linear`` or ``add`` is a bias broadcast over the
+    output's time axis (its gradient is the output gradient summed to its shape)."""
+    if not ((kind == "linear" and input_index == 2) or kind == "add"):
+        return False
+    time_dim = len(shape) - (len(output_shape) - axis)      # aligned from the right
+    return time_dim < 0 or shape[time_dim] == 1
 
 
 def _norm(g):
