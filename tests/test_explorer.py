@@ -162,6 +162,20 @@ def test_to_html_returns_text_without_a_path_and_checks_its_input(pages, tmp_pat
         ts.trace().to_html(tmp_path / "empty.html")
 
 
+@needs_dot
+def test_to_html_takes_a_loop_over_numpy_integer_steps():
+    weight, h = ts.randn(3, 3, requires_grad=True), ts.randn(2, 3)
+    with ts.trace() as tr:
+        for t in np.arange(3):                  # numpy.int64 steps, as ts.timestep(int) takes
+            with ts.timestep(t):
+                h = (h @ weight).tanh()
+        loss = h.sum()
+    loss.backward()
+    data = json.loads(re.search(r'id="tinyseq-data"[^>]*>(.*?)</script>', tr.to_html(),
+                                re.S).group(1))
+    assert data["time_steps"] == [0, 1, 2]
+
+
 # --- in the browser -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(MODELS))
 def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages, name):
