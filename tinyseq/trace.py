@@ -114,6 +114,8 @@ class Trace(Observer):
         self._transposed_shares = {}  # id(transpose of a weight) -> step shares of its gradient
         self._readers = {}          # op index -> how many recorded ops read its output
         self._contributions = {}    # id(leaf) -> [(t, gradient, lazy or computed)]
+        self._state_parts = {}      # (module path, layer direction) -> {t: norm of h, c, ...}
+        self._step_losses = {}      # time step -> weak reference to the last 0-d output made
         self._roots = []            # outermost modules seen, to name parameters
         self._op_of_array = {}
         self._step_offset = 0
@@ -155,6 +157,8 @@ class Trace(Observer):
         else:
             record = self._add_steps(node, module, scope, refs, tuple(output.shape))
         self._remember_output(record, output)
+        if output.ndim == 0 and record.time_step is not None:
+            self._step_losses[record.time_step] = weakref.ref(output)
         if output.grad_fn is node:
             self._op_of_node[id(node)] = record
         else:
@@ -186,7 +190,13 @@ class Trace(Observer):
         self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
 
     def step_grad(self, node, time_step, grad):
-        self._steps_of_node[id(node)][time_step].grad_norm = _norm(grad)
+        record = self._steps_of_node[id(node)][time_step]
+        record.grad_norm = _norm(grad)
+        norms = {None: record.grad_norm, "h": _norm(grad[0])}
+        if node.step_kind == "lstm_step":
+            norms["c"] = _norm(_cell_state_grad(node, time_step, grad))
+        parts = self._state_parts.setdefault((record.module_path, node.label), {})
+        parts[record.time_step] = norms
 
     def values_reported(self, label, values):
         if not self.keeps_values:
@@ -397,13 +407,23 @@ class Trace(Observer):
         """Whether a traced backward has sent ``param`` any gradient."""
         return id(param) in self._contributions
 
-    def contributions(self, param):
+    def contributions(self, param, by="step", losses=None):
         """[(t, ndarray)]: the gradient of ``param`` from the ops of each time step (t None
-        for uses outside any step), in step order. They add up to this backward's gradient."""
-        leaf = self.leaves.get(id(param))
-        if leaf is None or not leaf.is_param:
-            raise ValueError(f"contributions: this tensor (shape {tuple(param.shape)}) was not "
-                             f"used as a parameter by any traced op")
+        for uses outside any step), in step order. They add up to this backward's gradient.
+
+        ``by="loss_step"``: for a loss summed over steps, L = sum_t L_t, the matrix
+        M[t, s] = ||dL_t/dparam from step s|| (an ndarray, one row per loss step, one column
+        per time step of ``time_steps``): which loss step's gradient comes from how far back.
+        ``losses`` are the L_t in step order; without it, each step's last 0-d result (a loss
+        computed inside ``ts.timestep(t)``). It costs one extra backward pass per loss step
+        through the graph, which must still be there: ask before ``backward()``, or after
+        ``backward(retain_graph=True)``. The passes leave every ``.grad`` and everything this
+        trace measured as they were."""
+        if by == "loss_step":
+            return self._contributions_by_loss_step(param, losses)
+        if by != "step":
+            raise ValueError(f"contributions: by must be 'step' or 'loss_step', got {by!r}")
+        leaf = self._param_leaf(param, "contributions")
         if id(param) not in self._contributions:
             raise ValueError(f"contributions: no gradient reached {leaf.name} yet; call "
                              f"backward() on a traced loss while the trace is alive")
@@ -419,14 +439,103 @@ class Trace(Observer):
         order = sorted(per_step, key=lambda t: -1 if t is None else t)
         return [(t, backend.to_numpy(per_step[t])) for t in order]
 
+    def _param_leaf(self, param, caller):
+        leaf = self.leaves.get(id(param))
+        if leaf is None or not leaf.is_param:
+            raise ValueError(f"{caller}: this tensor (shape {tuple(param.shape)}) was not "
+                             f"used as a parameter by any traced op")
+        return leaf
+
+    def _contributions_by_loss_step(self, param, losses):
+        """One backward pass per loss term, each heard on its own: the trace's measurements
+        and every leaf's ``.grad`` are set aside before and put back after."""
+        from .autograd import backward
+        leaf = self._param_leaf(param, "contributions")
+        if losses is None:
+            losses = [self._step_losses[t]() for t in sorted(self._step_losses)]
+            if not losses or any(loss is None for loss in losses):
+                raise ValueError("contributions(by='loss_step'): no per-step losses recorded; "
+                                 "compute each L_t inside ts.timestep(t) or pass losses=")
+        for t, loss in enumerate(losses):
+            if loss.ndim != 0:
+                raise ValueError(f"contributions(by='loss_step'): loss {t} has shape "
+                                 f"{tuple(loss.shape)}; each L_t must be 0-d")
+        steps = self.time_steps
+        column = {t: i for i, t in enumerate(steps)}
+        matrix = numpy.zeros((len(losses), len(steps)))
+        kept = (self._contributions, self._state_parts, [r.grad_norm for r in self.ops])
+        params = [p.tensor for p in self.parameters()]
+        grads = [p.grad for p in params]
+        try:
+            for row, loss in enumerate(losses):
+                self._contributions, self._state_parts = {}, {}
+                for p in params:
+                    p.grad = None
+                try:
+                    backward(loss, retain_graph=True)
+                except RuntimeError as error:
+                    if "second time" in str(error):
+                        raise RuntimeError(
+                            "contributions(by='loss_step'): the graph was freed by backward(); "
+                            "ask before it, or call backward(retain_graph=True)") from None
+                    raise
+                if id(param) in self._contributions:
+                    for t, grad in self.contributions(param):
+                        if t is not None:
+                            matrix[row, column[t]] = numpy.linalg.norm(grad)
+        finally:
+            self._contributions, self._state_parts, norms = kept
+            for record, norm in zip(self.ops, norms):
+                record.grad_norm = norm
+            for p, grad in zip(params, grads):
+                p.grad = grad
+        if not matrix.any():
+            raise ValueError(f"contributions(by='loss_step'): no loss term reaches {leaf.name}")
+        return matrix
+
     def contribution_norms(self, param):
         """[(t, ||dL/dparam from step t||)] in step order."""
         return [(t, float(numpy.linalg.norm(g))) for t, g in self.contributions(param)]
 
-    def state_grad_norms(self):
+    def state_grad_norms(self, module=None, state=None, layer=0, reverse=False):
         """{t: ||dL/dstate_t||}: the norm of the gradient reaching what step t hands on, i.e.
         the outputs of step t's ops that are read by ops outside step t (the next step's
-        recurrence, an output layer, a loss). Needs a backward pass while the trace lives."""
+        recurrence, an output layer, a loss). Needs a backward pass while the trace lives.
+
+        With ``module`` (a recurrent layer's dotted path, as in ``activations``, or the
+        module itself), only that layer's state (``layer``, ``reverse`` as there): ``state``
+        "h" gives ||dL/dh_t||, "c" an LSTM's ||dL/dc_t|| (all of it: through c_{t+1} and
+        through h_t = o_t tanh(c_t), as ``c_t.retain_grad()`` in a cell loop would give), None
+        the gradient of the state step t hands on, h_t and c_t's share from step t+1
+        together."""
+        if module is None:
+            if state is not None:
+                raise ValueError("state_grad_norms: state= needs the module whose state it is")
+            return self._all_state_grad_norms()
+        path = module if isinstance(module, str) else self._module_path(module)
+        label = f"l{layer}" + ("_reverse" if reverse else "")
+        parts = self._state_parts.get((path, label))
+        if parts is None and layer == 0 and not reverse:
+            parts = self._state_parts.get((path, ""))
+        if parts is None:
+            known = sorted(f"{m or '(outermost)'} {l}".strip() for m, l in self._state_parts)
+            raise ValueError(f"state_grad_norms: no state gradients of module {path!r} layer "
+                             f"{layer}{' reverse' if reverse else ''} (a recurrent layer, after "
+                             f"backward); recorded: {known}")
+        names = [name for name in next(iter(parts.values())) if name is not None]
+        if state not in names + [None]:
+            raise ValueError(f"state_grad_norms: {path!r} has states {names}, not {state!r}")
+        return {t: parts[t][state] for t in sorted(parts)}
+
+    def _module_path(self, module):
+        for root in self._roots:
+            for name, candidate in root.named_modules():
+                if candidate is module:
+                    return name
+        raise ValueError(f"state_grad_norms: this {type(module).__name__} is not part of any "
+                         f"module called in the trace")
+
+    def _all_state_grad_norms(self):
         squares = {}
         counted = set()
         for record in self.ops:
@@ -465,18 +574,40 @@ class Trace(Observer):
 def gradient_flow(loss_fn, weight):
     """Run ``loss_fn()`` under a trace, backpropagate, and measure for every time step t the
     norm of dL/dh_t (the gradient reaching step t's state) and of step t's contribution to
-    dL/dweight. Returns {"steps", "state_grad_norms", "weight_contribution_norms", "loss"}.
-    The backward pass accumulates into ``.grad`` as usual."""
+    dL/dweight. Returns {"steps", "state_grad_norms", "weight_contribution_norms", "loss"},
+    and when ``weight`` is a recurrent layer's, that layer's "h_grad_norms" (||dL/dh_t||)
+    and, for an LSTM, "c_grad_norms" (||dL/dc_t||). The backward pass accumulates into ``.grad`` as usual."""
     with Trace() as tr:
         loss = loss_fn()
     loss.backward()
     states = tr.state_grad_norms()
     contributions = dict(tr.contribution_norms(weight))
     steps = tr.time_steps
-    return {"steps": steps,
+    flow = {"steps": steps,
             "state_grad_norms": [states.get(t, 0.0) for t in steps],
             "weight_contribution_norms": [contributions.get(t, 0.0) for t in steps],
             "loss": loss.item()}
+    module, _, name = tr.leaves[id(weight)].name.rpartition(".")
+    layer = name.rpartition("_l")[2]
+    if layer.isdigit() and (module, f"l{layer}") in tr._state_parts:
+        for state_name in ("h", "c"):
+            try:
+                norms = tr.state_grad_norms(module, state_name, layer=int(layer))
+            except ValueError:                  # a layer without a cell state
+                continue
+            flow[f"{state_name}_grad_norms"] = [norms.get(t, 0.0) for t in steps]
+    return flow
+
+
+def _cell_state_grad(node, time_step, grad):
+    """dL/dc_t of a fused LSTM layer from the gradient ``grad`` = (dL/dh_t, dL/dc_t from step
+    t+1 on) that reaches step t: c_t also feeds h_t = o_t tanh(c_t). Read before step t's
+    backward overwrites the gate activations it saved."""
+    xp = backend.device_of(grad).xp
+    activations, cells = node.saved[0], node.saved[1]
+    d_h = grad[0] if node.masks is None else grad[0] * node.masks[time_step]
+    tanh_c = xp.tanh(cells[time_step])
+    return grad[1] + d_h * activations[3, time_step] * (1 - tanh_c * tanh_c)
 
 
 def _step_rows(rows, lead, axis, k):
