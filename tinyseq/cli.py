@@ -3,6 +3,7 @@
     tinyseq render --cell lstm --steps 4 --hidden 3 -o bptt.svg
     tinyseq render --cell seq2seq --steps 3 -o seq2seq.svg
     tinyseq render --cell lstm --steps 2 --ops -o gates.svg     # every op, gates as boxes
+    tinyseq render --cell lstm --diagram -o cell.svg            # one step as the textbook cell
 """
 import argparse
 import os
@@ -13,6 +14,7 @@ import numpy
 from . import functional as F
 from . import nn, random
 from .creation import randn, tensor
+from .render import cell_diagram
 from .tensor import get_default_dtype, set_default_dtype
 from .trace import Trace
 
@@ -117,6 +119,8 @@ def _parser():
                         help="the folded network, one cell per layer with its loop edge")
     render.add_argument("--no-grads", action="store_true",
                         help="leave out the gradient norms on the edges")
+    render.add_argument("--diagram", action="store_true",
+                        help="draw one step of the LSTM or GRU as the textbook cell figure instead")
     render.add_argument("-o", "--output", default="bptt.svg",
                         help="output file: .svg, .png, .pdf or .dot (default: bptt.svg)")
     return parser
@@ -129,6 +133,8 @@ def main(argv=None):
         parser.print_help()
         return 0
     _check_output(parser, args.output)
+    if args.diagram and args.cell not in ("lstm", "gru"):
+        parser.error(f"argument --diagram: draws an LSTM or GRU cell, not {args.cell}")
     previous = get_default_dtype()
     set_default_dtype(numpy.float64)
     try:
@@ -137,6 +143,10 @@ def main(argv=None):
     finally:
         set_default_dtype(previous)
     try:
+        if args.diagram:
+            written = cell_diagram(tr, args.output, module="", time_step=tr.steps // 2)
+            print(f"wrote {written}: the {args.cell} cell at t = {tr.steps // 2}")
+            return 0
         written = tr.render(args.output, collapse=not args.ops, first_last=args.first_last,
                             shapes=args.shapes, grads=not args.no_grads, rolled=args.rolled)
     except OSError as error:
