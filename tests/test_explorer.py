@@ -113,11 +113,11 @@ def _page_data(path):
     return text, json.loads(found.group(1))
 
 
-def _by_title(browser, css, title):
+def _by_id(browser, css, element_id):
+    """The SVG element of the Drawing item ``element_id`` (Graphviz writes it as the id)."""
     return browser.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0])).find("
-        "g => g.querySelector('title') && g.querySelector('title').textContent === arguments[1])",
-        css, title)
+        "return Array.from(document.querySelectorAll(arguments[0])).find(g => g.id === arguments[1])",
+        css, element_id)
 
 
 def _step_box(data, t):
@@ -140,14 +140,24 @@ def test_page_is_self_contained_and_carries_the_numbers(pages):
     for leaf in tr.parameters():
         entry = next(p for p in data["parameters"] if p["name"] == leaf.name)
         expected = [(t, float(np.linalg.norm(g))) for t, g in tr.contributions(leaf.tensor)]
-        assert [t for t, _ in entry["contributions"]] == [t for t, _ in expected]
-        np.testing.assert_allclose([v for _, v in entry["contributions"]],
+        assert [t for t, _, _ in entry["contributions"]] == [t for t, _ in expected]
+        np.testing.assert_allclose([v for _, v, _ in entry["contributions"]],
                                    [v for _, v in expected], rtol=1e-12)
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) if value else colour is None
+                   for _, value, colour in entry["contributions"])
     states = tr.state_grad_norms()
     assert dict((t, v) for t, v in data["state_grad_norms"]) == pytest.approx(states, rel=1e-12)
     assert sorted(step["t"] for step in data["steps"]) == tr.time_steps
-    for step in data["steps"]:
+    for step in data["steps"]:       # one row: a box holds its step's ops and hands on its state
         assert step["ops"] == [r.index for r in tr.ops if r.time_step == step["t"]]
+        assert step["grad_norm"] == pytest.approx(states[step["t"]], rel=1e-12)
+    # the page's picture is the Drawing that tr.render writes: the same ids
+    from tinyseq.render.graph import drawing
+    laid = drawing(tr, grads=True)
+    assert set(data["nodes"]) == set(laid.nodes)
+    assert [s["box"] for s in data["steps"]] == [box.id for box in laid.steps]
+    for element_id in list(laid.nodes) + [edge.id for edge in laid.edges] + [b.id for b in laid.steps]:
+        assert f'id="{element_id}"' in text
 
 
 @needs_dot
@@ -185,8 +195,8 @@ def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages
     data = browser.execute_script("return window.tinyseqExplorer.data")
     t = tr.time_steps[1]
     node_name, node = next((n, v) for n, v in data["nodes"].items()
-                           if v["kind"] in ("group", "op") and v["t"] == t and v["ops"])
-    element = _by_title(browser, "g.node", node_name)
+                           if v["kind"] in ("cell", "op") and v["t"] == t and v["ops"])
+    element = _by_id(browser, "g.node", node_name)
     ActionChains(browser).move_to_element(element).perform()
     tooltip = browser.find_element("id", "tooltip")
     assert tooltip.is_displayed()
@@ -198,7 +208,8 @@ def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages
     assert "(" + ", ".join(str(n) for n in records[-1].shape) + ")" in text
     assert "module" in text and (records[-1].module_path or "(top level)") in text
     norm = float(re.search(r"gradient norm ([-+0-9.e]+)", text).group(1))
-    expected = records[0].grad_norm if len(records) == 1 else tr.state_grad_norms()[t]
+    box = next(step for step in data["steps"] if step["box"] == node["box"])
+    expected = records[0].grad_norm if len(records) == 1 else box["grad_norm"]
     assert norm == pytest.approx(expected, rel=1e-3)
     ActionChains(browser).move_to_element(browser.find_element("tag name", "header")).perform()
     assert not tooltip.is_displayed()
@@ -213,7 +224,8 @@ def test_clicking_a_parameter_shows_its_contributions_and_highlights_its_edges(b
     leaf = _param(tr, weight)
     data = browser.execute_script("return window.tinyseqExplorer.data")
     order = next(p["id"] for p in data["parameters"] if p["name"] == leaf.name)
-    _by_title(browser, "g.node", f"p{order}").click()
+    param_node = next(i for i, n in data["nodes"].items() if n["kind"] == "param" and n["leaf"] == order)
+    _by_id(browser, "g.node", param_node).click()
     side = browser.find_element("id", "side-content")
     assert side.get_attribute("data-param") == leaf.name
     expected = tr.contributions(leaf.tensor)
@@ -231,11 +243,9 @@ def test_clicking_a_parameter_shows_its_contributions_and_highlights_its_edges(b
         assert bar_value == pytest.approx(norm, rel=1e-6, abs=1e-12)
         assert bar_t == str(t)
     highlighted = browser.execute_script(
-        "return Array.from(document.querySelectorAll('g.edge.highlight')).map("
-        "g => g.querySelector('title').textContent)")
+        "return Array.from(document.querySelectorAll('g.edge.highlight')).map(g => g.id)")
     assert highlighted and sorted(highlighted) == sorted(data["param_edges"][str(order)])
-    assert all(re.match(rf"^(tap\w+:)?p{order}->", title) for title in highlighted)
-    steps_reached = {data["nodes"][title.split("->")[1].split(":")[0]]["t"] for title in highlighted}
+    steps_reached = {data["nodes"][data["edges"][e]["head"]]["t"] for e in highlighted}
     assert steps_reached - {None} == {t for t, _ in expected if t is not None}
 
 
@@ -247,24 +257,25 @@ def test_clicking_a_step_box_expands_and_collapses_its_ops(browser, pages, name)
     t = tr.time_steps[-2]
     box = _step_box(data, t)["box"]
     label = browser.execute_script(
-        "return arguments[0].querySelector('text')", _by_title(browser, "g.cluster", box))
+        "return arguments[0].querySelector('text')", _by_id(browser, "g.cluster", box))
     label.click()
     cards = browser.find_elements("css selector", f'.card[data-box="{box}"]')
     assert len(cards) == 1 and cards[0].is_displayed()
     items = cards[0].find_elements("css selector", "li.op")
-    expected = [r for r in tr.ops if r.time_step == t]
+    expected = [tr.ops[i] for i in _step_box(data, t)["ops"]]
+    assert expected and all(r.time_step == t for r in expected)
     assert [int(li.get_attribute("data-op")) for li in items] == [r.index for r in expected]
     assert [li.find_element("tag name", "b").text for li in items] == [r.kind for r in expected]
-    assert "expanded" in _by_title(browser, "g.cluster", box).get_attribute("class")
+    assert "expanded" in _by_id(browser, "g.cluster", box).get_attribute("class")
     label.click()
     assert not browser.find_elements("css selector", f'.card[data-box="{box}"]')
-    assert "expanded" not in _by_title(browser, "g.cluster", box).get_attribute("class")
+    assert "expanded" not in _by_id(browser, "g.cluster", box).get_attribute("class")
 
 
 def _reached(browser):
     return browser.execute_script(
         "return Array.from(document.querySelectorAll('g.cluster.reached')).map(g => "
-        "[g.querySelector('title').textContent, Number(g.dataset.gradNorm), "
+        "[g.id, Number(g.dataset.gradNorm), "
         "g.querySelector('path, polygon').getAttribute('fill')])")
 
 
@@ -277,7 +288,7 @@ def test_backward_slider_colours_exactly_the_steps_the_gradient_reached(browser,
     slider = browser.find_element("id", "backward")
     assert int(slider.get_attribute("value")) == tr.time_steps[-1] + 1
     assert _reached(browser) == []
-    states = tr.state_grad_norms()
+    states = {step["t"]: step["grad_norm"] for step in data["steps"] if step["grad_norm"]}
     box_of = {step["box"]: step["t"] for step in data["steps"]}
     pressed = 0
     for presses in (1, 3, len(tr.time_steps)):
@@ -325,7 +336,7 @@ def test_the_page_makes_no_network_request(browser, pages, name):
     _open(browser, path)
     data = browser.execute_script("return window.tinyseqExplorer.data")
     for node in list(data["nodes"])[:3]:                    # interact, then look
-        element = _by_title(browser, "g.node", node)
+        element = _by_id(browser, "g.node", node)
         if element is not None and element.is_displayed():
             ActionChains(browser).move_to_element(element).perform()
     browser.execute_script("var e = window.tinyseqExplorer; e.selectParam(e.data.parameters[0].id);"
