@@ -365,10 +365,12 @@ def test_a_hundred_steps_stay_responsive(browser, tmp_path):
     elapsed = browser.execute_script(
         "var e = window.tinyseqExplorer, start = performance.now();"
         "for (var t = 100; t >= 0; t--) e.showBackward(t);"
-        "e.selectParam(e.data.parameters[1].id); e.toggleStep(e.data.steps[50].box);"
+        "e.selectParam(e.data.parameters[1].id);"
+        "e.toggleStep(e.data.steps[Math.floor(e.data.steps.length / 2)].box);"
         "return performance.now() - start")
     assert elapsed < 1000, f"walking 100 steps back took {elapsed:.0f} ms"
-    assert len(_reached(browser)) == 100
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    assert len(_reached(browser)) == len([s for s in data["steps"] if s["grad_norm"]]) == 10
 
 
 # --- neuron views (no browser) --------------------------------------------------------------------
@@ -549,7 +551,9 @@ def test_the_demo_writes_its_explorer_and_both_attention_maps(tmp_path, monkeypa
     demo = importlib.import_module("demo")
     result = demo.main(output_dir=str(tmp_path), n_train=300, epochs=1)
     _, data = _page_data(tmp_path / "demo_explorer.html")
-    assert {step["t"] for step in data["steps"]} == set(data["time_steps"])
+    shown = {step["t"] for step in data["steps"]}        # as the picture: long rows elided
+    left_out = {t for row in data["rows"] for t in row["elided"]}
+    assert shown | left_out == set(data["time_steps"]) and shown
     assert len(data["time_steps"]) > 10
     rows = {step["row"] for step in data["steps"]}
     assert "decoder" in rows and any(row.startswith("encoder") for row in rows)
@@ -563,3 +567,158 @@ def test_the_demo_writes_its_explorer_and_both_attention_maps(tmp_path, monkeypa
     np.testing.assert_allclose(demo.attention_over(model, source, tokens[0])[:steps],
                                weights[0][:steps], atol=1e-6)
     sys.modules.pop("demo", None)
+
+
+# --- the explorer on the drawing model: rows, scrolling, controls, long traces, hostile names ----
+def _bidirectional_trace():
+    ts.manual_seed(0)
+    layer = nn.GRU(3, 4, bidirectional=True)
+    x, y = ts.randn(5, 2, 3), ts.randn(5, 2, 8)
+    with ts.trace() as tr:
+        output, _ = layer(x)
+        loss = F.mse_loss(output, y)                 # every step of both rows gets a gradient
+    loss.backward()
+    return tr
+
+
+@needs_dot
+def test_a_reverse_row_is_walked_in_its_own_backward_order(browser, tmp_path):
+    """The reverse row's state flows t = 4 -> 0, so its gradient flows 0 -> 4: one step back
+    from the loss lights t = 4 of the forward row and t = 0 of the reverse row."""
+    tr = _bidirectional_trace()
+    path = tr.to_html(tmp_path / "bidirectional.html")
+    _open(browser, path)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    reverse = {step["box"]: step["reverse"] for step in data["steps"]}
+    t_of = {step["box"]: step["t"] for step in data["steps"]}
+    assert sorted(reverse.values()) == [False] * 5 + [True] * 5
+    for value, forward_lit, reverse_lit in ((4, [4], [0]), (2, [2, 3, 4], [0, 1, 2]),
+                                            (0, [0, 1, 2, 3, 4], [0, 1, 2, 3, 4])):
+        browser.execute_script("window.tinyseqExplorer.showBackward(arguments[0])", value)
+        reached = [box for box, _, _ in _reached(browser)]
+        assert sorted(t_of[b] for b in reached if not reverse[b]) == forward_lit
+        assert sorted(t_of[b] for b in reached if reverse[b]) == reverse_lit
+    # a box's card lists its own direction's ops only, and its norm is its own row's
+    for step in data["steps"]:
+        assert step["ops"] and all(tr.ops[i].time_step == step["t"] for i in step["ops"])
+    fused = [r for r in tr.ops if r.kind == "gru_step"]
+    forward_ops = {s["t"]: set(s["ops"]) for s in data["steps"] if not s["reverse"]}
+    reverse_ops = {s["t"]: set(s["ops"]) for s in data["steps"] if s["reverse"]}
+    for t in range(5):
+        assert forward_ops[t].isdisjoint(reverse_ops[t])
+        assert len([i for i in forward_ops[t] | reverse_ops[t] if tr.ops[i] in fused]) == 2
+
+
+@needs_dot
+def test_controls_keep_their_place_when_the_label_changes(browser, pages):
+    _open(browser, pages["Seq2Seq"][2])
+    where = ("return ['play', 'backward', 'zoom-in', 'scale'].map(i => {"
+             "var r = document.getElementById(i).getBoundingClientRect(); return [r.left, r.top]; })")
+    before = browser.execute_script(where)
+    for value in (8, 3, 0):
+        browser.execute_script("window.tinyseqExplorer.showBackward(arguments[0])", value)
+        assert browser.execute_script(where) == before
+    browser.find_element("id", "play").click()                 # the button says pause now
+    assert browser.execute_script(where) == before
+    browser.find_element("id", "play").click()
+
+
+@needs_dot
+def test_the_first_view_shows_the_picture_and_a_weight_click_scrolls_to_its_first_edge(
+        browser, tmp_path):
+    tr, layer = _rnn_trace("LSTM", 20)
+    _open(browser, tr.to_html(tmp_path / "twenty.html"))
+    visible = ("var view = document.getElementById('graph').getBoundingClientRect();"
+               "return Array.from(document.querySelectorAll(arguments[0])).filter(g => {"
+               "var r = g.getBoundingClientRect(); return r.width > 0 && r.right > view.left && "
+               "r.left < view.right && r.bottom > view.top && r.top < view.bottom; }).map(g => g.id)")
+    assert browser.execute_script(visible, "g.cluster")        # step boxes, not a blank band
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    leaf = next(p["id"] for p in data["parameters"] if p["name"] == "weight_hh_l0")
+    first = data["param_edges"][str(leaf)][0]
+    step_of = {i: data["nodes"][e["head"]]["t"] for i, e in data["edges"].items()}
+    assert step_of[first] == 0            # time order; an elided box's edge (t None) last
+    browser.execute_script("var g = document.getElementById('graph');"
+                           "g.scrollLeft = g.scrollWidth; g.scrollTop = g.scrollHeight;")
+    assert first not in browser.execute_script(visible, "g.edge")
+    browser.execute_script("window.tinyseqExplorer.selectParam(arguments[0])", leaf)
+    assert first in browser.execute_script(visible, "g.edge.highlight")
+
+
+@needs_dot
+def test_to_html_of_a_thousand_steps_uses_the_pictures_elision(tmp_path):
+    ts.manual_seed(0)
+    layer = nn.LSTM(3, 5)
+    x, y = ts.randn(1000, 1, 3), ts.randn(1, 5)
+    with ts.trace() as tr:
+        output, _ = layer(x)
+        loss = F.mse_loss(output[-1], y)
+    loss.backward()
+    text, data = _page_data(tr.to_html(tmp_path / "long.html"))
+    shown = sorted(step["t"] for step in data["steps"])
+    assert shown[0] == 0 and shown[-1] == 999 and len(shown) < 60        # first and last steps
+    assert data["rows"][0]["elided"] and len(data["time_steps"]) == 1000
+
+
+@needs_dot
+def test_a_failing_graphviz_says_what_to_do(monkeypatch, pages):
+    from tinyseq.render import dot as dot_writer
+
+    def crash(source, output_format, engine=None):
+        raise RuntimeError("render: Graphviz (neato -n2) failed: ")
+    monkeypatch.setattr(dot_writer, "run_graphviz", crash)
+    with pytest.raises(RuntimeError, match=r"to_html: Graphviz failed on a picture of \d+ nodes "
+                                           r".*first_last=5.*max_nodes=200"):
+        pages["GRU"][0].to_html()
+
+
+HOSTILE = {"module": 'rnn"><img src=x onerror="window.pwned=1">',
+           "param": 'w"<!--<script>window.pwned=2</script>',
+           "scope": "</script><script>window.pwned=3</script>\u2028",
+           "title": "javascript:window.pwned=4 </title><script>window.pwned=5</script>"}
+
+
+class _Hostile(nn.Module):
+    def __init__(self):
+        super().__init__()
+        setattr(self, HOSTILE["module"], nn.GRU(3, 4))
+        setattr(self, HOSTILE["param"], nn.Parameter(ts.randn(4, 4)))
+
+    def forward(self, x):
+        output, _ = getattr(self, HOSTILE["module"])(x)
+        with ts.scope(HOSTILE["scope"]):
+            return output @ getattr(self, HOSTILE["param"])
+
+
+@needs_dot
+def test_hostile_names_stay_text_and_the_page_still_works(browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    ts.manual_seed(0)
+    model = _Hostile()
+    with ts.trace() as tr:
+        loss = (model(ts.randn(4, 2, 3)) ** 2).mean()
+    loss.backward()
+    path = tr.to_html(tmp_path / "hostile.html", title=HOSTILE["title"])
+    text, data = _page_data(path)
+    assert "<script>window" not in text and "<img" not in text
+    assert data["title"] == HOSTILE["title"]
+    assert HOSTILE["scope"] in {op["scope"] for op in data["ops"]}
+    _open(browser, path)
+    assert browser.title == HOSTILE["title"]
+    for step in data["steps"]:                               # open every card, hover its ops
+        browser.execute_script("window.tinyseqExplorer.toggleStep(arguments[0])", step["box"])
+        for item in browser.find_elements("css selector", f'.card[data-box="{step["box"]}"] li.op'):
+            ActionChains(browser).move_to_element(item).perform()
+            assert "inputs:" in item.get_attribute("title")
+    for name, node in data["nodes"].items():                 # hover every node
+        element = _by_id(browser, "g.node", name)
+        if element is not None and element.is_displayed():
+            ActionChains(browser).move_to_element(element).perform()
+    leaf = next(p for p in data["parameters"] if p["name"] == HOSTILE["param"])
+    browser.execute_script("window.tinyseqExplorer.selectParam(arguments[0])", leaf["id"])
+    assert browser.find_element("css selector", "#side-content h2").text.startswith(HOSTILE["param"])
+    slider = browser.find_element("id", "backward")
+    slider.send_keys(Keys.ARROW_LEFT * 4)
+    assert len(_reached(browser)) == 4
+    assert browser.execute_script("return window.pwned") is None

@@ -515,7 +515,8 @@ _JS = r"""
     }
     var name = current ? (current.row ? current.row + " " : "") + "t = " + current.label : "t = " + value;
     label.textContent = value > last ? "backward pass: at the loss (drag left, or ▶)" :
-      "backward pass has reached " + name + ": ‖dL/dh‖ = " + fmt(current ? current.grad_norm : null);
+      !current ? "backward pass has reached t = " + value + " (left out of the picture: ⋯)" :
+      "backward pass has reached " + name + ": ‖dL/dh‖ = " + fmt(current.grad_norm);
     label.dataset.t = value > last ? "" : value;
     label.title = label.textContent;
   }
