@@ -14,14 +14,12 @@ Every position is fixed here (Graphviz's ``neato -n2`` only draws the edges betw
 it is the same figure for every model, impl and step. Labels go through ``tinyseq.escape``.
 """
 import os
-import shutil
 
 import numpy
 
 from ..escape import dot_html, dot_string
-from ..serialization import write_atomically
+from . import dot as dot_writer
 
-_SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 _KINDS = {"LSTM": "LSTM", "LSTMCell": "LSTM", "GRU": "GRU", "GRUCell": "GRU"}
 # the scope whose last op makes the state, in the primitive step functions (nn/recurrent.py)
 _STATE_SCOPES = {"LSTM": {"c": "c_t = f*c + i*g", "h": "h_t = o*tanh(c_t)"},
@@ -161,29 +159,20 @@ def cell_dot(kind, title, norms=None):
 def cell_diagram(trace, path, module, time_step, layer=0, reverse=False):
     """Write step ``time_step`` of the LSTM or GRU ``module`` (its dotted path in the trace,
     as in ``Trace.activations``; ``layer`` and ``reverse`` pick a layer direction of a stack)
-    as the textbook cell figure to ``path`` (.svg, .png, .pdf or .dot). After a backward
-    pass the state gradients' norms are written on the state paths. Returns the path."""
+    as the textbook cell figure to ``path`` (.svg, .png, .pdf or .dot; without Graphviz the
+    DOT text, as ``render`` does). After a backward pass the state gradients' norms are
+    written on the state paths. Returns the path written."""
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
-    if suffix not in _SUFFIXES:
+    if suffix not in dot_writer.SUFFIXES:
         raise ValueError(f"cell_diagram: unknown output suffix {suffix!r} in {path!r}; use one "
-                         f"of {', '.join(_SUFFIXES)}")
+                         f"of {', '.join(dot_writer.SUFFIXES)}")
     kind = _cell_kind(trace, module)
     time_step = _check_time_step(trace, module, time_step)
     norms = _state_norms(trace, module, kind, time_step, layer, reverse)
     where = f" layer {layer}" + (" reverse" if reverse else "") if layer or reverse else ""
     title = f"{kind} cell {module or '(outermost module)'}{where} at t = {time_step}"
-    source = cell_dot(kind, title, norms)
-    if suffix == ".dot":
-        image = source.encode("utf-8")
-    else:
-        if shutil.which("neato") is None:
-            raise RuntimeError("cell_diagram: Graphviz's neato is not installed (apt-get install "
-                               "graphviz); write a .dot file instead")
-        import graphviz
-        image = graphviz.Source(source).pipe(format=suffix[1:], engine="neato", neato_no_op=2)
-    write_atomically(path, lambda f: f.write(image))
-    return path
+    return dot_writer.write(cell_dot(kind, title, norms), path)
 
 
 def _cell_kind(trace, module):
