@@ -59,9 +59,10 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
                       f"any time step by module (tag loops with ts.timestep(t) to see steps)",
                       stacklevel=3)
         laid = build(collapse, chosen, untimed=True)
-    if first_last is None:
-        # the long side at most MAX_SIDE: keep as many first and last steps as fit
-        while max(laid.width, laid.height) > MAX_SIDE and longest > 2:
+    if first_last is None and max_steps is not None:
+        # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
+        # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
+        while laid.width > MAX_SIDE and longest > 2:
             shown = max(len(row.steps) for row in laid.rows)
             keep = (chosen if chosen is not None else shown // 2 + 1) - 1
             if keep < 1:
@@ -92,7 +93,8 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     max_nodes:   past this many nodes and step boxes, warn and collapse (then elide, then group
                  the ops outside the steps)
     max_steps:   rows longer than this are elided to their first and last 10 steps (at most
-                 max_steps // 2) unless ``first_last`` says otherwise (None: elide only to fit)
+                 max_steps // 2), fewer where the picture would be wider than 3,000 px, unless
+                 ``first_last`` says otherwise (None: never elide automatically)
     rolled:      the folded network: one cell per row with its loop edge
     params:      {name: tensor}: names for tensors made by hand (``{"U": U, "W": W}``), and
                  for data (``{"letters": x}``)
