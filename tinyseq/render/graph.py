@@ -21,7 +21,7 @@ _ELIDED_KEEP = 10
 
 
 def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, max_nodes=400,
-            max_steps=24, params=None, plumbing=False):
+            max_steps=24, params=None, plumbing=False, step_labels=None):
     """The laid-out Drawing of ``trace`` (see ``to_dot`` for the options)."""
     if not trace.ops:
         raise ValueError("to_dot: the trace recorded no ops (run the model inside "
@@ -38,7 +38,8 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
 
     def build(collapse_steps, keep, untimed=False):
         return lay_out(plan(trace, collapse_steps, keep, shapes, grads, params, plumbing,
-                            untimed=untimed, prepared=Prepared(trace, plumbing, params)))
+                            untimed=untimed, prepared=Prepared(trace, plumbing, params),
+                            step_labels=step_labels))
 
     laid = build(collapse, chosen)
     if _size(laid) > max_nodes and not collapse and ready.rows:
@@ -80,7 +81,7 @@ def _size(laid):
 
 
 def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max_nodes=400,
-           max_steps=24, rolled=False, params=None, plumbing=False):
+           max_steps=24, rolled=False, params=None, plumbing=False, step_labels=None):
     """DOT source of ``trace``'s unrolled graph (or, with ``rolled=True``, the folded network),
     every position pinned for ``neato -n2``.
 
@@ -99,6 +100,8 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     params:      {name: tensor}: names for tensors made by hand (``{"U": U, "W": W}``), and
                  for data (``{"letters": x}``)
     plumbing:    draw the ops that only move numbers (stack, getitem, transpose, ...) too
+    step_labels: what each step's data stands for, shown with it: {"x": "hell"} labels x_t
+                 "x_0 = h", ...; {"target": "ello"} adds "target e" to step 0's loss, ...
     """
     if rolled:
         if not trace.ops:
@@ -106,7 +109,7 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
                              "`with ts.trace() as tr:`)")
         return rolled_dot(trace, grads)
     laid = drawing(trace, collapse, first_last, shapes, grads, max_nodes, max_steps, params,
-                   plumbing)
+                   plumbing, step_labels)
     return dot_writer.to_dot_text(laid)
 
 

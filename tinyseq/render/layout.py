@@ -395,8 +395,9 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
         tails = [nodes[p] for p in preds.get(node.id, ()) if nodes[p].x is not None]
         heads = [nodes[s] for s in succs.get(node.id, ()) if nodes[s].x is not None]
         if tails and heads:
-            upper = drawing.row(tails[0].row)
-            lower = drawing.row(heads[0].row)
+            upper = max((drawing.row(t.row) for t in tails if t.row),
+                        key=lambda r: r.y + r.height)
+            lower = min((drawing.row(h.row) for h in heads if h.row), key=lambda r: r.y)
             node.x = (max(t.x for t in tails) + min(h.x for h in heads)) / 2
             node.y = (upper.y + upper.height + lower.y) / 2
             if node.kind == d.MEMORY:       # below the middle of the steps it gathers
@@ -429,7 +430,7 @@ def _place_band(drawing, top):
     picture_left = min([n.x - n.width / 2 for n in used] + [MARGIN])
     picture_right = max([n.x + n.width / 2 for n in used] +
                         [r.x + r.width for r in drawing.rows if r.x is not None] + [MARGIN + 400])
-    available = max(picture_right - picture_left - lw - 30, 300)
+    available = max(picture_right - picture_left - 16, 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
     for node in nodes:

@@ -339,17 +339,20 @@ def top_to_bottom(rows, below):
 
 # --- the plan ---------------------------------------------------------------------------------------
 def plan(trace, collapse=True, first_last=None, shapes=False, grads=False, params=None,
-         plumbing=False, untimed=False, prepared=None):
+         plumbing=False, untimed=False, prepared=None, step_labels=None):
     """The Drawing of ``trace`` (see the module docstring); ``first_last``: keep only the first
     and last k steps of every longer row, one elided box between them; ``untimed``: group the
-    ops outside the steps by module."""
+    ops outside the steps by module; ``step_labels``: {"x": [what x_t is, per step],
+    "target": [each step's target]} (letters, words) shown with the inputs and the losses."""
     ready = prepared or Prepared(trace, plumbing, params)
-    return _Planner(trace, ready, collapse, first_last, shapes, grads, untimed).drawing
+    return _Planner(trace, ready, collapse, first_last, shapes, grads, untimed,
+                    step_labels or {}).drawing
 
 
 class _Planner:
-    def __init__(self, trace, ready, collapse, first_last, shapes, grads, untimed):
+    def __init__(self, trace, ready, collapse, first_last, shapes, grads, untimed, step_labels):
         self.trace, self.ready, self.ops = trace, ready, ready.ops
+        self.step_labels = step_labels
         self.collapse, self.shapes, self.grads = collapse, shapes, grads
         self.order = trace.leaf_order
         self.drawing = d.Drawing(grads=grads, collapse=collapse)
@@ -387,6 +390,7 @@ class _Planner:
                                                          and self.ops[source].module_path == row.module))
                    for kind, source in ready.sources[index]):
                 after.add(index)
+        self.bridge = self._bridge()
         helpers = {}                    # (row, t) -> the other modules a step ran
         for index in ready.shown:
             record, row = self.ops[index], ready.row_of.get(index)
@@ -411,12 +415,91 @@ class _Planner:
             elif untimed and row is None:
                 number = module_number.setdefault(record.module_path, len(module_number))
                 node = f"um{number}"
+            elif row is None and index in self.bridge:
+                node = f"context{self.bridge[index]}"
+            elif row is None and record.kind in ("add", "sum") and \
+                    self._sums_steps(index) is not None:
+                node = self.node_of.get(self._sums_steps(index), f"op{index}")
             else:
                 node = f"op{index}"
             self.node_of[index] = node
         # the nodes that hold a row's own module: their weights make the step's main tap
         self.cells = {self.node_of[i] for i in ready.shown if ready.row_of.get(i) is not None
                       and self.ops[i].module_path == ready.row_of[i].module}
+
+    def _bridge(self):
+        """{op: first op} for the ops outside the steps that lead from one row's steps to
+        the steps of a row over other steps and nowhere else (an encoder's final states
+        through a learned bridge into the decoder): drawn as one context node."""
+        ready, ops = self.ready, self.ops
+        readers = {}
+        for index in ready.shown:
+            for kind, source in ready.sources[index]:
+                if kind == "op":
+                    readers.setdefault(source, []).append(index)
+        candidate = {}
+        for index in ready.shown:
+            if index in ready.row_of:
+                continue
+            sources = [s for k, s in ready.sources[index] if k == "op"]
+            if sources and all(s in ready.row_of or s in candidate for s in sources) and \
+                    not any(k == "data" for k, _ in ready.sources[index]):
+                firsts = [candidate[s] for s in sources if s in candidate]
+                candidate[index] = min(firsts) if firsts else index
+        bridge = {}
+        for index in reversed(list(candidate)):
+            targets = readers.get(index, [])
+            if not targets:
+                continue
+            ok = True
+            for target in targets:
+                if target in bridge:
+                    continue
+                row = ready.row_of.get(target)
+                if row is None:
+                    ok = False
+                    break
+                origins = {ready.row_of[s].index for s in self._step_sources(index, candidate)}
+                if any(r.steps == row.steps for r in self.ready.rows if r.index in origins):
+                    ok = False
+                    break
+            if ok:
+                bridge[index] = candidate[index]
+        return bridge
+
+    def _step_sources(self, index, candidate):
+        """The step ops that op ``index`` (outside the steps) reads through other such ops."""
+        found, pending, seen = [], [index], {index}
+        while pending:
+            for kind, source in self.ready.sources[pending.pop()]:
+                if kind != "op" or source in seen:
+                    continue
+                seen.add(source)
+                if source in self.ready.row_of:
+                    found.append(source)
+                elif source in candidate:
+                    pending.append(source)
+        return found
+
+    def _sums_steps(self, index):
+        """For an add outside the steps that adds one step's output to the sum so far
+        (``sum(losses)``, ``loss = loss + L_t``): the op the chain's node is named after (its
+        first add), so the chain is one node; else None."""
+        chain = getattr(self, "_chain", None)
+        if chain is None:
+            chain = self._chain = {}
+        if index in chain:
+            return chain[index]
+        sources = [s for k, s in self.ready.sources[index] if k == "op"]
+        earlier = [s for s in sources if s in chain and chain[s] is not None]
+        steps = [s for s in sources if s in self.ready.row_of]
+        first = None
+        if len(earlier) == 1 and len(steps) == len(sources) - 1:
+            first = chain[earlier[0]]
+        elif not earlier and steps and len(steps) == len(sources):
+            first = index
+        chain[index] = first
+        return first
 
     def _rows_below(self):
         """{row index: indices of the rows over the same steps its steps read}."""
@@ -529,12 +612,24 @@ class _Planner:
                 label = f"{name}\n{count}"
                 node_kind = d.LOSS if any(_is_loss(ops[i].kind) for i in members) else d.CELL
                 fill = LOSS_FILL if node_kind == d.LOSS else CELL_FILL
+            elif node_id.startswith("context"):
+                named = list(dict.fromkeys(ops[i].module_path.split(".")[-1] or ops[i].kind
+                                           for i in members))
+                label = "context\n" + _wrap(", ".join(named), 24)
+                node_kind, fill = d.CONTEXT, CELL_FILL
+            elif len(members) > 1:                        # a chain of adds over the steps
+                label = f"sum over t\n{len(members)} ops"
+                node_kind, fill = d.OP, "white"
             else:
                 label = first.kind
                 if first.scope and not self.collapse and row is not None:
                     label += "\n" + first.scope.split(" / ")[-1]
                 node_kind = d.LOSS if _is_loss(first.kind) else d.OP
                 fill = LOSS_FILL if node_kind == d.LOSS else "white"
+            targets = self.step_labels.get("target")
+            if node_kind == d.LOSS and row is not None and targets is not None and \
+                    0 <= first.time_step - row.start < len(targets):
+                label += f"\ntarget {targets[first.time_step - row.start]}"
             detail = shape_text(ops[members[-1]].shape) if self.shapes else ""
             value = ops[members[-1]].grad_norm if self.grads else None
             node = d.Node(node_id, node_kind, label, ops=members, detail=detail, fill=fill,
@@ -689,6 +784,9 @@ class _Planner:
             label, kind = f"x_{local}", d.INPUT
         else:
             return                  # a mask or constant a step's other modules read
+        inputs = self.step_labels.get("x")
+        if kind == d.INPUT and inputs is not None and 0 <= local < len(inputs):
+            label += f" = {inputs[local]}"
         stub = self._put(d.Node(f"x{order[key]}r{row.index}t{t}", kind, label,
                                 leaves=[order[key]], fill=DATA_FILL), row, t)
         self._pending(stub.id, target, row, t, d.FEED)
@@ -735,6 +833,9 @@ class _Planner:
         else:
             kind = self.trace.module_kinds.get(row.module, "")
             names = ("h", "c") if kind.startswith("LSTM") else ("h",)
+            if len(names) > 1 and not self.collapse:      # op by op: h_t and c_t each
+                names = ("h",) if origin == self.anchors.get((row.index, producer.time_step)) \
+                    else ("c",)
             name = ", ".join(f"{n}_{local}" for n in names)
         if producer.time_step not in row.shown or consumer.time_step not in row.shown:
             name = ""
@@ -768,9 +869,10 @@ class _Planner:
         elif producer.time_step in producer_row.shown:
             # attention: every encoder output into one node between the rows, and from there
             # into each decoder step that reads them
-            memory = f"memory{producer_row.index}_{row.index}"
+            first = min(r.index for r in self.rows if r.group == producer_row.group)
+            memory = f"memory{first}_{row.index}"
             if memory not in self.drawing.nodes:
-                name = producer_row.name or "encoder"
+                name = producer_row.group or producer_row.name or "encoder"
                 self._put(d.Node(memory, d.MEMORY, f"{name} outputs, all t\n(read by attention)",
                                  fill=OUTPUT_FILL))
             self._edge_once(seen, d.ATTENTION, origin, memory, time_step=producer.time_step)
