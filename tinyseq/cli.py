@@ -2,7 +2,7 @@
 
     tinyseq render --cell lstm --steps 4 --hidden 3 -o bptt.svg
     tinyseq render --cell seq2seq --steps 3 -o seq2seq.svg
-    tinyseq render --cell lstm --steps 2 --ops -o gates.svg     # every op, gates as boxes
+    tinyseq render --cell lstm --steps 2 --ops -o gates.svg     # every op, every gate
     tinyseq render --cell lstm --diagram -o cell.svg            # one step as the textbook cell
 """
 import argparse
@@ -104,12 +104,13 @@ def _parser():
                         help=f"batch size, 1 to {MAX_BATCH} (default: 2)")
     render.add_argument("--layers", type=_count(MAX_LAYERS), default=1,
                         help=f"stacked layers, 1 to {MAX_LAYERS} (default: 1)")
-    render.add_argument("--impl", choices=("primitive", "fused"), default="primitive",
-                        help="recurrent layers built from primitive ops (the default; with --ops "
-                             "every gate is drawn) or fused (one op per layer direction)")
+    render.add_argument("--impl", choices=("primitive", "fused"), default=None,
+                        help="recurrent layers fused (the default, as the gallery draws them) or "
+                             "built from primitive ops (the default with --ops: every gate is "
+                             "drawn); both give the same picture up to the ops' names")
     render.add_argument("--ops", action="store_true",
-                        help="draw every op, the gates as nested boxes, instead of one node per "
-                             "module per step (the default)")
+                        help="draw every op instead of one node per module per step (the "
+                             "default)")
     render.add_argument("--collapse", action="store_true",
                         help="one node per module per step (the default; kept for scripts)")
     render.add_argument("--first-last", type=_count(MAX_STEPS), default=None, metavar="K",
@@ -139,7 +140,7 @@ def main(argv=None):
     set_default_dtype(numpy.float64)
     try:
         tr = traced_example(args.cell, args.steps, args.hidden, args.input_size, args.batch, args.layers,
-                            impl=args.impl)
+                            impl=args.impl or ("primitive" if args.ops else "fused"))
     finally:
         set_default_dtype(previous)
     try:

@@ -171,7 +171,7 @@ def cell_diagram(trace, path, module, time_step, layer=0, reverse=False):
     time_step = _check_time_step(trace, module, time_step)
     norms = _state_norms(trace, module, kind, time_step, layer, reverse)
     where = f" layer {layer}" + (" reverse" if reverse else "") if layer or reverse else ""
-    title = f"{kind} cell {module or '(outermost module)'}{where} at t = {time_step}"
+    title = f"{kind} cell{' ' + module if module else ''}{where} at t = {time_step}"
     return dot_writer.write(cell_dot(kind, title, norms), path)
 
 

@@ -3,9 +3,11 @@
 Graphviz draws and routes the edges; it places nothing: ``neato -n2`` keeps every node where
 the layout put it, and each box (row, chunk, step, band) is a cluster with its ``bb`` given.
 
-The one Graphviz workaround: neato draws a cluster only when the cluster carries its ``bb``
-(it computes none itself in ``-n2`` mode), so every box is written with its bounding box, and
-the picture's ``bb`` too, in Graphviz's coordinates (points, y up).
+The Graphviz workarounds, all here: in ``-n2`` mode neato draws a cluster only when the
+cluster carries its ``bb`` (it computes none itself), so every box is written with its
+bounding box in Graphviz's coordinates (points, y up); and it moves the whole picture so that
+its lowest node sits at the origin unless ``notranslate=true``, which keeps the Drawing's
+coordinates (and the boxes' ``bb``) valid as written.
 
 Every name reaching the text goes through ``tinyseq.escape`` (dot_string for quoted strings,
 dot_html inside HTML-like labels); ids are the Drawing's, made of letters, digits and ``_``.
@@ -18,7 +20,7 @@ import warnings
 from .. import escape
 from ..serialization import write_atomically
 from . import drawing as d
-from .layout import FONT, ROW_FONT, SMALL, STEP_FONT
+from .layout import FONT, ROW_FONT, SMALL, STEP_FONT, tap_width
 from .plan import heat
 
 SUFFIXES = (".svg", ".png", ".pdf", ".dot")
@@ -36,6 +38,7 @@ _NODE_STYLE = {
     d.OUTPUT: f'shape=box, style="rounded,filled", fontsize={SMALL}',
     d.ELIDED: 'shape=box, style="dotted,rounded"',
     d.CONTEXT: 'shape=box, style="rounded,filled,bold"',
+    d.MEMORY: 'shape=box, style="rounded,filled", color="#9b59b6"',
     d.CUT: 'shape=box, style="dashed,filled"',
 }
 _EDGE_STYLE = {
@@ -94,6 +97,7 @@ def to_dot_text(drawing):
     writer = _Writer(drawing)
     lines = ["digraph bptt {",
              f'  graph [bb="0,0,{_num(drawing.width)},{_num(drawing.height)}", splines=true, '
+             f'notranslate=true, '
              f'outputorder=edgesfirst, fontname="Helvetica", pad=0.1];',
              f'  node [fontname="Helvetica", fontsize={FONT}, style=filled, fillcolor=white, '
              f'margin="0.08,0.03"];',
@@ -161,15 +165,20 @@ def to_dot_text(drawing):
                      f'pos="{writer.point(legend.x + legend.width / 2, legend.y + legend.height / 2)}!", '
                      f'label=<{_legend_label(legend)}>];')
     for edge in drawing.edges:
-        lines.append(_edge_line(edge))
+        lines.append(_edge_line(edge, drawing))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _edge_line(edge):
+def _edge_line(edge, drawing):
     tail = edge.tail + (f":{edge.tail_port}" if edge.tail_port else "")
     head = edge.head + (f":{edge.head_port}" if edge.head_port else "")
     attributes = [f'id="{edge.id}"']
+    tap = drawing.nodes[edge.tail]
+    if edge.kind == d.TAP_EDGE and edge.tail_port and len(tap.cells) > tap_width(tap):
+        # a tap of several lines: from the top of its cell, up past the cells above it,
+        # instead of around the table (Graphviz then titles the edge with the side alone)
+        attributes.append(f'tailport="{edge.tail_port}:n"')
     style = _EDGE_STYLE.get(edge.kind, "")
     if style:
         attributes.append(style)
@@ -186,13 +195,15 @@ def _edge_line(edge):
 
 
 def _tap_label(node):
-    """A step's tap: one cell per shared weight, four to a line, coloured by the step's share."""
+    """A step's tap: one cell per shared weight, a few to a line, coloured by the step's share."""
     cells = []
     for cell in node.cells:
         colour = _light(cell.colour) if cell.colour else "#fff3c4"
         cells.append(f'<td port="{cell.port}" bgcolor="{colour}"><font point-size="{SMALL}">'
                      f'{escape.dot_html(cell.label)}</font></td>')
-    rows = "".join(f'<tr>{"".join(cells[i:i + 4])}</tr>' for i in range(0, len(cells), 4))
+    per_line = tap_width(node)
+    rows = "".join(f'<tr>{"".join(cells[i:i + per_line])}</tr>'
+                   for i in range(0, len(cells), per_line))
     return (f'<table border="0" cellborder="1" cellspacing="0" cellpadding="2" '
             f'bgcolor="white">{rows}</table>')
 

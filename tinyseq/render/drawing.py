@@ -37,6 +37,7 @@ OUTPUT = "output"        # what one step hands to an op outside the steps: "y_t"
 LOSS = "loss"            # a loss op (drawn with a bold red box)
 ELIDED = "elided"        # one box standing for the steps left out of a long row
 CONTEXT = "context"      # the encoder-decoder bridge between the two rows
+MEMORY = "memory"        # what attention reads: all of the encoder's outputs
 CUT = "cut"              # truncated BPTT: the state handed on through detach()
 
 # Edge kinds

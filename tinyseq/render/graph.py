@@ -21,7 +21,7 @@ _ELIDED_KEEP = 10
 
 
 def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, max_nodes=400,
-            max_steps=24, params=None, plumbing=False):
+            max_steps=24, params=None, plumbing=False, step_labels=None):
     """The laid-out Drawing of ``trace`` (see ``to_dot`` for the options)."""
     if not trace.ops:
         raise ValueError("to_dot: the trace recorded no ops (run the model inside "
@@ -38,7 +38,8 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
 
     def build(collapse_steps, keep, untimed=False):
         return lay_out(plan(trace, collapse_steps, keep, shapes, grads, params, plumbing,
-                            untimed=untimed, prepared=Prepared(trace, plumbing, params)))
+                            untimed=untimed, prepared=Prepared(trace, plumbing, params),
+                            step_labels=step_labels))
 
     laid = build(collapse, chosen)
     if _size(laid) > max_nodes and not collapse and ready.rows:
@@ -59,9 +60,10 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
                       f"any time step by module (tag loops with ts.timestep(t) to see steps)",
                       stacklevel=3)
         laid = build(collapse, chosen, untimed=True)
-    if first_last is None:
-        # the long side at most MAX_SIDE: keep as many first and last steps as fit
-        while max(laid.width, laid.height) > MAX_SIDE and longest > 2:
+    if first_last is None and max_steps is not None:
+        # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
+        # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
+        while laid.width > MAX_SIDE and longest > 2:
             shown = max(len(row.steps) for row in laid.rows)
             keep = (chosen if chosen is not None else shown // 2 + 1) - 1
             if keep < 1:
@@ -79,7 +81,7 @@ def _size(laid):
 
 
 def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max_nodes=400,
-           max_steps=24, rolled=False, params=None, plumbing=False):
+           max_steps=24, rolled=False, params=None, plumbing=False, step_labels=None):
     """DOT source of ``trace``'s unrolled graph (or, with ``rolled=True``, the folded network),
     every position pinned for ``neato -n2``.
 
@@ -92,11 +94,14 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     max_nodes:   past this many nodes and step boxes, warn and collapse (then elide, then group
                  the ops outside the steps)
     max_steps:   rows longer than this are elided to their first and last 10 steps (at most
-                 max_steps // 2) unless ``first_last`` says otherwise (None: elide only to fit)
+                 max_steps // 2), fewer where the picture would be wider than 3,000 px, unless
+                 ``first_last`` says otherwise (None: never elide automatically)
     rolled:      the folded network: one cell per row with its loop edge
     params:      {name: tensor}: names for tensors made by hand (``{"U": U, "W": W}``), and
                  for data (``{"letters": x}``)
     plumbing:    draw the ops that only move numbers (stack, getitem, transpose, ...) too
+    step_labels: what each step's data stands for, shown with it: {"x": "hell"} labels x_t
+                 "x_0 = h", ...; {"target": "ello"} adds "target e" to step 0's loss, ...
     """
     if rolled:
         if not trace.ops:
@@ -104,7 +109,7 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
                              "`with ts.trace() as tr:`)")
         return rolled_dot(trace, grads)
     laid = drawing(trace, collapse, first_last, shapes, grads, max_nodes, max_steps, params,
-                   plumbing)
+                   plumbing, step_labels)
     return dot_writer.to_dot_text(laid)
 
 

@@ -44,6 +44,12 @@ def text_width(text, size=FONT):
     return units * size / 1000 * 1.12
 
 
+def tap_width(node):
+    """Cells on one line of a tap: four, or two when they are many (a decoder's dozen), so
+    that a step stays narrow."""
+    return 4 if len(node.cells) <= 8 else 2
+
+
 def _block(lines, size=FONT):
     return max((text_width(line, size) for line in lines), default=0.0), len(lines) * (size + 3)
 
@@ -51,7 +57,7 @@ def _block(lines, size=FONT):
 def size_of(node):
     """(width, height) of a node in points."""
     if node.kind == d.TAP:
-        per_line = [node.cells[i:i + 4] for i in range(0, len(node.cells), 4)]
+        per_line = [node.cells[i:i + tap_width(node)] for i in range(0, len(node.cells), tap_width(node))]
         width = max(sum(text_width(c.label, SMALL) + 8 for c in line) for line in per_line)
         return width + 2, 17 * len(per_line) + 2
     if node.kind == d.PARAM:
@@ -100,16 +106,35 @@ def _step_inside(drawing, box, nodes):
     layers = {}
     for n in core:
         layers.setdefault(depth[n.id], []).append(n)
+    # a tap whose readers all lie in the bottom layer goes below it; else beside its reader
+    readers = {}
+    for edge in nodes["edges_in_box"].get(box.id, ()):
+        if edge.kind == d.TAP_EDGE:
+            readers.setdefault(edge.tail, []).append(edge.head)
+    beside, below = {}, []
+    bottom = min(layers) if layers else 0
+    for tap in taps:
+        mine = [r for r in readers.get(tap.id, ()) if r in depth]
+        if mine and any(depth[r] != bottom for r in mine):
+            beside.setdefault(mine[0], []).append(tap)
+        else:
+            below.append(tap)
     places = {}
     y = 0.0                                         # bottom of the current layer
     for k in sorted(layers):
         layer = layers[k]
-        height = max(n.height for n in layer)
-        width = sum(n.width for n in layer) + NODE_GAP * (len(layer) - 1)
+        widths = [n.width + sum(t.width + 8 for t in beside.get(n.id, ())) for n in layer]
+        height = max([n.height for n in layer] +
+                     [t.height for n in layer for t in beside.get(n.id, ())])
+        width = sum(widths) + NODE_GAP * (len(layer) - 1)
         x = -width / 2
-        for n in layer:
+        for n, w in zip(layer, widths):
             places[n.id] = (x + n.width / 2, y - height / 2)
-            x += n.width + NODE_GAP
+            side = x + n.width + 8
+            for tap in beside.get(n.id, ()):
+                places[tap.id] = (side + tap.width / 2, y - height / 2)
+                side += tap.width + 8
+            x += w + NODE_GAP
         y -= height + LAYER_GAP
     top = y + LAYER_GAP
     for group in (outputs,):
@@ -121,7 +146,7 @@ def _step_inside(drawing, box, nodes):
                 places[n.id] = (x + n.width / 2, top - LAYER_GAP * 0.8 - height / 2)
                 x += n.width + NODE_GAP
     y = LAYER_GAP * 0.8
-    for group in (taps, inputs):
+    for group in (below, inputs):
         if group:
             width = sum(n.width for n in group) + NODE_GAP * (len(group) - 1)
             x = -width / 2
@@ -130,7 +155,12 @@ def _step_inside(drawing, box, nodes):
                 places[n.id] = (x + n.width / 2, y + height / 2)
                 x += n.width + NODE_GAP
             y += height + LAYER_GAP * 0.8
-    return places
+    # on a half-point grid: every step of a row gets exactly the same offsets
+    return {n: (_half(dx), _half(dy)) for n, (dx, dy) in places.items()}
+
+
+def _half(value):
+    return round(value * 2) / 2
 
 
 def _extent(drawing, places):
@@ -168,21 +198,35 @@ def lay_out(drawing):
             half, top, bottom = row_extent.get(row.id, (60, -30, 0))
             row_extent[row.id] = (max(half, elided.width / 2, tap.width / 2 if tap else 0),
                                   min(top, -elided.height), max(bottom, (tap.height + 20) if tap else 0))
-    half_width = max((e[0] for e in row_extent.values()), default=40) + PAD
-    box_width = 2 * half_width
-    pitch = box_width + COLUMN_GAP
-    columns = sorted({t for row in drawing.rows for t in _column_keys(row)})
-    column_of = {t: i for i, t in enumerate(columns)}
+    # a column's width: the widest box of the rows drawn in it (rows over the same steps
+    # share their columns; an encoder's and a decoder's columns are their own)
+    column_half = {}
+    for row in drawing.rows:
+        half = _half(row_extent.get(row.id, (40, 0, 0))[0] + PAD + 0.25)
+        for t in _column_keys(row):
+            column_half[t] = max(column_half.get(t, 0), half)
+    for row in drawing.rows:            # one width for every column of a row
+        widest = max(column_half[t] for t in _column_keys(row))
+        for t in _column_keys(row):
+            column_half[t] = widest
+    columns = sorted(column_half)
+    centre_of, x = {}, 0.0
+    for t in columns:
+        x += column_half[t]
+        centre_of[t] = x
+        x += column_half[t] + COLUMN_GAP
+    half_width = column_half[columns[0]] if columns else 40 + PAD
     chunk_room = 18 if drawing.chunks else 0
     row_title = ROW_FONT + 10 if any(row.name for row in drawing.rows) else 0
     # left of the first column: the initial states and the ops made before the steps
+    sides = _sides(drawing)
     before = [n for n in drawing.nodes.values() if n.row is None and n.kind != d.PARAM
-              and _side(drawing, n) == "before"]
+              and sides.get(n.id) == "before"]
     initials = [n for n in drawing.nodes.values() if n.kind == d.INITIAL]
     left_room = max([n.width for n in initials if not drawing.row(n.row).reverse] + [0])
     left_room += max([n.width for n in before] + [0])
     left_room += COLUMN_GAP if left_room else 0
-    x0 = MARGIN + left_room + half_width
+    x0 = _half(MARGIN + left_room + half_width)
     y = MARGIN
     row_core = {}
     previous_group = None
@@ -190,34 +234,37 @@ def lay_out(drawing):
         half, top, bottom = row_extent.get(row.id, (half_width, -24, 0))
         group = row.key[0]
         if previous_group is not None:
-            y += ROW_GAP + (ROW_GAP if group != previous_group else 0)
+            y = _half(y + ROW_GAP + (ROW_GAP if group != previous_group else 0))
         previous_group = group
         row.y = y
         y += row_title + chunk_room
         box_top = y
-        core = box_top + PAD + STEP_FONT + 6 - top     # the bottom of the main nodes
+        core = _half(box_top + PAD + STEP_FONT + 6 - top)     # the bottom of the main nodes
         box_height = (bottom - top) + 2 * PAD + STEP_FONT + 6
         row_core[row.id] = core
         for box_id in row.boxes:
             box = drawing.box(box_id)
-            centre = x0 + column_of[box.time_step] * pitch
-            box.x, box.y, box.width, box.height = centre - half_width, box_top, box_width, box_height
+            centre = x0 - half_width + centre_of[box.time_step]
+            half = column_half[box.time_step]
+            box.x, box.y, box.width, box.height = centre - half, box_top, 2 * half, box_height
             for node_id, (dx, dy) in inside[box_id].items():
                 node = drawing.nodes[node_id]
                 node.x, node.y = centre + dx, core + dy
         elided = drawing.nodes.get(_elided_id(drawing, row))
         if elided is not None:
-            centre = x0 + column_of[row.elided[0]] * pitch
+            centre = x0 - half_width + centre_of[row.elided[0]]
             elided.x, elided.y = centre, core - elided.height / 2
             tap = drawing.nodes.get(_elided_tap_id(drawing, row))
             if tap is not None:
                 tap.x, tap.y = centre, core + 20 + tap.height / 2
         y = box_top + box_height
         first = min((drawing.box(b).x for b in row.boxes), default=x0 - half_width)
-        last = max((drawing.box(b).x + box_width for b in row.boxes), default=x0 + half_width)
+        last = max((drawing.box(b).x + drawing.box(b).width for b in row.boxes),
+                   default=x0 + half_width)
         if elided is not None:
-            first = min(first, elided.x - half_width)
-            last = max(last, elided.x + half_width)
+            half = column_half[row.elided[0]]
+            first = min(first, elided.x - half)
+            last = max(last, elided.x + half)
         row.x, row.width, row.height = first - 6, last - first + 12, y + 6 - row.y
         y += 6
     right_edge = max((row.x + row.width for row in drawing.rows), default=MARGIN)
@@ -229,13 +276,13 @@ def lay_out(drawing):
         node.x = (anchor.x + anchor.width + COLUMN_GAP / 2 + node.width / 2) if row.reverse else \
             (anchor.x - COLUMN_GAP / 2 - node.width / 2)
         right_edge = max(right_edge, node.x + node.width / 2)
-    _place_outside(drawing, row_core, x0 - half_width, right_edge)
     for chunk in drawing.chunks:
         boxes = [b for b in drawing.steps if b.time_step in chunk.steps]
         chunk.x = min(b.x for b in boxes) - 4
         chunk.width = max(b.x + b.width for b in boxes) + 4 - chunk.x
         chunk.y = boxes[0].y - chunk_room
         chunk.height = boxes[0].height + chunk_room + 3
+    _place_outside(drawing, sides, row_core, x0 - half_width, right_edge)
     bottom = max([row.y + row.height for row in drawing.rows] +
                  [n.y + n.height / 2 for n in drawing.nodes.values() if n.y is not None] + [MARGIN])
     _place_band(drawing, bottom + ROW_GAP)
@@ -267,16 +314,9 @@ def _first_core_height(drawing, box):
     return heights[0] if heights else 24
 
 
-def _side(drawing, node):
-    """"after" for a node outside the rows that reads (through other such nodes) what a
-    step made, else "before"."""
-    return _sides(drawing).get(node.id, "before")
-
-
 def _sides(drawing):
-    cached = getattr(drawing, "_sides_cache", None)
-    if cached is not None:
-        return cached
+    """{node id: "after"} for a node outside the rows that reads (through other such nodes)
+    what a step made, else "before"."""
     preds = {}
     for edge in drawing.edges:
         preds.setdefault(edge.head, []).append(edge.tail)
@@ -292,16 +332,14 @@ def _sides(drawing):
         readers = [e.head for e in drawing.edges if e.tail == node.id]
         if node.kind in (d.DATA, d.TARGET) and readers and all(sides.get(r) == "after" for r in readers):
             sides[node.id] = "after"
-    object.__setattr__(drawing, "_sides_cache", sides)
     return sides
 
 
-def _place_outside(drawing, row_core, left_edge, right_edge):
+def _place_outside(drawing, sides, row_core, left_edge, right_edge):
     """The ops outside the steps: after the last column, level with the row they read
     (one column per op they come after), or before the first column, level with the row
     reading them; data read only by such an op just above it; a context node between its
     two rows."""
-    sides = _sides(drawing)
     preds, succs = {}, {}
     for edge in drawing.edges:
         preds.setdefault(edge.head, []).append(edge.tail)
@@ -318,11 +356,17 @@ def _place_outside(drawing, row_core, left_edge, right_edge):
         rows = [nodes[p].row for p in preds.get(node.id, ()) if p in nodes and nodes[p].row]
         ys = [row_core[r] - 14 for r in rows if r in row_core] + [level_y[p] for p in known]
         level_y[node.id] = min(ys) if ys else MARGIN + 20
+        chunk = _chunk_read(drawing, preds.get(node.id, ())) if depth[node.id] == 1 else None
+        if chunk is not None:          # a chunk's loss: above that chunk
+            node.x = chunk.x + chunk.width / 2
+            level_y[node.id] = node.y = chunk.y - 24 - node.height / 2
     taken = {}
     for node in outside:
         if node.id not in depth:
             continue
         column = depth[node.id]
+        if column == 1 and _chunk_read(drawing, preds.get(node.id, ())) is not None:
+            continue
         node.x = right_edge + COLUMN_GAP * 0.8 + (column - 1) * (COLUMN_GAP + 90) + node.width / 2
         y = level_y[node.id]
         while any(abs(y - other) < 34 for other in taken.get(column, [])):
@@ -346,18 +390,34 @@ def _place_outside(drawing, row_core, left_edge, right_edge):
                         if n.kind == d.INITIAL and n.x is not None and abs(n.y - node.y) < 40]
         if initial_left:
             node.x = min(initial_left) - 20 - node.width / 2
-    for node in nodes.values():
-        if node.kind != d.CONTEXT:
-            continue
+    for node in sorted((n for n in nodes.values() if n.kind in (d.CONTEXT, d.MEMORY)),
+                       key=lambda n: n.kind != d.CONTEXT):
         tails = [nodes[p] for p in preds.get(node.id, ()) if nodes[p].x is not None]
         heads = [nodes[s] for s in succs.get(node.id, ()) if nodes[s].x is not None]
         if tails and heads:
-            upper = drawing.row(tails[0].row)
-            lower = drawing.row(heads[0].row)
-            node.x = (tails[0].x + heads[0].x) / 2
+            upper = max((drawing.row(t.row) for t in tails if t.row),
+                        key=lambda r: r.y + r.height)
+            lower = min((drawing.row(h.row) for h in heads if h.row), key=lambda r: r.y)
+            node.x = (max(t.x for t in tails) + min(h.x for h in heads)) / 2
             node.y = (upper.y + upper.height + lower.y) / 2
+            if node.kind == d.MEMORY:       # below the middle of the steps it gathers
+                node.x = (min(t.x for t in tails) + max(t.x for t in tails)) / 2
+                others = [n for n in nodes.values() if n.kind == d.CONTEXT and n.x is not None]
+                for other in others:
+                    if abs(other.x - node.x) < (other.width + node.width) / 2 + 20:
+                        node.x = other.x - other.width / 2 - 24 - node.width / 2
         else:
             node.x, node.y = left_edge, MARGIN
+
+
+def _chunk_read(drawing, tails):
+    """The chunk whose steps the nodes ``tails`` lie in, if they all lie in one."""
+    steps = {drawing.nodes[t].time_step for t in tails
+             if t in drawing.nodes and drawing.nodes[t].row is not None}
+    for chunk in drawing.chunks:
+        if steps and None not in steps and steps <= set(chunk.steps):
+            return chunk
+    return None
 
 
 def _place_band(drawing, top):
@@ -370,7 +430,7 @@ def _place_band(drawing, top):
     picture_left = min([n.x - n.width / 2 for n in used] + [MARGIN])
     picture_right = max([n.x + n.width / 2 for n in used] +
                         [r.x + r.width for r in drawing.rows if r.x is not None] + [MARGIN + 400])
-    available = max(picture_right - picture_left - lw - 30, 300)
+    available = max(picture_right - picture_left - 16, 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
     for node in nodes:
@@ -402,8 +462,8 @@ def _fit(drawing):
             [drawing.band, drawing.legend]:
         if item is not None and item.x is not None:
             boxes.append((item.x, item.y, item.x + item.width, item.y + item.height))
-    left = min(b[0] for b in boxes) - MARGIN
-    top = min(b[1] for b in boxes) - MARGIN
+    left = _half(min(b[0] for b in boxes) - MARGIN)
+    top = _half(min(b[1] for b in boxes) - MARGIN)
     for node in drawing.nodes.values():
         if node.x is None:
             node.x, node.y = MARGIN, MARGIN

@@ -161,7 +161,7 @@ class Prepared:
             if record.time_step is None and any(kind == "param" for kind, _ in record.inputs) and \
                     len(readers) >= 1 and all(r.kind == "getitem" and r.time_step is not None
                                               for r in readers) and \
-                    len({r.time_step for r in readers}) == len(readers) and len(readers) > 1:
+                    len({r.time_step for r in readers}) == len(readers):
                 hidden.add(record.index)
                 for reader in readers:
                     moved = copy.copy(reader)
@@ -227,6 +227,18 @@ class Prepared:
         if not hasattr(self, "sources_all"):
             self.sources_all = {}
         self.sources_all[index] = list(dict.fromkeys(through))
+
+
+def _wrap(text, width):
+    """``text`` broken into lines of about ``width`` characters at its spaces."""
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "\n".join(lines + [line])
 
 
 def _numel(shape):
@@ -327,17 +339,20 @@ def top_to_bottom(rows, below):
 
 # --- the plan ---------------------------------------------------------------------------------------
 def plan(trace, collapse=True, first_last=None, shapes=False, grads=False, params=None,
-         plumbing=False, untimed=False, prepared=None):
+         plumbing=False, untimed=False, prepared=None, step_labels=None):
     """The Drawing of ``trace`` (see the module docstring); ``first_last``: keep only the first
     and last k steps of every longer row, one elided box between them; ``untimed``: group the
-    ops outside the steps by module."""
+    ops outside the steps by module; ``step_labels``: {"x": [what x_t is, per step],
+    "target": [each step's target]} (letters, words) shown with the inputs and the losses."""
     ready = prepared or Prepared(trace, plumbing, params)
-    return _Planner(trace, ready, collapse, first_last, shapes, grads, untimed).drawing
+    return _Planner(trace, ready, collapse, first_last, shapes, grads, untimed,
+                    step_labels or {}).drawing
 
 
 class _Planner:
-    def __init__(self, trace, ready, collapse, first_last, shapes, grads, untimed):
+    def __init__(self, trace, ready, collapse, first_last, shapes, grads, untimed, step_labels):
         self.trace, self.ready, self.ops = trace, ready, ready.ops
+        self.step_labels = step_labels
         self.collapse, self.shapes, self.grads = collapse, shapes, grads
         self.order = trace.leaf_order
         self.drawing = d.Drawing(grads=grads, collapse=collapse)
@@ -359,19 +374,132 @@ class _Planner:
 
     # which node stands for which op
     def _nodes_of_ops(self, untimed):
+        """Collapsed, a step is at most three nodes: what runs before its row's module (an
+        embedding), the module itself (the cell), and what runs on what the cell made
+        (attention, an output layer); a row of other ops has one node per module."""
         ready = self.ready
         self.node_of = {}
         module_number = {}
+        after = set()                   # ops of a step that read what its row's module made
+        for index in ready.shown:
+            record, row = self.ops[index], ready.row_of.get(index)
+            if row is None or row.fallback or record.module_path == row.module:
+                continue
+            if any(kind == "op" and (source in after or (ready.row_of.get(source) is row and
+                                                         self.ops[source].time_step == record.time_step
+                                                         and self.ops[source].module_path == row.module))
+                   for kind, source in ready.sources[index]):
+                after.add(index)
+        self.bridge = self._bridge()
+        helpers = {}                    # (row, t) -> the other modules a step ran
+        for index in ready.shown:
+            record, row = self.ops[index], ready.row_of.get(index)
+            if row is not None and not row.fallback and record.module_path != row.module:
+                helpers.setdefault((row.index, record.time_step), set()).add(record.module_path)
         for index in ready.shown:
             record, row = self.ops[index], ready.row_of.get(index)
             if row is not None and record.time_step not in row.shown:
                 node = row.elided_node
-            elif (self.collapse and row is not None) or (untimed and row is None):
+            elif self.collapse and row is not None:
+                path = record.module_path
+                if not row.fallback and path != row.module:
+                    # several helper modules (a decoder's embedding, attention, output layer):
+                    # the step is one node, as compact as an encoder's; one (an output fed
+                    # back): its own node
+                    if len(helpers[(row.index, record.time_step)]) > 1:
+                        path = row.module
+                    else:
+                        path = ("after", row.index) if index in after else ("before", row.index)
+                number = module_number.setdefault(path, len(module_number))
+                node = f"r{row.index}t{record.time_step}m{number}"
+            elif untimed and row is None:
                 number = module_number.setdefault(record.module_path, len(module_number))
-                node = f"um{number}" if row is None else f"r{row.index}t{record.time_step}m{number}"
+                node = f"um{number}"
+            elif row is None and index in self.bridge:
+                node = f"context{self.bridge[index]}"
+            elif row is None and record.kind in ("add", "sum") and \
+                    self._sums_steps(index) is not None:
+                node = self.node_of.get(self._sums_steps(index), f"op{index}")
             else:
                 node = f"op{index}"
             self.node_of[index] = node
+        # the nodes that hold a row's own module: their weights make the step's main tap
+        self.cells = {self.node_of[i] for i in ready.shown if ready.row_of.get(i) is not None
+                      and self.ops[i].module_path == ready.row_of[i].module}
+
+    def _bridge(self):
+        """{op: first op} for the ops outside the steps that lead from one row's steps to
+        the steps of a row over other steps and nowhere else (an encoder's final states
+        through a learned bridge into the decoder): drawn as one context node."""
+        ready, ops = self.ready, self.ops
+        readers = {}
+        for index in ready.shown:
+            for kind, source in ready.sources[index]:
+                if kind == "op":
+                    readers.setdefault(source, []).append(index)
+        candidate = {}
+        for index in ready.shown:
+            if index in ready.row_of:
+                continue
+            sources = [s for k, s in ready.sources[index] if k == "op"]
+            if sources and all(s in ready.row_of or s in candidate for s in sources) and \
+                    not any(k == "data" for k, _ in ready.sources[index]):
+                firsts = [candidate[s] for s in sources if s in candidate]
+                candidate[index] = min(firsts) if firsts else index
+        bridge = {}
+        for index in reversed(list(candidate)):
+            targets = readers.get(index, [])
+            if not targets:
+                continue
+            ok = True
+            for target in targets:
+                if target in bridge:
+                    continue
+                row = ready.row_of.get(target)
+                if row is None:
+                    ok = False
+                    break
+                origins = {ready.row_of[s].index for s in self._step_sources(index, candidate)}
+                if any(r.steps == row.steps for r in self.ready.rows if r.index in origins):
+                    ok = False
+                    break
+            if ok:
+                bridge[index] = candidate[index]
+        return bridge
+
+    def _step_sources(self, index, candidate):
+        """The step ops that op ``index`` (outside the steps) reads through other such ops."""
+        found, pending, seen = [], [index], {index}
+        while pending:
+            for kind, source in self.ready.sources[pending.pop()]:
+                if kind != "op" or source in seen:
+                    continue
+                seen.add(source)
+                if source in self.ready.row_of:
+                    found.append(source)
+                elif source in candidate:
+                    pending.append(source)
+        return found
+
+    def _sums_steps(self, index):
+        """For an add outside the steps that adds one step's output to the sum so far
+        (``sum(losses)``, ``loss = loss + L_t``): the op the chain's node is named after (its
+        first add), so the chain is one node; else None."""
+        chain = getattr(self, "_chain", None)
+        if chain is None:
+            chain = self._chain = {}
+        if index in chain:
+            return chain[index]
+        sources = [s for k, s in self.ready.sources[index] if k == "op"]
+        earlier = [s for s in sources if s in chain and chain[s] is not None]
+        steps = [s for s in sources if s in self.ready.row_of]
+        first = None
+        if len(earlier) == 1 and len(steps) == len(sources) - 1:
+            first = chain[earlier[0]]
+        elif not earlier and steps and len(steps) == len(sources):
+            first = index
+        chain[index] = first
+        return first
 
     def _rows_below(self):
         """{row index: indices of the rows over the same steps its steps read}."""
@@ -466,22 +594,42 @@ class _Planner:
                 continue
             if node_id.startswith(("r", "um")) and not node_id.startswith("op"):
                 path = first.module_path
+                if row is not None and node_id in self.cells:
+                    path = row.module
                 kind = kinds.get(path, "")
+                paths = list(dict.fromkeys(ops[i].module_path for i in members))
                 name = f"{path} ({kind})" if path and kind else path or kind or "step"
                 if row is not None and path == row.module and not row.fallback and kind:
                     name = f"{path} ({kind})" if path else f"{kind} cell"
-                elif not path:
-                    name = ", ".join(dict.fromkeys(ops[i].kind for i in members))
+                    helpers = [p.split(".")[-1] for p in paths if p and p != path]
+                    if helpers:
+                        name += "\n+ " + _wrap(", ".join(helpers), 28)
+                elif len(paths) > 1 or not path:
+                    named = [p.split(".")[-1] for p in paths if p]
+                    name = ", ".join(named) if named else \
+                        ", ".join(dict.fromkeys(ops[i].kind for i in members))
                 count = f"{len(members)} op" + ("" if len(members) == 1 else "s")
                 label = f"{name}\n{count}"
                 node_kind = d.LOSS if any(_is_loss(ops[i].kind) for i in members) else d.CELL
                 fill = LOSS_FILL if node_kind == d.LOSS else CELL_FILL
+            elif node_id.startswith("context"):
+                named = list(dict.fromkeys(ops[i].module_path.split(".")[-1] or ops[i].kind
+                                           for i in members))
+                label = "context\n" + _wrap(", ".join(named), 24)
+                node_kind, fill = d.CONTEXT, CELL_FILL
+            elif len(members) > 1:                        # a chain of adds over the steps
+                label = f"sum over t\n{len(members)} ops"
+                node_kind, fill = d.OP, "white"
             else:
                 label = first.kind
                 if first.scope and not self.collapse and row is not None:
                     label += "\n" + first.scope.split(" / ")[-1]
                 node_kind = d.LOSS if _is_loss(first.kind) else d.OP
                 fill = LOSS_FILL if node_kind == d.LOSS else "white"
+            targets = self.step_labels.get("target")
+            if node_kind == d.LOSS and row is not None and targets is not None and \
+                    0 <= first.time_step - row.start < len(targets):
+                label += f"\ntarget {targets[first.time_step - row.start]}"
             detail = shape_text(ops[members[-1]].shape) if self.shapes else ""
             value = ops[members[-1]].grad_norm if self.grads else None
             node = d.Node(node_id, node_kind, label, ops=members, detail=detail, fill=fill,
@@ -513,7 +661,7 @@ class _Planner:
         self.anchors = {key: self.node_of[index] for key, index in anchor_ops.items()}
         self.feeds = self._feeds()
         seen = set()
-        taps = {}                      # (row index, t) -> {leaf key: [reader nodes]}
+        taps = {}                      # (row index, t, owner) -> {leaf key: [reader nodes]}
         gathered = {}                  # outside node -> {row index: [step ops]}
         initial = {}                   # row index -> [data keys]
         for index in ready.shown:
@@ -525,7 +673,9 @@ class _Planner:
                 if kind == "param":
                     if row is not None:
                         step = t if t in row.shown else "elided"
-                        readers = taps.setdefault((row.index, step), {}).setdefault(source, [])
+                        owner = "" if (row.fallback or target in self.cells or
+                                       step == "elided") else target
+                        readers = taps.setdefault((row.index, step, owner), {}).setdefault(source, [])
                         if target not in readers:
                             readers.append(target)
                     else:
@@ -616,9 +766,8 @@ class _Planner:
         readers = {self.ops[i].time_step for i in ready.shown if ready.row_of.get(i) is row
                    and ("data", key) in ready.sources[i]}
         first = row.steps[-1] if row.reverse else row.steps[0]
-        data = [s for k, s in ready.sources[index] if k == "data"]
         if readers == {first} and not _is_loss(self.ops[index].kind) and \
-                (len(row.steps) > 1 or data.index(key) > 0 or self._reads_recurrent(index)):
+                self._initial(index, key):
             initial.setdefault(row.index, [])
             if key not in initial[row.index]:
                 initial[row.index].append(key)
@@ -634,7 +783,10 @@ class _Planner:
         elif self.ops[index].module_path == row.module or row.fallback:
             label, kind = f"x_{local}", d.INPUT
         else:
-            label, kind = "data", d.INPUT
+            return                  # a mask or constant a step's other modules read
+        inputs = self.step_labels.get("x")
+        if kind == d.INPUT and inputs is not None and 0 <= local < len(inputs):
+            label += f" = {inputs[local]}"
         stub = self._put(d.Node(f"x{order[key]}r{row.index}t{t}", kind, label,
                                 leaves=[order[key]], fill=DATA_FILL), row, t)
         self._pending(stub.id, target, row, t, d.FEED)
@@ -646,11 +798,24 @@ class _Planner:
         if (tail, target, row, t, kind) not in self.pending_inputs:
             self.pending_inputs.append((tail, target, row, t, kind))
 
-    def _reads_recurrent(self, index):
-        return any(kind == "param" and "_hh" in self.trace.leaves[source].name and
-                   "_ih" not in " ".join(self.trace.leaves[s].name for k, s in
-                                          self.ready.sources[index] if k == "param")
-                   for kind, source in self.ready.sources[index])
+    def _initial(self, index, key):
+        """Whether data ``key`` read by op ``index`` (in its row's first step only) is the
+        initial state: what a recurrent weight multiplies (W_hh), not an input one (W_ih); in
+        an op reading both (a fused step), any data after the input x."""
+        weights = [self.trace.leaves[s].name for k, s in self.ready.sources[index] if k == "param"]
+        recurrent = any("_hh" in w for w in weights)
+        inputs = any("_ih" in w for w in weights)
+        if recurrent and not inputs:
+            return True
+        if inputs and not recurrent:
+            return False
+        if recurrent and inputs:
+            values = [(k, s) for k, s in self.ready.sources[index] if k != "param"]
+            return values.index(("data", key)) > 0
+        # an op reading no weight (c_{t-1} in f * c): the state, unless an input weight reads it
+        return not any(("data", key) in sources and any(
+            k == "param" and "_ih" in self.trace.leaves[s].name for k, s in sources)
+            for sources in self.ready.sources.values())
 
     def _data_label(self, key, index):
         name = self.ready.names[key]
@@ -668,6 +833,9 @@ class _Planner:
         else:
             kind = self.trace.module_kinds.get(row.module, "")
             names = ("h", "c") if kind.startswith("LSTM") else ("h",)
+            if len(names) > 1 and not self.collapse:      # op by op: h_t and c_t each
+                names = ("h",) if origin == self.anchors.get((row.index, producer.time_step)) \
+                    else ("c",)
             name = ", ".join(f"{n}_{local}" for n in names)
         if producer.time_step not in row.shown or consumer.time_step not in row.shown:
             name = ""
@@ -699,7 +867,16 @@ class _Planner:
             self._edge_once(seen, d.FLOW, origin, context)
             self._edge_once(seen, d.FLOW, context, target)
         elif producer.time_step in producer_row.shown:
-            self._edge_once(seen, d.ATTENTION, origin, target, time_step=consumer.time_step)
+            # attention: every encoder output into one node between the rows, and from there
+            # into each decoder step that reads them
+            first = min(r.index for r in self.rows if r.group == producer_row.group)
+            memory = f"memory{first}_{row.index}"
+            if memory not in self.drawing.nodes:
+                name = producer_row.group or producer_row.name or "encoder"
+                self._put(d.Node(memory, d.MEMORY, f"{name} outputs, all t\n(read by attention)",
+                                 fill=OUTPUT_FILL))
+            self._edge_once(seen, d.ATTENTION, origin, memory, time_step=producer.time_step)
+            self._edge_once(seen, d.ATTENTION, memory, target, time_step=consumer.time_step)
 
     def _taps(self, taps):
         """A step's tap: one cell per shared weight it reads, coloured by that step's share;
@@ -707,9 +884,11 @@ class _Planner:
         cell of its input weight (x_t -> W_ih -> the cell)."""
         trace, order = self.trace, self.order
         entries = {}
-        for (row_index, t), tap in sorted(taps.items(), key=lambda item: (item[0][0], str(item[0][1]))):
+        for (row_index, t, owner), tap in taps.items():
             row = next(r for r in self.rows if r.index == row_index)
             node_id = f"tap{row_index}t{t}" if t != "elided" else f"tap{row_index}elided"
+            if owner:                   # the weights of a node beside the cell: its own tap
+                node_id = f"tap{row_index}t{t}_{owner}"
             cells = []
             for key in tap:
                 share = self._share(key, t, row_index)
@@ -718,6 +897,10 @@ class _Planner:
                                                                  else self.ready.names[key],
                                                                  row.module),
                                     order[key], share.get("value"), share.get("colour")))
+            # one order in every picture: the row's weights (W before b, ih before hh), then
+            # the other modules' in the order they were first used
+            cells.sort(key=lambda c: ("." in c.label, c.label.startswith("b"), "hh" in c.label,
+                                      c.leaf))
             node = d.Node(node_id, d.TAP, "", cells=cells, leaves=[c.leaf for c in cells],
                           fill="none")
             if t == "elided":
@@ -730,7 +913,8 @@ class _Planner:
                     self.drawing.add_edge(d.TAP_EDGE, node_id, reader, tail_port=f"p{order[key]}",
                                           time_step=None if t == "elided" else t,
                                           **self._share(key, t, row_index))
-                    if t != "elided" and short_name(trace.leaves[key].name, row.module) == "W_ih":
+                    if t != "elided" and not owner and \
+                            short_name(trace.leaves[key].name, row.module) == "W_ih":
                         entries[(reader, row_index, t)] = (node_id, f"p{order[key]}")
         for tail, target, row, t, kind in getattr(self, "pending_inputs", []):
             entry = entries.get((target, row.index, t))
