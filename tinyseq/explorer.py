@@ -99,7 +99,7 @@ def explorer_data(trace, laid):
                "is_param": leaf.is_param} for leaf in trace.leaves.values()]
     scales = [(line.low, line.high) for line in (laid.legend.lines if laid.legend else ())
               if line.low is not None]
-    share_range = scales[0] if scales else None
+    share_range = scales[0] if scales else None         # the picture's taps and bars
     parameters = []
     for leaf in trace.parameters():
         entry = {"id": order[leaf.key], "name": leaf.name, "shape": list(leaf.shape),
@@ -139,7 +139,6 @@ def explorer_data(trace, laid):
             "ops": ops, "leaves": leaves, "parameters": parameters,
             "state_grad_norms": [[t, _finite(v)] for t, v in states.items()],
             "share_range": list(share_range) if share_range else None,
-            "state_range": list(scales[1]) if len(scales) > 1 else None,
             "nodes": nodes, "steps": steps, "param_edges": param_edges,
             "edges": {edge.id: {"kind": edge.kind, "tail": edge.tail, "head": edge.head,
                                 "t": edge.time_step} for edge in laid.edges},
@@ -304,11 +303,12 @@ _JS = r"""
   function fmt(v) { return v === null || v === undefined ? "–" : Number(v).toPrecision(4); }
   function shape(s) { return "(" + s.join(", ") + ")"; }
 
-  // one log scale for the gradient through the steps, the picture's (blue small, red large)
+  // one log scale for what the step boxes hand on (blue small, red large); a box's norm counts
+  // its outputs to the losses too, so it has its own range, not the state arrows'
   var norms = [];
   data.steps.forEach(function (s) { if (s.grad_norm > 0) norms.push(s.grad_norm); });
-  var low = data.state_range ? data.state_range[0] : norms.length ? Math.min.apply(null, norms) : 1;
-  var high = data.state_range ? data.state_range[1] : norms.length ? Math.max.apply(null, norms) : 1;
+  var low = norms.length ? Math.min.apply(null, norms) : 1;
+  var high = norms.length ? Math.max.apply(null, norms) : 1;
   document.getElementById("scale-low").textContent = fmt(low);
   document.getElementById("scale-high").textContent = fmt(high);
   function heat(v, lo, hi) {
