@@ -711,12 +711,17 @@ def test_hostile_names_stay_text_and_the_page_still_works(browser, tmp_path):
     assert HOSTILE["scope"] in {op["scope"] for op in data["ops"]}
     _open(browser, path)
     assert browser.title == HOSTILE["title"]
-    for step in data["steps"]:                               # open every card, hover its ops
+    firsts = {step["row_id"]: step for step in reversed(data["steps"])}
+    for step in firsts.values():                 # a card of each row, hover the op that reads
         browser.execute_script("window.tinyseqExplorer.toggleStep(arguments[0])", step["box"])
-        for item in browser.find_elements("css selector", f'.card[data-box="{step["box"]}"] li.op'):
-            ActionChains(browser).move_to_element(item).perform()
-            assert "inputs:" in item.get_attribute("title")
-    for name, node in data["nodes"].items():                 # hover every node
+        items = browser.find_elements("css selector", f'.card[data-box="{step["box"]}"] li.op')
+        item = next(li for li in items if "weight" in li.get_attribute("title")
+                    or HOSTILE["param"] in li.get_attribute("title"))
+        ActionChains(browser).move_to_element(item).perform()      # the named weights
+        assert "inputs:" in item.get_attribute("title")
+        browser.execute_script("window.tinyseqExplorer.toggleStep(arguments[0])", step["box"])
+    named = [name for name, node in data["nodes"].items() if node["kind"] in ("param", "cell")]
+    for name in named[:12]:                      # hover nodes that show the names
         element = _by_id(browser, "g.node", name)
         if element is not None and element.is_displayed():
             ActionChains(browser).move_to_element(element).perform()
