@@ -242,6 +242,17 @@ def test_clicking_a_parameter_shows_its_contributions_and_highlights_its_edges(b
         assert float(text) == pytest.approx(norm, rel=1e-6, abs=1e-12)
         assert bar_value == pytest.approx(norm, rel=1e-6, abs=1e-12)
         assert bar_t == str(t)
+    # the bars are on the picture's log scale, in the picture's colours
+    drawn = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.chart rect.bar')).map("
+        "r => [Number(r.getAttribute('height')), r.getAttribute('fill')])")
+    entry = next(p for p in data["parameters"] if p["id"] == order)
+    low, high = data["share_range"]
+    for (height, fill), (_, value, colour) in zip(drawn, entry["contributions"]):
+        if value:
+            assert fill == colour
+            level = min(1, max(0, np.log(value / low) / np.log(high / low)))
+            assert height == pytest.approx(2 + (150 - 22) * level, abs=0.01)
     highlighted = browser.execute_script(
         "return Array.from(document.querySelectorAll('g.edge.highlight')).map(g => g.id)")
     assert highlighted and sorted(highlighted) == sorted(data["param_edges"][str(order)])
