@@ -7,7 +7,10 @@ The Graphviz workarounds, all here: in ``-n2`` mode neato draws a cluster only w
 cluster carries its ``bb`` (it computes none itself), so every box is written with its
 bounding box in Graphviz's coordinates (points, y up); and it moves the whole picture so that
 its lowest node sits at the origin unless ``notranslate=true``, which keeps the Drawing's
-coordinates (and the boxes' ``bb``) valid as written.
+coordinates (and the boxes' ``bb``) valid as written. Routing edges around the nodes
+(``splines=true``) costs Graphviz time that grows about with edges times nodes (14 s for four
+rows of twelve LSTM steps), so a large picture gets ``splines=curved``: each edge one curve,
+drawn in under a second.
 
 Every name reaching the text goes through ``tinyseq.escape`` (dot_string for quoted strings,
 dot_html inside HTML-like labels); ids are the Drawing's, made of letters, digits and ``_``.
@@ -25,6 +28,7 @@ from .plan import heat
 
 SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 ENGINE = ["neato", "-n2"]
+ROUTED_EDGES = 250           # up to this many edges are routed around the nodes
 
 _NODE_STYLE = {
     d.OP: 'shape=box, style="rounded,filled"',
@@ -96,7 +100,8 @@ def to_dot_text(drawing):
     """DOT text of a laid-out ``drawing`` for ``neato -n2`` (see the module docstring)."""
     writer = _Writer(drawing)
     lines = ["digraph bptt {",
-             f'  graph [bb="0,0,{_num(drawing.width)},{_num(drawing.height)}", splines=true, '
+             f'  graph [bb="0,0,{_num(drawing.width)},{_num(drawing.height)}", '
+             f'splines={"true" if len(drawing.edges) <= ROUTED_EDGES else "curved"}, '
              f'notranslate=true, '
              f'outputorder=edgesfirst, fontname="Helvetica", pad=0.1];',
              f'  node [fontname="Helvetica", fontsize={FONT}, style=filled, fillcolor=white, '

@@ -42,6 +42,22 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
                             step_labels=step_labels))
 
     laid = build(collapse, chosen)
+    if first_last is None and max_steps is not None:
+        # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
+        # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
+        if laid.width > MAX_SIDE and longest > 2:
+            # the largest k (first and last steps kept) that fits, by bisection: a few layouts
+            low, high = 1, (chosen if chosen is not None else longest // 2 + 1) - 1
+            best = None
+            while low <= high:
+                keep = (low + high) // 2
+                candidate = build(collapse, keep)
+                if candidate.width <= MAX_SIDE:
+                    best, low = candidate, keep + 1
+                else:
+                    high = keep - 1
+            laid = best if best is not None else build(collapse, 1)
+            chosen = max(1, low - 1)
     if _size(laid) > max_nodes and not collapse and ready.rows:
         warnings.warn(f"to_dot: {_size(laid)} nodes and step boxes exceed max_nodes={max_nodes}; "
                       f"collapsing each step's modules into one node", stacklevel=3)
@@ -60,19 +76,6 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
                       f"any time step by module (tag loops with ts.timestep(t) to see steps)",
                       stacklevel=3)
         laid = build(collapse, chosen, untimed=True)
-    if first_last is None and max_steps is not None:
-        # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
-        # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
-        while laid.width > MAX_SIDE and longest > 2:
-            shown = max(len(row.steps) for row in laid.rows)
-            keep = (chosen if chosen is not None else shown // 2 + 1) - 1
-            if keep < 1:
-                break
-            too_wide = laid.width - MAX_SIDE
-            pitch = laid.width / max(1, shown + 3)
-            keep = max(1, min(keep, (shown - int(too_wide // pitch) - 2) // 2))
-            chosen = keep
-            laid = build(collapse, chosen)
     return laid
 
 

@@ -395,9 +395,13 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
         tails = [nodes[p] for p in preds.get(node.id, ()) if nodes[p].x is not None]
         heads = [nodes[s] for s in succs.get(node.id, ()) if nodes[s].x is not None]
         if tails and heads:
-            upper = max((drawing.row(t.row) for t in tails if t.row),
+            # between the last row of the tails' group (an encoder) and the first of the
+            # heads' (a decoder)
+            groups = {drawing.row(t.row).key[0] for t in tails if t.row}
+            upper = max((r for r in drawing.rows if r.key[0] in groups),
                         key=lambda r: r.y + r.height)
-            lower = min((drawing.row(h.row) for h in heads if h.row), key=lambda r: r.y)
+            lower = min((r for r in drawing.rows if r.y > upper.y), key=lambda r: r.y,
+                        default=upper)
             node.x = (max(t.x for t in tails) + min(h.x for h in heads)) / 2
             node.y = (upper.y + upper.height + lower.y) / 2
             if node.kind == d.MEMORY:       # below the middle of the steps it gathers

@@ -859,7 +859,10 @@ class _Planner:
         readers = [s for kind, s in self.ready.sources[consumer.index] if kind == "op"
                    and self.ready.row_of.get(s) is producer_row]
         if len(readers) == 1:
-            context = f"context{producer_row.index}_{row.index}"
+            # one context node between an encoder and a decoder, whatever layers they have
+            first = min(r.index for r in self.rows if r.group == producer_row.group)
+            to = min(r.index for r in self.rows if r.group == row.group)
+            context = f"context{first}_{to}"
             if context not in self.drawing.nodes:
                 self._put(d.Node(context, d.CONTEXT, "context\n(final state)", fill=CELL_FILL))
                 self.context_rows = getattr(self, "context_rows", {})
