@@ -1,19 +1,77 @@
-"""How long a BPTT picture takes: trace one training step of an LSTM over many steps, then
-draw it with the defaults (the middle steps elided, one node per step) and lay it out with
-Graphviz's dot.
+"""How long a BPTT picture takes.
+
+1. An LSTM over many steps: trace one training step, then draw it with the defaults (the
+   middle steps elided, one node per step): the Drawing (plan + layout), the DOT text, and
+   Graphviz drawing the SVG (neato -n2 with pinned positions).
+2. The demo's Seq2Seq (examples/demo.py's model, as examples/seq2seq_dates.py builds it, not
+   trained: a bidirectional GRU encoder, general attention) on the demo's shortest test date:
+   the same.
 
     python benchmarks/render_time.py [--steps 200] [--hidden 32] [--batch 8] [--impl fused]
+                                     [--no-seq2seq]
 """
 import argparse
 import os
-import shutil
-import subprocess
+import sys
 import tempfile
 import time
 
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn
+from tinyseq.render import dot as dot_writer
+from tinyseq.render.graph import drawing
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def timed_picture(tr, folder, name):
+    """(Drawing seconds, DOT seconds, SVG seconds, DOT lines) of ``tr``'s default picture."""
+    start = time.perf_counter()
+    laid = drawing(tr, grads=True)
+    planned = time.perf_counter()
+    source = dot_writer.to_dot_text(laid)
+    written = time.perf_counter()
+    dot_writer.write(source, os.path.join(folder, name))
+    drawn = time.perf_counter()
+    return planned - start, written - planned, drawn - written, len(source.splitlines())
+
+
+def lstm(args, folder):
+    ts.manual_seed(0)
+    model = nn.LSTM(8, args.hidden, impl=args.impl)
+    x, y = ts.randn(args.steps, args.batch, 8), ts.randn(args.steps, args.batch, args.hidden)
+    start = time.perf_counter()
+    with ts.trace() as tr:
+        loss = F.mse_loss(model(x)[0], y)
+    loss.backward()
+    traced = time.perf_counter() - start
+    plan, text, svg, lines = timed_picture(tr, folder, "lstm.svg")
+    print(f"LSTM ({args.impl}), {args.steps} steps: trace + backward {traced:.2f} s, drawing "
+          f"{plan:.2f} s, DOT {text:.2f} s ({lines} lines), Graphviz SVG {svg:.2f} s; "
+          f"recorded and rendered in {traced + plan + text + svg:.2f} s")
+
+
+def seq2seq(folder):
+    sys.path.insert(0, os.path.join(HERE, "..", "examples"))
+    from seq2seq_dates import dates_dataset
+    ts.manual_seed(0)
+    data = dates_dataset(n_train=10, n_valid=10, n_test=50, seed=0)
+    source_vocab, target_vocab = data.source_vocab, data.target_vocab
+    model = nn.Seq2Seq(len(source_vocab), len(target_vocab), 32, 64, cell="gru",
+                       attention="general", bidirectional=True, pad_id=target_vocab.pad_id,
+                       sos_id=target_vocab.sos_id, eos_id=target_vocab.eos_id)
+    text, target_text = min(data.test[:50], key=lambda pair: len(pair[0]))
+    source = [source_vocab.encode(text)]
+    target = [target_vocab.encode(target_text, add_sos=True, add_eos=True)]
+    with ts.trace() as tr:
+        logits, _ = model(source, target)
+        loss = model.loss(logits, target)
+    loss.backward()
+    plan, text_seconds, svg, lines = timed_picture(tr, folder, "seq2seq.svg")
+    print(f"the demo's Seq2Seq on {text!r} ({tr.steps} steps): drawing {plan:.2f} s, DOT "
+          f"{text_seconds:.2f} s ({lines} lines), Graphviz SVG {svg:.2f} s; rendered in "
+          f"{plan + text_seconds + svg:.2f} s")
 
 
 def main(argv=None):
@@ -22,27 +80,12 @@ def main(argv=None):
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--impl", choices=("fused", "primitive"), default="fused")
+    parser.add_argument("--no-seq2seq", action="store_true", help="time the LSTM only")
     args = parser.parse_args(argv)
-    ts.manual_seed(0)
-    model = nn.LSTM(8, args.hidden, impl=args.impl)
-    x, y = ts.randn(args.steps, args.batch, 8), ts.randn(args.steps, args.batch, args.hidden)
-    start = time.perf_counter()
-    with ts.trace() as tr:
-        loss = F.mse_loss(model(x)[0], y)
-    loss.backward()
-    traced = time.perf_counter()
-    source = tr.to_dot(grads=True)
-    drawn = time.perf_counter()
-    print(f"LSTM ({args.impl}), {args.steps} steps: trace + backward {traced - start:.2f} s, "
-          f"to_dot {drawn - traced:.2f} s ({len(source.splitlines())} lines)", end="")
-    if shutil.which("dot") is None:
-        print("; no Graphviz dot to lay it out")
-        return
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "bptt.svg")
-        subprocess.run(["dot", "-Tsvg", "-o", path], input=source.encode("utf-8"), check=True)
-    done = time.perf_counter()
-    print(f", dot -Tsvg {done - drawn:.2f} s; in all {done - start:.2f} s")
+        lstm(args, folder)
+        if not args.no_seq2seq:
+            seq2seq(folder)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,8 @@ def main(steps=300, hidden_size=8, lr=0.05, output="out/hello_bptt.svg", progres
         optimizer.step()
         if step == 0 and output:              # the picture shows this step's gradients
             os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-            tr.render(output, grads=True, collapse=False)
+            tr.render(output, grads=True, collapse=False,
+                      step_labels={"x": "hell", "target": "ello"})
             del tr
     losses = [step_loss.item() for step_loss in step_losses(cell, head, "hello")]
     said = say(cell, head)

@@ -249,7 +249,7 @@ def test_contributions_by_rank_need_an_averaged_gradient():
     loss.backward()
     with pytest.raises(ValueError, match="no averaged gradient of weight reached this trace"):
         tr.contributions(layer.weight, by="rank")
-    with pytest.raises(ValueError, match="by must be 'step' or 'rank', got 'loss'"):
+    with pytest.raises(ValueError, match="by must be 'step', 'loss_step' or 'rank', got 'loss'"):
         tr.contributions(layer.weight, by="loss")
 
 

@@ -113,11 +113,11 @@ def _page_data(path):
     return text, json.loads(found.group(1))
 
 
-def _by_title(browser, css, title):
+def _by_id(browser, css, element_id):
+    """The SVG element of the Drawing item ``element_id`` (Graphviz writes it as the id)."""
     return browser.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0])).find("
-        "g => g.querySelector('title') && g.querySelector('title').textContent === arguments[1])",
-        css, title)
+        "return Array.from(document.querySelectorAll(arguments[0])).find(g => g.id === arguments[1])",
+        css, element_id)
 
 
 def _step_box(data, t):
@@ -140,14 +140,24 @@ def test_page_is_self_contained_and_carries_the_numbers(pages):
     for leaf in tr.parameters():
         entry = next(p for p in data["parameters"] if p["name"] == leaf.name)
         expected = [(t, float(np.linalg.norm(g))) for t, g in tr.contributions(leaf.tensor)]
-        assert [t for t, _ in entry["contributions"]] == [t for t, _ in expected]
-        np.testing.assert_allclose([v for _, v in entry["contributions"]],
+        assert [t for t, _, _ in entry["contributions"]] == [t for t, _ in expected]
+        np.testing.assert_allclose([v for _, v, _ in entry["contributions"]],
                                    [v for _, v in expected], rtol=1e-12)
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) if value else colour is None
+                   for _, value, colour in entry["contributions"])
     states = tr.state_grad_norms()
     assert dict((t, v) for t, v in data["state_grad_norms"]) == pytest.approx(states, rel=1e-12)
     assert sorted(step["t"] for step in data["steps"]) == tr.time_steps
-    for step in data["steps"]:
+    for step in data["steps"]:       # one row: a box holds its step's ops and hands on its state
         assert step["ops"] == [r.index for r in tr.ops if r.time_step == step["t"]]
+        assert step["grad_norm"] == pytest.approx(states[step["t"]], rel=1e-12)
+    # the page's picture is the Drawing that tr.render writes: the same ids
+    from tinyseq.render.graph import drawing
+    laid = drawing(tr, grads=True)
+    assert set(data["nodes"]) == set(laid.nodes)
+    assert [s["box"] for s in data["steps"]] == [box.id for box in laid.steps]
+    for element_id in list(laid.nodes) + [edge.id for edge in laid.edges] + [b.id for b in laid.steps]:
+        assert f'id="{element_id}"' in text
 
 
 @needs_dot
@@ -162,6 +172,20 @@ def test_to_html_returns_text_without_a_path_and_checks_its_input(pages, tmp_pat
         ts.trace().to_html(tmp_path / "empty.html")
 
 
+@needs_dot
+def test_to_html_takes_a_loop_over_numpy_integer_steps():
+    weight, h = ts.randn(3, 3, requires_grad=True), ts.randn(2, 3)
+    with ts.trace() as tr:
+        for t in np.arange(3):                  # numpy.int64 steps, as ts.timestep(int) takes
+            with ts.timestep(t):
+                h = (h @ weight).tanh()
+        loss = h.sum()
+    loss.backward()
+    data = json.loads(re.search(r'id="tinyseq-data"[^>]*>(.*?)</script>', tr.to_html(),
+                                re.S).group(1))
+    assert data["time_steps"] == [0, 1, 2]
+
+
 # --- in the browser -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(MODELS))
 def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages, name):
@@ -171,8 +195,8 @@ def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages
     data = browser.execute_script("return window.tinyseqExplorer.data")
     t = tr.time_steps[1]
     node_name, node = next((n, v) for n, v in data["nodes"].items()
-                           if v["kind"] in ("group", "op") and v["t"] == t and v["ops"])
-    element = _by_title(browser, "g.node", node_name)
+                           if v["kind"] in ("cell", "op") and v["t"] == t and v["ops"])
+    element = _by_id(browser, "g.node", node_name)
     ActionChains(browser).move_to_element(element).perform()
     tooltip = browser.find_element("id", "tooltip")
     assert tooltip.is_displayed()
@@ -184,7 +208,8 @@ def test_hovering_a_node_shows_op_shapes_module_step_and_gradient(browser, pages
     assert "(" + ", ".join(str(n) for n in records[-1].shape) + ")" in text
     assert "module" in text and (records[-1].module_path or "(top level)") in text
     norm = float(re.search(r"gradient norm ([-+0-9.e]+)", text).group(1))
-    expected = records[0].grad_norm if len(records) == 1 else tr.state_grad_norms()[t]
+    box = next(step for step in data["steps"] if step["box"] == node["box"])
+    expected = records[0].grad_norm if len(records) == 1 else box["grad_norm"]
     assert norm == pytest.approx(expected, rel=1e-3)
     ActionChains(browser).move_to_element(browser.find_element("tag name", "header")).perform()
     assert not tooltip.is_displayed()
@@ -199,7 +224,8 @@ def test_clicking_a_parameter_shows_its_contributions_and_highlights_its_edges(b
     leaf = _param(tr, weight)
     data = browser.execute_script("return window.tinyseqExplorer.data")
     order = next(p["id"] for p in data["parameters"] if p["name"] == leaf.name)
-    _by_title(browser, "g.node", f"p{order}").click()
+    param_node = next(i for i, n in data["nodes"].items() if n["kind"] == "param" and n["leaf"] == order)
+    _by_id(browser, "g.node", param_node).click()
     side = browser.find_element("id", "side-content")
     assert side.get_attribute("data-param") == leaf.name
     expected = tr.contributions(leaf.tensor)
@@ -216,12 +242,21 @@ def test_clicking_a_parameter_shows_its_contributions_and_highlights_its_edges(b
         assert float(text) == pytest.approx(norm, rel=1e-6, abs=1e-12)
         assert bar_value == pytest.approx(norm, rel=1e-6, abs=1e-12)
         assert bar_t == str(t)
+    # the bars are on the picture's log scale, in the picture's colours
+    drawn = browser.execute_script(
+        "return Array.from(document.querySelectorAll('svg.chart rect.bar')).map("
+        "r => [Number(r.getAttribute('height')), r.getAttribute('fill')])")
+    entry = next(p for p in data["parameters"] if p["id"] == order)
+    low, high = data["share_range"]
+    for (height, fill), (_, value, colour) in zip(drawn, entry["contributions"]):
+        if value:
+            assert fill == colour
+            level = min(1, max(0, np.log(value / low) / np.log(high / low)))
+            assert height == pytest.approx(2 + (150 - 22) * level, abs=0.01)
     highlighted = browser.execute_script(
-        "return Array.from(document.querySelectorAll('g.edge.highlight')).map("
-        "g => g.querySelector('title').textContent)")
+        "return Array.from(document.querySelectorAll('g.edge.highlight')).map(g => g.id)")
     assert highlighted and sorted(highlighted) == sorted(data["param_edges"][str(order)])
-    assert all(re.match(rf"^(tap\w+:)?p{order}->", title) for title in highlighted)
-    steps_reached = {data["nodes"][title.split("->")[1].split(":")[0]]["t"] for title in highlighted}
+    steps_reached = {data["nodes"][data["edges"][e]["head"]]["t"] for e in highlighted}
     assert steps_reached - {None} == {t for t, _ in expected if t is not None}
 
 
@@ -233,24 +268,25 @@ def test_clicking_a_step_box_expands_and_collapses_its_ops(browser, pages, name)
     t = tr.time_steps[-2]
     box = _step_box(data, t)["box"]
     label = browser.execute_script(
-        "return arguments[0].querySelector('text')", _by_title(browser, "g.cluster", box))
+        "return arguments[0].querySelector('text')", _by_id(browser, "g.cluster", box))
     label.click()
     cards = browser.find_elements("css selector", f'.card[data-box="{box}"]')
     assert len(cards) == 1 and cards[0].is_displayed()
     items = cards[0].find_elements("css selector", "li.op")
-    expected = [r for r in tr.ops if r.time_step == t]
+    expected = [tr.ops[i] for i in _step_box(data, t)["ops"]]
+    assert expected and all(r.time_step == t for r in expected)
     assert [int(li.get_attribute("data-op")) for li in items] == [r.index for r in expected]
     assert [li.find_element("tag name", "b").text for li in items] == [r.kind for r in expected]
-    assert "expanded" in _by_title(browser, "g.cluster", box).get_attribute("class")
+    assert "expanded" in _by_id(browser, "g.cluster", box).get_attribute("class")
     label.click()
     assert not browser.find_elements("css selector", f'.card[data-box="{box}"]')
-    assert "expanded" not in _by_title(browser, "g.cluster", box).get_attribute("class")
+    assert "expanded" not in _by_id(browser, "g.cluster", box).get_attribute("class")
 
 
 def _reached(browser):
     return browser.execute_script(
         "return Array.from(document.querySelectorAll('g.cluster.reached')).map(g => "
-        "[g.querySelector('title').textContent, Number(g.dataset.gradNorm), "
+        "[g.id, Number(g.dataset.gradNorm), "
         "g.querySelector('path, polygon').getAttribute('fill')])")
 
 
@@ -263,7 +299,7 @@ def test_backward_slider_colours_exactly_the_steps_the_gradient_reached(browser,
     slider = browser.find_element("id", "backward")
     assert int(slider.get_attribute("value")) == tr.time_steps[-1] + 1
     assert _reached(browser) == []
-    states = tr.state_grad_norms()
+    states = {step["t"]: step["grad_norm"] for step in data["steps"] if step["grad_norm"]}
     box_of = {step["box"]: step["t"] for step in data["steps"]}
     pressed = 0
     for presses in (1, 3, len(tr.time_steps)):
@@ -311,7 +347,7 @@ def test_the_page_makes_no_network_request(browser, pages, name):
     _open(browser, path)
     data = browser.execute_script("return window.tinyseqExplorer.data")
     for node in list(data["nodes"])[:3]:                    # interact, then look
-        element = _by_title(browser, "g.node", node)
+        element = _by_id(browser, "g.node", node)
         if element is not None and element.is_displayed():
             ActionChains(browser).move_to_element(element).perform()
     browser.execute_script("var e = window.tinyseqExplorer; e.selectParam(e.data.parameters[0].id);"
@@ -340,10 +376,13 @@ def test_a_hundred_steps_stay_responsive(browser, tmp_path):
     elapsed = browser.execute_script(
         "var e = window.tinyseqExplorer, start = performance.now();"
         "for (var t = 100; t >= 0; t--) e.showBackward(t);"
-        "e.selectParam(e.data.parameters[1].id); e.toggleStep(e.data.steps[50].box);"
+        "e.selectParam(e.data.parameters[1].id);"
+        "e.toggleStep(e.data.steps[Math.floor(e.data.steps.length / 2)].box);"
         "return performance.now() - start")
     assert elapsed < 1000, f"walking 100 steps back took {elapsed:.0f} ms"
-    assert len(_reached(browser)) == 100
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    reached = [s for s in data["steps"] if s["grad_norm"]]
+    assert len(_reached(browser)) == len(reached) and 10 <= len(reached) < 100      # elided
 
 
 # --- neuron views (no browser) --------------------------------------------------------------------
@@ -524,7 +563,9 @@ def test_the_demo_writes_its_explorer_and_both_attention_maps(tmp_path, monkeypa
     demo = importlib.import_module("demo")
     result = demo.main(output_dir=str(tmp_path), n_train=300, epochs=1)
     _, data = _page_data(tmp_path / "demo_explorer.html")
-    assert {step["t"] for step in data["steps"]} == set(data["time_steps"])
+    shown = {step["t"] for step in data["steps"]}        # as the picture: long rows elided
+    left_out = {t for row in data["rows"] for t in row["elided"]}
+    assert shown | left_out == set(data["time_steps"]) and shown
     assert len(data["time_steps"]) > 10
     rows = {step["row"] for step in data["steps"]}
     assert "decoder" in rows and any(row.startswith("encoder") for row in rows)
@@ -538,3 +579,169 @@ def test_the_demo_writes_its_explorer_and_both_attention_maps(tmp_path, monkeypa
     np.testing.assert_allclose(demo.attention_over(model, source, tokens[0])[:steps],
                                weights[0][:steps], atol=1e-6)
     sys.modules.pop("demo", None)
+
+
+# --- the explorer on the drawing model: rows, scrolling, controls, long traces, hostile names ----
+def _bidirectional_trace():
+    ts.manual_seed(0)
+    layer = nn.GRU(3, 4, bidirectional=True)
+    x, y = ts.randn(5, 2, 3), ts.randn(5, 2, 8)
+    with ts.trace() as tr:
+        output, _ = layer(x)
+        loss = F.mse_loss(output, y)                 # every step of both rows gets a gradient
+    loss.backward()
+    return tr
+
+
+@needs_dot
+def test_a_reverse_row_is_walked_in_its_own_backward_order(browser, tmp_path):
+    """The reverse row's state flows t = 4 -> 0, so its gradient flows 0 -> 4: one step back
+    from the loss lights t = 4 of the forward row and t = 0 of the reverse row."""
+    tr = _bidirectional_trace()
+    path = tr.to_html(tmp_path / "bidirectional.html")
+    _open(browser, path)
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    reverse = {step["box"]: step["reverse"] for step in data["steps"]}
+    t_of = {step["box"]: step["t"] for step in data["steps"]}
+    assert sorted(reverse.values()) == [False] * 5 + [True] * 5
+    for value, forward_lit, reverse_lit in ((4, [4], [0]), (2, [2, 3, 4], [0, 1, 2]),
+                                            (0, [0, 1, 2, 3, 4], [0, 1, 2, 3, 4])):
+        browser.execute_script("window.tinyseqExplorer.showBackward(arguments[0])", value)
+        reached = [box for box, _, _ in _reached(browser)]
+        assert sorted(t_of[b] for b in reached if not reverse[b]) == forward_lit
+        assert sorted(t_of[b] for b in reached if reverse[b]) == reverse_lit
+    # a box's card lists its own direction's ops only, and its norm is its own row's
+    for step in data["steps"]:
+        assert step["ops"] and all(tr.ops[i].time_step == step["t"] for i in step["ops"])
+    fused = [r for r in tr.ops if r.kind == "gru_step"]
+    forward_ops = {s["t"]: set(s["ops"]) for s in data["steps"] if not s["reverse"]}
+    reverse_ops = {s["t"]: set(s["ops"]) for s in data["steps"] if s["reverse"]}
+    for t in range(5):
+        assert forward_ops[t].isdisjoint(reverse_ops[t])
+        assert len([i for i in forward_ops[t] | reverse_ops[t] if tr.ops[i] in fused]) == 2
+
+
+@needs_dot
+def test_controls_keep_their_place_when_the_label_changes(browser, pages):
+    _open(browser, pages["Seq2Seq"][2])
+    where = ("return ['play', 'backward', 'zoom-in', 'scale'].map(i => {"
+             "var r = document.getElementById(i).getBoundingClientRect(); return [r.left, r.top]; })")
+    before = browser.execute_script(where)
+    for value in (8, 3, 0):
+        browser.execute_script("window.tinyseqExplorer.showBackward(arguments[0])", value)
+        assert browser.execute_script(where) == before
+    browser.find_element("id", "play").click()                 # the button says pause now
+    assert browser.execute_script(where) == before
+    browser.find_element("id", "play").click()
+
+
+@needs_dot
+def test_the_first_view_shows_the_picture_and_a_weight_click_scrolls_to_its_first_edge(
+        browser, tmp_path):
+    tr, layer = _rnn_trace("LSTM", 20)
+    _open(browser, tr.to_html(tmp_path / "twenty.html"))
+    visible = ("var view = document.getElementById('graph').getBoundingClientRect();"
+               "return Array.from(document.querySelectorAll(arguments[0])).filter(g => {"
+               "var r = g.getBoundingClientRect(); return r.width > 0 && r.right > view.left && "
+               "r.left < view.right && r.bottom > view.top && r.top < view.bottom; }).map(g => g.id)")
+    assert browser.execute_script(visible, "g.cluster")        # step boxes, not a blank band
+    data = browser.execute_script("return window.tinyseqExplorer.data")
+    leaf = next(p["id"] for p in data["parameters"] if p["name"] == "weight_hh_l0")
+    first = data["param_edges"][str(leaf)][0]
+    step_of = {i: data["nodes"][e["head"]]["t"] for i, e in data["edges"].items()}
+    assert step_of[first] == 0            # time order; an elided box's edge (t None) last
+    browser.execute_script("var g = document.getElementById('graph');"
+                           "g.scrollLeft = g.scrollWidth; g.scrollTop = g.scrollHeight;")
+    assert first not in browser.execute_script(visible, "g.edge")
+    browser.execute_script("window.tinyseqExplorer.selectParam(arguments[0])", leaf)
+    assert first in browser.execute_script(visible, "g.edge.highlight")
+
+
+@needs_dot
+def test_to_html_of_a_thousand_steps_uses_the_pictures_elision(tmp_path):
+    ts.manual_seed(0)
+    layer = nn.LSTM(3, 5)
+    x, y = ts.randn(1000, 1, 3), ts.randn(1, 5)
+    with ts.trace() as tr:
+        output, _ = layer(x)
+        loss = F.mse_loss(output[-1], y)
+    loss.backward()
+    text, data = _page_data(tr.to_html(tmp_path / "long.html"))
+    shown = sorted(step["t"] for step in data["steps"])
+    assert shown[0] == 0 and shown[-1] == 999 and len(shown) < 60        # first and last steps
+    assert data["rows"][0]["elided"] and len(data["time_steps"]) == 1000
+
+
+@needs_dot
+def test_a_failing_graphviz_says_what_to_do(monkeypatch, pages):
+    from tinyseq.render import dot as dot_writer
+
+    def crash(source, output_format, engine=None):
+        raise RuntimeError("render: Graphviz (neato -n2) failed: ")
+    monkeypatch.setattr(dot_writer, "run_graphviz", crash)
+    with pytest.raises(RuntimeError, match=r"to_html: Graphviz failed on a picture of \d+ nodes "
+                                           r".*first_last=5.*max_nodes=200"):
+        pages["GRU"][0].to_html()
+
+
+HOSTILE = {"module": 'rnn"><img src=x onerror="window.pwned=1">',
+           "param": 'w" onmouseover="window.pwned=2" x="<!--<script>',
+           "scope": "</script><script>window.pwned=3</script>\u2028",
+           "title": "javascript:window.pwned=4 </title><script>window.pwned=5</script>"}
+
+
+class _Hostile(nn.Module):
+    """A GRU and a hand-written loop whose names are all attacks on the page."""
+
+    def __init__(self):
+        super().__init__()
+        setattr(self, HOSTILE["module"], nn.GRU(3, 4))
+        setattr(self, HOSTILE["param"], nn.Parameter(ts.randn(4, 4)))
+
+    def forward(self, x):
+        output, _ = getattr(self, HOSTILE["module"])(x)
+        h = ts.zeros(x.shape[1], 4)
+        for t in range(x.shape[0]):
+            with ts.timestep(x.shape[0] + t), ts.scope(HOSTILE["scope"]):
+                h = (output[t] + h @ getattr(self, HOSTILE["param"])).tanh()
+        return h
+
+
+@needs_dot
+def test_hostile_names_stay_text_and_the_page_still_works(browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    ts.manual_seed(0)
+    model = _Hostile()
+    with ts.trace() as tr:
+        loss = (model(ts.randn(4, 2, 3)) ** 2).mean()
+    loss.backward()
+    path = tr.to_html(tmp_path / "hostile.html", title=HOSTILE["title"])
+    text, data = _page_data(path)
+    assert "<script>window" not in text and "<img" not in text
+    assert data["title"] == HOSTILE["title"]
+    assert HOSTILE["scope"] in {op["scope"] for op in data["ops"]}
+    _open(browser, path)
+    assert browser.title == HOSTILE["title"]
+    firsts = {step["row_id"]: step for step in reversed(data["steps"])}
+    for step in firsts.values():                 # a card of each row, hover the op that reads
+        browser.execute_script("window.tinyseqExplorer.toggleStep(arguments[0])", step["box"])
+        items = browser.find_elements("css selector", f'.card[data-box="{step["box"]}"] li.op')
+        item = next(li for li in items if "weight" in li.get_attribute("title")
+                    or HOSTILE["param"] in li.get_attribute("title"))
+        ActionChains(browser).move_to_element(item).perform()      # the named weights
+        assert "inputs:" in item.get_attribute("title")
+        browser.execute_script("window.tinyseqExplorer.toggleStep(arguments[0])", step["box"])
+    named = [name for name, node in data["nodes"].items() if node["kind"] in ("param", "cell")]
+    for name in named[:12]:                      # hover nodes that show the names
+        element = _by_id(browser, "g.node", name)
+        if element is not None and element.is_displayed():
+            ActionChains(browser).move_to_element(element).perform()
+    leaf = next(p for p in data["parameters"] if p["name"] == HOSTILE["param"])
+    browser.execute_script("window.tinyseqExplorer.selectParam(arguments[0])", leaf["id"])
+    assert browser.find_element("css selector", "#side-content h2").text.startswith(HOSTILE["param"])
+    slider = browser.find_element("id", "backward")
+    slider.send_keys(Keys.ARROW_LEFT * 4)                    # back to t = 4: the loop's steps
+    assert sorted(box for box, _, _ in _reached(browser)) == sorted(
+        s["box"] for s in data["steps"] if s["t"] >= 4 and s["grad_norm"])
+    assert browser.execute_script("return window.pwned") is None

@@ -432,6 +432,36 @@ def test_values_of_seq2seq_cells_and_attention():
         tr.activations("encoder", "z")
 
 
+def test_a_submodule_called_on_its_own_is_recorded_under_its_name(float64):
+    """model.rnn(x) is "rnn" (model.encoder.rnn(x) "encoder.rnn", a ModuleList entry
+    "layers.0"), as when model(x) calls it; a module no live module holds is ""."""
+    model = Wrapped("LSTM", "primitive")
+    x = ts.randn(5, 2, 3)
+    with ts.trace(values=True) as tr:
+        output, _ = model.rnn(x)
+    assert tr.activations("rnn", "h", layer=1, reverse=True).shape == (5, 2, 4)
+    assert {r.module_path for r in tr.ops} == {"rnn"}
+    assert {leaf.name for leaf in tr.parameters()} == {n for n, _ in model.named_parameters()}
+
+    outer = nn.Module()
+    outer.encoder = nn.Module()
+    outer.encoder.rnn = nn.GRU(3, 4)
+    outer.layers = nn.ModuleList([nn.Linear(3, 3)])
+    with ts.trace(values=True) as tr:
+        outer.encoder.rnn(x)
+        outer.layers[0](x)
+    assert tr.activations("encoder.rnn", "z").shape == (5, 2, 4)
+    assert {r.module_path for r in tr.ops} == {"encoder.rnn", "layers.0"}
+
+    alone = outer.encoder.rnn
+    del outer.encoder.rnn                 # no longer held there
+    orphan = nn.GRU(3, 4)
+    with ts.trace(values=True) as tr:
+        alone(x)
+        orphan(x)
+    assert {r.module_path for r in tr.ops} == {""}
+
+
 def test_without_values_nothing_is_kept_and_results_are_unchanged():
     ts.manual_seed(0)
     model, x = Wrapped("GRU", "fused"), ts.randn(5, 2, 3)

@@ -53,6 +53,7 @@ class _Modes(threading.local):
         self.observers = ()        # every observer registered in this thread
         self.graph_observers = ()  # weak references to those that follow their ops into backward
         self.time_step = None
+        self.steps_at_once = None  # (range of steps, axis) inside timestep(range(T))
         self.module_path = ()      # ((name, module), ...) of the modules being called
         self.scope = ()
         self.backward_callbacks = None  # what runs when the backward pass now running ends
@@ -175,20 +176,32 @@ class timestep:
     Recurrent layers built from primitive ops wrap each step of their time loop in it;
     hand-written loops can too. ``t`` is a non-negative integer of any integer type (a NumPy
     int from ``numpy.arange`` included), stored as a Python int; floats and bools are refused.
+
+    ``timestep(range(T))`` tags ops that compute all those steps at once instead, step
+    ``range(T)[k]`` at index k of their output's ``axis`` (0 by default): the projection
+    x W^T of a whole (T, B, D) sequence before the loop. A trace splits the gradient such an
+    op sends a shared weight into one share per step.
     """
 
-    __slots__ = ("t", "_previous")
+    __slots__ = ("t", "steps_at_once", "_previous")
 
-    def __init__(self, t):
-        self.t = checks.integer("timestep", "t", t)
+    def __init__(self, t, axis=0):
+        if isinstance(t, range):
+            if len(t) == 0 or min(t) < 0:
+                raise ValueError(f"timestep: a range of steps must be non-empty and >= 0, got {t}")
+            if not isinstance(axis, (int, numpy.integer)) or isinstance(axis, bool):
+                raise TypeError(f"timestep: axis must be an int, got {axis!r}")
+            self.t, self.steps_at_once = None, (t, int(axis))
+        else:
+            self.t, self.steps_at_once = checks.integer("timestep", "t", t), None
 
     def __enter__(self):
-        self._previous = state.time_step
-        state.time_step = self.t
+        self._previous = state.time_step, state.steps_at_once
+        state.time_step, state.steps_at_once = self.t, self.steps_at_once
         return self
 
     def __exit__(self, *exc):
-        state.time_step = self._previous
+        state.time_step, state.steps_at_once = self._previous
 
 
 class scope:

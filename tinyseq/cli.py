@@ -2,7 +2,8 @@
 
     tinyseq render --cell lstm --steps 4 --hidden 3 -o bptt.svg
     tinyseq render --cell seq2seq --steps 3 -o seq2seq.svg
-    tinyseq render --cell lstm --steps 2 --ops -o gates.svg     # every op, gates as boxes
+    tinyseq render --cell lstm --steps 2 --ops -o gates.svg     # every op, every gate
+    tinyseq render --cell lstm --diagram -o cell.svg            # one step as the textbook cell
 """
 import argparse
 import os
@@ -13,6 +14,7 @@ import numpy
 from . import functional as F
 from . import nn, random
 from .creation import randn, tensor
+from .render import cell_diagram
 from .tensor import get_default_dtype, set_default_dtype
 from .trace import Trace
 
@@ -109,12 +111,13 @@ def _parser():
                         help=f"batch size, 1 to {MAX_BATCH} (default: 2)")
     render.add_argument("--layers", type=_count(MAX_LAYERS), default=1,
                         help=f"stacked layers, 1 to {MAX_LAYERS} (default: 1)")
-    render.add_argument("--impl", choices=("primitive", "fused"), default="primitive",
-                        help="recurrent layers built from primitive ops (the default; with --ops "
-                             "every gate is drawn) or fused (one op per layer direction)")
+    render.add_argument("--impl", choices=("primitive", "fused"), default=None,
+                        help="recurrent layers fused (the default, as the gallery draws them) or "
+                             "built from primitive ops (the default with --ops: every gate is "
+                             "drawn); both give the same picture up to the ops' names")
     render.add_argument("--ops", action="store_true",
-                        help="draw every op, the gates as nested boxes, instead of one node per "
-                             "module per step (the default)")
+                        help="draw every op instead of one node per module per step (the "
+                             "default)")
     render.add_argument("--collapse", action="store_true",
                         help="one node per module per step (the default; kept for scripts)")
     render.add_argument("--first-last", type=_count(MAX_STEPS), default=None, metavar="K",
@@ -124,6 +127,8 @@ def _parser():
                         help="the folded network, one cell per layer with its loop edge")
     render.add_argument("--no-grads", action="store_true",
                         help="leave out the gradient norms on the edges")
+    render.add_argument("--diagram", action="store_true",
+                        help="draw one step of the LSTM or GRU as the textbook cell figure instead")
     render.add_argument("-o", "--output", default="bptt.svg",
                         help="output file: .svg, .png, .pdf or .dot (default: bptt.svg)")
     return parser
@@ -136,14 +141,20 @@ def main(argv=None):
         parser.print_help()
         return 0
     _check_output(parser, args.output)
+    if args.diagram and args.cell not in ("lstm", "gru"):
+        parser.error(f"argument --diagram: draws an LSTM or GRU cell, not {args.cell}")
     previous = get_default_dtype()
     set_default_dtype(numpy.float64)
     try:
         tr = traced_example(args.cell, args.steps, args.hidden, args.input_size, args.batch, args.layers,
-                            impl=args.impl)
+                            impl=args.impl or ("primitive" if args.ops else "fused"))
     finally:
         set_default_dtype(previous)
     try:
+        if args.diagram:
+            written = cell_diagram(tr, args.output, module="", time_step=tr.steps // 2)
+            print(f"wrote {written}: the {args.cell} cell at t = {tr.steps // 2}")
+            return 0
         written = tr.render(args.output, collapse=not args.ops, first_last=args.first_last,
                             shapes=args.shapes, grads=not args.no_grads, rolled=args.rolled)
     except OSError as error:

@@ -5,17 +5,20 @@
     loss.backward()
     tr.to_html("bptt.html")            # the explorer: one file, opens from disk, no network
 
-The explorer shows the unrolled graph in the layout of ``tr.render`` (Graphviz, one box per
-time step, shared weights drawn once). Hovering a node shows its op, shapes, module, time step
-and gradient norm; clicking a shared parameter shows its per-step contributions (dL/dW = sum
-over t of the share of step t) as a bar chart and highlights its edges; clicking a step box
-lists that step's ops; a slider and a play button walk the backward pass from the loss back
-through time, colouring each step the gradient has reached by the norm of the gradient that
-reached it, so a vanishing gradient is a fading wave. The slider walks the time steps from the
-last to the first: at t it colours every box of steps t' >= t by ||dL/dh_t'|| (the gradient
-reaching what step t' hands on, summed over the rows that share step t'; the reverse row of a
-bidirectional layer is walked in the same order, although its gradient runs the other way). The page carries its numbers as JSON in
-``<script id="tinyseq-data" type="application/json">``, so a program can read them too.
+The explorer shows exactly the picture of ``tr.render``: the laid-out Drawing
+(``tinyseq.render.drawing``) written as SVG, each SVG element found by its Drawing id. Hovering
+a node shows its op, shapes, module, time step and gradient norm; clicking a shared parameter
+shows its per-step contributions (dL/dW = sum over t of the share of step t) as bars on the
+picture's log scale and colours, lights its edges and scrolls the first into view; clicking a
+step box lists that box's ops (one row, one direction); a slider and a play button walk the
+backward pass from the loss back through time, colouring each step box the gradient has
+reached by the norm of the gradient that reached it (what the box hands on), so a vanishing
+gradient is a fading wave. A row runs backward against its own state: the slider at t lights
+the boxes of steps t' >= t of a forward row and, of a reverse row (a bidirectional layer's
+backward direction, whose state flows from the last step to the first), the boxes whose
+mirror t_first + t_last - t' is >= t. The page carries its numbers as JSON in
+``<script id="tinyseq-data" type="application/json">``, so a program can read them too; every
+name in it goes through ``tinyseq.escape``.
 
 The neuron views need a trace recorded with ``ts.trace(values=True)``:
 ``plot_activations`` draws units x time as a heat map, ``text_heatmap`` colours each character
@@ -23,36 +26,27 @@ of a text by one unit's activation (the "interpretable cells" of the lecture), a
 ``find_units`` ranks units by their correlation with a per-character feature, such as
 ``inside_string_literal(text)`` or ``indentation_depth(text)``.
 """
-import html
-import json
+import colorsys
 import math
 import os
-import re
 import shutil
-import subprocess
 
 import numpy
 
+from . import escape
 from .serialization import write_atomically
-
-_NODE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\[")
-_EDGE = re.compile(r"^\s*([A-Za-z_]\w*(?::\w+)?)\s*->\s*([A-Za-z_]\w*(?::\w+)?)\s*(\[|;)")
-_SUBGRAPH = re.compile(r"^\s*subgraph\s+(\w+)\s*\{")
-_STEP_LABEL = re.compile(r'label="t = (\d+)"')
-_LABEL = re.compile(r'^\s*label="([^"]*)"')
-_GROUP_NODE = re.compile(r"^r(\d+)t(\d+)m(\d+)$")
-_TIMED_NODE = re.compile(r"^(?:tap\d+|x\d+r\d+|f\w+r\d+)t(\d+)$")
-_PARAM_EDGE = re.compile(r"^(?:tap\w+:)?p(\d+)$")   # p3 -> ..., or a tap's cell tap0t2:p3 -> ...
 
 
 # --- the explorer -------------------------------------------------------------------------------
 def to_html(trace, path=None, title="tinyseq: backpropagation through time", **options):
     """The explorer of ``trace`` as one self-contained HTML page (inline CSS and JavaScript,
     no network, works from file://). Writes it to ``path`` and returns the path, or returns
-    the HTML text when ``path`` is None. ``options`` go to ``render.to_dot`` (the explorer
-    draws every step and groups each module's ops of a step into one node unless told
-    otherwise; the static gradient colours only up to 24 steps). Needs Graphviz's ``dot`` program. Call it after ``backward()`` to see
-    gradients; before, the page shows the forward graph only."""
+    the HTML text when ``path`` is None. ``options`` go to ``render.to_dot``: the page shows
+    exactly the picture ``tr.render`` draws with them (gradient colours on by default, long
+    rows elided to their first and last steps as there). Needs Graphviz. Call it after
+    ``backward()`` to see gradients; before, the page shows the forward graph only."""
+    from .render import dot as dot_writer
+    from .render.graph import drawing
     if not trace.ops:
         raise ValueError("to_html: the trace recorded no ops (run the model inside "
                          "`with ts.trace() as tr:`)")
@@ -60,19 +54,18 @@ def to_html(trace, path=None, title="tinyseq: backpropagation through time", **o
         path = os.fspath(path)
         if not path.lower().endswith((".html", ".htm")):
             raise ValueError(f"to_html: the path must end in .html or .htm, got {path!r}")
-    if shutil.which("dot") is None:
-        raise RuntimeError("to_html: Graphviz's dot program is missing; install it with "
+    if shutil.which(dot_writer.ENGINE[0]) is None:
+        raise RuntimeError("to_html: Graphviz's neato program is missing; install it with "
                            "`apt-get install graphviz` (or `make dot`)")
-    # the per-step bars of the static picture grow with the steps and would push long rows
-    # apart; the explorer draws those bars itself, in its side panel
-    options = {"collapse": True, "grads": trace.steps <= 24, "max_steps": None,
-               "max_nodes": 100_000, **options}
-    source = trace.to_dot(**options)
-    svg = _svg(_unbounded(source))
-    data = explorer_data(trace, source)
+    if "rolled" in options:
+        raise ValueError("to_html: the explorer shows the unrolled graph; rolled= is for "
+                         "tr.render")
+    options = {"grads": any(r.grad_norm is not None for r in trace.ops), **options}
+    laid = drawing(trace, **options)
+    svg = _svg(dot_writer.to_dot_text(laid), len(laid.nodes))
+    data = explorer_data(trace, laid)
     data["title"] = title
-    page = _PAGE.format(title=html.escape(title), svg=svg,
-                        data=json.dumps(data, allow_nan=False).replace("</", "<\\/"),
+    page = _PAGE.format(title=escape.html_text(title), svg=svg, data=escape.json_for_script(data),
                         css=_CSS, js=_JS)
     if path is None:
         return page
@@ -84,16 +77,18 @@ def notebook_svg(trace):
     """The SVG Jupyter shows for a trace: its graph as ``tr.render`` draws it, with gradient
     colours once a backward pass has reached it; None (Jupyter then prints the repr) for an
     empty trace or without Graphviz."""
-    if not trace.ops or shutil.which("dot") is None:
+    from .render import dot as dot_writer
+    if not trace.ops or shutil.which(dot_writer.ENGINE[0]) is None:
         return None
     reached = any(record.grad_norm is not None for record in trace.ops)
-    return _svg(trace.to_dot(grads=reached))
+    return _svg(trace.to_dot(grads=reached), None)
 
 
-def explorer_data(trace, source):
+def explorer_data(trace, laid):
     """The numbers the explorer shows, as JSON-ready lists and dicts: the ops, the leaves,
-    each parameter's per-step contribution norms, the gradient norm reaching each step, and
-    which drawn node and step box (of the DOT ``source``) holds which ops."""
+    each parameter's per-step contribution norms (and their colours on the picture's scale),
+    the gradient norm reaching each step box, and the laid-out Drawing ``laid``'s nodes, step
+    boxes, rows and parameter edges by their ids (the ids of the SVG's elements)."""
     order = trace.leaf_order
     ops = [{"index": r.index, "kind": r.kind, "t": r.time_step, "module": r.module_path,
             "scope": r.scope, "shape": list(r.shape), "grad_norm": _finite(r.grad_norm),
@@ -102,111 +97,112 @@ def explorer_data(trace, source):
            for r in trace.ops]
     leaves = [{"id": order[leaf.key], "name": leaf.name, "shape": list(leaf.shape),
                "is_param": leaf.is_param} for leaf in trace.leaves.values()]
+    scales = [(line.low, line.high) for line in (laid.legend.lines if laid.legend else ())
+              if line.low is not None]
+    share_range = scales[0] if scales else None         # the picture's taps and bars
     parameters = []
     for leaf in trace.parameters():
         entry = {"id": order[leaf.key], "name": leaf.name, "shape": list(leaf.shape),
                  "contributions": [], "grad_norm": None}
         if trace.has_contributions(leaf.tensor):
             contributions = trace.contributions(leaf.tensor)
-            entry["contributions"] = [[t, _finite(numpy.linalg.norm(g))] for t, g in contributions]
+            entry["contributions"] = [[t, _finite(numpy.linalg.norm(g)),
+                                       _colour(numpy.linalg.norm(g), share_range)]
+                                      for t, g in contributions]
             entry["grad_norm"] = _finite(numpy.linalg.norm(sum(g for _, g in contributions)))
         parameters.append(entry)
     states = trace.state_grad_norms()
-    nodes, steps, edges = _drawing(trace, source)
-    return {"format": "tinyseq-explorer/1",
+    rows = {row.id: row for row in laid.rows}
+    nodes = {node.id: {"kind": node.kind, "t": node.time_step, "ops": list(node.ops),
+                       "box": node.box, "row": node.row,
+                       "leaf": node.leaves[0] if node.leaves else None}
+             for node in laid.nodes.values()}
+    box_ops, readers = _box_ops(trace, laid)
+    steps = []
+    for box in laid.steps:
+        row = rows[box.row]
+        steps.append({"box": box.id, "label": box.local_step, "t": box.time_step,
+                      "row": row.name, "row_id": row.id, "reverse": row.reverse,
+                      "ops": box_ops[box.id],
+                      "grad_norm": _finite(_box_norm(trace, box_ops[box.id], readers))})
+    param_edges = {}
+    in_time_order = sorted(laid.edges, key=lambda e: (laid.nodes[e.head].time_step is None,
+                                                      laid.nodes[e.head].time_step or 0))
+    for edge in in_time_order:
+        tail = laid.nodes[edge.tail]
+        if tail.kind == "param" and tail.leaves:
+            param_edges.setdefault(tail.leaves[0], []).append(edge.id)
+        elif edge.tail_port.startswith("p") and edge.tail_port[1:].isdigit():
+            param_edges.setdefault(int(edge.tail_port[1:]), []).append(edge.id)
+    return {"format": "tinyseq-explorer/2",
             "time_steps": trace.time_steps,
             "ops": ops, "leaves": leaves, "parameters": parameters,
             "state_grad_norms": [[t, _finite(v)] for t, v in states.items()],
-            "nodes": nodes, "steps": steps, "param_edges": edges,
+            "share_range": list(share_range) if share_range else None,
+            "nodes": nodes, "steps": steps, "param_edges": param_edges,
+            "edges": {edge.id: {"kind": edge.kind, "tail": edge.tail, "head": edge.head,
+                                "t": edge.time_step} for edge in laid.edges},
+            "rows": [{"id": row.id, "name": row.name, "reverse": row.reverse,
+                      "steps": list(row.steps), "elided": list(row.elided)} for row in laid.rows],
             "module_kinds": dict(trace.module_kinds)}
 
 
-def _drawing(trace, source):
-    """Read the DOT text: which step box (cluster) each node is drawn in, which ops each node
-    stands for, and which edges carry each parameter into the steps."""
-    by_step = {}
+def _box_ops(trace, laid):
+    """{step box id: its ops}: the ops the box draws, and the plumbing ops of its step that
+    the picture leaves out (x[t], a gate's slice) joined to the one box they read from or
+    feed."""
+    readers = {}
     for record in trace.ops:
-        if record.time_step is not None:
-            by_step.setdefault(record.time_step, []).append(record)
-    module_number = {}
-    for record in trace.ops:
-        if record.time_step is not None:
-            module_number.setdefault(record.module_path, len(module_number))
-    clusters, stack, labels, names, rows = {}, [], {}, {}, {}
-    nodes, edges = {}, {}
-    for line in source.splitlines():
-        opened = _SUBGRAPH.match(line)
-        if opened:
-            stack.append(opened.group(1))
-            clusters.setdefault(opened.group(1), [])
-            continue
-        if line.strip() == "}" and stack:
-            stack.pop()
-            continue
-        if stack and stack[-1] not in labels and stack[-1] not in names:
-            found = _STEP_LABEL.search(line)
-            if found and "_t" in stack[-1]:
-                labels[stack[-1]] = int(found.group(1))
-                rows[stack[-1]] = next((names[c] for c in reversed(stack[:-1]) if c in names), "")
-            elif _LABEL.search(line):
-                names[stack[-1]] = _LABEL.search(line).group(1)
-        edge = _EDGE.match(line)
-        if edge:
-            origin = _PARAM_EDGE.match(edge.group(1))
-            if origin is not None and "style=invis" not in line:
-                edges.setdefault(origin.group(1), []).append(f"{edge.group(1)}->{edge.group(2)}")
-            continue
-        node = _NODE.match(line)
-        if node is None or node.group(1) in ("node", "edge", "graph"):
-            continue
-        name = node.group(1)
-        entry = _node_entry(trace, name, by_step, module_number)
-        box = next((c for c in reversed(stack) if c in labels), None)
-        if box is not None:
-            entry["box"] = box
-        nodes[name] = entry
-    steps = []
-    for cluster, local in labels.items():
-        times = {nodes[n]["t"] for n in nodes if nodes[n].get("box") == cluster
-                 and nodes[n].get("t") is not None}
-        t = min(times) if times else None
-        steps.append({"box": cluster, "label": local, "row": rows[cluster], "t": t,
-                      "ops": sorted({i for n in nodes if nodes[n].get("box") == cluster
-                                     for i in nodes[n]["ops"]})})
-    return nodes, steps, {int(k): v for k, v in edges.items()}
+        for kind, source in record.inputs:
+            if kind == "op":
+                readers.setdefault(source, []).append(record.index)
+    box_of = {i: box.id for box in laid.steps for i in box.ops}
+    for _ in range(2):                         # a chain of two plumbing ops joins too
+        for record in trace.ops:
+            if record.index in box_of or record.time_step is None:
+                continue
+            near = {box_of.get(source) for kind, source in record.inputs if kind == "op"}
+            near |= {box_of.get(reader) for reader in readers.get(record.index, ())}
+            near = {b for b in near if b is not None and laid.box(b).time_step == record.time_step}
+            if len(near) == 1:
+                box_of[record.index] = near.pop()
+    ops = {box.id: [] for box in laid.steps}
+    for index in sorted(box_of):
+        ops[box_of[index]].append(index)
+    return ops, readers
 
 
-def _node_entry(trace, name, by_step, module_number):
-    """What the drawn node ``name`` stands for: its kind, time step and op indices."""
-    if name.startswith("op") and name[2:].isdigit():
-        record = trace.ops[int(name[2:])]
-        return {"kind": "op", "t": record.time_step, "ops": [record.index]}
-    group = _GROUP_NODE.match(name)
-    if group:
-        t, number = int(group.group(2)), int(group.group(3))
-        ops = [r.index for r in by_step.get(t, []) if module_number[r.module_path] == number]
-        return {"kind": "group", "t": t, "ops": ops}
-    if name[0] in "pd" and name[1:].isdigit():
-        return {"kind": "param" if name[0] == "p" else "data", "leaf": int(name[1:]), "t": None,
-                "ops": []}
-    timed = _TIMED_NODE.match(name)
-    if timed:
-        return {"kind": "tap" if name.startswith("tap") else "stub", "t": int(timed.group(1)),
-                "ops": []}
-    return {"kind": "other", "t": None, "ops": []}
+def _box_norm(trace, ops, readers):
+    """||dL/d(what the box hands on)||: the gradient norms of the box's ops that an op outside
+    the box reads (its state for the next step, its output), each once; for a one-row model
+    ``Trace.state_grad_norms()[t]``."""
+    inside = set(ops)
+    squares = [trace.ops[i].grad_norm ** 2 for i in ops if trace.ops[i].grad_norm is not None
+               and any(reader not in inside for reader in readers.get(i, ()))]
+    return math.sqrt(sum(squares)) if squares else None
 
 
-def _unbounded(source):
-    """The DOT text without its size limit: the explorer zooms, so nothing is scaled down."""
-    return re.sub(r'\bsize="[^"]*";\s*', "", source, count=1)
+def _colour(value, scale):
+    """The picture's heat colour of ``value`` (a log scale over ``scale``) as #rrggbb."""
+    from .render.plan import heat
+    if scale is None or not value > 0:
+        return None
+    hue, saturation, brightness = (float(v) for v in heat(value, *scale)[0].split())
+    red, green, blue = colorsys.hsv_to_rgb(hue, saturation, brightness)
+    return "#%02x%02x%02x" % (round(red * 255), round(green * 255), round(blue * 255))
 
 
-def _svg(source):
-    result = subprocess.run(["dot", "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
-                            timeout=300)
-    if result.returncode != 0:
-        raise RuntimeError(f"to_html: dot failed: {result.stderr.decode(errors='replace')[:500]}")
-    svg = result.stdout.decode("utf-8")
+def _svg(source, nodes):
+    """SVG of the pinned-position DOT ``source``; an error that says what to do when Graphviz
+    fails."""
+    from .render import dot as dot_writer
+    try:
+        svg = dot_writer.run_graphviz(source, "svg").decode("utf-8")
+    except (RuntimeError, OSError) as error:
+        size = f" on a picture of {nodes} nodes" if nodes else ""
+        raise RuntimeError(f"to_html: Graphviz failed{size} ({error}); draw fewer steps with "
+                           f"to_html(path, first_last=5) or fewer nodes with max_nodes=200, or "
+                           f"check that `neato -V` runs") from error
     return svg[svg.index("<svg"):]          # no XML prolog or DOCTYPE inside HTML
 
 
@@ -230,7 +226,10 @@ header .hint { font-size: 12px; opacity: 0.85; }
                    background: #f4f4f4; cursor: pointer; }
 #controls button:hover { background: #e6eefc; }
 #backward { width: 340px; }
-#backward-label { min-width: 300px; font-variant-numeric: tabular-nums; }
+#play { width: 88px; }
+#backward-label { width: 430px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+                  font-variant-numeric: tabular-nums; }
+#controls { flex-wrap: nowrap; overflow-x: auto; }
 #scale { display: inline-flex; align-items: center; gap: 4px; font-size: 12px; color: #555; }
 #scale span.bar { width: 110px; height: 10px; border-radius: 2px;
   background: linear-gradient(to right, hsl(240,85%,82%), hsl(180,85%,80%), hsl(120,85%,78%),
@@ -279,32 +278,43 @@ _JS = r"""
   var tooltip = document.getElementById("tooltip");
   var side = document.getElementById("side-content");
   var nodeEls = {}, edgeEls = {}, boxEls = {};
-  svg.querySelectorAll("g.node").forEach(function (g) { nodeEls[title(g)] = g; });
-  svg.querySelectorAll("g.edge").forEach(function (g) { edgeEls[title(g)] = g; });
-  svg.querySelectorAll("g.cluster").forEach(function (g) { boxEls[title(g)] = g; });
+  // every element of the picture by its Drawing id (Graphviz writes it as the element's id)
+  svg.querySelectorAll("g.node").forEach(function (g) { nodeEls[g.id] = g; });
+  svg.querySelectorAll("g.edge").forEach(function (g) { edgeEls[g.id] = g; });
+  svg.querySelectorAll("g.cluster").forEach(function (g) { boxEls[g.id] = g; });
   var stepOf = {};
   data.steps.forEach(function (s) { stepOf[s.box] = s; });
-  var stateNorm = {};
-  data.state_grad_norms.forEach(function (p) { stateNorm[p[0]] = p[1]; });
+  var rowOf = {};
+  data.rows.forEach(function (r) { rowOf[r.id] = r; });
   var paramOf = {};
   data.parameters.forEach(function (p) { paramOf[p.id] = p; });
   var leafOf = {};
   data.leaves.forEach(function (l) { leafOf[l.id] = l; });
+  var paramNode = {};
+  Object.keys(data.nodes).forEach(function (id) {
+    var n = data.nodes[id];
+    if (n.kind === "param" && n.leaf !== null) paramNode[n.leaf] = id;
+  });
 
-  function title(g) { var t = g.querySelector("title"); return t ? t.textContent : ""; }
-  function esc(s) { return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
+  function esc(s) {
+    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+                    .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
+  }
   function fmt(v) { return v === null || v === undefined ? "–" : Number(v).toPrecision(4); }
   function shape(s) { return "(" + s.join(", ") + ")"; }
 
-  // one log scale for every gradient norm on the page: blue small, red large
+  // one log scale for what the step boxes hand on (blue small, red large); a box's norm counts
+  // its outputs to the losses too, so it has its own range, not the state arrows'
   var norms = [];
-  data.state_grad_norms.forEach(function (p) { if (p[1] > 0) norms.push(p[1]); });
-  var low = norms.length ? Math.min.apply(null, norms) : 1, high = norms.length ? Math.max.apply(null, norms) : 1;
+  data.steps.forEach(function (s) { if (s.grad_norm > 0) norms.push(s.grad_norm); });
+  var low = norms.length ? Math.min.apply(null, norms) : 1;
+  var high = norms.length ? Math.max.apply(null, norms) : 1;
   document.getElementById("scale-low").textContent = fmt(low);
   document.getElementById("scale-high").textContent = fmt(high);
   function heat(v, lo, hi) {
     lo = lo === undefined ? low : lo; hi = hi === undefined ? high : hi;
     var level = (hi > lo && v > 0) ? (Math.log(Math.max(v, lo)) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : 1;
+    level = Math.min(1, Math.max(0, level));
     return "hsl(" + Math.round(240 * (1 - level)) + ", 85%, " + Math.round(82 - 8 * level) + "%)";
   }
 
@@ -338,7 +348,8 @@ _JS = r"""
     });
     var module = last.module || "(top level)";
     if (data.module_kinds[last.module]) module += " (" + data.module_kinds[last.module] + ")";
-    var norm = ops.length === 1 ? last.grad_norm : (node.t !== null && stateNorm[node.t] !== undefined ? stateNorm[node.t] : last.grad_norm);
+    var box = node.box && stepOf[node.box];
+    var norm = ops.length === 1 || !box ? last.grad_norm : box.grad_norm;
     return "<b>op</b> " + esc(opText) +
            "<br><b>shapes</b> " + esc(inputs.join(", ")) + " → " + shape(last.shape) +
            "<br><b>module</b> " + esc(module) +
@@ -354,11 +365,11 @@ _JS = r"""
     var g = e.target.closest("g.node");
     if (hovered && hovered !== g) hovered.classList.remove("hovered");
     hovered = g;
-    var text = g ? describe(title(g)) : null;
+    var text = g ? describe(g.id) : null;
     if (!text) { tooltip.style.display = "none"; return; }
     g.classList.add("hovered");
     tooltip.innerHTML = text;
-    tooltip.dataset.node = title(g);
+    tooltip.dataset.node = g.id;
     tooltip.style.display = "block";
     var x = e.clientX + 14, y = e.clientY + 14;
     if (x + tooltip.offsetWidth > window.innerWidth) x = e.clientX - tooltip.offsetWidth - 10;
@@ -376,13 +387,15 @@ _JS = r"""
     Object.keys(edgeEls).forEach(function (k) { edgeEls[k].classList.remove("highlight", "dim"); });
     if (selected) selected.classList.remove("selected");
     var p = paramOf[id];
-    selected = nodeEls["p" + id] || null;
+    selected = nodeEls[paramNode[id]] || null;
     if (selected) selected.classList.add("selected");
-    var mine = {};
-    (data.param_edges[id] || []).forEach(function (k) { mine[k] = true; });
+    var mine = {}, lit = data.param_edges[id] || [];
+    lit.forEach(function (k) { mine[k] = true; });
     Object.keys(edgeEls).forEach(function (k) {
       edgeEls[k].classList.add(mine[k] ? "highlight" : "dim");
     });
+    var firstLit = lit.length ? edgeEls[lit[0]] : null;      // the earliest step's edge
+    if (firstLit) firstLit.scrollIntoView({block: "nearest", inline: "center"});
     showParam(p);
   }
   function showParam(p) {
@@ -391,15 +404,22 @@ _JS = r"""
     html += "<p>A shared weight gets one gradient term per step that uses it: " +
             "dL/dW = Σ<sub>t</sub> dL/dW|<sub>t</sub>. Bars: ‖dL/dW|<sub>t</sub>‖.</p>";
     if (!c.length) { side.innerHTML = html + "<p><i>No gradient yet: call backward() before to_html.</i></p>"; return; }
+    // heights and colours on the picture's log scale of a step's share (its taps and bars)
     var positive = c.map(function (x) { return x[1] || 0; }).filter(function (v) { return v > 0; });
-    var max = positive.length ? Math.max.apply(null, positive) : 1;
-    var min = positive.length ? Math.min.apply(null, positive) : 1;
+    var scale = data.share_range || [positive.length ? Math.min.apply(null, positive) : 1,
+                                     positive.length ? Math.max.apply(null, positive) : 1];
+    var min = scale[0], max = scale[1];
     var bw = (w - pad) / c.length;
+    function level(v) {
+      if (!(v > 0)) return 0;
+      if (!(max > min)) return 1;
+      return Math.min(1, Math.max(0, (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min))));
+    }
     var bars = c.map(function (x, i) {
-      var v = x[1] || 0, bh = Math.max(1, (h - 20) * v / max);
+      var v = x[1] || 0, bh = v > 0 ? 2 + (h - 22) * level(v) : 0;
       return '<rect class="bar" data-t="' + (x[0] === null ? "" : x[0]) + '" data-value="' + v +
              '" x="' + (pad + i * bw + bw * 0.1) + '" y="' + (h - 14 - bh) + '" width="' + Math.max(1, bw * 0.8) +
-             '" height="' + bh + '" fill="' + heat(v, min, max) + '"><title>t = ' + (x[0] === null ? "none" : x[0]) +
+             '" height="' + bh + '" fill="' + esc(x[2] || heat(v, min, max)) + '"><title>t = ' + (x[0] === null ? "none" : x[0]) +
              ": " + fmt(v) + "</title></rect>";
     }).join("");
     var ticks = c.map(function (x, i) {
@@ -408,7 +428,7 @@ _JS = r"""
              '" font-size="9" text-anchor="middle">' + (x[0] === null ? "–" : x[0]) + "</text>";
     }).join("");
     html += '<svg class="chart" width="' + w + '" height="' + h + '"><text x="2" y="10" font-size="9">' +
-            fmt(max) + '</text><line x1="' + pad + '" x2="' + w + '" y1="' + (h - 14) + '" y2="' + (h - 14) +
+            fmt(max) + ' (log scale from ' + fmt(min) + ')</text><line x1="' + pad + '" x2="' + w + '" y1="' + (h - 14) + '" y2="' + (h - 14) +
             '" stroke="#999"/>' + bars + ticks + "</svg>";
     html += "<p>‖dL/dW‖ = " + fmt(p.grad_norm) + " (the norm of the sum, not the sum of the norms)</p>";
     html += '<table id="contributions"><tr><th>t</th><th>‖dL/dW|<sub>t</sub>‖</th></tr>' + c.map(function (x) {
@@ -427,7 +447,7 @@ _JS = r"""
     card.className = "card";
     card.dataset.box = box;
     card.dataset.t = step.t;
-    var items = step.ops.map(function (i) {
+    var items = step.ops.map(function (i) {     // this box's ops: its row, its direction
       var o = data.ops[i];
       var from = o.inputs.map(function (inp) {
         var t = inp[0] === "op" ? data.ops[inp[1]].t : null;
@@ -439,7 +459,7 @@ _JS = r"""
              '</b> <span class="shape">' + shape(o.shape) + '</span> <span class="norm">‖g‖ ' + fmt(o.grad_norm) +
              "</span> <span class=\"shape\">← " + esc(from) + "</span></li>";
     }).join("");
-    card.innerHTML = '<div class="card-title"><span>' + (step.row ? esc(step.row) + " " : "") + "t = " + step.label + ": " + step.ops.length +
+    card.innerHTML = '<div class="card-title"><span>' + (step.row ? esc(step.row) + " " : "") + "t = " + esc(step.label) + ": " + step.ops.length +
                      " ops</span><span>✕</span></div><ol>" + items + "</ol>";
     card.querySelector(".card-title").addEventListener("click", function () { toggleStep(box); });
     var r = g.getBoundingClientRect(), base = graph.getBoundingClientRect();
@@ -450,13 +470,13 @@ _JS = r"""
   svg.addEventListener("click", function (e) {
     var g = e.target.closest("g.node");
     if (g) {
-      var node = data.nodes[title(g)];
+      var node = data.nodes[g.id];
       if (node && node.kind === "param") { selectParam(node.leaf); return; }
       if (node && node.box) { toggleStep(node.box); return; }
       return;
     }
     var c = e.target.closest("g.cluster");
-    if (c && stepOf[title(c)]) toggleStep(title(c));
+    if (c && stepOf[c.id]) toggleStep(c.id);
   });
 
   // --- the backward pass through time ----------------------------------------------------------
@@ -470,25 +490,35 @@ _JS = r"""
     var shape = g.querySelector("path, polygon");
     original[s.box] = shape ? shape.getAttribute("fill") : null;
   });
+  // where a box stands in the backward wave: a forward row's gradient runs t = last .. first,
+  // a reverse row's (its state flows from the last step to the first) t = first .. last
+  function wave(s) {
+    var row = rowOf[s.row_id];
+    if (!s.reverse || !row || !row.steps.length) return s.t;
+    return row.steps[0] + row.steps[row.steps.length - 1] - s.t;
+  }
   function showBackward(value) {
     value = Number(value);
     data.steps.forEach(function (s) {
       var g = boxEls[s.box]; if (!g) return;
-      var shape = g.querySelector("path, polygon"), norm = stateNorm[s.t];
-      var reached = s.t !== null && s.t >= value && norm !== undefined && norm !== null;
+      var shape = g.querySelector("path, polygon"), norm = s.grad_norm;
+      var reached = s.t !== null && wave(s) >= value && norm !== undefined && norm !== null;
       g.classList.toggle("reached", reached);
       g.dataset.gradNorm = reached ? norm : "";
       if (shape) shape.setAttribute("fill", reached ? heat(norm) : original[s.box]);
     });
-    var current = data.steps.filter(function (s) { return s.t === value; })[0];
+    var current = data.steps.filter(function (s) { return s.t === value && !s.reverse; })[0] ||
+                  data.steps.filter(function (s) { return wave(s) === value; })[0];
     if (current && boxEls[current.box] && timer) {
       var r = boxEls[current.box].getBoundingClientRect(), base = graph.getBoundingClientRect();
       if (r.left < base.left || r.right > base.right) graph.scrollLeft += r.left - base.left - graph.clientWidth / 2;
     }
     var name = current ? (current.row ? current.row + " " : "") + "t = " + current.label : "t = " + value;
     label.textContent = value > last ? "backward pass: at the loss (drag left, or ▶)" :
-      "backward pass has reached " + name + ": ‖dL/dh‖ = " + fmt(stateNorm[value]);
+      !current ? "backward pass has reached t = " + value + " (left out of the picture: ⋯)" :
+      "backward pass has reached " + name + ": ‖dL/dh‖ = " + fmt(current.grad_norm);
     label.dataset.t = value > last ? "" : value;
+    label.title = label.textContent;
   }
   slider.addEventListener("input", function () { showBackward(slider.value); });
   var timer = null, play = document.getElementById("play");
@@ -629,10 +659,10 @@ def text_heatmap(text, values, path=None, title=None):
         level = value / scale
         colour = (f"rgba(214, 39, 40, {level:.3f})" if level >= 0 else
                   f"rgba(31, 119, 180, {-level:.3f})")
-        shown = html.escape(character) if character != "\n" else "↵\n"
+        shown = escape.html_text(character) if character != "\n" else "↵\n"
         spans.append(f'<span style="background:{colour}" title="{value:.4g}" '
                      f'data-value="{float(value)!r}">{shown}</span>')
-    heading = html.escape(title or "activation per character")
+    heading = escape.html_text(title or "activation per character")
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
             f'style-src \'unsafe-inline\'"><title>{heading}</title><style>'

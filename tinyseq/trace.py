@@ -17,7 +17,15 @@ those ops for as long as it is alive. It never changes which ops run or what the
 traced run's outputs and gradients are bit-identical to an untraced one. An op that runs a
 time loop inside (the fused recurrent layer) is recorded as one record per time step plus one
 that gathers them, and reports each step's gradient and each step's share of its weights'
-gradients itself.
+gradients itself. An op that computes all steps in one product (the input projection of a
+primitive layer, made inside ``ts.timestep(range(T))``) has its weight's gradient split by
+the trace: the rows of x_t and of the output gradient at step t give step t's share.
+
+``ts.trace(values=True)`` also keeps the forward values of every recurrent layer, cell and
+attention module called inside (read back with ``Trace.activations``): copies of h (and c)
+and of the gates, T x B x H numbers each per layer direction (an LSTM layer: six of them, as
+much memory as the layer's own activations), and attention weights, T x B x S. They live as
+long as the trace. Without ``values`` nothing beyond the graph's bookkeeping is kept.
 
 ``tinyseq.trace`` is this module; calling it, ``ts.trace()``, makes a ``Trace``.
 """
@@ -38,10 +46,13 @@ class OpRecord:
     ``ts.scope`` blocks it ran in), inputs and output shape.
 
     ``inputs`` holds ("op", index), ("param", key), ("data", key) or ("const", None) per input.
+    An op that computes several steps at once (made inside ``ts.timestep(range(T))``, as the
+    input projection of a primitive recurrent layer) has ``time_step`` None, the steps in
+    ``steps_at_once`` (step ``steps_at_once[k]`` at index k of its output's ``time_axis``).
     """
 
     __slots__ = ("index", "kind", "time_step", "module_path", "scope", "inputs", "shape",
-                 "grad_norm")
+                 "grad_norm", "steps_at_once", "time_axis")
 
     def __init__(self, index, kind, time_step, module_path, scope, inputs, shape):
         self.index = index
@@ -52,6 +63,8 @@ class OpRecord:
         self.inputs = inputs
         self.shape = shape
         self.grad_norm = None
+        self.steps_at_once = None
+        self.time_axis = None
 
 
 class LeafRecord:
@@ -97,8 +110,13 @@ class Trace(Observer):
         self._kept_outputs = []     # ... kept alive, so their ids stay theirs
         self._steps_of_node = {}    # id(loop op) -> {time step: record}
         self._stepped_leaves = {}   # id(loop op) -> ids of leaves it reported per step
+        self._at_once_grads = {}    # id(all-steps op) -> its output gradient, until input_grads
+        self._transposed_shares = {}  # id(transpose of a weight) -> step shares of its gradient
+        self._readers = {}          # op index -> how many recorded ops read its output
         self._contributions = {}    # id(leaf) -> [(t, gradient, lazy or computed)]
         self._rank_shares = {}      # id(leaf) -> [each rank's share of the averaged gradient]
+        self._state_parts = {}      # (module path, layer direction) -> {t: norm of h, c, ...}
+        self._step_losses = {}      # time step -> weak reference to the last 0-d output made
         self._roots = []            # outermost modules seen, to name parameters
         self._op_of_array = {}
         self._step_offset = 0
@@ -135,9 +153,13 @@ class Trace(Observer):
         if getattr(node, "time_steps", None) is None:
             record = self._add(node.name, self._global_step(state.time_step), module, scope,
                                refs, tuple(output.shape))
+            if state.steps_at_once is not None:
+                self._note_steps_at_once(record, inputs)
         else:
             record = self._add_steps(node, module, scope, refs, tuple(output.shape))
         self._remember_output(record, output)
+        if output.ndim == 0 and record.time_step is not None:
+            self._step_losses[record.time_step] = weakref.ref(output)
         if output.grad_fn is node:
             self._op_of_node[id(node)] = record
         else:
@@ -148,14 +170,34 @@ class Trace(Observer):
         record = self._op_of_node.get(id(node))
         if record is not None:
             record.grad_norm = _norm(grad)
+            if record.steps_at_once is not None:
+                self._at_once_grads[id(node)] = grad
+
+    def input_grads(self, node, grads):
+        output_grad = self._at_once_grads.pop(id(node), None)
+        if output_grad is not None:
+            self._split_per_step(node, self._op_of_node[id(node)], output_grad, grads)
 
     def leaf_grad(self, node, leaf, grad):
         record = self._op_of_node.get(id(node))
-        if record is not None and id(leaf) not in self._stepped_leaves.get(id(node), ()):
-            self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
+        if record is None or id(leaf) in self._stepped_leaves.get(id(node), ()):
+            return
+        shares = self._transposed_shares.pop(id(node), None)
+        if shares is not None:          # W.T read by an all-steps product: (a^T b)^T = b^T a
+            for t, share in shares:
+                self._contributions.setdefault(id(leaf), []).append(
+                    (t, accumulate.ProductGrad(share.xp, share.b, share.a)))
+            return
+        self._contributions.setdefault(id(leaf), []).append((record.time_step, grad))
 
     def step_grad(self, node, time_step, grad):
-        self._steps_of_node[id(node)][time_step].grad_norm = _norm(grad)
+        record = self._steps_of_node[id(node)][time_step]
+        record.grad_norm = _norm(grad)
+        norms = {None: record.grad_norm, "h": _norm(grad[0])}
+        if node.step_kind == "lstm_step":
+            norms["c"] = _norm(_cell_state_grad(node, time_step, grad))
+        parts = self._state_parts.setdefault((record.module_path, node.label), {})
+        parts[record.time_step] = norms
 
     def values_reported(self, label, values):
         if not self.keeps_values:
@@ -183,7 +225,58 @@ class Trace(Observer):
     def _add(self, kind, time_step, module, scope, refs, shape):
         record = OpRecord(len(self.ops), kind, time_step, module, scope, refs, shape)
         self.ops.append(record)
+        for ref_kind, source in refs:
+            if ref_kind == "op":
+                self._readers[source] = self._readers.get(source, 0) + 1
         return record
+
+    def _note_steps_at_once(self, record, inputs):
+        """Inside ``ts.timestep(range(T))``: an op whose output holds the T steps along the
+        axis and that reads more than parameters (``W.T`` alone is no step's) computes them
+        all at once."""
+        steps, axis = state.steps_at_once
+        shape = record.shape
+        if (axis < len(shape) and shape[axis] == len(steps)
+                and not all(t.is_leaf and t.requires_grad for t in inputs)):
+            record.steps_at_once = tuple(self._global_step(t) for t in steps)
+            record.time_axis = axis
+
+    def _split_per_step(self, node, record, output_grad, grads):
+        """The gradient an all-steps op sends a shared tensor, as one share per step: a weight
+        gradient a^T b (a ProductGrad, whose rows are the output's positions) from the rows of
+        each step; a bias of ``linear`` or ``add`` summed over each step's slice of the output
+        gradient. A weight read through ``W.T`` gets its shares when the transpose's gradient
+        reaches it. Other gradients stay whole (step None)."""
+        lead = record.shape[:-1]
+        axis, steps = record.time_axis, record.steps_at_once
+        for i, (tensor, parent, grad) in enumerate(zip(node.inputs, node.parents, grads)):
+            if (grad is None or not tensor.requires_grad
+                    or sum(t is tensor for t in node.inputs) > 1):
+                continue
+            shares = None
+            if (type(grad) is accumulate.ProductGrad and axis < len(lead)
+                    and grad.a.shape[0] == math.prod(lead)):
+                shares = [(t, accumulate.ProductGrad(grad.xp, _step_rows(grad.a, lead, axis, k),
+                                                     _step_rows(grad.b, lead, axis, k)))
+                          for k, t in enumerate(steps)]
+            elif parent is None and _is_bias(record.kind, i, tensor.shape, record.shape, axis):
+                shares = [(t, accumulate.sum_to(output_grad[(slice(None),) * axis + (k,)],
+                                                tuple(tensor.shape)))
+                          for k, t in enumerate(steps)]
+            if shares is None:
+                continue
+            if parent is None:
+                self._stepped_leaves.setdefault(id(node), set()).add(id(tensor))
+                self._contributions.setdefault(id(tensor), []).extend(shares)
+            elif self._is_lone_transpose_of_leaf(parent):
+                self._transposed_shares[id(parent)] = shares
+
+    def _is_lone_transpose_of_leaf(self, node):
+        """``W.T`` of a leaf W, read by one recorded op only (so its whole gradient is that
+        op's)."""
+        record = self._op_of_node.get(id(node))
+        return (record is not None and record.kind == "transpose" and node.parents[0] is None
+                and len(record.shape) == 2 and self._readers.get(record.index, 0) == 1)
 
     def _add_steps(self, node, module, scope, refs, shape):
         """One record per time step of an op with a time loop inside (each reads every input,
@@ -287,8 +380,13 @@ class Trace(Observer):
 
     def activations(self, module, quantity, layer=0, reverse=False):
         """The forward values of ``quantity`` in ``module`` (its dotted path, "" for the
-        outermost module) over time: an ndarray (T, B, H), T the steps of every call in this
-        trace in order (a cell called once per step gives one step per call).
+        outermost module; a submodule called on its own, ``model.rnn(x)``, is "rnn") over
+        time: an ndarray (T, B, H), T the steps of every call in this trace in order (a cell
+        called once per step gives one step per call).
+
+        These are copies that ``ts.trace(values=True)`` made during forward and keeps as long
+        as the trace lives: T x B x H numbers per quantity and layer direction (h, c and four
+        gates of an LSTM layer: six such arrays); attention weights T x B x S.
 
         Quantities: "h" (and "c" for an LSTM); the gates "i", "f", "g", "o" (LSTM) or "r",
         "z", "n" (GRU); "weights" for an Attention module, (T, B, S). A layer's stack is
@@ -314,21 +412,30 @@ class Trace(Observer):
         """Whether a traced backward has sent ``param`` any gradient."""
         return id(param) in self._contributions
 
-    def contributions(self, param, by="step"):
+    def contributions(self, param, by="step", losses=None):
         """[(t, ndarray)]: the gradient of ``param`` from the ops of each time step (t None
         for uses outside any step), in step order. They add up to this backward's gradient.
+
+        ``by="loss_step"``: for a loss summed over steps, L = sum_t L_t, the matrix
+        M[t, s] = ||dL_t/dparam from step s|| (an ndarray, one row per loss step, one column
+        per time step of ``time_steps``): which loss step's gradient comes from how far back.
+        ``losses`` are the L_t in step order; without it, each step's last 0-d result (a loss
+        computed inside ``ts.timestep(t)``). It costs one extra backward pass per loss step
+        through the graph, which must still be there: ask before ``backward()``, or after
+        ``backward(retain_graph=True)``. The passes leave every ``.grad`` and everything this
+        trace measured as they were.
 
         ``by="rank"`` (data-parallel training, on rank 0): [(r, ndarray)], rank r's share of
         the gradient DistributedDataParallel averaged last (its local gradient divided by the
         number of ranks). They add up to the averaged ``.grad``."""
-        leaf = self.leaves.get(id(param))
-        if leaf is None or not leaf.is_param:
-            raise ValueError(f"contributions: this tensor (shape {tuple(param.shape)}) was not "
-                             f"used as a parameter by any traced op")
+        if by == "loss_step":
+            return self._contributions_by_loss_step(param, losses)
+        leaf = self._param_leaf(param, "contributions")
         if by == "rank":
             return self._contributions_by_rank(leaf)
         if by != "step":
-            raise ValueError(f"contributions: by must be 'step' or 'rank', got {by!r}")
+            raise ValueError(f"contributions: by must be 'step', 'loss_step' or 'rank', "
+                             f"got {by!r}")
         if id(param) not in self._contributions:
             raise ValueError(f"contributions: no gradient reached {leaf.name} yet; call "
                              f"backward() on a traced loss while the trace is alive")
@@ -352,14 +459,103 @@ class Trace(Observer):
                              f"of a DistributedDataParallel model run in this trace")
         return [(rank, backend.to_numpy(share)) for rank, share in enumerate(shares)]
 
+    def _param_leaf(self, param, caller):
+        leaf = self.leaves.get(id(param))
+        if leaf is None or not leaf.is_param:
+            raise ValueError(f"{caller}: this tensor (shape {tuple(param.shape)}) was not "
+                             f"used as a parameter by any traced op")
+        return leaf
+
+    def _contributions_by_loss_step(self, param, losses):
+        """One backward pass per loss term, each heard on its own: the trace's measurements
+        and every leaf's ``.grad`` are set aside before and put back after."""
+        from .autograd import backward
+        leaf = self._param_leaf(param, "contributions")
+        if losses is None:
+            losses = [self._step_losses[t]() for t in sorted(self._step_losses)]
+            if not losses or any(loss is None for loss in losses):
+                raise ValueError("contributions(by='loss_step'): no per-step losses recorded; "
+                                 "compute each L_t inside ts.timestep(t) or pass losses=")
+        for t, loss in enumerate(losses):
+            if loss.ndim != 0:
+                raise ValueError(f"contributions(by='loss_step'): loss {t} has shape "
+                                 f"{tuple(loss.shape)}; each L_t must be 0-d")
+        steps = self.time_steps
+        column = {t: i for i, t in enumerate(steps)}
+        matrix = numpy.zeros((len(losses), len(steps)))
+        kept = (self._contributions, self._state_parts, [r.grad_norm for r in self.ops])
+        params = [p.tensor for p in self.parameters()]
+        grads = [p.grad for p in params]
+        try:
+            for row, loss in enumerate(losses):
+                self._contributions, self._state_parts = {}, {}
+                for p in params:
+                    p.grad = None
+                try:
+                    backward(loss, retain_graph=True)
+                except RuntimeError as error:
+                    if "second time" in str(error):
+                        raise RuntimeError(
+                            "contributions(by='loss_step'): the graph was freed by backward(); "
+                            "ask before it, or call backward(retain_graph=True)") from None
+                    raise
+                if id(param) in self._contributions:
+                    for t, grad in self.contributions(param):
+                        if t is not None:
+                            matrix[row, column[t]] = numpy.linalg.norm(grad)
+        finally:
+            self._contributions, self._state_parts, norms = kept
+            for record, norm in zip(self.ops, norms):
+                record.grad_norm = norm
+            for p, grad in zip(params, grads):
+                p.grad = grad
+        if not matrix.any():
+            raise ValueError(f"contributions(by='loss_step'): no loss term reaches {leaf.name}")
+        return matrix
+
     def contribution_norms(self, param):
         """[(t, ||dL/dparam from step t||)] in step order."""
         return [(t, float(numpy.linalg.norm(g))) for t, g in self.contributions(param)]
 
-    def state_grad_norms(self):
+    def state_grad_norms(self, module=None, state=None, layer=0, reverse=False):
         """{t: ||dL/dstate_t||}: the norm of the gradient reaching what step t hands on, i.e.
         the outputs of step t's ops that are read by ops outside step t (the next step's
-        recurrence, an output layer, a loss). Needs a backward pass while the trace lives."""
+        recurrence, an output layer, a loss). Needs a backward pass while the trace lives.
+
+        With ``module`` (a recurrent layer's dotted path, as in ``activations``, or the
+        module itself), only that layer's state (``layer``, ``reverse`` as there): ``state``
+        "h" gives ||dL/dh_t||, "c" an LSTM's ||dL/dc_t|| (all of it: through c_{t+1} and
+        through h_t = o_t tanh(c_t), as ``c_t.retain_grad()`` in a cell loop would give), None
+        the gradient of the state step t hands on, h_t and c_t's share from step t+1
+        together."""
+        if module is None:
+            if state is not None:
+                raise ValueError("state_grad_norms: state= needs the module whose state it is")
+            return self._all_state_grad_norms()
+        path = module if isinstance(module, str) else self._module_path(module)
+        label = f"l{layer}" + ("_reverse" if reverse else "")
+        parts = self._state_parts.get((path, label))
+        if parts is None and layer == 0 and not reverse:
+            parts = self._state_parts.get((path, ""))
+        if parts is None:
+            known = sorted(f"{m or '(outermost)'} {l}".strip() for m, l in self._state_parts)
+            raise ValueError(f"state_grad_norms: no state gradients of module {path!r} layer "
+                             f"{layer}{' reverse' if reverse else ''} (a recurrent layer, after "
+                             f"backward); recorded: {known}")
+        names = [name for name in next(iter(parts.values())) if name is not None]
+        if state not in names + [None]:
+            raise ValueError(f"state_grad_norms: {path!r} has states {names}, not {state!r}")
+        return {t: parts[t][state] for t in sorted(parts)}
+
+    def _module_path(self, module):
+        for root in self._roots:
+            for name, candidate in root.named_modules():
+                if candidate is module:
+                    return name
+        raise ValueError(f"state_grad_norms: this {type(module).__name__} is not part of any "
+                         f"module called in the trace")
+
+    def _all_state_grad_norms(self):
         squares = {}
         counted = set()
         for record in self.ops:
@@ -398,18 +594,56 @@ class Trace(Observer):
 def gradient_flow(loss_fn, weight):
     """Run ``loss_fn()`` under a trace, backpropagate, and measure for every time step t the
     norm of dL/dh_t (the gradient reaching step t's state) and of step t's contribution to
-    dL/dweight. Returns {"steps", "state_grad_norms", "weight_contribution_norms", "loss"}.
-    The backward pass accumulates into ``.grad`` as usual."""
+    dL/dweight. Returns {"steps", "state_grad_norms", "weight_contribution_norms", "loss"},
+    and when ``weight`` is a recurrent layer's, that layer's "h_grad_norms" (||dL/dh_t||)
+    and, for an LSTM, "c_grad_norms" (||dL/dc_t||). The backward pass accumulates into ``.grad`` as usual."""
     with Trace() as tr:
         loss = loss_fn()
     loss.backward()
     states = tr.state_grad_norms()
     contributions = dict(tr.contribution_norms(weight))
     steps = tr.time_steps
-    return {"steps": steps,
+    flow = {"steps": steps,
             "state_grad_norms": [states.get(t, 0.0) for t in steps],
             "weight_contribution_norms": [contributions.get(t, 0.0) for t in steps],
             "loss": loss.item()}
+    module, _, name = tr.leaves[id(weight)].name.rpartition(".")
+    layer = name.rpartition("_l")[2]
+    if layer.isdigit() and (module, f"l{layer}") in tr._state_parts:
+        for state_name in ("h", "c"):
+            try:
+                norms = tr.state_grad_norms(module, state_name, layer=int(layer))
+            except ValueError:                  # a layer without a cell state
+                continue
+            flow[f"{state_name}_grad_norms"] = [norms.get(t, 0.0) for t in steps]
+    return flow
+
+
+def _cell_state_grad(node, time_step, grad):
+    """dL/dc_t of a fused LSTM layer from the gradient ``grad`` = (dL/dh_t, dL/dc_t from step
+    t+1 on) that reaches step t: c_t also feeds h_t = o_t tanh(c_t). Read before step t's
+    backward overwrites the gate activations it saved."""
+    xp = backend.device_of(grad).xp
+    activations, cells = node.saved[0], node.saved[1]
+    d_h = grad[0] if node.masks is None else grad[0] * node.masks[time_step]
+    tanh_c = xp.tanh(cells[time_step])
+    return grad[1] + d_h * activations[3, time_step] * (1 - tanh_c * tanh_c)
+
+
+def _step_rows(rows, lead, axis, k):
+    """The rows of step k out of ``rows`` (N, K), whose N rows are the positions of an output
+    with leading shape ``lead`` (time along ``axis``)."""
+    blocks = rows.reshape(lead + rows.shape[1:])
+    return blocks[(slice(None),) * axis + (k,)].reshape(-1, rows.shape[1])
+
+
+def _is_bias(kind, input_index, shape, output_shape, axis):
+    """Whether input ``input_index`` of a ``linear`` or ``add`` is a bias broadcast over the
+    output's time axis (its gradient is the output gradient summed to its shape)."""
+    if not ((kind == "linear" and input_index == 2) or kind == "add"):
+        return False
+    time_dim = len(shape) - (len(output_shape) - axis)      # aligned from the right
+    return time_dim < 0 or shape[time_dim] == 1
 
 
 def _norm(g):

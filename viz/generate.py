@@ -2,9 +2,10 @@
 
 One BPTT picture per topology of the lecture, each after one training step in float64 with
 the gradients drawn (`grads=True`): many-to-one, many-to-many, one-to-many, encoder-decoder,
-bidirectional, stacked, truncated BPTT, a 100-step LSTM (elided by default), the folded view
-(`rolled=True`), one step op by op (`collapse=False`), and the gradient-flow plot of RNN vs
-LSTM vs GRU on the adding problem (examples/gradient_flow.py).
+the demo's Seq2Seq (bidirectional encoder, general attention; examples/demo.py's model, not
+trained), bidirectional, stacked (2 and 4 layers), truncated BPTT, a 100-step LSTM (elided to
+fit), the folded view (`rolled=True`), three steps op by op (`collapse=False`), and the
+gradient-flow plot of RNN vs LSTM vs GRU on the adding problem (examples/gradient_flow.py).
 """
 import os
 import sys
@@ -15,10 +16,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 
 import gradient_flow  # noqa: E402  (examples/gradient_flow.py)
+from seq2seq_dates import dates_dataset  # noqa: E402  (examples/seq2seq_dates.py)
 
 import tinyseq as ts  # noqa: E402
 import tinyseq.functional as F  # noqa: E402
-from tinyseq import nn  # noqa: E402
+from tinyseq import nn, render  # noqa: E402
 from tinyseq.cli import traced_example  # noqa: E402
 
 
@@ -113,19 +115,43 @@ def truncated(chunks=3, chunk=4):
     return tr
 
 
+def demo_seq2seq():
+    """examples/demo.py's model as examples/seq2seq_dates.py builds it (not trained), one
+    training step on the demo's shortest test date."""
+    data = dates_dataset(n_train=10, n_valid=10, n_test=50, seed=0)
+    source_vocab, target_vocab = data.source_vocab, data.target_vocab
+    model = nn.Seq2Seq(len(source_vocab), len(target_vocab), 32, 64, cell="gru",
+                       attention="general", bidirectional=True, pad_id=target_vocab.pad_id,
+                       sos_id=target_vocab.sos_id, eos_id=target_vocab.eos_id)
+    text, target_text = min(data.test[:50], key=lambda pair: len(pair[0]))
+    source = [source_vocab.encode(text)]
+    target = [target_vocab.encode(target_text, add_sos=True, add_eos=True)]
+    with ts.trace() as tr:
+        logits, _ = model(source, target)
+        loss = model.loss(logits, target)
+    loss.backward()
+    return tr
+
+
 PICTURES = [
     # file,                      what,                                              options
     ("many_to_one.svg",          many_to_one,                                       {}),
     ("many_to_many.svg",         many_to_many,                                      {}),
     ("one_to_many.svg",          one_to_many,                                       {}),
     ("encoder_decoder.svg",      lambda: traced_example("seq2seq", 5, 4, batch=1, impl="fused"), {}),
+    ("demo_seq2seq.svg",         demo_seq2seq,                                      {}),
     ("bidirectional.svg",        bidirectional,                                     {}),
     ("stacked.svg",              lambda: traced_example("lstm", 5, 3, layers=2, impl="fused"), {}),
+    ("stacked_4.svg",            lambda: traced_example("gru", 4, 3, layers=4, impl="primitive"), {}),
     ("truncated_bptt.svg",       truncated,                                         {}),
     ("lstm_100_steps.svg",       lambda: traced_example("lstm", 100, 3, impl="fused"), {}),
     ("rolled.svg",               lambda: traced_example("lstm", 5, 3, impl="fused"), {"rolled": True}),
-    ("lstm_gates.svg",           lambda: traced_example("lstm", 1, 3),              {"collapse": False}),
+    ("lstm_gates.svg",           lambda: traced_example("lstm", 3, 3, impl="primitive"),
+     {"collapse": False}),
 ]
+
+# The cell diagrams: one LSTM and one GRU step as the textbook cell figure (viz/cell_diagrams.py)
+from cell_diagrams import CELL_DIAGRAMS  # noqa: E402
 
 
 def main():
@@ -134,6 +160,9 @@ def main():
         ts.manual_seed(0)
         tr = make()
         print("wrote", tr.render(os.path.join(HERE, name), grads=True, **options))
+    for name, make, options in CELL_DIAGRAMS:
+        ts.manual_seed(0)
+        print("wrote", render.cell_diagram(make(), os.path.join(HERE, name), **options))
     ts.set_default_dtype(numpy.float32)
     gradient_flow.main(output=os.path.join(HERE, "gradient_flow.svg"))
 

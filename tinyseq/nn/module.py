@@ -1,6 +1,7 @@
 """Module and Parameter: containers of learnable tensors, as in PyTorch."""
 import builtins
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 
@@ -17,6 +18,38 @@ def _name_in(caller, module):
         if child is module:
             return name
     return type(module).__name__
+
+
+# id(module) -> (weak reference to it, weak reference to the module it was assigned to, its
+# attribute name there): names a submodule called on its own (``model.rnn(x)``) for a trace
+_owners = {}
+
+
+def _note_owner(owner, name, module):
+    key = id(module)
+
+    def forget(reference):
+        if _owners.get(key, (None,))[0] is reference:
+            del _owners[key]
+
+    _owners[key] = (weakref.ref(module, forget), weakref.ref(owner), name)
+
+
+def _name_in_owners(module):
+    """``encoder.rnn``: the dotted name of ``module`` in the module it was last assigned to,
+    and so on upwards; "" when no live module holds it under that name."""
+    names, seen = [], set()
+    while id(module) not in seen:
+        seen.add(id(module))
+        entry = _owners.get(id(module))
+        if entry is None or entry[0]() is not module:
+            break
+        owner = entry[1]()
+        if owner is None or owner._modules.get(entry[2]) is not module:
+            break
+        names.append(entry[2])
+        module = owner
+    return ".".join(reversed(names))
 
 
 class Parameter(Tensor):
@@ -56,6 +89,7 @@ class Module:
             self._parameters.pop(name, None)
             self.__dict__.pop(name, None)
             self._modules[name] = value
+            _note_owner(self, name, value)
         elif name in self.__dict__.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"{type(self).__name__}: cannot assign a "
@@ -94,9 +128,10 @@ class Module:
         if not observers:
             return self.forward(*args, **kwargs)
         # a trace or anomaly mode watches: ops made inside are tagged with the module path,
-        # each module named as its caller knows it (``encoder.rnn``)
+        # each module named as its caller knows it (``encoder.rnn``); a submodule called on
+        # its own, as the module holding it knows it (``model.rnn(x)``: ``rnn``)
         path = state.module_path
-        name = _name_in(path[-1][1], self) if path else ""
+        name = _name_in(path[-1][1], self) if path else _name_in_owners(self)
         state.module_path = path + ((name, self),)
         for observer in observers:
             observer.module_entered(self)
@@ -330,7 +365,9 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module):
-        self._modules[str(len(self._modules))] = module
+        name = str(len(self._modules))
+        self._modules[name] = module
+        _note_owner(self, name, module)
         return self
 
     def __getitem__(self, i):

@@ -202,8 +202,9 @@ class _RNNBase(Module):
     ``impl="fused"`` (the default) runs all steps of a layer direction as one op with a
     hand-written backward (``RecurrentLayer``), which shows a trace each of its time steps.
     ``impl="primitive"`` builds every gate from primitive ops, so a trace shows each of them;
-    it projects the inputs of all steps in one matrix product before its time loop (a trace
-    shows that product outside the steps). Both compute the same numbers, traced or not.
+    it projects the inputs of all steps in one matrix product before its time loop, tagged
+    ``timestep(range(T))`` so that a trace splits W_ih's and b_ih's gradients per step as for
+    the fused layer. Both compute the same numbers, traced or not.
     """
     mode = None
 
@@ -332,9 +333,10 @@ class _RNNBase(Module):
         if self.impl == "fused":
             return self._run_fused(x, state, weights, masks, reverse, label)
         weight_ih, weight_hh, bias_ih, bias_hh = weights
-        x = F.linear(x, weight_ih, bias_ih)            # the inputs of all steps in one product
-        weights = (None, weight_hh, None, bias_hh)
         steps = x.shape[0]
+        with timestep(range(steps)):                   # the inputs of all steps in one product
+            x = F.linear(x, weight_ih, bias_ih)
+        weights = (None, weight_hh, None, bias_hh)
         outputs = [None] * steps
         states, gates = [None] * steps, [{} for _ in range(steps)]
         all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))

@@ -1,8 +1,10 @@
 """Drawing a trace: the unrolled graph (``graph``) and plots of what it measured (``plots``)."""
+from .cell import cell_diagram
 from .graph import render, to_dot
-from .plots import plot_attention, plot_gradient_flow
+from .plots import plot_attention, plot_contribution_matrix, plot_gradient_flow
 from .ranks import plot_rank_contributions
 from ..explorer import plot_activations, text_heatmap
 
-__all__ = ["render", "to_dot", "plot_attention", "plot_gradient_flow", "plot_activations",
-           "text_heatmap", "plot_rank_contributions"]
+__all__ = ["render", "to_dot", "cell_diagram", "plot_attention", "plot_gradient_flow",
+           "plot_contribution_matrix", "plot_rank_contributions", "plot_activations",
+           "text_heatmap"]

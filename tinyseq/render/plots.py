@@ -1,4 +1,7 @@
-"""Plots of what a trace measured (matplotlib): gradient flow over time and attention maps."""
+"""Plots of what a trace measured (matplotlib): gradient flow over time, where a weight's
+gradient comes from (loss step by use step), and attention maps."""
+import numpy
+
 
 
 def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_name="W_hh"):
@@ -15,8 +18,13 @@ def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_n
     for label, flow in flows.items():
         for axis, key in zip(axes, ("state_grad_norms", "weight_contribution_norms")):
             values = [v if v > 0 else float("nan") for v in flow[key]]
-            axis.semilogy(flow["steps"], values, marker=".", label=label)
-    axes[0].set_title("‖dL/dh_t‖: gradient reaching step t's state")
+            line, = axis.semilogy(flow["steps"], values, marker=".", label=label)
+        if "c_grad_norms" in flow:             # an LSTM: its cell state beside h
+            for key, style in (("h_grad_norms", ":"), ("c_grad_norms", "--")):
+                values = [v if v > 0 else float("nan") for v in flow[key]]
+                axes[0].semilogy(flow["steps"], values, style, color=line.get_color(),
+                                 label=f"{label.split(' (')[0]}: ‖dL/d{key[0]}_t‖ alone")
+    axes[0].set_title("‖dL/dstate_t‖: gradient reaching step t's state")
     axes[1].set_title(f"‖dL/d{weight_name}‖ from step t: that step's share")
     for axis in axes:
         axis.set_xlabel("time step t")
@@ -47,3 +55,32 @@ def plot_attention(weights, source_tokens, output_tokens, path, title="Attention
     figure.colorbar(image, ax=axis, fraction=0.05)
     figure.savefig(path)
     return path
+
+
+def plot_contribution_matrix(tr, weight, losses=None, matrix=None, title=None):
+    """Heat map (log colour scale) of where ``weight``'s gradient comes from in a model with a
+    loss at every step: row t is loss step t, column s the step whose use of the weight sent
+    the term, each cell that term's share of ||dL_t/dW||'s row total
+    (``tr.contributions(weight, by="loss_step", losses=losses)``, or ``matrix`` if given).
+    Steps s > t send nothing and stay blank. Returns the matplotlib Figure."""
+    try:
+        from matplotlib.colors import LogNorm
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plot_contribution_matrix needs matplotlib: "
+                          "pip install 'tinyseq[viz]'") from None
+    if matrix is None:
+        matrix = tr.contributions(weight, by="loss_step", losses=losses)
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = numpy.divide(matrix, totals, out=numpy.zeros_like(matrix), where=totals > 0)
+    shown = numpy.ma.masked_less_equal(share, 0.0)
+    figure = Figure(figsize=(6, 5), constrained_layout=True)
+    axis = figure.subplots()
+    low = max(float(shown.min()) if shown.count() else 1e-6, 1e-8)
+    image = axis.imshow(shown, cmap="magma", norm=LogNorm(vmin=low, vmax=1.0),
+                        origin="upper", interpolation="nearest")
+    axis.set_xlabel("use step s (where the weight was used)")
+    axis.set_ylabel("loss step t (which L_t)")
+    axis.set_title(title or f"share of ‖dL_t/d{tr.leaves[id(weight)].name}‖ from step s")
+    figure.colorbar(image, ax=axis, fraction=0.05, label="share of the row (log scale)")
+    return figure
