@@ -560,17 +560,18 @@ class Hostile(nn.Module):
 def test_hostile_names_are_shown_as_text_and_never_become_links(name, tmp_path):
     ts.manual_seed(0)
     U = ts.randn(2, 2, requires_grad=True)
-    model = Hostile("p")
-    setattr(model, name, nn.Linear(2, 2))
-    submodule = getattr(model, name)
+    model = Hostile(name)                   # a parameter and a scope named ``name``
+    setattr(model, name + " 2", nn.Linear(2, 2))   # and a module
+    submodule = getattr(model, name + " 2")
     with ts.trace() as tr:
         out = model(ts.randn(3, 1, 2))
         loss = (out ** 2).sum() + (submodule(out[0]) @ U).sum()
     loss.backward()
-    text = tr.to_dot(grads=True, params={name: U})
-    # escaped, a name cannot make an attribute: URL=\" in a DOT string, URL=&quot; in HTML
-    assert 'URL="' not in text and "href" not in text.lower()
-    path = tr.render(tmp_path / "x.svg", grads=True, params={name: U})
+    for collapse in (True, False):
+        text = tr.to_dot(grads=True, params={name: U}, collapse=collapse)
+        # escaped, a name cannot make an attribute: URL=\" in a DOT string, URL=&quot; in HTML
+        assert 'URL="' not in text and "href" not in text.lower()
+    path = tr.render(tmp_path / "x.svg", grads=True, params={name: U}, collapse=False)
     svg = open(path, encoding="utf-8").read()
     root = ElementTree.fromstring(svg)
     tags = {element.tag.split("}")[-1] for element in root.iter()}

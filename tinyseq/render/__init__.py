@@ -1,4 +1,16 @@
-"""Drawing a trace: the unrolled graph (``graph``) and plots of what it measured (``plots``)."""
+"""Drawing a trace.
+
+    drawing  the drawing model: plain dataclasses between a trace and every picture
+    plan     Trace -> Drawing: what is drawn
+    layout   Drawing -> coordinates: column = time step, row = layer / direction / encoder /
+             decoder / losses, the parameter band below, the legend beside it
+    dot      laid-out Drawing -> DOT text with pinned positions -> Graphviz (SVG, PNG, PDF)
+    graph    ``to_dot`` and ``render``: the three above, with the elision that fits the page
+    rolled   the folded network (``rolled=True``)
+    cell     one LSTM or GRU step as the textbook cell figure
+    plots    matplotlib plots of what a trace measured
+    ranks    each rank's share of a gradient averaged over data-parallel ranks
+"""
 from .cell import cell_diagram
 from .graph import render, to_dot
 from .plots import plot_attention, plot_contribution_matrix, plot_gradient_flow

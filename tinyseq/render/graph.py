@@ -37,8 +37,10 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
         chosen = min(_ELIDED_KEEP, max(1, max_steps // 2))
 
     def build(collapse_steps, keep, untimed=False):
+        # each plan sets which steps of the prepared rows it shows, so one preparation serves
+        # every try
         return lay_out(plan(trace, collapse_steps, keep, shapes, grads, params, plumbing,
-                            untimed=untimed, prepared=Prepared(trace, plumbing, params),
+                            untimed=untimed, prepared=ready,
                             step_labels=step_labels))
 
     laid = build(collapse, chosen)

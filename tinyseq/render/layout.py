@@ -373,23 +373,37 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
             y += 40
         taken.setdefault(column, []).append(y)
         node.y = y
-    for node in outside:
-        if node.id in depth:
-            continue
+    # before the first column: in columns by how many such ops lead to them (one after the
+    # other towards the steps), level with the row that reads them, stacked when they share
+    # a column and a level
+    before = [n for n in outside if n.id not in depth and not
+              (sides[n.id] == "after" and any(nodes[s].x is not None and nodes[s].row is None
+                                              for s in succs.get(n.id, ()) if s in nodes))]
+    rank = {}
+    for node in before:
+        rank[node.id] = 1 + max((rank[p] for p in preds.get(node.id, ()) if p in rank), default=-1)
+    last = max(rank.values(), default=0)
+    initial_left = min([n.x - n.width / 2 for n in nodes.values()
+                        if n.kind == d.INITIAL and n.x is not None] + [left_edge - COLUMN_GAP / 2])
+    widest = max([n.width for n in before] + [0])
+    stacked = {}
+    for node in reversed(before):       # the ones nearest the steps first
         readers = [nodes[s] for s in succs.get(node.id, ()) if s in nodes]
-        placed = [r for r in readers if r.x is not None and r.row is None]
-        if sides[node.id] == "after" and placed:
-            reader = placed[0]
-            node.x, node.y = reader.x, reader.y - reader.height / 2 - 24 - node.height / 2
-            continue
         ys = [row_core[r.row] - 14 for r in readers if r.row in row_core] + \
-            [r.y for r in placed if r.y is not None]
-        node.y = min(ys) if ys else MARGIN + 20
-        node.x = left_edge - COLUMN_GAP / 2 - node.width / 2
-        initial_left = [n.x - n.width / 2 for n in nodes.values()
-                        if n.kind == d.INITIAL and n.x is not None and abs(n.y - node.y) < 40]
-        if initial_left:
-            node.x = min(initial_left) - 20 - node.width / 2
+            [r.y for r in readers if r.row is None and r.y is not None]
+        y = min(ys) if ys else MARGIN + 20
+        column = last - rank[node.id]
+        while any(abs(y - other) < 34 for other in stacked.get(column, [])):
+            y += 40
+        stacked.setdefault(column, []).append(y)
+        node.y = y
+        node.x = initial_left - 20 - widest / 2 - column * (widest + COLUMN_GAP)
+    for node in outside:
+        if node.x is not None:
+            continue
+        reader = next(nodes[s] for s in succs.get(node.id, ()) if s in nodes
+                      and nodes[s].x is not None and nodes[s].row is None)
+        node.x, node.y = reader.x, reader.y - reader.height / 2 - 24 - node.height / 2
     for node in sorted((n for n in nodes.values() if n.kind in (d.CONTEXT, d.MEMORY)),
                        key=lambda n: n.kind != d.CONTEXT):
         tails = [nodes[p] for p in preds.get(node.id, ()) if nodes[p].x is not None]

@@ -763,8 +763,7 @@ class _Planner:
                                     fill=DATA_FILL, detail=shape_text(leaf.shape)))
             self._edge_once(seen, d.FEED, node.id, target)
             return
-        readers = {self.ops[i].time_step for i in ready.shown if ready.row_of.get(i) is row
-                   and ("data", key) in ready.sources[i]}
+        readers = self._data_readers().get((row.index, key), set())
         first = row.steps[-1] if row.reverse else row.steps[0]
         if readers == {first} and not _is_loss(self.ops[index].kind) and \
                 self._initial(index, key):
@@ -797,6 +796,20 @@ class _Planner:
         self.pending_inputs = getattr(self, "pending_inputs", [])
         if (tail, target, row, t, kind) not in self.pending_inputs:
             self.pending_inputs.append((tail, target, row, t, kind))
+
+    def _data_readers(self):
+        """{(row index, data key): the steps of that row that read it}, computed once."""
+        if getattr(self, "_readers_of_data", None) is None:
+            self._readers_of_data = {}
+            for i in self.ready.shown:
+                row = self.ready.row_of.get(i)
+                if row is None:
+                    continue
+                for kind, source in self.ready.sources[i]:
+                    if kind == "data":
+                        self._readers_of_data.setdefault((row.index, source), set()).add(
+                            self.ops[i].time_step)
+        return self._readers_of_data
 
     def _initial(self, index, key):
         """Whether data ``key`` read by op ``index`` (in its row's first step only) is the
