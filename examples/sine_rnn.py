@@ -3,7 +3,8 @@
     h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)      (the same W_hh at every step)
     y   = h_T w_out^T + b_out
 
-Windows of 50 points, hidden size 64, Adam lr 1e-3, batch 64, as in the classic tutorial.
+Windows of 50 points, hidden size 64, Adam lr 1e-3, batch 64, as in the classic tutorial;
+three epochs over 2,500 windows.
 """
 import math
 
@@ -48,8 +49,8 @@ def evaluate(model, loader):
     return total / count
 
 
-def main(epochs=10):
-    ts.manual_seed(0)
+def main(epochs=3, seed=0):
+    ts.manual_seed(seed)
     train_loader = DataLoader(SineWave(2500, seq_len=50, seed=0), batch_size=64, shuffle=True)
     valid_loader = DataLoader(SineWave(500, seq_len=50, seed=1), batch_size=128)
     model = SineRNN()
@@ -62,6 +63,12 @@ def main(epochs=10):
             optimizer.step()
         print(f"epoch {epoch:2d}  train_mse={evaluate(model, train_loader):.5f}  "
               f"valid_mse={evaluate(model, valid_loader):.5f}", flush=True)
+    valid_mse = evaluate(model, valid_loader)
+    baseline = float(valid_loader.dataset.targets.var())     # predicting the mean
+    holds = valid_mse < baseline / 20
+    print(f"lesson sine_rnn: one W_hh shared by all 50 steps learns the next value of a sine "
+          f"wave (validation MSE under 1/20 of predicting the mean): MSE {valid_mse:.5f}, "
+          f"predicting the mean {baseline:.3f} -> {'holds' if holds else 'does not hold'}")
     return model
 
 
