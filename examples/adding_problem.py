@@ -33,12 +33,11 @@ and the plain RNN is still at the baseline after 2000).
 import argparse
 import time
 
-from tqdm.auto import tqdm
-
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
 from tinyseq.datasets import AddingProblem
+from tinyseq.train import progress
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 BASELINE = 1 / 6                                    # Var(v1 + v2) for two U[0, 1) values
@@ -70,7 +69,7 @@ def train(cell, seq_len, steps=1000, batch_size=64, hidden_size=64, lr=1e-2, cli
     test = AddingProblem(n_test, seq_len, seed=2)
     start = time.perf_counter()
     step = 0
-    for step in tqdm(range(1, steps + 1), desc=f"T = {seq_len}", leave=False):
+    for step in progress(range(1, steps + 1), desc=f"T = {seq_len}", leave=False):
         batch = AddingProblem(batch_size, seq_len, seed=1000 + step + 10**6 * seed)  # fresh
         loss = F.mse_loss(model(ts.tensor(batch.inputs)), ts.tensor(batch.targets))
         optimizer.zero_grad()

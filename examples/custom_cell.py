@@ -27,12 +27,11 @@ import time
 
 import numpy
 
-from tqdm.auto import tqdm
-
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
 from tinyseq.datasets import AddingProblem
+from tinyseq.train import progress
 
 
 class SelectiveCell(nn.Module):
@@ -109,7 +108,7 @@ def train(model, seq_len, steps, batch_size, lr, test, eval_every=100, clip=1.0)
     """Adam on fresh batches; returns the test MSE every ``eval_every`` steps."""
     optimizer = optim.Adam(model.parameters(), lr=lr)
     curve = []
-    for step in tqdm(range(1, steps + 1), desc=type(model).__name__, leave=False):
+    for step in progress(range(1, steps + 1), desc=type(model).__name__, leave=False):
         batch = AddingProblem(batch_size, seq_len, seed=1000 + step)      # fresh samples
         loss = F.mse_loss(model(ts.tensor(batch.inputs)), ts.tensor(batch.targets))
         optimizer.zero_grad()

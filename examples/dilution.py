@@ -23,11 +23,11 @@ the same from the gradient's side.
 import os
 
 import numpy
-from tqdm.auto import tqdm
 
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
+from tinyseq.train import progress
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
 BASELINE = 1 / 3                        # predicting 0 for v_0 ~ U[-1, 1]: its variance
@@ -66,10 +66,30 @@ def survival(model, seq_len, batch_size=256, seed=1):
     return (distance / distance[:, :1]).mean(axis=0)
 
 
+def traced_step_losses(model, seq_len, batch_size=64, seed=5):
+    """Trace the model reading a batch, with a recall loss at every step,
+    L_t = mean (head(h_t) - v_0)^2, so that ``tr.contributions(weight, by="loss_step",
+    losses=losses)`` can say which steps each L_t's gradient comes from. Returns (tr, losses)."""
+    x, y = recall_batch(numpy.random.default_rng(seed), batch_size, seq_len)
+    target = ts.tensor(y)
+    with ts.trace() as tr:
+        output, _ = model(ts.tensor(x))
+        predictions = model.head(output).squeeze(-1)                 # (B, T): a guess per step
+        losses = [F.mse_loss(predictions[:, t], target) for t in range(seq_len)]
+    return tr, losses
+
+
+def far_share(matrix, distance=10):
+    """Of each row t >= 2 distance of M[t, s], the share from steps s <= t - distance, averaged."""
+    shares = matrix / matrix.sum(axis=1, keepdims=True)
+    return float(numpy.mean([shares[t, :t - distance + 1].sum()
+                             for t in range(2 * distance, len(matrix))]))
+
+
 def train(model, seq_len, steps, lr=1e-2, batch_size=32, seed=0):
     optimizer = optim.Adam(model.parameters(), lr=lr)
     rng = numpy.random.default_rng(seed)
-    for _ in tqdm(range(steps), desc=type(model.rnn).__name__, leave=False):
+    for _ in progress(range(steps), desc=type(model.rnn).__name__, leave=False):
         x, y = recall_batch(rng, batch_size, seq_len)
         _, prediction = model(ts.tensor(x))
         loss = F.mse_loss(prediction, ts.tensor(y))
@@ -114,7 +134,7 @@ def main(seq_len=40, hidden_size=16, steps=800, lr=3e-3, gate_bias=3.0, seed=0,
         trained = survival(model, seq_len)
         curves["trained to recall x_0"][f"{name} (recall MSE {mse:.3f})"] = trained
         results[name] = {"untrained": float(curves["untrained"][name][-1]),
-                         "trained": float(trained[-1]), "mse": mse}
+                         "trained": float(trained[-1]), "mse": mse, "model": model}
         print(f"{name:5s} untrained {results[name]['untrained']:9.2e}   trained "
               f"{results[name]['trained']:9.2e}   recall MSE {mse:.4f}", flush=True)
     if output:

@@ -15,12 +15,12 @@ nearest neighbour.
 import os
 
 import numpy
-from tqdm.auto import tqdm
 
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
 from tinyseq.text import Vocab
+from tinyseq.train import progress
 
 GROUPS = {
     "animal": ["cat", "dog", "horse", "cow", "sheep"],
@@ -125,7 +125,7 @@ def main(n_sentences=2000, dim=16, steps=1500, batch_size=128, lr=1e-2, seed=0,
     model = CBOW(len(vocab), dim)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     rng = numpy.random.default_rng(seed)
-    for _ in tqdm(range(steps), desc="training"):
+    for _ in progress(range(steps), desc="training"):
         rows = rng.integers(len(centres), size=batch_size)
         loss = F.cross_entropy(model(ts.tensor(contexts[rows])), centres[rows])
         optimizer.zero_grad()

@@ -19,12 +19,12 @@ curves side by side with the predict-0 baseline.
 import os
 
 import numpy
-from tqdm.auto import tqdm
 
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
 from tinyseq.datasets import SineWave
+from tinyseq.train import progress
 
 
 BASELINE = 0.5                          # predicting 0 for the next value of a unit sine wave
@@ -58,7 +58,7 @@ def train(model, data, steps, lr, max_norm=None, batch_size=32, diverged=1e6, se
     optimizer = optim.SGD(model.parameters(), lr=lr)
     rng = numpy.random.default_rng(seed)
     losses, norms = [], []
-    for _ in tqdm(range(steps), desc="clipped" if max_norm else "not clipped", leave=False):
+    for _ in progress(range(steps), desc="clipped" if max_norm else "not clipped", leave=False):
         rows = rng.integers(len(data), size=batch_size)
         loss = F.mse_loss(model(ts.tensor(data.inputs[rows])), ts.tensor(data.targets[rows]))
         optimizer.zero_grad()

@@ -13,11 +13,11 @@ step boxes (out/hello_bptt.svg). Prints the loss and what the trained RNN says a
 import os
 
 import numpy
-from tqdm.auto import tqdm
 
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
+from tinyseq import train as training
 
 LETTERS = "helo"
 
@@ -52,7 +52,7 @@ def say(cell, head, first="h", length=4):
     return text
 
 
-def main(steps=300, hidden_size=8, lr=0.05, output="out/hello_bptt.svg", progress=True, seed=0):
+def main(steps=300, hidden_size=8, lr=0.05, output="out/hello_bptt.svg", progress=None, seed=0):
     ts.manual_seed(seed)
     cell, head = nn.RNNCell(len(LETTERS), hidden_size), nn.Linear(hidden_size, len(LETTERS))
     optimizer = optim.Adam(list(cell.parameters()) + list(head.parameters()), lr=lr)
@@ -62,7 +62,7 @@ def main(steps=300, hidden_size=8, lr=0.05, output="out/hello_bptt.svg", progres
     with ts.trace() as tr:                    # the first training step, recorded
         loss = sum(step_losses(cell, head, "hello", labels))
     print(f"untrained: loss {loss.item():.4f} = " + " + ".join(labels))
-    for step in tqdm(range(steps), desc="training", disable=not progress):
+    for step in training.progress(range(steps), desc="training", enabled=progress):
         if step:
             loss = sum(step_losses(cell, head, "hello"))
         optimizer.zero_grad()

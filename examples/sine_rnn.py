@@ -8,13 +8,12 @@ three epochs over 2,500 windows.
 """
 import math
 
-from tqdm.auto import tqdm
-
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
 from tinyseq.data import DataLoader
 from tinyseq.datasets import SineWave
+from tinyseq.train import progress
 
 
 class SineRNN(nn.Module):
@@ -56,7 +55,7 @@ def main(epochs=3, seed=0):
     model = SineRNN()
     optimizer = optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, epochs + 1):
-        for x, y in tqdm(train_loader, desc=f"epoch {epoch}", leave=False):
+        for x, y in progress(train_loader, desc=f"epoch {epoch}", leave=False):
             loss = F.mse_loss(model(x), y)
             optimizer.zero_grad()
             loss.backward()
