@@ -29,15 +29,17 @@ def one_hot_inputs(text):
 
 def step_losses(cell, head, text, labels=None):
     """The loss at every step of reading ``text[:-1]`` and predicting ``text[1:]``; a trace
-    draws step t's loss in a box named ``labels[t]``."""
-    x = one_hot_inputs(text[:-1])
+    draws step t's input letter and its loss (named ``labels[t]``) and target letter in boxes."""
     targets = numpy.array([LETTERS.index(ch) for ch in text[1:]])
     h, losses = None, []
     for t in range(len(text) - 1):
         with ts.timestep(t):
-            h = cell(x[t:t + 1], h)
+            with ts.scope(f"input '{text[t]}'"):            # the picture names the letter
+                x_t = one_hot_inputs(text[t])
+            h = cell(x_t, h)
             logits = head(h)
-            with ts.scope(labels[t] if labels else f"loss {t}"):
+            label = labels[t] if labels else f"loss {t}"
+            with ts.scope(f"{label}, target '{text[t + 1]}'"):
                 losses.append(F.cross_entropy(logits, targets[t:t + 1]))
     return losses
 
