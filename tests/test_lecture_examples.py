@@ -84,6 +84,8 @@ def test_hello_onehot_learns_to_say_hello(tmp_path):
     assert len(out["step_losses"]) == 4 and out["loss"] < 0.05
     svg = (tmp_path / "hello.svg").read_text()
     assert "L_0 = " in svg and "L_3 = " in svg        # each step's loss is in its step box
+    for t, (letter, target) in enumerate(zip("hell", "ello")):   # the letters, read and wanted
+        assert f"input &#39;{letter}&#39;" in svg and f"target &#39;{target}&#39;" in svg, t
 
 
 @pytest.mark.slow
