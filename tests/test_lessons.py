@@ -205,3 +205,17 @@ def test_example_lesson_holds_at_its_defaults(name, examples_on_path, tmp_path, 
     assert found[0][2] == "holds", found[0][1]
     written = [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()]
     assert all(p.parts[0] == "out" for p in written), written      # nothing outside out/
+
+
+def test_progress_without_ipywidgets_is_the_text_bar_and_warns_nothing(monkeypatch):
+    import sys
+    import warnings
+
+    from tqdm.std import tqdm as text_bar
+
+    from tinyseq.train import progress
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)       # importing it fails
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                         # TqdmWarning would raise
+        bar = progress(range(3), enabled=False)
+    assert type(bar) is text_bar and list(bar) == [0, 1, 2]

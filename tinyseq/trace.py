@@ -8,7 +8,9 @@
 
 A shared weight such as W_hh is an input of one op per time step, so backward sends it one
 gradient per step: dL/dW_hh = sum over t of dL/dW_hh|_t. The trace keeps each of those terms
-with the time step of the op that produced it. Nothing is recorded, and nothing costs, while
+with the time step of the op that produced it. With a loss at every step, L = sum_t L_t,
+``tr.contributions(W, by="loss_step", losses=[L_0, ...])`` splits them once more: the matrix
+||dL_t/dW from step s|| over loss step t and use step s. Nothing is recorded, and nothing costs, while
 no trace is active.
 
 A trace is an observer of the engine (``autograd.Observer``): it records the ops created in its
