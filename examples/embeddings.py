@@ -157,7 +157,8 @@ def main(n_sentences=2000, dim=16, steps=1500, batch_size=128, lr=1e-2, seed=0,
           f"looked-up rows, and words used alike end up nearest neighbours: one-hot @ W == "
           f"lookup {same_rows}, {len(rows_with_grad)} rows with gradient = the {len(looked_up)} "
           f"looked up {sparse}, same-group nearest neighbour {same_group:.2f} (chance "
-          f"{1 / len(GROUPS):.2f}, needed {3 / len(GROUPS):.2f}) -> {'holds' if holds else 'does not hold'}")
+          f"{1 / len(GROUPS):.2f}, needed {3 / len(GROUPS):.2f}) -> "
+          f"{'holds' if holds else 'does not hold'}")
     return {"same_group": same_group, "rows_with_grad": rows_with_grad.tolist(),
             "looked_up": looked_up.tolist(), "loss": loss.item()}
 

@@ -27,10 +27,11 @@ def main(seq_len=40, output=ROOT / "viz" / "contribution_matrix.png"):
         model = results[name]["model"]
         tr, losses = dilution.traced_step_losses(model, seq_len)
         matrix = tr.contributions(model.rnn.weight_ih_l0, by="loss_step", losses=losses)
-        plot_contribution_matrix(tr, model.rnn.weight_ih_l0, matrix=matrix, axis=axis, vmin=1e-6,
-                                 title=f"{name} trained to recall v_0 (MSE {results[name]['mse']:.3f})\n"
-                                       f"share of ‖dL_t/dW_ih‖ from step s; "
-                                       f"{dilution.far_share(matrix):.3f} from 10+ steps back")
+        title = (f"{name} trained to recall v_0 (MSE {results[name]['mse']:.3f})\n"
+                 f"share of ‖dL_t/dW_ih‖ from step s; "
+                 f"{dilution.far_share(matrix):.3f} from 10+ steps back")
+        plot_contribution_matrix(tr, model.rnn.weight_ih_l0, matrix=matrix, axis=axis,
+                                 vmin=1e-6, title=title)
     figure.savefig(output, dpi=100)
     print(f"wrote {output}")
 
