@@ -4,5 +4,4 @@ from .plots import plot_attention, plot_contribution_matrix, plot_gradient_flow
 from ..explorer import plot_activations, text_heatmap
 
 __all__ = ["render", "to_dot", "plot_attention", "plot_gradient_flow", "plot_contribution_matrix",
-           "plot_activations",
-           "text_heatmap"]
+           "plot_activations", "text_heatmap"]
