@@ -24,9 +24,11 @@ the unit most correlated with "inside a string literal" and the one most correla
 indentation depth, each with its correlation r, writing out/char_lm_string_unit.html and
 out/char_lm_indent_unit.html: the text coloured by that unit's activation.
 
-Defaults: an LSTM of 256 units, 64 streams x 64 steps per chunk, Adam lr 4e-3, two passes over
-900k training characters (440 steps), sampling at temperature 0.7; two to three minutes on two
-CPU cores, reaching a validation loss near 1.6 nats (half the unigram baseline).
+Defaults: an LSTM of 128 units, 64 streams x 64 steps per chunk, Adam lr 4e-3, one pass over
+about 360k training characters, sampling at temperature 0.7. For a better model (hidden 256,
+two passes over 900k characters: validation loss near 1.6 nats, half the unigram baseline;
+two to three minutes on two CPU cores) call ``main(max_chars=1_000_000, epochs=2,
+hidden_size=256)``.
 """
 import os
 import re
@@ -112,11 +114,11 @@ def interpretable_units(model, vocab, text, output_dir):
     return found
 
 
-def main(max_chars=1_000_000, epochs=2, batch_size=64, bptt=64, hidden_size=256,
+def main(max_chars=400_000, epochs=1, batch_size=64, bptt=64, hidden_size=128,
          embed_size=32, lr=4e-3, clip=1.0, valid_chars=50_000, eval_every=100,
          sample_chars=300, temperature=0.7, progress_bar=None, neuron_chars=3000,
-         output_dir="out"):
-    ts.manual_seed(0)
+         output_dir="out", seed=0):
+    ts.manual_seed(seed)
     corpus = StdlibCorpus(max_chars=max_chars)
     vocab = corpus.vocab
     train = batchify(corpus.train_ids, batch_size)
@@ -162,6 +164,11 @@ def main(max_chars=1_000_000, epochs=2, batch_size=64, bptt=64, hidden_size=256,
     start = first_def.start() if first_def else 0           # held-out source, from a definition
     units = interpretable_units(model, vocab, corpus.valid_text[start:start + neuron_chars],
                                 output_dir)
+    holds = valid_loss < 0.75 * baseline
+    print(f"lesson char_lm: an LSTM trained with truncated BPTT predicts the next character of "
+          f"unseen Python source far better than character frequencies alone (validation loss "
+          f"under 3/4 of the unigram entropy): {valid_loss:.3f} nats against {baseline:.3f} -> "
+          f"{'holds' if holds else 'does not hold'}")
     return {"train_loss": train_loss, "valid_loss": valid_loss, "unigram": baseline,
             "sample": text, "model": model, "vocab": vocab, "units": units}
 

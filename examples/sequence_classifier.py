@@ -17,8 +17,8 @@ end back to its first character, not from the padding.
 
 The baseline is the majority class ("other", about 65% of the test lines): a classifier that
 has learned anything has to beat it. Defaults (embedding 32, bidirectional GRU with 64 units
-per direction, batch 64, Adam lr 3e-3, 2 epochs over 8,000 training lines) take about a
-minute on two CPU cores; accuracy on lines from held-out files is above 99%.
+per direction, batch 64, Adam lr 3e-3, 2 epochs over 4,000 training lines) take well under
+a minute on two CPU cores; accuracy on lines from held-out files is above 95%.
 """
 import re
 import time
@@ -98,12 +98,12 @@ def evaluate(model, loader):
     return accuracy, {CLASSES[c]: hits[c] / totals[c] for c in sorted(totals)}
 
 
-def main(n_train=8000, n_test=2000, max_len=48, epochs=2, batch_size=64, embed_size=32,
-         hidden_size=64, lr=3e-3, max_chars=1_000_000, progress_bar=None):
-    ts.manual_seed(0)
+def main(n_train=4000, n_test=1000, max_len=48, epochs=2, batch_size=64, embed_size=32,
+         hidden_size=64, lr=3e-3, max_chars=1_000_000, progress_bar=None, seed=0):
+    ts.manual_seed(seed)
     corpus = StdlibCorpus(max_chars=max_chars)
-    train_set = Lines(corpus.train_text, corpus.vocab, n_train, max_len, seed=0)
-    test_set = Lines(corpus.valid_text, corpus.vocab, n_test, max_len, seed=1)  # other files
+    train_set = Lines(corpus.train_text, corpus.vocab, n_train, max_len, seed=2 * seed)
+    test_set = Lines(corpus.valid_text, corpus.vocab, n_test, max_len, seed=2 * seed + 1)
     train_loader = DataLoader(train_set, batch_size, shuffle=True, collate_fn=collate)
     test_loader = DataLoader(test_set, 256, collate_fn=collate)
 
@@ -137,6 +137,11 @@ def main(n_train=8000, n_test=2000, max_len=48, epochs=2, batch_size=64, embed_s
             guess = CLASSES[int(model(ids, lengths).numpy().argmax())]
         print(f"  {guess:>8} <- {line!r}")
     print(f"final: test accuracy {accuracy:.3f}, majority-class baseline {baseline:.3f}")
+    holds = accuracy > 0.95 and accuracy > baseline + 0.2
+    print(f"lesson sequence_classifier: a bidirectional GRU reading padded lines of different "
+          f"lengths (lengths= ignores the padding) tells their kind from their characters, far "
+          f"above always guessing the majority class: test accuracy {accuracy:.3f}, majority "
+          f"class {baseline:.3f} -> {'holds' if holds else 'does not hold'}")
     return {"accuracy": accuracy, "baseline": float(baseline)}
 
 

@@ -54,7 +54,8 @@ def test_sequence_classifier_beats_the_majority_class():
 @pytest.mark.slow
 def test_custom_cell_trains_and_traces():
     custom_cell = example("custom_cell")
-    results = custom_cell.main(seq_len=10, steps=250, hidden_size=16, eval_every=250)
+    results = custom_cell.main(seq_len=10, steps=250, hidden_size=16, eval_every=250,
+                               compare=True)
     assert set(results) == {"selective cell", "peephole LSTM", "nn.LSTM"}
     assert all(math.isfinite(m) for m in results.values())
     assert results["selective cell"] < 1 / 6

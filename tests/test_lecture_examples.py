@@ -84,12 +84,14 @@ def test_hello_onehot_learns_to_say_hello(tmp_path):
     assert len(out["step_losses"]) == 4 and out["loss"] < 0.05
     svg = (tmp_path / "hello.svg").read_text()
     assert "L_0 = " in svg and "L_3 = " in svg        # each step's loss is in its step box
+    for t, (letter, target) in enumerate(zip("hell", "ello")):   # the letters, read and wanted
+        assert f"x_{t} = {letter}" in svg and f"target {target}" in svg, t
 
 
 @pytest.mark.slow
 def test_exploding_gradients_and_clipping(tmp_path):
     out = example("exploding").main(steps=30, output=str(tmp_path / "exploding.png"))
-    assert out["ratios"][3.0] > 1e3 and out["ratios"][1.0] < 10
+    assert out["ratios"][2.0] > 100 and out["ratios"][1.0] < 10
     assert out["test_mse"]["not clipped"] == math.inf          # diverged
     assert math.isfinite(out["test_mse"]["clipped to norm 1"])
     assert (tmp_path / "exploding.png").exists()

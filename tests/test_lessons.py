@@ -1,11 +1,10 @@
 """The measurements the lessons rest on: the gradient of a weight split by loss step and use
 step (``contributions(by="loss_step")``), each LSTM state's gradient (``state_grad_norms(module,
-state=)``), the contribution heat map; and (slow tier) every example and notebook of the
-course printing its lesson line with ``holds`` at its defaults."""
+state=)``), the contribution heat map; and (slow tier) every example printing its lesson line
+with ``holds`` at its defaults (the notebooks' lines are checked in test_notebooks.py)."""
+import contextlib
 import importlib
 import io
-import contextlib
-import pathlib
 import re
 
 import numpy as np
@@ -17,7 +16,6 @@ from tinyseq import nn
 from tinyseq.render import plot_contribution_matrix
 from tinyseq.trace import gradient_flow
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 STEPS = 6
 
 
@@ -187,27 +185,37 @@ def test_plot_contribution_matrix_draws_the_row_shares_on_a_log_scale(tmp_path):
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
 
 
-# --- every lesson holds at its defaults (slow) --------------------------------------------------
-LESSON = re.compile(r"^lesson (\S+): (.+): (.+) -> (holds|does not hold)$", re.M)
+# --- every example's lesson holds at its defaults (slow; the notebooks' in test_notebooks) -----
+LESSON = re.compile(r"^lesson (\S+): (.+) -> (holds|does not hold)$", re.M)
 EXAMPLES = ["adding_problem", "char_lm", "custom_cell", "custom_op", "dilution", "embeddings",
-            "exploding", "gradient_flow", "hello_onehot", "sequence_classifier", "sine_rnn",
-            "sequential_cost"]
-
-
-def lesson_lines(text):
-    return LESSON.findall(text)
+            "exploding", "gradient_flow", "hello_onehot", "sequence_classifier", "sequential_cost",
+            "sine_rnn"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_lesson_holds_at_its_defaults(name, examples_on_path, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)                   # each writes under out/ only
+    monkeypatch.chdir(tmp_path)                   # what it writes lands in tmp_path
     module = importlib.import_module(name)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         module.main()
-    found = lesson_lines(printed.getvalue())
+    found = LESSON.findall(printed.getvalue())
     assert [lesson[0] for lesson in found] == [name], printed.getvalue()[-2000:]
-    assert found[0][3] == "holds", printed.getvalue()[-2000:]
-    written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert all(p.relative_to(tmp_path).parts[0] == "out" for p in written), written
+    assert found[0][2] == "holds", found[0][1]
+    written = [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(p.parts[0] == "out" for p in written), written      # nothing outside out/
+
+
+def test_progress_without_ipywidgets_is_the_text_bar_and_warns_nothing(monkeypatch):
+    import sys
+    import warnings
+
+    from tqdm.std import tqdm as text_bar
+
+    from tinyseq.train import progress
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)       # importing it fails
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                         # TqdmWarning would raise
+        bar = progress(range(3), enabled=False)
+    assert type(bar) is text_bar and list(bar) == [0, 1, 2]

@@ -8,8 +8,10 @@
 
 A shared weight such as W_hh is an input of one op per time step, so backward sends it one
 gradient per step: dL/dW_hh = sum over t of dL/dW_hh|_t. The trace keeps each of those terms
-with the time step of the op that produced it. Nothing is recorded, and nothing costs, while
-no trace is active.
+with the time step of the op that produced it. With a loss at every step, L = sum_t L_t,
+``tr.contributions(W, by="loss_step", losses=[L_0, ...])`` splits them once more: the matrix
+||dL_t/dW from step s|| over loss step t and use step s. Nothing is recorded, and nothing
+costs, while no trace is active.
 
 A trace is an observer of the engine (``autograd.Observer``): it records the ops created in its
 ``with`` block, in its own thread, and afterwards hears the backward passes through exactly
@@ -596,7 +598,8 @@ def gradient_flow(loss_fn, weight):
     norm of dL/dh_t (the gradient reaching step t's state) and of step t's contribution to
     dL/dweight. Returns {"steps", "state_grad_norms", "weight_contribution_norms", "loss"},
     and when ``weight`` is a recurrent layer's, that layer's "h_grad_norms" (||dL/dh_t||)
-    and, for an LSTM, "c_grad_norms" (||dL/dc_t||). The backward pass accumulates into ``.grad`` as usual."""
+    and, for an LSTM, "c_grad_norms" (||dL/dc_t||). The backward pass accumulates into
+    ``.grad`` as usual."""
     with Trace() as tr:
         loss = loss_fn()
     loss.backward()

@@ -12,7 +12,6 @@ Truncated backpropagation through time on one long sequence:
 Gradients then flow back at most one chunk, while the hidden state still carries
 information forward across the whole sequence.
 """
-from tqdm.auto import tqdm
 
 from .tensor import Tensor
 
@@ -77,7 +76,7 @@ class EarlyStopping:
         return metric > self.best + self.min_delta
 
 
-def progress(iterable, total=None, desc="", enabled=None):
+def progress(iterable, total=None, desc="", enabled=None, leave=True):
     """A ``tqdm.auto`` progress bar over ``iterable`` (a widget in notebooks, a line on stderr
     in a terminal):
 
@@ -85,7 +84,20 @@ def progress(iterable, total=None, desc="", enabled=None):
             ...
             bar.set_postfix(loss=loss.item())
 
-    ``enabled=None`` draws it only when stderr is a terminal (or in a notebook), so logs and
-    captured output stay clean; True or False forces it on or off."""
-    return tqdm(iterable, total=total, desc=desc or None,
-                disable=None if enabled is None else not enabled)
+    ``enabled=None`` draws it only when stderr is a terminal (or in a notebook with
+    ipywidgets), so logs and captured output stay clean; True or False forces it on or off.
+    ``leave=False`` clears the bar when it ends."""
+    return _bar_class()(iterable, total=total, desc=desc or None, leave=leave,
+                        disable=None if enabled is None else not enabled)
+
+
+def _bar_class():
+    """tqdm.auto's notebook widget needs ipywidgets; without them tqdm.auto warns ("IProgress
+    not found") in every notebook, so the text bar is used, which draws only on a terminal."""
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        from tqdm.std import tqdm
+        return tqdm
+    from tqdm.auto import tqdm
+    return tqdm

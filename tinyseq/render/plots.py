@@ -57,12 +57,15 @@ def plot_attention(weights, source_tokens, output_tokens, path, title="Attention
     return path
 
 
-def plot_contribution_matrix(tr, weight, losses=None, matrix=None, title=None):
+def plot_contribution_matrix(tr, weight, losses=None, matrix=None, title=None, axis=None,
+                             vmin=None):
     """Heat map (log colour scale) of where ``weight``'s gradient comes from in a model with a
     loss at every step: row t is loss step t, column s the step whose use of the weight sent
     the term, each cell that term's share of ||dL_t/dW||'s row total
     (``tr.contributions(weight, by="loss_step", losses=losses)``, or ``matrix`` if given).
-    Steps s > t send nothing and stay blank. Returns the matplotlib Figure."""
+    Steps s > t send nothing and stay blank. Draws into ``axis`` (a matplotlib Axes) if given,
+    else into a new Figure; ``vmin`` is the smallest share coloured (default: the smallest
+    one there). Returns the Figure."""
     try:
         from matplotlib.colors import LogNorm
         from matplotlib.figure import Figure
@@ -74,9 +77,10 @@ def plot_contribution_matrix(tr, weight, losses=None, matrix=None, title=None):
     totals = matrix.sum(axis=1, keepdims=True)
     share = numpy.divide(matrix, totals, out=numpy.zeros_like(matrix), where=totals > 0)
     shown = numpy.ma.masked_less_equal(share, 0.0)
-    figure = Figure(figsize=(6, 5), constrained_layout=True)
-    axis = figure.subplots()
-    low = max(float(shown.min()) if shown.count() else 1e-6, 1e-8)
+    if axis is None:
+        axis = Figure(figsize=(6, 5), constrained_layout=True).subplots()
+    figure = axis.figure
+    low = vmin or max(float(shown.min()) if shown.count() else 1e-6, 1e-8)
     image = axis.imshow(shown, cmap="magma", norm=LogNorm(vmin=low, vmax=1.0),
                         origin="upper", interpolation="nearest")
     axis.set_xlabel("use step s (where the weight was used)")
