@@ -31,6 +31,7 @@ from .accumulate import LazySums, add_to_grad
 device_of_type = backend.device_of_type
 _node_of = operator.attrgetter("_node")    # t._node and t.array as C functions: apply maps
 _array_of = operator.attrgetter("array")   # them over its inputs
+_new_object = object.__new__
 Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
 Sums = LazySums  # the accumulator every backward uses (tests run the engine with DenseSums too)
 
@@ -292,11 +293,13 @@ class Function:
             else:
                 y = self.forward(device.xp, *map(_array_of, inputs))
         except (ValueError, TypeError, IndexError) as error:
-            kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
-            raise kind(f"{self.name}: {error} (inputs {shapes_text(inputs)})") from error
+            raise _naming_op(error, self, inputs) from error
         if type(y) is not array_type:
             y = device.xp.asarray(y) if isinstance(y, numpy.generic) else y
-        out = Tensor.from_array(y, False)
+        out = _new_object(Tensor)   # Tensor.from_array(y), inline: this runs for every op
+        out.array = y
+        out.grad = out._node = out._versions = None
+        out.requires_grad = False
         observers = state.observers if observing else ()
         if requires_grad and self.differentiable and state.grad_enabled:
             out.requires_grad = True
@@ -314,7 +317,7 @@ class Function:
             self.versions = None        # the saved inputs' versions, None while all are 0
             for i in self.saves_inputs:
                 if inputs[i]._versions is not None:
-                    self.versions = [_version(inputs[j]) for j in self.saves_inputs]
+                    self.versions = list(map(_version, map(inputs.__getitem__, self.saves_inputs)))
                     break
             if self.saves_output:
                 out._versions = self.output_version = VersionCounter()
@@ -322,6 +325,14 @@ class Function:
             for observer in observers:
                 observer.op_created(self, inputs, out)
         return out
+
+
+def _naming_op(error, node, inputs):
+    """``error`` from ``node``'s forward as the same kind of error, its message naming the op
+    and the input shapes. (A function of its own: a generator in ``apply`` would cost every op
+    a closure cell.)"""
+    kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+    return kind(f"{node.name}: {error} (inputs {shapes_text(inputs)})")
 
 
 def op_name(cls):
@@ -368,12 +379,14 @@ def backward(root, grad_output=None, retain_graph=False):
             except Exception as error:
                 _note_op(error, node)
                 raise
-        for t, parent, grad in zip(node.inputs, node.parents, grads):
-            if grad is not None and t.requires_grad:
+        inputs, parents = node.inputs, node.parents
+        for i in range(len(inputs)):   # (cheaper than a zip of three for one or two inputs)
+            parent, grad = parents[i], grads[i]
+            if grad is not None and inputs[i].requires_grad:
                 if parent is None:
-                    sums.add_to_leaf(t, grad)
+                    sums.add_to_leaf(inputs[i], grad)
                     for observer in watchers:
-                        observer.leaf_grad(node, t, grad)
+                        observer.leaf_grad(node, inputs[i], grad)
                 else:
                     sums.add(parent, grad)
             if parent is not None:
