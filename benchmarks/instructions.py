@@ -11,6 +11,10 @@ of the n-op chain, which leaves the instructions of n - 10 ops without the fixed
 leaf, the sum, backward's start), and the difference is divided by n - 10.
 
     python benchmarks/instructions.py [--ops 2000]
+    python benchmarks/instructions.py --step S     # one recurrent_step.py LSTM training step
+
+With ``--step SIZE`` it counts instead one training step of recurrent_step.py's LSTM at that
+size (T, B, D, H as there), fused and primitive, after two uncounted steps.
 """
 import argparse
 import operator
@@ -44,26 +48,41 @@ def run_chains(ops):
         operator.call(chain, SHORT if length == "short" else ops, what == "both")
 
 
-def count(ops):
-    """{(what, length): instructions} of the counted calls of ``run_chains(ops)``."""
+IMPLS = ("fused", "primitive")
+
+
+def run_steps(size):
+    """One counted LSTM training step per implementation, each after two uncounted ones."""
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from recurrent_step import SIZES, tinyseq_step
+    for impl in IMPLS:
+        step = tinyseq_step("lstm", impl, *SIZES[size])
+        step()
+        step()
+        operator.call(step)
+
+
+def count(child_arguments, parts):
+    """The instructions of each of the ``parts`` calls made through operator.call by this
+    script run with ``child_arguments``, under callgrind."""
     environment = dict(os.environ, PYTHONHASHSEED="0", OPENBLAS_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as folder:
         out = pathlib.Path(folder) / "callgrind.out"
         subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
                         "--toggle-collect=_operator_call", "--dump-after=_operator_call",
-                        f"--callgrind-out-file={out}", sys.executable, __file__,
-                        "--child", str(ops)],
+                        f"--callgrind-out-file={out}", sys.executable, __file__]
+                       + child_arguments,
                        check=True, env=environment, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         counts = []
-        for part in range(1, len(RUNS) + 1):
+        for part in range(1, parts + 1):
             text = pathlib.Path(f"{out}.{part}").read_text()
             counts.append(int(re.search(r"^totals: (\d+)", text, re.M).group(1)))
-    return dict(zip(RUNS, counts))
+    return counts
 
 
 def main(ops=2000):
-    counts = count(ops)
+    counts = dict(zip(RUNS, count(["--child", str(ops)], len(RUNS))))
     print(f"instructions per op, chain of {ops} tiny multiplications minus one of {SHORT} "
           f"(callgrind)")
     for what, label in (("forward", "forward"), ("both", "forward + backward")):
@@ -71,12 +90,25 @@ def main(ops=2000):
         print(f"{label:20s} {per_op / 1000:8.1f}k")
 
 
+def main_steps(size):
+    counts = count(["--child-step", size], len(IMPLS))
+    print(f"instructions of one LSTM training step, size {size} (callgrind)")
+    for impl, instructions in zip(IMPLS, counts):
+        print(f"{impl:10s} {instructions / 1e6:8.1f}M")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--step", choices=("S", "M", "L"))
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-step", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         run_chains(args.child)
+    elif args.child_step is not None:
+        run_steps(args.child_step)
+    elif args.step is not None:
+        main_steps(args.step)
     else:
         main(args.ops)

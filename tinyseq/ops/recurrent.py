@@ -161,16 +161,17 @@ class LSTMMath:
         c_prev = state[1]
         tanh_c = xp.tanh(c)
         grad_c = grad_h * output_gate * (1 - tanh_c * tanh_c) + grad_c_next
-        grad_output_gate = grad_h * tanh_c * output_gate * (1 - output_gate)
-        grad_forget_gate = grad_c * c_prev * forget_gate * (1 - forget_gate)
-        grad_input_gate = grad_c * cell_candidate * input_gate * (1 - input_gate)
-        grad_cell_candidate = grad_c * input_gate * (1 - cell_candidate * cell_candidate)
         grad_prev[0] = 0                               # h_{t-1} reaches the gates through W_hh only
         xp.multiply(grad_c, forget_gate, out=grad_prev[1])
-        act[0] = grad_input_gate                       # the gates' gradients replace them in the
-        act[1] = grad_forget_gate                      # layer's buffer: its weight gradients
-        act[2] = grad_cell_candidate                   # are one product over all steps
-        act[3] = grad_output_gate
+        grad_input_gate = grad_c * cell_candidate * input_gate * (1 - input_gate)
+        # Each gate's gradient replaces the gate in the layer's buffer (the weight gradients are
+        # then one product over all steps): grad_cell_candidate, grad_forget_gate and
+        # grad_output_gate are written there by their formula's last multiplication, once no
+        # other formula reads that gate; grad_input_gate is copied there.
+        xp.multiply(grad_c * input_gate, 1 - cell_candidate * cell_candidate, out=act[2])
+        act[0] = grad_input_gate
+        xp.multiply(grad_c * c_prev, forget_gate * (1 - forget_gate), out=act[1])
+        xp.multiply(grad_h * tanh_c, output_gate * (1 - output_gate), out=act[3])
 
 
 class GRUMath:
@@ -284,7 +285,8 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
     back."""
     d_new = d_state if mask is None else d_state * mask
     math.backward(xp, d_new, act, saved, prev, d_prev, d_h_gates)
-    d_prev[0] += _input_grad(d_h_gates, weight_hh)
+    gates, batch, hidden = d_h_gates.shape             # sum_k dh_gates[k] W_k, one product of
+    d_prev[0] += d_h_gates.transpose(1, 0, 2).reshape(batch, gates * hidden) @ weight_hh  # (B, G*H)
     if mask is not None:
         d_prev += d_state
         d_prev -= d_new
