@@ -40,16 +40,21 @@ class VersionCounter:
     """How many in-place changes a storage has seen; shared by a tensor and its detached views.
     An op that keeps an input's values for backward notes the count and checks it there."""
 
-    __slots__ = ("value",)
+    __slots__ = ("_value",)
 
     def __init__(self):
-        self.value = 0
+        self._value = 0
 
-    def increment(self):
-        """Count one in-place change of the storage (and one in ``inplace_changes``)."""
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        """Every change of a count is also counted in ``inplace_changes``."""
         global inplace_changes
         with _inplace_lock:
-            self.value += 1
+            self._value = value
             inplace_changes += 1
 
 
@@ -248,8 +253,8 @@ class Function:
     when ``retain_grad()`` asked to keep its gradient, ``watchers`` the observers that saw the
     op made. An op declares which input arrays its backward reads
     (``saves_inputs``) and whether it reads its output (``saves_output``): their version
-    counts are noted at forward and checked at backward, so an in-place change in between is
-    an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
+    counts are noted at forward and checked at backward (when any in-place change happened
+    since the op ran), so an in-place change in between is an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
     report its time steps to observers sets ``takes_options``.
     """
 

@@ -562,7 +562,7 @@ class Tensor:
             raise RuntimeError(f"{op}: the tensor is a broadcast view (expand) whose elements "
                                f"share memory; clone() it before changing it in place")
         self.array[...] = result.array
-        self._version_counter().increment()
+        self._version_counter().value += 1
         if records:
             self._node = result._node
             self.requires_grad = result.requires_grad
