@@ -4,8 +4,9 @@
 
 on a 4-element float32 tensor, so the arithmetic is negligible and what is timed is the work
 of building and walking the graph. tinyseq and PyTorch (when installed; 1 thread) run by turns
-in each round; the table gives microseconds per op (forward + backward) and the median of the
-per-round ratios against PyTorch.
+in each round, forward + backward and forward alone (building the graph, then dropping it);
+the table gives microseconds per op and the median of the per-round ratios against PyTorch.
+benchmarks/instructions.py counts the same chain's instructions, which load does not move.
 
     python benchmarks/autograd_overhead.py [--ops 2000] [--rounds 15]
 """
@@ -23,26 +24,31 @@ except ImportError:
     torch = None
 
 
-def chain(leaf, ops):
+def chain(leaf, ops, backward=True):
     """A chain of ``ops`` tiny multiplications from ``leaf``, then backward."""
     y = leaf
     for _ in range(ops):
         y = y * 1.0001
-    y.sum().backward()
+    if backward:
+        y.sum().backward()
 
 
 def main(ops=2000, rounds=15):
-    runs = {"tinyseq": lambda: chain(ts.tensor(numpy.ones(4, numpy.float32), requires_grad=True), ops)}
-    if torch is not None:
-        torch.set_num_threads(1)
-        runs["PyTorch"] = lambda: chain(torch.ones(4, requires_grad=True), ops)
+    runs = {}
+    for backward, what in ((True, "fwd+bwd"), (False, "forward")):
+        runs["tinyseq", what] = lambda backward=backward: chain(
+            ts.tensor(numpy.ones(4, numpy.float32), requires_grad=True), ops, backward)
+        if torch is not None:
+            torch.set_num_threads(1)
+            runs["PyTorch", what] = lambda backward=backward: chain(
+                torch.ones(4, requires_grad=True), ops, backward)
     times = run_by_turns(runs, rounds)
-    reference = times.get("PyTorch", times["tinyseq"])
-    print(f"autograd overhead: chain of {ops} tiny multiplications, forward + backward, "
-          f"{rounds} rounds")
-    print(f"{'framework':10s} {'us/op':>8s} {'ratio':>7s}")
-    for name, values in times.items():
-        print(f"{name:10s} {statistics.median(values) / ops * 1e6:8.2f} {paired_ratio(values, reference):7.2f}")
+    print(f"autograd overhead: chain of {ops} tiny multiplications, {rounds} rounds")
+    print(f"{'framework':10s} {'pass':8s} {'us/op':>8s} {'ratio':>7s}")
+    for (name, what), values in times.items():
+        reference = times.get(("PyTorch", what), times["tinyseq", what])
+        print(f"{name:10s} {what:8s} {statistics.median(values) / ops * 1e6:8.2f} "
+              f"{paired_ratio(values, reference):7.2f}")
 
 
 if __name__ == "__main__":

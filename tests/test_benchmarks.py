@@ -56,7 +56,8 @@ def test_autograd_overhead_and_trace_overhead_print_their_rows(capsys):
     autograd_overhead.main(ops=20, rounds=1)
     trace_overhead.main(size="S", rounds=1)
     out = capsys.readouterr().out
-    assert re.search(r"^tinyseq\s+\d+\.\d+", out, re.M)
+    assert re.search(r"^tinyseq\s+fwd\+bwd\s+\d+\.\d+", out, re.M)
+    assert re.search(r"^tinyseq\s+forward\s+\d+\.\d+", out, re.M)
     assert re.search(r"^trace recording\s+\d+\.\d+", out, re.M)
 
 

@@ -283,6 +283,43 @@ def test_optimizer_step_between_forward_and_backward_raises():
         loss.backward()
 
 
+def test_inplace_change_in_another_thread_raises_at_backward():
+    a = ts.randn(2, 3, requires_grad=True)
+    b = ts.randn(2, 3)
+    y = a * b
+    _in_thread(lambda: b.add_(1.0))
+    with pytest.raises(RuntimeError, match=r"mul backward: .*input 1 of shape \(2, 3\) is at "
+                                           r"version 1; expected version 0"):
+        y.sum().backward()
+
+
+def test_a_change_before_the_op_saved_the_tensor_is_fine_and_a_later_one_raises():
+    a = ts.randn(3, requires_grad=True)
+    b = ts.randn(3)
+    b.add_(1.0)                                        # version 1 when mul saves it
+    (a * b).sum().backward()
+    np.testing.assert_array_equal(a.grad.array, b.array)
+    y = a * b
+    b.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"is at version 2; expected version 1"):
+        y.sum().backward()
+
+
+def test_the_count_of_observers_in_all_threads_goes_back_to_zero():
+    assert autograd.observing == 0                     # ops read no per-thread state
+    counts = []
+
+    def trace_in_thread():
+        with ts.trace():
+            counts.append(autograd.observing)
+        counts.append(autograd.observing)
+
+    with ts.trace():
+        assert autograd.observing == 1
+        _in_thread(trace_in_thread)
+    assert counts == [2, 1] and autograd.observing == 0
+
+
 def test_detached_view_shares_the_version_counter():
     w = ts.randn(3, requires_grad=True)
     y = (w * w).sum()

@@ -26,8 +26,12 @@ from . import backend
 
 def sum_to(g, shape):
     """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape``."""
-    if g.shape == shape:
-        return g
+    return g if g.shape == shape else _summed_to(g, shape)
+
+
+def _summed_to(g, shape):
+    """sum_to when the shapes differ (a function of its own: its generator's closure would
+    cost every call of sum_to two cells)."""
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
@@ -159,8 +163,11 @@ class LazySums:
         self.owned.add(node)
 
     def take(self, node):
-        self.owned.discard(node)
+        if self.owned:
+            self.owned.discard(node)
         g = self.pending.pop(node, None)
+        if type(g) is numpy.ndarray:
+            return g
         if type(g) is SparseGrad:
             return g.dense()
         return numpy.asarray(g) if isinstance(g, numpy.generic) else g   # 0-d math: scalars

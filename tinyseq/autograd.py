@@ -30,7 +30,9 @@ from . import backend, checks
 from .accumulate import LazySums, add_to_grad
 
 device_of_type = backend.device_of_type
-_node_of = operator.attrgetter("_node")  # t._node, as a C function: apply maps it over inputs
+_node_of = operator.attrgetter("_node")    # t._node and t.array as C functions: apply maps
+_array_of = operator.attrgetter("array")   # them over its inputs
+_new_object = object.__new__
 Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
 Sums = LazySums  # the accumulator every backward uses (tests run the engine with DenseSums too)
 
@@ -39,10 +41,28 @@ class VersionCounter:
     """How many in-place changes a storage has seen; shared by a tensor and its detached views.
     An op that keeps an input's values for backward notes the count and checks it there."""
 
-    __slots__ = ("value",)
+    __slots__ = ("_value",)
 
     def __init__(self):
-        self.value = 0
+        self._value = 0
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        """Every change of a count is also counted in ``inplace_changes``."""
+        global inplace_changes
+        with _inplace_lock:
+            self._value = value
+            inplace_changes += 1
+
+
+# In-place changes of any storage in any thread so far. An op notes it at forward; while it
+# has not moved at backward, nothing the op saved can have changed, and no count is checked.
+inplace_changes = 0
+_inplace_lock = threading.Lock()
 
 
 class _Modes(threading.local):
@@ -121,8 +141,18 @@ def report_values(label, values):
             observer.values_reported(label, values)
 
 
+# Observers registered in all threads together: while it is 0, an op reads no per-thread state
+# to learn that nothing observes it (a thread that ends with observers registered leaves it
+# above 0: ops then read their thread's, as they do while any thread observes).
+observing = 0
+_observing_lock = threading.Lock()
+
+
 def add_observer(observer):
     """Register ``observer`` in the current thread."""
+    global observing
+    with _observing_lock:
+        observing += 1
     state.observers += (observer,)
     if observer.follows_graph:
         state.graph_observers += (weakref.ref(observer),)
@@ -130,6 +160,9 @@ def add_observer(observer):
 
 def remove_observer(observer):
     """Remove ``observer`` from the current thread."""
+    global observing
+    with _observing_lock:
+        observing -= sum(o is observer for o in state.observers)
     state.observers = tuple(o for o in state.observers if o is not observer)
     state.graph_observers = tuple(r for r in state.graph_observers if r() is not observer)
 
@@ -240,13 +273,13 @@ class Function:
     when ``retain_grad()`` asked to keep its gradient, ``watchers`` the observers that saw the
     op made. An op declares which input arrays its backward reads
     (``saves_inputs``) and whether it reads its output (``saves_output``): their version
-    counts are noted at forward and checked at backward, so an in-place change in between is
-    an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
+    counts are noted at forward and checked at backward (when any in-place change happened
+    since the op ran), so an in-place change in between is an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
     report its time steps to observers sets ``takes_options``.
     """
 
-    __slots__ = ("inputs", "parents", "saved", "retained", "watchers", "versions",
-                 "output_version", "__weakref__")
+    __slots__ = ("inputs", "parents", "saved", "retained", "watchers", "inplace_seen",
+                 "versions", "output_version", "__weakref__")
 
     differentiable = True
     saves_inputs = ()
@@ -266,11 +299,7 @@ class Function:
         return op_name(type(self))
 
     def apply(self, *inputs):
-        first = inputs[0].array
-        array_type = type(first)
-        device = device_of_type.get(array_type)
-        if device is None:
-            raise TypeError(f"{self.name}: unsupported array type {array_type.__name__}")
+        array_type = type(inputs[0].array)
         requires_grad = False
         for t in inputs:
             if type(t.array) is not array_type:
@@ -278,32 +307,57 @@ class Function:
                                  f"({_devices_text(inputs)}); move them with .to(device) first")
             if t.requires_grad:
                 requires_grad = True
-        try:
-            y = self.forward(device.xp, *[t.array for t in inputs])
+        device = device_of_type.get(array_type)
+        if device is None:
+            raise TypeError(f"{self.name}: unsupported array type {array_type.__name__}")
+        try:                        # one or two inputs: calls Python makes without a tuple
+            if len(inputs) == 2:
+                y = self.forward(device.xp, inputs[0].array, inputs[1].array)
+            elif len(inputs) == 1:
+                y = self.forward(device.xp, inputs[0].array)
+            else:
+                y = self.forward(device.xp, *map(_array_of, inputs))
         except (ValueError, TypeError, IndexError) as error:
-            kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
-            raise kind(f"{self.name}: {error} (inputs {shapes_text(inputs)})") from error
+            raise _naming_op(error, self, inputs) from error
         if type(y) is not array_type:
             y = device.xp.asarray(y) if isinstance(y, numpy.generic) else y
-        out = Tensor.from_array(y, requires_grad and state.grad_enabled and self.differentiable)
-        observers = state.observers
-        if out.requires_grad:
+        out = _new_object(Tensor)   # Tensor.from_array(y), inline: this runs for every op
+        out.array = y
+        out.grad = out._node = out._versions = None
+        out.requires_grad = False
+        observers = state.observers if observing else ()
+        if requires_grad and self.differentiable and state.grad_enabled:
+            out.requires_grad = True
+            out._node = self
             self.inputs = inputs
-            self.parents = tuple(map(_node_of, inputs))
+            if len(inputs) == 2:
+                self.parents = (inputs[0]._node, inputs[1]._node)
+            elif len(inputs) == 1:
+                self.parents = (inputs[0]._node,)
+            else:
+                self.parents = tuple(map(_node_of, inputs))
             self.retained = None
             self.watchers = state.graph_observers if observers else ()
+            self.inplace_seen = inplace_changes
             self.versions = None        # the saved inputs' versions, None while all are 0
             for i in self.saves_inputs:
                 if inputs[i]._versions is not None:
-                    self.versions = [_version(inputs[j]) for j in self.saves_inputs]
+                    self.versions = list(map(_version, map(inputs.__getitem__, self.saves_inputs)))
                     break
             if self.saves_output:
                 out._versions = self.output_version = VersionCounter()
-            out._node = self
         if observers:
             for observer in observers:
                 observer.op_created(self, inputs, out)
         return out
+
+
+def _naming_op(error, node, inputs):
+    """``error`` from ``node``'s forward as the same kind of error, its message naming the op
+    and the input shapes. (A function of its own: a generator in ``apply`` would cost every op
+    a closure cell.)"""
+    kind = next(k for k in (IndexError, TypeError, ValueError) if isinstance(error, k))
+    return kind(f"{node.name}: {error} (inputs {shapes_text(inputs)})")
 
 
 def op_name(cls):
@@ -358,16 +412,26 @@ def _run_backward(root, grad_output, retain_graph):
         node = ready.pop()
         g = sums.take(node)         # None when every consumer sent None: nothing to propagate
         watchers = _alive(node.watchers) + checks if node.watchers else checks
-        if g is not None:
-            grads = _node_backward(node, g, retain_graph, watchers)
-        else:
+        if g is None:
             grads = (None,) * len(node.inputs)
-        for t, parent, grad in zip(node.inputs, node.parents, grads):
-            if grad is not None and t.requires_grad:
+        elif watchers or node.retained is not None or node.takes_options:
+            grads = _node_backward(node, g, retain_graph, watchers)
+        else:                       # the common case, _node_backward without observers
+            if node.inplace_seen != inplace_changes:
+                check_versions(node)
+            try:
+                grads = node.backward(device_of_type[type(g)].xp, g)
+            except Exception as error:
+                _note_op(error, node)
+                raise
+        inputs, parents = node.inputs, node.parents
+        for i in range(len(inputs)):   # (cheaper than a zip of three for one or two inputs)
+            parent, grad = parents[i], grads[i]
+            if grad is not None and inputs[i].requires_grad:
                 if parent is None:
-                    sums.add_to_leaf(t, grad)
+                    sums.add_to_leaf(inputs[i], grad)
                     for observer in watchers:
-                        observer.leaf_grad(node, t, grad)
+                        observer.leaf_grad(node, inputs[i], grad)
                 else:
                     sums.add(parent, grad)
             if parent is not None:
@@ -408,7 +472,7 @@ def _node_backward(node, g, retain_graph, watchers):
         observer.output_grad(node, g)
     if node.retained is not None:
         _keep_retained_grad(node, g)
-    if node.saves_inputs or node.saves_output:
+    if node.inplace_seen != inplace_changes:
         check_versions(node)
     xp = device_of_type[type(g)].xp
     try:
@@ -417,13 +481,17 @@ def _node_backward(node, g, retain_graph, watchers):
         else:
             grads = node.backward(xp, g)
     except Exception as error:
-        if hasattr(error, "add_note"):
-            error.add_note(f"in the backward of {node.name} "
-                           f"(inputs {shapes_text(node.inputs)})")
+        _note_op(error, node)
         raise
     for observer in watchers:
         observer.input_grads(node, grads)
     return grads
+
+
+def _note_op(error, node):
+    """Add to ``error`` raised by ``node``'s backward which op it was."""
+    if hasattr(error, "add_note"):
+        error.add_note(f"in the backward of {node.name} (inputs {shapes_text(node.inputs)})")
 
 
 def check_versions(node):

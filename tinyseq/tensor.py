@@ -117,6 +117,7 @@ class device(str):
 
 
 _devices_by_name = {}
+_new_object = object.__new__
 
 
 class Tensor:
@@ -152,11 +153,11 @@ class Tensor:
         self._node = None
         self._versions = None
 
-    @classmethod
-    def from_array(cls, array, requires_grad=False):
+    @staticmethod
+    def from_array(array, requires_grad=False):
         """A tensor around ``array`` as it is (no copy, no checks): how ops and layers wrap
         the arrays they compute."""
-        t = object.__new__(Tensor)
+        t = _new_object(Tensor)
         t.array = array
         t.grad = None
         t.requires_grad = requires_grad
@@ -1186,6 +1187,8 @@ def _lift(value, like, op):
     if isinstance(value, Tensor):
         return value
     xp = device_of_type[type(like.array)].xp
+    if type(value) is float and like.array.dtype.kind == "f":   # the most common case, first
+        return Tensor.from_array(xp.asarray(value, dtype=like.array.dtype), False)
     if isinstance(value, (int, float)) and not isinstance(value, builtins.bool):
         dtype = like.array.dtype if like.array.dtype.kind == "f" else None
         if dtype is None and isinstance(value, float):

@@ -12,10 +12,18 @@ time step:
         ``act`` holds x_gates = W_ih x_t + b_ih on entry and the gate activations on exit;
         h_gates = W_hh h_{t-1} (+ b_hh); writes the new state into ``new_state`` and returns
         what backward needs besides ``act`` and ``state``.
-    backward(xp, d_new, act, saved, state, d_prev, d_h_gates)
-        from d_new = dL/d new_state: overwrites ``act`` with dL/d x_gates, writes dL/d h_gates
-        into ``d_h_gates`` and into ``d_prev`` the gradient of the previous state through the
-        paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
+    backward(xp, grad_new, act, saved, state, grad_prev, grad_h_gates)
+        from grad_new = dL/d new_state: overwrites ``act`` with dL/d x_gates, writes
+        dL/d h_gates into ``grad_h_gates`` and into ``grad_prev`` the gradient of the previous
+        state through the paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
+
+The NumPy math is the formulas with named temporaries; it writes in place only into the
+layer's buffers it is handed (``act``, the new state, ``grad_prev``, ``grad_h_gates``), which is
+what lets the layer get its weight gradients as one product over all steps. The reference is
+the primitive cells, ``lstm_step``, ``gru_step`` and ``rnn_step`` in tinyseq/nn/recurrent.py
+(each gate a primitive op); ``test_fused_equals_primitive`` in tests/test_fused.py checks that
+both give the same outputs and gradients (float64, to 1e-12), with and without masks, reversed,
+stacked, traced and not.
 
 On an array module that compiles elementwise kernels (CuPy's ``ElementwiseKernel``) each
 method is one kernel launch instead, from the CUDA-C ``*_kernel`` source next to it: the same
@@ -85,17 +93,16 @@ class RNNMath:
             return xp.tanh(act, out=new_state)
         return xp.maximum(act, 0, out=new_state)
 
-    def backward(self, xp, d_new, act, h, state, d_prev, d_h_gates):
+    def backward(self, xp, grad_new, act, h, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
-            _kernel(xp, self.backward_kernels[self.nonlinearity])(d_new[0], h[0], act[0], d_prev[0])
+            _kernel(xp, self.backward_kernels[self.nonlinearity])(grad_new[0], h[0], act[0],
+                                                                  grad_prev[0])
             return
         if self.nonlinearity == "tanh":                # tanh' = 1 - h^2
-            xp.multiply(h, h, out=act)
-            xp.subtract(1, act, out=act)
-            act *= d_new
-        else:
-            xp.multiply(d_new, h > 0, out=act)
-        d_prev[...] = 0
+            act[...] = grad_new * (1 - h * h)          # into the layer's buffer, as the gates'
+        else:                                          # gradients
+            xp.multiply(grad_new, h > 0, out=act)
+        grad_prev[...] = 0
 
 
 class LSTMMath:
@@ -131,48 +138,40 @@ class LSTMMath:
         if _compiles_kernels(xp):
             _kernel(xp, self.forward_kernel)(*h_gates, state[1], *act, new_state[1], new_state[0])
             return new_state[1]
+        # act, h and c are this step's slices of the layer's buffers (backward reads them), so
+        # the results go in place
         act += h_gates
-        i, f, g, o = act
-        xp.tanh(g, out=g)
-        stable_sigmoid(xp, act[:2], out=act[:2])
-        stable_sigmoid(xp, o, out=o)
+        input_gate, forget_gate, cell_candidate, output_gate = act
+        stable_sigmoid(xp, act[:2], out=act[:2])       # input and forget gate in one call
+        xp.tanh(cell_candidate, out=cell_candidate)
+        stable_sigmoid(xp, output_gate, out=output_gate)
         h, c = new_state
-        xp.multiply(f, state[1], out=c)
-        c += i * g
-        xp.multiply(o, xp.tanh(c), out=h)
+        c_prev = state[1]
+        xp.add(forget_gate * c_prev, input_gate * cell_candidate, out=c)
+        xp.multiply(output_gate, xp.tanh(c), out=h)
         return c                         # backward recomputes tanh(c) instead of keeping it
 
-    def backward(self, xp, d_new, act, c, state, d_prev, d_h_gates):
+    def backward(self, xp, grad_new, act, c, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
-            _kernel(xp, self.backward_kernel)(d_new[0], d_new[1], c, state[1], *act, *d_prev)
+            _kernel(xp, self.backward_kernel)(grad_new[0], grad_new[1], c, state[1], *act,
+                                              *grad_prev)
             return
-        i, f, g, o = act
+        input_gate, forget_gate, cell_candidate, output_gate = act
+        grad_h, grad_c_next = grad_new
+        c_prev = state[1]
         tanh_c = xp.tanh(c)
-        d_h, c_prev = d_new[0], state[1]
-        d_c = xp.multiply(tanh_c, tanh_c)              # dc_t = dh o (1 - tanh^2 c) + dc from t+1
-        xp.subtract(1, d_c, out=d_c)
-        d_c *= o
-        d_c *= d_h
-        d_c += d_new[1]
-        d_prev[0] = 0
-        xp.multiply(d_c, f, out=d_prev[1])             # dc_{t-1} = dc_t f
-        scratch = xp.subtract(1, o)                    # do = dh tanh(c) o (1 - o)
-        o *= scratch
-        o *= tanh_c
-        o *= d_h
-        xp.subtract(1, f, out=scratch)                 # df = dc c_{t-1} f (1 - f)
-        f *= scratch
-        f *= c_prev
-        f *= d_c
-        xp.multiply(g, g, out=scratch)                 # dg = dc i (1 - g^2)
-        xp.subtract(1, scratch, out=scratch)
-        scratch *= i
-        scratch *= d_c
-        g *= d_c                                       # di = dc g i (1 - i)
-        g *= i
-        xp.subtract(1, i, out=i)
-        i *= g
-        g[...] = scratch
+        grad_c = grad_h * output_gate * (1 - tanh_c * tanh_c) + grad_c_next
+        grad_prev[0] = 0                               # h_{t-1} reaches the gates through W_hh only
+        xp.multiply(grad_c, forget_gate, out=grad_prev[1])
+        grad_input_gate = grad_c * cell_candidate * input_gate * (1 - input_gate)
+        # Each gate's gradient replaces the gate in the layer's buffer (the weight gradients are
+        # then one product over all steps): grad_cell_candidate, grad_forget_gate and
+        # grad_output_gate are written there by their formula's last multiplication, once no
+        # other formula reads that gate; grad_input_gate is copied there.
+        xp.multiply(grad_c * input_gate, 1 - cell_candidate * cell_candidate, out=act[2])
+        act[0] = grad_input_gate
+        xp.multiply(grad_c * c_prev, forget_gate * (1 - forget_gate), out=act[1])
+        xp.multiply(grad_h * tanh_c, output_gate * (1 - output_gate), out=act[3])
 
 
 class GRUMath:
@@ -207,42 +206,35 @@ class GRUMath:
             _kernel(xp, self.forward_kernel)(h_gates[0], h_gates[1], h_n, state[0], *act,
                                              new_state[0])
             return h_n
-        rz = act[:2]
-        rz += h_gates[:2]
-        stable_sigmoid(xp, rz, out=rz)
-        r, z, n = act
-        n += r * h_n
-        xp.tanh(n, out=n)
-        h = new_state[0]
-        xp.subtract(state[0], n, out=h)                # h_t = n + z * (h_{t-1} - n)
-        h *= z
-        h += n
+        # act and h are this step's slices of the layer's buffers (backward reads them), so
+        # the results go in place
+        reset_and_update = act[:2]
+        reset_and_update += h_gates[:2]
+        stable_sigmoid(xp, reset_and_update, out=reset_and_update)
+        reset_gate, update_gate, candidate = act
+        candidate += reset_gate * h_n
+        xp.tanh(candidate, out=candidate)
+        h, h_prev = new_state[0], state[0]
+        xp.add(candidate, update_gate * (h_prev - candidate), out=h)   # (1 - z) n + z h_{t-1}
         return h_n
 
-    def backward(self, xp, d_new, act, h_n, state, d_prev, d_h_gates):
+    def backward(self, xp, grad_new, act, h_n, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
-            _kernel(xp, self.backward_kernel)(d_new[0], state[0], h_n, *act, *d_h_gates, d_prev[0])
+            _kernel(xp, self.backward_kernel)(grad_new[0], state[0], h_n, *act, *grad_h_gates,
+                                              grad_prev[0])
             return
-        r, z, n = act
-        d_r, d_z, d_hn = d_h_gates
-        d_h = d_new[0]
-        xp.multiply(d_h, z, out=d_prev[0])             # dh_{t-1} = dh z (+ the W_hh path)
-        d_n = xp.multiply(n, n)                        # dn = dh (1 - z) (1 - n^2)
-        xp.subtract(1, d_n, out=d_n)
-        one_minus_z = xp.subtract(1, z)
-        d_n *= one_minus_z
-        d_n *= d_h
-        z *= one_minus_z                               # dz = dh (h_{t-1} - n) z (1 - z)
-        z *= state[0] - n
-        z *= d_h
-        xp.subtract(1, r, out=d_r)                     # dr = dn h_n r (1 - r)
-        d_r *= r
-        d_r *= h_n
-        d_r *= d_n
-        xp.multiply(d_n, r, out=d_hn)
-        r[...] = d_r
-        d_z[...] = z
-        n[...] = d_n
+        reset_gate, update_gate, candidate = act
+        grad_h, h_prev = grad_new[0], state[0]
+        grad_candidate = grad_h * (1 - update_gate) * (1 - candidate * candidate)
+        grad_update_gate = grad_h * (h_prev - candidate) * update_gate * (1 - update_gate)
+        grad_reset_gate = grad_candidate * h_n * reset_gate * (1 - reset_gate)
+        xp.multiply(grad_h, update_gate, out=grad_prev[0])    # (+ the W_hh path, added later)
+        grad_h_gates[0] = grad_reset_gate                      # the W_hh h_{t-1} products: r and
+        grad_h_gates[1] = grad_update_gate                     # z see them added, n scaled by r
+        xp.multiply(grad_candidate, reset_gate, out=grad_h_gates[2])
+        act[0] = grad_reset_gate                               # the x W_ih products' gradients
+        act[1] = grad_update_gate                              # replace the gates in the
+        act[2] = grad_candidate                                # layer's buffer
 
 
 def _gate_stack(weight, gates):
@@ -294,7 +286,8 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
     back."""
     d_new = d_state if mask is None else d_state * mask
     math.backward(xp, d_new, act, saved, prev, d_prev, d_h_gates)
-    d_prev[0] += _input_grad(d_h_gates, weight_hh)
+    gates, batch, hidden = d_h_gates.shape             # sum_k dh_gates[k] W_k, one product of
+    d_prev[0] += d_h_gates.transpose(1, 0, 2).reshape(batch, gates * hidden) @ weight_hh  # (B, G*H)
     if mask is not None:
         d_prev += d_state
         d_prev -= d_new
