@@ -78,6 +78,8 @@ class _Writer:
                       f"width={node.width / 72:.3f}", f"height={node.height / 72:.3f}"]
         if node.kind == d.TAP:
             attributes.append(f"shape=plain, label=<{_tap_label(node)}>")
+        elif node.kind == d.MEMORY and self.drawing.row_columns(node.id):
+            attributes.append(f"shape=plain, label=<{_memory_label(node, self.drawing)}>")
         elif node.kind == d.PARAM:
             attributes.append(f'shape=box, style="rounded,filled", fillcolor="{node.fill}", '
                               f'color="#b8860b", margin="0.06,0.03", label=<{_param_label(node)}>')
@@ -211,6 +213,23 @@ def _tap_label(node):
                    for i in range(0, len(cells), per_line))
     return (f'<table border="0" cellborder="1" cellspacing="0" cellpadding="2" '
             f'bgcolor="white">{rows}</table>')
+
+
+def _memory_label(node, drawing):
+    """What attention reads, as a bar under the encoder's row: its title, and one cell under
+    each of the row's columns (h_t, ⋯ under the elided steps), the port an encoder step's edge
+    comes down into."""
+    columns = drawing.row_columns(node.id)
+    cells = []
+    for (x, _, label, port), following in zip(columns, columns[1:] + [None]):
+        width = (following[0] - x) if following else columns[-1][1]
+        name = f' port="{port}"' if port else ""
+        cells.append(f'<td{name} width="{width:.0f}" fixedsize="true" height="{SMALL + 6}">'
+                     f'<font point-size="{SMALL}">{escape.dot_html(label)}</font></td>')
+    return (f'<table border="0" cellborder="1" cellspacing="0" cellpadding="1" bgcolor="#fdebd0" '
+            f'color="#9b59b6"><tr><td colspan="{len(cells)}" height="{SMALL + 6}"><font '
+            f'point-size="{SMALL}">{escape.dot_html(node.label)}</font></td></tr>'
+            f'<tr>{"".join(cells)}</tr></table>')
 
 
 def _light(colour):

@@ -48,18 +48,14 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
         # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
         # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
         if laid.width > MAX_SIDE and longest > 2:
-            # the largest k (first and last steps kept) that fits, by bisection: a few layouts
-            low, high = 1, (chosen if chosen is not None else longest // 2 + 1) - 1
-            best = None
-            while low <= high:
-                keep = (low + high) // 2
+            # the largest k (first and last steps kept) that fits, estimated from this
+            # layout's column pitch and checked by a layout (lowered while too wide)
+            keep = _widest_keep(laid, (chosen if chosen is not None else longest // 2 + 1) - 1)
+            candidate = build(collapse, keep)
+            while candidate.width > MAX_SIDE and keep > 1:
+                keep -= 1
                 candidate = build(collapse, keep)
-                if candidate.width <= MAX_SIDE:
-                    best, low = candidate, keep + 1
-                else:
-                    high = keep - 1
-            laid = best if best is not None else build(collapse, 1)
-            chosen = max(1, low - 1)
+            laid, chosen = candidate, keep
     if _size(laid) > max_nodes and not collapse and ready.rows:
         warnings.warn(f"to_dot: {_size(laid)} nodes and step boxes exceed max_nodes={max_nodes}; "
                       f"collapsing each step's modules into one node", stacklevel=3)
@@ -79,6 +75,31 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
                       stacklevel=3)
         laid = build(collapse, chosen, untimed=True)
     return laid
+
+
+def _widest_keep(laid, limit):
+    """The largest k <= ``limit`` (first and last steps kept) whose picture, estimated from
+    the laid-out ``laid``, is at most MAX_SIDE wide: every column of a row is as wide as the
+    next (the elided box's too), so the width is a fixed part plus, for each group of rows
+    over the same steps, its number of columns times its column pitch."""
+    boxes = {box.id: box for box in laid.steps}
+    groups = {}                    # all steps of the rows -> (pitch, columns drawn now)
+    for row in laid.rows:
+        steps = tuple(sorted(row.steps + row.elided))
+        placed = sorted((boxes[b] for b in row.boxes), key=lambda box: box.x)
+        pitches = [right.x - left.x for left, right in zip(placed, placed[1:])]
+        pitch = max(pitches + [groups.get(steps, (0.0, 0))[0]])
+        groups[steps] = (pitch, len(row.steps) + (1 if row.elided else 0))
+
+    def columns(n, keep):
+        return n if n <= 2 * keep else 2 * keep + 1
+
+    fixed = laid.width - sum(pitch * drawn for pitch, drawn in groups.values())
+    for keep in range(limit, 0, -1):
+        if fixed + sum(pitch * columns(len(steps), keep)
+                       for steps, (pitch, _) in groups.items()) <= MAX_SIDE:
+            return keep
+    return 1
 
 
 def _size(laid):

@@ -418,12 +418,17 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
                         default=upper)
             node.x = (max(t.x for t in tails) + min(h.x for h in heads)) / 2
             node.y = (upper.y + upper.height + lower.y) / 2
-            if node.kind == d.MEMORY:       # below the middle of the steps it gathers
-                node.x = (min(t.x for t in tails) + max(t.x for t in tails)) / 2
-                others = [n for n in nodes.values() if n.kind == d.CONTEXT and n.x is not None]
-                for other in others:
-                    if abs(other.x - node.x) < (other.width + node.width) / 2 + 20:
-                        node.x = other.x - other.width / 2 - 24 - node.width / 2
+            if node.kind == d.MEMORY:
+                # a bar just under the encoder's row, one cell under each of its columns:
+                # each step's edge comes straight down into its own cell
+                columns = drawing.row_columns(node.id)
+                left = columns[0][0] if columns else min(t.x - t.width / 2 for t in tails)
+                right = columns[-1][0] + columns[-1][1] if columns else \
+                    max(t.x + t.width / 2 for t in tails)
+                node.width = right - left
+                node.x = (left + right) / 2
+                node.height = 2 * (SMALL + 8)
+                node.y = upper.y + upper.height + 8 + node.height / 2
         else:
             node.x, node.y = left_edge, MARGIN
 
@@ -439,8 +444,8 @@ def _chunk_read(drawing, tails):
 
 
 def _place_band(drawing, top):
-    """The parameters in a band below the rows, as many to a line as the rows are wide, and
-    the legend beside the band."""
+    """The parameters in a band below the rows, as many to a line as fit beside the legend
+    within the rows' width, and the legend beside the band."""
     legend = drawing.legend
     lw, lh = legend_size(legend) if legend else (0, 0)
     nodes = [drawing.nodes[n] for n in drawing.band.nodes] if drawing.band else []
@@ -448,7 +453,8 @@ def _place_band(drawing, top):
     picture_left = min([n.x - n.width / 2 for n in used] + [MARGIN])
     picture_right = max([n.x + n.width / 2 for n in used] +
                         [r.x + r.width for r in drawing.rows if r.x is not None] + [MARGIN + 400])
-    available = max(picture_right - picture_left - 16, 300)
+    # the band and the legend beside it together as wide as the rows: no wider picture
+    available = max(picture_right - picture_left - 16 - (lw + 20 if legend else 0), 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
     for node in nodes:

@@ -125,6 +125,7 @@ class Prepared:
 
     def __init__(self, trace, plumbing=False, names=None):
         self.trace = trace
+        self._shares, self._memo = {}, {}
         records = list(trace.ops)
         self.names = {key: leaf.name for key, leaf in trace.leaves.items()}
         unnamed = 0
@@ -210,6 +211,24 @@ class Prepared:
         for row in self.rows:
             row.steps = sorted(self.row_steps[row.index])
         self.row_of = {i: row for i, row in self.row_of.items() if i in shown}
+
+    def memo(self, name, compute):
+        """``compute()``'s result, computed once for every plan made from this preparation
+        (what depends on the trace's ops only, not on the steps shown)."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
+
+    def shares(self, leaf):
+        """(per-step contributions, ||their sum||, [(t, ||contribution||)]) of parameter
+        ``leaf``, computed once for every plan made from this preparation."""
+        cache = self._shares
+        if leaf.key not in cache:
+            contributions = self.trace.contributions(leaf.tensor)
+            total = sum(g for _, g in contributions)
+            cache[leaf.key] = (contributions, float((total ** 2).sum()) ** 0.5,
+                               [(t, float((g ** 2).sum()) ** 0.5) for t, g in contributions])
+        return cache[leaf.key]
 
     def _one_step(self, record, through):
         """A slice of the gathered steps of one row as large as one step's output is that
@@ -363,7 +382,7 @@ class _Planner:
                 row.elided = row.steps[first_last:-first_last]
         self._nodes_of_ops(untimed)
         self._scales()
-        below = self._rows_below()
+        below = ready.memo("below", self._rows_below)
         self.rows = top_to_bottom(ready.rows, below)
         self._rows_and_boxes()
         self._op_nodes()
@@ -380,22 +399,8 @@ class _Planner:
         ready = self.ready
         self.node_of = {}
         module_number = {}
-        after = set()                   # ops of a step that read what its row's module made
-        for index in ready.shown:
-            record, row = self.ops[index], ready.row_of.get(index)
-            if row is None or row.fallback or record.module_path == row.module:
-                continue
-            if any(kind == "op" and (source in after or (ready.row_of.get(source) is row and
-                                                         self.ops[source].time_step == record.time_step
-                                                         and self.ops[source].module_path == row.module))
-                   for kind, source in ready.sources[index]):
-                after.add(index)
-        self.bridge = self._bridge()
-        helpers = {}                    # (row, t) -> the other modules a step ran
-        for index in ready.shown:
-            record, row = self.ops[index], ready.row_of.get(index)
-            if row is not None and not row.fallback and record.module_path != row.module:
-                helpers.setdefault((row.index, record.time_step), set()).add(record.module_path)
+        after, helpers = ready.memo("steps", self._step_helpers)
+        self.bridge = ready.memo("bridge", self._bridge)
         for index in ready.shown:
             record, row = self.ops[index], ready.row_of.get(index)
             if row is not None and record.time_step not in row.shown:
@@ -426,6 +431,27 @@ class _Planner:
         # the nodes that hold a row's own module: their weights make the step's main tap
         self.cells = {self.node_of[i] for i in ready.shown if ready.row_of.get(i) is not None
                       and self.ops[i].module_path == ready.row_of[i].module}
+
+    def _step_helpers(self):
+        """(the ops of a step that read what its row's module made, {(row, t): the other
+        modules the step ran}); the same for every plan of one preparation."""
+        ready = self.ready
+        after = set()
+        for index in ready.shown:
+            record, row = self.ops[index], ready.row_of.get(index)
+            if row is None or row.fallback or record.module_path == row.module:
+                continue
+            if any(kind == "op" and (source in after or (ready.row_of.get(source) is row and
+                                                         self.ops[source].time_step == record.time_step
+                                                         and self.ops[source].module_path == row.module))
+                   for kind, source in ready.sources[index]):
+                after.add(index)
+        helpers = {}
+        for index in ready.shown:
+            record, row = self.ops[index], ready.row_of.get(index)
+            if row is not None and not row.fallback and record.module_path != row.module:
+                helpers.setdefault((row.index, record.time_step), set()).add(record.module_path)
+        return after, helpers
 
     def _bridge(self):
         """{op: first op} for the ops outside the steps that lead from one row's steps to
@@ -523,11 +549,10 @@ class _Planner:
             for leaf in trace.parameters():
                 if not trace.has_contributions(leaf.tensor):
                     continue
-                contributions = trace.contributions(leaf.tensor)
-                total = sum(g for _, g in contributions)
-                self.totals[leaf.key] = float((total ** 2).sum()) ** 0.5
-                for t, g in contributions:
-                    self.shares[(leaf.key, t)] = float((g ** 2).sum()) ** 0.5
+                contributions, total, shares = ready.shares(leaf)
+                self.totals[leaf.key] = total
+                for t, share in shares:
+                    self.shares[(leaf.key, t)] = share
                 for row in ready.rows:
                     elided = set(row.elided)
                     part = [g for t, g in contributions if t in elided]
@@ -664,6 +689,7 @@ class _Planner:
         taps = {}                      # (row index, t, owner) -> {leaf key: [reader nodes]}
         gathered = {}                  # outside node -> {row index: [step ops]}
         initial = {}                   # row index -> [data keys]
+        outside_reads = {}             # node outside the steps -> [leaf keys it reads]
         for index in ready.shown:
             record = ops[index]
             target = self.node_of[index]
@@ -678,6 +704,12 @@ class _Planner:
                         readers = taps.setdefault((row.index, step, owner), {}).setdefault(source, [])
                         if target not in readers:
                             readers.append(target)
+                    elif ready.rows:
+                        # an op outside the steps names the weights it reads, as a step's tap
+                        # does, instead of an edge from the band across the picture
+                        outside_reads.setdefault(target, [])
+                        if source not in outside_reads[target]:
+                            outside_reads[target].append(source)
                     else:
                         self._edge_once(seen, d.FLOW, f"p{order[source]}", target,
                                         **self._share(source, None))
@@ -701,6 +733,10 @@ class _Planner:
                     self._feed_edge(seen, source, row, t, target)
                 else:
                     self._edge_once(seen, d.FLOW, origin, target)
+        for node_id, keys in outside_reads.items():
+            node = self.drawing.nodes[node_id]
+            node.label += "\nreads " + ",\n".join(ready.names[k] for k in keys)
+            node.leaves += [order[k] for k in keys if order[k] not in node.leaves]
         self._taps(taps)
         self._initial_states(initial)
         self._gathers(gathered, seen)
@@ -883,16 +919,27 @@ class _Planner:
             self._edge_once(seen, d.FLOW, origin, context)
             self._edge_once(seen, d.FLOW, context, target)
         elif producer.time_step in producer_row.shown:
-            # attention: every encoder output into one node between the rows, and from there
-            # into each decoder step that reads them
+            # attention: every encoder output drops into one bar under the encoder's rows;
+            # each decoder step reads the bar through a small node of its own (no fan of
+            # edges across the picture), and the bar's one edge into the first step says so
             first = min(r.index for r in self.rows if r.group == producer_row.group)
             memory = f"memory{first}_{row.index}"
+            name = producer_row.group or producer_row.name or "encoder"
             if memory not in self.drawing.nodes:
-                name = producer_row.group or producer_row.name or "encoder"
-                self._put(d.Node(memory, d.MEMORY, f"{name} outputs, all t\n(read by attention)",
+                self._put(d.Node(memory, d.MEMORY, f"{name} outputs: read by attention at "
+                                 f"every {row.group or row.name or 'decoder'} step",
                                  fill=OUTPUT_FILL))
-            self._edge_once(seen, d.ATTENTION, origin, memory, time_step=producer.time_step)
-            self._edge_once(seen, d.ATTENTION, memory, target, time_step=consumer.time_step)
+            self._edge_once(seen, d.ATTENTION, origin, memory, time_step=producer.time_step,
+                            head_port=f"t{producer.time_step}")
+            t = consumer.time_step
+            if t in row.shown:
+                stub_id = f"{memory}t{t}"
+                if stub_id not in self.drawing.nodes:
+                    self._put(d.Node(stub_id, d.OUTPUT, f"{name} h", fill=OUTPUT_FILL),
+                              row, t)
+                    if t == row.shown[0]:
+                        self._edge_once(seen, d.ATTENTION, memory, stub_id, time_step=t)
+                self._edge_once(seen, d.ATTENTION, stub_id, target, time_step=t)
 
     def _taps(self, taps):
         """A step's tap: one cell per shared weight it reads, coloured by that step's share;
@@ -1028,7 +1075,7 @@ class _Planner:
         for leaf in params:
             if not any(edge.tail == f"p{order[leaf.key]}" for edge in self.drawing.edges) and \
                     not any(order[leaf.key] in node.leaves for node in self.drawing.nodes.values()
-                            if node.kind == d.TAP):
+                            if node.kind not in (d.DATA, d.TARGET, d.INPUT, d.INITIAL)):
                 continue
             total = self.totals.get(leaf.key)
             detail = shape_text(leaf.shape) + (f"   |grad| = {total:.3g}" if total is not None else "")
