@@ -444,8 +444,8 @@ def _chunk_read(drawing, tails):
 
 
 def _place_band(drawing, top):
-    """The parameters in a band below the rows, as many to a line as fit beside the legend
-    within the rows' width, and the legend beside the band."""
+    """The parameters in a band below the rows, as many to a line as the rows are wide (in a
+    picture near the long side, as fit beside the legend), and the legend beside the band."""
     legend = drawing.legend
     lw, lh = legend_size(legend) if legend else (0, 0)
     nodes = [drawing.nodes[n] for n in drawing.band.nodes] if drawing.band else []
@@ -453,8 +453,12 @@ def _place_band(drawing, top):
     picture_left = min([n.x - n.width / 2 for n in used] + [MARGIN])
     picture_right = max([n.x + n.width / 2 for n in used] +
                         [r.x + r.width for r in drawing.rows if r.x is not None] + [MARGIN + 400])
-    # the band and the legend beside it together as wide as the rows: no wider picture
-    available = max(picture_right - picture_left - 16 - (lw + 20 if legend else 0), 300)
+    # as wide as the rows, the legend beside; where that would pass the long side, the band
+    # and the legend together as wide as the rows
+    available = picture_right - picture_left - 16
+    if legend and picture_right - picture_left + lw + 20 + 2 * MARGIN > MAX_SIDE:
+        available -= lw + 20
+    available = max(available, 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
     for node in nodes:
