@@ -229,6 +229,20 @@ def test_op_by_op_steps_are_alike_too(cell, impl):
         assert len(orders) == 1
 
 
+def test_an_op_by_op_picture_too_tall_is_collapsed_with_a_warning():
+    ts.manual_seed(0)
+    gru = nn.GRU(2, 3, num_layers=3, bidirectional=True, impl="primitive")
+    x, y = ts.randn(4, 2, 2), ts.randn(4, 2, 6)
+    with ts.trace() as tr:
+        loss = F.mse_loss(gru(x)[0], y)
+    loss.backward()
+    with pytest.warns(UserWarning, match="op by op, the picture is .* tall"):
+        drawing = laid_out_drawing(tr, collapse=False, grads=True)
+    assert drawing.collapse and max(drawing.width, drawing.height) <= 3000
+    check_rows(drawing)
+    check_edges(drawing)
+
+
 @pytest.mark.parametrize("topology,top_to_bottom", [
     ("stacked_4", ["layer 3", "layer 2", "layer 1", "layer 0"]),
     ("many_to_many", ["the loss L_t of each step", "LSTM"]),

@@ -46,7 +46,7 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
     laid = build(collapse, chosen)
     if first_last is None and max_steps is not None:
         # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
-        # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
+        # tall is collapsed below: eliding steps would not help)
         if laid.width > MAX_SIDE and longest > 2:
             # the largest k (first and last steps kept) that fits, estimated from this
             # layout's column pitch and checked by a layout (lowered while too wide)
@@ -56,6 +56,14 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
                 keep -= 1
                 candidate = build(collapse, keep)
             laid, chosen = candidate, keep
+    if laid.height > MAX_SIDE and not collapse and ready.rows:
+        # eliding steps narrows a picture; only drawing each step as its cell makes it lower
+        warnings.warn(f"to_dot: drawn op by op, the picture is {laid.height:.0f} pt tall, more "
+                      f"than {MAX_SIDE}; collapsing each step's modules into one node (draw "
+                      f"fewer layers, or one step with render.cell_diagram, to see the ops)",
+                      stacklevel=3)
+        collapse = True
+        laid = build(collapse, chosen)
     if _size(laid) > max_nodes and not collapse and ready.rows:
         warnings.warn(f"to_dot: {_size(laid)} nodes and step boxes exceed max_nodes={max_nodes}; "
                       f"collapsing each step's modules into one node", stacklevel=3)
@@ -112,7 +120,8 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     every position pinned for ``neato -n2``.
 
     collapse:    draw each module's ops of one step as a single node, the textbook cell (False:
-                 every op)
+                 every op; a picture that would be taller than 3,000 px is collapsed, with a
+                 warning)
     first_last:  k >= 1; draw only the first k and last k steps of each row, the middle elided
                  (None: as many as fit 3,000 px)
     shapes:      print each op's output shape
