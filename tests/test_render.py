@@ -673,3 +673,24 @@ def test_render_time_benchmark_runs():
     assert result.returncode == 0, result.stderr
     assert re.search(r"LSTM \(fused\), 30 steps: trace \+ backward [0-9.]+ s, drawing [0-9.]+ s",
                      result.stdout)
+
+
+def test_op_by_op_states_run_along_the_gap_between_steps():
+    """h_{t-1} into a lower op of the next step: out of the op's side, down the gap between
+    the two boxes, over the op reading it (a route given to neato -n2 in ``pos``)."""
+    from tinyseq.render import dot as dot_writer
+    drawing = laid_out_drawing(traced_example("lstm", 3, 3, impl="primitive"), collapse=False)
+    source = dot_writer.to_dot_text(drawing)
+    routed = [e for e in drawing.edges if e.kind == d.STATE and
+              drawing.nodes[e.head].y - drawing.nodes[e.tail].y >= 30]
+    assert len(routed) == 4                         # h and c, between t = 0, 1, 2
+    for edge in routed:
+        line = next(x for x in source.splitlines() if f'id="{edge.id}"' in x)
+        points = re.search(r'pos="e,[-\d.]+,[-\d.]+ ([^"]+)"', line).group(1).split()
+        xs = [float(p.split(",")[0]) for p in points]
+        tail_box = drawing.box(drawing.nodes[edge.tail].box)
+        head_box = drawing.box(drawing.nodes[edge.head].box)
+        gap = [x for x in xs if tail_box.x + tail_box.width < x < head_box.x]
+        assert gap, "the route runs down the gap between the boxes"
+    collapsed = dot_writer.to_dot_text(laid_out_drawing(traced_example("lstm", 3, 3)))
+    assert 'pos="e,' not in collapsed
