@@ -95,8 +95,9 @@ def _widest_keep(laid, limit):
     for row in laid.rows:
         steps = tuple(sorted(row.steps + row.elided))
         placed = sorted((boxes[b] for b in row.boxes), key=lambda box: box.x)
+        # neighbouring boxes (not the two around the elided box, a column further apart)
         pitches = [right.x - left.x for left, right in zip(placed, placed[1:])]
-        pitch = max(pitches + [groups.get(steps, (0.0, 0))[0]])
+        pitch = max(min(pitches, default=0.0), groups.get(steps, (0.0, 0))[0])
         groups[steps] = (pitch, len(row.steps) + (1 if row.elided else 0))
 
     def columns(n, keep):

@@ -24,6 +24,8 @@ import copy
 import math
 import re
 
+import numpy
+
 from . import drawing as d
 
 RESHAPING = {"getitem", "transpose", "reshape", "stack", "concat", "broadcast_to", "clone",
@@ -220,13 +222,15 @@ class Prepared:
         return self._memo[name]
 
     def shares(self, leaf):
-        """(per-step contributions, ||their sum||, [(t, ||contribution||)]) of parameter
-        ``leaf``, computed once for every plan made from this preparation."""
+        """((steps, the per-step contributions stacked), ||their sum||, [(t, ||contribution||)])
+        of parameter ``leaf``, computed once for every plan made from this preparation."""
         cache = self._shares
         if leaf.key not in cache:
             contributions = self.trace.contributions(leaf.tensor)
             total = sum(g for _, g in contributions)
-            cache[leaf.key] = (contributions, float((total ** 2).sum()) ** 0.5,
+            steps = numpy.array([t for t, _ in contributions])
+            stacked = numpy.stack([numpy.asarray(g) for _, g in contributions])
+            cache[leaf.key] = ((steps, stacked), float((total ** 2).sum()) ** 0.5,
                                [(t, float((g ** 2).sum()) ** 0.5) for t, g in contributions])
         return cache[leaf.key]
 
@@ -549,26 +553,31 @@ class _Planner:
             for leaf in trace.parameters():
                 if not trace.has_contributions(leaf.tensor):
                     continue
-                contributions, total, shares = ready.shares(leaf)
+                (steps, stacked), total, shares = ready.shares(leaf)
                 self.totals[leaf.key] = total
                 for t, share in shares:
                     self.shares[(leaf.key, t)] = share
                 for row in ready.rows:
-                    elided = set(row.elided)
-                    part = [g for t, g in contributions if t in elided]
-                    if part:
-                        self.sums[(leaf.key, row.index)] = float((sum(part) ** 2).sum()) ** 0.5
+                    elided = numpy.isin(steps, row.elided)
+                    if elided.any():
+                        part = stacked[elided].sum(axis=0)
+                        self.sums[(leaf.key, row.index)] = float((part ** 2).sum()) ** 0.5
         positive = [v for v in list(self.shares.values()) + list(self.sums.values()) if v > 0]
         self.share_range = (min(positive), max(positive)) if positive else (1.0, 1.0)
-        states = []
-        for index in ready.shown if self.grads else ():
+        states = ready.memo("states", self._state_norms) if self.grads else []
+        self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
+
+    def _state_norms(self):
+        """The gradient norms of the states handed from step to step."""
+        ready, states = self.ready, []
+        for index in ready.shown:
             row = ready.row_of.get(index)
             for kind, source in ready.sources[index]:
                 if kind == "op" and row is not None and ready.row_of.get(source) is row and \
                         self.ops[source].time_step != self.ops[index].time_step and \
                         self.ops[source].grad_norm:
                     states.append(self.ops[source].grad_norm)
-        self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
+        return states
 
     # rows and step boxes
     def _rows_and_boxes(self):
