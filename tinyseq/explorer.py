@@ -348,13 +348,17 @@ _JS = r"""
       if (inp[0] === "op") inputs.push(shape(data.ops[inp[1]].shape));
       else if (inp[0] !== "const") inputs.push(shape(leafOf[inp[1]].shape));
     });
-    var module = last.module || "(top level)";
-    if (data.module_kinds[last.module]) module += " (" + data.module_kinds[last.module] + ")";
+    // every module the node's ops ran in (a decoder step: its cell, embedding, attention, ...)
+    var modules = [];
+    ops.forEach(function (o) { if (modules.indexOf(o.module) < 0) modules.push(o.module); });
+    var module = modules.map(function (m) {
+      return (m || "(top level)") + (data.module_kinds[m] ? " (" + data.module_kinds[m] + ")" : "");
+    }).join(", ");
     var box = node.box && stepOf[node.box];
     var norm = ops.length === 1 || !box ? last.grad_norm : box.grad_norm;
     return "<b>op</b> " + esc(opText) +
            "<br><b>shapes</b> " + esc(inputs.join(", ")) + " → " + shape(last.shape) +
-           "<br><b>module</b> " + esc(module) +
+           "<br><b>module" + (modules.length > 1 ? "s" : "") + "</b> " + esc(module) +
            "<br><b>time step</b> " + (node.t === null ? "none (outside the steps)" : node.t) + boxName(node) +
            "<br><b>gradient norm</b> " + fmt(norm) + (ops.length > 1 ? " (what the step hands on)" : "");
   }
