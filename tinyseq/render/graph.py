@@ -13,6 +13,7 @@ import os
 import warnings
 
 from . import dot as dot_writer
+from .drawing import ELIDED
 from .layout import MAX_SIDE, lay_out
 from .plan import Prepared, plan
 from .rolled import rolled_dot
@@ -94,9 +95,11 @@ def _widest_keep(laid, limit):
     groups = {}                    # all steps of the rows -> (pitch, columns drawn now)
     for row in laid.rows:
         steps = tuple(sorted(row.steps + row.elided))
-        placed = sorted((boxes[b] for b in row.boxes), key=lambda box: box.x)
-        # neighbouring boxes (not the two around the elided box, a column further apart)
-        pitches = [right.x - left.x for left, right in zip(placed, placed[1:])]
+        # the centres of the columns: the step boxes' and the elided box's
+        centres = sorted([boxes[b].x + boxes[b].width / 2 for b in row.boxes] +
+                         [n.x for n in laid.nodes.values() if n.kind == ELIDED and
+                          n.row == row.id and n.x is not None])
+        pitches = [right - left for left, right in zip(centres, centres[1:])]
         pitch = max(min(pitches, default=0.0), groups.get(steps, (0.0, 0))[0])
         groups[steps] = (pitch, len(row.steps) + (1 if row.elided else 0))
 
