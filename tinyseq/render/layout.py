@@ -22,7 +22,7 @@ STEP_FONT = 11       # "t = k"
 ROW_FONT = 12        # a row's title
 PAD = 8              # inside a step box
 NODE_GAP = 14        # between nodes inside a step
-LAYER_GAP = 22       # between a step's layers, room for an edge
+LAYER_GAP = 20       # between a step's layers, room for an edge
 COLUMN_GAP = 56      # between two step boxes: room for the state arrow and its label
 ROW_GAP = 46         # between two rows: room for the edges going up
 MARGIN = 12

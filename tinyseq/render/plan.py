@@ -698,7 +698,6 @@ class _Planner:
         taps = {}                      # (row index, t, owner) -> {leaf key: [reader nodes]}
         gathered = {}                  # outside node -> {row index: [step ops]}
         initial = {}                   # row index -> [data keys]
-        outside_reads = {}             # node outside the steps -> [leaf keys it reads]
         for index in ready.shown:
             record = ops[index]
             target = self.node_of[index]
@@ -713,12 +712,6 @@ class _Planner:
                         readers = taps.setdefault((row.index, step, owner), {}).setdefault(source, [])
                         if target not in readers:
                             readers.append(target)
-                    elif ready.rows:
-                        # an op outside the steps names the weights it reads, as a step's tap
-                        # does, instead of an edge from the band across the picture
-                        outside_reads.setdefault(target, [])
-                        if source not in outside_reads[target]:
-                            outside_reads[target].append(source)
                     else:
                         self._edge_once(seen, d.FLOW, f"p{order[source]}", target,
                                         **self._share(source, None))
@@ -742,10 +735,6 @@ class _Planner:
                     self._feed_edge(seen, source, row, t, target)
                 else:
                     self._edge_once(seen, d.FLOW, origin, target)
-        for node_id, keys in outside_reads.items():
-            node = self.drawing.nodes[node_id]
-            node.label += "\nreads " + ",\n".join(ready.names[k] for k in keys)
-            node.leaves += [order[k] for k in keys if order[k] not in node.leaves]
         self._taps(taps)
         self._initial_states(initial)
         self._gathers(gathered, seen)
@@ -1084,7 +1073,7 @@ class _Planner:
         for leaf in params:
             if not any(edge.tail == f"p{order[leaf.key]}" for edge in self.drawing.edges) and \
                     not any(order[leaf.key] in node.leaves for node in self.drawing.nodes.values()
-                            if node.kind not in (d.DATA, d.TARGET, d.INPUT, d.INITIAL)):
+                            if node.kind == d.TAP):
                 continue
             total = self.totals.get(leaf.key)
             detail = shape_text(leaf.shape) + (f"   |grad| = {total:.3g}" if total is not None else "")
