@@ -688,3 +688,19 @@ def test_op_by_op_states_run_along_the_gap_between_steps():
         assert gap, "the route runs down the gap between the boxes"
     collapsed = dot_writer.to_dot_text(laid_out_drawing(traced_example("lstm", 3, 3)))
     assert 'pos="e,' not in collapsed
+
+
+def test_a_weight_read_only_outside_the_steps_sits_beside_the_op_reading_it():
+    """The demo's source embedding and bridge: next to the embedding and the context node,
+    not in the band below, so their edges are short."""
+    drawing = laid_out_drawing(demo_seq2seq(), grads=True)
+    check_edges(drawing)
+    names = {n.label: n for n in drawing.nodes.values() if n.kind == d.PARAM}
+    for name in ("source_embedding.weight", "bridge.weight", "bridge.bias"):
+        param = names[name]
+        assert param.id not in drawing.band.nodes, name
+        reader = next(drawing.nodes[e.head] for e in drawing.edges if e.tail == param.id)
+        assert reader.row is None
+        gap = abs(param.x - reader.x) - (param.width + reader.width) / 2
+        assert 0 < gap < 30 and abs(param.y - reader.y) < 40, name
+    assert "decoder.0.weight_hh" in {drawing.nodes[n].label for n in drawing.band.nodes}

@@ -283,6 +283,7 @@ def lay_out(drawing):
         chunk.y = boxes[0].y - chunk_room
         chunk.height = boxes[0].height + chunk_room + 3
     _place_outside(drawing, sides, row_core, x0 - half_width, right_edge)
+    _place_beside(drawing)
     bottom = max([row.y + row.height for row in drawing.rows] +
                  [n.y + n.height / 2 for n in drawing.nodes.values() if n.y is not None] + [MARGIN])
     _place_band(drawing, bottom + ROW_GAP)
@@ -431,6 +432,31 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
                 node.y = upper.y + upper.height + 8 + node.height / 2
         else:
             node.x, node.y = left_edge, MARGIN
+
+
+def _place_beside(drawing):
+    """A parameter read only by an op outside the steps (an embedding of the whole source,
+    a bridge into the context), not in the band: beside that op, on the side away from the
+    rows, several stacked; one short edge instead of one across the picture."""
+    band = set(drawing.band.nodes) if drawing.band else set()
+    rows_left = min((r.x for r in drawing.rows if r.x is not None), default=0.0)
+    beside = {}
+    for node in drawing.nodes.values():
+        if node.kind != d.PARAM or node.id in band:
+            continue
+        reader = next((drawing.nodes[e.head] for e in drawing.edges if e.tail == node.id), None)
+        if reader is not None and reader.x is not None:
+            beside.setdefault(reader.id, []).append(node)
+    for reader_id, params in beside.items():
+        reader = drawing.nodes[reader_id]
+        left = reader.x < rows_left
+        height = sum(p.height for p in params) + 6 * (len(params) - 1)
+        y = reader.y - height / 2
+        for param in params:
+            offset = reader.width / 2 + 18 + param.width / 2
+            param.x = reader.x - offset if left else reader.x + offset
+            param.y = y + param.height / 2
+            y += param.height + 6
 
 
 def _chunk_read(drawing, tails):

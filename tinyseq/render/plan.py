@@ -1081,6 +1081,11 @@ class _Planner:
                           leaves=[order[leaf.key]], detail=detail, fill=PARAM_FILL,
                           bars=self._bars(leaf))
             self.drawing.add_node(node)
+            readers = [self.drawing.nodes[e.head] for e in self.drawing.edges
+                       if e.tail == node.id]
+            if self.rows and readers and not node.bars and \
+                    all(r.row is None and r.kind != d.PARAM for r in readers):
+                continue            # read only by an op outside the steps: drawn beside it
             band.nodes.append(node.id)
         self.drawing.band = band
 
