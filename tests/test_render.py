@@ -226,6 +226,20 @@ def test_op_by_op_steps_are_alike_too(cell, impl):
         assert len(orders) == 1
 
 
+def test_an_op_by_op_picture_too_tall_is_collapsed_with_a_warning():
+    ts.manual_seed(0)
+    gru = nn.GRU(2, 3, num_layers=3, bidirectional=True, impl="primitive")
+    x, y = ts.randn(4, 2, 2), ts.randn(4, 2, 6)
+    with ts.trace() as tr:
+        loss = F.mse_loss(gru(x)[0], y)
+    loss.backward()
+    with pytest.warns(UserWarning, match="op by op, the picture is .* tall"):
+        drawing = laid_out_drawing(tr, collapse=False, grads=True)
+    assert drawing.collapse and max(drawing.width, drawing.height) <= 3000
+    check_rows(drawing)
+    check_edges(drawing)
+
+
 @pytest.mark.parametrize("topology,top_to_bottom", [
     ("stacked_4", ["layer 3", "layer 2", "layer 1", "layer 0"]),
     ("many_to_many", ["the loss L_t of each step", "LSTM"]),
@@ -269,11 +283,22 @@ def test_seq2seq_context_attention_and_compact_decoder_steps(impl):
     contexts = [n for n in drawing.nodes.values() if n.kind == d.CONTEXT]
     assert len(contexts) == 1
     assert encoder.y + encoder.height < contexts[0].y < decoder.y
-    # attention: each encoder step into one node, from there into every decoder step
+    # attention: each encoder step straight down into its own cell of one bar under the
+    # encoder's row; every decoder step reads the bar through a node inside its box, the
+    # first one with the bar's one edge
     memory = next(n for n in drawing.nodes.values() if n.kind == d.MEMORY)
-    into = {drawing.nodes[e.tail].time_step for e in drawing.edges if e.head == memory.id}
-    out = {drawing.nodes[e.head].time_step for e in drawing.edges if e.tail == memory.id}
-    assert into == set(encoder.steps) and out == set(decoder.steps)
+    into = [e for e in drawing.edges if e.head == memory.id]
+    assert {drawing.nodes[e.tail].time_step for e in into} == set(encoder.steps)
+    assert all(e.head_port == f"t{drawing.nodes[e.tail].time_step}" for e in into)
+    assert memory.y - memory.height / 2 > encoder.y + encoder.height
+    assert memory.x - memory.width / 2 <= min(b.x for b in boxes_of(drawing, encoder))
+    out = [drawing.nodes[e.head] for e in drawing.edges if e.tail == memory.id]
+    assert [n.time_step for n in out] == [decoder.steps[0]]
+    for box in boxes_of(drawing, decoder):
+        stubs = [n for n in box.nodes if n.startswith(memory.id)]
+        assert len(stubs) == 1
+        assert any(e.tail == stubs[0] and drawing.nodes[e.head].kind == d.CELL
+                   for e in drawing.edges)
     # one node and one tap per decoder step, naming the weights it reads
     for box in boxes_of(drawing, decoder):
         kinds = [drawing.nodes[n].kind for n in box.nodes]
@@ -642,3 +667,40 @@ def test_render_time_benchmark_runs():
     assert result.returncode == 0, result.stderr
     assert re.search(r"LSTM \(fused\), 30 steps: trace \+ backward [0-9.]+ s, drawing [0-9.]+ s",
                      result.stdout)
+
+
+def test_op_by_op_states_run_along_the_gap_between_steps():
+    """h_{t-1} into a lower op of the next step: out of the op's side, down the gap between
+    the two boxes, over the op reading it (a route given to neato -n2 in ``pos``)."""
+    from tinyseq.render import dot as dot_writer
+    drawing = laid_out_drawing(traced_example("lstm", 3, 3, impl="primitive"), collapse=False)
+    source = dot_writer.to_dot_text(drawing)
+    routed = [e for e in drawing.edges if e.kind == d.STATE and
+              drawing.nodes[e.head].y - drawing.nodes[e.tail].y >= 30]
+    assert len(routed) == 4                         # h and c, between t = 0, 1, 2
+    for edge in routed:
+        line = next(x for x in source.splitlines() if f'id="{edge.id}"' in x)
+        points = re.search(r'pos="e,[-\d.]+,[-\d.]+ ([^"]+)"', line).group(1).split()
+        xs = [float(p.split(",")[0]) for p in points]
+        tail_box = drawing.box(drawing.nodes[edge.tail].box)
+        head_box = drawing.box(drawing.nodes[edge.head].box)
+        gap = [x for x in xs if tail_box.x + tail_box.width < x < head_box.x]
+        assert gap, "the route runs down the gap between the boxes"
+    collapsed = dot_writer.to_dot_text(laid_out_drawing(traced_example("lstm", 3, 3)))
+    assert 'pos="e,' not in collapsed
+
+
+def test_a_weight_read_only_outside_the_steps_sits_beside_the_op_reading_it():
+    """The demo's source embedding and bridge: next to the embedding and the context node,
+    not in the band below, so their edges are short."""
+    drawing = laid_out_drawing(demo_seq2seq(), grads=True)
+    check_edges(drawing)
+    names = {n.label: n for n in drawing.nodes.values() if n.kind == d.PARAM}
+    for name in ("source_embedding.weight", "bridge.weight", "bridge.bias"):
+        param = names[name]
+        assert param.id not in drawing.band.nodes, name
+        reader = next(drawing.nodes[e.head] for e in drawing.edges if e.tail == param.id)
+        assert reader.row is None
+        gap = abs(param.x - reader.x) - (param.width + reader.width) / 2
+        assert 0 < gap < 30 and abs(param.y - reader.y) < 40, name
+    assert "decoder.0.weight_hh" in {drawing.nodes[n].label for n in drawing.band.nodes}

@@ -106,9 +106,9 @@ def explorer_data(trace, laid):
                  "contributions": [], "grad_norm": None}
         if trace.has_contributions(leaf.tensor):
             contributions = trace.contributions(leaf.tensor)
-            entry["contributions"] = [[t, _finite(numpy.linalg.norm(g)),
-                                       _colour(numpy.linalg.norm(g), share_range)]
-                                      for t, g in contributions]
+            norms = [(t, float(numpy.sqrt(numpy.vdot(g, g)))) for t, g in contributions]
+            entry["contributions"] = [[t, _finite(norm), _colour(norm, share_range)]
+                                      for t, norm in norms]
             entry["grad_norm"] = _finite(numpy.linalg.norm(sum(g for _, g in contributions)))
         parameters.append(entry)
     states = trace.state_grad_norms()
@@ -157,13 +157,15 @@ def _box_ops(trace, laid):
             if kind == "op":
                 readers.setdefault(source, []).append(record.index)
     box_of = {i: box.id for box in laid.steps for i in box.ops}
+    step_of = {box.id: box.time_step for box in laid.steps}
+    drawn_steps = set(step_of.values())        # the steps of an elided box have no step card
     for _ in range(2):                         # a chain of two plumbing ops joins too
         for record in trace.ops:
-            if record.index in box_of or record.time_step is None:
+            if record.index in box_of or record.time_step not in drawn_steps:
                 continue
             near = {box_of.get(source) for kind, source in record.inputs if kind == "op"}
             near |= {box_of.get(reader) for reader in readers.get(record.index, ())}
-            near = {b for b in near if b is not None and laid.box(b).time_step == record.time_step}
+            near = {b for b in near if b is not None and step_of[b] == record.time_step}
             if len(near) == 1:
                 box_of[record.index] = near.pop()
     ops = {box.id: [] for box in laid.steps}
@@ -346,13 +348,17 @@ _JS = r"""
       if (inp[0] === "op") inputs.push(shape(data.ops[inp[1]].shape));
       else if (inp[0] !== "const") inputs.push(shape(leafOf[inp[1]].shape));
     });
-    var module = last.module || "(top level)";
-    if (data.module_kinds[last.module]) module += " (" + data.module_kinds[last.module] + ")";
+    // every module the node's ops ran in (a decoder step: its cell, embedding, attention, ...)
+    var modules = [];
+    ops.forEach(function (o) { if (modules.indexOf(o.module) < 0) modules.push(o.module); });
+    var module = modules.map(function (m) {
+      return (m || "(top level)") + (data.module_kinds[m] ? " (" + data.module_kinds[m] + ")" : "");
+    }).join(", ");
     var box = node.box && stepOf[node.box];
     var norm = ops.length === 1 || !box ? last.grad_norm : box.grad_norm;
     return "<b>op</b> " + esc(opText) +
            "<br><b>shapes</b> " + esc(inputs.join(", ")) + " → " + shape(last.shape) +
-           "<br><b>module</b> " + esc(module) +
+           "<br><b>module" + (modules.length > 1 ? "s" : "") + "</b> " + esc(module) +
            "<br><b>time step</b> " + (node.t === null ? "none (outside the steps)" : node.t) + boxName(node) +
            "<br><b>gradient norm</b> " + fmt(norm) + (ops.length > 1 ? " (what the step hands on)" : "");
   }

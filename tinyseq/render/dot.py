@@ -23,7 +23,7 @@ import warnings
 from .. import escape
 from ..serialization import write_atomically
 from . import drawing as d
-from .layout import FONT, ROW_FONT, SMALL, STEP_FONT, tap_width
+from .layout import FONT, ROW_FONT, SMALL, STEP_FONT, tap_width, text_width
 from .plan import heat
 
 SUFFIXES = (".svg", ".png", ".pdf", ".dot")
@@ -78,6 +78,8 @@ class _Writer:
                       f"width={node.width / 72:.3f}", f"height={node.height / 72:.3f}"]
         if node.kind == d.TAP:
             attributes.append(f"shape=plain, label=<{_tap_label(node)}>")
+        elif node.kind == d.MEMORY and self.drawing.row_columns(node.id):
+            attributes.append(f"shape=plain, label=<{_memory_label(node, self.drawing)}>")
         elif node.kind == d.PARAM:
             attributes.append(f'shape=box, style="rounded,filled", fillcolor="{node.fill}", '
                               f'color="#b8860b", margin="0.06,0.03", label=<{_param_label(node)}>')
@@ -170,15 +172,21 @@ def to_dot_text(drawing):
                      f'pos="{writer.point(legend.x + legend.width / 2, legend.y + legend.height / 2)}!", '
                      f'label=<{_legend_label(legend)}>];')
     for edge in drawing.edges:
-        lines.append(_edge_line(edge, drawing))
+        lines.append(_edge_line(edge, drawing, writer))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _edge_line(edge, drawing):
+def _edge_line(edge, drawing, writer):
     tail = edge.tail + (f":{edge.tail_port}" if edge.tail_port else "")
     head = edge.head + (f":{edge.head_port}" if edge.head_port else "")
     attributes = [f'id="{edge.id}"']
+    route = _state_route(edge, drawing)
+    if route is not None:
+        points, end, label_at = route
+        attributes.append(f'pos="e,{writer.point(*end)} '
+                          f'{" ".join(writer.point(*p) for p in points)}"')
+        attributes.append(f'lp="{writer.point(*label_at)}"')
     tap = drawing.nodes[edge.tail]
     if edge.kind == d.TAP_EDGE and edge.tail_port and len(tap.cells) > tap_width(tap):
         # a tap of several lines: from the top of its cell, up past the cells above it,
@@ -211,6 +219,69 @@ def _tap_label(node):
                    for i in range(0, len(cells), per_line))
     return (f'<table border="0" cellborder="1" cellspacing="0" cellpadding="2" '
             f'bgcolor="white">{rows}</table>')
+
+
+def _state_route(edge, drawing):
+    """Op by op, a state that a lower op of the next step reads (h_{t-1} into W_hh h): its
+    path as neato -n2 takes it from ``pos`` (a route it would otherwise draw straight across
+    both steps): out of the op's side, along the gap between the two step boxes, over the top
+    of the op reading it and down into it. (points of the cubic B-spline, the arrow's tip,
+    the label's centre) in the Drawing's coordinates, or None for any other edge."""
+    if not _routed(edge, drawing):
+        return None
+    tail, head = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+    tail_box, head_box = drawing.box(tail.box), drawing.box(head.box)
+    forward = head_box.x > tail_box.x
+    # the states between two steps side by side in the gap, the one reaching lowest
+    # outermost: each crosses the others at most once, at a right angle
+    siblings = sorted((e for e in drawing.edges if e.tail in tail_box.nodes and
+                       e.head in head_box.nodes and _routed(e, drawing)),
+                      key=lambda e: drawing.nodes[e.head].y)
+    offset = (siblings.index(edge) - (len(siblings) - 1) / 2) * 12 * (1 if forward else -1)
+    if forward:
+        gap = (tail_box.x + tail_box.width + head_box.x) / 2 + offset
+        start = (tail.x + tail.width / 2, tail.y)
+    else:
+        gap = (head_box.x + head_box.width + tail_box.x) / 2 + offset
+        start = (tail.x - tail.width / 2, tail.y)
+    top = head.y - head.height / 2
+    above = top - 12
+    corners = [start, (gap, tail.y), (gap, above), (head.x, above), (head.x, top - 8)]
+    points = [corners[0]]
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
+                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    lines = (edge.label.split("\n") if edge.label else []) + \
+        ([f"{edge.value:.2g}"] if edge.value is not None else [])
+    half = max((text_width(line, SMALL) for line in lines), default=0) / 2 + 3
+    label_at = (gap + half if forward else gap - half, tail.y - 4 - len(lines) * (SMALL + 2) / 2)
+    return points, (head.x, top), label_at
+
+
+def _routed(edge, drawing):
+    """Whether ``edge`` is a state that ``_state_route`` routes: op by op, from a step box
+    into a lower op of another step box."""
+    if edge.kind != d.STATE or drawing.collapse:
+        return False
+    tail, head = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+    return tail.box is not None and head.box is not None and head.y - tail.y >= 30
+
+
+def _memory_label(node, drawing):
+    """What attention reads, as a bar under the encoder's row: its title, and one cell under
+    each of the row's columns (h_t, ⋯ under the elided steps), the port an encoder step's edge
+    comes down into."""
+    columns = drawing.row_columns(node.id)
+    cells = []
+    for (x, _, label, port), following in zip(columns, columns[1:] + [None]):
+        width = (following[0] - x) if following else columns[-1][1]
+        name = f' port="{port}"' if port else ""
+        cells.append(f'<td{name} width="{width:.0f}" fixedsize="true" height="{SMALL + 6}">'
+                     f'<font point-size="{SMALL}">{escape.dot_html(label)}</font></td>')
+    return (f'<table border="0" cellborder="1" cellspacing="0" cellpadding="1" bgcolor="#fdebd0" '
+            f'color="#9b59b6"><tr><td colspan="{len(cells)}" height="{SMALL + 6}"><font '
+            f'point-size="{SMALL}">{escape.dot_html(node.label)}</font></td></tr>'
+            f'<tr>{"".join(cells)}</tr></table>')
 
 
 def _light(colour):

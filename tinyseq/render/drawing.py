@@ -281,3 +281,25 @@ class Drawing:
 
     def box(self, box_id):
         return next(box for box in self.steps if box.id == box_id)
+
+    def row_columns(self, node_id):
+        """[(left x, width, label, port)], left to right, of the columns of the row whose
+        steps feed node ``node_id`` through ports (attention's bar under an encoder): one per
+        step box ("h_k", port "t<global step>") and one for the elided steps ("⋯", no port);
+        [] when no step does or before layout."""
+        tails = [self.nodes[e.tail] for e in self.edges if e.head == node_id and e.head_port]
+        rows = [tail.row for tail in tails if tail.row is not None]
+        if not rows:
+            return []
+        row = self.row(rows[0])
+        columns = []
+        for box_id in row.boxes:
+            box = self.box(box_id)
+            if box.x is None:
+                return []
+            columns.append((box.x, box.width, f"h_{box.local_step}", f"t{box.time_step}"))
+        elided = [n for n in self.nodes.values() if n.kind == ELIDED and n.row == row.id]
+        if elided and columns and elided[0].x is not None:
+            width = columns[0][1]
+            columns.append((elided[0].x - width / 2, width, "⋯", None))
+        return sorted(columns, key=lambda column: column[0])

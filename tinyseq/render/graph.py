@@ -13,6 +13,7 @@ import os
 import warnings
 
 from . import dot as dot_writer
+from .drawing import ELIDED
 from .layout import MAX_SIDE, lay_out
 from .plan import Prepared, plan
 from .rolled import rolled_dot
@@ -46,20 +47,24 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
     laid = build(collapse, chosen)
     if first_last is None and max_steps is not None:
         # at most MAX_SIDE wide: keep as many first and last steps as fit (a picture too
-        # tall, of many rows of tall steps, stays as it is: eliding steps would not help)
+        # tall is collapsed below: eliding steps would not help)
         if laid.width > MAX_SIDE and longest > 2:
-            # the largest k (first and last steps kept) that fits, by bisection: a few layouts
-            low, high = 1, (chosen if chosen is not None else longest // 2 + 1) - 1
-            best = None
-            while low <= high:
-                keep = (low + high) // 2
+            # the largest k (first and last steps kept) that fits, estimated from this
+            # layout's column pitch and checked by a layout (lowered while too wide)
+            keep = _widest_keep(laid, (chosen if chosen is not None else longest // 2 + 1) - 1)
+            candidate = build(collapse, keep)
+            while candidate.width > MAX_SIDE and keep > 1:
+                keep -= 1
                 candidate = build(collapse, keep)
-                if candidate.width <= MAX_SIDE:
-                    best, low = candidate, keep + 1
-                else:
-                    high = keep - 1
-            laid = best if best is not None else build(collapse, 1)
-            chosen = max(1, low - 1)
+            laid, chosen = candidate, keep
+    if laid.height > MAX_SIDE and not collapse and ready.rows:
+        # eliding steps narrows a picture; only drawing each step as its cell makes it lower
+        warnings.warn(f"to_dot: drawn op by op, the picture is {laid.height:.0f} pt tall, more "
+                      f"than {MAX_SIDE}; collapsing each step's modules into one node (draw "
+                      f"fewer layers, or one step with render.cell_diagram, to see the ops)",
+                      stacklevel=3)
+        collapse = True
+        laid = build(collapse, chosen)
     if _size(laid) > max_nodes and not collapse and ready.rows:
         warnings.warn(f"to_dot: {_size(laid)} nodes and step boxes exceed max_nodes={max_nodes}; "
                       f"collapsing each step's modules into one node", stacklevel=3)
@@ -81,6 +86,34 @@ def drawing(trace, collapse=True, first_last=None, shapes=False, grads=False, ma
     return laid
 
 
+def _widest_keep(laid, limit):
+    """The largest k <= ``limit`` (first and last steps kept) whose picture, estimated from
+    the laid-out ``laid``, is at most MAX_SIDE wide: every column of a row is as wide as the
+    next (the elided box's too), so the width is a fixed part plus, for each group of rows
+    over the same steps, its number of columns times its column pitch."""
+    boxes = {box.id: box for box in laid.steps}
+    groups = {}                    # all steps of the rows -> (pitch, columns drawn now)
+    for row in laid.rows:
+        steps = tuple(sorted(row.steps + row.elided))
+        # the centres of the columns: the step boxes' and the elided box's
+        centres = sorted([boxes[b].x + boxes[b].width / 2 for b in row.boxes] +
+                         [n.x for n in laid.nodes.values() if n.kind == ELIDED and
+                          n.row == row.id and n.x is not None])
+        pitches = [right - left for left, right in zip(centres, centres[1:])]
+        pitch = max(min(pitches, default=0.0), groups.get(steps, (0.0, 0))[0])
+        groups[steps] = (pitch, len(row.steps) + (1 if row.elided else 0))
+
+    def columns(n, keep):
+        return n if n <= 2 * keep else 2 * keep + 1
+
+    fixed = laid.width - sum(pitch * drawn for pitch, drawn in groups.values())
+    for keep in range(limit, 0, -1):
+        if fixed + sum(pitch * columns(len(steps), keep)
+                       for steps, (pitch, _) in groups.items()) <= MAX_SIDE:
+            return keep
+    return 1
+
+
 def _size(laid):
     return len(laid.nodes) + len(laid.steps)
 
@@ -91,7 +124,8 @@ def to_dot(trace, collapse=True, first_last=None, shapes=False, grads=False, max
     every position pinned for ``neato -n2``.
 
     collapse:    draw each module's ops of one step as a single node, the textbook cell (False:
-                 every op)
+                 every op; a picture that would be taller than 3,000 px is collapsed, with a
+                 warning)
     first_last:  k >= 1; draw only the first k and last k steps of each row, the middle elided
                  (None: as many as fit 3,000 px)
     shapes:      print each op's output shape

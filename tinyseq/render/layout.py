@@ -22,7 +22,7 @@ STEP_FONT = 11       # "t = k"
 ROW_FONT = 12        # a row's title
 PAD = 8              # inside a step box
 NODE_GAP = 14        # between nodes inside a step
-LAYER_GAP = 22       # between a step's layers, room for an edge
+LAYER_GAP = 20       # between a step's layers, room for an edge
 COLUMN_GAP = 56      # between two step boxes: room for the state arrow and its label
 ROW_GAP = 46         # between two rows: room for the edges going up
 MARGIN = 12
@@ -283,6 +283,7 @@ def lay_out(drawing):
         chunk.y = boxes[0].y - chunk_room
         chunk.height = boxes[0].height + chunk_room + 3
     _place_outside(drawing, sides, row_core, x0 - half_width, right_edge)
+    _place_beside(drawing)
     bottom = max([row.y + row.height for row in drawing.rows] +
                  [n.y + n.height / 2 for n in drawing.nodes.values() if n.y is not None] + [MARGIN])
     _place_band(drawing, bottom + ROW_GAP)
@@ -418,14 +419,44 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
                         default=upper)
             node.x = (max(t.x for t in tails) + min(h.x for h in heads)) / 2
             node.y = (upper.y + upper.height + lower.y) / 2
-            if node.kind == d.MEMORY:       # below the middle of the steps it gathers
-                node.x = (min(t.x for t in tails) + max(t.x for t in tails)) / 2
-                others = [n for n in nodes.values() if n.kind == d.CONTEXT and n.x is not None]
-                for other in others:
-                    if abs(other.x - node.x) < (other.width + node.width) / 2 + 20:
-                        node.x = other.x - other.width / 2 - 24 - node.width / 2
+            if node.kind == d.MEMORY:
+                # a bar just under the encoder's row, one cell under each of its columns:
+                # each step's edge comes straight down into its own cell
+                columns = drawing.row_columns(node.id)
+                left = columns[0][0] if columns else min(t.x - t.width / 2 for t in tails)
+                right = columns[-1][0] + columns[-1][1] if columns else \
+                    max(t.x + t.width / 2 for t in tails)
+                node.width = right - left
+                node.x = (left + right) / 2
+                node.height = 2 * (SMALL + 8)
+                node.y = upper.y + upper.height + 8 + node.height / 2
         else:
             node.x, node.y = left_edge, MARGIN
+
+
+def _place_beside(drawing):
+    """A parameter read only by an op outside the steps (an embedding of the whole source,
+    a bridge into the context), not in the band: beside that op, on the side away from the
+    rows, several stacked; one short edge instead of one across the picture."""
+    band = set(drawing.band.nodes) if drawing.band else set()
+    rows_left = min((r.x for r in drawing.rows if r.x is not None), default=0.0)
+    beside = {}
+    for node in drawing.nodes.values():
+        if node.kind != d.PARAM or node.id in band:
+            continue
+        reader = next((drawing.nodes[e.head] for e in drawing.edges if e.tail == node.id), None)
+        if reader is not None and reader.x is not None:
+            beside.setdefault(reader.id, []).append(node)
+    for reader_id, params in beside.items():
+        reader = drawing.nodes[reader_id]
+        left = reader.x < rows_left
+        height = sum(p.height for p in params) + 6 * (len(params) - 1)
+        y = reader.y - height / 2
+        for param in params:
+            offset = reader.width / 2 + 18 + param.width / 2
+            param.x = reader.x - offset if left else reader.x + offset
+            param.y = y + param.height / 2
+            y += param.height + 6
 
 
 def _chunk_read(drawing, tails):
@@ -439,8 +470,8 @@ def _chunk_read(drawing, tails):
 
 
 def _place_band(drawing, top):
-    """The parameters in a band below the rows, as many to a line as the rows are wide, and
-    the legend beside the band."""
+    """The parameters in a band below the rows, as many to a line as the rows are wide (in a
+    picture near the long side, as fit beside the legend), and the legend beside the band."""
     legend = drawing.legend
     lw, lh = legend_size(legend) if legend else (0, 0)
     nodes = [drawing.nodes[n] for n in drawing.band.nodes] if drawing.band else []
@@ -448,7 +479,12 @@ def _place_band(drawing, top):
     picture_left = min([n.x - n.width / 2 for n in used] + [MARGIN])
     picture_right = max([n.x + n.width / 2 for n in used] +
                         [r.x + r.width for r in drawing.rows if r.x is not None] + [MARGIN + 400])
-    available = max(picture_right - picture_left - 16, 300)
+    # as wide as the rows, the legend beside; where that would pass the long side, the band
+    # and the legend together as wide as the rows
+    available = picture_right - picture_left - 16
+    if legend and picture_right - picture_left + lw + 20 + 2 * MARGIN > MAX_SIDE:
+        available -= lw + 20
+    available = max(available, 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
     for node in nodes:

@@ -24,6 +24,8 @@ import copy
 import math
 import re
 
+import numpy
+
 from . import drawing as d
 
 RESHAPING = {"getitem", "transpose", "reshape", "stack", "concat", "broadcast_to", "clone",
@@ -125,6 +127,7 @@ class Prepared:
 
     def __init__(self, trace, plumbing=False, names=None):
         self.trace = trace
+        self._shares, self._memo = {}, {}
         records = list(trace.ops)
         self.names = {key: leaf.name for key, leaf in trace.leaves.items()}
         unnamed = 0
@@ -210,6 +213,26 @@ class Prepared:
         for row in self.rows:
             row.steps = sorted(self.row_steps[row.index])
         self.row_of = {i: row for i, row in self.row_of.items() if i in shown}
+
+    def memo(self, name, compute):
+        """``compute()``'s result, computed once for every plan made from this preparation
+        (what depends on the trace's ops only, not on the steps shown)."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
+
+    def shares(self, leaf):
+        """((steps, the per-step contributions stacked), ||their sum||, [(t, ||contribution||)])
+        of parameter ``leaf``, computed once for every plan made from this preparation."""
+        cache = self._shares
+        if leaf.key not in cache:
+            contributions = self.trace.contributions(leaf.tensor)
+            total = sum(g for _, g in contributions)
+            steps = numpy.array([t for t, _ in contributions])
+            stacked = numpy.stack([numpy.asarray(g) for _, g in contributions])
+            cache[leaf.key] = ((steps, stacked), float((total ** 2).sum()) ** 0.5,
+                               [(t, float((g ** 2).sum()) ** 0.5) for t, g in contributions])
+        return cache[leaf.key]
 
     def _one_step(self, record, through):
         """A slice of the gathered steps of one row as large as one step's output is that
@@ -363,7 +386,7 @@ class _Planner:
                 row.elided = row.steps[first_last:-first_last]
         self._nodes_of_ops(untimed)
         self._scales()
-        below = self._rows_below()
+        below = ready.memo("below", self._rows_below)
         self.rows = top_to_bottom(ready.rows, below)
         self._rows_and_boxes()
         self._op_nodes()
@@ -380,22 +403,8 @@ class _Planner:
         ready = self.ready
         self.node_of = {}
         module_number = {}
-        after = set()                   # ops of a step that read what its row's module made
-        for index in ready.shown:
-            record, row = self.ops[index], ready.row_of.get(index)
-            if row is None or row.fallback or record.module_path == row.module:
-                continue
-            if any(kind == "op" and (source in after or (ready.row_of.get(source) is row and
-                                                         self.ops[source].time_step == record.time_step
-                                                         and self.ops[source].module_path == row.module))
-                   for kind, source in ready.sources[index]):
-                after.add(index)
-        self.bridge = self._bridge()
-        helpers = {}                    # (row, t) -> the other modules a step ran
-        for index in ready.shown:
-            record, row = self.ops[index], ready.row_of.get(index)
-            if row is not None and not row.fallback and record.module_path != row.module:
-                helpers.setdefault((row.index, record.time_step), set()).add(record.module_path)
+        after, helpers = ready.memo("steps", self._step_helpers)
+        self.bridge = ready.memo("bridge", self._bridge)
         for index in ready.shown:
             record, row = self.ops[index], ready.row_of.get(index)
             if row is not None and record.time_step not in row.shown:
@@ -426,6 +435,27 @@ class _Planner:
         # the nodes that hold a row's own module: their weights make the step's main tap
         self.cells = {self.node_of[i] for i in ready.shown if ready.row_of.get(i) is not None
                       and self.ops[i].module_path == ready.row_of[i].module}
+
+    def _step_helpers(self):
+        """(the ops of a step that read what its row's module made, {(row, t): the other
+        modules the step ran}); the same for every plan of one preparation."""
+        ready = self.ready
+        after = set()
+        for index in ready.shown:
+            record, row = self.ops[index], ready.row_of.get(index)
+            if row is None or row.fallback or record.module_path == row.module:
+                continue
+            if any(kind == "op" and (source in after or (ready.row_of.get(source) is row and
+                                                         self.ops[source].time_step == record.time_step
+                                                         and self.ops[source].module_path == row.module))
+                   for kind, source in ready.sources[index]):
+                after.add(index)
+        helpers = {}
+        for index in ready.shown:
+            record, row = self.ops[index], ready.row_of.get(index)
+            if row is not None and not row.fallback and record.module_path != row.module:
+                helpers.setdefault((row.index, record.time_step), set()).add(record.module_path)
+        return after, helpers
 
     def _bridge(self):
         """{op: first op} for the ops outside the steps that lead from one row's steps to
@@ -523,27 +553,31 @@ class _Planner:
             for leaf in trace.parameters():
                 if not trace.has_contributions(leaf.tensor):
                     continue
-                contributions = trace.contributions(leaf.tensor)
-                total = sum(g for _, g in contributions)
-                self.totals[leaf.key] = float((total ** 2).sum()) ** 0.5
-                for t, g in contributions:
-                    self.shares[(leaf.key, t)] = float((g ** 2).sum()) ** 0.5
+                (steps, stacked), total, shares = ready.shares(leaf)
+                self.totals[leaf.key] = total
+                for t, share in shares:
+                    self.shares[(leaf.key, t)] = share
                 for row in ready.rows:
-                    elided = set(row.elided)
-                    part = [g for t, g in contributions if t in elided]
-                    if part:
-                        self.sums[(leaf.key, row.index)] = float((sum(part) ** 2).sum()) ** 0.5
+                    elided = numpy.isin(steps, row.elided)
+                    if elided.any():
+                        part = stacked[elided].sum(axis=0)
+                        self.sums[(leaf.key, row.index)] = float((part ** 2).sum()) ** 0.5
         positive = [v for v in list(self.shares.values()) + list(self.sums.values()) if v > 0]
         self.share_range = (min(positive), max(positive)) if positive else (1.0, 1.0)
-        states = []
-        for index in ready.shown if self.grads else ():
+        states = ready.memo("states", self._state_norms) if self.grads else []
+        self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
+
+    def _state_norms(self):
+        """The gradient norms of the states handed from step to step."""
+        ready, states = self.ready, []
+        for index in ready.shown:
             row = ready.row_of.get(index)
             for kind, source in ready.sources[index]:
                 if kind == "op" and row is not None and ready.row_of.get(source) is row and \
                         self.ops[source].time_step != self.ops[index].time_step and \
                         self.ops[source].grad_norm:
                     states.append(self.ops[source].grad_norm)
-        self.state_range = (min(states), max(states)) if states else (1.0, 1.0)
+        return states
 
     # rows and step boxes
     def _rows_and_boxes(self):
@@ -883,16 +917,27 @@ class _Planner:
             self._edge_once(seen, d.FLOW, origin, context)
             self._edge_once(seen, d.FLOW, context, target)
         elif producer.time_step in producer_row.shown:
-            # attention: every encoder output into one node between the rows, and from there
-            # into each decoder step that reads them
+            # attention: every encoder output drops into one bar under the encoder's rows;
+            # each decoder step reads the bar through a small node of its own (no fan of
+            # edges across the picture), and the bar's one edge into the first step says so
             first = min(r.index for r in self.rows if r.group == producer_row.group)
             memory = f"memory{first}_{row.index}"
+            name = producer_row.group or producer_row.name or "encoder"
             if memory not in self.drawing.nodes:
-                name = producer_row.group or producer_row.name or "encoder"
-                self._put(d.Node(memory, d.MEMORY, f"{name} outputs, all t\n(read by attention)",
+                self._put(d.Node(memory, d.MEMORY, f"{name} outputs: read by attention at "
+                                 f"every {row.group or row.name or 'decoder'} step",
                                  fill=OUTPUT_FILL))
-            self._edge_once(seen, d.ATTENTION, origin, memory, time_step=producer.time_step)
-            self._edge_once(seen, d.ATTENTION, memory, target, time_step=consumer.time_step)
+            self._edge_once(seen, d.ATTENTION, origin, memory, time_step=producer.time_step,
+                            head_port=f"t{producer.time_step}")
+            t = consumer.time_step
+            if t in row.shown:
+                stub_id = f"{memory}t{t}"
+                if stub_id not in self.drawing.nodes:
+                    self._put(d.Node(stub_id, d.OUTPUT, f"{name} h", fill=OUTPUT_FILL),
+                              row, t)
+                    if t == row.shown[0]:
+                        self._edge_once(seen, d.ATTENTION, memory, stub_id, time_step=t)
+                self._edge_once(seen, d.ATTENTION, stub_id, target, time_step=t)
 
     def _taps(self, taps):
         """A step's tap: one cell per shared weight it reads, coloured by that step's share;
@@ -1036,6 +1081,11 @@ class _Planner:
                           leaves=[order[leaf.key]], detail=detail, fill=PARAM_FILL,
                           bars=self._bars(leaf))
             self.drawing.add_node(node)
+            readers = [self.drawing.nodes[e.head] for e in self.drawing.edges
+                       if e.tail == node.id]
+            if self.rows and readers and not node.bars and \
+                    all(r.row is None and r.kind != d.PARAM for r in readers):
+                continue            # read only by an op outside the steps: drawn beside it
             band.nodes.append(node.id)
         self.drawing.band = band
 
