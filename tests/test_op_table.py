@@ -5,12 +5,14 @@ without PyTorch installed; where PyTorch is importable and has the op, values an
 also compared with PyTorch's. A new op class fails ``test_every_op_class_has_a_row`` until it
 has a row here.
 
-A row: the op class -> Row(inputs, fn, numpy, torch). ``inputs()`` makes the float64 leaf
-tensors, ``fn(*tensors)`` computes with tinyseq (the test checks that its graph holds the op
-class), ``numpy(*arrays)`` and ``torch(*torch_tensors)`` compute the same (torch may be None).
+A row: the op class -> Row(inputs, fn, numpy, torch, context). ``inputs()`` makes the float64
+leaf tensors, ``fn(*tensors)`` computes with tinyseq (the test checks that its graph holds the op
+class), ``numpy(*arrays)`` and ``torch(*torch_tensors)`` compute the same (torch may be None);
+each test runs inside ``context()`` (the process group that SyncGradients' backward needs).
 Tests elsewhere cover each op's options and edge cases; the fused recurrent layer's agreement
 with the primitive cell is tests/test_fused.py's.
 """
+import contextlib
 import importlib
 import pkgutil
 from typing import Callable, NamedTuple, Optional
@@ -19,9 +21,11 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
+import tinyseq.distributed as dist
 import tinyseq.functional as F
 from gradcheck import assert_close, gradcheck
-from tinyseq import autograd, backend
+from tinyseq import autograd, backend, nn
+from tinyseq.nn.parallel import SyncGradients
 from tinyseq.ops import conv, elementwise, linalg, nn_ops, recurrent, reduction, shape
 from tinyseq.tensor import Cast, ToDevice
 
@@ -44,6 +48,14 @@ def positive(*shape):
     return leaf(*shape, low=0.5, high=2.0)
 
 
+def away_from_jumps(*shape):
+    """Values 0.1 to 0.4 above a multiple of 0.5: round, floor and ceil are flat within
+    finite differences' reach."""
+    values = np.floor(_rng.uniform(-2.0, 2.0, size=shape) * 2) / 2
+    values += _rng.uniform(0.1, 0.4, size=shape)
+    return ts.tensor(values, dtype=ts.float64, requires_grad=True)
+
+
 def op_classes():
     """Every subclass of autograd.Function defined in the tinyseq package."""
     for module in pkgutil.walk_packages(ts.__path__, "tinyseq."):
@@ -63,6 +75,7 @@ class Row(NamedTuple):
     fn: Callable
     numpy: Callable
     torch: Optional[Callable] = None
+    context: Callable = contextlib.nullcontext
 
 
 def _sigmoid(x):
@@ -103,6 +116,69 @@ def _torch_lstm_layer(x, state, weight_ih, weight_hh, bias_ih, bias_hh):
     return torch.stack([torch.stack(s) for s in zip(*states)])
 
 
+def _logsumexp(x, axis, keepdims=False):
+    return np.log(np.exp(x).sum(axis=axis, keepdims=keepdims))
+
+
+def _batch_norm(x, mean, var, weight, bias):
+    shape = (1, -1, 1)
+    return (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + 1e-5) * \
+        weight.reshape(shape) + bias.reshape(shape)
+
+
+def _batch_norm_both_modes(x, weight, bias):
+    """Training mode (the batch's statistics) and evaluation mode (running ones), stacked."""
+    training = F.batch_norm(x, ts.tensor(RUNNING_MEAN), ts.tensor(RUNNING_VAR), weight, bias,
+                            training=True)
+    evaluation = F.batch_norm(x, ts.tensor(RUNNING_MEAN), ts.tensor(RUNNING_VAR), weight, bias,
+                              training=False)
+    return ts.stack([training, evaluation])
+
+
+def _numpy_batch_norm_both_modes(x, weight, bias):
+    training = _batch_norm(x, x.mean(axis=(0, 2)), x.var(axis=(0, 2)), weight, bias)
+    evaluation = _batch_norm(x, RUNNING_MEAN, RUNNING_VAR, weight, bias)
+    return np.stack([training, evaluation])
+
+
+def _torch_batch_norm_both_modes(x, weight, bias):
+    training, evaluation = (
+        torch.nn.functional.batch_norm(x, torch.tensor(RUNNING_MEAN), torch.tensor(RUNNING_VAR),
+                                       weight, bias, training=mode) for mode in (True, False))
+    return torch.stack([training, evaluation])
+
+
+class _Weight(nn.Module):
+    """A model whose output is its one parameter."""
+
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = weight
+
+    def forward(self):
+        return self.weight
+
+
+def _data_parallel(weight):
+    """``weight`` through DistributedDataParallel's SyncGradients: backward gives it the
+    output's gradient, then averages ``weight.grad`` over the ranks (here one)."""
+    return nn.parallel.DistributedDataParallel(_Weight(weight))()
+
+
+@contextlib.contextmanager
+def _process_group_of_one():
+    """SyncGradients' backward ends by averaging gradients over the default process group
+    (without one, that averaging raises RuntimeError); this process alone is that group."""
+    if not dist.is_mpi_available():
+        pytest.skip("SyncGradients' backward needs a process group: pip install mpi4py")
+    dist.init_process_group("mpi")
+    try:
+        assert dist.get_world_size() == 1
+        yield
+    finally:
+        dist.destroy_process_group()
+
+
 def _dropout(x):
     ts.manual_seed(0)                       # the same mask at every call gradcheck makes
     return F.dropout(x, 0.5)
@@ -131,6 +207,8 @@ CLASS_IDS = np.array([2, 0, 1])
 MASK = np.array([[True, False, True], [False, False, True]])
 EMBEDDING_IDS = np.array([[1, 3], [1, 0]])
 CPU = backend.get_device("cpu")
+RUNNING_MEAN = np.array([0.3, -0.2, 0.1])
+RUNNING_VAR = np.array([0.5, 1.5, 0.9])
 
 ROWS = {
     # elementwise
@@ -170,6 +248,10 @@ ROWS = {
                            lambda a, b: ts.where(ts.tensor(MASK), a, b),
                            lambda a, b: np.where(MASK, a, b),
                            lambda a, b: torch.where(torch.tensor(MASK), a, b)),
+    elementwise.Rounding: Row(lambda: [away_from_jumps(2, 3)],
+                              lambda x: x.round() + 2 * x.floor() + 4 * x.ceil(),
+                              lambda x: np.round(x) + 2 * np.floor(x) + 4 * np.ceil(x),
+                              lambda x: x.round() + 2 * x.floor() + 4 * x.ceil()),
     elementwise.Compare: Row(lambda: [leaf(2, 3), leaf(3)], lambda a, b: a < b, np.less,
                              lambda a, b: a < b),
     # linear algebra
@@ -190,6 +272,10 @@ ROWS = {
                        lambda x: x.amax(1)),
     reduction.Min: Row(lambda: [leaf(2, 3)], lambda x: x.amin(0), lambda x: x.min(0),
                        lambda x: x.amin(0)),
+    reduction.LogSumExp: Row(lambda: [leaf(2, 3)],
+                             lambda x: ts.logsumexp(x, 1, keepdim=True) - ts.logsumexp(x, 0),
+                             lambda x: _logsumexp(x, 1, keepdims=True) - _logsumexp(x, 0),
+                             lambda x: torch.logsumexp(x, 1, keepdim=True) - torch.logsumexp(x, 0)),
     # shape and indexing
     shape.Reshape: Row(lambda: [leaf(2, 3)], lambda x: x.reshape(3, 2),
                        lambda x: x.reshape(3, 2), lambda x: x.reshape(3, 2)),
@@ -233,6 +319,13 @@ ROWS = {
         F.binary_cross_entropy_with_logits,
         lambda x, y: (np.logaddexp(0, x) - x * y).mean(),
         torch and torch.nn.functional.binary_cross_entropy_with_logits),
+    nn_ops.BinaryCrossEntropy: Row(
+        lambda: [leaf(2, 3, low=0.05, high=0.95), leaf(2, 3, low=0.0, high=1.0)],
+        F.binary_cross_entropy,
+        lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(),
+        torch and torch.nn.functional.binary_cross_entropy),
+    nn_ops.BatchNormalize: Row(lambda: [leaf(4, 3, 2), leaf(3), leaf(3)], _batch_norm_both_modes,
+                               _numpy_batch_norm_both_modes, torch and _torch_batch_norm_both_modes),
     nn_ops.MSELoss: Row(lambda: [leaf(2, 3), leaf(2, 3)], F.mse_loss,
                         lambda a, b: ((a - b) ** 2).mean(), torch and torch.nn.functional.mse_loss),
     # convolution
@@ -246,6 +339,9 @@ ROWS = {
     # devices and dtypes (moving between two devices: tests/test_device_standin.py)
     ToDevice: Row(lambda: [leaf(2, 3)], lambda x: ToDevice(CPU).apply(x), lambda x: x),
     Cast: Row(lambda: [leaf(2, 3)], lambda x: Cast(np.dtype(np.float64)).apply(x), lambda x: x),
+    # data parallel: the marked output is the identity in values and gradients
+    SyncGradients: Row(lambda: [nn.Parameter(leaf(2, 3))], _data_parallel, lambda x: x,
+                       context=_process_group_of_one),
     # the fused recurrent layer (one LSTM layer direction; GRU and RNN: tests/test_fused.py)
     recurrent.RecurrentLayer: Row(
         lambda: [leaf(3, 2, 2), leaf(2, 2, 2), leaf(8, 2), leaf(8, 2), leaf(8), leaf(8)],
@@ -280,7 +376,8 @@ def test_every_op_class_has_a_row():
 def test_values_against_numpy(cls):
     row = ROWS[cls]
     inputs = row.inputs()
-    out = row.fn(*inputs)
+    with row.context():
+        out = row.fn(*inputs)
     assert cls in graph_classes(out) or not cls.differentiable, f"{cls.__name__} is not in the graph"
     if cls is nn_ops.Dropout:                   # each value dropped or scaled by 1 / (1 - p)
         x, y = inputs[0].numpy(), out.numpy()
@@ -295,7 +392,8 @@ def test_values_against_numpy(cls):
                          ids=ids(cls for cls in ROWS if cls.differentiable))
 def test_gradients_against_finite_differences(cls):
     row = ROWS[cls]
-    gradcheck(row.fn, row.inputs())
+    with row.context():
+        gradcheck(row.fn, row.inputs())
 
 
 TORCH_ROWS = [cls for cls in ROWS if ROWS[cls].torch is not None]
@@ -306,13 +404,14 @@ TORCH_ROWS = [cls for cls in ROWS if ROWS[cls].torch is not None]
 def test_values_and_gradients_against_pytorch(cls):
     row = ROWS[cls]
     inputs = row.inputs()
-    theirs_inputs = [torch.tensor(t.numpy(), requires_grad=True) for t in inputs]
-    ours, theirs = row.fn(*inputs), row.torch(*theirs_inputs)
-    assert_close(ours, theirs.detach().numpy(), atol=1e-12, rtol=1e-10)
-    if not cls.differentiable:
-        return
-    weight = np.random.default_rng(0).standard_normal(ours.shape)
-    (ours * ts.tensor(weight)).sum().backward()
-    (theirs * torch.tensor(weight)).sum().backward()
-    for a, b in zip(inputs, theirs_inputs):
-        assert_close(a.grad, b.grad.numpy(), atol=1e-10, rtol=1e-8)
+    with row.context():
+        theirs_inputs = [torch.tensor(t.numpy(), requires_grad=True) for t in inputs]
+        ours, theirs = row.fn(*inputs), row.torch(*theirs_inputs)
+        assert_close(ours, theirs.detach().numpy(), atol=1e-12, rtol=1e-10)
+        if not cls.differentiable:
+            return
+        weight = np.random.default_rng(0).standard_normal(ours.shape)
+        (ours * ts.tensor(weight)).sum().backward()
+        (theirs * torch.tensor(weight)).sum().backward()
+        for a, b in zip(inputs, theirs_inputs):
+            assert_close(a.grad, b.grad.numpy(), atol=1e-10, rtol=1e-8)
