@@ -325,7 +325,8 @@ ROWS = {
         lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(),
         torch and torch.nn.functional.binary_cross_entropy),
     nn_ops.BatchNormalize: Row(lambda: [leaf(4, 3, 2), leaf(3), leaf(3)], _batch_norm_both_modes,
-                               _numpy_batch_norm_both_modes, torch and _torch_batch_norm_both_modes),
+                               _numpy_batch_norm_both_modes,
+                               torch and _torch_batch_norm_both_modes),
     nn_ops.MSELoss: Row(lambda: [leaf(2, 3), leaf(2, 3)], F.mse_loss,
                         lambda a, b: ((a - b) ** 2).mean(), torch and torch.nn.functional.mse_loss),
     # convolution
