@@ -4,7 +4,8 @@ import numpy as _numpy
 from . import accelerator, cuda, data, datasets, functional, nn, optim, text, train, utils
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
-from .autograd import Variable, enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .autograd import Variable
+from .modes import enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
                        as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,

@@ -4,7 +4,7 @@ from .ops import conv, linalg, nn_ops
 from .ops import shape as shape_ops
 import warnings
 
-from .autograd import no_grad
+from .modes import no_grad
 from .tensor import Tensor, _expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",

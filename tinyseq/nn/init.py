@@ -2,7 +2,7 @@
 import math
 
 from .. import backend, random
-from ..autograd import no_grad
+from ..modes import no_grad
 from ..tensor import Tensor, get_default_dtype
 
 
