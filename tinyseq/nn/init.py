@@ -3,7 +3,8 @@ import math
 
 from .. import backend, random
 from ..modes import no_grad
-from ..tensor import Tensor, get_default_dtype
+from ..dtypes import get_default_dtype
+from ..tensor import Tensor
 
 
 def uniform(shape, bound, dtype=None, device="cpu"):
