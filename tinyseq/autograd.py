@@ -47,11 +47,11 @@ class Function:
     still sends its gradient to the old one), ``saved`` the arrays that ``backward`` needs
     (all three are dropped after backward), ``retained`` a weak reference to the output tensor
     when ``retain_grad()`` asked to keep its gradient, ``watchers`` the observers that saw the
-    op made. An op declares which input arrays its backward reads
-    (``saves_inputs``) and whether it reads its output (``saves_output``): their version
-    counts are noted at forward and checked at backward (when any in-place change happened
-    since the op ran), so an in-place change in between is an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
-    report its time steps to observers sets ``takes_options``.
+    op made. An op declares which input arrays its backward reads (``saves_inputs``) and
+    whether it reads its output (``saves_output``): their version counts are noted at forward
+    and checked at backward (when any in-place change happened since the op ran), so an
+    in-place change in between is an error, not a wrong gradient. An op whose backward needs
+    ``retain_graph`` or wants to report its time steps to observers sets ``takes_options``.
     """
 
     __slots__ = ("inputs", "parents", "saved", "retained", "watchers", "inplace_seen",
