@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
-from tinyseq import autograd, nn
+from tinyseq import autograd, nn, observers
 from tinyseq import functional as F
 from tinyseq.accumulate import DenseSums, LazySums, ProductGrad
 from tinyseq.autograd import Function, state
@@ -306,18 +306,18 @@ def test_a_change_before_the_op_saved_the_tensor_is_fine_and_a_later_one_raises(
 
 
 def test_the_count_of_observers_in_all_threads_goes_back_to_zero():
-    assert autograd.observing == 0                     # ops read no per-thread state
+    assert observers.observing == 0                     # ops read no per-thread state
     counts = []
 
     def trace_in_thread():
         with ts.trace():
-            counts.append(autograd.observing)
-        counts.append(autograd.observing)
+            counts.append(observers.observing)
+        counts.append(observers.observing)
 
     with ts.trace():
-        assert autograd.observing == 1
+        assert observers.observing == 1
         _in_thread(trace_in_thread)
-    assert counts == [2, 1] and autograd.observing == 0
+    assert counts == [2, 1] and observers.observing == 0
 
 
 def test_detached_view_shares_the_version_counter():

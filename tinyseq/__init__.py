@@ -4,21 +4,23 @@ import numpy as _numpy
 from . import accelerator, cuda, data, datasets, functional, nn, optim, text, train, utils
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
-from .autograd import Variable, enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .autograd import Variable
+from .modes import enable_grad, is_grad_enabled, no_grad, scope, timestep
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
                        as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
+from .dtypes import dtype, get_default_dtype, promote_types, set_default_dtype
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat, ceil,
-                     chunk, clamp, clip, concat, cos, device, dtype, einsum, exp, flatten, floor,
-                     gather, get_default_dtype, index_select, is_tensor, log, log_softmax,
+                     chunk, clamp, clip, concat, cos, device, einsum, exp, flatten, floor,
+                     gather, index_select, is_tensor, log, log_softmax,
                      logsumexp, masked_fill, matmul, max, maximum, mean, min, minimum, mm,
-                     movedim, multinomial, narrow, numel, permute, promote_types, relu,
-                     result_type, round, set_default_dtype, sigmoid, sin, softmax, sort, split,
+                     movedim, multinomial, narrow, numel, permute, relu,
+                     result_type, round, sigmoid, sin, softmax, sort, split,
                      sqrt, squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze,
                      var, where)
 

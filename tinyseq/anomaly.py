@@ -4,8 +4,9 @@ import weakref
 
 from . import backend
 from .accumulate import dense
-from .autograd import (ContextDecorator, Observer, add_observer, module_path_text,
-                       remove_observer, shapes_text, state)
+from .autograd import shapes_text
+from .modes import ContextDecorator, module_path_text, state
+from .observers import Observer, add_observer, remove_observer
 
 _where_made = weakref.WeakKeyDictionary()  # node -> (time step, module) it ran in, for backward
 

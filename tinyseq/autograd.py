@@ -13,21 +13,22 @@ gradient (Kahn's algorithm), so a chain of 100,000 ops works. The sums of gradie
 by an accumulator (``tinyseq.accumulate``), and observers (tracing, anomaly detection) are
 told what happens; neither changes which ops run or what they compute.
 
-Modes (grad mode, registered observers, the time step, module path and scope that new ops are
-tagged with) are per thread, as in PyTorch.
+Modes (grad mode, the time step and scope new ops are tagged with) live in ``tinyseq.modes``
+and observers in ``tinyseq.observers``; this module re-exports their public names.
 """
-import copy
-import functools
 import operator
 import re
 import threading
 import warnings
-import weakref
 
 import numpy
 
-from . import backend, checks
+from . import backend
+from . import observers as registry
 from .accumulate import LazySums, add_to_grad
+from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
+                    no_grad, scope, state, timestep)
+from .observers import Observer, add_observer, remove_observer, report_values  # noqa: F401
 
 device_of_type = backend.device_of_type
 _node_of = operator.attrgetter("_node")    # t._node and t.array as C functions: apply maps
@@ -35,231 +36,6 @@ _array_of = operator.attrgetter("array")   # them over its inputs
 _new_object = object.__new__
 Tensor = None  # the Tensor class, filled in by tensor.py (which imports this module)
 Sums = LazySums  # the accumulator every backward uses (tests run the engine with DenseSums too)
-
-
-class VersionCounter:
-    """How many in-place changes a storage has seen; shared by a tensor and its detached views.
-    An op that keeps an input's values for backward notes the count and checks it there."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self):
-        self._value = 0
-
-    @property
-    def value(self):
-        return self._value
-
-    @value.setter
-    def value(self, value):
-        """Every change of a count is also counted in ``inplace_changes``."""
-        global inplace_changes
-        with _inplace_lock:
-            self._value = value
-            inplace_changes += 1
-
-
-# In-place changes of any storage in any thread so far. An op notes it at forward; while it
-# has not moved at backward, nothing the op saved can have changed, and no count is checked.
-inplace_changes = 0
-_inplace_lock = threading.Lock()
-
-
-class _Modes(threading.local):
-    """The switches read on every op, one set per thread."""
-
-    def __init__(self):
-        self.grad_enabled = True
-        self.observers = ()        # every observer registered in this thread
-        self.graph_observers = ()  # weak references to those that follow their ops into backward
-        self.time_step = None
-        self.steps_at_once = None  # (range of steps, axis) inside timestep(range(T))
-        self.module_path = ()      # ((name, module), ...) of the modules being called
-        self.scope = ()
-        self.backward_callbacks = None  # what runs when the backward pass now running ends
-
-
-state = _Modes()
-
-
-# --- observers --------------------------------------------------------------------------------
-class Observer:
-    """Watches the engine without changing it: tracing and anomaly detection are observers.
-
-    Their context managers register them in the current thread with ``add_observer`` and
-    remove them with ``remove_observer``. The engine calls the methods below; each does
-    nothing unless overridden. With ``follows_graph`` an observer also hears the backward
-    events of the ops it saw created, whenever and in whatever thread backward runs;
-    otherwise it hears the backward passes that start while it is registered.
-    """
-
-    follows_graph = False
-
-    def module_entered(self, module):
-        """``module`` is being called (``state.module_path`` ends with it)."""
-
-    def module_exited(self, module):
-        """The call of ``module`` returned or raised."""
-
-    def op_created(self, node, inputs, output):
-        """An op ran forward (``node`` is its Function, ``output`` the Tensor it made)."""
-
-    def output_grad(self, node, grad):
-        """The whole gradient of ``node``'s output is known; its backward runs next."""
-
-    def input_grads(self, node, grads):
-        """``node``'s backward returned ``grads`` (one per input, possibly lazy or None)."""
-
-    def leaf_grad(self, node, leaf, grad):
-        """``node`` sent the leaf tensor ``leaf`` the gradient contribution ``grad``."""
-
-    def step_grad(self, node, time_step, grad):
-        """An op with a time loop inside: the gradient reaching its state after ``time_step``."""
-
-    def step_contribution(self, node, input_index, time_step, compute):
-        """An op with a time loop inside: ``compute()`` gives the share of time step
-        ``time_step`` in the gradient of input ``input_index``."""
-
-    def rank_shares(self, leaf, shares):
-        """Data-parallel training averaged ``leaf``'s gradient over ranks (on rank 0 only):
-        ``shares[r]`` is rank r's gradient divided by the number of ranks; they sum to it."""
-
-    def values_reported(self, label, values):
-        """A recurrent layer, cell or attention module computed forward ``values``
-        ({quantity: array or Tensor with time first, or list of them per step}); ``label``
-        names the layer direction (``l0``, ``l1_reverse``) or is "" for a module's own."""
-
-
-def report_values(label, values):
-    """Hand forward values to the observers (see ``Observer.values_reported``); nothing
-    happens when none is registered. ``values`` may be a function making the dict."""
-    observers = state.observers
-    if observers:
-        if callable(values):
-            values = values()
-        for observer in observers:
-            observer.values_reported(label, values)
-
-
-# Observers registered in all threads together: while it is 0, an op reads no per-thread state
-# to learn that nothing observes it (a thread that ends with observers registered leaves it
-# above 0: ops then read their thread's, as they do while any thread observes).
-observing = 0
-_observing_lock = threading.Lock()
-
-
-def add_observer(observer):
-    """Register ``observer`` in the current thread."""
-    global observing
-    with _observing_lock:
-        observing += 1
-    state.observers += (observer,)
-    if observer.follows_graph:
-        state.graph_observers += (weakref.ref(observer),)
-
-
-def remove_observer(observer):
-    """Remove ``observer`` from the current thread."""
-    global observing
-    with _observing_lock:
-        observing -= sum(o is observer for o in state.observers)
-    state.observers = tuple(o for o in state.observers if o is not observer)
-    state.graph_observers = tuple(r for r in state.graph_observers if r() is not observer)
-
-
-# --- modes ------------------------------------------------------------------------------------
-class ContextDecorator:
-    """A context manager that also decorates: every call of the decorated function runs
-    inside a fresh copy of it (so nested and recursive calls each restore their own state)."""
-
-    def __call__(self, function):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with copy.copy(self):
-                return function(*args, **kwargs)
-        return wrapper
-
-
-class no_grad(ContextDecorator):
-    """Context manager (and decorator) inside which no graph is recorded (in this thread)."""
-
-    def __enter__(self):
-        self._previous = state.grad_enabled
-        state.grad_enabled = False
-
-    def __exit__(self, *exc):
-        state.grad_enabled = self._previous
-
-
-class enable_grad(no_grad):
-    """Context manager that turns graph recording back on inside a ``no_grad`` block."""
-
-    def __enter__(self):
-        self._previous = state.grad_enabled
-        state.grad_enabled = True
-
-
-def is_grad_enabled():
-    return state.grad_enabled
-
-
-class timestep:
-    """Context manager that tags every op created inside with time step ``t`` (for the tracer).
-
-    Recurrent layers built from primitive ops wrap each step of their time loop in it;
-    hand-written loops can too. ``t`` is a non-negative integer of any integer type (a NumPy
-    int from ``numpy.arange`` included), stored as a Python int; floats and bools are refused.
-
-    ``timestep(range(T))`` tags ops that compute all those steps at once instead, step
-    ``range(T)[k]`` at index k of their output's ``axis`` (0 by default): the projection
-    x W^T of a whole (T, B, D) sequence before the loop. A trace splits the gradient such an
-    op sends a shared weight into one share per step.
-    """
-
-    __slots__ = ("t", "steps_at_once", "_previous")
-
-    def __init__(self, t, axis=0):
-        if isinstance(t, range):
-            if len(t) == 0 or min(t) < 0:
-                raise ValueError(f"timestep: a range of steps must be non-empty and >= 0, got {t}")
-            if not isinstance(axis, (int, numpy.integer)) or isinstance(axis, bool):
-                raise TypeError(f"timestep: axis must be an int, got {axis!r}")
-            self.t, self.steps_at_once = None, (t, int(axis))
-        else:
-            self.t, self.steps_at_once = checks.integer("timestep", "t", t), None
-
-    def __enter__(self):
-        self._previous = state.time_step, state.steps_at_once
-        state.time_step, state.steps_at_once = self.t, self.steps_at_once
-        return self
-
-    def __exit__(self, *exc):
-        state.time_step, state.steps_at_once = self._previous
-
-
-class scope:
-    """Context manager that groups the ops created inside under ``name`` in a traced graph
-    (drawn as a nested box, e.g. each gate of an LSTM cell). Does nothing while nothing
-    observes."""
-
-    __slots__ = ("name", "_previous")
-
-    def __init__(self, name):
-        self.name = name
-
-    def __enter__(self):
-        self._previous = state.scope
-        if state.observers:
-            state.scope = self._previous + (self.name,)
-        return self
-
-    def __exit__(self, *exc):
-        state.scope = self._previous
-
-
-def module_path_text(path):
-    """``encoder.rnn`` for a module path ((name, module), ...) (the outermost module is "")."""
-    return ".".join(name for name, _ in path if name)
 
 
 # --- ops --------------------------------------------------------------------------------------
@@ -271,11 +47,11 @@ class Function:
     still sends its gradient to the old one), ``saved`` the arrays that ``backward`` needs
     (all three are dropped after backward), ``retained`` a weak reference to the output tensor
     when ``retain_grad()`` asked to keep its gradient, ``watchers`` the observers that saw the
-    op made. An op declares which input arrays its backward reads
-    (``saves_inputs``) and whether it reads its output (``saves_output``): their version
-    counts are noted at forward and checked at backward (when any in-place change happened
-    since the op ran), so an in-place change in between is an error, not a wrong gradient. An op whose backward needs ``retain_graph`` or wants to
-    report its time steps to observers sets ``takes_options``.
+    op made. An op declares which input arrays its backward reads (``saves_inputs``) and
+    whether it reads its output (``saves_output``): their version counts are noted at forward
+    and checked at backward (when any in-place change happened since the op ran), so an
+    in-place change in between is an error, not a wrong gradient. An op whose backward needs
+    ``retain_graph`` or wants to report its time steps to observers sets ``takes_options``.
     """
 
     __slots__ = ("inputs", "parents", "saved", "retained", "watchers", "inplace_seen",
@@ -325,7 +101,7 @@ class Function:
         out.array = y
         out.grad = out._node = out._versions = None
         out.requires_grad = False
-        observers = state.observers if observing else ()
+        observers = state.observers if registry.observing else ()
         if requires_grad and self.differentiable and state.grad_enabled:
             out.requires_grad = True
             out._node = self
@@ -492,6 +268,34 @@ def _note_op(error, node):
     """Add to ``error`` raised by ``node``'s backward which op it was."""
     if hasattr(error, "add_note"):
         error.add_note(f"in the backward of {node.name} (inputs {shapes_text(node.inputs)})")
+
+
+class VersionCounter:
+    """How many in-place changes a storage has seen; shared by a tensor and its detached views.
+    An op that keeps an input's values for backward notes the count and checks it there."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self):
+        self._value = 0
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        """Every change of a count is also counted in ``inplace_changes``."""
+        global inplace_changes
+        with _inplace_lock:
+            self._value = value
+            inplace_changes += 1
+
+
+# In-place changes of any storage in any thread so far. An op notes it at forward; while it
+# has not moved at backward, nothing the op saved can have changed, and no count is checked.
+inplace_changes = 0
+_inplace_lock = threading.Lock()
 
 
 def check_versions(node):

@@ -15,7 +15,7 @@ from . import functional as F
 from . import nn, random
 from .creation import randn, tensor
 from .render import cell_diagram
-from .tensor import get_default_dtype, set_default_dtype
+from .dtypes import get_default_dtype, set_default_dtype
 from .trace import Trace
 
 CELLS = ("rnn", "lstm", "gru", "seq2seq")

@@ -2,7 +2,8 @@
 import numpy
 
 from . import backend, random
-from .tensor import Tensor, _as_array, check_requires_grad, get_default_dtype, new_shape
+from .dtypes import array_from_data, check_requires_grad, get_default_dtype, new_shape
+from .tensor import Tensor
 
 
 def _float_dtype(dtype):
@@ -17,14 +18,7 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     """
     if isinstance(data, Tensor):
         data = data.array
-    if backend.is_array(data):
-        source = backend.device_of(data)
-        target = source if device is None else backend.get_device(device)
-        array = backend.move(data, target)
-        array = array.astype(dtype if dtype is not None else array.dtype, copy=array is data)
-    else:
-        target = backend.get_device("cpu" if device is None else device)
-        array = target.xp.asarray(_as_array(data, dtype, "tensor"))
+    array = array_from_data("tensor", data, dtype, device)
     check_requires_grad("tensor", array.dtype, requires_grad)
     return Tensor.from_array(array, requires_grad)
 

@@ -23,7 +23,7 @@ import zlib
 import numpy
 
 from . import backend
-from .autograd import no_grad
+from .modes import no_grad
 from .tensor import Tensor
 
 __all__ = ["Backend", "GradientReducer", "ReduceOp", "all_reduce", "barrier", "broadcast",

@@ -4,8 +4,8 @@ from .ops import conv, linalg, nn_ops
 from .ops import shape as shape_ops
 import warnings
 
-from .autograd import no_grad
-from .tensor import Tensor, _expect_tensor, relu, sigmoid, tanh
+from .modes import no_grad
+from .tensor import Tensor, expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
@@ -25,7 +25,7 @@ def implicit_softmax_dim(op, ndim, stacklevel):
 
 
 def _softmax_dim(op, input, dim, axis, stacklevel):
-    input = _expect_tensor(op, input)
+    input = expect_tensor(op, input)
     if axis is not _UNSET:
         if dim is not None:
             raise TypeError(f"{op}: got both dim= and axis=, which are one argument; give dim=")
@@ -47,8 +47,8 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
 
 def linear(x, weight, bias=None):
     """y = x W^T + b for x (..., in), W (out, in), b (out,)."""
-    _expect_tensor("linear", x)
-    _expect_tensor("linear", weight)
+    expect_tensor("linear", x)
+    expect_tensor("linear", weight)
     if bias is None:
         return linalg.Linear().apply(x, weight)
     return linalg.Linear().apply(x, weight, bias)
@@ -57,7 +57,7 @@ def linear(x, weight, bias=None):
 def mse_loss(input, target, reduction="mean"):
     """Mean (or sum, or none) of the squared differences; input and target of one shape."""
     _check_reduction("mse_loss", reduction)
-    _expect_tensor("mse_loss", input)
+    expect_tensor("mse_loss", input)
     if not isinstance(target, Tensor):
         try:
             array = backend.device_of(input.array).xp.asarray(target)
@@ -78,7 +78,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     (N, d1, ...), or (C,) against one id; rows whose target is ``ignore_index`` left out (and
     not counted by "mean"). ``weight`` (C,) scales each class's losses, as PyTorch's."""
     _check_reduction("cross_entropy", reduction)
-    _expect_tensor("cross_entropy", input)
+    expect_tensor("cross_entropy", input)
     logits, target_array, shape = _class_rows("cross_entropy", input, target, ignore_index)
     if weight is not None:
         return _unrows(nll_loss(logits.log_softmax(1), Tensor.from_array(target_array), weight,
@@ -92,7 +92,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     class ids (N,) (or (N, d1, ...), or one id): -w[y] x[y], ids equal to ``ignore_index`` left
     out; "mean" divides by the summed weights of the counted ids."""
     _check_reduction("nll_loss", reduction)
-    _expect_tensor("nll_loss", input)
+    expect_tensor("nll_loss", input)
     log_probs, target_array, shape = _class_rows("nll_loss", input, target, ignore_index)
     weight_array = None
     if weight is not None:
@@ -140,7 +140,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] for logits x and targets y of one
     shape, computed without overflow."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
-    _expect_tensor("binary_cross_entropy_with_logits", input)
+    expect_tensor("binary_cross_entropy_with_logits", input)
     if not isinstance(target, Tensor):
         target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
             target, dtype=input.array.dtype))
@@ -154,7 +154,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-[y log p + (1 - y) log(1 - p)] for probabilities p in [0, 1] and targets y of one
     shape, each log bounded below by -100 as in PyTorch."""
     _check_reduction("binary_cross_entropy", reduction)
-    _expect_tensor("binary_cross_entropy", input)
+    expect_tensor("binary_cross_entropy", input)
     if not isinstance(target, Tensor):
         target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
             target, dtype=input.array.dtype))
@@ -174,7 +174,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 def pad(input, pad, mode="constant", value=0.0):
     """``input`` with ``value`` added around its last dims: ``pad`` is (left, right) for the
     last dim, then (top, bottom) for the one before, and so on, as PyTorch's."""
-    _expect_tensor("pad", input)
+    expect_tensor("pad", input)
     pad = tuple(pad)
     if mode != "constant":
         raise ValueError(f"pad: only mode 'constant' is supported, got {mode!r}")
@@ -204,7 +204,7 @@ def dropout(x, p=0.5, training=True):
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels (dim 1 of (N, C, H, W) input) with probability p and scale the kept
     ones by 1 / (1 - p)."""
-    _expect_tensor("dropout2d", input)
+    expect_tensor("dropout2d", input)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: probability must be in [0, 1], got {p}")
     if input.ndim < 2:
@@ -242,7 +242,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1). Training normalizes
     by the batch's statistics and moves the running ones (when given) toward them by
     ``momentum``; otherwise the running statistics are used."""
-    _expect_tensor("batch_norm", input)
+    expect_tensor("batch_norm", input)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with a channel dim (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
@@ -274,7 +274,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 def embedding(ids, weight, padding_idx=None):
     """Rows of ``weight`` (num, dim) picked by integer ``ids`` of any shape: (..., dim)."""
-    _expect_tensor("embedding", weight)
+    expect_tensor("embedding", weight)
     if isinstance(ids, Tensor):    # its in-place changes are caught at backward
         ids_array, ids_versions = ids.array, ids._version_counter()
     else:                          # a copy: later changes to the caller's array cannot matter
@@ -291,7 +291,7 @@ def embedding(ids, weight, padding_idx=None):
 def one_hot(tensor, num_classes=-1):
     """int64 ids of any shape -> int64 (..., num_classes) with a 1 at each id; num_classes -1
     means max id + 1. No gradient (as PyTorch's)."""
-    _expect_tensor("one_hot", tensor)
+    expect_tensor("one_hot", tensor)
     ids = tensor.array
     if ids.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer tensor, got dtype {ids.dtype}")
@@ -313,8 +313,8 @@ def one_hot(tensor, num_classes=-1):
 def conv2d(input, weight, bias=None, stride=1, padding=0):
     """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kH, kW)
     and bias (O,): (N, O, OH, OW), OH = (H + 2 padding - kH) // stride + 1."""
-    _expect_tensor("conv2d", input)
-    _expect_tensor("conv2d", weight)
+    expect_tensor("conv2d", input)
+    expect_tensor("conv2d", weight)
     stride = conv.as_pair("conv2d", "stride", stride, 1)
     padding = conv.as_pair("conv2d", "padding", padding, 0)
     unbatched = input.ndim == 3
@@ -325,7 +325,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
     if x.shape[1] != weight.shape[1]:
         raise ValueError(f"conv2d: input {tuple(input.shape)} has {x.shape[1]} channels but "
                          f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
-    if bias is not None and (_expect_tensor("conv2d", bias).shape != (weight.shape[0],)):
+    if bias is not None and (expect_tensor("conv2d", bias).shape != (weight.shape[0],)):
         raise ValueError(f"conv2d: bias {tuple(bias.shape)} does not fit weight "
                          f"{tuple(weight.shape)}; expected ({weight.shape[0]},)")
     _check_window("conv2d", x.shape, weight.shape[2:], padding)
@@ -338,7 +338,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0):
     """Maximum over each kernel_size window of input (N, C, H, W) or (C, H, W), sliding by
     stride (default kernel_size), the input padded with -inf by padding (at most half the
     kernel)."""
-    _expect_tensor("max_pool2d", input)
+    expect_tensor("max_pool2d", input)
     kernel = conv.as_pair("max_pool2d", "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else conv.as_pair("max_pool2d", "stride", stride, 1)
     padding = conv.as_pair("max_pool2d", "padding", padding, 0)

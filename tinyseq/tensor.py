@@ -25,72 +25,12 @@ import numpy
 from . import autograd, backend, random
 from .ops import elementwise as ew
 from .ops import linalg, nn_ops, reduction, shape as shape_ops
+from .dtypes import (array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
+                     get_default_dtype, new_shape, promote_types, shape_arg)
 from .ops.reduction import normalize_axes
 
-_default_dtype = numpy.dtype(numpy.float32)
 _UNSET = object()  # marks an argument that was not given (None can be a real value)
 device_of_type = backend.device_of_type
-
-
-def set_default_dtype(dtype):
-    """Set the dtype that Python floats and new parameters get (float32 or float64)."""
-    global _default_dtype
-    dtype = numpy.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
-    _default_dtype = dtype
-
-
-def get_default_dtype():
-    return _default_dtype
-
-
-class dtype:
-    """A tensor's element type, printed as PyTorch prints its own (``tinyseq.float32``); equal
-    to the matching NumPy dtype and accepted wherever NumPy takes one (``numpy.dtype(ts.long)``).
-    Its other attributes (``kind``, ``itemsize``, ``type``) are the NumPy dtype's. Inside an
-    f-string it is the plain NumPy name (``f"got {t.dtype}"`` reads "got float32"), as the
-    error messages word it."""
-
-    __slots__ = ("dtype",)
-    _made = {}
-
-    def __new__(cls, value):
-        value = numpy.dtype(value)
-        made = cls._made.get(value)
-        if made is None:
-            made = object.__new__(cls)
-            made.dtype = value
-            cls._made[value] = made
-        return made
-
-    def __getattr__(self, name):
-        return getattr(self.dtype, name)
-
-    def __eq__(self, other):
-        if other is None:
-            return False
-        try:
-            return self.dtype == numpy.dtype(other)
-        except TypeError:
-            return NotImplemented
-
-    def __hash__(self):
-        return hash(self.dtype)
-
-    def __repr__(self):
-        return f"tinyseq.{self.dtype.name}"
-
-    def __format__(self, spec):
-        return format(self.dtype.name, spec)
-
-    @property
-    def is_floating_point(self):
-        return self.dtype.kind == "f"
-
-    @property
-    def itemsize(self):
-        return self.dtype.itemsize
 
 
 class device(str):
@@ -137,15 +77,15 @@ class Tensor:
         xp = backend.get_device("cpu" if device is None else device).xp
         if builtins.all(isinstance(n, (builtins.int, numpy.integer))
                         and not isinstance(n, builtins.bool) for n in data):
-            array = xp.zeros(new_shape("Tensor", data, _default_dtype) if data else (0,),
-                             dtype=_default_dtype)
+            array = xp.zeros(new_shape("Tensor", data, get_default_dtype()) if data else (0,),
+                             dtype=get_default_dtype())
         elif len(data) != 1:
             raise TypeError(f"Tensor: expected sizes (ints) or one sequence of values, got "
                             f"{data!r}")
         elif isinstance(data[0], Tensor):
             array = data[0].array
         else:
-            array = xp.asarray(_as_array(data[0], None, "Tensor").astype(_default_dtype))
+            array = xp.asarray(as_array(data[0], None, "Tensor").astype(get_default_dtype()))
         check_requires_grad("Tensor", array.dtype, requires_grad)
         self.array = array
         self.grad = None
@@ -249,7 +189,7 @@ class Tensor:
         extras = []
         if self.device != "cpu":
             extras.append(f"device='{self.device}'")
-        if self.dtype not in (_default_dtype, numpy.int64, numpy.bool_):
+        if self.dtype not in (get_default_dtype(), numpy.int64, numpy.bool_):
             extras.append(f"dtype={self.dtype!r}")
         if self.requires_grad:
             extras.append("requires_grad=True")
@@ -394,27 +334,31 @@ class Tensor:
         device = self.device if device is None else device
         if builtins.all(isinstance(n, (builtins.int, numpy.integer))
                         and not isinstance(n, builtins.bool) for n in data):
-            return self.new_zeros(_shape_arg(data) if data else (0,), device=device)
+            return self.new_zeros(shape_arg(data) if data else (0,), device=device)
         if len(data) != 1:
             raise TypeError(f"new: expected sizes (ints) or one sequence of values, got {data!r}")
         return self.new_tensor(data[0], device=device)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
-        return tensor(data, dtype=self.dtype if dtype is None else dtype,
-                      device=self.device if device is None else device,
-                      requires_grad=requires_grad)
+        if isinstance(data, Tensor):
+            data = data.array
+        array = array_from_data("tensor", data, self.dtype if dtype is None else dtype,
+                                self.device if device is None else device)
+        check_requires_grad("tensor", array.dtype, requires_grad)
+        return Tensor.from_array(array, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .creation import full
-        return full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
-                    device=self.device if device is None else device, requires_grad=requires_grad)
+        xp = backend.get_device(self.device if device is None else device).xp
+        dtype = numpy.dtype(self.dtype if dtype is None else dtype)
+        shape = new_shape("full", (size,), dtype)
+        check_requires_grad("full", dtype, requires_grad)
+        return Tensor.from_array(xp.full(shape, fill_value, dtype=dtype), requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_full(_shape_arg(size), 0, dtype, device, requires_grad)
+        return self.new_full(shape_arg(size), 0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_full(_shape_arg(size), 1, dtype, device, requires_grad)
+        return self.new_full(shape_arg(size), 1, dtype, device, requires_grad)
 
     def __index__(self):
         if self.array.size != 1 or self.array.dtype.kind not in "iub":
@@ -908,7 +852,7 @@ class Tensor:
         return self.array.size
 
     def reshape(self, *shape):
-        shape = _shape_arg(shape)
+        shape = shape_arg(shape)
         if shape == self.array.shape:
             return self
         return shape_ops.Reshape(shape).apply(self)
@@ -947,7 +891,7 @@ class Tensor:
     def permute(self, *dims):
         """The dims reordered: dim i of the result is dim ``dims[i]`` of this tensor."""
         ndim = self.array.ndim
-        dims = _shape_arg(dims)
+        dims = shape_arg(dims)
         if sorted(a % ndim if -ndim <= a < ndim else a for a in dims) != list(range(ndim)):
             raise ValueError(f"permute: dims {dims} are not a permutation of the {ndim} dims of "
                              f"shape {tuple(self.shape)}")
@@ -1002,7 +946,7 @@ class Tensor:
 
     def expand(self, *sizes):
         """A broadcast view with ``sizes`` (-1 keeps a dim; new dims go in front)."""
-        sizes = _shape_arg(sizes)
+        sizes = shape_arg(sizes)
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise ValueError(f"expand: {len(sizes)} sizes {sizes} are fewer than the dims of shape "
@@ -1016,7 +960,7 @@ class Tensor:
 
     def repeat(self, *repeats):
         """Tiled ``repeats[d]`` times along each dim d (more repeats than dims add leading dims)."""
-        repeats = _shape_arg(repeats)
+        repeats = shape_arg(repeats)
         if len(repeats) < self.ndim:
             raise ValueError(f"repeat: {len(repeats)} repeats {repeats} are fewer than the dims of "
                              f"shape {tuple(self.shape)}")
@@ -1192,7 +1136,7 @@ def _lift(value, like, op):
     if isinstance(value, (int, float)) and not isinstance(value, builtins.bool):
         dtype = like.array.dtype if like.array.dtype.kind == "f" else None
         if dtype is None and isinstance(value, float):
-            dtype = _default_dtype
+            dtype = get_default_dtype()
         return Tensor.from_array(xp.asarray(value, dtype=dtype), False)
     if isinstance(value, (builtins.bool, list, tuple, numpy.ndarray, numpy.generic)) or \
             type(value) in device_of_type:
@@ -1205,29 +1149,6 @@ def _lift(value, like, op):
         raise TypeError(f"{op}: operands must be numbers or booleans, got {type(value).__name__} "
                         f"of dtype {array.dtype}")
     raise TypeError(f"{op}: unsupported operand type {type(value).__name__}")
-
-
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}   # bool < integer < float
-
-
-def promote_types(type1, type2):
-    """PyTorch's promotion of two dtypes of one rank: the higher category wins (int64 with
-    float16 is float16); within a category, NumPy's rule (int8 with uint8 is int16)."""
-    type1, type2 = numpy.dtype(type1), numpy.dtype(type2)
-    category1, category2 = _CATEGORY[type1.kind], _CATEGORY[type2.kind]
-    if category1 != category2:
-        return type1 if category1 > category2 else type2
-    return numpy.promote_types(type1, type2)
-
-
-def _combine_ranks(higher, lower):
-    """The dtype of a higher rank's operands with a lower rank's: the higher rank's, unless the
-    lower brings a higher category."""
-    if higher is None or lower is None:
-        return lower if higher is None else higher
-    if _CATEGORY[lower.kind] > _CATEGORY[higher.kind]:
-        return promote_types(higher, lower)
-    return higher
 
 
 def result_type(*operands):
@@ -1243,12 +1164,12 @@ def result_type(*operands):
         elif isinstance(value, (builtins.int, numpy.integer)):
             rank, dtype = 2, numpy.dtype(numpy.int64)
         elif isinstance(value, (builtins.float, numpy.floating)):
-            rank, dtype = 2, _default_dtype
+            rank, dtype = 2, get_default_dtype()
         else:
             raise TypeError(f"result_type: expected tensors or numbers, got "
                             f"{type(value).__name__}")
         ranked[rank] = dtype if ranked[rank] is None else promote_types(ranked[rank], dtype)
-    return _combine_ranks(ranked[0], _combine_ranks(ranked[1], ranked[2]))
+    return combine_ranks(ranked[0], combine_ranks(ranked[1], ranked[2]))
 
 
 def _cast(t, dtype):
@@ -1264,7 +1185,7 @@ def _cast(t, dtype):
 def _floating(t):
     """``t`` itself when it is floating; integers and booleans in the default float dtype, as
     PyTorch's exp, log, tanh, ... compute them."""
-    return t if t.array.dtype.kind == "f" else _cast(t, _default_dtype)
+    return t if t.array.dtype.kind == "f" else _cast(t, get_default_dtype())
 
 
 def _binary(op, a, b):
@@ -1285,54 +1206,8 @@ def _binary(op, a, b):
         b = _lift(b, like, op)
     dtype = result_type(a, b)
     if op == "div" and dtype.kind != "f":
-        dtype = _default_dtype
+        dtype = get_default_dtype()
     return _cast(_lift(a, like, op), dtype), _cast(_lift(b, like, op), dtype)
-
-
-def _as_array(data, dtype, op):
-    """A numpy array from Python data; Python floats get the default dtype."""
-    try:
-        array = numpy.array(data, dtype=dtype)
-    except (ValueError, TypeError) as error:
-        raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__}: {error}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{op}: cannot make a tensor from {type(data).__name__} "
-                        f"(got values of dtype {array.dtype}; expected numbers or booleans)")
-    if dtype is None and array.dtype == numpy.float64:
-        array = array.astype(_default_dtype)
-    return array
-
-
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    shape = tuple(shape)
-    for n in shape:
-        if not isinstance(n, (int, numpy.integer)) or isinstance(n, builtins.bool):
-            raise TypeError(f"shape entries must be ints, got {shape}")
-    return tuple(int(n) for n in shape)
-
-
-def new_shape(op, shape, dtype):
-    """``shape`` (ints, or one tuple or list of them) of a new tensor made by ``op``, checked:
-    no negative size, and no more elements (zero sizes aside) than an array of ``dtype`` can
-    address, each refused naming ``op`` and the sizes instead of NumPy's bare error."""
-    try:
-        shape = _shape_arg(shape)
-    except TypeError:
-        raise TypeError(f"{op}: sizes must be ints, got {shape!r}") from None
-    if builtins.any(n < 0 for n in shape):
-        raise ValueError(f"{op}: sizes must be non-negative, got {shape}")
-    if math.prod(builtins.max(n, 1) for n in shape) * numpy.dtype(dtype).itemsize > 2**63 - 1:
-        raise ValueError(f"{op}: sizes {shape} hold more elements than an array can address")
-    return shape
-
-
-def check_requires_grad(op, dtype, requires_grad):
-    """PyTorch's rule: only floating-point tensors can require gradients."""
-    if requires_grad and numpy.dtype(dtype).kind != "f":
-        raise RuntimeError(f"{op}: only Tensors of floating point dtype can require gradients, "
-                           f"got dtype {numpy.dtype(dtype)}")
 
 
 def _axes(op, axis, ndim):
@@ -1376,13 +1251,13 @@ def _index_arg(index, device):
 # --- the same ops as functions --------------------------------------------------------------
 def matmul(a, b):
     """a @ b, batch dimensions broadcast as numpy.matmul."""
-    return linalg.MatMul().apply(_expect_tensor("matmul", a), _lift(b, a, "matmul"))
+    return linalg.MatMul().apply(expect_tensor("matmul", a), _lift(b, a, "matmul"))
 
 
 def mm(a, b):
     """The product of two matrices (n, m) @ (m, p)."""
-    _expect_tensor("mm", a)
-    _expect_tensor("mm", b)
+    expect_tensor("mm", a)
+    expect_tensor("mm", b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise ValueError(f"mm: expects matrices (n, m) and (m, p), got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
@@ -1391,8 +1266,8 @@ def mm(a, b):
 
 def bmm(a, b):
     """Batched matrix products (B, n, m) @ (B, m, p)."""
-    _expect_tensor("bmm", a)
-    _expect_tensor("bmm", b)
+    expect_tensor("bmm", a)
+    expect_tensor("bmm", b)
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
         raise ValueError(f"bmm: expects batches (B, n, m) and (B, m, p), got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
@@ -1409,7 +1284,7 @@ def einsum(equation, *operands):
         raise ValueError(f"einsum: supports two operands, got {len(operands)} (sum, permute and "
                          f"diagonal do the one-operand forms)")
     for t in operands:
-        _expect_tensor("einsum", t)
+        expect_tensor("einsum", t)
     if not isinstance(equation, str):
         raise TypeError(f"einsum: the equation must be a str, got {type(equation).__name__}")
     equation = equation.replace(" ", "")
@@ -1483,7 +1358,7 @@ def split(t, split_size_or_sections, dim=0, *, axis=_UNSET):
     """Pieces of ``t`` along ``dim``: an int is the size of each chunk (the last may be
     smaller), a list gives the size of each section (they must add up to the dim's length)."""
     dim = _alias("split", "dim", dim, "axis", axis, 0)
-    _expect_tensor("split", t)
+    expect_tensor("split", t)
     length = t.shape[_check_axis("split", dim, t.ndim)]
     if isinstance(split_size_or_sections, (builtins.int, numpy.integer)):
         split_size_or_sections = builtins.int(split_size_or_sections)
@@ -1510,7 +1385,7 @@ def chunk(t, chunks, dim=0, *, axis=_UNSET):
     dim = _alias("chunk", "dim", dim, "axis", axis, 0)
     if not isinstance(chunks, builtins.int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks}")
-    _expect_tensor("chunk", t)
+    expect_tensor("chunk", t)
     length = t.shape[_check_axis("chunk", dim, t.ndim)]
     return split(t, builtins.max(1, -(-length // chunks)), dim)
 
@@ -1528,20 +1403,20 @@ def where(condition, a, b):
 
 def maximum(a, b):
     """Elementwise larger of a and b (the gradient goes to a on ties)."""
-    _expect_tensor("maximum", a)
+    expect_tensor("maximum", a)
     return where(a >= b, a, b)
 
 
 def minimum(a, b):
     """Elementwise smaller of a and b (the gradient goes to a on ties)."""
-    _expect_tensor("minimum", a)
+    expect_tensor("minimum", a)
     return where(a <= b, a, b)
 
 
 def multinomial(input, num_samples, replacement=False):
     """``num_samples`` class ids per row drawn with probabilities proportional to the
     non-negative weights ``input`` (C,) or (B, C); int64, no gradient."""
-    _expect_tensor("multinomial", input)
+    expect_tensor("multinomial", input)
     weights = backend.to_numpy(input.array).astype(numpy.float64)
     if input.ndim not in (1, 2) or weights.shape[-1] == 0:
         raise ValueError(f"multinomial: expects weights (C,) or (B, C), got {tuple(input.shape)}")
@@ -1560,7 +1435,7 @@ def multinomial(input, num_samples, replacement=False):
     return Tensor.from_array(backend.move(samples, device_of_type[type(input.array)]), False)
 
 
-def _expect_tensor(op, value):
+def expect_tensor(op, value):
     if not isinstance(value, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__}")
     return value
@@ -1578,7 +1453,7 @@ def _tensor_list(op, tensors):
 
 def _method(name, doc):
     def function(t, *args, **kwargs):
-        return getattr(_expect_tensor(name, t), name)(*args, **kwargs)
+        return getattr(expect_tensor(name, t), name)(*args, **kwargs)
     function.__name__ = name
     function.__doc__ = doc
     return function

@@ -13,7 +13,7 @@ with the time step of the op that produced it. With a loss at every step, L = su
 ||dL_t/dW from step s|| over loss step t and use step s. Nothing is recorded, and nothing
 costs, while no trace is active.
 
-A trace is an observer of the engine (``autograd.Observer``): it records the ops created in its
+A trace is an observer of the engine (``observers.Observer``): it records the ops created in its
 ``with`` block, in its own thread, and afterwards hears the backward passes through exactly
 those ops for as long as it is alive. It never changes which ops run or what they compute: a
 traced run's outputs and gradients are bit-identical to an untraced one. An op that runs a
@@ -39,7 +39,8 @@ import weakref
 import numpy
 
 from . import accumulate, backend
-from .autograd import Observer, add_observer, module_path_text, remove_observer, state
+from .modes import module_path_text, state
+from .observers import Observer, add_observer, remove_observer
 from .nn.module import Parameter
 
 

@@ -1,6 +1,6 @@
 """Attention over encoder outputs: which source positions a decoder step looks at."""
 from .. import backend, checks
-from ..autograd import report_values
+from ..observers import report_values
 from ..creation import as_tensor
 from ..tensor import Tensor, where
 from .layers import Linear

@@ -2,8 +2,9 @@
 import math
 
 from .. import backend, random
-from ..autograd import no_grad
-from ..tensor import Tensor, get_default_dtype
+from ..modes import no_grad
+from ..dtypes import get_default_dtype
+from ..tensor import Tensor
 
 
 def uniform(shape, bound, dtype=None, device="cpu"):

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from .. import backend
-from ..autograd import state
+from ..modes import state
 from ..creation import as_tensor
 from ..tensor import Tensor
 

@@ -2,7 +2,8 @@
 import contextlib
 
 from .. import distributed
-from ..autograd import Function, is_grad_enabled, queue_callback
+from ..autograd import Function, queue_callback
+from ..modes import is_grad_enabled
 from ..tensor import Tensor
 from .module import Module
 

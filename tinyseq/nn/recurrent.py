@@ -9,7 +9,8 @@ import numpy
 
 from .. import backend, checks
 from .. import functional as F
-from ..autograd import report_values, scope, timestep
+from ..modes import scope, timestep
+from ..observers import report_values
 from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 from ..tensor import Tensor, concat, stack, where
 from . import init

@@ -13,7 +13,7 @@ import numpy
 
 from .. import backend, checks, random
 from .. import functional as F
-from ..autograd import no_grad, timestep
+from ..modes import no_grad, timestep
 from ..tensor import Tensor, concat, stack
 from .attention import Attention
 from .layers import Dropout, Embedding, Linear

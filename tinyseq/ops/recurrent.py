@@ -40,7 +40,8 @@ of the weight gradients, computed from the buffers it holds only when someone as
 """
 import functools
 
-from ..autograd import Function, report_values
+from ..autograd import Function
+from ..observers import report_values
 from .elementwise import stable_sigmoid
 from .linalg import rows
 

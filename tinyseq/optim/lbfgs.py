@@ -2,7 +2,7 @@
 steps along the quasi-Newton direction by ``lr``, or by the step a strong-Wolfe line search
 finds (``line_search_fn="strong_wolfe"``)."""
 from .. import backend, checks
-from ..autograd import enable_grad
+from ..modes import enable_grad
 from .optimizer import Optimizer, add_to_parameter
 
 _nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731

@@ -1,7 +1,7 @@
 """The Optimizer base class: parameter groups, per-parameter state and their state dict, in
 PyTorch's layout; one validation shared by the constructor and ``load_state_dict``."""
 from .. import backend, checks
-from ..autograd import enable_grad, no_grad
+from ..modes import enable_grad, no_grad
 from ..tensor import Tensor
 
 
