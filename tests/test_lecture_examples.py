@@ -113,12 +113,13 @@ def test_dilution_measures_every_model(tmp_path):
     assert (tmp_path / "d.png").exists()
 
 
-def test_readme_shows_the_parameter_count_does_not_grow_with_t(capsys):
+def test_how_it_works_shows_the_parameter_count_does_not_grow_with_t(capsys):
     import re
 
     import tinyseq as ts
     from tinyseq import nn
-    text = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "how-it-works.md").read_text(
+        encoding="utf-8")
     section = text[text.index("## The lecture's names"):]
     block = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     exec(block, {"ts": ts, "nn": nn})

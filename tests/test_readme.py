@@ -11,7 +11,6 @@ from markdown_blocks import REPOSITORY, failure, run, scripts
 SCRIPTS = dict(scripts(REPOSITORY / "README.md"))
 FIRST_SCRIPT = "A first script"                        # with "Seeing backpropagation through time"
 EXPLORER = "Exploring a trace, and what each neuron does"
-LECTURE = "The lecture's names"
 SLOW = {FIRST_SCRIPT}                                   # trains for two epochs
 
 
@@ -36,7 +35,7 @@ def test_block_runs_as_written(title, ran):
 
 
 def test_the_blocks_checked_below_are_in_the_readme():
-    assert {FIRST_SCRIPT, EXPLORER, LECTURE} <= set(SCRIPTS)
+    assert {FIRST_SCRIPT, EXPLORER} <= set(SCRIPTS)
     assert "# continues the block above" in SCRIPTS[FIRST_SCRIPT]      # the BPTT block
 
 
@@ -58,10 +57,3 @@ def test_explorer_block_finds_a_unit_and_writes_the_heatmap(ran):
     assert result.returncode == 0, failure(EXPLORER, result)
     assert re.search(r"cell unit \d+ follows 'inside a string' with r = -?[0-9.]+", result.stdout)
     assert "<span" in (folder / "unit.html").read_text(encoding="utf-8")
-
-
-def test_lecture_names_block_counts_62_parameters_at_every_length(ran):
-    result, _ = ran(LECTURE)
-    assert result.returncode == 0, failure(LECTURE, result)
-    assert result.stdout.splitlines() == ["5 (5, 1, 5) 62", "50 (50, 1, 5) 62",
-                                          "500 (500, 1, 5) 62"]
