@@ -6,9 +6,11 @@
 2. The demo's Seq2Seq (examples/demo.py's model, as examples/seq2seq_dates.py builds it, not
    trained: a bidirectional GRU encoder, general attention) on the demo's shortest test date:
    the same.
+3. The explorer page (``tr.to_html``) of a long LSTM trace (``--html-steps``, 1,000 by default):
+   recorded, then written as one page with the picture's elision.
 
     python benchmarks/render_time.py [--steps 200] [--hidden 32] [--batch 8] [--impl fused]
-                                     [--no-seq2seq]
+                                     [--no-seq2seq] [--html-steps 1000]
 """
 import argparse
 import os
@@ -52,6 +54,20 @@ def lstm(args, folder):
           f"recorded and rendered in {traced + plan + text + svg:.2f} s")
 
 
+def explorer_page(args, folder):
+    ts.manual_seed(0)
+    model = nn.LSTM(8, args.hidden, impl=args.impl)
+    x = ts.randn(args.html_steps, args.batch, 8)
+    y = ts.randn(args.html_steps, args.batch, args.hidden)
+    with ts.trace() as tr:
+        loss = F.mse_loss(model(x)[0], y)
+    loss.backward()
+    start = time.perf_counter()
+    tr.to_html(os.path.join(folder, "explorer.html"))
+    print(f"to_html of an LSTM ({args.impl}) over {args.html_steps} steps: "
+          f"{time.perf_counter() - start:.2f} s")
+
+
 def seq2seq(folder):
     sys.path.insert(0, os.path.join(HERE, "..", "examples"))
     from seq2seq_dates import dates_dataset
@@ -81,11 +97,15 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--impl", choices=("fused", "primitive"), default="fused")
     parser.add_argument("--no-seq2seq", action="store_true", help="time the LSTM only")
+    parser.add_argument("--html-steps", type=int, default=1000,
+                        help="steps of the explorer page's LSTM (0: no page)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         lstm(args, folder)
         if not args.no_seq2seq:
             seq2seq(folder)
+        if args.html_steps:
+            explorer_page(args, folder)
 
 
 if __name__ == "__main__":
