@@ -26,7 +26,7 @@ import os
 from collections import Counter
 
 import numpy
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 import tinyseq as ts
 import tinyseq.functional as F

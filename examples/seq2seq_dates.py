@@ -30,7 +30,7 @@ import time
 
 import numpy
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 import tinyseq as ts
 from tinyseq import nn, optim

@@ -64,8 +64,9 @@ def beam_tree_dot(tree, token_text=str, title=None, join=""):
 
 
 def _caption(title):
-    return (f"{title}\nblue: kept in the beam, dashed grey: ranked but dropped, double border: "
-            f"ended with <eos> (score = log p / length), red: the path to the chosen output")
+    return (f"{title}\nblue: kept in the beam,  dashed grey: ranked but dropped,\n"
+            f"double border: ended with <eos> (score = log p / length),  red: the path to the "
+            f"chosen output")
 
 
 def plot_beam_tree(tree, path, token_text=str, title=None, join=""):
