@@ -516,3 +516,12 @@ def test_plot_beam_tree_draws_every_node_and_marks_the_chosen_path(tmp_path):
     assert open(svg).read().lstrip().startswith("<?xml")
     with pytest.raises(ValueError, match="plot_beam_tree: unknown output suffix"):
         plot_beam_tree(tree, tmp_path / "beam.txt")
+
+
+def test_beam_tree_out_of_steps_ends_the_live_hypotheses_without_an_eos(tmp_path):
+    from tinyseq.render import plot_beam_tree
+    tree = _bigram_for_tree().beam_search_tree(np.array([3, 4]), beam_width=1, max_len=1)
+    chosen = next(n for n in tree["nodes"] if n["id"] == tree["chosen"])
+    assert chosen["tokens"] == [3] and chosen["status"] == "ended"
+    text = open(plot_beam_tree(tree, tmp_path / "beam.dot", token_text="xyzabc".__getitem__)).read()
+    assert "<b>a</b><br/>log p = -0.69" in text        # no <eos> said: nothing cut off

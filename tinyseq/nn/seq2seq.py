@@ -215,7 +215,7 @@ class Seq2Seq(Module):
         ``token``, ``tokens`` (the partial output), ``log_prob`` (sum of log p), ``status``:
         "kept" (one of the ``beam_width`` carried on), "ended" (an <eos> that finishes a
         hypothesis, with its length-normalised ``score``) or "dropped"), ``chosen`` (the id of
-        the ended node ``beam_search`` returns) and ``beam_width``. Draw it with
+        the ended node ``beam_search`` returns), ``beam_width`` and ``eos_id``. Draw it with
         ``tinyseq.render.plot_beam_tree``."""
         if not isinstance(beam_width, int) or beam_width < 1:
             raise ValueError(f"beam_search_tree: beam_width must be a positive int, got {beam_width}")
@@ -231,7 +231,8 @@ class Seq2Seq(Module):
                   "log_prob": 0.0, "status": "kept"}]
         self._beam_search_one(source, length, beam_width, max_len, length_penalty, nodes)
         chosen = max((n for n in nodes if n["status"] == "ended"), key=lambda n: n["score"])
-        return {"nodes": nodes, "chosen": chosen["id"], "beam_width": beam_width}
+        return {"nodes": nodes, "chosen": chosen["id"], "beam_width": beam_width,
+                "eos_id": self.eos_id}
 
     def _beam_search_one(self, source, source_length, beam_width, max_len, length_penalty,
                          nodes=None):

@@ -40,9 +40,10 @@ def beam_tree_dot(tree, token_text=str, title=None, join=""):
             lines.append(f'  n{node["id"]} [label={label} style="rounded" {_CHOSEN}];')
             continue
         ended = node["status"] == "ended"
-        text = join.join(token_text(t) for t in (node["tokens"][:-1] if ended else node["tokens"]))
+        said_eos = node["tokens"][-1] == tree["eos_id"]
+        text = join.join(token_text(t) for t in node["tokens"][:-1 if said_eos else None])
         rows = [f"<b>{dot_html(text) if text else '&nbsp;'}</b>"
-                + (" &lt;eos&gt;" if ended else ""),
+                + (" &lt;eos&gt;" if said_eos else ""),
                 f"log p = {node['log_prob']:.2f}"]
         if ended:
             rows.append(f"score = {node['score']:.3f}")
