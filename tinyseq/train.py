@@ -12,7 +12,7 @@ Truncated backpropagation through time on one long sequence:
 Gradients then flow back at most one chunk, while the hidden state still carries
 information forward across the whole sequence.
 """
-from tqdm.auto import tqdm
+from tqdm import tqdm     # text bars: tqdm.auto warns in a notebook without ipywidgets
 
 from .tensor import Tensor
 
