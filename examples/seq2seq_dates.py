@@ -22,9 +22,10 @@ The encoder reads both directions because the month is only settled by a later c
 settings confuses them and gets about 88-94% of the test dates right.
 
 Defaults: 6,000 training pairs, batch 64, GRU, embedding 32, hidden 64, bidirectional encoder,
-"general" attention, at most 12 epochs (patience 3), beam width 4. On 2 shared CPU cores this
-takes about 2 minutes (about 70 s of CPU: 4 epochs of ~15-20 s, then ~45 s of beam search) and
-gets 100.0% exact-match on the 1,000 held-out test dates, greedy and beam alike (seed 0).
+"general" attention, at most 12 epochs (patience 3), beam width 4 (beam search, one date at a
+time, runs on the first 300 test dates). On 2 idle CPU cores this takes about 2 minutes; seed 0
+stops after 4 epochs (validation 1.000) with 100.0% exact-match on the 1,000 held-out test
+dates by greedy decoding and on the first 300 by beam search. It ends with its lesson line.
 """
 import time
 
