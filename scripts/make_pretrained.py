@@ -5,8 +5,9 @@
 
 Each model is trained by its example's ``main()`` at its defaults (seed 0), checked by the
 example's lesson line, and saved with ``ts.save`` as float16 (half the size; loading casts back
-to float32) together with the settings it was built with. On two idle CPU cores this takes
-about 2 minutes for dates, 1 minute for captioning and 1 minute for bottleneck.
+to float32) together with the settings it was built with. The examples' docstrings give their
+times on two idle CPU cores (about 2, 1 and 2-3 minutes); on two cores shared with many other
+jobs the three took 57, 62 and 26 minutes of wall time.
 """
 import os
 import sys
