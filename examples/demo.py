@@ -40,6 +40,7 @@ def main(output_dir="out", n_train=4000, epochs=4):
         logits, _ = model(source, target)
         loss = model.loss(logits, target)
     loss.backward()
+    line = lesson(tr, model.encoder.weight_hh_l0)       # before gradient_flow adds its own backward
     graph = tr.render(os.path.join(output_dir, "demo_bptt.svg"), grads=True)
     print(f"BPTT graph of one training step on {text!r} ({tr.steps} time steps: "
           f"{len(text)} encoder + {len(target_text) + 1} decoder): {graph}")
@@ -66,8 +67,8 @@ def main(output_dir="out", n_train=4000, epochs=4):
                                   os.path.join(output_dir, f"demo_attention_{name}.svg"),
                                   title=f"Attention ({name}): {text!r} -> {chosen!r}")
         print(f"attention over the {name} output {chosen!r}: {heat_map}")
-    result["lesson"] = lesson(tr, model.encoder.weight_hh_l0)
-    print(result["lesson"])
+    result["lesson"] = line
+    print(line)
     return result
 
 
