@@ -17,8 +17,8 @@ Metrics on held-out images: BLEU-1..4 (corpus BLEU, one reference per image, wit
 penalty) and exact match. Writes out/captioning.png: held-out images with their generated
 captions (green when exactly right, red otherwise).
 
-Defaults (4,000 training images, 12 epochs, seed 0): BLEU-1..4 0.968 0.954 0.939 0.926 and
-exact match 0.788 on 500 held-out images; 12 epochs of this size take about a minute on two
+Defaults (4,000 training images, 12 epochs, seed 0): BLEU-1..4 0.972 0.961 0.948 0.937 and
+exact match 0.818 on 500 held-out images; 12 epochs of this size take about a minute on two
 idle CPU cores.
 """
 import math
@@ -26,11 +26,11 @@ import os
 from collections import Counter
 
 import numpy
-from tqdm.auto import tqdm
 
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn, optim
+from tinyseq import train as training
 from tinyseq.data import DataLoader
 from tinyseq.datasets import Shapes
 
@@ -119,13 +119,13 @@ def plot_captions(dataset, generated, path, count=12):
 
 
 def main(n_train=4000, n_test=500, epochs=12, batch_size=64, hidden_size=128, lr=3e-3,
-         output="out/captioning.png", progress=True):
-    ts.manual_seed(0)
-    train, test = Shapes(n_train, seed=0), Shapes(n_test, seed=1)
+         output="out/captioning.png", progress=True, seed=0):
+    ts.manual_seed(seed)
+    train, test = Shapes(n_train, seed=2 * seed), Shapes(n_test, seed=2 * seed + 1)
     model = Captioner(len(train.vocab), hidden_size=hidden_size)
     optimizer = optim.Adam(model.parameters(), lr=lr)
     loader = DataLoader(train, batch_size=batch_size, shuffle=True)
-    for epoch in tqdm(range(epochs), desc="epochs", disable=not progress):
+    for epoch in training.progress(range(epochs), desc="epochs", enabled=progress):
         for images, ids in loader:
             logits = model(images, ids[:, :-1])                     # teacher forcing
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1),
@@ -142,7 +142,21 @@ def main(n_train=4000, n_test=500, epochs=12, batch_size=64, hidden_size=128, lr
         os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
         plot_captions(test, generated, output)
         print(f"wrote {output}")
-    return {"bleu": bleus, "exact_match": exact, "loss": loss.item()}
+    line = lesson(exact, test.texts)
+    print(line)
+    return {"bleu": bleus, "exact_match": exact, "loss": loss.item(), "model": model,
+            "lesson": line}
+
+
+def lesson(exact, true_captions):
+    """The lesson line: the captions come from the image. At least 70% of held-out images get
+    their caption exactly, far more than the best single caption written for every image."""
+    constant = Counter(true_captions).most_common(1)[0][1] / len(true_captions)
+    holds = exact >= 0.7 and exact >= constant + 0.5
+    return (f"lesson captioning: a CNN read once and an LSTM writing word by word caption "
+            f"held-out images exactly (at least 70%, far above one caption for all): exact match "
+            f"{exact:.3f} on {len(true_captions)} images, best single caption {constant:.3f} "
+            f"-> {'holds' if holds else 'does not hold'}")
 
 
 if __name__ == "__main__":

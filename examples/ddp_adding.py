@@ -25,12 +25,12 @@ import argparse
 import os
 
 import numpy
-from tqdm.auto import tqdm
 
 import tinyseq as ts
 import tinyseq.distributed as dist
 import tinyseq.functional as F
 from tinyseq import nn, optim, render
+from tinyseq import train as training
 from tinyseq.datasets import AddingProblem
 from tinyseq.utils.data import DistributedSampler
 
@@ -82,7 +82,8 @@ def main(seq_len=50, steps=1000, batch_size=64, hidden_size=64, lr=1e-2, clip=1.
     valid = AddingProblem(500, seq_len, seed=1)
     test = AddingProblem(n_test, seq_len, seed=2)
     step = 0
-    for step in tqdm(range(1, steps + 1), desc=f"T = {seq_len}", leave=False, disable=rank > 0):
+    for step in training.progress(range(1, steps + 1), desc=f"T = {seq_len}", leave=False,
+                                      enabled=None if rank == 0 else False):
         inputs, targets = share_of(AddingProblem(batch_size, seq_len, seed=1000 + step))
         optimizer.zero_grad()
         if step == 1:                   # the sum over ranks, shown

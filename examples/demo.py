@@ -12,9 +12,12 @@
    for the hypothesis beam search chose (read back with ``ts.trace(values=True)``).
 5. Writes the interactive explorer of the traced step (out/demo_explorer.html): hover, click
    a weight for its per-step shares, expand a step, walk the backward pass through time.
+6. Prints its lesson: the gradient of the encoder's shared W_hh is the sum of one
+   contribution per time step (backpropagation through time), checked on the traced step.
 """
 import os
 
+import numpy
 import seq2seq_dates
 
 import tinyseq as ts
@@ -32,10 +35,12 @@ def main(output_dir="out", n_train=4000, epochs=4):
     source = [source_vocab.encode(text)]
     target = [target_vocab.encode(target_text, add_sos=True, add_eos=True)]
     model.train()
+    model.zero_grad()                                     # the traced step's gradient alone
     with ts.trace() as tr:
         logits, _ = model(source, target)
         loss = model.loss(logits, target)
     loss.backward()
+    line = lesson(tr, model.encoder.weight_hh_l0)       # before gradient_flow adds its own backward
     graph = tr.render(os.path.join(output_dir, "demo_bptt.svg"), grads=True)
     print(f"BPTT graph of one training step on {text!r} ({tr.steps} time steps: "
           f"{len(text)} encoder + {len(target_text) + 1} decoder): {graph}")
@@ -62,7 +67,22 @@ def main(output_dir="out", n_train=4000, epochs=4):
                                   os.path.join(output_dir, f"demo_attention_{name}.svg"),
                                   title=f"Attention ({name}): {text!r} -> {chosen!r}")
         print(f"attention over the {name} output {chosen!r}: {heat_map}")
+    result["lesson"] = line
+    print(line)
     return result
+
+
+def lesson(tr, weight):
+    """The lesson line: dL/dW of a weight shared over time steps is the sum of one contribution
+    per step that used it, here to float32 rounding."""
+    contributions = tr.contributions(weight)
+    total = sum(grad for _, grad in contributions)
+    gap = float(numpy.linalg.norm(total - weight.grad.numpy()) / numpy.linalg.norm(weight.grad.numpy()))
+    steps = [t for t, _ in contributions if t is not None]
+    holds = gap < 1e-5 and len(steps) > 1
+    return (f"lesson demo: the gradient of the encoder's shared W_hh is the sum of one contribution "
+            f"per time step: {len(steps)} steps, ||sum_t dL/dW_hh from t - W_hh.grad|| / "
+            f"||W_hh.grad|| = {gap:.1e} -> {'holds' if holds else 'does not hold'}")
 
 
 def attention_over(model, source, tokens):

@@ -19,7 +19,8 @@ import pytest
 from markdown_blocks import REPOSITORY, failure, run, scripts
 
 API = REPOSITORY / "docs" / "api.md"
-ROOTS = ["tinyseq", "tinyseq.render", "tinyseq.explorer", "tinyseq.distributed"]
+ROOTS = ["tinyseq", "tinyseq.render", "tinyseq.explorer", "tinyseq.distributed",
+         "tinyseq.pretrained"]
 CLASSES = ["tinyseq.Tensor", "tinyseq.nn.Module", "tinyseq.optim.Optimizer",
            "tinyseq.optim.lr_scheduler.LRScheduler", "tinyseq.trace.Trace"]
 GUIDES = ["porting.md", "saving.md", "how-it-works.md"]

@@ -87,3 +87,16 @@ def test_custom_op_passes_gradcheck_and_matches_pytorch(float64):
     np.testing.assert_allclose(y.numpy(), torch.nn.functional.softplus(reference).detach().numpy(),
                                rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_bottleneck_measures_exact_match_per_length_with_and_without_attention(tmp_path):
+    bottleneck = example("bottleneck")
+    result = bottleneck.main(lengths=(3, 6), steps=3, batch_size=8, n_test=4,
+                             output=str(tmp_path / "bottleneck.png"))
+    assert list(result["curves"]) == ["without attention", "with attention"]
+    assert all(set(curve) == {3, 6} and all(0 <= v <= 1 for v in curve.values())
+               for curve in result["curves"].values())
+    assert result["models"]["with attention"].attention is not None
+    assert result["models"]["without attention"].attention is None
+    assert result["lesson"].startswith("lesson bottleneck: ")
+    assert (tmp_path / "bottleneck.png").read_bytes().startswith(b"\x89PNG")

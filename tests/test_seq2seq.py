@@ -446,3 +446,82 @@ def test_unknown_cell_or_attention_raises_value_error():
         nn.Attention(4, 4, "multiplicative")
     with pytest.raises(ValueError, match="dot"):
         nn.Attention(4, 6, "dot")
+
+
+# --- the beam search as a tree of hypotheses ------------------------------------------------
+def _bigram_for_tree():
+    # ids: 3 a, 4 b, 5 c.  <sos> -> a .5 | <eos> .3 | b .2;  a -> c .7 | <eos> .3;
+    # b -> <eos> .9;  c -> <eos> 1.
+    p = np.full((6, 6), 1e-12)
+    p[SOS, [3, EOS, 4]] = [0.5, 0.3, 0.2]
+    p[3, [5, EOS]] = [0.7, 0.3]
+    p[4, EOS] = 0.9
+    p[[PAD, EOS, 5], EOS] = 1.0
+    return _Bigram(p)
+
+
+def test_beam_search_tree_holds_every_ranked_hypothesis_and_the_answer():
+    model = _bigram_for_tree()
+    tree = model.beam_search_tree(np.array([3, 4]), beam_width=2, length_penalty=0.0)
+    nodes = {n["id"]: n for n in tree["nodes"]}
+    by_tokens = {tuple(n["tokens"]): n for n in tree["nodes"]}
+    # step 1 ranks the top 2 * width = 4 of <sos>'s next tokens: a, <eos>, b, then a 1e-12 token
+    step1 = [n for n in tree["nodes"] if n["step"] == 1]
+    assert [n["tokens"] for n in step1][:3] == [[3], [EOS], [4]]
+    assert [n["status"] for n in step1][:3] == ["kept", "ended", "kept"]
+    assert all(n["parent"] == 0 for n in step1)
+    assert by_tokens[(3,)]["log_prob"] == pytest.approx(np.log(0.5))
+    assert by_tokens[(3, 5)]["log_prob"] == pytest.approx(np.log(0.35))
+    assert by_tokens[(3, 5)]["parent"] == by_tokens[(3,)]["id"]
+    chosen = nodes[tree["chosen"]]
+    assert chosen["tokens"] == [3, 5, EOS] and chosen["status"] == "ended"
+    assert chosen["score"] == pytest.approx(np.log(0.35))
+    assert chosen["tokens"][:-1] == model.beam_search(np.array([[3, 4]]), beam_width=2,
+                                                      length_penalty=0.0)[0]
+    assert tree["beam_width"] == 2
+
+
+def test_beam_search_tree_chooses_what_beam_search_returns(trained):
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        row = rng.integers(3, 8, size=rng.integers(1, 5)).tolist()
+        tree = trained.beam_search_tree(np.array(row), beam_width=3, max_len=8)
+        chosen = next(n for n in tree["nodes"] if n["id"] == tree["chosen"])
+        assert chosen["tokens"][:-1] == trained.beam_search(np.array([row]), beam_width=3,
+                                                            max_len=8)[0]
+        kept_per_step = {}
+        for n in tree["nodes"]:
+            kept_per_step[n["step"]] = kept_per_step.get(n["step"], 0) + (n["status"] == "kept")
+        assert max(kept_per_step.values()) <= 3
+
+
+def test_beam_search_tree_needs_one_source():
+    with pytest.raises(ValueError, match=r"beam_search_tree: expected the ids of one source"):
+        _model().beam_search_tree(np.array([[3, 4], [4, 5]]), beam_width=2)
+
+
+def test_plot_beam_tree_draws_every_node_and_marks_the_chosen_path(tmp_path):
+    from tinyseq.render import plot_beam_tree
+    model = _bigram_for_tree()
+    tree = model.beam_search_tree(np.array([3, 4]), beam_width=2, length_penalty=0.0)
+    names = {3: 'a<"&', 4: "b", 5: "c"}         # markup in a token's text is escaped
+    dot = plot_beam_tree(tree, tmp_path / "beam.dot", token_text=lambda i: names.get(i, "?"))
+    text = open(dot).read()
+    assert text.count("label=<") == len(tree["nodes"])
+    assert "a&lt;&quot;&amp;c" in text and 'a<"&c' not in text
+    assert "log p = -1.05" in text and "<b>chosen</b>" in text      # log .35 = -1.0498
+    assert text.count("penwidth=2.5") == 3                          # <sos> -> a -> c -> <eos>
+    pytest.importorskip("graphviz")
+    svg = plot_beam_tree(tree, tmp_path / "beam.svg", token_text=lambda i: names.get(i, "?"))
+    assert open(svg).read().lstrip().startswith("<?xml")
+    with pytest.raises(ValueError, match="plot_beam_tree: unknown output suffix"):
+        plot_beam_tree(tree, tmp_path / "beam.txt")
+
+
+def test_beam_tree_out_of_steps_ends_the_live_hypotheses_without_an_eos(tmp_path):
+    from tinyseq.render import plot_beam_tree
+    tree = _bigram_for_tree().beam_search_tree(np.array([3, 4]), beam_width=1, max_len=1)
+    chosen = next(n for n in tree["nodes"] if n["id"] == tree["chosen"])
+    assert chosen["tokens"] == [3] and chosen["status"] == "ended"
+    text = open(plot_beam_tree(tree, tmp_path / "beam.dot", token_text="xyzabc".__getitem__)).read()
+    assert "<b>a</b><br/>log p = -0.69" in text        # no <eos> said: nothing cut off

@@ -209,38 +209,80 @@ class Seq2Seq(Module):
         return [self._beam_search_one(source[i:i + 1], lengths[i:i + 1], beam_width, max_len,
                                       length_penalty) for i in range(source.shape[0])]
 
-    def _beam_search_one(self, source, source_length, beam_width, max_len, length_penalty):
+    @no_grad()
+    def beam_search_tree(self, source, source_length=None, beam_width=5, max_len=50,
+                         length_penalty=1.0):
+        """The search ``beam_search`` runs for one source sequence (ids (S,) or (1, S)), as the
+        tree of hypotheses it looked at: a dict with ``nodes`` (one per partial output the
+        search ranked: ``id``, ``parent`` id (None for the root, the empty output), ``step``,
+        ``token``, ``tokens`` (the partial output), ``log_prob`` (sum of log p), ``status``:
+        "kept" (one of the ``beam_width`` carried on), "ended" (an <eos> that finishes a
+        hypothesis, with its length-normalised ``score``) or "dropped"), ``chosen`` (the id of
+        the ended node ``beam_search`` returns), ``beam_width`` and ``eos_id``. Draw it with
+        ``tinyseq.render.plot_beam_tree``."""
+        if not isinstance(beam_width, int) or beam_width < 1:
+            raise ValueError(f"beam_search_tree: beam_width must be a positive int, got {beam_width}")
+        source = _ids(source, self.source_embedding.weight)
+        if source.ndim == 1:
+            source = source.reshape(1, -1)
+        if source.ndim != 2 or source.shape[0] != 1:
+            raise ValueError(f"beam_search_tree: expected the ids of one source, (S,) or (1, S), "
+                             f"got shape {tuple(source.shape)}")
+        length = numpy.full(1, source.shape[1]) if source_length is None else \
+            numpy.asarray(source_length).reshape(-1)
+        nodes = [{"id": 0, "parent": None, "step": 0, "token": None, "tokens": [],
+                  "log_prob": 0.0, "status": "kept"}]
+        self._beam_search_one(source, length, beam_width, max_len, length_penalty, nodes)
+        chosen = max((n for n in nodes if n["status"] == "ended"), key=lambda n: n["score"])
+        return {"nodes": nodes, "chosen": chosen["id"], "beam_width": beam_width,
+                "eos_id": self.eos_id}
+
+    def _beam_search_one(self, source, source_length, beam_width, max_len, length_penalty,
+                         nodes=None):
+        """The best hypothesis for one source; ``nodes``, when given, gets every ranked
+        candidate appended (see beam_search_tree)."""
         encoder_outputs, state, mask = self.encode(source, source_length)
         xp = backend.device_of(encoder_outputs.array).xp
-        beams = [([], 0.0)]                      # (tokens, sum of log-probabilities)
+        beams = [([], 0.0, 0)]                   # (tokens, sum of log-probabilities, node id)
         finished = []
-        for _ in range(max_len):
+        for step in range(1, max_len + 1):
             k = len(beams)
             previous = Tensor.from_array(xp.asarray([b[0][-1] if b[0] else self.sos_id for b in beams],
                                                dtype="int64"), False)
             repeated = [e.expand(k, *e.shape[1:]) for e in (encoder_outputs, mask)]
             logits, state, _ = self.decode_step(previous, state, repeated[0], repeated[1])
             log_probs = backend.to_numpy(logits.log_softmax(axis=1).array).astype("float64")
-            totals = numpy.array([score for _, score in beams])[:, None] + log_probs
+            totals = numpy.array([score for _, score, _ in beams])[:, None] + log_probs
             best = numpy.argsort(-totals, axis=None)[:2 * beam_width]
             survivors = []
             for rank, flat in enumerate(best):
                 beam, token = divmod(int(flat), totals.shape[1])
                 tokens, score = beams[beam][0] + [token], float(totals[beam, token])
+                node = {"id": len(nodes) if nodes is not None else None, "parent": beams[beam][2],
+                        "step": step, "token": token, "tokens": tokens, "log_prob": score,
+                        "status": "dropped"}
                 if token != self.eos_id:
                     if len(survivors) < beam_width:
-                        survivors.append((beam, tokens, score))
+                        survivors.append((beam, tokens, score, node["id"]))
+                        node["status"] = "kept"
                 elif rank < beam_width:          # an ending counts only if it ranks in the beam
-                    finished.append((tokens[:-1], score / len(tokens) ** length_penalty))
+                    node["status"], node["score"] = "ended", score / len(tokens) ** length_penalty
+                    finished.append((tokens[:-1], node["score"], node["id"]))
+                if nodes is not None:
+                    nodes.append(node)
             if not survivors:
                 break
-            best_finished = max((score for _, score in finished), default=-numpy.inf)
-            best_live = max(score / len(tokens) ** length_penalty for _, tokens, score in survivors)
+            best_finished = max((score for _, score, _ in finished), default=-numpy.inf)
+            best_live = max(score / len(tokens) ** length_penalty for _, tokens, score, _ in survivors)
             if len(finished) >= beam_width and best_finished >= best_live:
                 break
             keep = Tensor.from_array(xp.asarray([s[0] for s in survivors]), False)
             state = [tuple(part[keep] for part in s) if isinstance(s, tuple) else s[keep] for s in state]
-            beams = [(tokens, score) for _, tokens, score in survivors]
+            beams = [(tokens, score, node_id) for _, tokens, score, node_id in survivors]
         if not finished:
-            finished = [(tokens, score / max(len(tokens), 1) ** length_penalty) for tokens, score in beams]
+            finished = [(tokens, score / max(len(tokens), 1) ** length_penalty, node_id)
+                        for tokens, score, node_id in beams]
+            if nodes is not None:                # the search ran out of steps: the live beams end
+                for _, score, node_id in finished:
+                    nodes[node_id]["status"], nodes[node_id]["score"] = "ended", score
         return max(finished, key=lambda item: item[1])[0]

@@ -8,15 +8,17 @@
     graph    ``to_dot`` and ``render``: the three above, with the elision that fits the page
     rolled   the folded network (``rolled=True``)
     cell     one LSTM or GRU step as the textbook cell figure
+    beam     a beam search drawn as the tree of its hypotheses
     plots    matplotlib plots of what a trace measured
     ranks    each rank's share of a gradient averaged over data-parallel ranks
 """
+from .beam import plot_beam_tree
 from .cell import cell_diagram
 from .graph import render, to_dot
 from .plots import plot_attention, plot_contribution_matrix, plot_gradient_flow
 from .ranks import plot_rank_contributions
 from ..explorer import plot_activations, text_heatmap
 
-__all__ = ["render", "to_dot", "cell_diagram", "plot_attention", "plot_gradient_flow",
-           "plot_contribution_matrix", "plot_rank_contributions", "plot_activations",
-           "text_heatmap"]
+__all__ = ["render", "to_dot", "cell_diagram", "plot_beam_tree", "plot_attention",
+           "plot_gradient_flow", "plot_contribution_matrix", "plot_rank_contributions",
+           "plot_activations", "text_heatmap"]
