@@ -3,9 +3,8 @@
 1. An LSTM over many steps: trace one training step, then draw it with the defaults (the
    middle steps elided, one node per step): the Drawing (plan + layout), the DOT text, and
    Graphviz drawing the SVG (neato -n2 with pinned positions).
-2. The demo's Seq2Seq (examples/demo.py's model, as examples/seq2seq_dates.py builds it, not
-   trained: a bidirectional GRU encoder, general attention) on the demo's shortest test date:
-   the same.
+2. The demo's Seq2Seq (examples/demo.py's model, not trained, as viz/generate.py draws it for
+   the gallery) on the demo's shortest test date: the same.
 3. The explorer page (``tr.to_html``) of a long LSTM trace (``--html-steps``, 1,000 by default):
    recorded, then written as one page with the picture's elision.
 
@@ -69,25 +68,14 @@ def explorer_page(args, folder):
 
 
 def seq2seq(folder):
-    sys.path.insert(0, os.path.join(HERE, "..", "examples"))
-    from seq2seq_dates import dates_dataset
+    sys.path.insert(0, os.path.join(HERE, "..", "viz"))
+    from generate import demo_seq2seq          # the gallery's picture of the demo's model
     ts.manual_seed(0)
-    data = dates_dataset(n_train=10, n_valid=10, n_test=50, seed=0)
-    source_vocab, target_vocab = data.source_vocab, data.target_vocab
-    model = nn.Seq2Seq(len(source_vocab), len(target_vocab), 32, 64, cell="gru",
-                       attention="general", bidirectional=True, pad_id=target_vocab.pad_id,
-                       sos_id=target_vocab.sos_id, eos_id=target_vocab.eos_id)
-    text, target_text = min(data.test[:50], key=lambda pair: len(pair[0]))
-    source = [source_vocab.encode(text)]
-    target = [target_vocab.encode(target_text, add_sos=True, add_eos=True)]
-    with ts.trace() as tr:
-        logits, _ = model(source, target)
-        loss = model.loss(logits, target)
-    loss.backward()
+    tr = demo_seq2seq()
     plan, text_seconds, svg, lines = timed_picture(tr, folder, "seq2seq.svg")
-    print(f"the demo's Seq2Seq on {text!r} ({tr.steps} steps): drawing {plan:.2f} s, DOT "
-          f"{text_seconds:.2f} s ({lines} lines), Graphviz SVG {svg:.2f} s; rendered in "
-          f"{plan + text_seconds + svg:.2f} s")
+    print(f"the demo's Seq2Seq on its shortest test date ({tr.steps} steps): drawing "
+          f"{plan:.2f} s, DOT {text_seconds:.2f} s ({lines} lines), Graphviz SVG {svg:.2f} s; "
+          f"rendered in {plan + text_seconds + svg:.2f} s")
 
 
 def main(argv=None):

@@ -136,31 +136,30 @@ def _unrows(losses, shape, reduction):
     return losses.reshape(shape) if reduction == "none" else losses
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] for logits x and targets y of one
-    shape, computed without overflow."""
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    expect_tensor("binary_cross_entropy_with_logits", input)
+def _binary_target(op, input, target, reduction):
+    """The checked target of a binary cross entropy: a tensor of ``input``'s shape."""
+    _check_reduction(op, reduction)
+    expect_tensor(op, input)
     if not isinstance(target, Tensor):
         target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
             target, dtype=input.array.dtype))
     if input.shape != target.shape:
-        raise ValueError(f"binary_cross_entropy_with_logits: input shape {tuple(input.shape)} and "
-                         f"target shape {tuple(target.shape)} differ")
+        raise ValueError(f"{op}: input shape {tuple(input.shape)} and target shape "
+                         f"{tuple(target.shape)} differ")
+    return target
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] for logits x and targets y of one
+    shape, computed without overflow."""
+    target = _binary_target("binary_cross_entropy_with_logits", input, target, reduction)
     return nn_ops.BinaryCrossEntropyWithLogits(reduction).apply(input, target)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-[y log p + (1 - y) log(1 - p)] for probabilities p in [0, 1] and targets y of one
     shape, each log bounded below by -100 as in PyTorch."""
-    _check_reduction("binary_cross_entropy", reduction)
-    expect_tensor("binary_cross_entropy", input)
-    if not isinstance(target, Tensor):
-        target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
-            target, dtype=input.array.dtype))
-    if input.shape != target.shape:
-        raise ValueError(f"binary_cross_entropy: input shape {tuple(input.shape)} and target "
-                         f"shape {tuple(target.shape)} differ")
+    target = _binary_target("binary_cross_entropy", input, target, reduction)
     values = input.array
     if values.size and (float(values.min()) < 0 or float(values.max()) > 1):
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 "
