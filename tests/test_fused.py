@@ -151,3 +151,29 @@ def test_fused_training_learns_like_primitive():
         losses[impl] = loss.item()
     assert losses["fused"] == pytest.approx(losses["primitive"], rel=1e-4)
     assert losses["fused"] < first_losses["fused"] / 2
+
+
+@pytest.mark.parametrize("mode", list(LAYERS))
+def test_fused_layer_leaves_its_weights_as_they_were(mode):
+    """Forward and backward read the weights and write only their own buffers (with hidden
+    size 1 a gate block's transpose is a view of W_hh itself)."""
+    ts.manual_seed(0)
+    layer = LAYERS[mode](2, 1)
+    before = [p.numpy().copy() for p in layer.parameters()]
+    output, _ = layer(ts.randn(3, 2, 2))
+    output.sum().backward()
+    for parameter, kept in zip(layer.parameters(), before):
+        np.testing.assert_array_equal(parameter.numpy(), kept)
+
+
+def test_fused_lstm_with_hidden_size_one_equals_primitive(float64):
+    results = []
+    for impl in ("fused", "primitive"):
+        ts.manual_seed(0)
+        layer = nn.LSTM(2, 1, impl=impl)
+        x = ts.randn(4, 3, 2, requires_grad=True)
+        output, (h_n, c_n) = layer(x)
+        (output.sum() + (c_n ** 2).sum()).backward()
+        results.append([output.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
