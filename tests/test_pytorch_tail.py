@@ -1,7 +1,9 @@
 """The long tail of PyTorch names and meanings that real RNN scripts trip on (issue 23), each
 checked against PyTorch as the oracle, and the differentiable ones against finite differences."""
 import itertools
+import json
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -525,6 +527,43 @@ def test_a_saved_module_loads_with_weights_only_false(tmp_path):
     bundle = tmp_path / "bundle.pt"
     ts.save({"model": model, "epoch": 3}, bundle)
     assert ts.load(bundle, weights_only=False)["epoch"] == 3
+
+
+@pytest.mark.parametrize("weights_only", [None, True])
+def test_weights_only_none_is_the_default_and_refuses_a_module_without_running_it(tmp_path,
+                                                                                weights_only):
+    """PyTorch reads ``weights_only=None`` as its default, True: a crafted module file whose
+    pickle would run code is refused and runs nothing."""
+    import base64
+    import pickle
+    import struct
+
+    marker = tmp_path / "RAN"
+
+    class Exploit:
+        def __reduce__(self):
+            return (marker.touch, ())
+    path = tmp_path / "module.pt"
+    ts.save(nn.Linear(2, 2), path)
+    raw = path.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + size])
+    tree = json.loads(header["__metadata__"]["tinyseq"])
+    tree["root"]["pickle"] = base64.b64encode(pickle.dumps(Exploit())).decode()
+    header["__metadata__"]["tinyseq"] = json.dumps(tree)
+    checksums = json.loads(header["__metadata__"]["tinyseq.crc32"])
+    checksums["tree"] = zlib.crc32(header["__metadata__"]["tinyseq"].encode())
+    header["__metadata__"]["tinyseq.crc32"] = json.dumps(checksums)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + raw[8 + size:])
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        ts.load(path, weights_only=weights_only)
+    assert not marker.exists()
+    with pytest.raises(TypeError, match="load: weights_only must be True or False .* got int 0"):
+        ts.load(path, weights_only=0)
+    assert not marker.exists()
+    ts.load(path, weights_only=False)               # the explicit opt-in runs the file's code
+    assert marker.exists()
 
 
 def test_weights_only_false_never_unpickles_foreign_files(tmp_path):

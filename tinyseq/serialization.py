@@ -367,7 +367,13 @@ def load(f, device="cpu", *, weights_only=True, map_location=None):
     """Read what ``save`` wrote (or any safetensors file, or a tinyseq ``.npz``) from ``f``, a
     path or a binary file object; tensors come back on ``device`` (or ``map_location``, as
     PyTorch spells it). A saved Module loads only with ``weights_only=False``, which unpickles
-    it and so runs whatever code the file names: pass it only for files you trust."""
+    it and so runs whatever code the file names: pass it only for files you trust.
+    ``weights_only=None`` means the default, True, as in PyTorch."""
+    if weights_only is None:
+        weights_only = True
+    if not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be True or False (None means True), got "
+                        f"{type(weights_only).__name__} {weights_only!r}")
     device = backend.get_device(device if map_location is None else map_location)
     if _is_file_object(f):
         if isinstance(f, io.TextIOBase):
