@@ -376,3 +376,48 @@ def test_sine_wave_refuses_sizes_that_make_no_sequence(kwargs, text):
     with pytest.raises((ValueError, TypeError), match=text):
         SineWave(10, **kwargs)
     assert SineWave(3, seq_len=1)[0][0].shape == (1, 1)
+
+
+# --- names in matplotlib's plots ---------------------------------------------------------------
+MATH_NAME = r"w$\frac{a}$^_"
+
+
+def test_plots_show_names_with_dollars_as_written(tmp_path):
+    """Module, parameter and token names reach matplotlib's titles, legends and ticks as text:
+    a ``$...$`` in a name is not mathtext (``$\\frac{a}$`` would stop the drawing)."""
+    pytest.importorskip("matplotlib")
+    from tinyseq.render import (plot_activations, plot_attention, plot_contribution_matrix,
+                                plot_gradient_flow)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            setattr(self, "m" + MATH_NAME, nn.LSTM(3, 4, impl="primitive"))
+            setattr(self, MATH_NAME, nn.Parameter(ts.randn(4, 4)))
+
+        def forward(self, x):
+            output, _ = getattr(self, "m" + MATH_NAME)(x)
+            losses = []
+            for t in range(x.shape[0]):
+                with ts.timestep(t):
+                    losses.append(((output[t] @ getattr(self, MATH_NAME)) ** 2).mean())
+            return losses
+    ts.manual_seed(0)
+    model = Model()
+    with ts.trace(values=True) as tr:
+        losses = model(ts.randn(3, 2, 3))
+    figure = plot_activations(tr, "m" + MATH_NAME, "h")
+    figure.savefig(tmp_path / "activations.png")
+    assert figure.axes[0].get_title().startswith("m" + MATH_NAME.replace("$", "\\$"))
+    figure = plot_contribution_matrix(tr, getattr(model, MATH_NAME), losses=losses)
+    figure.savefig(tmp_path / "matrix.png")
+    title = figure.axes[0].get_title()
+    assert figure.axes[0].title._preprocess_math(title) == (
+        f"share of ‖dL_t/d{MATH_NAME}‖ from step s", False)
+    flow = {"steps": [0, 1, 2], "state_grad_norms": [1.0, 0.5, 0.25],
+            "weight_contribution_norms": [1.0, 0.5, 0.2]}
+    plot_gradient_flow({MATH_NAME: flow}, tmp_path / "flow.png", weight_name=MATH_NAME)
+    plot_attention(np.full((2, 2), 0.5), ["$$", MATH_NAME], ["$x$", "$"],
+                   tmp_path / "attention.png")
+    for name in ("activations", "matrix", "flow", "attention"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000
