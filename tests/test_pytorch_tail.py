@@ -147,6 +147,38 @@ def test_deprecated_scalar_first_overloads_as_pytorch(name, call):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)   # in place or not
 
 
+@pytest.mark.parametrize("scalar", [np.float32(-0.5), np.float64(0.25), np.int64(2), "0-d"])
+@pytest.mark.parametrize("name", [name for name, _ in DEPRECATED])
+def test_the_scalar_first_may_be_a_numpy_number_or_a_0d_tensor(name, scalar):
+    """``p.data.add_(lr_schedule[epoch], p.grad.data)``: the learning rate is often a NumPy
+    number, or a 0-d tensor; PyTorch takes both as the scalar."""
+    p, a, b = values(3), values(3), values(3) + 3.0
+    results = []
+    for framework in (ts, torch):
+        number = framework.tensor(0.75) if scalar == "0-d" else scalar
+        target = framework.tensor(p)
+        operands = (framework.tensor(a),) if name.rstrip("_") in ("add", "sub") else \
+            (framework.tensor(a), framework.tensor(b))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = getattr(target, name)(number, *operands)
+        results.append((got.numpy(), target.numpy()))
+    for got, want in zip(results[0], results[1]):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [lambda p, a: p.add_(-0.5, a, alpha=2),
+                                  lambda p, a: p.add(-0.5, a, alpha=2),
+                                  lambda p, a: p.addcmul_(0.3, a, a, value=2),
+                                  lambda p, a: p.addcdiv(0.3, a, a, value=2)])
+def test_the_scalar_given_first_and_as_a_keyword_is_refused_as_pytorch(call):
+    for framework in (ts, torch):
+        p = framework.ones(3)
+        with pytest.raises(TypeError):
+            call(p, framework.ones(3))
+        np.testing.assert_array_equal(p.numpy(), [1.0, 1.0, 1.0])
+
+
 def test_sgd_written_by_hand_with_the_old_overload():
     # the loop of scripts from before torch.optim: p.data.add_(-lr, p.grad.data)
     weights = values(3, 2)

@@ -17,6 +17,7 @@ from a float64 loss.
 import builtins
 import collections
 import math
+import numbers
 import operator
 import warnings
 
@@ -1074,23 +1075,31 @@ def _alias(op, name, value, alias, alias_value, default):
     return alias_value
 
 
-def _scalar_first(op, args, count, keyword, default):
+def _scalar_first(op, args, count, keyword, value, default=1):
     """(scalar, operands) of a call to ``op`` that takes ``count`` tensor operands and a
     keyword scalar; PyTorch still accepts, with a warning, its old overloads that put the
-    scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``)."""
-    if len(args) == count + 1 and isinstance(args[0], (builtins.int, builtins.float)) \
-            and builtins.all(isinstance(a, Tensor) for a in args[1:]):
+    scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``), the scalar
+    a Python or NumPy number or a 0-d tensor, and refuses the scalar given twice."""
+    keyword_given = not (isinstance(value, numbers.Number) and value == default)
+    first = args[0] if args else None
+    scalar = (isinstance(first, numbers.Real)
+              and not isinstance(first, (builtins.bool, numpy.bool_))
+              or isinstance(first, Tensor) and first.ndim == 0)
+    if len(args) == count + 1 and scalar and builtins.all(isinstance(a, Tensor) for a in args[1:]):
+        if keyword_given:
+            raise TypeError(f"{op}() got the scalar first and {keyword}= as well; give "
+                            f"{op}(..., {keyword}=scalar) only")
         operands = ", ".join(f"Tensor {name}" for name in ("tensor1", "tensor2")[:count]) \
             if count == 2 else "Tensor other"
         warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number {keyword}, "
                       f"{operands})\nConsider using one of the following signatures instead:"
                       f"\n\t{op}({operands}, *, Number {keyword} = 1)", UserWarning,
                       stacklevel=3)
-        return args[0], args[1:]
+        return (first.item() if isinstance(first, Tensor) else first), args[1:]
     if len(args) != count:
         raise TypeError(f"{op}() takes {count} tensor operand{'s' * (count > 1)} and "
                         f"{keyword}= as a keyword, got {len(args)} positional arguments")
-    return default, args
+    return value, args
 
 
 def _dims(op, dim, keepdim, axis, keepdims):
