@@ -123,6 +123,58 @@ def test_new_sizes_and_data_as_pytorch(dtype):
                theirs.new_tensor([1, 2], dtype=torch.float16))
 
 
+def test_a_size_is_sizes_where_a_tuple_is_data_as_pytorch():
+    """``x.new(x.size()).zero_()`` and ``torch.Tensor(x.size())``: a Size (what ``shape`` and
+    ``size()`` return) gives a tensor of that shape; a plain tuple gives a tensor holding it."""
+    ours, theirs = ts.ones(2, 3, dtype=ts.float64), torch.ones(2, 3, dtype=torch.float64)
+    assert isinstance(ours.shape, ts.Size) and isinstance(ours.size(), ts.Size)
+    assert ours.shape == (2, 3) and ours.size() == theirs.size() and ours.size(1) == 3
+    cases = [lambda m, x: x.new(x.size()), lambda m, x: x.new(x.shape),
+             lambda m, x: m.Tensor(x.size()), lambda m, x: m.LongTensor(x.size()),
+             lambda m, x: m.FloatTensor(m.Size([4])), lambda m, x: m.Tensor(m.Size([])),
+             lambda m, x: m.LongTensor(), lambda m, x: m.FloatTensor(),
+             lambda m, x: x.new_empty(x.size()), lambda m, x: x.new_empty(3, dtype=m.int64),
+             lambda m, x: x.new_empty((1, 2), requires_grad=True)]
+    for case in cases:
+        got, want = case(ts, ours), case(torch, theirs)
+        assert tuple(got.shape) == tuple(want.shape)
+        same_dtype(got, want)
+        assert got.requires_grad == want.requires_grad
+        assert not got.detach().numpy().any()         # zeros (PyTorch's are uninitialised)
+    for case in (lambda m, x: m.Tensor((2, 3)), lambda m, x: x.new((2, 3))):
+        got, want = case(ts, ours), case(torch, theirs)
+        same_dtype(got, want)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("call", [lambda m: m.Tensor(2.0), lambda m: m.Tensor(True),
+                                  lambda m: m.Tensor(np.float64(2.0)),
+                                  lambda m: m.FloatTensor(2.5), lambda m: m.ones(2).new(2.0)])
+def test_a_lone_float_is_no_size_and_no_sequence_as_pytorch(call):
+    with pytest.raises(TypeError, match="data must be a sequence"):
+        call(torch)
+    with pytest.raises(TypeError, match=r"(Tensor|FloatTensor|new)\(\): data must be a sequence "
+                                        r"\(got (float|bool|float64) "):
+        call(ts)
+
+
+def test_new_of_a_tensor_shares_its_storage_as_pytorch():
+    for framework in (ts, torch):
+        source = framework.ones(3)
+        shared = framework.zeros(2).new(source)
+        shared[0] = 5.0
+        assert source[0].item() == 5.0
+        with pytest.raises(TypeError):
+            framework.zeros(2).new(framework.ones(2, dtype=framework.int64))
+
+
+def test_variable_without_data_is_an_empty_float_tensor_as_pytorch():
+    from torch.autograd import Variable as TorchVariable
+    ours, theirs = ts.autograd.Variable(), TorchVariable()
+    assert tuple(ours.shape) == tuple(theirs.shape) == (0,)
+    same_dtype(ours, theirs)
+
+
 # --- the deprecated scalar-first overloads ----------------------------------------------------
 DEPRECATED = [
     ("add", lambda p, a, b: p.add(-0.5, a)), ("add_", lambda p, a, b: p.add_(-0.5, a)),

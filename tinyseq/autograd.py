@@ -364,7 +364,9 @@ class Variable(metaclass=_VariableType):
     sharing ``t``'s storage (as ``t.detach().requires_grad_(requires_grad)``); every Tensor is
     an instance of Variable."""
 
-    def __new__(cls, data, requires_grad=False, volatile=False):
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        if data is None:                   # PyTorch's Variable(): an empty float tensor
+            data = Tensor()
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         if volatile:

@@ -26,7 +26,7 @@ import numpy
 from . import autograd, backend, random
 from .ops import elementwise as ew
 from .ops import linalg, nn_ops, reduction, shape as shape_ops
-from .dtypes import (array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
+from .dtypes import (Size, array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
                      get_default_dtype, new_shape, promote_types, shape_arg)
 from .ops.reduction import normalize_axes
 
@@ -59,6 +59,7 @@ class device(str):
 
 _devices_by_name = {}
 _new_object = object.__new__
+_new_size = tuple.__new__
 
 
 class Tensor:
@@ -76,9 +77,9 @@ class Tensor:
             raise TypeError(f"Tensor: requires_grad must be a bool keyword argument, got "
                             f"{type(requires_grad).__name__} {requires_grad!r}")
         xp = backend.get_device("cpu" if device is None else device).xp
-        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
-                        and not isinstance(n, builtins.bool) for n in data):
-            array = xp.zeros(new_shape("Tensor", data, get_default_dtype()) if data else (0,),
+        sizes = legacy_sizes("Tensor", data)
+        if sizes is not None:
+            array = xp.zeros(new_shape("Tensor", sizes, get_default_dtype()),
                              dtype=get_default_dtype())
         elif len(data) != 1:
             raise TypeError(f"Tensor: expected sizes (ints) or one sequence of values, got "
@@ -109,7 +110,7 @@ class Tensor:
     # --- what it is -------------------------------------------------------------------------
     @property
     def shape(self):
-        return self.array.shape
+        return _new_size(Size, self.array.shape)
 
     @property
     def ndim(self):
@@ -143,7 +144,7 @@ class Tensor:
         return self._node
 
     def size(self, dim=None):
-        return self.array.shape if dim is None else self.array.shape[dim]
+        return _new_size(Size, self.array.shape) if dim is None else self.array.shape[dim]
 
     def numel(self):
         return self.array.size
@@ -333,11 +334,17 @@ class Tensor:
         """PyTorch's legacy ``t.new(*sizes)`` (zeros) or ``t.new(data)``: a new tensor of t's
         dtype and device (``weight.new(layers, batch, hidden).zero_()``)."""
         device = self.device if device is None else device
-        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
-                        and not isinstance(n, builtins.bool) for n in data):
-            return self.new_zeros(shape_arg(data) if data else (0,), device=device)
+        sizes = legacy_sizes("new", data)
+        if sizes is not None:
+            return self.new_zeros(shape_arg(sizes), device=device)
         if len(data) != 1:
             raise TypeError(f"new: expected sizes (ints) or one sequence of values, got {data!r}")
+        if isinstance(data[0], Tensor):     # shares its storage, as PyTorch's t.new(other)
+            if data[0].dtype != self.dtype or data[0].device != device:
+                raise TypeError(f"new: a tensor of dtype {data[0].dtype} on "
+                                f"{data[0].device} for one of dtype {self.dtype} on {device}; "
+                                f"use other.to(...) first")
+            return Tensor.from_array(data[0].array)
         return self.new_tensor(data[0], device=device)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -360,6 +367,10 @@ class Tensor:
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_full(shape_arg(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """Uninitialised in PyTorch; zeros here, so nothing depends on leftover memory."""
+        return self.new_full(shape_arg(size), 0, dtype, device, requires_grad)
 
     def __index__(self):
         if self.array.size != 1 or self.array.dtype.kind not in "iub":
@@ -1073,6 +1084,25 @@ def _alias(op, name, value, alias, alias_value, default):
         raise TypeError(f"{op}: got both {name}= and {alias}=, which are one argument "
                         f"(PyTorch's and NumPy's spelling); give {name}= only")
     return alias_value
+
+
+def legacy_sizes(op, data):
+    """The shape a legacy constructor (``Tensor(...)``, ``t.new(...)``, ``FloatTensor(...)``)
+    is given: its ints, or one Size (``Tensor(x.size())``), or () for no argument at all,
+    which PyTorch reads as shape (0,); None when it is given data. A lone number that is not
+    an int is refused as PyTorch refuses it (``Tensor(2.0)``: data must be a sequence)."""
+    if len(data) == 1 and isinstance(data[0], Size):
+        return tuple(data[0])
+    if not data:
+        return (0,)
+    if builtins.all(isinstance(n, (builtins.int, numpy.integer))
+                    and not isinstance(n, builtins.bool) for n in data):
+        return data
+    if len(data) == 1 and isinstance(data[0], (builtins.float, builtins.bool, builtins.complex,
+                                               numpy.floating, numpy.bool_, numpy.complexfloating)):
+        raise TypeError(f"{op}(): data must be a sequence (got {type(data[0]).__name__} "
+                        f"{data[0]!r}); for a 0-d tensor use ts.tensor({data[0]!r})")
+    return None
 
 
 def _scalar_first(op, args, count, keyword, value, default=1):
