@@ -275,7 +275,70 @@ def test_logsumexp_does_not_overflow_and_takes_minus_infinity():
     same_dtype(ts.tensor([1, 2]).logsumexp(0), torch.tensor([1, 2]).logsumexp(0))
 
 
+@pytest.mark.parametrize("dim", [(), [], 0, -1, (0,)])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "var", "std", "logsumexp"])
+def test_reductions_over_an_empty_dim_list_or_of_a_0d_tensor_as_pytorch(name, dim, keepdim):
+    """``x.sum(dim=[])`` reduces every dim in PyTorch (not none), and a 0-d tensor's dim 0 or -1
+    is the tensor itself; logsumexp's gradient is checked through both."""
+    for x in (values(2, 3), values()):
+        if x.ndim == 2 and dim not in ((), []):
+            continue
+        if name == "logsumexp" and x.ndim == 2 and not keepdim:
+            continue                  # PyTorch's logsumexp(dim=[]) fails to shape its output
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")           # var of one value: NaN, as PyTorch
+            got = getattr(ts.tensor(x), name)(dim=dim, keepdim=keepdim)
+            want = getattr(torch.tensor(x), name)(dim=dim, keepdim=keepdim)
+        assert tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    if name == "logsumexp":
+        gradcheck(lambda t: t.logsumexp(dim, keepdim=True), [leaf(values(2, 3))])
+        gradcheck(lambda t: t.logsumexp(dim), [leaf(values())])
+
+
+def test_a_0d_tensor_has_only_dims_0_and_minus_1():
+    with pytest.raises(ValueError, match=r"sum: dim 1 is out of range for a 0-d tensor"):
+        ts.tensor(2.0).sum(1)
+    with pytest.raises(IndexError):
+        torch.tensor(2.0).sum(1)
+
+
+def test_logsumexp_over_an_empty_dim_is_minus_infinity_as_pytorch():
+    x = ts.zeros(2, 0, requires_grad=True)
+    got = ts.logsumexp(x, 1)
+    np.testing.assert_array_equal(got.detach().numpy(), torch.logsumexp(torch.zeros(2, 0), 1))
+    got.sum().backward()
+    assert x.grad.shape == (2, 0)
+
+
+def test_logsumexp_gradient_of_a_row_of_minus_infinity_is_nan_without_a_warning():
+    x = np.array([[-np.inf, -np.inf], [-np.inf, 1.0]])
+    ours, theirs = ts.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours.logsumexp(1).sum().backward()
+    theirs.logsumexp(1).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
 # --- softmax without dim ---------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_a_0d_tensor_as_pytorch(name):
+    """PyTorch's implicit dim of a 0-d input is 0: softmax gives 1, log_softmax 0."""
+    x = ts.tensor(0.7, requires_grad=True)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        got = getattr(F, name)(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = getattr(TF, name)(torch.tensor(0.7))
+    assert got.shape == () and got.item() == want.item()
+    assert getattr(x, name)(-1).item() == want.item()
+    gradcheck(lambda t: getattr(t, name)(0), [leaf(0.7)])
+    with pytest.raises(ValueError, match=f"{name}: axis 1 is out of range"):
+        getattr(x, name)(1)
+
+
 @pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_without_dim_uses_pytorchs_implicit_dim_and_warns(shape, name):

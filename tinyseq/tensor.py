@@ -549,10 +549,14 @@ class Tensor:
 
     def softmax(self, dim=-1, *, axis=_UNSET):
         dim = _alias("softmax", "dim", dim, "axis", axis, -1)
+        if self.ndim == 0:          # as PyTorch: the one element, over dim 0 or -1
+            return self.reshape(1).softmax(_check_axis("softmax", dim, 1)).reshape(())
         return nn_ops.Softmax(_check_axis("softmax", dim, self.ndim)).apply(self)
 
     def log_softmax(self, dim=-1, *, axis=_UNSET):
         dim = _alias("log_softmax", "dim", dim, "axis", axis, -1)
+        if self.ndim == 0:
+            return self.reshape(1).log_softmax(_check_axis("log_softmax", dim, 1)).reshape(())
         return nn_ops.LogSoftmax(_check_axis("log_softmax", dim, self.ndim)).apply(self)
 
     # --- in place ---------------------------------------------------------------------------
@@ -736,24 +740,24 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("sum", dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
-        return reduction.Sum(_axes("sum", dim, self.ndim), keepdim).apply(x)
+        return reduction.Sum(_reduced_axes("sum", dim, self.ndim), keepdim).apply(x)
 
     def logsumexp(self, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         """log(sum(exp(t))) over ``dim`` without overflow, as ``torch.logsumexp``."""
         dim, keepdim = _dims("logsumexp", dim, keepdim, axis, keepdims)
         x = _floating(self)
-        return reduction.LogSumExp(_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
+        return reduction.LogSumExp(_reduced_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("mean", dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
-        return reduction.Mean(_axes("mean", dim, self.ndim), keepdim).apply(x)
+        return reduction.Mean(_reduced_axes("mean", dim, self.ndim), keepdim).apply(x)
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=_UNSET,
             keepdims=_UNSET):
         """Variance over ``dim``, dividing by n - correction (correction 1 when unbiased)."""
         dim, keepdim = _dims("var", dim, keepdim, axis, keepdims)
-        axes = _axes("var", dim, self.ndim)
+        axes = _reduced_axes("var", dim, self.ndim)
         count = math.prod(self.shape[a] for a in axes)
         correction = (1 if unbiased else 0) if correction is None else correction
         centred = self - self.mean(axes, keepdim=True)
@@ -789,11 +793,11 @@ class Tensor:
         """Largest values over ``dim`` (an int, a tuple or None for all); the gradient is shared
         equally among ties."""
         dim, keepdim = _dims("amax", dim, keepdim, axis, keepdims)
-        return reduction.Max(_axes("amax", dim, self.ndim), keepdim).apply(self)
+        return reduction.Max(_reduced_axes("amax", dim, self.ndim), keepdim).apply(self)
 
     def amin(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("amin", dim, keepdim, axis, keepdims)
-        return reduction.Min(_axes("amin", dim, self.ndim), keepdim).apply(self)
+        return reduction.Min(_reduced_axes("amin", dim, self.ndim), keepdim).apply(self)
 
     def _extreme(self, op, dim, keepdim):
         dim = _check_axis(op, dim, self.ndim) % self.ndim
@@ -1254,6 +1258,19 @@ def _axes(op, axis, ndim):
         return normalize_axes(axis, ndim)
     except (ValueError, TypeError) as error:
         raise type(error)(f"{op}: {error}") from None
+
+
+def _reduced_axes(op, dim, ndim):
+    """The axes a reduction sums over: ``dim=()`` or ``[]`` is every axis, as in PyTorch (its
+    ``x.sum(dim=[])`` is ``x.sum()``), and a 0-d tensor's dim 0 or -1 is the tensor itself."""
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    if ndim == 0:                   # 0 and -1 name it, as in PyTorch
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        if dim is not None and not builtins.all(d in (0, -1) for d in dims):
+            raise ValueError(f"{op}: dim {dim!r} is out of range for a 0-d tensor (0 or -1)")
+        return ()
+    return _axes(op, dim, ndim)
 
 
 def _check_axis(op, axis, ndim):
