@@ -398,6 +398,56 @@ def test_result_type_grid_as_pytorch(kind1, kind2):
             same_dtype(ts.where(a > 0, a, b), torch.where(ta > 0, ta, tb))
 
 
+@pytest.mark.parametrize("op", ["__floordiv__", "__rfloordiv__", "__mod__", "__rmod__"])
+def test_floor_division_and_remainder_as_pytorch_over_the_grid(op):
+    """``//`` and ``%`` with tensors, 0-d tensors and Python scalars of every dtype: PyTorch's
+    result dtype and Python's signs (the floor, the divisor's sign), two bools refused."""
+    for kind1, kind2 in itertools.product(["tensor", "0-d"], KINDS):
+        for dtype1, dtype2 in itertools.product(DTYPES, DTYPES):
+            a, b = operand(ts, dtype1, kind1), operand(ts, dtype2, kind2)
+            ta, tb = operand(torch, dtype1, kind1), operand(torch, dtype2, kind2)
+            if isinstance(b, ts.Tensor):               # signs of both kinds, no zero divisor
+                b, tb = -b if dtype2 not in ("bool", "uint8") else b, \
+                    -tb if dtype2 not in ("bool", "uint8") else tb
+            try:
+                want = getattr(ta, op)(tb)
+            except (RuntimeError, NotImplementedError):
+                with pytest.raises(TypeError, match="not implemented for two bool operands"):
+                    getattr(a, op)(b)
+                continue
+            got = getattr(a, op)(b)
+            same_dtype(got, want)
+            np.testing.assert_allclose(got.numpy().astype(np.float64),
+                                       want.numpy().astype(np.float64), rtol=1e-3)
+
+
+def test_floor_division_of_floats_as_python_and_the_remainders_gradient():
+    a, b = values(4, 3) * 3, values(3) + np.sign(values(3)) * 0.5
+    got, want = ts.tensor(a) // ts.tensor(b), torch.tensor(a) // torch.tensor(b)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    np.testing.assert_array_equal((ts.tensor([1.0]) // 0.1).numpy(), [9.0])    # not floor(10.0)
+    x, y = leaf(a), leaf(b)
+    assert not (x // y).requires_grad
+    ours, theirs = x % y, torch.tensor(a, requires_grad=True) % torch.tensor(b, requires_grad=True)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    gradcheck(lambda p, q: p % q, [x, y])
+
+
+def test_integer_division_by_zero_and_bool_subtraction_are_refused_as_pytorch():
+    for op in (lambda a, b: a // b, lambda a, b: a % b):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            op(torch.tensor([5, 6]), torch.tensor([2, 0]))
+        with pytest.raises(ZeroDivisionError, match="integer division by zero .* shape \\(2,\\)"):
+            op(ts.tensor([5, 6]), ts.tensor([2, 0]))
+    np.testing.assert_array_equal((ts.tensor([5.0]) // 0.0).numpy(), [np.inf])
+    for op in (lambda m: m.tensor([True]) - 1, lambda m: 1 - m.tensor([True, False]),
+               lambda m: m.tensor([True]) - m.tensor([2.0])):
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
+            op(torch)
+        with pytest.raises(TypeError, match="sub: subtraction, the `-` operator, with a bool"):
+            op(ts)
+
+
 def test_int64_with_float32_gives_float32():
     ids = ts.tensor([1, 2])
     weight = ts.tensor([0.5, 0.25], requires_grad=True)

@@ -386,10 +386,10 @@ class Tensor:
         return ew.Add().apply(*_binary("add", other, self))
 
     def __sub__(self, other):
-        return ew.Sub().apply(*_binary("sub", self, other))
+        return ew.Sub().apply(*_binary("sub", *_no_bool_subtraction(self, other)))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(*_binary("sub", other, self))
+        return ew.Sub().apply(*_binary("sub", *_no_bool_subtraction(other, self)))
 
     def __mul__(self, other):
         return ew.Mul().apply(*_binary("mul", self, other))
@@ -402,6 +402,20 @@ class Tensor:
 
     def __rtruediv__(self, other):
         return ew.Div().apply(*_binary("div", other, self))
+
+    def __floordiv__(self, other):
+        return ew.FloorDivide().apply(*_integer_division("floor_divide", self, other))
+
+    def __rfloordiv__(self, other):
+        return ew.FloorDivide().apply(*_integer_division("floor_divide", other, self))
+
+    def __mod__(self, other):
+        return ew.Remainder().apply(*_integer_division("remainder", self, other))
+
+    def __rmod__(self, other):
+        return ew.Remainder().apply(*_integer_division("remainder", other, self))
+
+    floor_divide, remainder = __floordiv__, __mod__
 
     def __neg__(self):
         return ew.Neg().apply(self)
@@ -1251,6 +1265,29 @@ def _binary(op, a, b):
     if op == "div" and dtype.kind != "f":
         dtype = get_default_dtype()
     return _cast(_lift(a, like, op), dtype), _cast(_lift(b, like, op), dtype)
+
+
+def _no_bool_subtraction(a, b):
+    """(a, b), unless one is a bool tensor: PyTorch refuses ``-`` there, where NumPy would
+    subtract bytes (True - 2 as uint8 255)."""
+    if builtins.any(isinstance(t, Tensor) and t.array.dtype.kind == "b" for t in (a, b)):
+        raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                        "supported, as in PyTorch; to invert a mask use `~` or "
+                        "logical_not(), else cast it first (.long(), .float())")
+    return a, b
+
+
+def _integer_division(op, a, b):
+    """The operands of ``//`` or ``%`` in PyTorch's result type; as in PyTorch, two bools are
+    refused and an integer divisor of zero is a ZeroDivisionError (NumPy would give 0)."""
+    a, b = _binary(op, a, b)
+    if a.array.dtype.kind == "b":
+        raise TypeError(f"{op}: not implemented for two bool operands, as in PyTorch; cast "
+                        f"one first (.long())")
+    if a.array.dtype.kind in "iu" and not b.array.all():
+        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape "
+                                f"{tuple(b.shape)}, dtype {b.dtype})")
+    return a, b
 
 
 def _axes(op, axis, ndim):
