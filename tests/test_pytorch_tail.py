@@ -550,6 +550,24 @@ def test_batch_norm_weights_copy_across_and_errors_name_the_shapes():
     assert ours.running_mean.dtype == ts.float64 and ours.num_batches_tracked.dtype == ts.int64
 
 
+@pytest.mark.parametrize("options", [{}, {"affine": False}, {"track_running_stats": False}])
+def test_batch_norm_refuses_mixed_and_integer_dtypes_as_pytorch_and_changes_nothing(options):
+    ours, theirs = nn.BatchNorm1d(3, **options), torch.nn.BatchNorm1d(3, **options)
+    before = {k: v.numpy().copy() for k, v in ours.state_dict().items()}
+    for dtype, training in itertools.product(("float64", "int64"), (True, False)):
+        ours.train(training), theirs.train(training)
+        with pytest.raises(RuntimeError):
+            theirs(torch.ones(4, 3, dtype=getattr(torch, dtype)))
+        with pytest.raises(TypeError, match="batch_norm: input (of dtype float64 with .*mixed "
+                                            "dtypes|must be floating point, got dtype int64)"):
+            ours(ts.ones(4, 3, dtype=getattr(ts, dtype)))
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), before[key])
+    assert ours.double().train()(ts.randn(4, 3, dtype=ts.float64)).dtype == ts.float64
+    with pytest.raises(ValueError, match="BatchNorm1d: momentum must be finite, got nan"):
+        nn.BatchNorm1d(3, momentum=float("nan"))
+
+
 def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     ts.manual_seed(0)
     layer = nn.Dropout2d(0.5)
