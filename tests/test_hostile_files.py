@@ -442,3 +442,10 @@ def test_save_of_a_list_shared_down_forty_levels_stops_at_the_value_bound(tmp_pa
         shared = [shared, shared]
     with pytest.raises(ValueError, match="save: the object holds more than 500000 values"):
         ts.save(shared, tmp_path / "dag.ts")
+
+
+def test_a_missing_file_is_an_error_that_names_load_and_the_path(tmp_path):
+    path = tmp_path / "missing.ts"
+    with pytest.raises(FileNotFoundError, match=f"load: no file {str(path)!r}") as error:
+        ts.load(path)
+    assert error.value.filename == str(path)

@@ -389,7 +389,10 @@ def _require_regular(op, path, status):
 def _open_regular(path):
     """Open ``path`` for reading after checking that it is a regular file; O_NONBLOCK keeps a
     FIFO swapped in between the check and the open from blocking."""
-    _require_regular("load", path, os.stat(path))
+    status = _stat_or_none(path)
+    if status is None:
+        raise FileNotFoundError(errno.ENOENT, f"load: no file {path!r}", path)
+    _require_regular("load", path, status)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         _require_regular("load", path, os.fstat(fd))
