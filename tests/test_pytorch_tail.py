@@ -448,6 +448,27 @@ def test_integer_division_by_zero_and_bool_subtraction_are_refused_as_pytorch():
             op(ts)
 
 
+@pytest.mark.parametrize("op", ["add_", "mul_", "__iadd__", "__imul__"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_in_place_ops_on_a_bool_tensor_refuse_a_wider_result_as_pytorch(op, kind):
+    """PyTorch casts an in-place result to the tensor's dtype only where it can: not a float
+    into an integer tensor, and nothing but a bool into a bool tensor."""
+    for dtype in DTYPES:
+        ours, theirs = operand(ts, "bool", "tensor"), operand(torch, "bool", "tensor")
+        b, tb = operand(ts, dtype, kind), operand(torch, dtype, kind)
+        try:
+            want = getattr(theirs, op)(tb)
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="can't be cast to the desired output "
+                                                   "type bool"):
+                getattr(ours, op)(b)
+            assert ours.numpy().tolist() == [True, True]              # unchanged
+            continue
+        got = getattr(ours, op)(b)
+        same_dtype(got, want)
+        assert got.numpy().tolist() == want.numpy().tolist()
+
+
 def test_int64_with_float32_gives_float32():
     ids = ts.tensor([1, 2])
     weight = ts.tensor([0.5, 0.25], requires_grad=True)

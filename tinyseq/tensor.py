@@ -594,7 +594,8 @@ class Tensor:
             raise ValueError(f"{op}: the result has shape {tuple(result.shape)}, which does not "
                              f"fit the tensor's shape {tuple(self.shape)} in place")
         if result.array.dtype != self.array.dtype:
-            if result.array.dtype.kind == "f" and self.array.dtype.kind != "f":
+            kind, own_kind = result.array.dtype.kind, self.array.dtype.kind
+            if kind == "f" and own_kind != "f" or own_kind == "b":   # PyTorch's canCast
                 raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the "
                                    f"desired output type {self.dtype}")
             result = result.to(self.array.dtype)
