@@ -201,6 +201,43 @@ def test_ids_changed_in_place_after_forward_fail_backward_as_pytorch():
     assert embedding.weight.grad is None
 
 
+VIEW_CHANGES = {
+    "the base of the ids' view": (lambda ids: ids[:], lambda ids, view: ids.__setitem__(0, 4)),
+    "the base, through add_": (lambda ids: ids[0:2], lambda ids, view: ids.add_(1)),
+    "a reshaped view's base": (lambda ids: ids.view(2, 1),
+                               lambda ids, view: ids.__setitem__(1, 3)),
+    "a view of the ids": (lambda ids: ids, lambda ids, view: ids[0:1].fill_(3)),
+    "a transposed view": (lambda ids: ids.view(1, 2).t(), lambda ids, view: ids.zero_()),
+}
+
+
+@pytest.mark.parametrize("change", VIEW_CHANGES, ids=list(VIEW_CHANGES))
+def test_ids_changed_through_a_view_or_its_base_fail_backward_as_pytorch(change):
+    """A view shares its base's storage and version count, as in PyTorch: changing either
+    after forward fails backward instead of sending the gradient to other rows."""
+    make_view, modify = VIEW_CHANGES[change]
+    for framework in (torch, ts):
+        embedding = framework.nn.Embedding(5, 2)
+        ids = framework.tensor([0, 1])
+        view = make_view(ids)
+        out = embedding(view)
+        modify(ids, view)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+        assert embedding.weight.grad is None
+
+
+def test_a_saved_view_changed_through_its_base_fails_backward_as_pytorch():
+    for framework in (torch, ts):
+        a = framework.ones(3, requires_grad=True)
+        b = a * 2
+        first_two = b[:2]
+        squared = first_two * first_two              # saves the view for backward
+        b[0] = 7.0
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            squared.sum().backward()
+
+
 def test_an_ids_array_changed_after_forward_does_not_move_the_gradient():
     """An array is copied at forward (as torch.tensor copies it), so the gradient goes to the
     rows the forward read."""
