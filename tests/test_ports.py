@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent / "ports"))
 import harness  # noqa: E402
+import tinyseq as ts  # noqa: E402
 import standin  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -229,5 +230,9 @@ def test_dynamic_graph_morvan(tmp_path):
     assert_same_losses(theirs, ours, rtol=2e-3)
     in_float64 = {"np.float32": "np.float64", "torch.manual_seed(1)":
                   "torch.manual_seed(1); torch.set_default_dtype(torch.float64)"}
-    theirs, ours = harness.port_pair("dynamic_graph_morvan.py", folders, replace=in_float64)
+    try:
+        theirs, ours = harness.port_pair("dynamic_graph_morvan.py", folders, replace=in_float64)
+    finally:                          # the runs share this process: restore both defaults
+        torch.set_default_dtype(torch.float32)
+        ts.set_default_dtype(ts.float32)
     assert_same_losses(theirs, ours, rtol=1e-10, atol=0)
