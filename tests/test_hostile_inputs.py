@@ -139,6 +139,31 @@ def test_recurrent_layers_refuse_float16_input_to_float32_weights_as_pytorch(mod
     assert_unchanged(before, layer)
 
 
+@pytest.mark.parametrize("impl", ["fused", "primitive"])
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_an_initial_state_of_another_dtype_is_refused_in_both_implementations(mode, impl):
+    """The fused layers computed in the state's float64 (and returned float64) where the
+    primitive ones failed in a product; PyTorch refuses the state before anything runs."""
+    state = np.zeros((1, 2, 5))
+    theirs = getattr(torch.nn, mode)(3, 5, dtype=torch.float32)
+    their_state = torch.from_numpy(state)
+    with pytest.raises(RuntimeError):
+        theirs(torch.zeros(4, 2, 3, dtype=torch.float32),
+               (their_state, their_state) if mode == "LSTM" else their_state)
+    layer = getattr(nn, mode)(3, 5, impl=impl)
+    ours = ts.tensor(state)
+    before = snapshot(layer)
+    with ts.trace() as tr:
+        with pytest.raises(ValueError, match=f"{mode}: state dtype float64 does not match "
+                                             f"weight dtype float32"):
+            layer(ts.zeros(4, 2, 3), (ours, ours) if mode == "LSTM" else ours)
+    assert tr.ops == []
+    assert_unchanged(before, layer)
+    cell = getattr(nn, f"{mode}Cell")(3, 5)
+    with pytest.raises(ValueError, match=f"{mode}Cell: state dtype float64 does not match"):
+        cell(ts.zeros(2, 3), (ours[0], ours[0]) if mode == "LSTM" else ours[0])
+
+
 @pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
 def test_a_half_model_gives_float16_in_both_implementations(mode):
     x = ts.randn(5, 2, 3).half()
