@@ -168,6 +168,32 @@ def test_new_of_a_tensor_shares_its_storage_as_pytorch():
             framework.zeros(2).new(framework.ones(2, dtype=framework.int64))
 
 
+def test_variable_requires_grad_must_be_a_bool_as_pytorch():
+    from torch.autograd import Variable as TorchVariable
+    with pytest.raises(TypeError):
+        TorchVariable(torch.ones(2), requires_grad="yes")
+    with pytest.raises(TypeError, match="Variable: requires_grad must be a bool, got str 'yes'"):
+        ts.autograd.Variable(ts.ones(2), requires_grad="yes")
+
+
+def test_lbfgs_names_a_closure_that_returns_no_loss_before_moving_anything():
+    """PyTorch's float(closure()) fails with Python's bare TypeError; tinyseq names LBFGS and
+    what the closure returned, at its first evaluation, before any parameter moves."""
+    for returned, text in [(lambda p: None, "got NoneType None"),
+                           (lambda p: p * p, r"got a tensor of shape \(2,\)")]:
+        p = nn.Parameter(ts.ones(2))
+        optimizer = optim.LBFGS([p])
+
+        def closure():
+            optimizer.zero_grad()
+            (p * p).sum().backward()
+            return returned(p)
+        with pytest.raises(TypeError, match=f"LBFGS.step: the closure must return the loss .*"
+                                            f"{text}"):
+            optimizer.step(closure)
+        np.testing.assert_array_equal(p.detach().numpy(), [1.0, 1.0])
+
+
 def test_variable_without_data_is_an_empty_float_tensor_as_pytorch():
     from torch.autograd import Variable as TorchVariable
     ours, theirs = ts.autograd.Variable(), TorchVariable()

@@ -375,6 +375,9 @@ class Variable(metaclass=_VariableType):
             data = Tensor()
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"Variable: requires_grad must be a bool, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
         if volatile:
             warnings.warn("volatile was removed and now has no effect. Use `with "
                           "torch.no_grad():` instead.", UserWarning, stacklevel=2)
