@@ -459,6 +459,24 @@ def test_floor_division_of_floats_as_python_and_the_remainders_gradient():
     gradcheck(lambda p, q: p % q, [x, y])
 
 
+def test_powers_of_a_bool_tensor_as_pytorch():
+    for exponent in (True, False, 2, 0.5):
+        for framework in (ts, torch):
+            base = framework.tensor([True, False])
+            got = base ** exponent
+            if framework is ts:
+                ours = got
+            else:
+                same_dtype(ours, got)
+                assert ours.tolist() == got.tolist()
+    ours, theirs = ts.tensor([True, False]), torch.tensor([True, False])
+    assert ours.pow_(True) is ours and ours.tolist() == theirs.pow_(True).tolist()
+    with pytest.raises(NotImplementedError):
+        theirs ** torch.tensor([True, True])
+    with pytest.raises(TypeError, match="pow: not implemented for two bool operands"):
+        ours ** ts.tensor([True, True])
+
+
 def test_integer_division_by_zero_and_bool_subtraction_are_refused_as_pytorch():
     for op in (lambda a, b: a // b, lambda a, b: a % b):
         with pytest.raises(RuntimeError, match="ZeroDivisionError"):

@@ -428,11 +428,13 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
-            return ew.PowScalar(exponent).apply(_cast(self, result_type(self, exponent)))
-        return ew.Pow().apply(*_binary("pow", self, exponent))
+            dtype = result_type(self, exponent)
+            power = ew.PowScalar(exponent).apply(_cast(self, dtype))
+            return _cast(power, dtype)          # NumPy's bool ** True is int8; PyTorch's bool
+        return ew.Pow().apply(*_no_bool_powers(*_binary("pow", self, exponent)))
 
     def __rpow__(self, base):
-        return ew.Pow().apply(*_binary("pow", base, self))
+        return ew.Pow().apply(*_no_bool_powers(*_binary("pow", base, self)))
 
     def __matmul__(self, other):
         return linalg.MatMul().apply(self, _lift(other, self, "matmul"))
@@ -1275,6 +1277,14 @@ def _no_bool_subtraction(a, b):
         raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
                         "supported, as in PyTorch; to invert a mask use `~` or "
                         "logical_not(), else cast it first (.long(), .float())")
+    return a, b
+
+
+def _no_bool_powers(a, b):
+    """(a, b), unless both are bool (``**`` of two bool tensors is not in PyTorch)."""
+    if a.array.dtype.kind == "b":
+        raise TypeError("pow: not implemented for two bool operands, as in PyTorch; cast one "
+                        "first (.long())")
     return a, b
 
 
