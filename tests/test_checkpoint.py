@@ -210,6 +210,39 @@ def test_load_checkpoint_rejects_other_files(tmp_path):
         assert numpy.array_equal(p.numpy(), b)
 
 
+def test_a_checkpoint_whose_optimizer_does_not_fit_leaves_parameters_and_buffers_as_they_were(
+        tmp_path):
+    """The model part loads first; when the optimizer part then fails, the model (its
+    BatchNorm running statistics and batch count included) gets its previous state back and
+    the error says what did not fit."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 4)
+            self.bn = nn.BatchNorm1d(4)
+
+        def forward(self, x):
+            return self.bn(self.fc(x))
+    ts.manual_seed(0)
+    saved = Net()
+    adam = optim.Adam(saved.parameters(), lr=0.1)
+    for _ in range(3):
+        adam.zero_grad()
+        saved(ts.randn(5, 3)).sum().backward()
+        adam.step()
+    save_checkpoint(tmp_path / "c.ckpt", saved, adam, epoch=1)
+    ts.manual_seed(1)
+    model = Net()
+    model(ts.randn(5, 3))
+    before = {name: t.numpy().copy() for name, t in model.state_dict().items()}
+    with pytest.raises(ValueError, match="load_checkpoint: .* does not fit: .*SGD"):
+        load_checkpoint(tmp_path / "c.ckpt", model, optim.SGD(model.parameters(), lr=0.1))
+    after = model.state_dict()
+    assert list(after) == list(before)
+    for name, value in before.items():
+        assert numpy.array_equal(after[name].numpy(), value), name
+
+
 def test_load_checkpoint_rejects_every_truncation(tmp_path):
     model = nn.Linear(20, 20)
     save_checkpoint(tmp_path / "c.ckpt", model, optim.SGD(model.parameters(), lr=0.1), step=1)

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tinyseq.escape import dot_html, dot_string, html_text, json_for_script
+from tinyseq.escape import dot_html, dot_string, html_text, json_for_script, plot_text
 
 HOSTILE = ['a"b', "a\\b", 'x"; URL="javascript:alert(1)', "}{ node [shape=box]", "<b>&amp;</b>",
            "line\nbreak", "</script><script>alert(1)</script>", "<!--<script>", "a\u2028b\u2029c",
@@ -63,6 +63,17 @@ def test_json_for_script_cannot_end_the_script_and_reads_back(name):
     for forbidden in ("<", ">", "&", "\u2028", "\u2029"):
         assert forbidden not in text
     assert json.loads(text) == value
+
+
+@pytest.mark.parametrize("name", HOSTILE + [r"w$\frac{a}$^_", "$$", "a\\$b$", "$x$"])
+def test_plot_text_shows_a_name_as_written_in_matplotlib(name):
+    """matplotlib reads text with an even count of unescaped ``$`` as mathtext, where a name
+    such as ``$\\frac{a}$`` stops the drawing; plot_text's output is never mathtext and shows
+    the name as written."""
+    figure = pytest.importorskip("matplotlib.figure").Figure()
+    title = figure.subplots().set_title(plot_text(name))
+    figure.canvas.draw()                               # a mathtext error would raise here
+    assert title._preprocess_math(title.get_text()) == (name, False)
 
 
 def test_json_for_script_refuses_nan():

@@ -400,3 +400,52 @@ def test_issue_24_files_are_refused_in_bounded_memory():
         expected = "loads (" if name.startswith("at the limit") else "ValueError: "
         assert result.startswith(expected), (name, result)
         assert peak_mib < 100, (name, peak_mib)
+
+
+# --- what save refuses to write ----------------------------------------------------------------
+@pytest.mark.parametrize("make", [lambda: (lambda items: items.append(items) or items)([]),
+                                  lambda: (lambda d: d.setdefault("a", {"b": d}) and d)({})],
+                         ids=["a list in itself", "a dict in a dict in itself"])
+def test_save_refuses_an_object_that_contains_itself(tmp_path, make):
+    """It used to loop for ever looking for a Module in it."""
+    path = tmp_path / "cycle.ts"
+    path.write_bytes(b"old")
+    with pytest.raises(ValueError, match=r"save: the object contains itself at '(0|a\.b)'"):
+        ts.save(make(), path)
+    assert path.read_bytes() == b"old"
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    """A tensor listed 20,000 times is written 20,000 times, past load's bound on tensors; a
+    list of 300,000 numbers past its bound on JSON values: both are refused when saving, the
+    old file kept, instead of writing a file that cannot be read back."""
+    path = tmp_path / "big.ts"
+    ts.save({"ok": 1}, path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="save: the object holds 20000 tensors .* at most "
+                                         f"{serialization.MAX_TENSORS}"):
+        ts.save({"a": [ts.ones(1)] * 20_000}, path)
+    with pytest.raises(ValueError, match="save: tinyseq could not read the file back: .* "
+                                         f"at most {serialization.MAX_JSON_VALUES}"):
+        ts.save([1] * 300_000, path)
+    assert path.read_bytes() == before
+    ts.save([1] * 100_000, path)                    # within the bounds: written and read back
+    assert ts.load(path) == [1] * 100_000
+
+
+@pytest.mark.slow
+def test_save_of_a_list_shared_down_forty_levels_stops_at_the_value_bound(tmp_path):
+    """[x, x] nested 40 deep has 2**40 leaves when written out; save stops after
+    MAX_JSON_VALUES of them instead of running for ever."""
+    shared = [ts.ones(1)]
+    for _ in range(40):
+        shared = [shared, shared]
+    with pytest.raises(ValueError, match="save: the object holds more than 500000 values"):
+        ts.save(shared, tmp_path / "dag.ts")
+
+
+def test_a_missing_file_is_an_error_that_names_load_and_the_path(tmp_path):
+    path = tmp_path / "missing.ts"
+    with pytest.raises(FileNotFoundError, match=f"load: no file {str(path)!r}") as error:
+        ts.load(path)
+    assert error.value.filename == str(path)

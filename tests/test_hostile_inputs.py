@@ -139,6 +139,31 @@ def test_recurrent_layers_refuse_float16_input_to_float32_weights_as_pytorch(mod
     assert_unchanged(before, layer)
 
 
+@pytest.mark.parametrize("impl", ["fused", "primitive"])
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_an_initial_state_of_another_dtype_is_refused_in_both_implementations(mode, impl):
+    """The fused layers computed in the state's float64 (and returned float64) where the
+    primitive ones failed in a product; PyTorch refuses the state before anything runs."""
+    state = np.zeros((1, 2, 5))
+    theirs = getattr(torch.nn, mode)(3, 5, dtype=torch.float32)
+    their_state = torch.from_numpy(state)
+    with pytest.raises(RuntimeError):
+        theirs(torch.zeros(4, 2, 3, dtype=torch.float32),
+               (their_state, their_state) if mode == "LSTM" else their_state)
+    layer = getattr(nn, mode)(3, 5, impl=impl)
+    ours = ts.tensor(state)
+    before = snapshot(layer)
+    with ts.trace() as tr:
+        with pytest.raises(ValueError, match=f"{mode}: state dtype float64 does not match "
+                                             f"weight dtype float32"):
+            layer(ts.zeros(4, 2, 3), (ours, ours) if mode == "LSTM" else ours)
+    assert tr.ops == []
+    assert_unchanged(before, layer)
+    cell = getattr(nn, f"{mode}Cell")(3, 5)
+    with pytest.raises(ValueError, match=f"{mode}Cell: state dtype float64 does not match"):
+        cell(ts.zeros(2, 3), (ours[0], ours[0]) if mode == "LSTM" else ours[0])
+
+
 @pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
 def test_a_half_model_gives_float16_in_both_implementations(mode):
     x = ts.randn(5, 2, 3).half()
@@ -199,6 +224,43 @@ def test_ids_changed_in_place_after_forward_fail_backward_as_pytorch():
                                            r"operation: the ids of shape \(2,\) are at version 1"):
         out.sum().backward()
     assert embedding.weight.grad is None
+
+
+VIEW_CHANGES = {
+    "the base of the ids' view": (lambda ids: ids[:], lambda ids, view: ids.__setitem__(0, 4)),
+    "the base, through add_": (lambda ids: ids[0:2], lambda ids, view: ids.add_(1)),
+    "a reshaped view's base": (lambda ids: ids.view(2, 1),
+                               lambda ids, view: ids.__setitem__(1, 3)),
+    "a view of the ids": (lambda ids: ids, lambda ids, view: ids[0:1].fill_(3)),
+    "a transposed view": (lambda ids: ids.view(1, 2).t(), lambda ids, view: ids.zero_()),
+}
+
+
+@pytest.mark.parametrize("change", VIEW_CHANGES, ids=list(VIEW_CHANGES))
+def test_ids_changed_through_a_view_or_its_base_fail_backward_as_pytorch(change):
+    """A view shares its base's storage and version count, as in PyTorch: changing either
+    after forward fails backward instead of sending the gradient to other rows."""
+    make_view, modify = VIEW_CHANGES[change]
+    for framework in (torch, ts):
+        embedding = framework.nn.Embedding(5, 2)
+        ids = framework.tensor([0, 1])
+        view = make_view(ids)
+        out = embedding(view)
+        modify(ids, view)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+        assert embedding.weight.grad is None
+
+
+def test_a_saved_view_changed_through_its_base_fails_backward_as_pytorch():
+    for framework in (torch, ts):
+        a = framework.ones(3, requires_grad=True)
+        b = a * 2
+        first_two = b[:2]
+        squared = first_two * first_two              # saves the view for backward
+        b[0] = 7.0
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            squared.sum().backward()
 
 
 def test_an_ids_array_changed_after_forward_does_not_move_the_gradient():
@@ -376,3 +438,48 @@ def test_sine_wave_refuses_sizes_that_make_no_sequence(kwargs, text):
     with pytest.raises((ValueError, TypeError), match=text):
         SineWave(10, **kwargs)
     assert SineWave(3, seq_len=1)[0][0].shape == (1, 1)
+
+
+# --- names in matplotlib's plots ---------------------------------------------------------------
+MATH_NAME = r"w$\frac{a}$^_"
+
+
+def test_plots_show_names_with_dollars_as_written(tmp_path):
+    """Module, parameter and token names reach matplotlib's titles, legends and ticks as text:
+    a ``$...$`` in a name is not mathtext (``$\\frac{a}$`` would stop the drawing)."""
+    pytest.importorskip("matplotlib")
+    from tinyseq.render import (plot_activations, plot_attention, plot_contribution_matrix,
+                                plot_gradient_flow)
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            setattr(self, "m" + MATH_NAME, nn.LSTM(3, 4, impl="primitive"))
+            setattr(self, MATH_NAME, nn.Parameter(ts.randn(4, 4)))
+
+        def forward(self, x):
+            output, _ = getattr(self, "m" + MATH_NAME)(x)
+            losses = []
+            for t in range(x.shape[0]):
+                with ts.timestep(t):
+                    losses.append(((output[t] @ getattr(self, MATH_NAME)) ** 2).mean())
+            return losses
+    ts.manual_seed(0)
+    model = Model()
+    with ts.trace(values=True) as tr:
+        losses = model(ts.randn(3, 2, 3))
+    figure = plot_activations(tr, "m" + MATH_NAME, "h")
+    figure.savefig(tmp_path / "activations.png")
+    assert figure.axes[0].get_title().startswith("m" + MATH_NAME.replace("$", "\\$"))
+    figure = plot_contribution_matrix(tr, getattr(model, MATH_NAME), losses=losses)
+    figure.savefig(tmp_path / "matrix.png")
+    title = figure.axes[0].get_title()
+    assert figure.axes[0].title._preprocess_math(title) == (
+        f"share of ‖dL_t/d{MATH_NAME}‖ from step s", False)
+    flow = {"steps": [0, 1, 2], "state_grad_norms": [1.0, 0.5, 0.25],
+            "weight_contribution_norms": [1.0, 0.5, 0.2]}
+    plot_gradient_flow({MATH_NAME: flow}, tmp_path / "flow.png", weight_name=MATH_NAME)
+    plot_attention(np.full((2, 2), 0.5), ["$$", MATH_NAME], ["$x$", "$"],
+                   tmp_path / "attention.png")
+    for name in ("activations", "matrix", "flow", "attention"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000

@@ -254,6 +254,10 @@ ROWS = {
                               lambda x: x.round() + 2 * x.floor() + 4 * x.ceil()),
     elementwise.Compare: Row(lambda: [leaf(2, 3), leaf(3)], lambda a, b: a < b, np.less,
                              lambda a, b: a < b),
+    elementwise.FloorDivide: Row(lambda: [leaf(2, 3), leaf(3, away_from_zero=True)],
+                                 lambda a, b: a // b, np.floor_divide, lambda a, b: a // b),
+    elementwise.Remainder: Row(lambda: [leaf(2, 3), leaf(3, low=0.7, high=0.9)],
+                               lambda a, b: a % b, np.remainder, lambda a, b: a % b),
     # linear algebra
     linalg.MatMul: Row(lambda: [leaf(2, 3), leaf(3, 4)], lambda a, b: a @ b, np.matmul,
                        lambda a, b: a @ b),

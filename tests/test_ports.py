@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent / "ports"))
 import harness  # noqa: E402
+import tinyseq as ts  # noqa: E402
 import standin  # noqa: E402
 
 torch = pytest.importorskip("torch")
@@ -216,3 +217,22 @@ def test_chatbot(tmp_path):
                  "dropout = 0.1": "dropout = 0.0"})
     assert len(ours.losses) == 4
     assert_same_losses(theirs, ours)
+
+
+def test_dynamic_graph_morvan(tmp_path):
+    """Windows of 10, 20 or 30 steps drawn by NumPy (seeded alike in both runs): every
+    iteration unrolls a different graph, the state repacked with Variable(h.data). Over 60
+    Adam steps float32 rounding grows to ~4e-4 of the loss; in float64 the runs agree to
+    ~1e-13, so the meaning is PyTorch's."""
+    folders = workdirs(tmp_path, no_files)
+    theirs, ours = harness.port_pair("dynamic_graph_morvan.py", folders)
+    assert len(ours.losses) == 60
+    assert_same_losses(theirs, ours, rtol=2e-3)
+    in_float64 = {"np.float32": "np.float64", "torch.manual_seed(1)":
+                  "torch.manual_seed(1); torch.set_default_dtype(torch.float64)"}
+    try:
+        theirs, ours = harness.port_pair("dynamic_graph_morvan.py", folders, replace=in_float64)
+    finally:                          # the runs share this process: restore both defaults
+        torch.set_default_dtype(torch.float32)
+        ts.set_default_dtype(ts.float32)
+    assert_same_losses(theirs, ours, rtol=1e-10, atol=0)

@@ -230,8 +230,13 @@ def test_reductions_match_numpy_or_raise(op, x, data, keepdims, grad):
         else:
             expect_error(got, "max")
         return
-    status, expected = outcome(lambda: getattr(np, op)(x, axis=axis, keepdims=keepdims))
-    if x.ndim == 0 and axis not in (None, ()):
+    # PyTorch's meaning where NumPy's differs: dim=() reduces every axis, and a 0-d tensor's
+    # dim 0 or -1 is the tensor itself
+    dims = axis if isinstance(axis, (tuple, list)) else (axis,)
+    whole = axis == () or x.ndim == 0 and axis is not None and all(d in (0, -1) for d in dims)
+    status, expected = outcome(lambda: getattr(np, op)(x, axis=None if whole else axis,
+                                                       keepdims=keepdims))
+    if x.ndim == 0 and axis not in (None, ()) and not whole:
         # NumPy itself is inconsistent here (np.sum(np.array(0), axis=0) works for ints but
         # not floats, nor with axis=(0,)): a documented error naming the op is fine too
         if got_status == "error":

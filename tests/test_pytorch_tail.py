@@ -1,7 +1,9 @@
 """The long tail of PyTorch names and meanings that real RNN scripts trip on (issue 23), each
 checked against PyTorch as the oracle, and the differentiable ones against finite differences."""
 import itertools
+import json
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -121,6 +123,84 @@ def test_new_sizes_and_data_as_pytorch(dtype):
                theirs.new_tensor([1, 2], dtype=torch.float16))
 
 
+def test_a_size_is_sizes_where_a_tuple_is_data_as_pytorch():
+    """``x.new(x.size()).zero_()`` and ``torch.Tensor(x.size())``: a Size (what ``shape`` and
+    ``size()`` return) gives a tensor of that shape; a plain tuple gives a tensor holding it."""
+    ours, theirs = ts.ones(2, 3, dtype=ts.float64), torch.ones(2, 3, dtype=torch.float64)
+    assert isinstance(ours.shape, ts.Size) and isinstance(ours.size(), ts.Size)
+    assert ours.shape == (2, 3) and ours.size() == theirs.size() and ours.size(1) == 3
+    cases = [lambda m, x: x.new(x.size()), lambda m, x: x.new(x.shape),
+             lambda m, x: m.Tensor(x.size()), lambda m, x: m.LongTensor(x.size()),
+             lambda m, x: m.FloatTensor(m.Size([4])), lambda m, x: m.Tensor(m.Size([])),
+             lambda m, x: m.LongTensor(), lambda m, x: m.FloatTensor(),
+             lambda m, x: x.new_empty(x.size()), lambda m, x: x.new_empty(3, dtype=m.int64),
+             lambda m, x: x.new_empty((1, 2), requires_grad=True)]
+    for case in cases:
+        got, want = case(ts, ours), case(torch, theirs)
+        assert tuple(got.shape) == tuple(want.shape)
+        same_dtype(got, want)
+        assert got.requires_grad == want.requires_grad
+        assert not got.detach().numpy().any()         # zeros (PyTorch's are uninitialised)
+    for case in (lambda m, x: m.Tensor((2, 3)), lambda m, x: x.new((2, 3))):
+        got, want = case(ts, ours), case(torch, theirs)
+        same_dtype(got, want)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("call", [lambda m: m.Tensor(2.0), lambda m: m.Tensor(True),
+                                  lambda m: m.Tensor(np.float64(2.0)),
+                                  lambda m: m.FloatTensor(2.5), lambda m: m.ones(2).new(2.0)])
+def test_a_lone_float_is_no_size_and_no_sequence_as_pytorch(call):
+    with pytest.raises(TypeError, match="data must be a sequence"):
+        call(torch)
+    with pytest.raises(TypeError, match=r"(Tensor|FloatTensor|new)\(\): data must be a sequence "
+                                        r"\(got (float|bool|float64) "):
+        call(ts)
+
+
+def test_new_of_a_tensor_shares_its_storage_as_pytorch():
+    for framework in (ts, torch):
+        source = framework.ones(3)
+        shared = framework.zeros(2).new(source)
+        shared[0] = 5.0
+        assert source[0].item() == 5.0
+        with pytest.raises(TypeError):
+            framework.zeros(2).new(framework.ones(2, dtype=framework.int64))
+
+
+def test_variable_requires_grad_must_be_a_bool_as_pytorch():
+    from torch.autograd import Variable as TorchVariable
+    with pytest.raises(TypeError):
+        TorchVariable(torch.ones(2), requires_grad="yes")
+    with pytest.raises(TypeError, match="Variable: requires_grad must be a bool, got str 'yes'"):
+        ts.autograd.Variable(ts.ones(2), requires_grad="yes")
+
+
+def test_lbfgs_names_a_closure_that_returns_no_loss_before_moving_anything():
+    """PyTorch's float(closure()) fails with Python's bare TypeError; tinyseq names LBFGS and
+    what the closure returned, at its first evaluation, before any parameter moves."""
+    for returned, text in [(lambda p: None, "got NoneType None"),
+                           (lambda p: p * p, r"got a tensor of shape \(2,\)")]:
+        p = nn.Parameter(ts.ones(2))
+        optimizer = optim.LBFGS([p])
+
+        def closure():
+            optimizer.zero_grad()
+            (p * p).sum().backward()
+            return returned(p)
+        with pytest.raises(TypeError, match=f"LBFGS.step: the closure must return the loss .*"
+                                            f"{text}"):
+            optimizer.step(closure)
+        np.testing.assert_array_equal(p.detach().numpy(), [1.0, 1.0])
+
+
+def test_variable_without_data_is_an_empty_float_tensor_as_pytorch():
+    from torch.autograd import Variable as TorchVariable
+    ours, theirs = ts.autograd.Variable(), TorchVariable()
+    assert tuple(ours.shape) == tuple(theirs.shape) == (0,)
+    same_dtype(ours, theirs)
+
+
 # --- the deprecated scalar-first overloads ----------------------------------------------------
 DEPRECATED = [
     ("add", lambda p, a, b: p.add(-0.5, a)), ("add_", lambda p, a, b: p.add_(-0.5, a)),
@@ -143,6 +223,38 @@ def test_deprecated_scalar_first_overloads_as_pytorch(name, call):
         want = call(theirs, torch.tensor(a), torch.tensor(b))
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)   # in place or not
+
+
+@pytest.mark.parametrize("scalar", [np.float32(-0.5), np.float64(0.25), np.int64(2), "0-d"])
+@pytest.mark.parametrize("name", [name for name, _ in DEPRECATED])
+def test_the_scalar_first_may_be_a_numpy_number_or_a_0d_tensor(name, scalar):
+    """``p.data.add_(lr_schedule[epoch], p.grad.data)``: the learning rate is often a NumPy
+    number, or a 0-d tensor; PyTorch takes both as the scalar."""
+    p, a, b = values(3), values(3), values(3) + 3.0
+    results = []
+    for framework in (ts, torch):
+        number = framework.tensor(0.75) if scalar == "0-d" else scalar
+        target = framework.tensor(p)
+        operands = (framework.tensor(a),) if name.rstrip("_") in ("add", "sub") else \
+            (framework.tensor(a), framework.tensor(b))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = getattr(target, name)(number, *operands)
+        results.append((got.numpy(), target.numpy()))
+    for got, want in zip(results[0], results[1]):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [lambda p, a: p.add_(-0.5, a, alpha=2),
+                                  lambda p, a: p.add(-0.5, a, alpha=2),
+                                  lambda p, a: p.addcmul_(0.3, a, a, value=2),
+                                  lambda p, a: p.addcdiv(0.3, a, a, value=2)])
+def test_the_scalar_given_first_and_as_a_keyword_is_refused_as_pytorch(call):
+    for framework in (ts, torch):
+        p = framework.ones(3)
+        with pytest.raises(TypeError):
+            call(p, framework.ones(3))
+        np.testing.assert_array_equal(p.numpy(), [1.0, 1.0, 1.0])
 
 
 def test_sgd_written_by_hand_with_the_old_overload():
@@ -189,7 +301,70 @@ def test_logsumexp_does_not_overflow_and_takes_minus_infinity():
     same_dtype(ts.tensor([1, 2]).logsumexp(0), torch.tensor([1, 2]).logsumexp(0))
 
 
+@pytest.mark.parametrize("dim", [(), [], 0, -1, (0,)])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean", "amax", "amin", "var", "std", "logsumexp"])
+def test_reductions_over_an_empty_dim_list_or_of_a_0d_tensor_as_pytorch(name, dim, keepdim):
+    """``x.sum(dim=[])`` reduces every dim in PyTorch (not none), and a 0-d tensor's dim 0 or -1
+    is the tensor itself; logsumexp's gradient is checked through both."""
+    for x in (values(2, 3), values()):
+        if x.ndim == 2 and dim not in ((), []):
+            continue
+        if name == "logsumexp" and x.ndim == 2 and not keepdim:
+            continue                  # PyTorch's logsumexp(dim=[]) fails to shape its output
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")           # var of one value: NaN, as PyTorch
+            got = getattr(ts.tensor(x), name)(dim=dim, keepdim=keepdim)
+            want = getattr(torch.tensor(x), name)(dim=dim, keepdim=keepdim)
+        assert tuple(got.shape) == tuple(want.shape)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    if name == "logsumexp":
+        gradcheck(lambda t: t.logsumexp(dim, keepdim=True), [leaf(values(2, 3))])
+        gradcheck(lambda t: t.logsumexp(dim), [leaf(values())])
+
+
+def test_a_0d_tensor_has_only_dims_0_and_minus_1():
+    with pytest.raises(ValueError, match=r"sum: dim 1 is out of range for a 0-d tensor"):
+        ts.tensor(2.0).sum(1)
+    with pytest.raises(IndexError):
+        torch.tensor(2.0).sum(1)
+
+
+def test_logsumexp_over_an_empty_dim_is_minus_infinity_as_pytorch():
+    x = ts.zeros(2, 0, requires_grad=True)
+    got = ts.logsumexp(x, 1)
+    np.testing.assert_array_equal(got.detach().numpy(), torch.logsumexp(torch.zeros(2, 0), 1))
+    got.sum().backward()
+    assert x.grad.shape == (2, 0)
+
+
+def test_logsumexp_gradient_of_a_row_of_minus_infinity_is_nan_without_a_warning():
+    x = np.array([[-np.inf, -np.inf], [-np.inf, 1.0]])
+    ours, theirs = ts.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours.logsumexp(1).sum().backward()
+    theirs.logsumexp(1).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
 # --- softmax without dim ---------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_a_0d_tensor_as_pytorch(name):
+    """PyTorch's implicit dim of a 0-d input is 0: softmax gives 1, log_softmax 0."""
+    x = ts.tensor(0.7, requires_grad=True)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        got = getattr(F, name)(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = getattr(TF, name)(torch.tensor(0.7))
+    assert got.shape == () and got.item() == want.item()
+    assert getattr(x, name)(-1).item() == want.item()
+    gradcheck(lambda t: getattr(t, name)(0), [leaf(0.7)])
+    with pytest.raises(ValueError, match=f"{name}: axis 1 is out of range"):
+        getattr(x, name)(1)
+
+
 @pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_without_dim_uses_pytorchs_implicit_dim_and_warns(shape, name):
@@ -247,6 +422,95 @@ def test_result_type_grid_as_pytorch(kind1, kind2):
         if isinstance(a, ts.Tensor):
             same_dtype(a / b, ta / tb)
             same_dtype(ts.where(a > 0, a, b), torch.where(ta > 0, ta, tb))
+
+
+@pytest.mark.parametrize("op", ["__floordiv__", "__rfloordiv__", "__mod__", "__rmod__"])
+def test_floor_division_and_remainder_as_pytorch_over_the_grid(op):
+    """``//`` and ``%`` with tensors, 0-d tensors and Python scalars of every dtype: PyTorch's
+    result dtype and Python's signs (the floor, the divisor's sign), two bools refused."""
+    for kind1, kind2 in itertools.product(["tensor", "0-d"], KINDS):
+        for dtype1, dtype2 in itertools.product(DTYPES, DTYPES):
+            a, b = operand(ts, dtype1, kind1), operand(ts, dtype2, kind2)
+            ta, tb = operand(torch, dtype1, kind1), operand(torch, dtype2, kind2)
+            if isinstance(b, ts.Tensor):               # signs of both kinds, no zero divisor
+                b, tb = -b if dtype2 not in ("bool", "uint8") else b, \
+                    -tb if dtype2 not in ("bool", "uint8") else tb
+            try:
+                want = getattr(ta, op)(tb)
+            except (RuntimeError, NotImplementedError):
+                with pytest.raises(TypeError, match="not implemented for two bool operands"):
+                    getattr(a, op)(b)
+                continue
+            got = getattr(a, op)(b)
+            same_dtype(got, want)
+            np.testing.assert_allclose(got.numpy().astype(np.float64),
+                                       want.numpy().astype(np.float64), rtol=1e-3)
+
+
+def test_floor_division_of_floats_as_python_and_the_remainders_gradient():
+    a, b = values(4, 3) * 3, values(3) + np.sign(values(3)) * 0.5
+    got, want = ts.tensor(a) // ts.tensor(b), torch.tensor(a) // torch.tensor(b)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    np.testing.assert_array_equal((ts.tensor([1.0]) // 0.1).numpy(), [9.0])    # not floor(10.0)
+    x, y = leaf(a), leaf(b)
+    assert not (x // y).requires_grad
+    ours, theirs = x % y, torch.tensor(a, requires_grad=True) % torch.tensor(b, requires_grad=True)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    gradcheck(lambda p, q: p % q, [x, y])
+
+
+def test_powers_of_a_bool_tensor_as_pytorch():
+    for exponent in (True, False, 2, 0.5):
+        for framework in (ts, torch):
+            base = framework.tensor([True, False])
+            got = base ** exponent
+            if framework is ts:
+                ours = got
+            else:
+                same_dtype(ours, got)
+                assert ours.tolist() == got.tolist()
+    ours, theirs = ts.tensor([True, False]), torch.tensor([True, False])
+    assert ours.pow_(True) is ours and ours.tolist() == theirs.pow_(True).tolist()
+    with pytest.raises(NotImplementedError):
+        theirs ** torch.tensor([True, True])
+    with pytest.raises(TypeError, match="pow: not implemented for two bool operands"):
+        ours ** ts.tensor([True, True])
+
+
+def test_integer_division_by_zero_and_bool_subtraction_are_refused_as_pytorch():
+    for op in (lambda a, b: a // b, lambda a, b: a % b):
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            op(torch.tensor([5, 6]), torch.tensor([2, 0]))
+        with pytest.raises(ZeroDivisionError, match="integer division by zero .* shape \\(2,\\)"):
+            op(ts.tensor([5, 6]), ts.tensor([2, 0]))
+    np.testing.assert_array_equal((ts.tensor([5.0]) // 0.0).numpy(), [np.inf])
+    for op in (lambda m: m.tensor([True]) - 1, lambda m: 1 - m.tensor([True, False]),
+               lambda m: m.tensor([True]) - m.tensor([2.0])):
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool"):
+            op(torch)
+        with pytest.raises(TypeError, match="sub: subtraction, the `-` operator, with a bool"):
+            op(ts)
+
+
+@pytest.mark.parametrize("op", ["add_", "mul_", "__iadd__", "__imul__"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_in_place_ops_on_a_bool_tensor_refuse_a_wider_result_as_pytorch(op, kind):
+    """PyTorch casts an in-place result to the tensor's dtype only where it can: not a float
+    into an integer tensor, and nothing but a bool into a bool tensor."""
+    for dtype in DTYPES:
+        ours, theirs = operand(ts, "bool", "tensor"), operand(torch, "bool", "tensor")
+        b, tb = operand(ts, dtype, kind), operand(torch, dtype, kind)
+        try:
+            want = getattr(theirs, op)(tb)
+        except RuntimeError:
+            with pytest.raises(RuntimeError, match="can't be cast to the desired output "
+                                                   "type bool"):
+                getattr(ours, op)(b)
+            assert ours.numpy().tolist() == [True, True]              # unchanged
+            continue
+        got = getattr(ours, op)(b)
+        same_dtype(got, want)
+        assert got.numpy().tolist() == want.numpy().tolist()
 
 
 def test_int64_with_float32_gives_float32():
@@ -349,6 +613,24 @@ def test_batch_norm_weights_copy_across_and_errors_name_the_shapes():
     assert ours.num_batches_tracked.item() == 1       # nothing changed by the refused call
     ours.double()
     assert ours.running_mean.dtype == ts.float64 and ours.num_batches_tracked.dtype == ts.int64
+
+
+@pytest.mark.parametrize("options", [{}, {"affine": False}, {"track_running_stats": False}])
+def test_batch_norm_refuses_mixed_and_integer_dtypes_as_pytorch_and_changes_nothing(options):
+    ours, theirs = nn.BatchNorm1d(3, **options), torch.nn.BatchNorm1d(3, **options)
+    before = {k: v.numpy().copy() for k, v in ours.state_dict().items()}
+    for dtype, training in itertools.product(("float64", "int64"), (True, False)):
+        ours.train(training), theirs.train(training)
+        with pytest.raises(RuntimeError):
+            theirs(torch.ones(4, 3, dtype=getattr(torch, dtype)))
+        with pytest.raises(TypeError, match="batch_norm: input (of dtype float64 with .*mixed "
+                                            "dtypes|must be floating point, got dtype int64)"):
+            ours(ts.ones(4, 3, dtype=getattr(ts, dtype)))
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), before[key])
+    assert ours.double().train()(ts.randn(4, 3, dtype=ts.float64)).dtype == ts.float64
+    with pytest.raises(ValueError, match="BatchNorm1d: momentum must be finite, got nan"):
+        nn.BatchNorm1d(3, momentum=float("nan"))
 
 
 def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
@@ -525,6 +807,43 @@ def test_a_saved_module_loads_with_weights_only_false(tmp_path):
     bundle = tmp_path / "bundle.pt"
     ts.save({"model": model, "epoch": 3}, bundle)
     assert ts.load(bundle, weights_only=False)["epoch"] == 3
+
+
+@pytest.mark.parametrize("weights_only", [None, True])
+def test_weights_only_none_is_the_default_and_refuses_a_module_without_running_it(tmp_path,
+                                                                                weights_only):
+    """PyTorch reads ``weights_only=None`` as its default, True: a crafted module file whose
+    pickle would run code is refused and runs nothing."""
+    import base64
+    import pickle
+    import struct
+
+    marker = tmp_path / "RAN"
+
+    class Exploit:
+        def __reduce__(self):
+            return (marker.touch, ())
+    path = tmp_path / "module.pt"
+    ts.save(nn.Linear(2, 2), path)
+    raw = path.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + size])
+    tree = json.loads(header["__metadata__"]["tinyseq"])
+    tree["root"]["pickle"] = base64.b64encode(pickle.dumps(Exploit())).decode()
+    header["__metadata__"]["tinyseq"] = json.dumps(tree)
+    checksums = json.loads(header["__metadata__"]["tinyseq.crc32"])
+    checksums["tree"] = zlib.crc32(header["__metadata__"]["tinyseq"].encode())
+    header["__metadata__"]["tinyseq.crc32"] = json.dumps(checksums)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(encoded)) + encoded + raw[8 + size:])
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        ts.load(path, weights_only=weights_only)
+    assert not marker.exists()
+    with pytest.raises(TypeError, match="load: weights_only must be True or False .* got int 0"):
+        ts.load(path, weights_only=0)
+    assert not marker.exists()
+    ts.load(path, weights_only=False)               # the explicit opt-in runs the file's code
+    assert marker.exists()
 
 
 def test_weights_only_false_never_unpickles_foreign_files(tmp_path):

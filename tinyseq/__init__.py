@@ -11,7 +11,7 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
                        as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
                        ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
                        zeros_like)
-from .dtypes import dtype, get_default_dtype, promote_types, set_default_dtype
+from .dtypes import Size, dtype, get_default_dtype, promote_types, set_default_dtype
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace

@@ -101,6 +101,11 @@ class Function:
         out.array = y
         out.grad = out._node = out._versions = None
         out.requires_grad = False
+        if y.base is not None:      # a view of an input's storage shares its version count
+            for t in inputs:
+                if device.xp.may_share_memory(y, t.array):
+                    out._versions = t._version_counter()
+                    break
         observers = state.observers if registry.observing else ()
         if requires_grad and self.differentiable and state.grad_enabled:
             out.requires_grad = True
@@ -271,7 +276,8 @@ def _note_op(error, node):
 
 
 class VersionCounter:
-    """How many in-place changes a storage has seen; shared by a tensor and its detached views.
+    """How many in-place changes a storage has seen; shared by a tensor, its detached tensors
+    and the views ops make of it (indexing, view, transpose, expand), as in PyTorch.
     An op that keeps an input's values for backward notes the count and checks it there."""
 
     __slots__ = ("_value",)
@@ -364,9 +370,14 @@ class Variable(metaclass=_VariableType):
     sharing ``t``'s storage (as ``t.detach().requires_grad_(requires_grad)``); every Tensor is
     an instance of Variable."""
 
-    def __new__(cls, data, requires_grad=False, volatile=False):
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        if data is None:                   # PyTorch's Variable(): an empty float tensor
+            data = Tensor()
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"Variable: requires_grad must be a bool, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
         if volatile:
             warnings.warn("volatile was removed and now has no effect. Use `with "
                           "torch.no_grad():` instead.", UserWarning, stacklevel=2)

@@ -68,8 +68,8 @@ def load_checkpoint(path, model, optimizer=None):
         raise ValueError(f"{where}: the model state is not a dict")
     # Each load below checks all of its part before changing it; when a later part fails,
     # the parts loaded before it get their previous state back.
-    model_before = {name: Tensor.from_array(p.array.copy(), False)
-                    for name, p in model.named_parameters()}
+    model_before = {name: Tensor.from_array(t.array.copy(), False)
+                    for name, t in model.state_dict().items()}     # buffers too
     optimizer_before = None if optimizer is None else optimizer.state_dict()
     random_before = random.get_state()
     try:

@@ -3,7 +3,7 @@ import numpy
 
 from . import backend, random
 from .dtypes import array_from_data, check_requires_grad, get_default_dtype, new_shape
-from .tensor import Tensor
+from .tensor import Tensor, legacy_sizes
 
 
 def _float_dtype(dtype):
@@ -155,8 +155,9 @@ class _TensorType(type):
 
 def _tensor_type(name, dtype):
     def __new__(cls, *data):
-        if not data or all(isinstance(n, int) for n in data):
-            return zeros(*data, dtype=cls.dtype)
+        sizes = legacy_sizes(name, data)
+        if sizes is not None:
+            return zeros(sizes, dtype=cls.dtype)
         if len(data) != 1:
             raise TypeError(f"{name}: expected sizes or one sequence of values, got {data!r}")
         return tensor(data[0], dtype=cls.dtype)

@@ -109,6 +109,13 @@ def as_array(data, dtype, op):
     return array
 
 
+class Size(tuple):
+    """A tensor's shape, as ``torch.Size``: a tuple of ints that the legacy constructors
+    (``ts.Tensor(x.size())``, ``x.new(x.shape)``) read as sizes, where a plain tuple is data."""
+
+    __slots__ = ()
+
+
 def shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]

@@ -2,8 +2,8 @@
 
 Module, parameter, scope and op names come from user code or from a loaded checkpoint, so a
 name may hold quotes, braces, ``<``, newlines or ``</script>``. Each writer (DOT text, SVG via
-Graphviz, the explorer's HTML) calls the one function for the context it writes into, and no
-``URL`` or ``href`` attribute is ever built from a name.
+Graphviz, the explorer's HTML, matplotlib's labels) calls the one function for the context it
+writes into, and no ``URL`` or ``href`` attribute is ever built from a name.
 """
 import html
 import json
@@ -30,6 +30,12 @@ def dot_html(text):
 def html_text(text):
     """Text for an HTML element's content or a quoted attribute value."""
     return html.escape(str(text), quote=True)
+
+
+def plot_text(text):
+    """Text for a matplotlib label, tick or title that shows ``text`` as written: a ``$``
+    cannot start mathtext (where ``$\\frac{a}$`` in a name would stop the plot)."""
+    return str(text).replace("$", "\\$")
 
 
 def json_for_script(value):

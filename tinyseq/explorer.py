@@ -634,11 +634,11 @@ def plot_activations(trace, module, quantity, units=None, layer=0, reverse=False
     if len(units) > 40:
         axis.set_yticks([])
     if text is not None and steps <= 160:
-        axis.set_xticks(range(steps), [repr(ch)[1:-1] for ch in text], fontsize=7,
+        axis.set_xticks(range(steps), [escape.plot_text(repr(ch)[1:-1]) for ch in text], fontsize=7,
                         fontfamily="monospace")
     axis.set_xlabel("time step t" + (" (the character read)" if text is not None else ""))
     axis.set_ylabel("unit")
-    where = f"{module or 'model'}" + (f" layer {layer}" if layer else "") + \
+    where = escape.plot_text(module or "model") + (f" layer {layer}" if layer else "") + \
         (" reverse" if reverse else "")
     axis.set_title(title or f"{where}: {quantity}_t per unit over time")
     figure.colorbar(image, ax=axis, fraction=0.03)

@@ -245,6 +245,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input with a channel dim (N, C, ...), got shape "
                          f"{tuple(input.shape)}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"batch_norm: input must be floating point, got dtype {input.dtype}")
+    others = {name: t.dtype for name, t in (("running_mean", running_mean),
+                                             ("running_var", running_var), ("weight", weight),
+                                             ("bias", bias)) if t is not None}
+    mixed = {name: dtype for name, dtype in others.items() if dtype != input.dtype}
+    if mixed:                   # PyTorch: "mixed dtype (CPU): all inputs must share same datatype"
+        raise TypeError(f"batch_norm: input of dtype {input.dtype} with "
+                        f"{', '.join(f'{k} of dtype {v}' for k, v in mixed.items())}: mixed "
+                        f"dtypes, refused as PyTorch refuses them; convert the input or the "
+                        f"layer (.to(dtype))")
     channels = input.shape[1]
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, channels) + (1,) * (input.ndim - 2)

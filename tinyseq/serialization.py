@@ -80,7 +80,12 @@ def save(obj, f):
     object open for writing."""
     tensors = {}
     module = _first_module(obj)
-    root = _encode(obj, tensors, [], 0) if module is None else _pickled(obj, module, tensors)
+    root = _encode(obj, tensors, [], 0, set(), [0]) if module is None else \
+        _pickled(obj, module, tensors)
+    if len(tensors) > MAX_TENSORS:      # load would refuse the file
+        raise ValueError(f"save: the object holds {len(tensors)} tensors (one per reference: "
+                         f"a tensor listed twice is written twice); tinyseq reads at most "
+                         f"{MAX_TENSORS}")
     tree = json.dumps({"version": VERSION, "root": root})
     checksums = {"tree": zlib.crc32(tree.encode("utf-8")),
                  "tensors": {name: [zlib.crc32(array.reshape(-1).view(numpy.uint8)),
@@ -88,6 +93,7 @@ def save(obj, f):
                              for name, array in tensors.items()}}
     metadata = {FORMAT_KEY: tree, CHECKSUM_KEY: json.dumps(checksums)}
     content = safetensors.numpy.save(tensors, metadata)
+    _check_readable(content)
     if _is_file_object(f):
         if isinstance(f, io.TextIOBase):
             raise TypeError("save: the file object is open in text mode; open it with 'wb'")
@@ -96,10 +102,38 @@ def save(obj, f):
     write_atomically(_as_path("save", f), lambda file: file.write(content))
 
 
-def _encode(obj, tensors, path, depth):
+def _check_readable(content):
+    """Refuse to write what ``load`` would refuse: a header past its size or value bounds."""
+    header_size = struct.unpack("<Q", content[:8])[0]
+    if header_size > MAX_HEADER_BYTES:
+        raise ValueError(f"save: the file's header would take {header_size} bytes; tinyseq "
+                         f"reads headers of at most {MAX_HEADER_BYTES}")
+    try:
+        _parse_json(content[8:8 + header_size], "the header")
+    except _Malformed as problem:
+        raise ValueError(f"save: tinyseq could not read the file back: {problem}") from None
+
+
+def _encode(obj, tensors, path, depth, open_containers, count):
+    """The JSON tree of ``obj``; its tensors go into ``tensors``. ``open_containers`` holds the
+    ids of the dicts and lists being written around ``obj`` (one of them again is a cycle) and
+    ``count`` the values written so far, bounded as ``load`` bounds them."""
     if depth > MAX_DEPTH:
         raise ValueError(f"save: the object is nested deeper than {MAX_DEPTH} levels at "
                          f"{_dotted(path)!r}")
+    count[0] += 1
+    if count[0] > MAX_JSON_VALUES:
+        raise ValueError(f"save: the object holds more than {MAX_JSON_VALUES} values (a list "
+                         f"or dict referred to twice is written twice); tinyseq reads at most "
+                         f"that many")
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in open_containers:
+            raise ValueError(f"save: the object contains itself at {_dotted(path)!r}")
+        open_containers.add(id(obj))
+        try:
+            return _encode_container(obj, tensors, path, depth, open_containers, count)
+        finally:
+            open_containers.discard(id(obj))
     if isinstance(obj, Tensor) or backend.is_array(obj):
         array = backend.to_numpy(obj.array if isinstance(obj, Tensor) else obj)
         if array.dtype.kind not in _SAVED_KINDS or array.dtype.itemsize > 8:
@@ -109,13 +143,6 @@ def _encode(obj, tensors, path, depth):
         name = _unique_name(_dotted(path) or "tensor", tensors)
         tensors[name] = array
         return {"tensor" if isinstance(obj, Tensor) else "array": name}
-    if isinstance(obj, dict):
-        return {"dict": [[_encode_key(k), _encode(v, tensors, path + [str(k)], depth + 1)]
-                         for k, v in obj.items()]}
-    if isinstance(obj, (list, tuple)):
-        items = [_encode(v, tensors, path + [str(i)], depth + 1)
-                 for i, v in enumerate(obj)]
-        return {"list" if isinstance(obj, list) else "tuple": items}
     if isinstance(obj, numpy.generic):
         obj = obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -128,14 +155,28 @@ def _encode(obj, tensors, path, depth):
                     f"tuples of tensors, arrays, numbers and strings)")
 
 
+def _encode_container(obj, tensors, path, depth, open_containers, count):
+    if isinstance(obj, dict):
+        return {"dict": [[_encode_key(k), _encode(v, tensors, path + [str(k)], depth + 1,
+                                                  open_containers, count)]
+                         for k, v in obj.items()]}
+    items = [_encode(v, tensors, path + [str(i)], depth + 1, open_containers, count)
+             for i, v in enumerate(obj)]
+    return {"list" if isinstance(obj, list) else "tuple": items}
+
+
 def _first_module(obj):
-    """The first Module in ``obj`` or in the dicts, lists and tuples it holds, else None."""
+    """The first Module in ``obj`` or in the dicts, lists and tuples it holds, else None; each
+    container is looked into once, so a cycle or a shared list costs no more than its size."""
     from .nn import Module
-    work = [obj]
+    work, seen = [obj], set()
     while work:
         item = work.pop()
         if isinstance(item, Module):
             return item
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
         if isinstance(item, dict):
             work.extend(reversed(list(item.values())))
         elif isinstance(item, (list, tuple)):
@@ -348,7 +389,10 @@ def _require_regular(op, path, status):
 def _open_regular(path):
     """Open ``path`` for reading after checking that it is a regular file; O_NONBLOCK keeps a
     FIFO swapped in between the check and the open from blocking."""
-    _require_regular("load", path, os.stat(path))
+    status = _stat_or_none(path)
+    if status is None:
+        raise FileNotFoundError(errno.ENOENT, f"load: no file {path!r}", path)
+    _require_regular("load", path, status)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
         _require_regular("load", path, os.fstat(fd))
@@ -367,7 +411,13 @@ def load(f, device="cpu", *, weights_only=True, map_location=None):
     """Read what ``save`` wrote (or any safetensors file, or a tinyseq ``.npz``) from ``f``, a
     path or a binary file object; tensors come back on ``device`` (or ``map_location``, as
     PyTorch spells it). A saved Module loads only with ``weights_only=False``, which unpickles
-    it and so runs whatever code the file names: pass it only for files you trust."""
+    it and so runs whatever code the file names: pass it only for files you trust.
+    ``weights_only=None`` means the default, True, as in PyTorch."""
+    if weights_only is None:
+        weights_only = True
+    if not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be True or False (None means True), got "
+                        f"{type(weights_only).__name__} {weights_only!r}")
     device = backend.get_device(device if map_location is None else map_location)
     if _is_file_object(f):
         if isinstance(f, io.TextIOBase):

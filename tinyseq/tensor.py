@@ -17,6 +17,7 @@ from a float64 loss.
 import builtins
 import collections
 import math
+import numbers
 import operator
 import warnings
 
@@ -25,7 +26,7 @@ import numpy
 from . import autograd, backend, random
 from .ops import elementwise as ew
 from .ops import linalg, nn_ops, reduction, shape as shape_ops
-from .dtypes import (array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
+from .dtypes import (Size, array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
                      get_default_dtype, new_shape, promote_types, shape_arg)
 from .ops.reduction import normalize_axes
 
@@ -58,6 +59,7 @@ class device(str):
 
 _devices_by_name = {}
 _new_object = object.__new__
+_new_size = tuple.__new__
 
 
 class Tensor:
@@ -75,9 +77,9 @@ class Tensor:
             raise TypeError(f"Tensor: requires_grad must be a bool keyword argument, got "
                             f"{type(requires_grad).__name__} {requires_grad!r}")
         xp = backend.get_device("cpu" if device is None else device).xp
-        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
-                        and not isinstance(n, builtins.bool) for n in data):
-            array = xp.zeros(new_shape("Tensor", data, get_default_dtype()) if data else (0,),
+        sizes = legacy_sizes("Tensor", data)
+        if sizes is not None:
+            array = xp.zeros(new_shape("Tensor", sizes, get_default_dtype()),
                              dtype=get_default_dtype())
         elif len(data) != 1:
             raise TypeError(f"Tensor: expected sizes (ints) or one sequence of values, got "
@@ -108,7 +110,7 @@ class Tensor:
     # --- what it is -------------------------------------------------------------------------
     @property
     def shape(self):
-        return self.array.shape
+        return _new_size(Size, self.array.shape)
 
     @property
     def ndim(self):
@@ -142,7 +144,7 @@ class Tensor:
         return self._node
 
     def size(self, dim=None):
-        return self.array.shape if dim is None else self.array.shape[dim]
+        return _new_size(Size, self.array.shape) if dim is None else self.array.shape[dim]
 
     def numel(self):
         return self.array.size
@@ -332,11 +334,17 @@ class Tensor:
         """PyTorch's legacy ``t.new(*sizes)`` (zeros) or ``t.new(data)``: a new tensor of t's
         dtype and device (``weight.new(layers, batch, hidden).zero_()``)."""
         device = self.device if device is None else device
-        if builtins.all(isinstance(n, (builtins.int, numpy.integer))
-                        and not isinstance(n, builtins.bool) for n in data):
-            return self.new_zeros(shape_arg(data) if data else (0,), device=device)
+        sizes = legacy_sizes("new", data)
+        if sizes is not None:
+            return self.new_zeros(shape_arg(sizes), device=device)
         if len(data) != 1:
             raise TypeError(f"new: expected sizes (ints) or one sequence of values, got {data!r}")
+        if isinstance(data[0], Tensor):     # shares its storage, as PyTorch's t.new(other)
+            if data[0].dtype != self.dtype or data[0].device != device:
+                raise TypeError(f"new: a tensor of dtype {data[0].dtype} on "
+                                f"{data[0].device} for one of dtype {self.dtype} on {device}; "
+                                f"use other.to(...) first")
+            return Tensor.from_array(data[0].array)
         return self.new_tensor(data[0], device=device)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -360,6 +368,10 @@ class Tensor:
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_full(shape_arg(size), 1, dtype, device, requires_grad)
 
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """Uninitialised in PyTorch; zeros here, so nothing depends on leftover memory."""
+        return self.new_full(shape_arg(size), 0, dtype, device, requires_grad)
+
     def __index__(self):
         if self.array.size != 1 or self.array.dtype.kind not in "iub":
             raise TypeError(f"only integer tensors of a single element can be converted to an "
@@ -374,10 +386,10 @@ class Tensor:
         return ew.Add().apply(*_binary("add", other, self))
 
     def __sub__(self, other):
-        return ew.Sub().apply(*_binary("sub", self, other))
+        return ew.Sub().apply(*_binary("sub", *_no_bool_subtraction(self, other)))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(*_binary("sub", other, self))
+        return ew.Sub().apply(*_binary("sub", *_no_bool_subtraction(other, self)))
 
     def __mul__(self, other):
         return ew.Mul().apply(*_binary("mul", self, other))
@@ -391,6 +403,20 @@ class Tensor:
     def __rtruediv__(self, other):
         return ew.Div().apply(*_binary("div", other, self))
 
+    def __floordiv__(self, other):
+        return ew.FloorDivide().apply(*_integer_division("floor_divide", self, other))
+
+    def __rfloordiv__(self, other):
+        return ew.FloorDivide().apply(*_integer_division("floor_divide", other, self))
+
+    def __mod__(self, other):
+        return ew.Remainder().apply(*_integer_division("remainder", self, other))
+
+    def __rmod__(self, other):
+        return ew.Remainder().apply(*_integer_division("remainder", other, self))
+
+    floor_divide, remainder = __floordiv__, __mod__
+
     def __neg__(self):
         return ew.Neg().apply(self)
 
@@ -402,11 +428,13 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, (builtins.int, builtins.float)):
-            return ew.PowScalar(exponent).apply(_cast(self, result_type(self, exponent)))
-        return ew.Pow().apply(*_binary("pow", self, exponent))
+            dtype = result_type(self, exponent)
+            power = ew.PowScalar(exponent).apply(_cast(self, dtype))
+            return _cast(power, dtype)          # NumPy's bool ** True is int8; PyTorch's bool
+        return ew.Pow().apply(*_no_bool_powers(*_binary("pow", self, exponent)))
 
     def __rpow__(self, base):
-        return ew.Pow().apply(*_binary("pow", base, self))
+        return ew.Pow().apply(*_no_bool_powers(*_binary("pow", base, self)))
 
     def __matmul__(self, other):
         return linalg.MatMul().apply(self, _lift(other, self, "matmul"))
@@ -537,10 +565,14 @@ class Tensor:
 
     def softmax(self, dim=-1, *, axis=_UNSET):
         dim = _alias("softmax", "dim", dim, "axis", axis, -1)
+        if self.ndim == 0:          # as PyTorch: the one element, over dim 0 or -1
+            return self.reshape(1).softmax(_check_axis("softmax", dim, 1)).reshape(())
         return nn_ops.Softmax(_check_axis("softmax", dim, self.ndim)).apply(self)
 
     def log_softmax(self, dim=-1, *, axis=_UNSET):
         dim = _alias("log_softmax", "dim", dim, "axis", axis, -1)
+        if self.ndim == 0:
+            return self.reshape(1).log_softmax(_check_axis("log_softmax", dim, 1)).reshape(())
         return nn_ops.LogSoftmax(_check_axis("log_softmax", dim, self.ndim)).apply(self)
 
     # --- in place ---------------------------------------------------------------------------
@@ -564,7 +596,8 @@ class Tensor:
             raise ValueError(f"{op}: the result has shape {tuple(result.shape)}, which does not "
                              f"fit the tensor's shape {tuple(self.shape)} in place")
         if result.array.dtype != self.array.dtype:
-            if result.array.dtype.kind == "f" and self.array.dtype.kind != "f":
+            kind, own_kind = result.array.dtype.kind, self.array.dtype.kind
+            if kind == "f" and own_kind != "f" or own_kind == "b":   # PyTorch's canCast
                 raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the "
                                    f"desired output type {self.dtype}")
             result = result.to(self.array.dtype)
@@ -724,24 +757,24 @@ class Tensor:
     def sum(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("sum", dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
-        return reduction.Sum(_axes("sum", dim, self.ndim), keepdim).apply(x)
+        return reduction.Sum(_reduced_axes("sum", dim, self.ndim), keepdim).apply(x)
 
     def logsumexp(self, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         """log(sum(exp(t))) over ``dim`` without overflow, as ``torch.logsumexp``."""
         dim, keepdim = _dims("logsumexp", dim, keepdim, axis, keepdims)
         x = _floating(self)
-        return reduction.LogSumExp(_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
+        return reduction.LogSumExp(_reduced_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("mean", dim, keepdim, axis, keepdims)
         x = self if dtype is None else self.to(dtype)
-        return reduction.Mean(_axes("mean", dim, self.ndim), keepdim).apply(x)
+        return reduction.Mean(_reduced_axes("mean", dim, self.ndim), keepdim).apply(x)
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=_UNSET,
             keepdims=_UNSET):
         """Variance over ``dim``, dividing by n - correction (correction 1 when unbiased)."""
         dim, keepdim = _dims("var", dim, keepdim, axis, keepdims)
-        axes = _axes("var", dim, self.ndim)
+        axes = _reduced_axes("var", dim, self.ndim)
         count = math.prod(self.shape[a] for a in axes)
         correction = (1 if unbiased else 0) if correction is None else correction
         centred = self - self.mean(axes, keepdim=True)
@@ -777,11 +810,11 @@ class Tensor:
         """Largest values over ``dim`` (an int, a tuple or None for all); the gradient is shared
         equally among ties."""
         dim, keepdim = _dims("amax", dim, keepdim, axis, keepdims)
-        return reduction.Max(_axes("amax", dim, self.ndim), keepdim).apply(self)
+        return reduction.Max(_reduced_axes("amax", dim, self.ndim), keepdim).apply(self)
 
     def amin(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         dim, keepdim = _dims("amin", dim, keepdim, axis, keepdims)
-        return reduction.Min(_axes("amin", dim, self.ndim), keepdim).apply(self)
+        return reduction.Min(_reduced_axes("amin", dim, self.ndim), keepdim).apply(self)
 
     def _extreme(self, op, dim, keepdim):
         dim = _check_axis(op, dim, self.ndim) % self.ndim
@@ -1074,23 +1107,50 @@ def _alias(op, name, value, alias, alias_value, default):
     return alias_value
 
 
-def _scalar_first(op, args, count, keyword, default):
+def legacy_sizes(op, data):
+    """The shape a legacy constructor (``Tensor(...)``, ``t.new(...)``, ``FloatTensor(...)``)
+    is given: its ints, or one Size (``Tensor(x.size())``), or () for no argument at all,
+    which PyTorch reads as shape (0,); None when it is given data. A lone number that is not
+    an int is refused as PyTorch refuses it (``Tensor(2.0)``: data must be a sequence)."""
+    if len(data) == 1 and isinstance(data[0], Size):
+        return tuple(data[0])
+    if not data:
+        return (0,)
+    if builtins.all(isinstance(n, (builtins.int, numpy.integer))
+                    and not isinstance(n, builtins.bool) for n in data):
+        return data
+    if len(data) == 1 and isinstance(data[0], (builtins.float, builtins.bool, builtins.complex,
+                                               numpy.floating, numpy.bool_, numpy.complexfloating)):
+        raise TypeError(f"{op}(): data must be a sequence (got {type(data[0]).__name__} "
+                        f"{data[0]!r}); for a 0-d tensor use ts.tensor({data[0]!r})")
+    return None
+
+
+def _scalar_first(op, args, count, keyword, value, default=1):
     """(scalar, operands) of a call to ``op`` that takes ``count`` tensor operands and a
     keyword scalar; PyTorch still accepts, with a warning, its old overloads that put the
-    scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``)."""
-    if len(args) == count + 1 and isinstance(args[0], (builtins.int, builtins.float)) \
-            and builtins.all(isinstance(a, Tensor) for a in args[1:]):
+    scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``), the scalar
+    a Python or NumPy number or a 0-d tensor, and refuses the scalar given twice."""
+    keyword_given = not (isinstance(value, numbers.Number) and value == default)
+    first = args[0] if args else None
+    scalar = (isinstance(first, numbers.Real)
+              and not isinstance(first, (builtins.bool, numpy.bool_))
+              or isinstance(first, Tensor) and first.ndim == 0)
+    if len(args) == count + 1 and scalar and builtins.all(isinstance(a, Tensor) for a in args[1:]):
+        if keyword_given:
+            raise TypeError(f"{op}() got the scalar first and {keyword}= as well; give "
+                            f"{op}(..., {keyword}=scalar) only")
         operands = ", ".join(f"Tensor {name}" for name in ("tensor1", "tensor2")[:count]) \
             if count == 2 else "Tensor other"
         warnings.warn(f"This overload of {op} is deprecated:\n\t{op}(Number {keyword}, "
                       f"{operands})\nConsider using one of the following signatures instead:"
                       f"\n\t{op}({operands}, *, Number {keyword} = 1)", UserWarning,
                       stacklevel=3)
-        return args[0], args[1:]
+        return (first.item() if isinstance(first, Tensor) else first), args[1:]
     if len(args) != count:
         raise TypeError(f"{op}() takes {count} tensor operand{'s' * (count > 1)} and "
                         f"{keyword}= as a keyword, got {len(args)} positional arguments")
-    return default, args
+    return value, args
 
 
 def _dims(op, dim, keepdim, axis, keepdims):
@@ -1210,11 +1270,55 @@ def _binary(op, a, b):
     return _cast(_lift(a, like, op), dtype), _cast(_lift(b, like, op), dtype)
 
 
+def _no_bool_subtraction(a, b):
+    """(a, b), unless one is a bool tensor: PyTorch refuses ``-`` there, where NumPy would
+    subtract bytes (True - 2 as uint8 255)."""
+    if builtins.any(isinstance(t, Tensor) and t.array.dtype.kind == "b" for t in (a, b)):
+        raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                        "supported, as in PyTorch; to invert a mask use `~` or "
+                        "logical_not(), else cast it first (.long(), .float())")
+    return a, b
+
+
+def _no_bool_powers(a, b):
+    """(a, b), unless both are bool (``**`` of two bool tensors is not in PyTorch)."""
+    if a.array.dtype.kind == "b":
+        raise TypeError("pow: not implemented for two bool operands, as in PyTorch; cast one "
+                        "first (.long())")
+    return a, b
+
+
+def _integer_division(op, a, b):
+    """The operands of ``//`` or ``%`` in PyTorch's result type; as in PyTorch, two bools are
+    refused and an integer divisor of zero is a ZeroDivisionError (NumPy would give 0)."""
+    a, b = _binary(op, a, b)
+    if a.array.dtype.kind == "b":
+        raise TypeError(f"{op}: not implemented for two bool operands, as in PyTorch; cast "
+                        f"one first (.long())")
+    if a.array.dtype.kind in "iu" and not b.array.all():
+        raise ZeroDivisionError(f"{op}: integer division by zero (divisor of shape "
+                                f"{tuple(b.shape)}, dtype {b.dtype})")
+    return a, b
+
+
 def _axes(op, axis, ndim):
     try:
         return normalize_axes(axis, ndim)
     except (ValueError, TypeError) as error:
         raise type(error)(f"{op}: {error}") from None
+
+
+def _reduced_axes(op, dim, ndim):
+    """The axes a reduction sums over: ``dim=()`` or ``[]`` is every axis, as in PyTorch (its
+    ``x.sum(dim=[])`` is ``x.sum()``), and a 0-d tensor's dim 0 or -1 is the tensor itself."""
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None
+    if ndim == 0:                   # 0 and -1 name it, as in PyTorch
+        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+        if dim is not None and not builtins.all(d in (0, -1) for d in dims):
+            raise ValueError(f"{op}: dim {dim!r} is out of range for a 0-d tensor (0 or -1)")
+        return ()
+    return _axes(op, dim, ndim)
 
 
 def _check_axis(op, axis, ndim):

@@ -20,7 +20,7 @@ class _BatchNorm(Module):
         name = type(self).__name__
         self.num_features = checks.integer(name, "num_features", num_features, minimum=1)
         self.eps = checks.real(name, "eps", eps, minimum=0.0)
-        self.momentum = None if momentum is None else checks.real(name, "momentum", momentum)
+        self.momentum = None if momentum is None else checks.finite(name, "momentum", momentum)
         self.affine = checks.flag(name, "affine", affine)
         self.track_running_stats = checks.flag(name, "track_running_stats", track_running_stats)
         device = "cpu" if device is None else device

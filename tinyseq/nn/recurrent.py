@@ -106,11 +106,17 @@ def _check_floating(name, x, weight):
                          f"model (.float(), .double())")
 
 
-def _check_state(name, state, shape):
+def _check_state(name, state, shape, weight):
+    """A state of ``shape`` and of the weights' dtype, for the fused and primitive layers
+    alike (PyTorch refuses a state of another dtype)."""
     if not isinstance(state, Tensor):
         raise TypeError(f"{name}: the state must be a Tensor, got {type(state).__name__}")
     if tuple(state.shape) != shape:
         raise ValueError(f"{name}: expected a state of shape {shape}, got {tuple(state.shape)}")
+    if state.dtype != weight.dtype:
+        raise ValueError(f"{name}: state dtype {state.dtype} does not match weight dtype "
+                         f"{weight.dtype}; convert the state (h.to({weight.dtype})) or the "
+                         f"model (.float(), .double())")
 
 
 class _CellBase(Module):
@@ -151,7 +157,7 @@ class RNNCell(_CellBase):
         batch = self._check_input(x)
         if h is None:
             h = _zeros_like_batch(x, batch, self.hidden_size)
-        _check_state("RNNCell", h, (batch, self.hidden_size))
+        _check_state("RNNCell", h, (batch, self.hidden_size), self.weight_ih)
         h = rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
                      self.nonlinearity)
         report_values("", lambda: {"h": [h]})
@@ -170,7 +176,7 @@ class LSTMCell(_CellBase):
         if not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError("LSTMCell: the state must be a tuple (h, c)")
         for s in state:
-            _check_state("LSTMCell", s, (batch, self.hidden_size))
+            _check_state("LSTMCell", s, (batch, self.hidden_size), self.weight_ih)
         gates = {}
         h, c = lstm_step(x, state, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
                          gates)
@@ -186,7 +192,7 @@ class GRUCell(_CellBase):
         batch = self._check_input(x)
         if h is None:
             h = _zeros_like_batch(x, batch, self.hidden_size)
-        _check_state("GRUCell", h, (batch, self.hidden_size))
+        _check_state("GRUCell", h, (batch, self.hidden_size), self.weight_ih)
         gates = {}
         h = gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, gates)
         report_values("", lambda: _per_step_values("GRU", [h], [gates]))
@@ -282,9 +288,9 @@ class _RNNBase(Module):
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError("LSTM: the initial state must be a tuple (h0, c0)")
             for s in state:
-                _check_state("LSTM", s, shape)
+                _check_state("LSTM", s, shape, self.weight_ih_l0)
             return [(state[0][i], state[1][i]) for i in range(shape[0])]
-        _check_state(self.mode, state, shape)
+        _check_state(self.mode, state, shape, self.weight_ih_l0)
         return [state[i] for i in range(shape[0])]
 
     # --- the time loop ----------------------------------------------------------------------

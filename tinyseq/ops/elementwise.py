@@ -1,5 +1,7 @@
 """Elementwise ops. Binary ops broadcast like NumPy; their backward sums the gradient back
 to each input's shape (``sum_to``)."""
+import numpy
+
 from ..accumulate import sum_to
 from ..autograd import Function
 
@@ -63,6 +65,33 @@ class Div(Function):
         ga = g / b
         return (sum_to(ga, a.shape) if self.inputs[0].requires_grad else None,
                 sum_to(-ga * a / b, b.shape) if self.inputs[1].requires_grad else None)
+
+
+class FloorDivide(Function):
+    """y = floor(a / b), Python's ``//`` (no gradient: PyTorch has none for it)"""
+    __slots__ = ()
+    differentiable = False
+
+    def forward(self, xp, a, b):
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # x // 0.0: inf or NaN
+            return xp.floor_divide(a, b)
+
+
+class Remainder(Function):
+    """y = a - floor(a / b) * b, Python's ``%``;  da = g,  db = -g * floor(a / b)"""
+    saves_inputs = (0, 1)
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # x % 0.0: NaN
+            return xp.remainder(a, b)
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        return (sum_to(g, a.shape) if self.inputs[0].requires_grad else None,
+                sum_to(-g * xp.floor_divide(a, b), b.shape) if self.inputs[1].requires_grad
+                else None)
 
 
 class Clone(Function):

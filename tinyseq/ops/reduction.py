@@ -105,7 +105,8 @@ class LogSumExp(Function):
         self.keepdims = keepdims
 
     def forward(self, xp, x):
-        shift = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros_like(x)
+        shift = x.max(axis=self.axes, keepdims=True) if x.size else \
+            xp.zeros(_kept_shape(x.shape, self.axes), x.dtype)   # an empty sum: log 0 = -inf
         shift = xp.where(xp.isfinite(shift), shift, 0)
         with numpy.errstate(divide="ignore"):      # a row of -inf sums to 0: its log is -inf
             kept = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
@@ -117,4 +118,5 @@ class LogSumExp(Function):
         x, kept = self.saved
         if not self.keepdims:
             g = g.reshape(_kept_shape(x.shape, self.axes))
-        return (g * xp.exp(x - kept),)
+        with numpy.errstate(invalid="ignore"):     # a row of -inf: NaN, silently, as PyTorch
+            return (g * xp.exp(x - kept),)

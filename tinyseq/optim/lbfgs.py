@@ -1,8 +1,11 @@
 """L-BFGS, as PyTorch's ``torch.optim.LBFGS`` (``optimizer.step(closure)``): each iteration
 steps along the quasi-Newton direction by ``lr``, or by the step a strong-Wolfe line search
 finds (``line_search_fn="strong_wolfe"``)."""
+import numbers
+
 from .. import backend, checks
 from ..modes import enable_grad
+from ..tensor import Tensor
 from .optimizer import Optimizer, add_to_parameter
 
 _nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731
@@ -65,8 +68,7 @@ class LBFGS(Optimizer):
     def _directional_evaluate(self, closure, x, step, direction):
         """The loss and flat gradient at x + step * direction; the parameters go back to x."""
         self._add_to_parameters(step, direction)
-        with enable_grad():
-            loss = float(closure())
+        loss = _loss_of(closure)
         flat_grad = self._flat_grad()
         self._set_parameters(x)
         return loss, flat_grad
@@ -86,8 +88,7 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
         xp = backend.device_of(self._params[0].array).xp
 
-        with enable_grad():
-            first_loss = closure()
+        first_loss = _evaluate(closure)
         loss = float(first_loss)
         evaluations = 1
         state["func_evals"] += 1
@@ -146,8 +147,7 @@ class LBFGS(Optimizer):
             else:
                 self._add_to_parameters(step, direction)
             if iteration != max_iter and group["line_search_fn"] is None:
-                with enable_grad():
-                    loss = float(closure())
+                loss = _loss_of(closure)
                 flat_grad = self._flat_grad()
                 converged = xp.abs(flat_grad).max() <= tolerance_grad
                 evaluations += 1
@@ -254,3 +254,21 @@ def strong_wolfe(evaluate, x, t, d, f, g, gtd, xp, c1=1e-4, c2=0.9, tolerance_ch
             bracket[low], bracket_f[low] = t, f_new
             bracket_g[low], bracket_gtd[low] = g_new.copy(), gtd_new
     return bracket_f[low], bracket_g[low], bracket[low], evaluations
+
+
+def _evaluate(closure):
+    """What ``closure()`` returns, checked to be a loss: a one-element tensor or a number."""
+    with enable_grad():
+        loss = closure()
+    if isinstance(loss, Tensor) and loss.numel() == 1 or \
+            isinstance(loss, numbers.Real) and not isinstance(loss, bool):
+        return loss
+    shown = f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, Tensor) else \
+        f"{type(loss).__name__} {loss!r}"[:80]
+    raise TypeError(f"LBFGS.step: the closure must return the loss (a one-element tensor), "
+                    f"got {shown}")
+
+
+def _loss_of(closure):
+    return float(_evaluate(closure))
+

@@ -2,6 +2,8 @@
 gradient comes from (loss step by use step), and attention maps."""
 import numpy
 
+from ..escape import plot_text
+
 
 
 def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_name="W_hh"):
@@ -18,14 +20,15 @@ def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_n
     for label, flow in flows.items():
         for axis, key in zip(axes, ("state_grad_norms", "weight_contribution_norms")):
             values = [v if v > 0 else float("nan") for v in flow[key]]
-            line, = axis.semilogy(flow["steps"], values, marker=".", label=label)
+            line, = axis.semilogy(flow["steps"], values, marker=".", label=plot_text(label))
         if "c_grad_norms" in flow:             # an LSTM: its cell state beside h
+            model = plot_text(label.split(" (")[0])
             for key, style in (("h_grad_norms", ":"), ("c_grad_norms", "--")):
                 values = [v if v > 0 else float("nan") for v in flow[key]]
                 axes[0].semilogy(flow["steps"], values, style, color=line.get_color(),
-                                 label=f"{label.split(' (')[0]}: ‖dL/d{key[0]}_t‖ alone")
+                                 label=f"{model}: ‖dL/d{key[0]}_t‖ alone")
     axes[0].set_title("‖dL/dstate_t‖: gradient reaching step t's state")
-    axes[1].set_title(f"‖dL/d{weight_name}‖ from step t: that step's share")
+    axes[1].set_title(f"‖dL/d{plot_text(weight_name)}‖ from step t: that step's share")
     for axis in axes:
         axis.set_xlabel("time step t")
         axis.grid(True, which="both", alpha=0.3)
@@ -47,8 +50,8 @@ def plot_attention(weights, source_tokens, output_tokens, path, title="Attention
     axis = figure.subplots()
     image = axis.imshow(weights[:len(output_tokens), :len(source_tokens)], cmap="viridis",
                         vmin=0.0, vmax=1.0, aspect="auto")
-    axis.set_xticks(range(len(source_tokens)), [repr(s)[1:-1] for s in source_tokens])
-    axis.set_yticks(range(len(output_tokens)), list(output_tokens))
+    axis.set_xticks(range(len(source_tokens)), [plot_text(repr(s)[1:-1]) for s in source_tokens])
+    axis.set_yticks(range(len(output_tokens)), [plot_text(s) for s in output_tokens])
     axis.set_xlabel("source")
     axis.set_ylabel("output")
     axis.set_title(title)
@@ -85,6 +88,7 @@ def plot_contribution_matrix(tr, weight, losses=None, matrix=None, title=None, a
                         origin="upper", interpolation="nearest")
     axis.set_xlabel("use step s (where the weight was used)")
     axis.set_ylabel("loss step t (which L_t)")
-    axis.set_title(title or f"share of ‖dL_t/d{tr.leaves[id(weight)].name}‖ from step s")
+    name = plot_text(tr.leaves[id(weight)].name)
+    axis.set_title(title or f"share of ‖dL_t/d{name}‖ from step s")
     figure.colorbar(image, ax=axis, fraction=0.05, label="share of the row (log scale)")
     return figure

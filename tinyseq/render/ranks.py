@@ -1,6 +1,8 @@
 """Plot of a data-parallel gradient as a sum over ranks (matplotlib)."""
 import numpy
 
+from ..escape import plot_text
+
 
 def plot_rank_contributions(trace, param, path, entries=12, title=None):
     """Bar chart to ``path`` (any matplotlib format) of how each rank's share adds up to the
@@ -19,7 +21,7 @@ def plot_rank_contributions(trace, param, path, entries=12, title=None):
     shares = shares.reshape(ranks, -1)
     shown = numpy.sort(numpy.argsort(-numpy.abs(averaged), kind="stable")[:entries])
     labels = [_entry_label(param.shape, k) for k in shown]
-    name = trace.leaves[id(param)].name
+    name = plot_text(trace.leaves[id(param)].name)
     width = 0.8 / (ranks + 1)
     figure = Figure(figsize=(max(9.0, 0.75 * len(shown) + 4.5), 4.2), constrained_layout=True)
     axis = figure.subplots()
