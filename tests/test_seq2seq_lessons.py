@@ -142,3 +142,22 @@ def test_notebook_lesson_holds(name):
     assert last and last[-1].output_type == "stream"
     lesson = {"04": "seq2seq_dates", "05": "captioning", "07": "bottleneck"}[name[:2]]
     assert_holds(last[-1].text.strip().splitlines()[-1], lesson)
+
+
+# --- the lesson lines are computed from the numbers -----------------------------------------
+def test_lesson_lines_say_does_not_hold_on_numbers_that_contradict_them():
+    dates = example("seq2seq_dates").lesson
+    assert_holds(dates(0.95, 0.97, 0.96, 1000, 100, "general"), "seq2seq_dates")
+    assert dates(0.95, 0.90, 0.96, 1000, 100, "general").endswith(
+        "beam 0.900 < greedy 0.960 on the first 100 -> does not hold")
+    assert dates(0.5, None, None, 1000, 0, None).endswith("-> does not hold")
+    captions = example("captioning").lesson
+    varied = [f"caption {i}" for i in range(100)]
+    assert_holds(captions(0.8, varied), "captioning")
+    assert captions(0.8, ["a"] * 90 + varied[:10]).endswith("-> does not hold")  # one caption
+    assert captions(0.6, varied).endswith("-> does not hold")
+    bottleneck = example("bottleneck").lesson
+    curve = {"without attention": {5: 0.5, 40: 0.0}, "with attention": {5: 0.95, 40: 0.6}}
+    assert_holds(bottleneck(curve, 5, 40), "bottleneck")
+    flat = {"without attention": {5: 0.5, 40: 0.45}, "with attention": {5: 0.95, 40: 0.6}}
+    assert bottleneck(flat, 5, 40).endswith("-> does not hold")
