@@ -151,6 +151,9 @@ def test_lesson_lines_say_does_not_hold_on_numbers_that_contradict_them():
     assert dates(0.95, 0.90, 0.96, 1000, 100, "general").endswith(
         "beam 0.900 < greedy 0.960 on the first 100 -> does not hold")
     assert dates(0.5, None, None, 1000, 0, None).endswith("-> does not hold")
+    without_beam = dates(0.95, None, None, 1000, 0, "general")     # the demo runs no beam search
+    assert_holds(without_beam, "seq2seq_dates")
+    assert "beam" not in without_beam, without_beam
     captions = example("captioning").lesson
     varied = [f"caption {i}" for i in range(100)]
     assert_holds(captions(0.8, varied), "captioning")
