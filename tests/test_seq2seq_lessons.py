@@ -5,6 +5,7 @@ safetensors files that load strictly into the models the notebooks build."""
 import importlib
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -115,6 +116,11 @@ def test_demo_lesson_holds_and_writes_only_into_its_folder(tmp_path, monkeypatch
     result = example("demo").main()
     assert_holds(result["lesson"], "demo")
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    claimed = re.search(r"([0-9.]+)%\s+exact match on 1,000\s+held-out dates", readme)
+    assert claimed, "the README says how well make demo's model translates"
+    assert abs(float(claimed.group(1)) / 100 - result["test_exact_match_greedy"]) <= 0.002, \
+        (claimed.group(0), result["test_exact_match_greedy"])
 
 
 # --- the notebooks, from the shipped weights ------------------------------------------------
