@@ -5,16 +5,16 @@ Backpropagation through time multiplies the gradient by one Jacobian per step,
     dL/dh_t = dL/dh_{t+1} . diag(1 - h_{t+1}^2) W_hh,
 
 so when W_hh is large its norm grows geometrically on the way back to the first steps. Here
-W_hh = gain * N(0, 1/H): with gain 1 the gradient reaching h_0 is about as large as the one
-at h_T; with gain 2 it is hundreds of times larger. The trace measures ||dL/dh_t||
-(``state_grad_norms()``) for every step.
+W_hh = gain * N(0, 1/H): with gain 1 the gradient reaching h_0 is no larger than the one at
+h_T (0.001 to 0.8 of it over seeds 0-11); with gain 2 it is 12 to 1,300 times larger. The
+trace measures ||dL/dh_t|| (``state_grad_norms()``) for every step.
 
-Then the gain-2 RNN is trained on the next value of a sine wave with plain SGD (lr 0.1, 300
+Then the gain-2 RNN is trained on the next value of a sine wave with plain SGD (lr 0.1, 500
 steps), once as it is and once with ``nn.utils.clip_grad_norm_(params, 1.0)``, which rescales
 the whole gradient to norm 1 whenever it is larger: the direction stays, the step cannot blow
 up. The plain run diverges within a few steps; the clipped one ends far below predicting 0
-(MSE 0.5). Writes out/exploding.png: the per-step gradient norms, and the two runs' loss
-curves side by side with the predict-0 baseline.
+(MSE 0.5): test MSE 0.02 to 0.13 over seeds 0-11. Writes out/exploding.png: the per-step
+gradient norms, and the two runs' loss curves side by side with the predict-0 baseline.
 """
 import os
 
@@ -95,7 +95,7 @@ def plot(flows, runs, path, gain):
     plt.close(fig)
 
 
-def main(seq_len=40, hidden_size=32, steps=300, lr=0.1, gain=2.0, seed=0,
+def main(seq_len=40, hidden_size=32, steps=500, lr=0.1, gain=2.0, seed=0,
          output="out/exploding.png"):
     data = SineWave(2000, seq_len=seq_len)
     x, y = ts.tensor(data.inputs[:64]), ts.tensor(data.targets[:64])
@@ -126,11 +126,11 @@ def main(seq_len=40, hidden_size=32, steps=300, lr=0.1, gain=2.0, seed=0,
         print(f"wrote {output}")
     ratio = flows[gain][0] / flows[gain][-1]
     plain, clipped = valid["not clipped"], valid["clipped to norm 1"]
-    holds = ratio > 100 and plain == float("inf") and clipped < BASELINE / 2
+    holds = ratio > 10 and plain == float("inf") and clipped < BASELINE / 2
     print(f"lesson exploding: with W_hh at gain {gain} the gradient grows on its way back "
-          f"(||dL/dh_0|| / ||dL/dh_T-1|| = {ratio:.3g}); plain SGD diverges, clipped to norm 1 "
-          f"it learns, beating predicting 0 by at least half: test MSE not clipped {plain:.4g}, "
-          f"clipped {clipped:.4f}, predicting 0 {BASELINE} -> "
+          f"(||dL/dh_0|| / ||dL/dh_T-1|| = {ratio:.3g}, above 10); plain SGD diverges, clipped "
+          f"to norm 1 it learns, beating predicting 0 by at least half: test MSE not clipped "
+          f"{plain:.4g}, clipped {clipped:.4f}, predicting 0 {BASELINE} -> "
           f"{'holds' if holds else 'does not hold'}")
     return {"ratios": {g: n[0] / n[-1] for g, n in flows.items()}, "test_mse": valid}
 

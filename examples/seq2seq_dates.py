@@ -149,13 +149,16 @@ def main(n_train=6000, epochs=12, batch_size=64, cell="gru", attention="general"
 
 def lesson(greedy, beam, greedy_on_beam_pairs, n_test, n_beam, attention):
     """The lesson line: the encoder-decoder translates at least 90% of held-out dates exactly
-    by greedy decoding, and beam search does at least as well as greedy on the same dates."""
+    by greedy decoding, and beam search (when it ran: ``beam`` not None) does at least as well
+    as greedy on the same dates."""
     holds = greedy >= 0.9 and (beam is None or beam >= greedy_on_beam_pairs)
+    claim = "" if beam is None else " and beam search is no worse than greedy"
     beam_text = "" if beam is None else \
-        f", beam {beam:.3f} >= greedy {greedy_on_beam_pairs:.3f} on the first {n_beam}"
+        (f", beam {beam:.3f} {'>=' if beam >= greedy_on_beam_pairs else '<'} greedy "
+         f"{greedy_on_beam_pairs:.3f} on the first {n_beam}")
     return (f"lesson seq2seq_dates: an encoder-decoder ({attention or 'no'} attention) writes at "
-            f"least 90% of held-out dates exactly and beam search is no worse than greedy: "
-            f"greedy {greedy:.3f} on {n_test}{beam_text} -> {'holds' if holds else 'does not hold'}")
+            f"least 90% of held-out dates exactly{claim}: greedy {greedy:.3f} on "
+            f"{n_test}{beam_text} -> {'holds' if holds else 'does not hold'}")
 
 
 if __name__ == "__main__":

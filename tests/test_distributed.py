@@ -183,23 +183,36 @@ def test_a_script_started_without_mpirun_is_a_group_of_one(tmp_path):
                                       rtol=0, atol=1e-12)
 
 
-@needs_mpi
-@pytest.mark.slow
-def test_the_example_trains_on_two_ranks_and_its_lesson_holds(tmp_path):
+def run_the_example(tmp_path, *options):
+    """mpirun -n 2 examples/ddp_adding.py with ``options``, in ``tmp_path``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
                OMP_NUM_THREADS="1")
     command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", sys.executable,
-               str(ROOT / "examples" / "ddp_adding.py"), "--seq-len", "10", "--steps", "300",
-               "--hidden-size", "16"]
+               str(ROOT / "examples" / "ddp_adding.py"), *options]
     run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+                         timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_the_example_trains_on_two_ranks_and_its_lesson_holds(tmp_path):
+    run = run_the_example(tmp_path, "--seq-len", "10", "--steps", "300", "--hidden-size", "16")
     lessons = re.findall(r"^lesson (\S+): (.+): (.+) -> (holds|does not hold)$", run.stdout,
                          re.M)
     assert [(name, verdict) for name, _, _, verdict in lessons] == [("ddp_adding", "holds")]
     assert "2 rank(s) with 32 samples each" in lessons[0][1]
     assert (tmp_path / "out" / "ddp_rank_shares.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_the_examples_lesson_holds_at_its_defaults(tmp_path):
+    run = run_the_example(tmp_path)                 # T = 50, hidden 64: about 25 s on 2 cores
+    lessons = re.findall(r"^lesson (\S+): .+ -> (holds|does not hold)$", run.stdout, re.M)
+    assert lessons == [("ddp_adding", "holds")], run.stdout[-2000:]
 
 
 @needs_mpi

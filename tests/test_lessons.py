@@ -207,6 +207,25 @@ def test_example_lesson_holds_at_its_defaults(name, examples_on_path, tmp_path, 
     assert all(p.parts[0] == "out" for p in written), written      # nothing outside out/
 
 
+# the examples that take a few seconds: their lessons hold by their settings, not by one seed
+CHEAP_WITH_SEED = ["custom_cell", "dilution", "embeddings", "exploding", "hello_onehot",
+                   "sine_rnn"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("name", CHEAP_WITH_SEED)
+def test_example_lesson_holds_at_other_seeds(name, seed, examples_on_path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    module = importlib.import_module(name)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        module.main(seed=seed)
+    found = LESSON.findall(printed.getvalue())
+    assert [lesson[0] for lesson in found] == [name], printed.getvalue()[-2000:]
+    assert found[0][2] == "holds", f"seed {seed}: {found[0][1]}"
+
+
 def test_progress_without_ipywidgets_is_the_text_bar_and_warns_nothing(monkeypatch):
     import sys
     import warnings

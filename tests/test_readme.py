@@ -57,3 +57,10 @@ def test_explorer_block_finds_a_unit_and_writes_the_heatmap(ran):
     assert result.returncode == 0, failure(EXPLORER, result)
     assert re.search(r"cell unit \d+ follows 'inside a string' with r = -?[0-9.]+", result.stdout)
     assert "<span" in (folder / "unit.html").read_text(encoding="utf-8")
+
+
+def test_every_picture_in_viz_is_in_the_readme():
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    pictures = sorted(p.name for p in (REPOSITORY / "viz").iterdir()
+                      if p.suffix in (".svg", ".png"))
+    assert pictures and [name for name in pictures if f"(viz/{name})" not in readme] == []

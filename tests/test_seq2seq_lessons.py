@@ -5,6 +5,7 @@ safetensors files that load strictly into the models the notebooks build."""
 import importlib
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -115,6 +116,11 @@ def test_demo_lesson_holds_and_writes_only_into_its_folder(tmp_path, monkeypatch
     result = example("demo").main()
     assert_holds(result["lesson"], "demo")
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    claimed = re.search(r"([0-9.]+)%\s+exact match on 1,000\s+held-out dates", readme)
+    assert claimed, "the README says how well make demo's model translates"
+    assert abs(float(claimed.group(1)) / 100 - result["test_exact_match_greedy"]) <= 0.002, \
+        (claimed.group(0), result["test_exact_match_greedy"])
 
 
 # --- the notebooks, from the shipped weights ------------------------------------------------
@@ -142,3 +148,25 @@ def test_notebook_lesson_holds(name):
     assert last and last[-1].output_type == "stream"
     lesson = {"04": "seq2seq_dates", "05": "captioning", "07": "bottleneck"}[name[:2]]
     assert_holds(last[-1].text.strip().splitlines()[-1], lesson)
+
+
+# --- the lesson lines are computed from the numbers -----------------------------------------
+def test_lesson_lines_say_does_not_hold_on_numbers_that_contradict_them():
+    dates = example("seq2seq_dates").lesson
+    assert_holds(dates(0.95, 0.97, 0.96, 1000, 100, "general"), "seq2seq_dates")
+    assert dates(0.95, 0.90, 0.96, 1000, 100, "general").endswith(
+        "beam 0.900 < greedy 0.960 on the first 100 -> does not hold")
+    assert dates(0.5, None, None, 1000, 0, None).endswith("-> does not hold")
+    without_beam = dates(0.95, None, None, 1000, 0, "general")     # the demo runs no beam search
+    assert_holds(without_beam, "seq2seq_dates")
+    assert "beam" not in without_beam, without_beam
+    captions = example("captioning").lesson
+    varied = [f"caption {i}" for i in range(100)]
+    assert_holds(captions(0.8, varied), "captioning")
+    assert captions(0.8, ["a"] * 90 + varied[:10]).endswith("-> does not hold")  # one caption
+    assert captions(0.6, varied).endswith("-> does not hold")
+    bottleneck = example("bottleneck").lesson
+    curve = {"without attention": {5: 0.5, 40: 0.0}, "with attention": {5: 0.95, 40: 0.6}}
+    assert_holds(bottleneck(curve, 5, 40), "bottleneck")
+    flat = {"without attention": {5: 0.5, 40: 0.45}, "with attention": {5: 0.95, 40: 0.6}}
+    assert bottleneck(flat, 5, 40).endswith("-> does not hold")
