@@ -179,6 +179,108 @@ def traced(rank):
     return result
 
 
+def build_normed(nn):
+    """A model class, in tinyseq's ``nn`` or torch's: a frozen input layer, BatchNorm's buffers,
+    and a head that a forward uses only when asked."""
+    class Normed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.frozen = nn.Linear(3, 3)
+            self.frozen.weight.requires_grad_(False)
+            self.hidden = nn.Linear(3, 4)
+            self.norm = nn.BatchNorm1d(4)
+            self.out = nn.Linear(4, 1)
+            self.extra = nn.Linear(4, 1)
+
+        def forward(self, x, use_extra=False):
+            h = self.norm(self.hidden(self.frozen(x)).tanh())
+            return self.out(h) + self.extra(h) if use_extra else self.out(h)
+    return Normed
+
+
+UNEVEN = (4, 3, 2)      # rows per rank in model_state and torch_state
+
+
+def uneven_shard(step, rank):
+    """Rank ``rank``'s rows of step ``step``'s batch, ranks holding UNEVEN rows each."""
+    sizes = UNEVEN[:dist.get_world_size()]
+    data = numpy.random.default_rng(50 + step)
+    inputs, targets = data.normal(size=(sum(sizes), 3)), data.normal(size=(sum(sizes), 1))
+    start = sum(sizes[:rank])
+    return inputs[start:start + sizes[rank]], targets[start:start + sizes[rank]]
+
+
+def state(model):
+    return {**values(model), **{name: b.numpy().copy() for name, b in model.named_buffers()}}
+
+
+def model_state(rank):
+    """Every parameter (a frozen one too) and BatchNorm's buffers after construction from a
+    rank-dependent start, and after three steps on uneven shares with a head used on rank 1
+    only followed by an evaluation (whose forward first takes rank 0's buffers)."""
+    ts.manual_seed(rank)
+    ddp = nn.parallel.DistributedDataParallel(build_normed(nn)().double(),
+                                              find_unused_parameters=True)
+    result = prefixed("start", state(ddp.module))
+    optimizer = optim.SGD(ddp.parameters(), lr=0.1)
+    for step in range(3):
+        inputs, targets = uneven_shard(step, rank)
+        optimizer.zero_grad()
+        F.mse_loss(ddp(ts.tensor(inputs), rank == 1), ts.tensor(targets)).backward()
+        optimizer.step()
+    ddp.eval()
+    with ts.no_grad():
+        result["evaluated"] = ddp(ts.tensor(uneven_shard(0, 0)[0])).numpy().copy()
+    result.update(prefixed("trained", state(ddp.module)))
+    return result
+
+
+def torch_state(rank):
+    """model_state run by tinyseq and by PyTorch's DistributedDataParallel (gloo) from the same
+    rank-dependent values: parameters, buffers and gradients after each step."""
+    import os
+
+    import torch
+    import torch.distributed
+
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=dist.get_world_size())
+    ts.manual_seed(rank)
+    model = build_normed(nn)().double()
+    reference = build_normed(torch.nn)().double()
+    ours = state(model)
+    with torch.no_grad():
+        for name, tensor in [*reference.named_parameters(), *reference.named_buffers()]:
+            tensor.copy_(torch.from_numpy(ours[name]))
+    ddp = nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
+    torch_ddp = torch.nn.parallel.DistributedDataParallel(reference, find_unused_parameters=True)
+    optimizer = optim.SGD(ddp.parameters(), lr=0.1)
+    torch_optimizer = torch.optim.SGD(torch_ddp.parameters(), lr=0.1)
+    result = {}
+    for step in range(3):
+        inputs, targets = uneven_shard(step, rank)
+        use_extra = rank == 1 and step < 2          # at step 2 no rank uses the extra head
+        optimizer.zero_grad()
+        torch_optimizer.zero_grad()
+        F.mse_loss(ddp(ts.tensor(inputs), use_extra), ts.tensor(targets)).backward()
+        torch.nn.functional.mse_loss(torch_ddp(torch.from_numpy(inputs), use_extra),
+                                     torch.from_numpy(targets)).backward()
+        for name, p in model.named_parameters():
+            result[f"{step}/tinyseq/grad/{name}"] = (numpy.full(p.shape, numpy.nan)
+                                                     if p.grad is None else p.grad.numpy().copy())
+        for name, p in reference.named_parameters():
+            result[f"{step}/torch/grad/{name}"] = (numpy.full(p.shape, numpy.nan)
+                                                   if p.grad is None else p.grad.numpy().copy())
+        result.update(prefixed(f"{step}/tinyseq/value", state(model)))
+        result.update({f"{step}/torch/value/{name}": t.detach().numpy().copy()
+                       for name, t in [*reference.named_parameters(),
+                                       *reference.named_buffers()]})
+        optimizer.step()
+        torch_optimizer.step()
+    torch.distributed.destroy_process_group()
+    return result
+
+
 def collectives(rank):
     """all_reduce with every op and broadcast, on rank-dependent values (a transposed view
     among them)."""
@@ -204,7 +306,7 @@ def differ(rank):
 
 
 SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, no_sync, torch_no_sync,
-                                     traced, collectives, differ)}
+                                     traced, collectives, differ, model_state, torch_state)}
 
 
 def main(scenario, out_dir):

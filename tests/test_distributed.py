@@ -156,6 +156,48 @@ def test_a_trace_shows_each_ranks_share_summing_to_the_averaged_gradient(ranks, 
 
 
 @needs_mpi
+@pytest.mark.parametrize("ranks", TWO_AND_THREE)
+def test_frozen_parameters_and_buffers_are_rank_0s_on_every_rank(ranks, tmp_path):
+    results = launched("model_state", ranks, tmp_path)
+    stored = names(results[0], "trained")
+    assert "frozen.weight" in stored and "norm.running_mean" in stored
+    assert "norm.num_batches_tracked" in stored
+    for result in results[1:]:
+        for name in stored:
+            assert numpy.array_equal(result[f"start/{name}"], results[0][f"start/{name}"]), name
+            # BatchNorm's running statistics are rank 0's: as PyTorch's, a forward after a
+            # training forward (here the evaluation) first broadcasts them
+            assert numpy.array_equal(result[f"trained/{name}"], results[0][f"trained/{name}"]), name
+        assert numpy.array_equal(result["evaluated"], results[0]["evaluated"])
+    moved = results[0]["trained/norm.running_mean"] - results[0]["start/norm.running_mean"]
+    assert numpy.abs(moved).min() > 1e-4
+
+
+@needs_mpi
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_uneven_shares_unused_parameters_and_buffers_match_pytorchs_ddp(ranks, tmp_path):
+    pytest.importorskip("torch.distributed")
+    with socket.socket() as probe:                  # a free port for torch's rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    results = launched("torch_state", ranks, tmp_path, MASTER_PORT=str(port))
+    for result in results:
+        for step in range(3):
+            for kind in ("grad", "value"):
+                ours = names(result, f"{step}/tinyseq/{kind}")
+                assert ours == names(result, f"{step}/torch/{kind}") and len(ours) >= 10
+                for name in ours:
+                    numpy.testing.assert_allclose(
+                        result[f"{step}/tinyseq/{kind}/{name}"],
+                        result[f"{step}/torch/{kind}/{name}"], rtol=0, atol=1e-12,
+                        err_msg=f"step {step} {kind} {name}")
+        # no rank uses the extra head at step 2: its gradient stays None on every rank
+        assert numpy.isnan(result["2/tinyseq/grad/extra.weight"]).all()
+        assert not numpy.isnan(result["1/tinyseq/grad/extra.weight"]).any()
+
+
+@needs_mpi
 @pytest.mark.slow
 def test_all_reduce_and_broadcast_act_in_place_as_torch_distributed(tmp_path):
     results = launched("collectives", 3, tmp_path)

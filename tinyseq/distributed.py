@@ -27,7 +27,7 @@ from .modes import no_grad
 from .tensor import Tensor
 
 __all__ = ["Backend", "GradientReducer", "ReduceOp", "all_reduce", "barrier", "broadcast",
-           "destroy_process_group", "get_backend", "get_rank", "get_world_size",
+           "broadcast_coalesced", "destroy_process_group", "get_backend", "get_rank", "get_world_size",
            "init_process_group", "is_available", "is_initialized", "is_mpi_available",
            "is_nccl_available"]
 
@@ -336,6 +336,24 @@ def broadcast(tensor, src=0):
     _write(tensor, values)
 
 
+def broadcast_coalesced(tensors, src=0, bucket_cap_mb=25):
+    """Overwrite every tensor of ``tensors`` (a model's parameters and buffers) on every rank
+    with its value on rank ``src``, packed by dtype into flat buckets of about
+    ``bucket_cap_mb`` megabytes so that a whole model travels in a few messages. Raises on
+    every rank when the ranks' tensors differ in number, shapes or dtypes."""
+    group = _require_group("broadcast_coalesced")
+    tensors = list(tensors)
+    if not 0 <= src < group.size:
+        raise ValueError(f"broadcast_coalesced: src {src} is not a rank of a group of "
+                         f"{group.size}")
+    _check_same_layout(group, "broadcast_coalesced", tensors, "tensors")
+    for bucket in _buckets(tensors, bucket_cap_mb * 2 ** 20):
+        buffer = bucket.pack([t.array for t in bucket.parameters])
+        group.broadcast(buffer, src)
+        for t, values in zip(bucket.parameters, bucket.unpack(buffer)):
+            t.array[...] = values
+
+
 def _write(tensor, values):
     """Change ``tensor`` in place as a tensor op does, so autograd sees the new version."""
     with no_grad():
@@ -356,16 +374,7 @@ class GradientReducer:
         group = _require_group("DistributedDataParallel")
         self.parameters = [p for p in parameters if p.requires_grad]
         self.buckets = _buckets(self.parameters, bucket_cap_mb * 2 ** 20)
-        _check_same_parameters(group, self.parameters)
-
-    def broadcast_parameters(self, src=0):
-        """Give every rank the parameter values of rank ``src``."""
-        group = _require_group("DistributedDataParallel")
-        for bucket in self.buckets:
-            buffer = bucket.pack([p.array for p in bucket.parameters])
-            group.broadcast(buffer, src)
-            for p, values in zip(bucket.parameters, bucket.unpack(buffer)):
-                p.array[...] = values
+        _check_same_layout(group, "DistributedDataParallel", self.parameters, "models")
 
     def average_gradients(self, observers=()):
         """Replace every rank's ``.grad`` by the average over ranks. With ``observers`` (on
@@ -450,13 +459,13 @@ def _buckets(parameters, cap_bytes):
     return buckets
 
 
-def _check_same_parameters(group, parameters):
-    """Raise on every rank when the ranks' models differ in their parameters' shapes."""
-    layout = ";".join(f"{tuple(p.shape)} {p.array.dtype}" for p in parameters)
-    fingerprint = numpy.array([len(parameters), zlib.crc32(layout.encode())], numpy.int64)
+def _check_same_layout(group, caller, tensors, what):
+    """Raise on every rank when the ranks' ``tensors`` differ in number, shapes or dtypes."""
+    layout = ";".join(f"{tuple(t.shape)} {t.array.dtype}" for t in tensors)
+    fingerprint = numpy.array([len(tensors), zlib.crc32(layout.encode())], numpy.int64)
     bounds = numpy.concatenate([fingerprint, -fingerprint])
     group.all_reduce(bounds, ReduceOp.MAX)
     if (bounds[:2] != -bounds[2:]).any():
-        raise RuntimeError(f"DistributedDataParallel: the ranks' models differ (rank "
-                           f"{group.rank} has {len(parameters)} parameters: {layout}); "
-                           f"every rank must build the same model")
+        raise RuntimeError(f"{caller}: the ranks' {what} differ (rank {group.rank} has "
+                           f"{len(tensors)} tensors: {layout}); every rank must build the "
+                           f"same model")
