@@ -268,14 +268,29 @@ def test_import_tinyseq_imports_no_mpi():
 
 
 def test_without_a_process_group_the_calls_say_so():
+    # ValueError, as torch.distributed's calls raise without a default process group
     assert not dist.is_initialized()
-    for call in (dist.get_rank, dist.get_world_size, dist.barrier):
-        with pytest.raises(RuntimeError, match="Default process group has not been initialized"):
+    for call in (dist.get_rank, dist.get_world_size, dist.barrier, dist.get_backend):
+        with pytest.raises(ValueError, match="Default process group has not been initialized"):
             call()
-    with pytest.raises(RuntimeError, match="DistributedDataParallel: Default process group"):
+    with pytest.raises(ValueError, match="all_reduce: Default process group"):
+        dist.all_reduce(ts.ones(2))
+    with pytest.raises(ValueError, match="DistributedDataParallel: Default process group"):
         nn.parallel.DistributedDataParallel(nn.Linear(2, 2))
-    with pytest.raises(RuntimeError, match="DistributedSampler: no process group"):
+    with pytest.raises(ValueError, match="DistributedSampler: no process group"):
         DistributedSampler(range(4))
+
+
+@needs_mpi
+def test_a_second_init_process_group_is_refused_as_torch_does():
+    dist.init_process_group("mpi")          # this process alone: a group of one
+    try:
+        with pytest.raises(ValueError, match="initialize the default process group twice"):
+            dist.init_process_group("mpi")
+        assert dist.get_world_size() == 1 and dist.get_rank() == 0
+    finally:
+        dist.destroy_process_group()
+    assert not dist.is_initialized()
 
 
 def test_init_process_group_refuses_unknown_backends():

@@ -206,7 +206,7 @@ def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
     (``MPI_Abort``), so a failure never leaves the others waiting in a collective forever."""
     global _group
     if _group is not None:
-        raise RuntimeError("init_process_group: trying to initialize the default process "
+        raise ValueError("init_process_group: trying to initialize the default process "
                            "group twice!")
     if init_method not in (None, "env://"):
         raise ValueError(f"init_process_group: init_method {init_method!r} is not supported; "
@@ -269,7 +269,7 @@ def is_initialized():
 
 def _require_group(caller):
     if _group is None:
-        raise RuntimeError(f"{caller}: Default process group has not been initialized, please "
+        raise ValueError(f"{caller}: Default process group has not been initialized, please "
                            f"make sure to call init_process_group.")
     return _group
 

@@ -62,7 +62,7 @@ class DistributedSampler:
         if num_replicas is None or rank is None:
             from .. import distributed
             if not distributed.is_initialized():
-                raise RuntimeError("DistributedSampler: no process group; call "
+                raise ValueError("DistributedSampler: no process group; call "
                                    "tinyseq.distributed.init_process_group() or pass "
                                    "num_replicas and rank")
             num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
