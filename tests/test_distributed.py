@@ -19,6 +19,8 @@ import tinyseq.distributed as dist
 from tinyseq import nn, render
 from tinyseq.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from markdown_blocks import scripts
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "ddp_worker.py"
 LAUNCH_TIMEOUT = 120            # seconds for one mpirun launch, start to finish
@@ -27,6 +29,17 @@ MPI_MISSING = (None if shutil.which("mpirun") and importlib.util.find_spec("mpi4
                     "(pip install 'tinyseq[distributed]'); make test installs both")
 needs_mpi = pytest.mark.skipif(MPI_MISSING is not None, reason=MPI_MISSING or "")
 TWO_AND_THREE = [2, pytest.param(3, marks=pytest.mark.slow)]     # a launch takes 2-5 s
+
+
+def mpirun(ranks, arguments, cwd, timeout=LAUNCH_TIMEOUT):
+    """Run ``python ARGUMENTS`` on ``ranks`` processes in ``cwd``; the CompletedProcess."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
+               OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    command = ["mpirun", "-n", str(ranks), "--oversubscribe", "--bind-to", "none",
+               sys.executable, *map(str, arguments)]
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def launch(scenario, ranks, out_dir, **environment):
@@ -228,20 +241,31 @@ def test_a_script_started_without_mpirun_is_a_group_of_one(tmp_path):
 @needs_mpi
 @pytest.mark.slow
 def test_the_example_trains_on_two_ranks_and_its_lesson_holds(tmp_path):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_btl_vader_single_copy_mechanism="none",
-               OMP_NUM_THREADS="1")
-    command = ["mpirun", "-n", "2", "--oversubscribe", "--bind-to", "none", sys.executable,
-               str(ROOT / "examples" / "ddp_adding.py"), "--seq-len", "10", "--steps", "300",
-               "--hidden-size", "16"]
-    run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
-                         timeout=300)
+    run = mpirun(2, [ROOT / "examples" / "ddp_adding.py", "--seq-len", "10", "--steps", "300",
+                     "--hidden-size", "16"], tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     lessons = re.findall(r"^lesson (\S+): (.+): (.+) -> (holds|does not hold)$", run.stdout,
                          re.M)
     assert [(name, verdict) for name, _, _, verdict in lessons] == [("ddp_adding", "holds")]
     assert "2 rank(s) with 32 samples each" in lessons[0][1]
     assert (tmp_path / "out" / "ddp_rank_shares.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_the_guides_scripts_run_on_two_ranks_as_written(tmp_path):
+    (_, shares), (_, script) = scripts(ROOT / "docs" / "distributed.md")
+    (tmp_path / "shares.py").write_text(shares)
+    run = mpirun(2, ["shares.py"], tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout == "max |sum of shares - weight.grad| = 0.0\n"      # printed by rank 0
+    assert (tmp_path / "ddp_rank_shares.png").read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "train.py").write_text(script)
+    run = mpirun(2, ["train.py"], tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    saved = ts.load(tmp_path / "model.pt")      # rank 0's checkpoint, keys without module.
+    assert sorted(saved) == ["fc.bias", "fc.weight", "rnn.bias_hh_l0", "rnn.bias_ih_l0",
+                             "rnn.weight_hh_l0", "rnn.weight_ih_l0"]
 
 
 @needs_mpi
