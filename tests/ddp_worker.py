@@ -298,6 +298,30 @@ def collectives(rank):
     return result
 
 
+def small_dtypes(rank):
+    """bool tensors reduced with every op, float16 ones summed and broadcast, and a float16
+    model's gradients averaged (MPI has no bool reductions and no half type)."""
+    result = {}
+    for op in ("SUM", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR"):
+        flags = ts.tensor([rank == 0, rank == 1, True, False])
+        dist.all_reduce(flags, getattr(dist.ReduceOp, op))
+        result[f"bool/{op}"] = flags.numpy().copy()
+    for op in ("SUM", "AVG", "MAX"):
+        half = ts.tensor([1.5 * rank, 0.25, -2.0], dtype=ts.float16)
+        dist.all_reduce(half, getattr(dist.ReduceOp, op))
+        result[f"half/{op}"] = half.numpy().copy()
+    for name, dtype in (("bool", ts.bool), ("half", ts.float16)):
+        sent = ts.tensor([[rank, 1 - rank]], dtype=dtype)
+        dist.broadcast(sent, src=1)
+        result[f"broadcast/{name}"] = sent.numpy().copy()
+    ts.manual_seed(rank)
+    ddp = nn.parallel.DistributedDataParallel(nn.Linear(3, 1).half())
+    ddp(ts.full((2, 3), rank + 1.0, dtype=ts.float16)).sum().backward()
+    result["half_model/weight"] = ddp.module.weight.numpy().copy()
+    result["half_model/grad"] = ddp.module.weight.grad.numpy().copy()
+    return result
+
+
 def differ(rank):
     """Rank 1 builds a wider model than the others."""
     ts.manual_seed(0)
@@ -306,7 +330,8 @@ def differ(rank):
 
 
 SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, no_sync, torch_no_sync,
-                                     traced, collectives, differ, model_state, torch_state)}
+                                     traced, collectives, differ, model_state, torch_state,
+                                     small_dtypes)}
 
 
 def main(scenario, out_dir):

@@ -225,6 +225,30 @@ def test_all_reduce_and_broadcast_act_in_place_as_torch_distributed(tmp_path):
 
 
 @needs_mpi
+def test_bool_and_float16_tensors_travel_as_in_torch_distributed(tmp_path):
+    results = launched("small_dtypes", 2, tmp_path)
+    # bool: a sum is an or, a product an and (torch.distributed's rule); ranks hold
+    # [rank == 0, rank == 1, True, False]
+    expected = {"SUM": [1, 1, 1, 0], "PRODUCT": [0, 0, 1, 0], "MIN": [0, 0, 1, 0],
+                "MAX": [1, 1, 1, 0], "BAND": [0, 0, 1, 0], "BOR": [1, 1, 1, 0],
+                "BXOR": [1, 1, 0, 0]}
+    for result in results:
+        for op, flags in expected.items():
+            assert result[f"bool/{op}"].dtype == numpy.bool_
+            assert result[f"bool/{op}"].tolist() == [bool(f) for f in flags], op
+        assert result["half/SUM"].dtype == numpy.float16
+        assert result["half/SUM"].tolist() == [1.5, 0.5, -4.0]
+        assert result["half/AVG"].tolist() == [0.75, 0.25, -2.0]
+        assert result["half/MAX"].tolist() == [1.5, 0.25, -2.0]
+        assert result["broadcast/bool"].tolist() == [[True, False]]
+        assert result["broadcast/half"].tolist() == [[1.0, 0.0]]
+        # rank 0's weights; the gradient of the sum over 2 rows of x = rank + 1, averaged
+        assert numpy.array_equal(result["half_model/weight"], results[0]["half_model/weight"])
+        assert result["half_model/grad"].dtype == numpy.float16
+        assert result["half_model/grad"].tolist() == [[3.0, 3.0, 3.0]]
+
+
+@needs_mpi
 def test_a_script_started_without_mpirun_is_a_group_of_one(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMPI_ALLOW_RUN_AS_ROOT="1",
                OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")

@@ -75,25 +75,38 @@ class _MPIGroup:
     def all_reduce(self, array, op):
         """Combine ``array`` (contiguous) over the ranks in place."""
         host = backend.to_numpy(array)
-        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op])
+        if host.dtype == numpy.bool_:
+            # MPI reduces no bool: its bytes (0 or 1) are reduced, a sum being an or and a
+            # product an and, as torch.distributed does for bool tensors
+            logical = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}.get(op, op)
+            self.comm.Allreduce(self.MPI.IN_PLACE, _bytes(host), op=self.mpi_ops[logical])
+        elif host.dtype == numpy.float16:
+            wide = host.astype(numpy.float32)       # MPI has no half type
+            self.comm.Allreduce(self.MPI.IN_PLACE, wide, op=self.mpi_ops[op])
+            host[...] = wide
+        else:
+            self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op])
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
     def start_sum(self, array):
-        """Begin summing ``array`` (contiguous) over the ranks in place; returns what to call
-        to wait for the result."""
+        """Begin summing ``array`` (contiguous, floating) over the ranks in place; returns what
+        to call to wait for the result."""
         host = backend.to_numpy(array)
-        request = self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+        summed = host.astype(numpy.float32) if host.dtype == numpy.float16 else host
+        request = self.comm.Iallreduce(self.MPI.IN_PLACE, summed, op=self.MPI.SUM)
 
         def wait():
             request.Wait()
+            if summed is not host:
+                host[...] = summed
             if host is not array:
                 array[...] = backend.device_of(array).xp.asarray(host)
         return wait
 
     def broadcast(self, array, src):
         host = backend.to_numpy(array)
-        self.comm.Bcast(host, root=src)
+        self.comm.Bcast(_bytes(host), root=src)     # bytes: any dtype, float16 and bool too
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
@@ -102,7 +115,7 @@ class _MPIGroup:
         host = backend.to_numpy(array)
         gathered = numpy.empty((self.size,) + host.shape, host.dtype) if self.rank == dst \
             else None
-        self.comm.Gather(host, gathered, root=dst)
+        self.comm.Gather(_bytes(host), None if gathered is None else _bytes(gathered), root=dst)
         return gathered
 
     def barrier(self):
@@ -113,6 +126,11 @@ class _MPIGroup:
 
     def close(self):
         self.comm.Free()
+
+
+def _bytes(array):
+    """The bytes of a contiguous NumPy array, as a flat uint8 view."""
+    return array.reshape(-1).view(numpy.uint8)
 
 
 class _NCCLGroup:
