@@ -2,6 +2,7 @@
 ``python tests/ddp_worker.py SCENARIO OUT_DIR``. Each rank writes what it saw to
 OUT_DIR/rank<r>.npz for the test to compare."""
 import contextlib
+import datetime
 import sys
 
 import numpy
@@ -87,6 +88,19 @@ def raises(rank):
     for step in range(10):
         if step == 3 and rank == dist.get_world_size() - 1:
             raise ValueError(f"rank {rank} fails on purpose at step {step}")
+        loss_of(ddp, *shard(step)).backward()
+    return {}
+
+
+def leaves(rank):
+    """The last rank leaves with sys.exit at step 3, while the others wait in the gradients'
+    all-reduce (a group with a 3-second timeout)."""
+    dist.destroy_process_group()
+    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=3))
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=0))
+    for step in range(10):
+        if step == 3 and rank == dist.get_world_size() - 1:
+            sys.exit(3)
         loss_of(ddp, *shard(step)).backward()
     return {}
 
@@ -329,7 +343,7 @@ def differ(rank):
     return {}
 
 
-SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, no_sync, torch_no_sync,
+SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, leaves, no_sync, torch_no_sync,
                                      traced, collectives, differ, model_state, torch_state,
                                      small_dtypes)}
 

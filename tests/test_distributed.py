@@ -1,6 +1,7 @@
 """Data-parallel training: tinyseq.distributed, nn.parallel.DistributedDataParallel and
 DistributedSampler. The multi-process tests launch real ranks with mpirun on this machine
 (tests/ddp_worker.py), each launch under a timeout so nothing hangs."""
+import datetime
 import importlib.util
 import os
 import re
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy
@@ -111,6 +113,25 @@ def test_a_rank_that_raises_stops_every_rank_with_its_error(ranks, tmp_path):
     assert f"ValueError: rank {ranks - 1} fails on purpose at step 3" in output
     assert f"aborting all {ranks} ranks" in output
     assert results == [None] * ranks
+
+
+@needs_mpi
+def test_a_rank_that_exits_stops_every_rank_after_the_timeout(tmp_path):
+    start = time.monotonic()
+    status, output, results = launch("leaves", 2, tmp_path)
+    assert status != 0
+    assert re.search(r"RuntimeError: [\w: ]+: rank 0 waited 3 s for the other ranks of 2 "
+                     r"\(init_process_group's timeout\); a rank has left or is stuck", output)
+    assert "aborting all 2 ranks" in output
+    assert results == [None, None]
+    assert time.monotonic() - start < 60
+
+
+def test_init_process_group_checks_its_timeout():
+    with pytest.raises(ValueError, match="timeout must be a positive datetime.timedelta, got 5"):
+        dist.init_process_group("mpi", timeout=5)
+    assert not dist.is_initialized()
+    assert dist.default_pg_timeout == datetime.timedelta(minutes=30)
 
 
 @needs_mpi

@@ -15,9 +15,11 @@ a mean over the whole batch and the batch split evenly, dL/dW = (1/R) Σ_r dL_r/
 computes its term, ``all_reduce`` adds them up, and dividing by R gives every rank the same
 average, so every rank takes the same optimizer step and the models stay identical.
 """
+import datetime
 import importlib.util
 import os
 import sys
+import time
 import zlib
 
 import numpy
@@ -27,9 +29,9 @@ from .modes import no_grad
 from .tensor import Tensor
 
 __all__ = ["Backend", "GradientReducer", "ReduceOp", "all_reduce", "barrier", "broadcast",
-           "broadcast_coalesced", "destroy_process_group", "get_backend", "get_rank", "get_world_size",
-           "init_process_group", "is_available", "is_initialized", "is_mpi_available",
-           "is_nccl_available"]
+           "broadcast_coalesced", "default_pg_timeout", "destroy_process_group", "get_backend",
+           "get_rank", "get_world_size", "init_process_group", "is_available", "is_initialized",
+           "is_mpi_available", "is_nccl_available"]
 
 
 class ReduceOp:
@@ -53,21 +55,25 @@ class Backend:
 _OPS = (ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PRODUCT, ReduceOp.MIN, ReduceOp.MAX,
         ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
 _group = None       # the default process group of this process, once initialized
+default_pg_timeout = datetime.timedelta(minutes=30)     # torch.distributed's but NCCL's
 
 
 # --- the engines ------------------------------------------------------------------------------
 class _MPIGroup:
     """All ranks started by mpirun, talking through MPI (mpi4py). Arrays that are not NumPy's
-    are staged through host memory, so any MPI build works."""
+    are staged through host memory, so any MPI build works. Every collective is started
+    without blocking and waited for at most ``timeout`` seconds, so a rank whose partners
+    left (a ``sys.exit`` on one rank) raises instead of waiting forever."""
 
     name = Backend.MPI
 
-    def __init__(self):
+    def __init__(self, timeout):
         from mpi4py import MPI
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD.Dup()    # our own channel: a script's messages never mix in
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
+        self.timeout = timeout
         self.mpi_ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
                         ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR,
                         ReduceOp.BXOR: MPI.BXOR}
@@ -79,13 +85,16 @@ class _MPIGroup:
             # MPI reduces no bool: its bytes (0 or 1) are reduced, a sum being an or and a
             # product an and, as torch.distributed does for bool tensors
             logical = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}.get(op, op)
-            self.comm.Allreduce(self.MPI.IN_PLACE, _bytes(host), op=self.mpi_ops[logical])
+            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, _bytes(host),
+                                            op=self.mpi_ops[logical]), "all_reduce")
         elif host.dtype == numpy.float16:
             wide = host.astype(numpy.float32)       # MPI has no half type
-            self.comm.Allreduce(self.MPI.IN_PLACE, wide, op=self.mpi_ops[op])
+            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, wide, op=self.mpi_ops[op]),
+                       "all_reduce")
             host[...] = wide
         else:
-            self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op])
+            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op]),
+                       "all_reduce")
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
@@ -97,7 +106,7 @@ class _MPIGroup:
         request = self.comm.Iallreduce(self.MPI.IN_PLACE, summed, op=self.MPI.SUM)
 
         def wait():
-            request.Wait()
+            self._wait(request, "DistributedDataParallel: averaging gradients")
             if summed is not host:
                 host[...] = summed
             if host is not array:
@@ -106,7 +115,8 @@ class _MPIGroup:
 
     def broadcast(self, array, src):
         host = backend.to_numpy(array)
-        self.comm.Bcast(_bytes(host), root=src)     # bytes: any dtype, float16 and bool too
+        # bytes: any dtype, float16 and bool too
+        self._wait(self.comm.Ibcast(_bytes(host), root=src), "broadcast")
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
@@ -115,11 +125,27 @@ class _MPIGroup:
         host = backend.to_numpy(array)
         gathered = numpy.empty((self.size,) + host.shape, host.dtype) if self.rank == dst \
             else None
-        self.comm.Gather(_bytes(host), None if gathered is None else _bytes(gathered), root=dst)
+        self._wait(self.comm.Igather(_bytes(host), None if gathered is None else _bytes(gathered),
+                                     root=dst), "gather")
         return gathered
 
     def barrier(self):
-        self.comm.Barrier()
+        self._wait(self.comm.Ibarrier(), "barrier")
+
+    def _wait(self, request, what):
+        """Wait for ``request``, raising once ``timeout`` seconds pass. The pauses between
+        checks grow to a millisecond, so a rank that waits leaves its core to the others."""
+        if request.Test():
+            return
+        deadline = time.monotonic() + self.timeout
+        pause = 1e-5
+        while not request.Test():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what}: rank {self.rank} waited {self.timeout:g} s for the "
+                                   f"other ranks of {self.size} (init_process_group's timeout); "
+                                   f"a rank has left or is stuck")
+            time.sleep(pause)
+            pause = min(2 * pause, 1e-3)
 
     def abort(self, code):
         self.MPI.COMM_WORLD.Abort(code)
@@ -212,7 +238,7 @@ def is_available():
     return is_mpi_available() or is_nccl_available()
 
 
-def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
+def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=-1, rank=-1):
     """Join the default process group of every rank started together.
 
     ``backend="mpi"``: the processes started by ``mpirun -n R python script.py``; rank and
@@ -221,7 +247,10 @@ def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
     through ``cupyx.distributed`` (see ``_NCCLGroup`` for where rank and size come from).
 
     With more than one rank, an exception that escapes on any rank aborts all of them
-    (``MPI_Abort``), so a failure never leaves the others waiting in a collective forever."""
+    (``MPI_Abort``), so a failure never leaves the others waiting in a collective forever.
+    Over MPI, a collective that the other ranks do not join within ``timeout`` (a
+    ``datetime.timedelta``, default 30 minutes as torch.distributed's) raises RuntimeError,
+    which then aborts every rank: a rank that leaves with ``sys.exit`` stops the job too."""
     global _group
     if _group is not None:
         raise ValueError("init_process_group: trying to initialize the default process "
@@ -229,13 +258,18 @@ def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
     if init_method not in (None, "env://"):
         raise ValueError(f"init_process_group: init_method {init_method!r} is not supported; "
                          f"MPI's launcher or the environment (env://) says who the ranks are")
+    if timeout is None:
+        timeout = default_pg_timeout
+    if not isinstance(timeout, datetime.timedelta) or timeout.total_seconds() <= 0:
+        raise ValueError(f"init_process_group: timeout must be a positive datetime.timedelta, "
+                         f"got {timeout!r}")
     name = str(backend).lower()
     if name == Backend.MPI:
         if not is_mpi_available():
             raise RuntimeError("init_process_group: backend 'mpi' needs mpi4py and an MPI: "
                                "apt-get install openmpi-bin libopenmpi-dev; "
                                "pip install 'tinyseq[distributed]'")
-        group = _MPIGroup()
+        group = _MPIGroup(timeout.total_seconds())
         for what, given, actual in (("world_size", world_size, group.size),
                                     ("rank", rank, group.rank)):
             if given >= 0 and given != actual:
