@@ -70,6 +70,29 @@ def one_step(rank):
     return {**prefixed("ddp", grads(ddp.module)), **prefixed("single", grads(single))}
 
 
+def two_forwards(rank):
+    """One backward through two forwards (the shard's halves, losses added), counting how often
+    the gradients are averaged; a single process on the whole batch's halves beside it."""
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=0))
+    single = make_model(seed=0)
+    calls = []
+    average_gradients = ddp.reducer.average_gradients
+    ddp.reducer.average_gradients = lambda *args: calls.append(average_gradients(*args))
+    inputs, targets = shard(0)
+    half = len(inputs) // 2
+    (loss_of(ddp, inputs[:half], targets[:half])
+     + loss_of(ddp, inputs[half:], targets[half:])).backward()
+    ranks = dist.get_world_size()
+    shares = [list(DistributedSampler(range(BATCH), ranks, r, seed=0)) for r in range(ranks)]
+    firsts = [row for share in shares for row in share[:half]]
+    seconds = [row for share in shares for row in share[half:]]
+    whole_inputs, whole_targets = whole_batch(0)
+    (loss_of(single, whole_inputs[firsts], whole_targets[firsts])
+     + loss_of(single, whole_inputs[seconds], whole_targets[seconds])).backward()
+    return {"averagings": len(calls), **prefixed("ddp", grads(ddp.module)),
+            **prefixed("single", grads(single))}
+
+
 def fifty_steps(rank):
     """Parameters after 50 Adam steps on different shards."""
     ddp = nn.parallel.DistributedDataParallel(make_model(seed=rank))
@@ -343,7 +366,7 @@ def differ(rank):
     return {}
 
 
-SCENARIOS = {f.__name__: f for f in (one_step, fifty_steps, raises, leaves, no_sync, torch_no_sync,
+SCENARIOS = {f.__name__: f for f in (one_step, two_forwards, fifty_steps, raises, leaves, no_sync, torch_no_sync,
                                      traced, collectives, differ, model_state, torch_state,
                                      small_dtypes)}
 

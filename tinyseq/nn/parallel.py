@@ -47,6 +47,7 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         self.require_forward_param_sync = True     # whether the last forward was a training one
         self.reducer = distributed.GradientReducer(module.parameters(), bucket_cap_mb)
+        self.sync_point = _SyncPoint(self.reducer)
         state = list(module.parameters())
         if self.broadcast_buffers:
             state += list(module.buffers())
@@ -60,7 +61,8 @@ class DistributedDataParallel(Module):
         output = self.module(*inputs, **kwargs)
         self.require_forward_param_sync = self.require_backward_grad_sync and is_grad_enabled()
         if self.require_forward_param_sync:
-            output = _mark(output, _SyncPoint(self.reducer))
+            self.sync_point.queued = False      # what a failed backward left queued is gone
+            output = _mark(output, self.sync_point)
         return output
 
     @contextlib.contextmanager
@@ -75,8 +77,9 @@ class DistributedDataParallel(Module):
 
 
 class _SyncPoint:
-    """One forward's outputs: the first backward that reaches any of them queues one
-    averaging of the gradients, run when that backward pass ends."""
+    """The marked outputs of one DistributedDataParallel: the first op of a backward pass that
+    reaches any of them queues one averaging of the gradients, run when that pass ends, so a
+    loss over several forwards (a model called twice) is averaged once, as in PyTorch."""
 
     __slots__ = ("reducer", "queued")
 
