@@ -70,6 +70,16 @@ def one_step(rank):
     return {**prefixed("ddp", grads(ddp.module)), **prefixed("single", grads(single))}
 
 
+def small_buckets(rank):
+    """one_step with buckets of about 200 bytes: the gradients travel in several messages."""
+    ddp = nn.parallel.DistributedDataParallel(make_model(seed=rank), bucket_cap_mb=0.0002)
+    single = make_model(seed=0)
+    loss_of(ddp, *shard(0)).backward()
+    loss_of(single, *whole_batch(0)).backward()
+    return {"buckets": len(ddp.reducer.buckets), **prefixed("ddp", grads(ddp.module)),
+            **prefixed("single", grads(single))}
+
+
 def two_forwards(rank):
     """One backward through two forwards (the shard's halves, losses added), counting how often
     the gradients are averaged; a single process on the whole batch's halves beside it."""
@@ -366,7 +376,7 @@ def differ(rank):
     return {}
 
 
-SCENARIOS = {f.__name__: f for f in (one_step, two_forwards, fifty_steps, raises, leaves, no_sync, torch_no_sync,
+SCENARIOS = {f.__name__: f for f in (one_step, small_buckets, two_forwards, fifty_steps, raises, leaves, no_sync, torch_no_sync,
                                      traced, collectives, differ, model_state, torch_state,
                                      small_dtypes)}
 
