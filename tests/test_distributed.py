@@ -97,7 +97,7 @@ def test_averaged_gradients_equal_a_single_process_on_the_whole_batch(ranks, tmp
 def test_gradients_in_several_buckets_average_as_in_one(tmp_path):
     results = launched("small_buckets", 3, tmp_path)
     for result in results:
-        assert int(result["buckets"]) >= 4
+        assert int(result["buckets"]) >= 3
         for name in names(result, "ddp"):
             numpy.testing.assert_allclose(result[f"ddp/{name}"], result[f"single/{name}"],
                                           rtol=0, atol=1e-12, err_msg=name)
