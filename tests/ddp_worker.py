@@ -376,9 +376,9 @@ def differ(rank):
     return {}
 
 
-SCENARIOS = {f.__name__: f for f in (one_step, small_buckets, two_forwards, fifty_steps, raises, leaves, no_sync, torch_no_sync,
-                                     traced, collectives, differ, model_state, torch_state,
-                                     small_dtypes)}
+SCENARIOS = {f.__name__: f for f in (one_step, small_buckets, two_forwards, fifty_steps, raises,
+                                     leaves, no_sync, torch_no_sync, traced, collectives,
+                                     differ, model_state, torch_state, small_dtypes)}
 
 
 def main(scenario, out_dir):
