@@ -348,6 +348,45 @@ def test_the_scaling_benchmark_prints_a_row_per_world_size(capsys):
     assert all(float(value) > 0 for row in rows for value in row[2:])
 
 
+NCCL_GROUP_OF_ONE = """
+import numpy
+import tinyseq as ts
+import tinyseq.distributed as dist
+from tinyseq import backend, nn
+
+dist.init_process_group("nccl")
+assert (dist.get_backend(), dist.get_world_size(), dist.get_rank()) == ("nccl", 1, 0)
+ts.manual_seed(0)
+model = nn.Linear(3, 2).double().to("cuda")
+ddp = nn.parallel.DistributedDataParallel(model)
+ddp(ts.ones(4, 3, dtype=ts.float64, device="cuda")).sum().backward()
+assert backend.device_of(model.weight.grad.array).name == "cuda"
+assert model.weight.grad.numpy().tolist() == [[4.0] * 3] * 2
+on_gpu = ts.tensor([1.0, 3.0], device="cuda")
+dist.all_reduce(on_gpu, dist.ReduceOp.AVG)
+on_host = ts.tensor([2, 5])
+dist.broadcast(on_host, src=0)
+assert on_gpu.numpy().tolist() == [1.0, 3.0] and on_host.numpy().tolist() == [2, 5]
+dist.barrier()
+dist.destroy_process_group()
+print("nccl ok")
+"""
+
+
+@pytest.mark.skipif(not (dist.is_nccl_available() and ts.backend.cuda_available()),
+                    reason="needs CuPy and a GPU")
+def test_nccl_group_of_one_averages_gradients_on_the_gpu(tmp_path):
+    with socket.socket() as probe:                  # a free port for cupyx's rendezvous
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(ROOT), WORLD_SIZE="1", RANK="0", LOCAL_RANK="0",
+               MASTER_PORT=str(port))
+    run = subprocess.run([sys.executable, "-c", NCCL_GROUP_OF_ONE], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=LAUNCH_TIMEOUT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip() == "nccl ok"
+
+
 # --- in this process --------------------------------------------------------------------------
 def test_import_tinyseq_imports_no_mpi():
     code = "import sys, tinyseq, tinyseq.distributed; print('mpi4py' in sys.modules)"
