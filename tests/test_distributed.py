@@ -421,6 +421,19 @@ def test_a_second_init_process_group_is_refused_as_torch_does():
     assert not dist.is_initialized()
 
 
+def test_distributed_data_parallel_checks_its_options_before_anything_else():
+    layer = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="DistributedDataParallel: bucket_cap_mb must be a real "
+                                        "number, got '25'"):
+        nn.parallel.DistributedDataParallel(layer, bucket_cap_mb="25")
+    with pytest.raises(ValueError, match="DistributedDataParallel: bucket_cap_mb must be >= 0"):
+        nn.parallel.DistributedDataParallel(layer, bucket_cap_mb=-1)
+    with pytest.raises(TypeError, match="DistributedDataParallel: broadcast_buffers"):
+        nn.parallel.DistributedDataParallel(layer, broadcast_buffers="no")
+    with pytest.raises(TypeError, match="DistributedDataParallel: expected a Module, got Parameter"):
+        nn.parallel.DistributedDataParallel(layer.weight)
+
+
 def test_init_process_group_refuses_unknown_backends():
     with pytest.raises(ValueError, match="unknown backend 'gloo'.*'mpi'.*'nccl'"):
         dist.init_process_group("gloo")

@@ -1,7 +1,7 @@
 """``nn.parallel.DistributedDataParallel``: one model per process, gradients averaged over them."""
 import contextlib
 
-from .. import distributed
+from .. import checks, distributed
 from ..autograd import Function, queue_callback
 from ..modes import is_grad_enabled
 from ..tensor import Tensor
@@ -41,9 +41,14 @@ class DistributedDataParallel(Module):
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a Module, got "
                             f"{type(module).__name__}")
+        name = "DistributedDataParallel"
+        bucket_cap_mb = checks.real(name, "bucket_cap_mb", bucket_cap_mb, minimum=0.0)
+        broadcast_buffers = checks.flag(name, "broadcast_buffers", broadcast_buffers)
+        find_unused_parameters = checks.flag(name, "find_unused_parameters",
+                                             find_unused_parameters)
         self.module = module
-        self.broadcast_buffers = bool(broadcast_buffers)
-        self.find_unused_parameters = bool(find_unused_parameters)
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
         self.require_forward_param_sync = True     # whether the last forward was a training one
         self.reducer = distributed.GradientReducer(module.parameters(), bucket_cap_mb)
