@@ -508,6 +508,23 @@ def test_distributed_sampler_checks_its_rank():
         DistributedSampler(range(4), num_replicas=3, rank=3)
 
 
+def test_distributed_sampler_checks_its_options():
+    for options, error, message in [
+            (dict(num_replicas="2"), TypeError, "num_replicas must be an int, got '2'"),
+            (dict(num_replicas=0), ValueError, "num_replicas must be a positive int, got 0"),
+            (dict(rank=1.0), TypeError, "rank must be an int, got 1.0"),
+            (dict(seed="0"), TypeError, "seed must be an int, got '0'"),
+            (dict(shuffle="yes"), TypeError, "shuffle must be True or False, got 'yes'"),
+            (dict(drop_last=None), TypeError, "drop_last must be True or False, got None")]:
+        arguments = {"num_replicas": 2, "rank": 0, **options}
+        with pytest.raises(error, match="DistributedSampler: " + re.escape(message)):
+            DistributedSampler(range(4), **arguments)
+    sampler = DistributedSampler(range(4), num_replicas=2, rank=0)
+    with pytest.raises(TypeError, match=r"set_epoch: epoch must be an int, got 1\.5"):
+        sampler.set_epoch(1.5)
+    assert sampler.epoch == 0
+
+
 def test_data_loader_batches_in_the_samplers_order():
     data = TensorDataset(numpy.arange(10.0))
     sampler = DistributedSampler(data, num_replicas=2, rank=1, shuffle=False)
