@@ -4,6 +4,7 @@ OUT_DIR/rank<r>.npz for the test to compare."""
 import contextlib
 import datetime
 import sys
+import time
 
 import numpy
 
@@ -136,6 +137,18 @@ def leaves(rank):
             sys.exit(3)
         loss_of(ddp, *shard(step)).backward()
     return {}
+
+
+def late_leaver(rank, out_dir):
+    """Every rank leaves without destroy_process_group, rank 0 seven seconds after the others
+    (a group with a 3-second timeout): the others wait for it, then the job ends cleanly."""
+    dist.destroy_process_group()
+    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=3))
+    dist.barrier()
+    if rank == 0:
+        time.sleep(7)
+    numpy.savez(f"{out_dir}/rank{rank}.npz", world_size=dist.get_world_size())
+    sys.exit(0)
 
 
 def no_sync(rank):
@@ -384,6 +397,8 @@ SCENARIOS = {f.__name__: f for f in (one_step, small_buckets, two_forwards, fift
 def main(scenario, out_dir):
     dist.init_process_group("mpi")
     rank = dist.get_rank()
+    if scenario == "late_leaver":
+        late_leaver(rank, out_dir)
     result = SCENARIOS[scenario](rank)
     numpy.savez(f"{out_dir}/rank{rank}.npz", world_size=dist.get_world_size(), **result)
     dist.barrier()

@@ -147,6 +147,14 @@ def test_a_rank_that_exits_stops_every_rank_after_the_timeout(tmp_path):
     assert time.monotonic() - start < 60
 
 
+@needs_mpi
+@pytest.mark.slow
+def test_ranks_that_leave_at_different_times_end_cleanly(tmp_path):
+    start = time.monotonic()
+    launched("late_leaver", 2, tmp_path)        # exit status 0, each rank's file written
+    assert time.monotonic() - start > 7
+
+
 def test_init_process_group_checks_its_timeout():
     with pytest.raises(ValueError, match="timeout must be a positive datetime.timedelta, got 5"):
         dist.init_process_group("mpi", timeout=5)

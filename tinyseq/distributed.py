@@ -15,6 +15,7 @@ a mean over the whole batch and the batch split evenly, dL/dW = (1/R) Σ_r dL_r/
 computes its term, ``all_reduce`` adds them up, and dividing by R gives every rank the same
 average, so every rank takes the same optimizer step and the models stay identical.
 """
+import atexit
 import datetime
 import importlib.util
 import os
@@ -71,6 +72,7 @@ class _MPIGroup:
         from mpi4py import MPI
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD.Dup()    # our own channel: a script's messages never mix in
+        self.exit_comm = MPI.COMM_WORLD.Dup()   # where ranks meet at exit (see leave)
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
         self.timeout = timeout
@@ -133,25 +135,39 @@ class _MPIGroup:
         self._wait(self.comm.Ibarrier(), "barrier")
 
     def _wait(self, request, what):
-        """Wait for ``request``, raising once ``timeout`` seconds pass. The pauses between
-        checks grow to a millisecond, so a rank that waits leaves its core to the others."""
-        if request.Test():
-            return
-        deadline = time.monotonic() + self.timeout
-        pause = 1e-5
-        while not request.Test():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{what}: rank {self.rank} waited {self.timeout:g} s for the "
-                                   f"other ranks of {self.size} (init_process_group's timeout); "
-                                   f"a rank has left or is stuck")
-            time.sleep(pause)
-            pause = min(2 * pause, 1e-3)
+        """Wait for ``request``, raising once ``timeout`` seconds pass."""
+        if not _finished(request, self.timeout):
+            raise RuntimeError(f"{what}: rank {self.rank} waited {self.timeout:g} s for the "
+                               f"other ranks of {self.size} (init_process_group's timeout); "
+                               f"a rank has left or is stuck")
+
+    def leave(self):
+        """At exit, wait up to twice the timeout for every rank to leave too, on a channel of
+        its own (the others may still be inside a collective on ours). A rank that leaves
+        early (``sys.exit``) then waits here, not in MPI_Finalize, while the others time out
+        and abort the job: Open MPI does not always manage to abort a job one of whose
+        processes is inside MPI_Finalize."""
+        _finished(self.exit_comm.Ibarrier(), 2 * self.timeout)
 
     def abort(self, code):
         self.MPI.COMM_WORLD.Abort(code)
 
     def close(self):
         self.comm.Free()
+        self.exit_comm.Free()
+
+
+def _finished(request, timeout):
+    """Whether MPI's ``request`` completes within ``timeout`` seconds. The pauses between
+    checks grow to a millisecond, so a rank that waits leaves its core to the others."""
+    deadline = time.monotonic() + timeout
+    pause = 1e-5
+    while not request.Test():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+        pause = min(2 * pause, 1e-3)
+    return True
 
 
 def _bytes(array):
@@ -217,6 +233,9 @@ class _NCCLGroup:
 
     def abort(self, code):
         os._exit(code)      # the launcher (mpirun, torchrun) stops the others when a rank fails
+
+    def leave(self):
+        pass
 
     def close(self):
         pass
@@ -287,6 +306,13 @@ def init_process_group(backend="mpi", init_method=None, timeout=None, world_size
     _group = group
     if group.size > 1:
         _abort_on_uncaught_exception(group)
+        atexit.register(_leave_together)
+
+
+def _leave_together():
+    """At exit with the group still joined, wait for the other ranks (``_MPIGroup.leave``)."""
+    if _group is not None:
+        _group.leave()
 
 
 def _abort_on_uncaught_exception(group):
@@ -311,6 +337,7 @@ def destroy_process_group():
     _group = None
     if hasattr(sys.excepthook, "previous"):
         sys.excepthook = sys.excepthook.previous
+    atexit.unregister(_leave_together)
     group.close()
 
 
