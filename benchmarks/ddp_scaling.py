@@ -11,7 +11,7 @@ each); the table gives the median steps per second, the median of the per-round 
 (2 ranks against 1), the CPU time per step of the busiest rank outside the averaging (the
 work the split saves, whatever else runs on the machine), and the wall time per step spent
 averaging gradients (packing, MPI all-reduce, unpacking; on 2 ranks it includes waiting for
-the slower rank, and MPI's waits spin on a core).
+the slower rank).
 
     python benchmarks/ddp_scaling.py [--rounds 5] [--steps 20]
 

@@ -168,7 +168,7 @@ def _data_parallel(weight):
 @contextlib.contextmanager
 def _process_group_of_one():
     """SyncGradients' backward ends by averaging gradients over the default process group
-    (without one, that averaging raises RuntimeError); this process alone is that group."""
+    (without one, that averaging raises ValueError); this process alone is that group."""
     if not dist.is_mpi_available():
         pytest.skip("SyncGradients' backward needs a process group: pip install mpi4py")
     dist.init_process_group("mpi")

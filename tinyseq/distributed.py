@@ -15,9 +15,12 @@ a mean over the whole batch and the batch split evenly, dL/dW = (1/R) Σ_r dL_r/
 computes its term, ``all_reduce`` adds them up, and dividing by R gives every rank the same
 average, so every rank takes the same optimizer step and the models stay identical.
 """
+import atexit
+import datetime
 import importlib.util
 import os
 import sys
+import time
 import zlib
 
 import numpy
@@ -27,9 +30,9 @@ from .modes import no_grad
 from .tensor import Tensor
 
 __all__ = ["Backend", "GradientReducer", "ReduceOp", "all_reduce", "barrier", "broadcast",
-           "destroy_process_group", "get_backend", "get_rank", "get_world_size",
-           "init_process_group", "is_available", "is_initialized", "is_mpi_available",
-           "is_nccl_available"]
+           "broadcast_coalesced", "default_pg_timeout", "destroy_process_group", "get_backend",
+           "get_rank", "get_world_size", "init_process_group", "is_available", "is_initialized",
+           "is_mpi_available", "is_nccl_available"]
 
 
 class ReduceOp:
@@ -53,21 +56,26 @@ class Backend:
 _OPS = (ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PRODUCT, ReduceOp.MIN, ReduceOp.MAX,
         ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR)
 _group = None       # the default process group of this process, once initialized
+default_pg_timeout = datetime.timedelta(minutes=30)     # torch.distributed's but NCCL's
 
 
 # --- the engines ------------------------------------------------------------------------------
 class _MPIGroup:
     """All ranks started by mpirun, talking through MPI (mpi4py). Arrays that are not NumPy's
-    are staged through host memory, so any MPI build works."""
+    are staged through host memory, so any MPI build works. Every collective is started
+    without blocking and waited for at most ``timeout`` seconds, so a rank whose partners
+    left (a ``sys.exit`` on one rank) raises instead of waiting forever."""
 
     name = Backend.MPI
 
-    def __init__(self):
+    def __init__(self, timeout):
         from mpi4py import MPI
         self.MPI = MPI
         self.comm = MPI.COMM_WORLD.Dup()    # our own channel: a script's messages never mix in
+        self.exit_comm = MPI.COMM_WORLD.Dup()   # where ranks meet at exit (see leave)
         self.rank = self.comm.Get_rank()
         self.size = self.comm.Get_size()
+        self.timeout = timeout
         self.mpi_ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
                         ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR,
                         ReduceOp.BXOR: MPI.BXOR}
@@ -75,25 +83,42 @@ class _MPIGroup:
     def all_reduce(self, array, op):
         """Combine ``array`` (contiguous) over the ranks in place."""
         host = backend.to_numpy(array)
-        self.comm.Allreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op])
+        if host.dtype == numpy.bool_:
+            # MPI reduces no bool: its bytes (0 or 1) are reduced, a sum being an or and a
+            # product an and, as torch.distributed does for bool tensors
+            logical = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}.get(op, op)
+            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, _bytes(host),
+                                            op=self.mpi_ops[logical]), "all_reduce")
+        elif host.dtype == numpy.float16:
+            wide = host.astype(numpy.float32)       # MPI has no half type
+            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, wide, op=self.mpi_ops[op]),
+                       "all_reduce")
+            host[...] = wide
+        else:
+            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op]),
+                       "all_reduce")
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
     def start_sum(self, array):
-        """Begin summing ``array`` (contiguous) over the ranks in place; returns what to call
-        to wait for the result."""
+        """Begin summing ``array`` (contiguous, floating) over the ranks in place; returns what
+        to call to wait for the result."""
         host = backend.to_numpy(array)
-        request = self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.MPI.SUM)
+        summed = host.astype(numpy.float32) if host.dtype == numpy.float16 else host
+        request = self.comm.Iallreduce(self.MPI.IN_PLACE, summed, op=self.MPI.SUM)
 
         def wait():
-            request.Wait()
+            self._wait(request, "DistributedDataParallel: averaging gradients")
+            if summed is not host:
+                host[...] = summed
             if host is not array:
                 array[...] = backend.device_of(array).xp.asarray(host)
         return wait
 
     def broadcast(self, array, src):
         host = backend.to_numpy(array)
-        self.comm.Bcast(host, root=src)
+        # bytes: any dtype, float16 and bool too
+        self._wait(self.comm.Ibcast(_bytes(host), root=src), "broadcast")
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
@@ -102,17 +127,52 @@ class _MPIGroup:
         host = backend.to_numpy(array)
         gathered = numpy.empty((self.size,) + host.shape, host.dtype) if self.rank == dst \
             else None
-        self.comm.Gather(host, gathered, root=dst)
+        self._wait(self.comm.Igather(_bytes(host), None if gathered is None else _bytes(gathered),
+                                     root=dst), "gather")
         return gathered
 
     def barrier(self):
-        self.comm.Barrier()
+        self._wait(self.comm.Ibarrier(), "barrier")
+
+    def _wait(self, request, what):
+        """Wait for ``request``, raising once ``timeout`` seconds pass."""
+        if not _finished(request, self.timeout):
+            raise RuntimeError(f"{what}: rank {self.rank} waited {self.timeout:g} s for the "
+                               f"other ranks of {self.size} (init_process_group's timeout); "
+                               f"a rank has left or is stuck")
+
+    def leave(self):
+        """At exit, wait up to twice the timeout for every rank to leave too, on a channel of
+        its own (the others may still be inside a collective on ours). A rank that leaves
+        early (``sys.exit``) then waits here, not in MPI_Finalize, while the others time out
+        and abort the job: Open MPI does not always manage to abort a job one of whose
+        processes is inside MPI_Finalize."""
+        _finished(self.exit_comm.Ibarrier(), 2 * self.timeout)
 
     def abort(self, code):
         self.MPI.COMM_WORLD.Abort(code)
 
     def close(self):
         self.comm.Free()
+        self.exit_comm.Free()
+
+
+def _finished(request, timeout):
+    """Whether MPI's ``request`` completes within ``timeout`` seconds. The pauses between
+    checks grow to a millisecond, so a rank that waits leaves its core to the others."""
+    deadline = time.monotonic() + timeout
+    pause = 1e-5
+    while not request.Test():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+        pause = min(2 * pause, 1e-3)
+    return True
+
+
+def _bytes(array):
+    """The bytes of a contiguous NumPy array, as a flat uint8 view."""
+    return array.reshape(-1).view(numpy.uint8)
 
 
 class _NCCLGroup:
@@ -174,6 +234,9 @@ class _NCCLGroup:
     def abort(self, code):
         os._exit(code)      # the launcher (mpirun, torchrun) stops the others when a rank fails
 
+    def leave(self):
+        pass
+
     def close(self):
         pass
 
@@ -194,7 +257,7 @@ def is_available():
     return is_mpi_available() or is_nccl_available()
 
 
-def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
+def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=-1, rank=-1):
     """Join the default process group of every rank started together.
 
     ``backend="mpi"``: the processes started by ``mpirun -n R python script.py``; rank and
@@ -203,21 +266,29 @@ def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
     through ``cupyx.distributed`` (see ``_NCCLGroup`` for where rank and size come from).
 
     With more than one rank, an exception that escapes on any rank aborts all of them
-    (``MPI_Abort``), so a failure never leaves the others waiting in a collective forever."""
+    (``MPI_Abort``), so a failure never leaves the others waiting in a collective forever.
+    Over MPI, a collective that the other ranks do not join within ``timeout`` (a
+    ``datetime.timedelta``, default 30 minutes as torch.distributed's) raises RuntimeError,
+    which then aborts every rank: a rank that leaves with ``sys.exit`` stops the job too."""
     global _group
     if _group is not None:
-        raise RuntimeError("init_process_group: trying to initialize the default process "
+        raise ValueError("init_process_group: trying to initialize the default process "
                            "group twice!")
     if init_method not in (None, "env://"):
         raise ValueError(f"init_process_group: init_method {init_method!r} is not supported; "
                          f"MPI's launcher or the environment (env://) says who the ranks are")
+    if timeout is None:
+        timeout = default_pg_timeout
+    if not isinstance(timeout, datetime.timedelta) or timeout.total_seconds() <= 0:
+        raise ValueError(f"init_process_group: timeout must be a positive datetime.timedelta, "
+                         f"got {timeout!r}")
     name = str(backend).lower()
     if name == Backend.MPI:
         if not is_mpi_available():
             raise RuntimeError("init_process_group: backend 'mpi' needs mpi4py and an MPI: "
                                "apt-get install openmpi-bin libopenmpi-dev; "
                                "pip install 'tinyseq[distributed]'")
-        group = _MPIGroup()
+        group = _MPIGroup(timeout.total_seconds())
         for what, given, actual in (("world_size", world_size, group.size),
                                     ("rank", rank, group.rank)):
             if given >= 0 and given != actual:
@@ -235,6 +306,13 @@ def init_process_group(backend="mpi", init_method=None, world_size=-1, rank=-1):
     _group = group
     if group.size > 1:
         _abort_on_uncaught_exception(group)
+        atexit.register(_leave_together)
+
+
+def _leave_together():
+    """At exit with the group still joined, wait for the other ranks (``_MPIGroup.leave``)."""
+    if _group is not None:
+        _group.leave()
 
 
 def _abort_on_uncaught_exception(group):
@@ -259,6 +337,7 @@ def destroy_process_group():
     _group = None
     if hasattr(sys.excepthook, "previous"):
         sys.excepthook = sys.excepthook.previous
+    atexit.unregister(_leave_together)
     group.close()
 
 
@@ -269,7 +348,7 @@ def is_initialized():
 
 def _require_group(caller):
     if _group is None:
-        raise RuntimeError(f"{caller}: Default process group has not been initialized, please "
+        raise ValueError(f"{caller}: Default process group has not been initialized, please "
                            f"make sure to call init_process_group.")
     return _group
 
@@ -336,6 +415,24 @@ def broadcast(tensor, src=0):
     _write(tensor, values)
 
 
+def broadcast_coalesced(tensors, src=0, bucket_cap_mb=25):
+    """Overwrite every tensor of ``tensors`` (a model's parameters and buffers) on every rank
+    with its value on rank ``src``, packed by dtype into flat buckets of about
+    ``bucket_cap_mb`` megabytes so that a whole model travels in a few messages. Raises on
+    every rank when the ranks' tensors differ in number, shapes or dtypes."""
+    group = _require_group("broadcast_coalesced")
+    tensors = list(tensors)
+    if not 0 <= src < group.size:
+        raise ValueError(f"broadcast_coalesced: src {src} is not a rank of a group of "
+                         f"{group.size}")
+    _check_same_layout(group, "broadcast_coalesced", tensors, "tensors")
+    for bucket in _buckets(tensors, bucket_cap_mb * 2 ** 20):
+        buffer = bucket.pack([t.array for t in bucket.parameters])
+        group.broadcast(buffer, src)
+        for t, values in zip(bucket.parameters, bucket.unpack(buffer)):
+            t.array[...] = values
+
+
 def _write(tensor, values):
     """Change ``tensor`` in place as a tensor op does, so autograd sees the new version."""
     with no_grad():
@@ -356,16 +453,7 @@ class GradientReducer:
         group = _require_group("DistributedDataParallel")
         self.parameters = [p for p in parameters if p.requires_grad]
         self.buckets = _buckets(self.parameters, bucket_cap_mb * 2 ** 20)
-        _check_same_parameters(group, self.parameters)
-
-    def broadcast_parameters(self, src=0):
-        """Give every rank the parameter values of rank ``src``."""
-        group = _require_group("DistributedDataParallel")
-        for bucket in self.buckets:
-            buffer = bucket.pack([p.array for p in bucket.parameters])
-            group.broadcast(buffer, src)
-            for p, values in zip(bucket.parameters, bucket.unpack(buffer)):
-                p.array[...] = values
+        _check_same_layout(group, "DistributedDataParallel", self.parameters, "models")
 
     def average_gradients(self, observers=()):
         """Replace every rank's ``.grad`` by the average over ranks. With ``observers`` (on
@@ -450,13 +538,13 @@ def _buckets(parameters, cap_bytes):
     return buckets
 
 
-def _check_same_parameters(group, parameters):
-    """Raise on every rank when the ranks' models differ in their parameters' shapes."""
-    layout = ";".join(f"{tuple(p.shape)} {p.array.dtype}" for p in parameters)
-    fingerprint = numpy.array([len(parameters), zlib.crc32(layout.encode())], numpy.int64)
+def _check_same_layout(group, caller, tensors, what):
+    """Raise on every rank when the ranks' ``tensors`` differ in number, shapes or dtypes."""
+    layout = ";".join(f"{tuple(t.shape)} {t.array.dtype}" for t in tensors)
+    fingerprint = numpy.array([len(tensors), zlib.crc32(layout.encode())], numpy.int64)
     bounds = numpy.concatenate([fingerprint, -fingerprint])
     group.all_reduce(bounds, ReduceOp.MAX)
     if (bounds[:2] != -bounds[2:]).any():
-        raise RuntimeError(f"DistributedDataParallel: the ranks' models differ (rank "
-                           f"{group.rank} has {len(parameters)} parameters: {layout}); "
-                           f"every rank must build the same model")
+        raise RuntimeError(f"{caller}: the ranks' {what} differ (rank {group.rank} has "
+                           f"{len(tensors)} tensors: {layout}); every rank must build the "
+                           f"same model")

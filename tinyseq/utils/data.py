@@ -4,7 +4,7 @@ import math
 
 import numpy
 
-from .. import backend, random
+from .. import backend, checks, random
 from ..data import (DataLoader, Dataset, RandomSampler, SequentialSampler, TensorDataset,
                     default_collate)
 
@@ -62,14 +62,17 @@ class DistributedSampler:
         if num_replicas is None or rank is None:
             from .. import distributed
             if not distributed.is_initialized():
-                raise RuntimeError("DistributedSampler: no process group; call "
+                raise ValueError("DistributedSampler: no process group; call "
                                    "tinyseq.distributed.init_process_group() or pass "
                                    "num_replicas and rank")
             num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
             rank = distributed.get_rank() if rank is None else rank
-        if num_replicas < 1:
-            raise ValueError(f"DistributedSampler: num_replicas must be at least 1, "
-                             f"got {num_replicas}")
+        name = "DistributedSampler"
+        num_replicas = checks.integer(name, "num_replicas", num_replicas, minimum=1)
+        rank = checks.integer(name, "rank", rank, minimum=None)
+        shuffle = checks.flag(name, "shuffle", shuffle)
+        seed = checks.integer(name, "seed", seed, minimum=None)
+        drop_last = checks.flag(name, "drop_last", drop_last)
         if not 0 <= rank < num_replicas:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")
@@ -105,4 +108,4 @@ class DistributedSampler:
 
     def set_epoch(self, epoch):
         """Draw the next shuffle from ``seed + epoch``."""
-        self.epoch = epoch
+        self.epoch = checks.integer("DistributedSampler.set_epoch", "epoch", epoch, minimum=None)
