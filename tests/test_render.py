@@ -343,9 +343,11 @@ def test_truncated_bptt_boxes_and_names_each_chunk_with_its_loss_above_and_the_c
     assert sorted((drawing.nodes[e.tail].time_step, drawing.nodes[e.head].time_step)
                   for e in cuts) == [(2, 3), (5, 6)]
     losses = [n for n in drawing.nodes.values() if n.kind == d.OP and n.row is None]
-    for chunk in drawing.chunks:
+    for chunk in drawing.chunks:       # (output ** 2).sum(): the square and its sum, side by side
         above = [n for n in losses if chunk.x < n.x < chunk.x + chunk.width and n.y < chunk.y]
-        assert len(above) == 1, chunk.label
+        assert [n.label.split("\n")[0] for n in sorted(above, key=lambda n: n.x)] == \
+            ["pow_scalar", "sum"], chunk.label
+        assert above[0].y == above[1].y
     assert not any(".detach()" in n.label for n in drawing.nodes.values())
 
 
@@ -407,6 +409,10 @@ def test_hand_made_tensors_are_named_by_params_and_never_leaf():
     cells = {c.label for n in named.nodes.values() for c in n.cells}
     assert cells == {"U", "W", "V"}
     assert {n.label for n in named.nodes.values() if n.kind == d.INPUT} == {f"x_{t}" for t in range(4)}
+    # y[t] in the written-out loss (h @ V - y[t]) ** 2: one "target" per step, not a second x_t
+    inputs = [n for n in named.nodes.values() if n.kind == d.INPUT]
+    targets = [n for n in named.nodes.values() if n.kind == d.TARGET]
+    assert len(inputs) == 4 and [n.label for n in targets] == ["target"] * 4
     unnamed = laid_out_drawing(tr)
     assert not any("leaf" in n.label for n in unnamed.nodes.values())
     check_edges(named)
@@ -704,3 +710,26 @@ def test_a_weight_read_only_outside_the_steps_sits_beside_the_op_reading_it():
         gap = abs(param.x - reader.x) - (param.width + reader.width) / 2
         assert 0 < gap < 30 and abs(param.y - reader.y) < 40, name
     assert "decoder.0.weight_hh" in {drawing.nodes[n].label for n in drawing.band.nodes}
+
+
+def test_a_loss_per_step_through_a_head_reads_its_own_step_of_the_layers_output():
+    """``head(output[t])`` inside ``ts.timestep(t)`` reads step t (not the last step, as
+    ``output[-1]`` would): one edge straight up from each step into its loss."""
+    ts.manual_seed(0)
+    gru, head = nn.GRU(2, 3), nn.Linear(3, 2)
+    x, y = ts.randn(5, 1, 2), ts.randn(5, 1, 2)
+    with ts.trace() as tr:
+        output, _ = gru(x)
+        losses = []
+        for t in range(5):
+            with ts.timestep(t):
+                losses.append(F.mse_loss(head(output[t]), y[t]))
+        loss = ts.stack(losses).sum()
+    loss.backward()
+    drawing = laid_out_drawing(tr)
+    losses_row = next(row for row in drawing.rows if row.kind == "losses")
+    ups = [e for e in drawing.edges if e.kind == d.UP and drawing.nodes[e.head].row == losses_row.id]
+    assert sorted((drawing.nodes[e.tail].time_step, drawing.nodes[e.head].time_step) for e in ups) == \
+        [(t, t) for t in range(5)]
+    check_rows(drawing)
+    check_edges(drawing)

@@ -349,6 +349,7 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
     outside = sorted((n for n in nodes.values() if n.row is None and n.kind not in
                       (d.PARAM, d.CONTEXT)), key=lambda n: n.ops[0] if n.ops else -1)
     depth, level_y = {}, {}
+    above = {}                          # node id -> the chunk it sits above
     for node in outside:
         if sides[node.id] != "after" or node.kind in (d.DATA, d.TARGET):
             continue
@@ -361,13 +362,24 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
         if chunk is not None:          # a chunk's loss: above that chunk
             node.x = chunk.x + chunk.width / 2
             level_y[node.id] = node.y = chunk.y - 24 - node.height / 2
+            above[node.id] = chunk
+            continue
+        # the reduction that ends a chunk's loss (``(output ** 2).sum()``: the sum after the
+        # square), reading only what sits above that chunk: beside it, on the same line
+        placed = [nodes[p] for p in preds.get(node.id, ()) if p in nodes and nodes[p].kind not in
+                  (d.DATA, d.TARGET, d.PARAM)]
+        chunks = {id(above.get(p.id)) for p in placed}
+        reduction = node.kind == d.LOSS or node.label.split("\n")[0] in ("sum", "mean")
+        if reduction and placed and len(chunks) == 1 and placed[0].id in above:
+            last = max(placed, key=lambda p: p.x)
+            node.x = last.x + last.width / 2 + 30 + node.width / 2
+            level_y[node.id] = node.y = last.y
+            above[node.id] = above[last.id]
     taken = {}
     for node in outside:
-        if node.id not in depth:
+        if node.id not in depth or node.id in above:
             continue
         column = depth[node.id]
-        if column == 1 and _chunk_read(drawing, preds.get(node.id, ())) is not None:
-            continue
         node.x = right_edge + COLUMN_GAP * 0.8 + (column - 1) * (COLUMN_GAP + 90) + node.width / 2
         y = level_y[node.id]
         while any(abs(y - other) < 34 for other in taken.get(column, [])):

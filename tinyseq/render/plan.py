@@ -242,6 +242,10 @@ class Prepared:
         if record.kind != "getitem" or len(steps) < 2 or len(steps) != len(through) or \
                 len(rows) != 1 or _numel(record.shape) != _numel(self.ops[steps[0]].shape):
             return through
+        # ``output[t]`` inside ``ts.timestep(t)`` (a loss per step): step t, not the last
+        same_step = [source for source in steps if self.ops[source].time_step == record.time_step]
+        if record.time_step is not None and len(same_step) == 1:
+            return [("op", same_step[0])]
         final = (min if self.row_of[steps[0]].reverse else max)(
             steps, key=lambda source: self.ops[source].time_step)
         return [("op", final)]
@@ -807,7 +811,7 @@ class _Planner:
             self.initial_targets = getattr(self, "initial_targets", {})
             self.initial_targets.setdefault(row.index, []).append(target)
             return
-        loss = _is_loss(self.ops[index].kind)
+        loss = _is_loss(self.ops[index].kind) or self._compared(index)
         local = t - row.start
         if loss:
             label, kind = (f"{name}_{local}" if key in ready.named else "target"), d.TARGET
@@ -823,6 +827,13 @@ class _Planner:
         stub = self._put(d.Node(f"x{order[key]}r{row.index}t{t}", kind, label,
                                 leaves=[order[key]], fill=DATA_FILL), row, t)
         self._pending(stub.id, target, row, t, d.FEED)
+
+    def _compared(self, index):
+        """Whether op ``index`` compares a step's value with data (``o - y[t]`` of a loss a user
+        writes out): a difference of a drawn op and data, reading no weight."""
+        sources = self.ready.sources[index]
+        return self.ops[index].kind == "sub" and not any(k == "param" for k, _ in sources) and \
+            any(k == "op" for k, _ in sources) and sources[-1][0] == "data"
 
     def _pending(self, tail, target, row, t, kind):
         """An input of a step's node, drawn once the taps are known: it comes in through the
