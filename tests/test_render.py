@@ -733,3 +733,78 @@ def test_a_loss_per_step_through_a_head_reads_its_own_step_of_the_layers_output(
         [(t, t) for t in range(5)]
     check_rows(drawing)
     check_edges(drawing)
+
+
+def _spline_points(pos):
+    """Points along a Graphviz edge's B-spline (its ``pos``), 10 per cubic piece, Graphviz's
+    coordinates."""
+    controls = [(float(x), float(y)) for tag, x, y in
+                re.findall(r"(?:(e|s),)?(-?[\d.]+),(-?[\d.]+)", pos) if not tag]
+    points = []
+    for k in range(0, len(controls) - 3, 3):
+        p0, p1, p2, p3 = controls[k:k + 4]
+        for i in range(11):
+            u = i / 10
+            points.append(tuple((1 - u) ** 3 * a + 3 * (1 - u) ** 2 * u * b + 3 * (1 - u) * u ** 2 * c
+                                + u ** 3 * e for a, b, c, e in zip(p0, p1, p2, p3)))
+    return points
+
+
+def stacked_seq2seq(impl="primitive"):
+    """A two-layer GRU encoder-decoder with dot attention."""
+    ts.manual_seed(2)
+    model = nn.Seq2Seq(7, 7, 4, 4, num_layers=2, cell="gru", attention="dot", impl=impl)
+    rng = np.random.default_rng(3)
+    source = rng.integers(3, 7, size=(1, 5))
+    target = np.concatenate([[[1]], rng.integers(3, 7, size=(1, 4))], axis=1)
+    with ts.trace() as tr:
+        logits, _ = model(source, target)
+        loss = model.loss(logits, target)
+    loss.backward()
+    return tr
+
+
+@needs_graphviz
+@pytest.mark.parametrize("make", [lambda: bidirectional("fused", layers=2), stacked_seq2seq],
+                         ids=["bidirectional_2", "stacked_seq2seq"])
+def test_edges_between_rows_never_run_through_a_step_box_on_their_way(make):
+    """A bidirectional layer's outputs into both directions above, and a stacked encoder's top
+    layer into the attention bar, go along the gaps between the boxes: every point of their
+    path lies in the step box they leave, the one they enter, or in no step box."""
+    tr = make()
+    drawing = laid_out_drawing(tr, grads=True)
+    graph = graphviz_json(tr.to_dot(grads=True))
+    ids = {o["_gvid"]: o["name"] for o in graph["objects"]}
+    kinds = {(e.tail, e.head): e.kind for e in drawing.edges}
+    checked = 0
+    for edge in graph["edges"]:
+        tail, head = ids[edge["tail"]], ids[edge["head"]]
+        if kinds.get((tail, head)) not in (d.UP, d.ATTENTION):
+            continue
+        own = {drawing.nodes[tail].box, drawing.nodes[head].box}
+        for px, py in _spline_points(edge["pos"]):
+            py = drawing.height - py
+            inside = [b.id for b in drawing.steps if b.id not in own and
+                      b.x + 2 < px < b.x + b.width - 2 and b.y + 2 < py < b.y + b.height - 2]
+            assert not inside, f"{tail} -> {head} runs through {inside}"
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_no_state_arrow_runs_through_a_node_of_its_steps(impl):
+    """A stacked decoder's lowest layer (the target embedding under the cell): the step's tap
+    sits beside the embedding, not beside the cell on the state arrow's line."""
+    drawing = laid_out_drawing(stacked_seq2seq(impl), grads=True)
+    states = [e for e in drawing.edges if e.kind == d.STATE]
+    assert len(states) >= 10
+    for edge in states:
+        tail, head = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+        left, right = sorted((tail.x, head.x))
+        for box_id in {tail.box, head.box}:
+            for node in (drawing.nodes[n] for n in drawing.box(box_id).nodes):
+                if node.id in (tail.id, head.id):
+                    continue
+                across = left < node.x + node.width / 2 and node.x - node.width / 2 < right
+                level = abs(node.y - tail.y) < node.height / 2
+                assert not (across and level), f"{edge.id} runs through {node.id} {node.label!r}"

@@ -181,17 +181,25 @@ def _edge_line(edge, drawing, writer):
     tail = edge.tail + (f":{edge.tail_port}" if edge.tail_port else "")
     head = edge.head + (f":{edge.head_port}" if edge.head_port else "")
     attributes = [f'id="{edge.id}"']
-    route = _state_route(edge, drawing)
+    route = _state_route(edge, drawing) or _attention_route(edge, drawing) or \
+        _skipping_route(edge, drawing)
     if route is not None:
         points, end, label_at = route
         attributes.append(f'pos="e,{writer.point(*end)} '
                           f'{" ".join(writer.point(*p) for p in points)}"')
-        attributes.append(f'lp="{writer.point(*label_at)}"')
+        if label_at is not None:
+            attributes.append(f'lp="{writer.point(*label_at)}"')
     tap = drawing.nodes[edge.tail]
     if edge.kind == d.TAP_EDGE and edge.tail_port and len(tap.cells) > tap_width(tap):
         # a tap of several lines: from the top of its cell, up past the cells above it,
         # instead of around the table (Graphviz then titles the edge with the side alone)
         attributes.append(f'tailport="{edge.tail_port}:n"')
+    head_tap = drawing.nodes[edge.head]
+    if edge.kind in (d.UP, d.FEED) and head_tap.kind == d.TAP and edge.head_port and \
+            len(head_tap.cells) > tap_width(head_tap):
+        # into the input weight's cell on a tap's first line: from its left side, not around
+        # the table to its top
+        attributes.append(f'headport="{edge.head_port}:w"')
     style = _EDGE_STYLE.get(edge.kind, "")
     if style:
         attributes.append(style)
@@ -256,6 +264,62 @@ def _state_route(edge, drawing):
     half = max((text_width(line, SMALL) for line in lines), default=0) / 2 + 3
     label_at = (gap + half if forward else gap - half, tail.y - 4 - len(lines) * (SMALL + 2) / 2)
     return points, (head.x, top), label_at
+
+
+def _attention_route(edge, drawing):
+    """An encoder step's output into the attention bar from a row with other rows between it
+    and the bar (the top layer of a stacked encoder): out of the cell's side and straight down
+    the gap right of its step box into the bar, instead of through the boxes of the rows
+    below (or, routed around them, in long loops). (points, the arrow's tip, None), or None."""
+    if edge.kind != d.ATTENTION:
+        return None
+    tail, memory = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+    if memory.kind != d.MEMORY or tail.box is None:
+        return None
+    box = drawing.box(tail.box)
+    top = memory.y - memory.height / 2
+    if not any(row.y > box.y + box.height and row.y < top for row in drawing.rows):
+        return None
+    gap = box.x + box.width + 8           # clear of the state arrow's label, centred in the gap
+    end = (min(gap, memory.x + memory.width / 2 - 4), top)
+    below_state = tail.y + tail.height / 4          # beside the state arrow, not on it
+    corners = [(tail.x + tail.width / 2, below_state), (gap, below_state), (gap, top - 12), end]
+    points = [corners[0]]
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
+                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    return points, end, None
+
+
+def _skipping_route(edge, drawing):
+    """A step's output up into a row that is not the next one up (a bidirectional layer's
+    outputs into both directions of the layer above): out of the cell's left side, up the gap
+    left of its step box, and in from the left at the input weight's cell (or the node), instead
+    of through the boxes of the rows between. (points, the arrow's tip, None), or None."""
+    if edge.kind != d.UP:
+        return None
+    tail, head = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+    if tail.box is None or head.box is None:
+        return None
+    box, head_box = drawing.box(tail.box), drawing.box(head.box)
+    if not any(head_box.y + head_box.height < row.y and row.y + row.height < box.y
+               for row in drawing.rows):
+        return None
+    # several from one step: side by side in the gap, the one going highest outermost
+    siblings = sorted((e for e in drawing.edges if e.kind == d.UP and e.tail == edge.tail),
+                      key=lambda e: -drawing.nodes[e.head].y)
+    gap = box.x - 8 - 7 * siblings.index(edge)
+    start = (tail.x - tail.width / 2, tail.y + tail.height / 4)
+    if head.kind == d.TAP:
+        end = (head.x - head.width / 2, head.y - head.height / 2 + 9)
+    else:
+        end = (head.x - head.width / 2, head.y)
+    corners = [start, (gap, start[1]), (gap, end[1]), end]
+    points = [corners[0]]
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
+                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    return points, end, None
 
 
 def _routed(edge, drawing):

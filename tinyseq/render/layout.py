@@ -106,7 +106,9 @@ def _step_inside(drawing, box, nodes):
     layers = {}
     for n in core:
         layers.setdefault(depth[n.id], []).append(n)
-    # a tap whose readers all lie in the bottom layer goes below it; else beside its reader
+    # a tap whose readers all lie in the bottom layer goes below it; else beside the layer
+    # under its highest reader (its edges go up into the reader; beside the reader itself it
+    # would sit on the state arrow leaving the step)
     readers = {}
     for edge in nodes["edges_in_box"].get(box.id, ()):
         if edge.kind == d.TAP_EDGE:
@@ -116,7 +118,7 @@ def _step_inside(drawing, box, nodes):
     for tap in taps:
         mine = [r for r in readers.get(tap.id, ()) if r in depth]
         if mine and any(depth[r] != bottom for r in mine):
-            beside.setdefault(mine[0], []).append(tap)
+            beside.setdefault(layers[max(depth[r] for r in mine) - 1][-1].id, []).append(tap)
         else:
             below.append(tap)
     places = {}
