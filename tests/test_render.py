@@ -808,3 +808,16 @@ def test_no_state_arrow_runs_through_a_node_of_its_steps(impl):
                 across = left < node.x + node.width / 2 and node.x - node.width / 2 < right
                 level = abs(node.y - tail.y) < node.height / 2
                 assert not (across and level), f"{edge.id} runs through {node.id} {node.label!r}"
+
+
+def test_a_state_two_ops_of_the_next_step_read_is_named_once():
+    """Op by op, a GRU's h_{t-1} feeds W_hh h and z * h: two routed edges, one name h_t and
+    one number (two would be written over each other in the gap)."""
+    tr = traced_example("gru", 3, 3, impl="primitive")
+    drawing = laid_out_drawing(tr, collapse=False, grads=True)
+    into_next = [e for e in drawing.edges if e.kind == d.STATE and e.label == "h_0"]
+    assert len(into_next) == 2
+    text = tr.to_dot(collapse=False, grads=True)
+    for t in (0, 1):
+        assert len(re.findall(rf'label="h_{t}\\n', text)) == 1
+        assert len(re.findall(rf'label="h_{t}"', text)) == 0

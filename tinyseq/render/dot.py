@@ -171,13 +171,22 @@ def to_dot_text(drawing):
         lines.append(f'  legend [id="legend", shape=plain, fillcolor=none, '
                      f'pos="{writer.point(legend.x + legend.width / 2, legend.y + legend.height / 2)}!", '
                      f'label=<{_legend_label(legend)}>];')
+    # a state two ops of the next step read (a GRU's h_{t-1}, op by op): named once
+    named_states, repeated = set(), set()
     for edge in drawing.edges:
-        lines.append(_edge_line(edge, drawing, writer))
+        if edge.kind == d.STATE:
+            key = (edge.tail, drawing.nodes[edge.head].box, edge.label)
+            if key in named_states:
+                repeated.add(edge.id)
+            named_states.add(key)
+    for edge in drawing.edges:
+        lines.append(_edge_line(edge, drawing, writer, edge.id in repeated))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _edge_line(edge, drawing, writer):
+def _edge_line(edge, drawing, writer, unlabelled=False):
+    """One edge; ``unlabelled``: without its text (another edge says it)."""
     tail = edge.tail + (f":{edge.tail_port}" if edge.tail_port else "")
     head = edge.head + (f":{edge.head_port}" if edge.head_port else "")
     attributes = [f'id="{edge.id}"']
@@ -187,7 +196,7 @@ def _edge_line(edge, drawing, writer):
         points, end, label_at = route
         attributes.append(f'pos="e,{writer.point(*end)} '
                           f'{" ".join(writer.point(*p) for p in points)}"')
-        if label_at is not None:
+        if label_at is not None and not unlabelled:
             attributes.append(f'lp="{writer.point(*label_at)}"')
     tap = drawing.nodes[edge.tail]
     if edge.kind == d.TAP_EDGE and edge.tail_port and len(tap.cells) > tap_width(tap):
@@ -206,7 +215,7 @@ def _edge_line(edge, drawing, writer):
     label = edge.label
     if edge.value is not None and edge.kind != d.TAP_EDGE:     # a tap cell shows its share
         label = f"{label}\n{edge.value:.2g}" if label else f"{edge.value:.2g}"
-    if label:
+    if label and not unlabelled:
         attributes.append("label=" + escape.dot_string(label))
     if edge.colour is not None:
         attributes.append(f'color="{edge.colour}", fontcolor="{edge.colour}"')
