@@ -821,3 +821,17 @@ def test_a_state_two_ops_of_the_next_step_read_is_named_once():
     for t in (0, 1):
         assert len(re.findall(rf'label="h_{t}\\n', text)) == 1
         assert len(re.findall(rf'label="h_{t}"', text)) == 0
+
+
+@needs_graphviz
+def test_the_largest_op_by_op_picture_is_drawn_with_straight_lines_not_graphvizs_curves(tmp_path):
+    """Four LSTM layers op by op over 50 steps (the CLI's --ops at its largest): too many edges
+    to route around the nodes, so straight lines; Graphviz's ``curved`` enumerates the graph's
+    cycles and did not finish in five minutes."""
+    tr = traced_example("lstm", 50, 3, layers=4, impl="primitive")
+    text = tr.to_dot(collapse=False, grads=True)
+    assert "splines=line" in text and "curved" not in text
+    svg = tr.render(tmp_path / "ops.svg", collapse=False, grads=True)
+    sizes, root = _effective_text_sizes(open(svg, encoding="utf-8").read())
+    assert min(sizes) >= 8.99
+    assert max(float(root.get("width").rstrip("pt")), float(root.get("height").rstrip("pt"))) <= 3000

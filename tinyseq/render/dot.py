@@ -9,8 +9,10 @@ bounding box in Graphviz's coordinates (points, y up); and it moves the whole pi
 its lowest node sits at the origin unless ``notranslate=true``, which keeps the Drawing's
 coordinates (and the boxes' ``bb``) valid as written. Routing edges around the nodes
 (``splines=true``) costs Graphviz time that grows about with edges times nodes (14 s for four
-rows of twelve LSTM steps), so a large picture gets ``splines=curved``: each edge one curve,
-drawn in under a second.
+rows of twelve LSTM steps), so a large picture gets ``splines=line``: each edge one straight
+line (or the route given in its ``pos``), drawn in under a second. Not ``splines=curved``:
+Graphviz finds every cycle of the graph to bend its curves, which takes minutes for a
+picture drawn op by op (four LSTM layers: over five minutes).
 
 Every name reaching the text goes through ``tinyseq.escape`` (dot_string for quoted strings,
 dot_html inside HTML-like labels); ids are the Drawing's, made of letters, digits and ``_``.
@@ -103,7 +105,7 @@ def to_dot_text(drawing):
     writer = _Writer(drawing)
     lines = ["digraph bptt {",
              f'  graph [bb="0,0,{_num(drawing.width)},{_num(drawing.height)}", '
-             f'splines={"true" if len(drawing.edges) <= ROUTED_EDGES else "curved"}, '
+             f'splines={"true" if len(drawing.edges) <= ROUTED_EDGES else "line"}, '
              f'notranslate=true, '
              f'outputorder=edgesfirst, fontname="Helvetica", pad=0.1];',
              f'  node [fontname="Helvetica", fontsize={FONT}, style=filled, fillcolor=white, '
