@@ -835,3 +835,14 @@ def test_the_largest_op_by_op_picture_is_drawn_with_straight_lines_not_graphvizs
     sizes, root = _effective_text_sizes(open(svg, encoding="utf-8").read())
     assert min(sizes) >= 8.99
     assert max(float(root.get("width").rstrip("pt")), float(root.get("height").rstrip("pt"))) <= 3000
+
+
+def test_graphviz_running_too_long_gives_an_error_that_says_what_to_do(monkeypatch, tmp_path):
+    from tinyseq.render import dot as dot_writer
+    monkeypatch.setattr(dot_writer, "GRAPHVIZ_SECONDS", 0.2)
+    monkeypatch.setattr(dot_writer, "ENGINE", [sys.executable, "-c", "import time; time.sleep(5)"])
+    tr = traced_example("rnn", 3, 2)
+    with pytest.raises(RuntimeError, match=r"did not finish in 0.2 s; draw fewer steps "
+                                           r"\(first_last=k\)"):
+        tr.render(tmp_path / "x.svg")
+    assert not (tmp_path / "x.svg").exists()

@@ -31,6 +31,7 @@ from .plan import heat
 SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 ENGINE = ["neato", "-n2"]
 ROUTED_EDGES = 250           # up to this many edges are routed around the nodes
+GRAPHVIZ_SECONDS = 120       # then a picture is given up with an error saying what to do
 
 _NODE_STYLE = {
     d.OP: 'shape=box, style="rounded,filled"',
@@ -411,8 +412,14 @@ def _legend_label(legend):
 def run_graphviz(source, output_format, engine=None):
     """``source`` drawn by Graphviz in ``output_format`` (svg, png, pdf, json): bytes."""
     engine = engine or ENGINE
-    result = subprocess.run(engine + [f"-T{output_format}"], input=source.encode("utf-8"),
-                            capture_output=True, timeout=120)
+    try:
+        result = subprocess.run(engine + [f"-T{output_format}"], input=source.encode("utf-8"),
+                                capture_output=True, timeout=GRAPHVIZ_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"render: Graphviz ({' '.join(engine)}) did not finish in "
+                           f"{GRAPHVIZ_SECONDS} s; draw fewer steps (first_last=k) or one node "
+                           f"per module per step (collapse=True), or write the DOT text "
+                           f"(a .dot path) and run Graphviz yourself") from None
     if result.returncode != 0:
         raise RuntimeError(f"render: Graphviz ({' '.join(engine)}) failed: "
                            f"{result.stderr.decode(errors='replace')[:500]}")
