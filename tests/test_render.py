@@ -846,3 +846,21 @@ def test_graphviz_running_too_long_gives_an_error_that_says_what_to_do(monkeypat
                                            r"\(first_last=k\)"):
         tr.render(tmp_path / "x.svg")
     assert not (tmp_path / "x.svg").exists()
+
+
+def test_each_step_above_a_bidirectional_layer_reads_its_own_step_of_both_directions():
+    """The layer above reads the two directions' outputs joined (every step all of them): each
+    of its steps reads the two outputs of its own step, so a drawing of T steps handles a few
+    sources per step, not 2T (1,000 steps took minutes)."""
+    from tinyseq.render.plan import Prepared
+    tr = bidirectional("fused", layers=2)
+    ready = Prepared(tr)
+    upper = [row for row in ready.rows if row.name.startswith("layer 1")]
+    assert len(upper) == 2
+    for index, row in ready.row_of.items():
+        if row not in upper:
+            continue
+        t = ready.ops[index].time_step
+        below = sorted((ready.row_of[s].name, ready.ops[s].time_step) for kind, s in ready.sources[index]
+                       if kind == "op" and s in ready.row_of and ready.row_of[s] not in upper)
+        assert below == [("layer 0", t), ("layer 0 (reverse)", t)]

@@ -127,7 +127,7 @@ class Prepared:
 
     def __init__(self, trace, plumbing=False, names=None):
         self.trace = trace
-        self._shares, self._memo = {}, {}
+        self._shares, self._memo, self._step_index = {}, {}, {}
         records = list(trace.ops)
         self.names = {key: leaf.name for key, leaf in trace.leaves.items()}
         unnamed = 0
@@ -183,7 +183,7 @@ class Prepared:
             through = []
             for kind, source in inputs:
                 if kind == "op" and source in stands_for:
-                    through += stands_for[source]
+                    through += self._at_step(source, stands_for[source], record)
                 else:
                     through.append((kind, source))
             if all(kind == "data" and source in cuts for kind, source in through) and through \
@@ -249,6 +249,32 @@ class Prepared:
         final = (min if self.row_of[steps[0]].reverse else max)(
             steps, key=lambda source: self.ops[source].time_step)
         return [("op", final)]
+
+    def _at_step(self, source, items, record):
+        """What a step of a row reads of ``items`` (the sources plumbing op ``source`` stands
+        for): of another row's steps gathered (a bidirectional layer's outputs, joined, read by
+        every step of the layer above), only its step at the reader's time step, the one edge
+        drawn; so each step reads a few sources, not all 2T (a picture quadratic in the
+        steps). Computed once per plumbing op."""
+        t = record.time_step
+        if t is None or record.index not in self.row_of or len(items) < 3:
+            return items
+        index = self._step_index.get(source)
+        if index is None:
+            index = {}
+            for position, (kind, item) in enumerate(items):
+                row = self.row_of.get(item) if kind == "op" else None
+                step = self.ops[item].time_step if row is not None else None
+                index.setdefault(row.index if row is not None else None, {}).setdefault(
+                    step, []).append((position, (kind, item)))
+            self._step_index[source] = index
+        chosen = []
+        for row, by_step in index.items():
+            if row is not None and len(by_step) > 1 and t in by_step:
+                chosen += by_step[t]
+            else:
+                chosen += [entry for entries in by_step.values() for entry in entries]
+        return [item for _, item in sorted(chosen)]
 
     def _record_sources(self, index, through):
         if not hasattr(self, "sources_all"):
