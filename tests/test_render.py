@@ -864,3 +864,28 @@ def test_each_step_above_a_bidirectional_layer_reads_its_own_step_of_both_direct
         below = sorted((ready.row_of[s].name, ready.ops[s].time_step) for kind, s in ready.sources[index]
                        if kind == "op" and s in ready.row_of and ready.row_of[s] not in upper)
         assert below == [("layer 0", t), ("layer 0 (reverse)", t)]
+
+
+def test_truncated_bptt_over_many_chunks_elides_their_losses_with_their_steps():
+    """20 chunks of 10 steps, the middle ones left out: the losses of the chunks left out go
+    into the elided box, the sum of the chunks' losses is one node, and the picture keeps to
+    3,000 px (a column of 18 orphan losses and a row of 19 adds made it 4,000 wide)."""
+    tr, _ = truncated_lstm(chunks=20, chunk=10)
+    drawing = laid_out_drawing(tr, grads=True)
+    check_rows(drawing)
+    check_edges(drawing)
+    assert max(drawing.width, drawing.height) <= 3000
+    row = drawing.rows[0]
+    assert row.elided and len(row.steps) >= 4
+    shown = {c.label.split(":")[0] for c in drawing.chunks}
+    assert shown == {"chunk 0", "chunk 19"}
+    outside = [n for n in drawing.nodes.values() if n.row is None and n.kind in (d.OP, d.LOSS)]
+    assert sorted(n.label.split("\n")[0] for n in outside) == \
+        ["pow_scalar", "pow_scalar", "sum", "sum", "sum over chunks"]
+    total = next(n for n in outside if n.label.startswith("sum over chunks"))
+    assert total.label == "sum over chunks\n20 ops"
+    into_total = {e.tail for e in drawing.edges if e.head == total.id}
+    assert drawing.nodes["elided"].id in into_total and len(into_total) == 3
+    for chunk in drawing.chunks:                    # each shown chunk's loss above it
+        above = [n for n in outside if chunk.x < n.x < chunk.x + chunk.width and n.y < chunk.y]
+        assert [n.label for n in sorted(above, key=lambda n: n.x)] == ["pow_scalar", "sum"]

@@ -456,6 +456,9 @@ class _Planner:
                 node = f"um{number}"
             elif row is None and index in self.bridge:
                 node = f"context{self.bridge[index]}"
+            elif row is None and self._elided_only(index) is not None:
+                # the loss of a chunk of truncated BPTT whose steps are all left out
+                node = self._elided_only(index)
             elif row is None and record.kind in ("add", "sum") and \
                     self._sums_steps(index) is not None:
                 node = self.node_of.get(self._sums_steps(index), f"op{index}")
@@ -541,6 +544,15 @@ class _Planner:
                     pending.append(source)
         return found
 
+    def _elided_only(self, index):
+        """The elided node of the row whose left-out steps are all that op ``index`` (outside
+        the steps) reads, through other such ops; else None."""
+        nodes = {self.node_of.get(s) for k, s in self.ready.sources[index] if k == "op"}
+        elided = {r.elided_node for r in self.ready.rows if r.elided}
+        if len(nodes) == 1 and nodes <= elided:
+            return nodes.pop()
+        return None
+
     def _sums_steps(self, index):
         """For an add outside the steps that adds one step's output to the sum so far
         (``sum(losses)``, ``loss = loss + L_t``): the op the chain's node is named after (its
@@ -552,7 +564,10 @@ class _Planner:
             return chain[index]
         sources = [s for k, s in self.ready.sources[index] if k == "op"]
         earlier = [s for s in sources if s in chain and chain[s] is not None]
-        steps = [s for s in sources if s in self.ready.row_of]
+        # truncated BPTT adds each chunk's loss (an op outside the steps) to the sum so far
+        chunk_losses = bool(self.trace.cuts) and self.ops[index].kind == "add"
+        steps = [s for s in sources if s in self.ready.row_of or
+                 (chunk_losses and s not in earlier and self.ops[s].time_step is None)]
         first = None
         if len(earlier) == 1 and len(steps) == len(sources) - 1:
             first = chain[earlier[0]]
@@ -682,7 +697,8 @@ class _Planner:
                 label = "context\n" + _wrap(", ".join(named), 24)
                 node_kind, fill = d.CONTEXT, CELL_FILL
             elif len(members) > 1:                        # a chain of adds over the steps
-                label = f"sum over t\n{len(members)} ops"
+                over = "chunks" if self.trace.cuts else "t"
+                label = f"sum over {over}\n{len(members)} ops"
                 node_kind, fill = d.OP, "white"
             else:
                 label = first.kind
