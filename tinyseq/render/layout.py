@@ -14,6 +14,8 @@ the legend beside it. Coordinates are in points, y down (see drawing.py).
 Text sizes are estimated from Helvetica's widths with a margin, so a node is drawn at least
 as large as its estimate; Graphviz only grows a node whose text needs more.
 """
+import re
+
 from . import drawing as d
 
 FONT = 10            # node text, points (= px at 100%)
@@ -106,9 +108,9 @@ def _step_inside(drawing, box, nodes):
     layers = {}
     for n in core:
         layers.setdefault(depth[n.id], []).append(n)
-    # a tap whose readers all lie in the bottom layer goes below it; else beside the layer
-    # under its highest reader (its edges go up into the reader; beside the reader itself it
-    # would sit on the state arrow leaving the step)
+    # a tap whose readers all lie in the bottom layer goes below it; else beside its highest
+    # reader, or, when that reader hands the state on (a decoder's cell over its embedding),
+    # beside the layer under it, off the state arrow's line
     readers = {}
     for edge in nodes["edges_in_box"].get(box.id, ()):
         if edge.kind == d.TAP_EDGE:
@@ -118,7 +120,11 @@ def _step_inside(drawing, box, nodes):
     for tap in taps:
         mine = [r for r in readers.get(tap.id, ()) if r in depth]
         if mine and any(depth[r] != bottom for r in mine):
-            beside.setdefault(layers[max(depth[r] for r in mine) - 1][-1].id, []).append(tap)
+            reader = max(mine, key=lambda r: depth[r])
+            if reader in nodes["on_state_line"]:
+                beside.setdefault(layers[depth[reader] - 1][-1].id, []).append(tap)
+            else:
+                beside.setdefault(reader, []).append(tap)
         else:
             below.append(tap)
     places = {}
@@ -161,6 +167,12 @@ def _step_inside(drawing, box, nodes):
     return {n: (_half(dx), _half(dy)) for n, (dx, dy) in places.items()}
 
 
+def _module_of(node_id):
+    """(row, module number) of a collapsed step node ``r{row}t{t}m{module}``, else None."""
+    match = re.fullmatch(r"r(\d+)t-?\d+m(\d+)", node_id)
+    return match.groups() if match else None
+
+
 def _half(value):
     return round(value * 2) / 2
 
@@ -181,7 +193,16 @@ def lay_out(drawing):
         tail, head = drawing.nodes.get(edge.tail), drawing.nodes.get(edge.head)
         if tail is not None and head is not None and tail.box and tail.box == head.box:
             edges_in_box.setdefault(tail.box, []).append(edge)
-    context = {"edges_in_box": edges_in_box}
+    # the nodes on a row's state line: a state arrow runs out of their sides to the same
+    # module of the next step
+    on_state_line = set()
+    for edge in drawing.edges:
+        tail, head = drawing.nodes.get(edge.tail), drawing.nodes.get(edge.head)
+        if edge.kind == d.STATE and tail is not None and head is not None and \
+                tail.row == head.row and _module_of(tail.id) is not None and \
+                _module_of(tail.id) == _module_of(head.id):
+            on_state_line.update((tail.id, head.id))
+    context = {"edges_in_box": edges_in_box, "on_state_line": on_state_line}
     inside = {box.id: _step_inside(drawing, box, context) for box in drawing.steps}
     # every box of a row as large as the row's largest; every column as wide as the widest box
     row_extent = {}
