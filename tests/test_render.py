@@ -755,8 +755,8 @@ def stacked_seq2seq(impl="primitive"):
     ts.manual_seed(2)
     model = nn.Seq2Seq(7, 7, 4, 4, num_layers=2, cell="gru", attention="dot", impl=impl)
     rng = np.random.default_rng(3)
-    source = rng.integers(3, 7, size=(1, 5))
-    target = np.concatenate([[[1]], rng.integers(3, 7, size=(1, 4))], axis=1)
+    source = rng.integers(3, 7, size=(1, 4))
+    target = np.concatenate([[[1]], rng.integers(3, 7, size=(1, 3))], axis=1)
     with ts.trace() as tr:
         logits, _ = model(source, target)
         loss = model.loss(logits, target)
@@ -798,6 +798,7 @@ def test_no_state_arrow_runs_through_a_node_of_its_steps(make):
     sits beside the embedding, not beside the cell on the state arrow's line; one-to-many: the
     output layer's tap beside the output layer, above the state arrow."""
     drawing = laid_out_drawing(make(), grads=True)
+    assert not any(row.elided for row in drawing.rows)
     states = [e for e in drawing.edges if e.kind == d.STATE and e.label.startswith("h_")]
     assert len(states) >= 3
     for edge in states:
@@ -891,3 +892,23 @@ def test_truncated_bptt_over_many_chunks_elides_their_losses_with_their_steps():
     for chunk in drawing.chunks:                    # each shown chunk's loss above it
         above = [n for n in outside if chunk.x < n.x < chunk.x + chunk.width and n.y < chunk.y]
         assert [n.label for n in sorted(above, key=lambda n: n.x)] == ["pow_scalar", "sum"]
+
+
+@needs_graphviz
+@pytest.mark.parametrize("make", [lambda: traced_example("seq2seq", 5, 4, batch=1), demo_seq2seq,
+                                  lambda: truncated_lstm()[0], lambda: traced_example("lstm", 100, 3)],
+                         ids=["seq2seq", "demo_seq2seq", "truncated", "lstm_100"])
+def test_graphviz_draws_every_node_at_the_layouts_size_and_routes_the_edges(make):
+    """Graphviz grows a node whose text needs more room than the layout gave it (an ellipse,
+    a bold name), and when two nodes come within about 7 pt it routes no edge and draws every
+    edge of the picture straight through whatever lies between."""
+    tr = make()
+    drawing = laid_out_drawing(tr, grads=True)
+    result = subprocess.run(["neato", "-n2", "-Tjson"], input=tr.to_dot(grads=True),
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert "straight line edges" not in result.stderr, result.stderr
+    objects = {o["name"]: o for o in json.loads(result.stdout)["objects"]}
+    for node in drawing.nodes.values():
+        drawn = objects[node.id]
+        assert float(drawn["width"]) * 72 <= node.width + 5, (node.label, drawn["width"])
+        assert float(drawn["height"]) * 72 <= node.height + 5, (node.label, drawn["height"])

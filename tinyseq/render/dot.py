@@ -279,10 +279,11 @@ def _state_route(edge, drawing):
 
 
 def _attention_route(edge, drawing):
-    """An encoder step's output into the attention bar from a row with other rows between it
-    and the bar (the top layer of a stacked encoder): out of the cell's side and straight down
-    the gap right of its step box into the bar, instead of through the boxes of the rows
-    below (or, routed around them, in long loops). (points, the arrow's tip, None), or None."""
+    """An encoder step's output into the attention bar under the encoder's rows: out of the
+    cell's side and straight down the gap right of its step box into the bar (the rows nearer
+    the bar nearer the box, so no two cross), instead of through the step's tap and input or
+    the boxes of the rows below, or, routed around them, in loops. (points, the arrow's tip,
+    None), or None."""
     if edge.kind != d.ATTENTION:
         return None
     tail, memory = drawing.nodes[edge.tail], drawing.nodes[edge.head]
@@ -290,9 +291,8 @@ def _attention_route(edge, drawing):
         return None
     box = drawing.box(tail.box)
     top = memory.y - memory.height / 2
-    if not any(row.y > box.y + box.height and row.y < top for row in drawing.rows):
-        return None
-    gap = box.x + box.width + 8           # clear of the state arrow's label, centred in the gap
+    between = sum(1 for row in drawing.rows if box.y + box.height < row.y < top)
+    gap = box.x + box.width + 6 + 6 * between     # clear of the state arrows' labels
     end = (min(gap, memory.x + memory.width / 2 - 4), top)
     below_state = tail.y + tail.height / 4          # beside the state arrow, not on it
     corners = [(tail.x + tail.width / 2, below_state), (gap, below_state), (gap, top - 12), end]

@@ -63,17 +63,23 @@ def size_of(node):
         width = max(sum(text_width(c.label, SMALL) + 8 for c in line) for line in per_line)
         return width + 2, 17 * len(per_line) + 2
     if node.kind == d.PARAM:
+        # the name is bold: Helvetica-Bold is about 11% wider
         width, height = _block([node.label], FONT)
+        width *= 1.12
         width = max(width, text_width(node.detail, SMALL))
         height += SMALL + 4
         if node.bars:
             title = "dL/dW = Σ_t (one bar per step)"
             width = max(width, text_width(title, SMALL), len(node.bars) * 14.0)
             height += 26 + 2 * (SMALL + 4)
-        return width + 16, height + 10
+        return width + 22, height + 10        # the HTML table's cells and spacing, the margin
     lines = node.label.split("\n") + ([node.detail] if node.detail else [])
     width, height = _block(lines, FONT if node.kind not in (d.INPUT, d.TARGET, d.OUTPUT) else SMALL)
     width, height = width + 18, height + 10
+    if node.kind in (d.INPUT, d.TARGET, d.DATA):
+        # an ellipse round the text: Graphviz draws it about 17% wider than the text's box,
+        # more round two lines
+        width *= 1.18 if len(lines) == 1 else 1.34
     if node.kind == d.ELIDED:
         width, height = width + 10, height + 10
     return max(width, 36.0), max(height, 24.0)
@@ -465,6 +471,12 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
                 node.x = (left + right) / 2
                 node.height = 2 * (SMALL + 8)
                 node.y = upper.y + upper.height + 8 + node.height / 2
+                for context in (n for n in nodes.values() if n.kind == d.CONTEXT):
+                    # clear of the bar: Graphviz routes no edge around nodes closer than
+                    # about 7 points and draws every edge of the picture straight instead
+                    level = abs(context.y - node.y) < (context.height + node.height) / 2
+                    if level and context.x - context.width / 2 < right + 16:
+                        context.x = right + 16 + context.width / 2
         else:
             node.x, node.y = left_edge, MARGIN
 
@@ -485,13 +497,13 @@ def _place_beside(drawing):
     for reader_id, params in beside.items():
         reader = drawing.nodes[reader_id]
         left = reader.x < rows_left
-        height = sum(p.height for p in params) + 6 * (len(params) - 1)
+        height = sum(p.height for p in params) + 10 * (len(params) - 1)
         y = reader.y - height / 2
         for param in params:
             offset = reader.width / 2 + 18 + param.width / 2
             param.x = reader.x - offset if left else reader.x + offset
             param.y = y + param.height / 2
-            y += param.height + 6
+            y += param.height + 10
 
 
 def _chunk_read(drawing, tails):
@@ -522,12 +534,12 @@ def _place_band(drawing, top):
     available = max(available, 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
-    for node in nodes:
+    for node in nodes:       # 20 pt apart: Graphviz routes no edge round nodes under 7 pt apart
         if x + node.width > picture_left + 8 + available and x > picture_left + 8:
-            x, y = picture_left + 8, y + line_height + 14
+            x, y = picture_left + 8, y + line_height + 20
             line_height = 0.0
         node.x, node.y = x + node.width / 2, y + node.height / 2
-        x += node.width + 16
+        x += node.width + 20
         right = max(right, x)
         line_height = max(line_height, node.height)
     if drawing.band is not None and nodes:
