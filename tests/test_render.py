@@ -912,3 +912,35 @@ def test_graphviz_draws_every_node_at_the_layouts_size_and_routes_the_edges(make
         drawn = objects[node.id]
         assert float(drawn["width"]) * 72 <= node.width + 5, (node.label, drawn["width"])
         assert float(drawn["height"]) * 72 <= node.height + 5, (node.label, drawn["height"])
+
+
+def test_a_hand_written_input_projection_x_at_w_transposed_plus_b_is_drawn_in_each_step():
+    """``x @ W_ih.T + b`` over the whole sequence, sliced per step: no transpose, matmul or
+    "data" node outside the steps; x_t in each step, W_ih and b in each step's tap with that
+    step's share (the shares add up to .grad)."""
+    ts.manual_seed(0)
+    W_ih, W_hh = ts.randn(3, 2, requires_grad=True), ts.randn(3, 3, requires_grad=True)
+    b = ts.zeros(3, requires_grad=True)
+    x = ts.randn(5, 1, 2)
+    with ts.trace() as tr:
+        projected = x @ W_ih.T + b
+        h, loss = ts.zeros(1, 3), 0
+        for t in range(5):
+            with ts.timestep(t):
+                h = ts.tanh(projected[t] + h @ W_hh.T)
+                loss = loss + (h ** 2).sum()
+    loss.backward()
+    for weight in (W_ih, b, W_hh):
+        shares = tr.contributions(weight)
+        assert [t for t, _ in shares] == [0, 1, 2, 3, 4]
+        np.testing.assert_allclose(sum(g for _, g in shares), weight.grad.numpy(), rtol=0, atol=1e-10)
+    drawing = laid_out_drawing(tr, grads=True, params={"W_ih": W_ih, "W_hh": W_hh, "b": b})
+    check_rows(drawing)
+    check_edges(drawing)
+    assert not [n.label for n in drawing.nodes.values() if n.row is None and n.kind in (d.OP, d.DATA)]
+    for box in drawing.steps:
+        nodes = [drawing.nodes[n] for n in box.nodes]
+        assert [n.label for n in nodes if n.kind == d.INPUT] == [f"x_{box.time_step}"]
+        tap = next(n for n in nodes if n.kind == d.TAP)
+        assert {c.label for c in tap.cells} == {"W_ih", "W_hh", "b"}
+        assert all(c.value is not None for c in tap.cells)

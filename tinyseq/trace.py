@@ -269,8 +269,16 @@ class Trace(Observer):
             return
         slices[position] = record.time_step
         if len(slices) == count and None not in slices and len(set(slices.values())) == count:
-            producer.steps_at_once = tuple(slices[k] for k in range(count))
-            producer.time_axis = 0
+            steps = tuple(slices[k] for k in range(count))
+            # and the ops over every step only it reads: x @ W.T of ``x @ W.T + b``
+            pending = [producer]
+            while pending:
+                op = pending.pop()
+                op.steps_at_once, op.time_axis = steps, 0
+                pending += [self.ops[s] for kind, s in op.inputs if kind == "op"
+                            and self._readers.get(s, 0) == 1 and self.ops[s].time_step is None
+                            and self.ops[s].steps_at_once is None and self.ops[s].shape
+                            and self.ops[s].shape[0] == count and self.ops[s].kind != "transpose"]
 
     def _split_per_step(self, node, record, output_grad, grads):
         """The gradient an all-steps op sends a shared tensor, as one share per step: a weight

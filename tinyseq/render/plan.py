@@ -166,9 +166,21 @@ class Prepared:
                                               for r in readers) and \
                     len({r.time_step for r in readers}) == len(readers):
                 hidden.add(record.index)
+                # with the ops over every step only it reads (x @ W.T of x @ W.T + b)
+                inputs, pending = [], list(record.inputs)
+                while pending:
+                    kind, source = pending.pop(0)
+                    feeding = records[source] if kind == "op" else None
+                    if feeding is not None and feeding.time_step is None and \
+                            feeding.kind != "transpose" and feeding.shape[:1] == record.shape[:1] \
+                            and consumers.get(source) == [record.index]:
+                        hidden.add(source)
+                        pending = list(feeding.inputs) + pending
+                    else:
+                        inputs.append((kind, source))
                 for reader in readers:
                     moved = copy.copy(reader)
-                    moved.kind, moved.inputs = record.kind, list(record.inputs)
+                    moved.kind, moved.inputs = record.kind, list(inputs)
                     moved.module_path, moved.scope = record.module_path, reader.scope
                     records[reader.index] = moved
         self.ops = records
@@ -189,6 +201,9 @@ class Prepared:
             if all(kind == "data" and source in cuts for kind, source in through) and through \
                     and record.time_step is None:
                 stands_for[record.index] = through              # a hand-off across a cut
+            elif not plumbing and record.kind == "transpose" and len(through) == 1 and \
+                    through[0][0] == "param":
+                stands_for[record.index] = through              # W.T: the weight W
             elif not plumbing and record.kind in RESHAPING and through and \
                     not any(kind == "param" for kind, _ in through) and \
                     (record.time_step is None or record.index in self.row_of):
