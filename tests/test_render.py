@@ -944,3 +944,21 @@ def test_a_hand_written_input_projection_x_at_w_transposed_plus_b_is_drawn_in_ea
         tap = next(n for n in nodes if n.kind == d.TAP)
         assert {c.label for c in tap.cells} == {"W_ih", "W_hh", "b"}
         assert all(c.value is not None for c in tap.cells)
+
+
+def test_an_elided_rows_state_runs_level_through_its_elided_box():
+    """A stacked decoder over many steps: the elided box of every row stands level with the
+    nodes handing the state on (the decoder's lowest layer has its embedding under the cell),
+    and no tap stands on that line."""
+    drawing = laid_out_drawing(traced_example("seq2seq", 30, 4, layers=2, batch=1), grads=True)
+    elided_rows = [row for row in drawing.rows if row.elided]
+    assert len(elided_rows) == 4
+    for row in elided_rows:
+        anchors = [drawing.nodes[a] for a in row.anchors]
+        assert anchors and all(a.kind == d.CELL for a in anchors)
+        elided = next(n for n in drawing.nodes.values() if n.kind == d.ELIDED and n.row == row.id)
+        assert {a.y for a in anchors} == {elided.y}, row.name
+        for box in boxes_of(drawing, row):
+            anchor = next(drawing.nodes[n] for n in box.nodes if n in row.anchors)
+            taps = [drawing.nodes[n] for n in box.nodes if drawing.nodes[n].kind == d.TAP]
+            assert all(abs(tap.y - anchor.y) >= (tap.height + anchor.height) / 2 for tap in taps)

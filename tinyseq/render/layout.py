@@ -14,8 +14,6 @@ the legend beside it. Coordinates are in points, y down (see drawing.py).
 Text sizes are estimated from Helvetica's widths with a margin, so a node is drawn at least
 as large as its estimate; Graphviz only grows a node whose text needs more.
 """
-import re
-
 from . import drawing as d
 
 FONT = 10            # node text, points (= px at 100%)
@@ -173,12 +171,6 @@ def _step_inside(drawing, box, nodes):
     return {n: (_half(dx), _half(dy)) for n, (dx, dy) in places.items()}
 
 
-def _module_of(node_id):
-    """(row, module number) of a collapsed step node ``r{row}t{t}m{module}``, else None."""
-    match = re.fullmatch(r"r(\d+)t-?\d+m(\d+)", node_id)
-    return match.groups() if match else None
-
-
 def _half(value):
     return round(value * 2) / 2
 
@@ -199,15 +191,8 @@ def lay_out(drawing):
         tail, head = drawing.nodes.get(edge.tail), drawing.nodes.get(edge.head)
         if tail is not None and head is not None and tail.box and tail.box == head.box:
             edges_in_box.setdefault(tail.box, []).append(edge)
-    # the nodes on a row's state line: a state arrow runs out of their sides to the same
-    # module of the next step
-    on_state_line = set()
-    for edge in drawing.edges:
-        tail, head = drawing.nodes.get(edge.tail), drawing.nodes.get(edge.head)
-        if edge.kind == d.STATE and tail is not None and head is not None and \
-                tail.row == head.row and _module_of(tail.id) is not None and \
-                _module_of(tail.id) == _module_of(head.id):
-            on_state_line.update((tail.id, head.id))
+    # the nodes on a row's state line: its own module's, a state arrow out of their sides
+    on_state_line = {node for row in drawing.rows for node in row.anchors}
     context = {"edges_in_box": edges_in_box, "on_state_line": on_state_line}
     inside = {box.id: _step_inside(drawing, box, context) for box in drawing.steps}
     # every box of a row as large as the row's largest; every column as wide as the widest box
@@ -283,9 +268,13 @@ def lay_out(drawing):
         if elided is not None:
             centre = x0 - half_width + centre_of[row.elided[0]]
             elided.x, elided.y = centre, core - elided.height / 2
+            # level with the nodes handing the state on, so the state arrows run straight
+            anchors = [drawing.nodes[a] for a in row.anchors if drawing.nodes[a].y is not None]
+            if anchors:
+                elided.y = anchors[0].y
             tap = drawing.nodes.get(_elided_tap_id(drawing, row))
             if tap is not None:
-                tap.x, tap.y = centre, core + 20 + tap.height / 2
+                tap.x, tap.y = centre, elided.y + elided.height / 2 + 20 + tap.height / 2
         y = box_top + box_height
         first = min((drawing.box(b).x for b in row.boxes), default=x0 - half_width)
         last = max((drawing.box(b).x + drawing.box(b).width for b in row.boxes),

@@ -754,6 +754,10 @@ class _Planner:
                     ops[known].module_path != row.module:
                 anchor_ops[key] = index
         self.anchors = {key: self.node_of[index] for key, index in anchor_ops.items()}
+        for row in self.rows:
+            self.drawing.row(row.id).anchors = sorted({
+                node for (r, _), node in self.anchors.items()
+                if r == row.index and node in self.cells and node != row.elided_node})
         self.feeds = self._feeds()
         seen = set()
         taps = {}                      # (row index, t, owner) -> {leaf key: [reader nodes]}
