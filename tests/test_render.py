@@ -962,3 +962,18 @@ def test_an_elided_rows_state_runs_level_through_its_elided_box():
             anchor = next(drawing.nodes[n] for n in box.nodes if n in row.anchors)
             taps = [drawing.nodes[n] for n in box.nodes if drawing.nodes[n].kind == d.TAP]
             assert all(abs(tap.y - anchor.y) >= (tap.height + anchor.height) / 2 for tap in taps)
+
+
+def test_a_loss_on_a_fused_lstms_output_over_two_steps_reads_both_steps():
+    """A fused LSTM step's record holds h and c: over two steps the output (2, B, H) is as
+    large as one record, and was read as the last step only (one edge, no y_0)."""
+    fused = laid_out_drawing(traced_example("lstm", 2, 3, impl="fused"))
+    primitive = laid_out_drawing(traced_example("lstm", 2, 3, impl="primitive"))
+    assert _structure(fused) == _structure(primitive)
+    outputs = sorted(n.label for n in fused.nodes.values() if n.kind == d.OUTPUT)
+    assert outputs == ["y_0", "y_1"]
+    assert [e.label for e in fused.edges if e.kind == d.GATHER] == ["all t"]
+    tr, _ = truncated_lstm(chunks=3, chunk=2)        # every chunk two steps long
+    drawing = laid_out_drawing(tr)
+    assert sorted(n.label for n in drawing.nodes.values() if n.kind == d.OUTPUT) == \
+        [f"y_{t}" for t in range(6)]

@@ -254,8 +254,13 @@ class Prepared:
         row's final step (``output[-1]``, the final state h_n); else all of them."""
         steps = [source for kind, source in through if kind == "op" and source in self.row_of]
         rows = {self.row_of[source].index for source in steps}
+        # a fused LSTM step's record holds h and c: one step's output is half of it (else an
+        # LSTM's output over two steps, as large as a record, would read as its last step)
         if record.kind != "getitem" or len(steps) < 2 or len(steps) != len(through) or \
-                len(rows) != 1 or _numel(record.shape) != _numel(self.ops[steps[0]].shape):
+                len(rows) != 1:
+            return through
+        step = self.ops[steps[0]]
+        if _numel(record.shape) != _numel(step.shape) // (2 if step.kind == "lstm_step" else 1):
             return through
         # ``output[t]`` inside ``ts.timestep(t)`` (a loss per step): step t, not the last
         same_step = [source for source in steps if self.ops[source].time_step == record.time_step]
