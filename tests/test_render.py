@@ -977,3 +977,25 @@ def test_a_loss_on_a_fused_lstms_output_over_two_steps_reads_both_steps():
     drawing = laid_out_drawing(tr)
     assert sorted(n.label for n in drawing.nodes.values() if n.kind == d.OUTPUT) == \
         [f"y_{t}" for t in range(6)]
+
+
+def test_a_steps_one_tap_stays_down_with_the_input_products_op_by_op():
+    """An RNN cell and an output layer per step, drawn op by op: the step's one tap (W_ih,
+    W_hh, the output's W and b) sits among the input products at the bottom, not up beside
+    the output layer with its W_ih and W_hh edges running down across the step."""
+    ts.manual_seed(0)
+    cell, out = nn.RNNCell(3, 4), nn.Linear(4, 3)
+    x, y = ts.randn(3, 1, 3), ts.randn(3, 1, 3)
+    with ts.trace() as tr:
+        h, loss = ts.zeros(1, 4), 0
+        for t in range(3):
+            with ts.timestep(t):
+                h = cell(x[t], h)
+                loss = loss + F.mse_loss(out(h), y[t])
+    loss.backward()
+    drawing = laid_out_drawing(tr, collapse=False)
+    for box in drawing.steps:
+        nodes = [drawing.nodes[n] for n in box.nodes]
+        taps = [n for n in nodes if n.kind == d.TAP]
+        lowest = max(n.y for n in nodes if n.kind == d.OP)
+        assert len(taps) == 1 and taps[0].y == lowest

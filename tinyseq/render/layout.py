@@ -112,9 +112,9 @@ def _step_inside(drawing, box, nodes):
     layers = {}
     for n in core:
         layers.setdefault(depth[n.id], []).append(n)
-    # a tap whose readers all lie in the bottom layer goes below it; else beside its highest
-    # reader, or, when that reader hands the state on (a decoder's cell over its embedding),
-    # beside the layer under it, off the state arrow's line
+    # a tap whose readers all lie in the bottom layer goes below it; else beside its first
+    # reader, or, when that reader hands the state on above other nodes (a decoder's cell over
+    # its embedding), beside the layer under it, off the state arrow's line
     readers = {}
     for edge in nodes["edges_in_box"].get(box.id, ()):
         if edge.kind == d.TAP_EDGE:
@@ -124,8 +124,8 @@ def _step_inside(drawing, box, nodes):
     for tap in taps:
         mine = [r for r in readers.get(tap.id, ()) if r in depth]
         if mine and any(depth[r] != bottom for r in mine):
-            reader = max(mine, key=lambda r: depth[r])
-            if reader in nodes["on_state_line"]:
+            reader = mine[0]
+            if reader in nodes["on_state_line"] and depth[reader] != bottom:
                 beside.setdefault(layers[depth[reader] - 1][-1].id, []).append(tap)
             else:
                 beside.setdefault(reader, []).append(tap)
