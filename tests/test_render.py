@@ -728,9 +728,10 @@ def test_a_loss_per_step_through_a_head_reads_its_own_step_of_the_layers_output(
     loss.backward()
     drawing = laid_out_drawing(tr)
     losses_row = next(row for row in drawing.rows if row.kind == "losses")
-    ups = [e for e in drawing.edges if e.kind == d.UP and drawing.nodes[e.head].row == losses_row.id]
-    assert sorted((drawing.nodes[e.tail].time_step, drawing.nodes[e.head].time_step) for e in ups) == \
-        [(t, t) for t in range(5)]
+    ups = [e for e in drawing.edges
+           if e.kind == d.UP and drawing.nodes[e.head].row == losses_row.id]
+    steps = sorted((drawing.nodes[e.tail].time_step, drawing.nodes[e.head].time_step) for e in ups)
+    assert steps == [(t, t) for t in range(5)]
     check_rows(drawing)
     check_edges(drawing)
 
@@ -745,8 +746,9 @@ def _spline_points(pos):
         p0, p1, p2, p3 = controls[k:k + 4]
         for i in range(11):
             u = i / 10
-            points.append(tuple((1 - u) ** 3 * a + 3 * (1 - u) ** 2 * u * b + 3 * (1 - u) * u ** 2 * c
-                                + u ** 3 * e for a, b, c, e in zip(p0, p1, p2, p3)))
+            points.append(tuple((1 - u) ** 3 * a + 3 * (1 - u) ** 2 * u * b
+                                + 3 * (1 - u) * u ** 2 * c + u ** 3 * e
+                                for a, b, c, e in zip(p0, p1, p2, p3)))
     return points
 
 
@@ -791,8 +793,9 @@ def test_edges_between_rows_never_run_through_a_step_box_on_their_way(make):
     assert checked >= 8
 
 
-@pytest.mark.parametrize("make", [lambda: stacked_seq2seq("fused"), lambda: stacked_seq2seq("primitive"),
-                                  one_to_many], ids=["seq2seq_fused", "seq2seq_primitive", "one_to_many"])
+@pytest.mark.parametrize("make", [lambda: stacked_seq2seq("fused"),
+                                  lambda: stacked_seq2seq("primitive"), one_to_many],
+                         ids=["seq2seq_fused", "seq2seq_primitive", "one_to_many"])
 def test_no_state_arrow_runs_through_a_node_of_its_steps(make):
     """A stacked decoder's lowest layer (the target embedding under the cell): the step's tap
     sits beside the embedding, not beside the cell on the state arrow's line; one-to-many: the
@@ -837,7 +840,8 @@ def test_the_largest_op_by_op_picture_is_drawn_with_straight_lines_not_graphvizs
     svg = tr.render(tmp_path / "ops.svg", collapse=False, grads=True)
     sizes, root = _effective_text_sizes(open(svg, encoding="utf-8").read())
     assert min(sizes) >= 8.99
-    assert max(float(root.get("width").rstrip("pt")), float(root.get("height").rstrip("pt"))) <= 3000
+    width, height = (float(root.get(side).rstrip("pt")) for side in ("width", "height"))
+    assert max(width, height) <= 3000
 
 
 def test_graphviz_running_too_long_gives_an_error_that_says_what_to_do(monkeypatch, tmp_path):
@@ -864,7 +868,8 @@ def test_each_step_above_a_bidirectional_layer_reads_its_own_step_of_both_direct
         if row not in upper:
             continue
         t = ready.ops[index].time_step
-        below = sorted((ready.row_of[s].name, ready.ops[s].time_step) for kind, s in ready.sources[index]
+        below = sorted((ready.row_of[s].name, ready.ops[s].time_step)
+                       for kind, s in ready.sources[index]
                        if kind == "op" and s in ready.row_of and ready.row_of[s] not in upper)
         assert below == [("layer 0", t), ("layer 0 (reverse)", t)]
 
@@ -896,7 +901,8 @@ def test_truncated_bptt_over_many_chunks_elides_their_losses_with_their_steps():
 
 @needs_graphviz
 @pytest.mark.parametrize("make", [lambda: traced_example("seq2seq", 5, 4, batch=1), demo_seq2seq,
-                                  lambda: truncated_lstm()[0], lambda: traced_example("lstm", 100, 3)],
+                                  lambda: truncated_lstm()[0],
+                                  lambda: traced_example("lstm", 100, 3)],
                          ids=["seq2seq", "demo_seq2seq", "truncated", "lstm_100"])
 def test_graphviz_draws_every_node_at_the_layouts_size_and_routes_the_edges(make):
     """Graphviz grows a node whose text needs more room than the layout gave it (an ellipse,
@@ -933,11 +939,13 @@ def test_a_hand_written_input_projection_x_at_w_transposed_plus_b_is_drawn_in_ea
     for weight in (W_ih, b, W_hh):
         shares = tr.contributions(weight)
         assert [t for t, _ in shares] == [0, 1, 2, 3, 4]
-        np.testing.assert_allclose(sum(g for _, g in shares), weight.grad.numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(sum(g for _, g in shares), weight.grad.numpy(),
+                                   rtol=0, atol=1e-10)
     drawing = laid_out_drawing(tr, grads=True, params={"W_ih": W_ih, "W_hh": W_hh, "b": b})
     check_rows(drawing)
     check_edges(drawing)
-    assert not [n.label for n in drawing.nodes.values() if n.row is None and n.kind in (d.OP, d.DATA)]
+    assert not [n.label for n in drawing.nodes.values()
+                if n.row is None and n.kind in (d.OP, d.DATA)]
     for box in drawing.steps:
         nodes = [drawing.nodes[n] for n in box.nodes]
         assert [n.label for n in nodes if n.kind == d.INPUT] == [f"x_{box.time_step}"]
