@@ -1007,3 +1007,16 @@ def test_a_steps_one_tap_stays_down_with_the_input_products_op_by_op():
         taps = [n for n in nodes if n.kind == d.TAP]
         lowest = max(n.y for n in nodes if n.kind == d.OP)
         assert len(taps) == 1 and taps[0].y == lowest
+
+
+def test_an_edge_out_of_a_parameter_beside_its_reader_carries_no_number_under_the_box():
+    """The demo's source embedding and bridge sit 18 pt from the op reading them: the share
+    written on that edge lay under the parameter's box (which shows |grad| itself)."""
+    drawing = laid_out_drawing(demo_seq2seq(), grads=True)
+    from tinyseq.render import dot as dot_writer
+    text = dot_writer.to_dot_text(drawing)
+    out_of_params = [e for e in drawing.edges if drawing.nodes[e.tail].kind == d.PARAM]
+    assert len(out_of_params) >= 3 and all(e.value is not None for e in out_of_params)
+    for edge in out_of_params:
+        line = next(x for x in text.splitlines() if f'id="{edge.id}"' in x)
+        assert "label=" not in line and f'color="{edge.colour}"' in line

@@ -216,7 +216,10 @@ def _edge_line(edge, drawing, writer, unlabelled=False):
     if style:
         attributes.append(style)
     label = edge.label
-    if edge.value is not None and edge.kind != d.TAP_EDGE:     # a tap cell shows its share
+    # a tap cell shows its share, a parameter's box its |grad|: no number on their edges
+    # (beside a parameter, one would lie under its box)
+    if edge.value is not None and edge.kind != d.TAP_EDGE and \
+            drawing.nodes[edge.tail].kind != d.PARAM:
         label = f"{label}\n{edge.value:.2g}" if label else f"{edge.value:.2g}"
     if label and not unlabelled:
         attributes.append("label=" + escape.dot_string(label))
