@@ -5,8 +5,9 @@
    Graphviz drawing the SVG (neato -n2 with pinned positions).
 2. The demo's Seq2Seq (examples/demo.py's model, not trained, as viz/generate.py draws it for
    the gallery) on the demo's shortest test date: the same.
-3. The explorer page (``tr.to_html``) of a long LSTM trace (``--html-steps``, 1,000 by default):
-   recorded, then written as one page with the picture's elision.
+3. The explorer page (``tr.to_html``) of a long LSTM trace (``--html-steps``, 1,000 by default),
+   and of a bidirectional GRU of two layers over as many steps: recorded, then written as one
+   page with the picture's elision.
 
     python benchmarks/render_time.py [--steps 200] [--hidden 32] [--batch 8] [--impl fused]
                                      [--no-seq2seq] [--html-steps 1000]
@@ -65,6 +66,15 @@ def explorer_page(args, folder):
     tr.to_html(os.path.join(folder, "explorer.html"))
     print(f"to_html of an LSTM ({args.impl}) over {args.html_steps} steps: "
           f"{time.perf_counter() - start:.2f} s")
+    # every step of a bidirectional layer above reads both directions' outputs, joined
+    model = nn.GRU(8, args.hidden, num_layers=2, bidirectional=True, impl=args.impl)
+    with ts.trace() as tr:
+        loss = (model(x)[0] ** 2).mean()
+    loss.backward()
+    start = time.perf_counter()
+    tr.to_html(os.path.join(folder, "explorer.html"))
+    print(f"to_html of a bidirectional GRU of 2 layers ({args.impl}) over {args.html_steps} "
+          f"steps: {time.perf_counter() - start:.2f} s")
 
 
 def seq2seq(folder):

@@ -343,9 +343,11 @@ def test_truncated_bptt_boxes_and_names_each_chunk_with_its_loss_above_and_the_c
     assert sorted((drawing.nodes[e.tail].time_step, drawing.nodes[e.head].time_step)
                   for e in cuts) == [(2, 3), (5, 6)]
     losses = [n for n in drawing.nodes.values() if n.kind == d.OP and n.row is None]
-    for chunk in drawing.chunks:
+    for chunk in drawing.chunks:       # (output ** 2).sum(): the square and its sum, side by side
         above = [n for n in losses if chunk.x < n.x < chunk.x + chunk.width and n.y < chunk.y]
-        assert len(above) == 1, chunk.label
+        assert [n.label.split("\n")[0] for n in sorted(above, key=lambda n: n.x)] == \
+            ["pow_scalar", "sum"], chunk.label
+        assert above[0].y == above[1].y
     assert not any(".detach()" in n.label for n in drawing.nodes.values())
 
 
@@ -407,6 +409,10 @@ def test_hand_made_tensors_are_named_by_params_and_never_leaf():
     cells = {c.label for n in named.nodes.values() for c in n.cells}
     assert cells == {"U", "W", "V"}
     assert {n.label for n in named.nodes.values() if n.kind == d.INPUT} == {f"x_{t}" for t in range(4)}
+    # y[t] in the written-out loss (h @ V - y[t]) ** 2: one "target" per step, not a second x_t
+    inputs = [n for n in named.nodes.values() if n.kind == d.INPUT]
+    targets = [n for n in named.nodes.values() if n.kind == d.TARGET]
+    assert len(inputs) == 4 and [n.label for n in targets] == ["target"] * 4
     unnamed = laid_out_drawing(tr)
     assert not any("leaf" in n.label for n in unnamed.nodes.values())
     check_edges(named)
@@ -704,3 +710,313 @@ def test_a_weight_read_only_outside_the_steps_sits_beside_the_op_reading_it():
         gap = abs(param.x - reader.x) - (param.width + reader.width) / 2
         assert 0 < gap < 30 and abs(param.y - reader.y) < 40, name
     assert "decoder.0.weight_hh" in {drawing.nodes[n].label for n in drawing.band.nodes}
+
+
+def test_a_loss_per_step_through_a_head_reads_its_own_step_of_the_layers_output():
+    """``head(output[t])`` inside ``ts.timestep(t)`` reads step t (not the last step, as
+    ``output[-1]`` would): one edge straight up from each step into its loss."""
+    ts.manual_seed(0)
+    gru, head = nn.GRU(2, 3), nn.Linear(3, 2)
+    x, y = ts.randn(5, 1, 2), ts.randn(5, 1, 2)
+    with ts.trace() as tr:
+        output, _ = gru(x)
+        losses = []
+        for t in range(5):
+            with ts.timestep(t):
+                losses.append(F.mse_loss(head(output[t]), y[t]))
+        loss = ts.stack(losses).sum()
+    loss.backward()
+    drawing = laid_out_drawing(tr)
+    losses_row = next(row for row in drawing.rows if row.kind == "losses")
+    ups = [e for e in drawing.edges
+           if e.kind == d.UP and drawing.nodes[e.head].row == losses_row.id]
+    steps = sorted((drawing.nodes[e.tail].time_step, drawing.nodes[e.head].time_step) for e in ups)
+    assert steps == [(t, t) for t in range(5)]
+    check_rows(drawing)
+    check_edges(drawing)
+
+
+def _spline_points(pos):
+    """Points along a Graphviz edge's B-spline (its ``pos``), 10 per cubic piece, Graphviz's
+    coordinates."""
+    controls = [(float(x), float(y)) for tag, x, y in
+                re.findall(r"(?:(e|s),)?(-?[\d.]+),(-?[\d.]+)", pos) if not tag]
+    points = []
+    for k in range(0, len(controls) - 3, 3):
+        p0, p1, p2, p3 = controls[k:k + 4]
+        for i in range(11):
+            u = i / 10
+            points.append(tuple((1 - u) ** 3 * a + 3 * (1 - u) ** 2 * u * b
+                                + 3 * (1 - u) * u ** 2 * c + u ** 3 * e
+                                for a, b, c, e in zip(p0, p1, p2, p3)))
+    return points
+
+
+def stacked_seq2seq(impl="primitive"):
+    """A two-layer GRU encoder-decoder with dot attention."""
+    ts.manual_seed(2)
+    model = nn.Seq2Seq(7, 7, 4, 4, num_layers=2, cell="gru", attention="dot", impl=impl)
+    rng = np.random.default_rng(3)
+    source = rng.integers(3, 7, size=(1, 4))
+    target = np.concatenate([[[1]], rng.integers(3, 7, size=(1, 3))], axis=1)
+    with ts.trace() as tr:
+        logits, _ = model(source, target)
+        loss = model.loss(logits, target)
+    loss.backward()
+    return tr
+
+
+@needs_graphviz
+@pytest.mark.parametrize("make", [lambda: bidirectional("fused", layers=2), stacked_seq2seq],
+                         ids=["bidirectional_2", "stacked_seq2seq"])
+def test_edges_between_rows_never_run_through_a_step_box_on_their_way(make):
+    """A bidirectional layer's outputs into both directions above, and a stacked encoder's top
+    layer into the attention bar, go along the gaps between the boxes: every point of their
+    path lies in the step box they leave, the one they enter, or in no step box."""
+    tr = make()
+    drawing = laid_out_drawing(tr, grads=True)
+    graph = graphviz_json(tr.to_dot(grads=True))
+    ids = {o["_gvid"]: o["name"] for o in graph["objects"]}
+    kinds = {(e.tail, e.head): e.kind for e in drawing.edges}
+    checked = 0
+    for edge in graph["edges"]:
+        tail, head = ids[edge["tail"]], ids[edge["head"]]
+        if kinds.get((tail, head)) not in (d.UP, d.ATTENTION):
+            continue
+        own = {drawing.nodes[tail].box, drawing.nodes[head].box}
+        for px, py in _spline_points(edge["pos"]):
+            py = drawing.height - py
+            inside = [b.id for b in drawing.steps if b.id not in own and
+                      b.x + 2 < px < b.x + b.width - 2 and b.y + 2 < py < b.y + b.height - 2]
+            assert not inside, f"{tail} -> {head} runs through {inside}"
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("make", [lambda: stacked_seq2seq("fused"),
+                                  lambda: stacked_seq2seq("primitive"), one_to_many],
+                         ids=["seq2seq_fused", "seq2seq_primitive", "one_to_many"])
+def test_no_state_arrow_runs_through_a_node_of_its_steps(make):
+    """A stacked decoder's lowest layer (the target embedding under the cell): the step's tap
+    sits beside the embedding, not beside the cell on the state arrow's line; one-to-many: the
+    output layer's tap beside the output layer, above the state arrow."""
+    drawing = laid_out_drawing(make(), grads=True)
+    assert not any(row.elided for row in drawing.rows)
+    states = [e for e in drawing.edges if e.kind == d.STATE and e.label.startswith("h_")]
+    assert len(states) >= 3
+    for edge in states:
+        tail, head = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+        left, right = sorted((tail.x, head.x))
+        for box_id in {tail.box, head.box}:
+            for node in (drawing.nodes[n] for n in drawing.box(box_id).nodes):
+                if node.id in (tail.id, head.id):
+                    continue
+                across = left < node.x + node.width / 2 and node.x - node.width / 2 < right
+                level = abs(node.y - tail.y) < node.height / 2
+                assert not (across and level), f"{edge.id} runs through {node.id} {node.label!r}"
+
+
+def test_a_state_two_ops_of_the_next_step_read_is_named_once():
+    """Op by op, a GRU's h_{t-1} feeds W_hh h and z * h: two routed edges, one name h_t and
+    one number (two would be written over each other in the gap)."""
+    tr = traced_example("gru", 3, 3, impl="primitive")
+    drawing = laid_out_drawing(tr, collapse=False, grads=True)
+    into_next = [e for e in drawing.edges if e.kind == d.STATE and e.label == "h_0"]
+    assert len(into_next) == 2
+    text = tr.to_dot(collapse=False, grads=True)
+    for t in (0, 1):
+        assert len(re.findall(rf'label="h_{t}\\n', text)) == 1
+        assert len(re.findall(rf'label="h_{t}"', text)) == 0
+
+
+@needs_graphviz
+def test_the_largest_op_by_op_picture_is_drawn_with_straight_lines_not_graphvizs_curves(tmp_path):
+    """Four LSTM layers op by op over 50 steps (the CLI's --ops at its largest): too many edges
+    to route around the nodes, so straight lines; Graphviz's ``curved`` enumerates the graph's
+    cycles and did not finish in five minutes."""
+    tr = traced_example("lstm", 50, 3, layers=4, impl="primitive")
+    text = tr.to_dot(collapse=False, grads=True)
+    assert "splines=line" in text and "curved" not in text
+    svg = tr.render(tmp_path / "ops.svg", collapse=False, grads=True)
+    sizes, root = _effective_text_sizes(open(svg, encoding="utf-8").read())
+    assert min(sizes) >= 8.99
+    width, height = (float(root.get(side).rstrip("pt")) for side in ("width", "height"))
+    assert max(width, height) <= 3000
+
+
+def test_graphviz_running_too_long_gives_an_error_that_says_what_to_do(monkeypatch, tmp_path):
+    from tinyseq.render import dot as dot_writer
+    monkeypatch.setattr(dot_writer, "GRAPHVIZ_SECONDS", 0.2)
+    monkeypatch.setattr(dot_writer, "ENGINE", [sys.executable, "-c", "import time; time.sleep(5)"])
+    tr = traced_example("rnn", 3, 2)
+    with pytest.raises(RuntimeError, match=r"did not finish in 0.2 s; draw fewer steps "
+                                           r"\(first_last=k\)"):
+        tr.render(tmp_path / "x.svg")
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_each_step_above_a_bidirectional_layer_reads_its_own_step_of_both_directions():
+    """The layer above reads the two directions' outputs joined (every step all of them): each
+    of its steps reads the two outputs of its own step, so a drawing of T steps handles a few
+    sources per step, not 2T (1,000 steps took minutes)."""
+    from tinyseq.render.plan import Prepared
+    tr = bidirectional("fused", layers=2)
+    ready = Prepared(tr)
+    upper = [row for row in ready.rows if row.name.startswith("layer 1")]
+    assert len(upper) == 2
+    for index, row in ready.row_of.items():
+        if row not in upper:
+            continue
+        t = ready.ops[index].time_step
+        below = sorted((ready.row_of[s].name, ready.ops[s].time_step)
+                       for kind, s in ready.sources[index]
+                       if kind == "op" and s in ready.row_of and ready.row_of[s] not in upper)
+        assert below == [("layer 0", t), ("layer 0 (reverse)", t)]
+
+
+def test_truncated_bptt_over_many_chunks_elides_their_losses_with_their_steps():
+    """20 chunks of 10 steps, the middle ones left out: the losses of the chunks left out go
+    into the elided box, the sum of the chunks' losses is one node, and the picture keeps to
+    3,000 px (a column of 18 orphan losses and a row of 19 adds made it 4,000 wide)."""
+    tr, _ = truncated_lstm(chunks=20, chunk=10)
+    drawing = laid_out_drawing(tr, grads=True)
+    check_rows(drawing)
+    check_edges(drawing)
+    assert max(drawing.width, drawing.height) <= 3000
+    row = drawing.rows[0]
+    assert row.elided and len(row.steps) >= 4
+    shown = {c.label.split(":")[0] for c in drawing.chunks}
+    assert shown == {"chunk 0", "chunk 19"}
+    outside = [n for n in drawing.nodes.values() if n.row is None and n.kind in (d.OP, d.LOSS)]
+    assert sorted(n.label.split("\n")[0] for n in outside) == \
+        ["pow_scalar", "pow_scalar", "sum", "sum", "sum over chunks"]
+    total = next(n for n in outside if n.label.startswith("sum over chunks"))
+    assert total.label == "sum over chunks\n20 ops"
+    into_total = {e.tail for e in drawing.edges if e.head == total.id}
+    assert drawing.nodes["elided"].id in into_total and len(into_total) == 3
+    for chunk in drawing.chunks:                    # each shown chunk's loss above it
+        above = [n for n in outside if chunk.x < n.x < chunk.x + chunk.width and n.y < chunk.y]
+        assert [n.label for n in sorted(above, key=lambda n: n.x)] == ["pow_scalar", "sum"]
+
+
+@needs_graphviz
+@pytest.mark.parametrize("make", [lambda: traced_example("seq2seq", 5, 4, batch=1), demo_seq2seq,
+                                  lambda: truncated_lstm()[0],
+                                  lambda: traced_example("lstm", 100, 3)],
+                         ids=["seq2seq", "demo_seq2seq", "truncated", "lstm_100"])
+def test_graphviz_draws_every_node_at_the_layouts_size_and_routes_the_edges(make):
+    """Graphviz grows a node whose text needs more room than the layout gave it (an ellipse,
+    a bold name), and when two nodes come within about 7 pt it routes no edge and draws every
+    edge of the picture straight through whatever lies between."""
+    tr = make()
+    drawing = laid_out_drawing(tr, grads=True)
+    result = subprocess.run(["neato", "-n2", "-Tjson"], input=tr.to_dot(grads=True),
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert "straight line edges" not in result.stderr, result.stderr
+    objects = {o["name"]: o for o in json.loads(result.stdout)["objects"]}
+    for node in drawing.nodes.values():
+        drawn = objects[node.id]
+        assert float(drawn["width"]) * 72 <= node.width + 5, (node.label, drawn["width"])
+        assert float(drawn["height"]) * 72 <= node.height + 5, (node.label, drawn["height"])
+
+
+def test_a_hand_written_input_projection_x_at_w_transposed_plus_b_is_drawn_in_each_step():
+    """``x @ W_ih.T + b`` over the whole sequence, sliced per step: no transpose, matmul or
+    "data" node outside the steps; x_t in each step, W_ih and b in each step's tap with that
+    step's share (the shares add up to .grad)."""
+    ts.manual_seed(0)
+    W_ih, W_hh = ts.randn(3, 2, requires_grad=True), ts.randn(3, 3, requires_grad=True)
+    b = ts.zeros(3, requires_grad=True)
+    x = ts.randn(5, 1, 2)
+    with ts.trace() as tr:
+        projected = x @ W_ih.T + b
+        h, loss = ts.zeros(1, 3), 0
+        for t in range(5):
+            with ts.timestep(t):
+                h = ts.tanh(projected[t] + h @ W_hh.T)
+                loss = loss + (h ** 2).sum()
+    loss.backward()
+    for weight in (W_ih, b, W_hh):
+        shares = tr.contributions(weight)
+        assert [t for t, _ in shares] == [0, 1, 2, 3, 4]
+        np.testing.assert_allclose(sum(g for _, g in shares), weight.grad.numpy(),
+                                   rtol=0, atol=1e-10)
+    drawing = laid_out_drawing(tr, grads=True, params={"W_ih": W_ih, "W_hh": W_hh, "b": b})
+    check_rows(drawing)
+    check_edges(drawing)
+    assert not [n.label for n in drawing.nodes.values()
+                if n.row is None and n.kind in (d.OP, d.DATA)]
+    for box in drawing.steps:
+        nodes = [drawing.nodes[n] for n in box.nodes]
+        assert [n.label for n in nodes if n.kind == d.INPUT] == [f"x_{box.time_step}"]
+        tap = next(n for n in nodes if n.kind == d.TAP)
+        assert {c.label for c in tap.cells} == {"W_ih", "W_hh", "b"}
+        assert all(c.value is not None for c in tap.cells)
+
+
+def test_an_elided_rows_state_runs_level_through_its_elided_box():
+    """A stacked decoder over many steps: the elided box of every row stands level with the
+    nodes handing the state on (the decoder's lowest layer has its embedding under the cell),
+    and no tap stands on that line."""
+    drawing = laid_out_drawing(traced_example("seq2seq", 30, 4, layers=2, batch=1), grads=True)
+    elided_rows = [row for row in drawing.rows if row.elided]
+    assert len(elided_rows) == 4
+    for row in elided_rows:
+        anchors = [drawing.nodes[a] for a in row.anchors]
+        assert anchors and all(a.kind == d.CELL for a in anchors)
+        elided = next(n for n in drawing.nodes.values() if n.kind == d.ELIDED and n.row == row.id)
+        assert {a.y for a in anchors} == {elided.y}, row.name
+        for box in boxes_of(drawing, row):
+            anchor = next(drawing.nodes[n] for n in box.nodes if n in row.anchors)
+            taps = [drawing.nodes[n] for n in box.nodes if drawing.nodes[n].kind == d.TAP]
+            assert all(abs(tap.y - anchor.y) >= (tap.height + anchor.height) / 2 for tap in taps)
+
+
+def test_a_loss_on_a_fused_lstms_output_over_two_steps_reads_both_steps():
+    """A fused LSTM step's record holds h and c: over two steps the output (2, B, H) is as
+    large as one record, and was read as the last step only (one edge, no y_0)."""
+    fused = laid_out_drawing(traced_example("lstm", 2, 3, impl="fused"))
+    primitive = laid_out_drawing(traced_example("lstm", 2, 3, impl="primitive"))
+    assert _structure(fused) == _structure(primitive)
+    outputs = sorted(n.label for n in fused.nodes.values() if n.kind == d.OUTPUT)
+    assert outputs == ["y_0", "y_1"]
+    assert [e.label for e in fused.edges if e.kind == d.GATHER] == ["all t"]
+    tr, _ = truncated_lstm(chunks=3, chunk=2)        # every chunk two steps long
+    drawing = laid_out_drawing(tr)
+    assert sorted(n.label for n in drawing.nodes.values() if n.kind == d.OUTPUT) == \
+        [f"y_{t}" for t in range(6)]
+
+
+def test_a_steps_one_tap_stays_down_with_the_input_products_op_by_op():
+    """An RNN cell and an output layer per step, drawn op by op: the step's one tap (W_ih,
+    W_hh, the output's W and b) sits among the input products at the bottom, not up beside
+    the output layer with its W_ih and W_hh edges running down across the step."""
+    ts.manual_seed(0)
+    cell, out = nn.RNNCell(3, 4), nn.Linear(4, 3)
+    x, y = ts.randn(3, 1, 3), ts.randn(3, 1, 3)
+    with ts.trace() as tr:
+        h, loss = ts.zeros(1, 4), 0
+        for t in range(3):
+            with ts.timestep(t):
+                h = cell(x[t], h)
+                loss = loss + F.mse_loss(out(h), y[t])
+    loss.backward()
+    drawing = laid_out_drawing(tr, collapse=False)
+    for box in drawing.steps:
+        nodes = [drawing.nodes[n] for n in box.nodes]
+        taps = [n for n in nodes if n.kind == d.TAP]
+        lowest = max(n.y for n in nodes if n.kind == d.OP)
+        assert len(taps) == 1 and taps[0].y == lowest
+
+
+def test_an_edge_out_of_a_parameter_beside_its_reader_carries_no_number_under_the_box():
+    """The demo's source embedding and bridge sit 18 pt from the op reading them: the share
+    written on that edge lay under the parameter's box (which shows |grad| itself)."""
+    drawing = laid_out_drawing(demo_seq2seq(), grads=True)
+    from tinyseq.render import dot as dot_writer
+    text = dot_writer.to_dot_text(drawing)
+    out_of_params = [e for e in drawing.edges if drawing.nodes[e.tail].kind == d.PARAM]
+    assert len(out_of_params) >= 3 and all(e.value is not None for e in out_of_params)
+    for edge in out_of_params:
+        line = next(x for x in text.splitlines() if f'id="{edge.id}"' in x)
+        assert "label=" not in line and f'color="{edge.colour}"' in line

@@ -1188,3 +1188,45 @@ def test_a_large_graph_without_time_steps_is_grouped_by_module():
         text = tr.to_dot(max_nodes=100)
     assert len(Dot(text).definitions) <= 100
     assert "600 ops" in text
+
+
+def _hand_written_rnn(annotate, read_whole_too=False):
+    """x @ U over the whole sequence, sliced per step inside ts.timestep(t); with ``annotate``
+    the product is made inside ts.timestep(range(T)) as the docs suggest."""
+    ts.manual_seed(0)
+    U = ts.randn(2, 3, requires_grad=True)
+    W = ts.randn(3, 3, requires_grad=True)
+    x, y = ts.randn(5, 2, 2), ts.randn(5, 2, 3)
+    with ts.trace() as tr:
+        if annotate:
+            with ts.timestep(range(5)):
+                projected = x @ U
+        else:
+            projected = x @ U
+        h, loss = ts.zeros(2, 3), 0
+        for t in range(5):
+            with ts.timestep(t):
+                h = ts.tanh(projected[t] + h @ W)
+                loss = loss + ((h - y[t]) ** 2).sum()
+        if read_whole_too:
+            loss = loss + projected.sum()
+    loss.backward()
+    return tr, U
+
+
+def test_a_product_over_all_steps_sliced_per_step_splits_its_weights_gradient_per_step():
+    """Without ts.timestep(range(T)): each step reading its own position of the product is
+    enough; the shares are those of the annotated product and add up to .grad."""
+    tr, U = _hand_written_rnn(annotate=False)
+    shares = tr.contributions(U)
+    assert [t for t, _ in shares] == [0, 1, 2, 3, 4]
+    np.testing.assert_allclose(sum(g for _, g in shares), U.grad.numpy(), rtol=0, atol=1e-10)
+    annotated, _ = _hand_written_rnn(annotate=True)
+    for (t, g), (t_a, g_a) in zip(shares, annotated.contributions(
+            next(leaf.tensor for leaf in annotated.parameters() if leaf.shape == (2, 3)))):
+        assert t == t_a
+        np.testing.assert_allclose(g, g_a, rtol=0, atol=1e-12)
+    # read whole as well: still one share per step, still adding up to .grad
+    whole, U_whole = _hand_written_rnn(annotate=False, read_whole_too=True)
+    np.testing.assert_allclose(sum(g for _, g in whole.contributions(U_whole)),
+                               U_whole.grad.numpy(), rtol=0, atol=1e-10)

@@ -116,6 +116,7 @@ class Trace(Observer):
         self._at_once_grads = {}    # id(all-steps op) -> its output gradient, until input_grads
         self._transposed_shares = {}  # id(transpose of a weight) -> step shares of its gradient
         self._readers = {}          # op index -> how many recorded ops read its output
+        self._step_slices = {}      # op index -> {position on axis 0: the step that read it}
         self._contributions = {}    # id(leaf) -> [(t, gradient, lazy or computed)]
         self._rank_shares = {}      # id(leaf) -> [each rank's share of the averaged gradient]
         self._state_parts = {}      # (module path, layer direction) -> {t: norm of h, c, ...}
@@ -158,6 +159,8 @@ class Trace(Observer):
                                refs, tuple(output.shape))
             if state.steps_at_once is not None:
                 self._note_steps_at_once(record, inputs)
+            elif node.name == "getitem" and record.time_step is not None and refs[0][0] == "op":
+                self._note_step_slice(record, refs[0][1], node.index)
         else:
             record = self._add_steps(node, module, scope, refs, tuple(output.shape))
         self._remember_output(record, output)
@@ -243,6 +246,39 @@ class Trace(Observer):
                 and not all(t.is_leaf and t.requires_grad for t in inputs)):
             record.steps_at_once = tuple(self._global_step(t) for t in steps)
             record.time_axis = axis
+
+    def _note_step_slice(self, record, source, index):
+        """``xw[t]`` inside ``ts.timestep(t)`` of a product over every step made outside any
+        step (``xw = x @ W``, as ``ts.timestep(range(T))`` would have tagged it): once each of
+        its T positions along axis 0 is read by a different step, the product computes those
+        steps at once, and its weight's gradient is split per step."""
+        producer = self.ops[source]
+        if isinstance(index, tuple) and index and all(i == slice(None) for i in index[1:]):
+            index = index[0]
+        if (not isinstance(index, (int, numpy.integer)) or isinstance(index, bool)
+                or producer.time_step is not None
+                or producer.steps_at_once is not None or not producer.shape
+                or not any(kind == "param" or (kind == "op" and self.ops[s].kind == "transpose")
+                           for kind, s in producer.inputs)):
+            return
+        count, index = producer.shape[0], int(index)
+        slices = self._step_slices.setdefault(source, {})
+        position = index % count if -count <= index < count else None
+        if position is None or slices.get(position, record.time_step) != record.time_step:
+            self._step_slices[source] = {None: None}       # read otherwise: stays whole
+            return
+        slices[position] = record.time_step
+        if len(slices) == count and None not in slices and len(set(slices.values())) == count:
+            steps = tuple(slices[k] for k in range(count))
+            # and the ops over every step only it reads: x @ W.T of ``x @ W.T + b``
+            pending = [producer]
+            while pending:
+                op = pending.pop()
+                op.steps_at_once, op.time_axis = steps, 0
+                pending += [self.ops[s] for kind, s in op.inputs if kind == "op"
+                            and self._readers.get(s, 0) == 1 and self.ops[s].time_step is None
+                            and self.ops[s].steps_at_once is None and self.ops[s].shape
+                            and self.ops[s].shape[0] == count and self.ops[s].kind != "transpose"]
 
     def _split_per_step(self, node, record, output_grad, grads):
         """The gradient an all-steps op sends a shared tensor, as one share per step: a weight

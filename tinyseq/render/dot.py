@@ -9,8 +9,10 @@ bounding box in Graphviz's coordinates (points, y up); and it moves the whole pi
 its lowest node sits at the origin unless ``notranslate=true``, which keeps the Drawing's
 coordinates (and the boxes' ``bb``) valid as written. Routing edges around the nodes
 (``splines=true``) costs Graphviz time that grows about with edges times nodes (14 s for four
-rows of twelve LSTM steps), so a large picture gets ``splines=curved``: each edge one curve,
-drawn in under a second.
+rows of twelve LSTM steps), so a large picture gets ``splines=line``: each edge one straight
+line (or the route given in its ``pos``), drawn in under a second. Not ``splines=curved``:
+Graphviz finds every cycle of the graph to bend its curves, which takes minutes for a
+picture drawn op by op (four LSTM layers: over five minutes).
 
 Every name reaching the text goes through ``tinyseq.escape`` (dot_string for quoted strings,
 dot_html inside HTML-like labels); ids are the Drawing's, made of letters, digits and ``_``.
@@ -29,6 +31,7 @@ from .plan import heat
 SUFFIXES = (".svg", ".png", ".pdf", ".dot")
 ENGINE = ["neato", "-n2"]
 ROUTED_EDGES = 250           # up to this many edges are routed around the nodes
+GRAPHVIZ_SECONDS = 120       # then a picture is given up with an error saying what to do
 
 _NODE_STYLE = {
     d.OP: 'shape=box, style="rounded,filled"',
@@ -103,7 +106,7 @@ def to_dot_text(drawing):
     writer = _Writer(drawing)
     lines = ["digraph bptt {",
              f'  graph [bb="0,0,{_num(drawing.width)},{_num(drawing.height)}", '
-             f'splines={"true" if len(drawing.edges) <= ROUTED_EDGES else "curved"}, '
+             f'splines={"true" if len(drawing.edges) <= ROUTED_EDGES else "line"}, '
              f'notranslate=true, '
              f'outputorder=edgesfirst, fontname="Helvetica", pad=0.1];',
              f'  node [fontname="Helvetica", fontsize={FONT}, style=filled, fillcolor=white, '
@@ -171,34 +174,54 @@ def to_dot_text(drawing):
         lines.append(f'  legend [id="legend", shape=plain, fillcolor=none, '
                      f'pos="{writer.point(legend.x + legend.width / 2, legend.y + legend.height / 2)}!", '
                      f'label=<{_legend_label(legend)}>];')
+    # a state two ops of the next step read (a GRU's h_{t-1}, op by op): named once
+    named_states, repeated = set(), set()
     for edge in drawing.edges:
-        lines.append(_edge_line(edge, drawing, writer))
+        if edge.kind == d.STATE:
+            key = (edge.tail, drawing.nodes[edge.head].box, edge.label)
+            if key in named_states:
+                repeated.add(edge.id)
+            named_states.add(key)
+    for edge in drawing.edges:
+        lines.append(_edge_line(edge, drawing, writer, edge.id in repeated))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
-def _edge_line(edge, drawing, writer):
+def _edge_line(edge, drawing, writer, unlabelled=False):
+    """One edge; ``unlabelled``: without its text (another edge says it)."""
     tail = edge.tail + (f":{edge.tail_port}" if edge.tail_port else "")
     head = edge.head + (f":{edge.head_port}" if edge.head_port else "")
     attributes = [f'id="{edge.id}"']
-    route = _state_route(edge, drawing)
+    route = _state_route(edge, drawing) or _attention_route(edge, drawing) or \
+        _skipping_route(edge, drawing)
     if route is not None:
         points, end, label_at = route
         attributes.append(f'pos="e,{writer.point(*end)} '
                           f'{" ".join(writer.point(*p) for p in points)}"')
-        attributes.append(f'lp="{writer.point(*label_at)}"')
+        if label_at is not None and not unlabelled:
+            attributes.append(f'lp="{writer.point(*label_at)}"')
     tap = drawing.nodes[edge.tail]
     if edge.kind == d.TAP_EDGE and edge.tail_port and len(tap.cells) > tap_width(tap):
         # a tap of several lines: from the top of its cell, up past the cells above it,
         # instead of around the table (Graphviz then titles the edge with the side alone)
         attributes.append(f'tailport="{edge.tail_port}:n"')
+    head_tap = drawing.nodes[edge.head]
+    if edge.kind in (d.UP, d.FEED) and head_tap.kind == d.TAP and edge.head_port and \
+            len(head_tap.cells) > tap_width(head_tap):
+        # into the input weight's cell on a tap's first line: from its left side, not around
+        # the table to its top
+        attributes.append(f'headport="{edge.head_port}:w"')
     style = _EDGE_STYLE.get(edge.kind, "")
     if style:
         attributes.append(style)
     label = edge.label
-    if edge.value is not None and edge.kind != d.TAP_EDGE:     # a tap cell shows its share
+    # a tap cell shows its share, a parameter's box its |grad|: no number on their edges
+    # (beside a parameter, one would lie under its box)
+    if edge.value is not None and edge.kind != d.TAP_EDGE and \
+            drawing.nodes[edge.tail].kind != d.PARAM:
         label = f"{label}\n{edge.value:.2g}" if label else f"{edge.value:.2g}"
-    if label:
+    if label and not unlabelled:
         attributes.append("label=" + escape.dot_string(label))
     if edge.colour is not None:
         attributes.append(f'color="{edge.colour}", fontcolor="{edge.colour}"')
@@ -256,6 +279,62 @@ def _state_route(edge, drawing):
     half = max((text_width(line, SMALL) for line in lines), default=0) / 2 + 3
     label_at = (gap + half if forward else gap - half, tail.y - 4 - len(lines) * (SMALL + 2) / 2)
     return points, (head.x, top), label_at
+
+
+def _attention_route(edge, drawing):
+    """An encoder step's output into the attention bar under the encoder's rows: out of the
+    cell's side and straight down the gap right of its step box into the bar (the rows nearer
+    the bar nearer the box, so no two cross), instead of through the step's tap and input or
+    the boxes of the rows below, or, routed around them, in loops. (points, the arrow's tip,
+    None), or None."""
+    if edge.kind != d.ATTENTION:
+        return None
+    tail, memory = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+    if memory.kind != d.MEMORY or tail.box is None:
+        return None
+    box = drawing.box(tail.box)
+    top = memory.y - memory.height / 2
+    between = sum(1 for row in drawing.rows if box.y + box.height < row.y < top)
+    gap = box.x + box.width + 6 + 6 * between     # clear of the state arrows' labels
+    end = (min(gap, memory.x + memory.width / 2 - 4), top)
+    below_state = tail.y + tail.height / 4          # beside the state arrow, not on it
+    corners = [(tail.x + tail.width / 2, below_state), (gap, below_state), (gap, top - 12), end]
+    points = [corners[0]]
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
+                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    return points, end, None
+
+
+def _skipping_route(edge, drawing):
+    """A step's output up into a row that is not the next one up (a bidirectional layer's
+    outputs into both directions of the layer above): out of the cell's left side, up the gap
+    left of its step box, and in from the left at the input weight's cell (or the node), instead
+    of through the boxes of the rows between. (points, the arrow's tip, None), or None."""
+    if edge.kind != d.UP:
+        return None
+    tail, head = drawing.nodes[edge.tail], drawing.nodes[edge.head]
+    if tail.box is None or head.box is None:
+        return None
+    box, head_box = drawing.box(tail.box), drawing.box(head.box)
+    if not any(head_box.y + head_box.height < row.y and row.y + row.height < box.y
+               for row in drawing.rows):
+        return None
+    # several from one step: side by side in the gap, the one going highest outermost
+    siblings = sorted((e for e in drawing.edges if e.kind == d.UP and e.tail == edge.tail),
+                      key=lambda e: -drawing.nodes[e.head].y)
+    gap = box.x - 8 - 7 * siblings.index(edge)
+    start = (tail.x - tail.width / 2, tail.y + tail.height / 4)
+    if head.kind == d.TAP:
+        end = (head.x - head.width / 2, head.y - head.height / 2 + 9)
+    else:
+        end = (head.x - head.width / 2, head.y)
+    corners = [start, (gap, start[1]), (gap, end[1]), end]
+    points = [corners[0]]
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
+        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
+                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    return points, end, None
 
 
 def _routed(edge, drawing):
@@ -336,8 +415,14 @@ def _legend_label(legend):
 def run_graphviz(source, output_format, engine=None):
     """``source`` drawn by Graphviz in ``output_format`` (svg, png, pdf, json): bytes."""
     engine = engine or ENGINE
-    result = subprocess.run(engine + [f"-T{output_format}"], input=source.encode("utf-8"),
-                            capture_output=True, timeout=120)
+    try:
+        result = subprocess.run(engine + [f"-T{output_format}"], input=source.encode("utf-8"),
+                                capture_output=True, timeout=GRAPHVIZ_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"render: Graphviz ({' '.join(engine)}) did not finish in "
+                           f"{GRAPHVIZ_SECONDS} s; draw fewer steps (first_last=k) or one node "
+                           f"per module per step (collapse=True), or write the DOT text "
+                           f"(a .dot path) and run Graphviz yourself") from None
     if result.returncode != 0:
         raise RuntimeError(f"render: Graphviz ({' '.join(engine)}) failed: "
                            f"{result.stderr.decode(errors='replace')[:500]}")

@@ -177,6 +177,7 @@ class Row:
     start:     the global step its t = 0 stands for
     boxes:     ids of its step boxes in time order
     state:     the state's name ("h" or "h, c")
+    anchors:   ids of the nodes that hand its state on to the next step (its own module's)
     x, y (top left), width, height after layout
     """
     id: str
@@ -189,6 +190,7 @@ class Row:
     start: int = 0
     boxes: List[str] = field(default_factory=list)
     state: str = "h"
+    anchors: List[str] = field(default_factory=list)
     x: Optional[float] = None
     y: Optional[float] = None
     width: Optional[float] = None

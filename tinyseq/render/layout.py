@@ -61,17 +61,23 @@ def size_of(node):
         width = max(sum(text_width(c.label, SMALL) + 8 for c in line) for line in per_line)
         return width + 2, 17 * len(per_line) + 2
     if node.kind == d.PARAM:
+        # the name is bold: Helvetica-Bold is about 11% wider
         width, height = _block([node.label], FONT)
+        width *= 1.12
         width = max(width, text_width(node.detail, SMALL))
         height += SMALL + 4
         if node.bars:
             title = "dL/dW = Σ_t (one bar per step)"
             width = max(width, text_width(title, SMALL), len(node.bars) * 14.0)
             height += 26 + 2 * (SMALL + 4)
-        return width + 16, height + 10
+        return width + 22, height + 10        # the HTML table's cells and spacing, the margin
     lines = node.label.split("\n") + ([node.detail] if node.detail else [])
     width, height = _block(lines, FONT if node.kind not in (d.INPUT, d.TARGET, d.OUTPUT) else SMALL)
     width, height = width + 18, height + 10
+    if node.kind in (d.INPUT, d.TARGET, d.DATA):
+        # an ellipse round the text: Graphviz draws it about 17% wider than the text's box,
+        # more round two lines
+        width *= 1.18 if len(lines) == 1 else 1.34
     if node.kind == d.ELIDED:
         width, height = width + 10, height + 10
     return max(width, 36.0), max(height, 24.0)
@@ -106,7 +112,9 @@ def _step_inside(drawing, box, nodes):
     layers = {}
     for n in core:
         layers.setdefault(depth[n.id], []).append(n)
-    # a tap whose readers all lie in the bottom layer goes below it; else beside its reader
+    # a tap whose readers all lie in the bottom layer goes below it; else beside its first
+    # reader, or, when that reader hands the state on above other nodes (a decoder's cell over
+    # its embedding), beside the layer under it, off the state arrow's line
     readers = {}
     for edge in nodes["edges_in_box"].get(box.id, ()):
         if edge.kind == d.TAP_EDGE:
@@ -116,7 +124,11 @@ def _step_inside(drawing, box, nodes):
     for tap in taps:
         mine = [r for r in readers.get(tap.id, ()) if r in depth]
         if mine and any(depth[r] != bottom for r in mine):
-            beside.setdefault(mine[0], []).append(tap)
+            reader = mine[0]
+            if reader in nodes["on_state_line"] and depth[reader] != bottom:
+                beside.setdefault(layers[depth[reader] - 1][-1].id, []).append(tap)
+            else:
+                beside.setdefault(reader, []).append(tap)
         else:
             below.append(tap)
     places = {}
@@ -179,7 +191,9 @@ def lay_out(drawing):
         tail, head = drawing.nodes.get(edge.tail), drawing.nodes.get(edge.head)
         if tail is not None and head is not None and tail.box and tail.box == head.box:
             edges_in_box.setdefault(tail.box, []).append(edge)
-    context = {"edges_in_box": edges_in_box}
+    # the nodes on a row's state line: its own module's, a state arrow out of their sides
+    on_state_line = {node for row in drawing.rows for node in row.anchors}
+    context = {"edges_in_box": edges_in_box, "on_state_line": on_state_line}
     inside = {box.id: _step_inside(drawing, box, context) for box in drawing.steps}
     # every box of a row as large as the row's largest; every column as wide as the widest box
     row_extent = {}
@@ -254,9 +268,13 @@ def lay_out(drawing):
         if elided is not None:
             centre = x0 - half_width + centre_of[row.elided[0]]
             elided.x, elided.y = centre, core - elided.height / 2
+            # level with the nodes handing the state on, so the state arrows run straight
+            anchors = [drawing.nodes[a] for a in row.anchors if drawing.nodes[a].y is not None]
+            if anchors:
+                elided.y = anchors[0].y
             tap = drawing.nodes.get(_elided_tap_id(drawing, row))
             if tap is not None:
-                tap.x, tap.y = centre, core + 20 + tap.height / 2
+                tap.x, tap.y = centre, elided.y + elided.height / 2 + 20 + tap.height / 2
         y = box_top + box_height
         first = min((drawing.box(b).x for b in row.boxes), default=x0 - half_width)
         last = max((drawing.box(b).x + drawing.box(b).width for b in row.boxes),
@@ -349,6 +367,7 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
     outside = sorted((n for n in nodes.values() if n.row is None and n.kind not in
                       (d.PARAM, d.CONTEXT)), key=lambda n: n.ops[0] if n.ops else -1)
     depth, level_y = {}, {}
+    above = {}                          # node id -> the chunk it sits above
     for node in outside:
         if sides[node.id] != "after" or node.kind in (d.DATA, d.TARGET):
             continue
@@ -361,13 +380,24 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
         if chunk is not None:          # a chunk's loss: above that chunk
             node.x = chunk.x + chunk.width / 2
             level_y[node.id] = node.y = chunk.y - 24 - node.height / 2
+            above[node.id] = chunk
+            continue
+        # the reduction that ends a chunk's loss (``(output ** 2).sum()``: the sum after the
+        # square), reading only what sits above that chunk: beside it, on the same line
+        placed = [nodes[p] for p in preds.get(node.id, ()) if p in nodes and nodes[p].kind not in
+                  (d.DATA, d.TARGET, d.PARAM)]
+        chunks = {id(above.get(p.id)) for p in placed}
+        reduction = node.kind == d.LOSS or node.label.split("\n")[0] in ("sum", "mean")
+        if reduction and placed and len(chunks) == 1 and placed[0].id in above:
+            last = max(placed, key=lambda p: p.x)
+            node.x = last.x + last.width / 2 + 30 + node.width / 2
+            level_y[node.id] = node.y = last.y
+            above[node.id] = above[last.id]
     taken = {}
     for node in outside:
-        if node.id not in depth:
+        if node.id not in depth or node.id in above:
             continue
         column = depth[node.id]
-        if column == 1 and _chunk_read(drawing, preds.get(node.id, ())) is not None:
-            continue
         node.x = right_edge + COLUMN_GAP * 0.8 + (column - 1) * (COLUMN_GAP + 90) + node.width / 2
         y = level_y[node.id]
         while any(abs(y - other) < 34 for other in taken.get(column, [])):
@@ -430,6 +460,12 @@ def _place_outside(drawing, sides, row_core, left_edge, right_edge):
                 node.x = (left + right) / 2
                 node.height = 2 * (SMALL + 8)
                 node.y = upper.y + upper.height + 8 + node.height / 2
+                for context in (n for n in nodes.values() if n.kind == d.CONTEXT):
+                    # clear of the bar: Graphviz routes no edge around nodes closer than
+                    # about 7 points and draws every edge of the picture straight instead
+                    level = abs(context.y - node.y) < (context.height + node.height) / 2
+                    if level and context.x - context.width / 2 < right + 16:
+                        context.x = right + 16 + context.width / 2
         else:
             node.x, node.y = left_edge, MARGIN
 
@@ -450,13 +486,13 @@ def _place_beside(drawing):
     for reader_id, params in beside.items():
         reader = drawing.nodes[reader_id]
         left = reader.x < rows_left
-        height = sum(p.height for p in params) + 6 * (len(params) - 1)
+        height = sum(p.height for p in params) + 10 * (len(params) - 1)
         y = reader.y - height / 2
         for param in params:
             offset = reader.width / 2 + 18 + param.width / 2
             param.x = reader.x - offset if left else reader.x + offset
             param.y = y + param.height / 2
-            y += param.height + 6
+            y += param.height + 10
 
 
 def _chunk_read(drawing, tails):
@@ -487,12 +523,12 @@ def _place_band(drawing, top):
     available = max(available, 300)
     x, y, line_height = picture_left + 8, top + FONT + 14, 0.0
     right = x
-    for node in nodes:
+    for node in nodes:       # 20 pt apart: Graphviz routes no edge round nodes under 7 pt apart
         if x + node.width > picture_left + 8 + available and x > picture_left + 8:
-            x, y = picture_left + 8, y + line_height + 14
+            x, y = picture_left + 8, y + line_height + 20
             line_height = 0.0
         node.x, node.y = x + node.width / 2, y + node.height / 2
-        x += node.width + 16
+        x += node.width + 20
         right = max(right, x)
         line_height = max(line_height, node.height)
     if drawing.band is not None and nodes:

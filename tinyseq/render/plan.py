@@ -127,7 +127,7 @@ class Prepared:
 
     def __init__(self, trace, plumbing=False, names=None):
         self.trace = trace
-        self._shares, self._memo = {}, {}
+        self._shares, self._memo, self._step_index = {}, {}, {}
         records = list(trace.ops)
         self.names = {key: leaf.name for key, leaf in trace.leaves.items()}
         unnamed = 0
@@ -166,9 +166,21 @@ class Prepared:
                                               for r in readers) and \
                     len({r.time_step for r in readers}) == len(readers):
                 hidden.add(record.index)
+                # with the ops over every step only it reads (x @ W.T of x @ W.T + b)
+                inputs, pending = [], list(record.inputs)
+                while pending:
+                    kind, source = pending.pop(0)
+                    feeding = records[source] if kind == "op" else None
+                    if feeding is not None and feeding.time_step is None and \
+                            feeding.kind != "transpose" and feeding.shape[:1] == record.shape[:1] \
+                            and consumers.get(source) == [record.index]:
+                        hidden.add(source)
+                        pending = list(feeding.inputs) + pending
+                    else:
+                        inputs.append((kind, source))
                 for reader in readers:
                     moved = copy.copy(reader)
-                    moved.kind, moved.inputs = record.kind, list(record.inputs)
+                    moved.kind, moved.inputs = record.kind, list(inputs)
                     moved.module_path, moved.scope = record.module_path, reader.scope
                     records[reader.index] = moved
         self.ops = records
@@ -183,12 +195,15 @@ class Prepared:
             through = []
             for kind, source in inputs:
                 if kind == "op" and source in stands_for:
-                    through += stands_for[source]
+                    through += self._at_step(source, stands_for[source], record)
                 else:
                     through.append((kind, source))
             if all(kind == "data" and source in cuts for kind, source in through) and through \
                     and record.time_step is None:
                 stands_for[record.index] = through              # a hand-off across a cut
+            elif not plumbing and record.kind == "transpose" and len(through) == 1 and \
+                    through[0][0] == "param":
+                stands_for[record.index] = through              # W.T: the weight W
             elif not plumbing and record.kind in RESHAPING and through and \
                     not any(kind == "param" for kind, _ in through) and \
                     (record.time_step is None or record.index in self.row_of):
@@ -239,12 +254,47 @@ class Prepared:
         row's final step (``output[-1]``, the final state h_n); else all of them."""
         steps = [source for kind, source in through if kind == "op" and source in self.row_of]
         rows = {self.row_of[source].index for source in steps}
+        # a fused LSTM step's record holds h and c: one step's output is half of it (else an
+        # LSTM's output over two steps, as large as a record, would read as its last step)
         if record.kind != "getitem" or len(steps) < 2 or len(steps) != len(through) or \
-                len(rows) != 1 or _numel(record.shape) != _numel(self.ops[steps[0]].shape):
+                len(rows) != 1:
             return through
+        step = self.ops[steps[0]]
+        if _numel(record.shape) != _numel(step.shape) // (2 if step.kind == "lstm_step" else 1):
+            return through
+        # ``output[t]`` inside ``ts.timestep(t)`` (a loss per step): step t, not the last
+        same_step = [source for source in steps if self.ops[source].time_step == record.time_step]
+        if record.time_step is not None and len(same_step) == 1:
+            return [("op", same_step[0])]
         final = (min if self.row_of[steps[0]].reverse else max)(
             steps, key=lambda source: self.ops[source].time_step)
         return [("op", final)]
+
+    def _at_step(self, source, items, record):
+        """What a step of a row reads of ``items`` (the sources plumbing op ``source`` stands
+        for): of another row's steps gathered (a bidirectional layer's outputs, joined, read by
+        every step of the layer above), only its step at the reader's time step, the one edge
+        drawn; so each step reads a few sources, not all 2T (a picture quadratic in the
+        steps). Computed once per plumbing op."""
+        t = record.time_step
+        if t is None or record.index not in self.row_of or len(items) < 3:
+            return items
+        index = self._step_index.get(source)
+        if index is None:
+            index = {}
+            for position, (kind, item) in enumerate(items):
+                row = self.row_of.get(item) if kind == "op" else None
+                step = self.ops[item].time_step if row is not None else None
+                index.setdefault(row.index if row is not None else None, {}).setdefault(
+                    step, []).append((position, (kind, item)))
+            self._step_index[source] = index
+        chosen = []
+        for row, by_step in index.items():
+            if row is not None and len(by_step) > 1 and t in by_step:
+                chosen += by_step[t]
+            else:
+                chosen += [entry for entries in by_step.values() for entry in entries]
+        return [item for _, item in sorted(chosen)]
 
     def _record_sources(self, index, through):
         if not hasattr(self, "sources_all"):
@@ -426,6 +476,9 @@ class _Planner:
                 node = f"um{number}"
             elif row is None and index in self.bridge:
                 node = f"context{self.bridge[index]}"
+            elif row is None and self._elided_only(index) is not None:
+                # the loss of a chunk of truncated BPTT whose steps are all left out
+                node = self._elided_only(index)
             elif row is None and record.kind in ("add", "sum") and \
                     self._sums_steps(index) is not None:
                 node = self.node_of.get(self._sums_steps(index), f"op{index}")
@@ -511,6 +564,15 @@ class _Planner:
                     pending.append(source)
         return found
 
+    def _elided_only(self, index):
+        """The elided node of the row whose left-out steps are all that op ``index`` (outside
+        the steps) reads, through other such ops; else None."""
+        nodes = {self.node_of.get(s) for k, s in self.ready.sources[index] if k == "op"}
+        elided = {r.elided_node for r in self.ready.rows if r.elided}
+        if len(nodes) == 1 and nodes <= elided:
+            return nodes.pop()
+        return None
+
     def _sums_steps(self, index):
         """For an add outside the steps that adds one step's output to the sum so far
         (``sum(losses)``, ``loss = loss + L_t``): the op the chain's node is named after (its
@@ -522,7 +584,10 @@ class _Planner:
             return chain[index]
         sources = [s for k, s in self.ready.sources[index] if k == "op"]
         earlier = [s for s in sources if s in chain and chain[s] is not None]
-        steps = [s for s in sources if s in self.ready.row_of]
+        # truncated BPTT adds each chunk's loss (an op outside the steps) to the sum so far
+        chunk_losses = bool(self.trace.cuts) and self.ops[index].kind == "add"
+        steps = [s for s in sources if s in self.ready.row_of or
+                 (chunk_losses and s not in earlier and self.ops[s].time_step is None)]
         first = None
         if len(earlier) == 1 and len(steps) == len(sources) - 1:
             first = chain[earlier[0]]
@@ -652,7 +717,8 @@ class _Planner:
                 label = "context\n" + _wrap(", ".join(named), 24)
                 node_kind, fill = d.CONTEXT, CELL_FILL
             elif len(members) > 1:                        # a chain of adds over the steps
-                label = f"sum over t\n{len(members)} ops"
+                over = "chunks" if self.trace.cuts else "t"
+                label = f"sum over {over}\n{len(members)} ops"
                 node_kind, fill = d.OP, "white"
             else:
                 label = first.kind
@@ -693,6 +759,10 @@ class _Planner:
                     ops[known].module_path != row.module:
                 anchor_ops[key] = index
         self.anchors = {key: self.node_of[index] for key, index in anchor_ops.items()}
+        for row in self.rows:
+            self.drawing.row(row.id).anchors = sorted({
+                node for (r, _), node in self.anchors.items()
+                if r == row.index and node in self.cells and node != row.elided_node})
         self.feeds = self._feeds()
         seen = set()
         taps = {}                      # (row index, t, owner) -> {leaf key: [reader nodes]}
@@ -807,7 +877,7 @@ class _Planner:
             self.initial_targets = getattr(self, "initial_targets", {})
             self.initial_targets.setdefault(row.index, []).append(target)
             return
-        loss = _is_loss(self.ops[index].kind)
+        loss = _is_loss(self.ops[index].kind) or self._compared(index)
         local = t - row.start
         if loss:
             label, kind = (f"{name}_{local}" if key in ready.named else "target"), d.TARGET
@@ -823,6 +893,13 @@ class _Planner:
         stub = self._put(d.Node(f"x{order[key]}r{row.index}t{t}", kind, label,
                                 leaves=[order[key]], fill=DATA_FILL), row, t)
         self._pending(stub.id, target, row, t, d.FEED)
+
+    def _compared(self, index):
+        """Whether op ``index`` compares a step's value with data (``o - y[t]`` of a loss a user
+        writes out): a difference of a drawn op and data, reading no weight."""
+        sources = self.ready.sources[index]
+        return self.ops[index].kind == "sub" and not any(k == "param" for k, _ in sources) and \
+            any(k == "op" for k, _ in sources) and sources[-1][0] == "data"
 
     def _pending(self, tail, target, row, t, kind):
         """An input of a step's node, drawn once the taps are known: it comes in through the
