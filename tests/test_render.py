@@ -419,6 +419,37 @@ def test_hand_made_tensors_are_named_by_params_and_never_leaf():
     check_rows(named)
 
 
+def test_outputs_a_loss_reads_after_the_steps_are_y_t_and_per_step_losses_are_l_t():
+    """Notebook 01's RNN: each step's output y_t = V h_t + c, stacked into one loss after the
+    loop, is drawn as y_t; a loss per step inside the steps is L_t."""
+    ts.manual_seed(0)
+    U, W, V = ts.randn(4, 3, requires_grad=True), ts.randn(4, 4, requires_grad=True), \
+        ts.randn(2, 4, requires_grad=True)
+    x, target = ts.randn(4, 3), ts.randn(4, 2)
+    with ts.trace() as tr:
+        h, outputs = ts.zeros(4), []
+        for t in range(4):
+            with ts.timestep(t):
+                h = (U @ x[t] + W @ h).tanh()
+                outputs.append(V @ h)
+        loss = ((ts.stack(outputs) - target) ** 2).mean()
+    loss.backward()
+    drawing = laid_out_drawing(tr, params={"U": U, "W": W, "V": V})
+    outputs = sorted(n.label for n in drawing.nodes.values() if n.kind == d.OUTPUT)
+    assert outputs == ["y_0", "y_1", "y_2", "y_3"]
+    with ts.trace() as tr:
+        h, losses = ts.zeros(4), []
+        for t in range(4):
+            with ts.timestep(t):
+                h = (U @ x[t] + W @ h).tanh()
+                losses.append(F.mse_loss(V @ h, target[t]))
+        total = ts.stack(losses).sum()
+    total.backward()
+    drawing = laid_out_drawing(tr, params={"U": U, "W": W, "V": V})
+    outputs = sorted(n.label for n in drawing.nodes.values() if n.kind == d.OUTPUT)
+    assert outputs == ["L_0", "L_1", "L_2", "L_3"]
+
+
 def test_initial_state_and_targets_are_named():
     drawing = laid_out_drawing(traced_example("lstm", 4, 3, impl="fused"))
     initial = [n for n in drawing.nodes.values() if n.kind == d.INITIAL]

@@ -5,7 +5,8 @@ the gradients drawn (`grads=True`): many-to-one, many-to-many, one-to-many, enco
 the demo's Seq2Seq (bidirectional encoder, general attention; examples/demo.py's model, not
 trained), bidirectional, stacked (2 and 4 layers), truncated BPTT, a 100-step LSTM (elided to
 fit), the folded view (`rolled=True`), three steps op by op (`collapse=False`), and the
-gradient-flow plot of RNN vs LSTM vs GRU on the adding problem (examples/gradient_flow.py).
+gradient-flow plot of RNN vs LSTM vs GRU on the adding problem (examples/gradient_flow.py),
+and the contribution matrix by loss step (viz/contribution_matrix.py).
 """
 import os
 import sys
@@ -15,6 +16,7 @@ import numpy
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 
+import contribution_matrix  # noqa: E402  (viz/contribution_matrix.py)
 import gradient_flow  # noqa: E402  (examples/gradient_flow.py)
 from seq2seq_dates import dates_dataset  # noqa: E402  (examples/seq2seq_dates.py)
 
@@ -165,6 +167,7 @@ def main():
         print("wrote", render.cell_diagram(make(), os.path.join(HERE, name), **options))
     ts.set_default_dtype(numpy.float32)
     gradient_flow.main(output=os.path.join(HERE, "gradient_flow.svg"))
+    contribution_matrix.main()
 
 
 if __name__ == "__main__":

@@ -1081,6 +1081,7 @@ class _Planner:
         each drawn step hands its output up to a small y_t node and the last one's edge
         carries "all t" into the op."""
         ready = self.ready
+        loss_rows = {row.key for index, row in ready.row_of.items() if _is_loss(self.ops[index].kind)}
         for target, by_row in gathered.items():
             for row_index, sources in by_row.items():
                 row = next(r for r in self.rows if r.index == row_index)
@@ -1096,11 +1097,11 @@ class _Planner:
                     origin = self.node_of[source]
                     stub_id = f"y{origin}"
                     if stub_id not in self.drawing.nodes:
-                        name = "L" if row.fallback else "y"
+                        name = "L" if row.key in loss_rows else "y"    # a row of losses
                         self._put(d.Node(stub_id, d.OUTPUT, f"{name}_{t - row.start}",
                                          fill=OUTPUT_FILL), row, t)
                         self._edge_once(seen, d.FLOW, origin, stub_id, time_step=t)
-                    if last is None or t > self.ops[last].time_step or row.reverse and False:
+                    if last is None or t > self.ops[last].time_step:
                         last = source
                 if last is not None:
                     self._edge_once(seen, d.GATHER, f"y{self.node_of[last]}", target,
