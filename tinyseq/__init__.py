@@ -1,6 +1,9 @@
 """tinyseq: a small autograd framework for sequence models that shows how BPTT works."""
 import numpy as _numpy
 
+# these put Tensor's in-place methods, reductions and shape methods on it
+from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # noqa: F401
+               tensor_shapes as _shapes)
 from . import accelerator, cuda, data, datasets, functional, nn, optim, text, train, utils
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled

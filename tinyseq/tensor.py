@@ -16,7 +16,6 @@ from a float64 loss.
 """
 import builtins
 import collections
-import math
 import numbers
 import operator
 import warnings
@@ -25,12 +24,12 @@ import numpy
 
 from . import autograd, backend, random
 from .ops import elementwise as ew
-from .ops import linalg, nn_ops, reduction, shape as shape_ops
+from .ops import linalg, nn_ops, shape as shape_ops
 from .dtypes import (Size, array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
                      get_default_dtype, new_shape, promote_types, shape_arg)
 from .ops.reduction import normalize_axes
 
-_UNSET = object()  # marks an argument that was not given (None can be a real value)
+UNSET = object()  # marks an argument that was not given (None can be a real value)
 device_of_type = backend.device_of_type
 
 
@@ -63,7 +62,11 @@ _new_size = tuple.__new__
 
 
 class Tensor:
-    """An n-dimensional array that records the ops applied to it, for backpropagation."""
+    """An n-dimensional array that records the ops applied to it, for backpropagation.
+
+    This class holds the core: what a tensor is, autograd, moving and converting, arithmetic.
+    Its in-place methods, reductions and shape methods are in tensor_inplace.py,
+    tensor_reductions.py and tensor_shapes.py."""
 
     __slots__ = ("array", "grad", "requires_grad", "_node", "_versions", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators (ndarray + Tensor works)
@@ -437,10 +440,10 @@ class Tensor:
         return ew.Pow().apply(*_no_bool_powers(*_binary("pow", base, self)))
 
     def __matmul__(self, other):
-        return linalg.MatMul().apply(self, _lift(other, self, "matmul"))
+        return linalg.MatMul().apply(self, as_operand(other, self, "matmul"))
 
     def __rmatmul__(self, other):
-        return linalg.MatMul().apply(_lift(other, self, "matmul"), self)
+        return linalg.MatMul().apply(as_operand(other, self, "matmul"), self)
 
     def __lt__(self, other):
         return ew.Compare(operator.lt).apply(*_binary("lt", self, other))
@@ -463,11 +466,11 @@ class Tensor:
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
 
     def add(self, *args, alpha=1):
-        alpha, (other,) = _scalar_first("add", args, 1, "alpha", alpha)
+        alpha, (other,) = scalar_first_args("add", args, 1, "alpha", alpha)
         return self + (other if alpha == 1 else other * alpha)
 
     def sub(self, *args, alpha=1):
-        alpha, (other,) = _scalar_first("sub", args, 1, "alpha", alpha)
+        alpha, (other,) = scalar_first_args("sub", args, 1, "alpha", alpha)
         return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other):
@@ -483,11 +486,11 @@ class Tensor:
         return -self
 
     def addcmul(self, *args, value=1):
-        value, (tensor1, tensor2) = _scalar_first("addcmul", args, 2, "value", value)
+        value, (tensor1, tensor2) = scalar_first_args("addcmul", args, 2, "value", value)
         return self + value * tensor1 * tensor2
 
     def addcdiv(self, *args, value=1):
-        value, (tensor1, tensor2) = _scalar_first("addcdiv", args, 2, "value", value)
+        value, (tensor1, tensor2) = scalar_first_args("addcdiv", args, 2, "value", value)
         return self + value * tensor1 / tensor2
 
     def lerp(self, end, weight):
@@ -503,31 +506,31 @@ class Tensor:
         return bmm(self, other)
 
     def exp(self):
-        return ew.Exp().apply(_floating(self))
+        return ew.Exp().apply(to_floating(self))
 
     def log(self):
-        return ew.Log().apply(_floating(self))
+        return ew.Log().apply(to_floating(self))
 
     def tanh(self):
-        return ew.Tanh().apply(_floating(self))
+        return ew.Tanh().apply(to_floating(self))
 
     def sigmoid(self):
-        return ew.Sigmoid().apply(_floating(self))
+        return ew.Sigmoid().apply(to_floating(self))
 
     def relu(self):
         return ew.Relu().apply(self)
 
     def sin(self):
-        return ew.Sin().apply(_floating(self))
+        return ew.Sin().apply(to_floating(self))
 
     def cos(self):
-        return ew.Cos().apply(_floating(self))
+        return ew.Cos().apply(to_floating(self))
 
     def abs(self):
         return ew.Abs().apply(self)
 
     def sqrt(self):
-        return ew.Sqrt().apply(_floating(self))
+        return ew.Sqrt().apply(to_floating(self))
 
     def round(self, decimals=0):
         """Round half to even, as torch.round (gradient 0)."""
@@ -554,508 +557,42 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """``value`` where the boolean ``mask`` (broadcast to this shape) is True, else self."""
-        mask = _lift(mask, self, "masked_fill")
+        mask = as_operand(mask, self, "masked_fill")
         if mask.array.dtype.kind != "b":
             raise TypeError(f"masked_fill: the mask must be boolean, got {mask.dtype}")
-        result = where(mask, _lift(value, self, "masked_fill").to(self.array.dtype), self)
+        result = where(mask, as_operand(value, self, "masked_fill").to(self.array.dtype), self)
         if result.shape != self.shape:
             raise ValueError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast "
                              f"to the tensor's shape {tuple(self.shape)}")
         return result
 
-    def softmax(self, dim=-1, *, axis=_UNSET):
-        dim = _alias("softmax", "dim", dim, "axis", axis, -1)
+    def softmax(self, dim=-1, *, axis=UNSET):
+        dim = pytorch_or_numpy_arg("softmax", "dim", dim, "axis", axis, -1)
         if self.ndim == 0:          # as PyTorch: the one element, over dim 0 or -1
-            return self.reshape(1).softmax(_check_axis("softmax", dim, 1)).reshape(())
-        return nn_ops.Softmax(_check_axis("softmax", dim, self.ndim)).apply(self)
+            return self.reshape(1).softmax(check_dim("softmax", dim, 1)).reshape(())
+        return nn_ops.Softmax(check_dim("softmax", dim, self.ndim)).apply(self)
 
-    def log_softmax(self, dim=-1, *, axis=_UNSET):
-        dim = _alias("log_softmax", "dim", dim, "axis", axis, -1)
+    def log_softmax(self, dim=-1, *, axis=UNSET):
+        dim = pytorch_or_numpy_arg("log_softmax", "dim", dim, "axis", axis, -1)
         if self.ndim == 0:
-            return self.reshape(1).log_softmax(_check_axis("log_softmax", dim, 1)).reshape(())
-        return nn_ops.LogSoftmax(_check_axis("log_softmax", dim, self.ndim)).apply(self)
+            return self.reshape(1).log_softmax(check_dim("log_softmax", dim, 1)).reshape(())
+        return nn_ops.LogSoftmax(check_dim("log_softmax", dim, self.ndim)).apply(self)
 
-    # --- in place ---------------------------------------------------------------------------
-    def _inplace(self, op, compute, *operands):
-        """Make ``compute(old)``, an out-of-place result, this tensor's new value: written into
-        its array (views and ``.data`` share it) and counted by its version counter. While a
-        graph is recorded, the new node's input is a copy of the old value (backward may need
-        it), never this tensor itself, which would make the node its own input."""
-        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
-        records = autograd.is_grad_enabled() and (self.requires_grad or builtins.any(
-            isinstance(o, Tensor) and o.requires_grad for o in operands))
-        if records:
-            old = Tensor.from_array(self.array.copy(), self.requires_grad)
-            old._node = self._node
-        else:
-            old = self
-        result = compute(old)
-        if result.shape != self.shape:
-            raise ValueError(f"{op}: the result has shape {tuple(result.shape)}, which does not "
-                             f"fit the tensor's shape {tuple(self.shape)} in place")
-        if result.array.dtype != self.array.dtype:
-            kind, own_kind = result.array.dtype.kind, self.array.dtype.kind
-            if kind == "f" and own_kind != "f" or own_kind == "b":   # PyTorch's canCast
-                raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the "
-                                   f"desired output type {self.dtype}")
-            result = result.to(self.array.dtype)
-        if not getattr(self.array.flags, "writeable", True):
-            raise RuntimeError(f"{op}: the tensor is a broadcast view (expand) whose elements "
-                               f"share memory; clone() it before changing it in place")
-        self.array[...] = result.array
-        self._version_counter().value += 1
-        if records:
-            self._node = result._node
-            self.requires_grad = result.requires_grad
-        return self
-
-    def _put(self, op, index, value):
-        value = _lift(value, self, op)
-        return self._inplace(op, lambda old: shape_ops.IndexPut(index).apply(old, value), value)
-
-    def __setitem__(self, index, value):
-        """``t[index] = value`` in place, differentiable w.r.t. value and the rest of t."""
-        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
-                               "an in-place operation.")
-        index, _ = _index_arg(index, device_of_type[type(self.array)])
-        self._put("setitem", index, value)
-
-    def add_(self, *args, alpha=1):
-        alpha, (other,) = _scalar_first("add_", args, 1, "alpha", alpha)
-        return self._inplace("add_", lambda old: old.add(other, alpha=alpha), other)
-
-    def sub_(self, *args, alpha=1):
-        alpha, (other,) = _scalar_first("sub_", args, 1, "alpha", alpha)
-        return self._inplace("sub_", lambda old: old.sub(other, alpha=alpha), other)
-
-    def mul_(self, other):
-        return self._inplace("mul_", lambda old: old * other, other)
-
-    def div_(self, other):
-        return self._inplace("div_", lambda old: old / other, other)
-
-    def pow_(self, exponent):
-        return self._inplace("pow_", lambda old: old ** exponent, exponent)
-
-    def addcmul_(self, *args, value=1):
-        value, (tensor1, tensor2) = _scalar_first("addcmul_", args, 2, "value", value)
-        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value=value),
-                             tensor1, tensor2)
-
-    def addcdiv_(self, *args, value=1):
-        value, (tensor1, tensor2) = _scalar_first("addcdiv_", args, 2, "value", value)
-        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value=value),
-                             tensor1, tensor2)
-
-    def lerp_(self, end, weight):
-        return self._inplace("lerp_", lambda old: old.lerp(end, weight), end, weight)
-
-    def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", lambda old: old.clamp(min, max))
-
-    clip_ = clamp_
-
-    def where(self, condition, other):
-        """``self`` where ``condition`` holds, else ``other``: ``ts.where(condition, self,
-        other)``."""
-        return where(condition, self, other)
-
-    def masked_select(self, mask):
-        """The elements where the boolean ``mask`` (broadcast with the tensor) is True, as a
-        1-d tensor; differentiable."""
-        mask = _lift(mask, self, "masked_select")
-        if mask.array.dtype.kind != "b":
-            raise TypeError(f"masked_select: the mask must be boolean, got {mask.dtype}")
-        try:
-            shape = numpy.broadcast_shapes(self.shape, mask.shape)
-        except ValueError:
-            raise ValueError(f"masked_select: mask of shape {tuple(mask.shape)} does not "
-                             f"broadcast with the tensor's shape {tuple(self.shape)}") from None
-        source = self if self.shape == shape else self.expand(*shape)
-        xp = device_of_type[type(self.array)].xp
-        return source[Tensor.from_array(xp.broadcast_to(mask.array, shape))]
-
-    def masked_fill_(self, mask, value):
-        return self._inplace("masked_fill_", lambda old: old.masked_fill(mask, value), value)
-
-    def neg_(self):
-        return self._inplace("neg_", lambda old: -old)
-
-    def exp_(self):
-        return self._inplace("exp_", lambda old: old.exp())
-
-    def tanh_(self):
-        return self._inplace("tanh_", lambda old: old.tanh())
-
-    def sigmoid_(self):
-        return self._inplace("sigmoid_", lambda old: old.sigmoid())
-
-    def relu_(self):
-        return self._inplace("relu_", lambda old: old.relu())
-
-    def sqrt_(self):
-        return self._inplace("sqrt_", lambda old: old.sqrt())
-
-    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
-
-    def zero_(self):
-        return self._put("zero_", Ellipsis, 0)
-
-    def fill_(self, value):
-        return self._put("fill_", Ellipsis, value)
-
-    def copy_(self, src):
-        """Write ``src`` (broadcast, moved to this device and cast to this dtype) into this
-        tensor; differentiable w.r.t. src."""
-        if isinstance(src, Tensor):
-            src = src.to(device_of_type[type(self.array)])
-        return self._put("copy_", Ellipsis, src)
-
-    def uniform_(self, a=0.0, b=1.0):
-        device = device_of_type[type(self.array)]
-        sample = random.generator(device).random(self.shape, dtype=self.array.dtype)
-        return self._put("uniform_", Ellipsis, Tensor.from_array(sample * (b - a) + a))
-
-    def normal_(self, mean=0.0, std=1.0):
-        device = device_of_type[type(self.array)]
-        sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
-        return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
-
-    def random_(self, from_=0, to=None):
-        """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from
-        [0, n), as PyTorch's."""
-        low, high = (0, from_) if to is None else (from_, to)
-        if high is None or low >= high:
-            raise ValueError(f"random_: expects from < to, got from={low} and to={high}")
-        device = device_of_type[type(self.array)]
-        sample = random.generator(device).integers(low, high, size=self.shape)
-        return self._put("random_", Ellipsis,
-                         Tensor.from_array(sample.astype(self.array.dtype)))
-
-    def _reshape_(self, op, shape):
-        """Give this tensor ``shape`` in place (a view of the same storage)."""
-        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
-        if self.requires_grad and autograd.is_grad_enabled():
-            old = Tensor.from_array(self.array, True)
-            old._node = self._node
-            self._node = shape_ops.Reshape(shape).apply(old)._node
-        self.array = self.array.reshape(shape)
-        return self
-
-    def unsqueeze_(self, dim):
-        return self._reshape_("unsqueeze_", self.unsqueeze(dim).shape)
-
-    def squeeze_(self, dim=None):
-        return self._reshape_("squeeze_", self.squeeze(dim).shape)
-
-    # --- reductions -------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
-        dim, keepdim = _dims("sum", dim, keepdim, axis, keepdims)
-        x = self if dtype is None else self.to(dtype)
-        return reduction.Sum(_reduced_axes("sum", dim, self.ndim), keepdim).apply(x)
-
-    def logsumexp(self, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        """log(sum(exp(t))) over ``dim`` without overflow, as ``torch.logsumexp``."""
-        dim, keepdim = _dims("logsumexp", dim, keepdim, axis, keepdims)
-        x = _floating(self)
-        return reduction.LogSumExp(_reduced_axes("logsumexp", dim, self.ndim), keepdim).apply(x)
-
-    def mean(self, dim=None, keepdim=False, dtype=None, *, axis=_UNSET, keepdims=_UNSET):
-        dim, keepdim = _dims("mean", dim, keepdim, axis, keepdims)
-        x = self if dtype is None else self.to(dtype)
-        return reduction.Mean(_reduced_axes("mean", dim, self.ndim), keepdim).apply(x)
-
-    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=_UNSET,
-            keepdims=_UNSET):
-        """Variance over ``dim``, dividing by n - correction (correction 1 when unbiased)."""
-        dim, keepdim = _dims("var", dim, keepdim, axis, keepdims)
-        axes = _reduced_axes("var", dim, self.ndim)
-        count = math.prod(self.shape[a] for a in axes)
-        correction = (1 if unbiased else 0) if correction is None else correction
-        centred = self - self.mean(axes, keepdim=True)
-        return (centred * centred).sum(axes, keepdim) / builtins.max(count - correction, 0)
-
-    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None, axis=_UNSET,
-            keepdims=_UNSET):
-        """Standard deviation: the square root of ``var`` with the same arguments."""
-        dim, keepdim = _dims("std", dim, keepdim, axis, keepdims)
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
-
-    def max(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        """As PyTorch: ``max()`` is the 0-d largest value; ``max(dim)`` a named tuple
-        ``(values, indices)`` along dim (the gradient goes to the index picked); ``max(other)``
-        the elementwise maximum. A tuple of dims reduces them all, as ``amax``."""
-        if isinstance(dim, Tensor):
-            return maximum(self, dim)
-        dim, keepdim = _dims("max", dim, keepdim, axis, keepdims)
-        if dim is None or isinstance(dim, (tuple, list)):
-            return reduction.Max(_axes("max", dim, self.ndim), keepdim).apply(self)
-        return self._extreme("max", dim, keepdim)
-
-    def min(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        """As ``max``, for the smallest values."""
-        if isinstance(dim, Tensor):
-            return minimum(self, dim)
-        dim, keepdim = _dims("min", dim, keepdim, axis, keepdims)
-        if dim is None or isinstance(dim, (tuple, list)):
-            return reduction.Min(_axes("min", dim, self.ndim), keepdim).apply(self)
-        return self._extreme("min", dim, keepdim)
-
-    def amax(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        """Largest values over ``dim`` (an int, a tuple or None for all); the gradient is shared
-        equally among ties."""
-        dim, keepdim = _dims("amax", dim, keepdim, axis, keepdims)
-        return reduction.Max(_reduced_axes("amax", dim, self.ndim), keepdim).apply(self)
-
-    def amin(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        dim, keepdim = _dims("amin", dim, keepdim, axis, keepdims)
-        return reduction.Min(_reduced_axes("amin", dim, self.ndim), keepdim).apply(self)
-
-    def _extreme(self, op, dim, keepdim):
-        dim = _check_axis(op, dim, self.ndim) % self.ndim
-        if self.shape[dim] == 0:
-            raise ValueError(f"{op}: cannot reduce dim {dim} of size 0 in shape {tuple(self.shape)}")
-        xp = device_of_type[type(self.array)].xp
-        indices = xp.expand_dims(getattr(self.array, "arg" + op)(axis=dim), dim)
-        values = shape_ops.Gather(indices, dim).apply(self)
-        if not keepdim:
-            values, indices = values.squeeze(dim), indices.squeeze(dim)
-        return _RETURN_TYPES[op](values, Tensor.from_array(indices, False))
-
-    def argmax(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        """Index of the largest value along ``dim`` (of the flattened tensor when None); no
-        gradient."""
-        dim, keepdim = _dims("argmax", dim, keepdim, axis, keepdims)
-        return self._arg("argmax", dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
-        dim, keepdim = _dims("argmin", dim, keepdim, axis, keepdims)
-        return self._arg("argmin", dim, keepdim)
-
-    def _arg(self, op, dim, keepdim):
-        xp = device_of_type[type(self.array)].xp
-        if self.array.size == 0:
-            raise ValueError(f"{op}: cannot take it of an empty tensor of shape {tuple(self.shape)}")
-        if dim is not None:
-            dim = _check_axis(op, dim, self.ndim)
-        found = xp.asarray(getattr(self.array, op)(axis=dim, keepdims=keepdim))
-        return Tensor.from_array(found.astype(xp.int64, copy=False), False)
-
-    def all(self, dim=None, keepdim=False):
-        axes = _axes("all", dim, self.ndim)
-        return Tensor.from_array(self.array.astype(builtins.bool).all(axis=axes, keepdims=keepdim))
-
-    def any(self, dim=None, keepdim=False):
-        axes = _axes("any", dim, self.ndim)
-        return Tensor.from_array(self.array.astype(builtins.bool).any(axis=axes, keepdims=keepdim))
-
-    def sort(self, dim=-1, descending=False, stable=False):
-        """Named tuple ``(values, indices)`` sorted along ``dim``; ties keep their order."""
-        dim = _check_axis("sort", dim, self.ndim) % self.ndim
-        keys = -self.array if descending and self.array.dtype.kind != "b" else \
-            ~self.array if descending else self.array
-        xp = device_of_type[type(self.array)].xp
-        indices = xp.argsort(keys, axis=dim, kind="stable")
-        return _RETURN_TYPES["sort"](shape_ops.Gather(indices, dim).apply(self),
-                                     Tensor.from_array(indices, False))
-
-    def argsort(self, dim=-1, descending=False, stable=False):
-        return self.sort(dim, descending, stable).indices
-
-    def topk(self, k, dim=-1, largest=True, sorted=True):
-        """Named tuple ``(values, indices)`` of the k largest (or smallest) along ``dim``."""
-        dim = _check_axis("topk", dim, self.ndim) % self.ndim
-        if not isinstance(k, (builtins.int, numpy.integer)) or not 0 <= k <= self.shape[dim]:
-            raise ValueError(f"topk: k must be an int in [0, {self.shape[dim]}] for dim {dim} of "
-                             f"shape {tuple(self.shape)}, got {k!r}")
-        order = self.argsort(dim, descending=largest)
-        index = order.narrow(dim, 0, builtins.int(k))
-        return _RETURN_TYPES["topk"](self.gather(dim, index), index)
-
-    # --- shapes -----------------------------------------------------------------------------
-    def dim(self):
-        return self.array.ndim
-
-    def nelement(self):
-        return self.array.size
-
-    def reshape(self, *shape):
-        shape = shape_arg(shape)
-        if shape == self.array.shape:
-            return self
-        return shape_ops.Reshape(shape).apply(self)
-
-    view = reshape
-
-    def view_as(self, other):
-        return self.reshape(other.shape)
-
-    reshape_as = view_as
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Dims start_dim..end_dim (inclusive) joined into one."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        start = _check_axis("flatten", start_dim, self.ndim) % self.ndim
-        end = _check_axis("flatten", end_dim, self.ndim) % self.ndim
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        shape = self.shape
-        return self.reshape(shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
-
-    def transpose(self, dim0, dim1):
-        """Swap two dims, as PyTorch's transpose (``permute`` takes a whole permutation)."""
-        ndim = self.array.ndim
-        if ndim == 0 and dim0 in (0, -1) and dim1 in (0, -1):
-            return self
-        axes = list(range(ndim))
-        dim0 = _check_axis("transpose", dim0, ndim)
-        dim1 = _check_axis("transpose", dim1, ndim)
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return shape_ops.Transpose(tuple(axes)).apply(self)
-
-    swapaxes = swapdims = transpose
-
-    def permute(self, *dims):
-        """The dims reordered: dim i of the result is dim ``dims[i]`` of this tensor."""
-        ndim = self.array.ndim
-        dims = shape_arg(dims)
-        if sorted(a % ndim if -ndim <= a < ndim else a for a in dims) != list(range(ndim)):
-            raise ValueError(f"permute: dims {dims} are not a permutation of the {ndim} dims of "
-                             f"shape {tuple(self.shape)}")
-        return shape_ops.Transpose(tuple(a % ndim for a in dims)).apply(self)
-
-    def movedim(self, source, destination):
-        order = [d for d in range(self.ndim) if d != _check_axis("movedim", source, self.ndim) % self.ndim]
-        order.insert(_check_axis("movedim", destination, self.ndim) % self.ndim, source % self.ndim)
-        return self.permute(*order)
-
-    def t(self):
-        """The transpose of a matrix (a 0-d or 1-d tensor as it is)."""
-        if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with at most 2 dims, got shape {tuple(self.shape)}"
-                             f" (use transpose(dim0, dim1) or .mT)")
-        return self if self.ndim < 2 else self.transpose(0, 1)
-
-    @property
-    def T(self):
-        """All dims reversed."""
-        return self.permute(*reversed(range(self.ndim)))
-
-    @property
-    def mT(self):
-        """The last two dims swapped (a batch of matrices transposed)."""
-        if self.ndim < 2:
-            raise ValueError(f"mT: needs at least 2 dims, got shape {tuple(self.shape)}")
-        return self.transpose(-2, -1)
-
-    def unsqueeze(self, dim=_UNSET, *, axis=_UNSET):
-        dim = _alias("unsqueeze", "dim", dim, "axis", axis, _UNSET)
-        if dim is _UNSET:
-            raise TypeError("unsqueeze: missing the dim argument")
-        ndim = self.array.ndim
-        if not isinstance(dim, (builtins.int, numpy.integer)) or isinstance(dim, builtins.bool):
-            raise TypeError(f"unsqueeze: dim must be an int, got {dim!r}")
-        if not -ndim - 1 <= dim <= ndim:
-            raise ValueError(f"unsqueeze: axis {dim} is out of range for shape {tuple(self.shape)}")
-        dim = dim % (ndim + 1)
-        return shape_ops.Reshape(self.array.shape[:dim] + (1,) + self.array.shape[dim:]).apply(self)
-
-    def squeeze(self, dim=None, *, axis=_UNSET):
-        """Drop dims of size 1 (all of them, or those of ``dim`` that have size 1, as PyTorch)."""
-        dim = _alias("squeeze", "dim", dim, "axis", axis, None)
-        shape = self.array.shape
-        if dim is None:
-            new_shape = tuple(n for n in shape if n != 1)
-        else:
-            dims = _axes("squeeze", dim, self.array.ndim)
-            new_shape = tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1))
-        return self.reshape(new_shape)
-
-    def expand(self, *sizes):
-        """A broadcast view with ``sizes`` (-1 keeps a dim; new dims go in front)."""
-        sizes = shape_arg(sizes)
-        lead = len(sizes) - self.ndim
-        if lead < 0:
-            raise ValueError(f"expand: {len(sizes)} sizes {sizes} are fewer than the dims of shape "
-                             f"{tuple(self.shape)}")
-        sizes = tuple(self.shape[i - lead] if n == -1 and i >= lead else n
-                      for i, n in enumerate(sizes))
-        return shape_ops.BroadcastTo(sizes).apply(self)
-
-    def expand_as(self, other):
-        return self.expand(other.shape)
-
-    def repeat(self, *repeats):
-        """Tiled ``repeats[d]`` times along each dim d (more repeats than dims add leading dims)."""
-        repeats = shape_arg(repeats)
-        if len(repeats) < self.ndim:
-            raise ValueError(f"repeat: {len(repeats)} repeats {repeats} are fewer than the dims of "
-                             f"shape {tuple(self.shape)}")
-        if builtins.any(n < 0 for n in repeats):
-            raise ValueError(f"repeat: repeats must not be negative, got {repeats}")
-        return shape_ops.Repeat(repeats).apply(self)
-
-    def narrow(self, dim, start, length):
-        """``length`` entries along ``dim`` from ``start``: a slice."""
-        dim = _check_axis("narrow", dim, self.ndim) % self.ndim
-        size = self.shape[dim]
-        start = builtins.int(start)
-        start = start + size if -size <= start < 0 else start
-        if not 0 <= start <= size or not 0 <= length <= size - start:
-            raise IndexError(f"narrow: start {start} and length {length} do not fit dim {dim} of "
-                             f"size {size}")
-        return self[(slice(None),) * dim + (slice(start, start + length),)]
-
-    def split(self, split_size_or_sections, dim=0):
-        return split(self, split_size_or_sections, dim)
-
-    def chunk(self, chunks, dim=0):
-        return chunk(self, chunks, dim)
-
-    def unbind(self, dim=0):
-        dim = _check_axis("unbind", dim, self.ndim) % self.ndim
-        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
-
-    def gather(self, dim, index):
-        """``out[i][j] = self[index[i][j]][j]`` for dim 0 (likewise for other dims), as
-        torch.gather; differentiable w.r.t. self."""
-        dim = _check_axis("gather", dim, self.ndim) % self.ndim
-        index = _int_index("gather", index, self)
-        if index.ndim != self.ndim or builtins.any(
-                n > m for d, (n, m) in enumerate(zip(index.shape, self.shape)) if d != dim):
-            raise ValueError(f"gather: index of shape {tuple(index.shape)} does not fit input of "
-                             f"shape {tuple(self.shape)} along dim {dim}")
-        _check_range("gather", index, self.shape[dim])
-        return shape_ops.Gather(index, dim).apply(self)
-
-    def index_select(self, dim, index):
-        """The entries at the 1-D integer ``index`` along ``dim``."""
-        dim = _check_axis("index_select", dim, self.ndim) % self.ndim
-        index = _int_index("index_select", index, self)
-        if index.ndim > 1:
-            raise ValueError(f"index_select: index must be 1-D, got shape {tuple(index.shape)}")
-        _check_range("index_select", index, self.shape[dim])
-        return self[(slice(None),) * dim + (index.reshape(-1),)]
-
-    def multinomial(self, num_samples, replacement=False):
-        return multinomial(self, num_samples, replacement)
-
-    def __getitem__(self, index):
-        if self.array.ndim == 0 and isinstance(index, (builtins.int, numpy.integer)):
-            # old scripts' loss.data[0], from before losses were 0-d
-            raise IndexError("getitem: invalid index of a 0-dim tensor. Use `tensor.item()` in "
-                             "Python to convert a 0-dim tensor to a number")
-        index, advanced = _index_arg(index, device_of_type[type(self.array)])
-        return shape_ops.GetItem(index, advanced).apply(self)
 
 
 autograd.Tensor = Tensor  # the engine makes op outputs with it
+
+
+def attach_methods(family):
+    """Put the methods of ``family``, a class that only holds them, on Tensor: the in-place,
+    reduction and shape families live in modules of their own (tensor_inplace.py,
+    tensor_reductions.py, tensor_shapes.py), which tinyseq imports after this one."""
+    for name, value in vars(family).items():
+        if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
+            continue
+        if getattr(value, "__name__", None) == name:    # not an alias (view = reshape)
+            value.__qualname__ = f"Tensor.{name}"
+        setattr(Tensor, name, value)
 
 
 class ToDevice(autograd.Function):
@@ -1089,7 +626,7 @@ class Cast(autograd.Function):
 
 
 # --- argument helpers -----------------------------------------------------------------------
-_RETURN_TYPES = {name: collections.namedtuple(name, ("values", "indices"))
+RETURN_TYPES = {name: collections.namedtuple(name, ("values", "indices"))
                  for name in ("max", "min", "sort", "topk")}
 _TYPE_NAMES = {numpy.dtype(numpy.float16): "HalfTensor", numpy.dtype(numpy.float32): "FloatTensor",
                numpy.dtype(numpy.float64): "DoubleTensor", numpy.dtype(numpy.int32): "IntTensor",
@@ -1097,9 +634,9 @@ _TYPE_NAMES = {numpy.dtype(numpy.float16): "HalfTensor", numpy.dtype(numpy.float
                numpy.dtype(numpy.uint8): "ByteTensor"}
 
 
-def _alias(op, name, value, alias, alias_value, default):
+def pytorch_or_numpy_arg(op, name, value, alias, alias_value, default):
     """The argument spelled PyTorch's way (``name``) or NumPy's (``alias``); both is an error."""
-    if alias_value is _UNSET:
+    if alias_value is UNSET:
         return value
     if value is not default and value != default:
         raise TypeError(f"{op}: got both {name}= and {alias}=, which are one argument "
@@ -1126,7 +663,7 @@ def legacy_sizes(op, data):
     return None
 
 
-def _scalar_first(op, args, count, keyword, value, default=1):
+def scalar_first_args(op, args, count, keyword, value, default=1):
     """(scalar, operands) of a call to ``op`` that takes ``count`` tensor operands and a
     keyword scalar; PyTorch still accepts, with a warning, its old overloads that put the
     scalar first (``p.data.add_(-lr, p.grad.data)``, ``addcmul_(value, t1, t2)``), the scalar
@@ -1153,9 +690,9 @@ def _scalar_first(op, args, count, keyword, value, default=1):
     return value, args
 
 
-def _dims(op, dim, keepdim, axis, keepdims):
-    return (_alias(op, "dim", dim, "axis", axis, None),
-            _alias(op, "keepdim", keepdim, "keepdims", keepdims, False))
+def dim_args(op, dim, keepdim, axis, keepdims):
+    return (pytorch_or_numpy_arg(op, "dim", dim, "axis", axis, None),
+            pytorch_or_numpy_arg(op, "keepdim", keepdim, "keepdims", keepdims, False))
 
 
 def _numpy_dtype(op, value):
@@ -1168,7 +705,7 @@ def _numpy_dtype(op, value):
     raise TypeError(f"{op}: expected a dtype or a device, got {value!r}")
 
 
-def _int_index(op, index, like):
+def int_index_tensor(op, index, like):
     """``index`` (a Tensor, array or list of ints) as an integer array on like's device."""
     xp = device_of_type[type(like.array)].xp
     array = index.array if isinstance(index, Tensor) else xp.asarray(index)
@@ -1179,13 +716,13 @@ def _int_index(op, index, like):
     return array
 
 
-def _check_range(op, index, size):
+def check_index_range(op, index, size):
     if index.size and (builtins.int(index.min()) < -size or builtins.int(index.max()) >= size):
         raise IndexError(f"{op}: index values from {builtins.int(index.min())} to "
                          f"{builtins.int(index.max())} are out of range for a dim of size {size}")
 
 
-def _lift(value, like, op):
+def as_operand(value, like, op):
     """``value`` as a Tensor on the device of ``like``; Python numbers take like's float dtype;
     anything but numbers and booleans is a TypeError naming ``op``."""
     if isinstance(value, Tensor):
@@ -1242,7 +779,7 @@ def _cast(t, dtype):
     return Tensor.from_array(t.array.astype(dtype), False)
 
 
-def _floating(t):
+def to_floating(t):
     """``t`` itself when it is floating; integers and booleans in the default float dtype, as
     PyTorch's exp, log, tanh, ... compute them."""
     return t if t.array.dtype.kind == "f" else _cast(t, get_default_dtype())
@@ -1259,15 +796,16 @@ def _binary(op, a, b):
             return a, b                     # the common case: one dtype, nothing to decide
     elif like.array.dtype.kind == "f" and type(b if a_tensor else a) in (builtins.int,
                                                                          builtins.float):
-        return (a, _lift(b, a, op)) if a_tensor else (_lift(a, b, op), b)  # takes like's dtype
+        # the number takes like's dtype
+        return (a, as_operand(b, a, op)) if a_tensor else (as_operand(a, b, op), b)
     if not isinstance(a, (Tensor, builtins.int, builtins.float, numpy.number)):
-        a = _lift(a, like, op)
+        a = as_operand(a, like, op)
     if not isinstance(b, (Tensor, builtins.int, builtins.float, numpy.number)):
-        b = _lift(b, like, op)
+        b = as_operand(b, like, op)
     dtype = result_type(a, b)
     if op == "div" and dtype.kind != "f":
         dtype = get_default_dtype()
-    return _cast(_lift(a, like, op), dtype), _cast(_lift(b, like, op), dtype)
+    return _cast(as_operand(a, like, op), dtype), _cast(as_operand(b, like, op), dtype)
 
 
 def _no_bool_subtraction(a, b):
@@ -1301,14 +839,14 @@ def _integer_division(op, a, b):
     return a, b
 
 
-def _axes(op, axis, ndim):
+def axes_arg(op, axis, ndim):
     try:
         return normalize_axes(axis, ndim)
     except (ValueError, TypeError) as error:
         raise type(error)(f"{op}: {error}") from None
 
 
-def _reduced_axes(op, dim, ndim):
+def reduced_dims(op, dim, ndim):
     """The axes a reduction sums over: ``dim=()`` or ``[]`` is every axis, as in PyTorch (its
     ``x.sum(dim=[])`` is ``x.sum()``), and a 0-d tensor's dim 0 or -1 is the tensor itself."""
     if isinstance(dim, (tuple, list)) and not dim:
@@ -1318,10 +856,10 @@ def _reduced_axes(op, dim, ndim):
         if dim is not None and not builtins.all(d in (0, -1) for d in dims):
             raise ValueError(f"{op}: dim {dim!r} is out of range for a 0-d tensor (0 or -1)")
         return ()
-    return _axes(op, dim, ndim)
+    return axes_arg(op, dim, ndim)
 
 
-def _check_axis(op, axis, ndim):
+def check_dim(op, axis, ndim):
     if not isinstance(axis, (int, numpy.integer)) or isinstance(axis, builtins.bool):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
     if ndim == 0:
@@ -1331,7 +869,7 @@ def _check_axis(op, axis, ndim):
     return int(axis)
 
 
-def _index_arg(index, device):
+def index_arg(index, device):
     """``index`` with Tensors, lists and host arrays made arrays of ``device``; ``advanced`` if
     it holds integer arrays."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -1355,7 +893,7 @@ def _index_arg(index, device):
 # --- the same ops as functions --------------------------------------------------------------
 def matmul(a, b):
     """a @ b, batch dimensions broadcast as numpy.matmul."""
-    return linalg.MatMul().apply(expect_tensor("matmul", a), _lift(b, a, "matmul"))
+    return linalg.MatMul().apply(expect_tensor("matmul", a), as_operand(b, a, "matmul"))
 
 
 def mm(a, b):
@@ -1426,15 +964,15 @@ def einsum(equation, *operands):
     return linalg.Einsum(tuple(expanded), output).apply(*operands)
 
 
-def concat(tensors, dim=0, *, axis=_UNSET):
+def concat(tensors, dim=0, *, axis=UNSET):
     """Join tensors along an existing dim."""
-    dim = _alias("concat", "dim", dim, "axis", axis, 0)
+    dim = pytorch_or_numpy_arg("concat", "dim", dim, "axis", axis, 0)
     tensors = _tensor_list("concat", tensors)
     ndim = tensors[0].ndim
     shapes = [tuple(t.shape) for t in tensors]
     if ndim == 0:
         raise ValueError(f"concat: 0-d tensors have no axis to join along, got shapes {shapes}")
-    dim = _check_axis("concat", dim, ndim) % ndim
+    dim = check_dim("concat", dim, ndim) % ndim
     if builtins.any(len(s) != ndim or s[:dim] + s[dim + 1:] != shapes[0][:dim] + shapes[0][dim + 1:]
                     for s in shapes):
         raise ValueError(f"concat: shapes {shapes} differ outside axis {dim}")
@@ -1445,12 +983,12 @@ def concat(tensors, dim=0, *, axis=_UNSET):
 cat = concat
 
 
-def stack(tensors, dim=0, *, axis=_UNSET):
+def stack(tensors, dim=0, *, axis=UNSET):
     """Join tensors of one shape along a new dim."""
-    dim = _alias("stack", "dim", dim, "axis", axis, 0)
+    dim = pytorch_or_numpy_arg("stack", "dim", dim, "axis", axis, 0)
     tensors = _tensor_list("stack", tensors)
     ndim = tensors[0].ndim + 1
-    _check_axis("stack", dim, ndim)
+    check_dim("stack", dim, ndim)
     shapes = [tuple(t.shape) for t in tensors]
     if builtins.any(s != shapes[0] for s in shapes):
         raise ValueError(f"stack: all tensors need one shape, got {shapes}")
@@ -1458,12 +996,12 @@ def stack(tensors, dim=0, *, axis=_UNSET):
     return shape_ops.Stack(dim % ndim).apply(*(_cast(t, dtype) for t in tensors))
 
 
-def split(t, split_size_or_sections, dim=0, *, axis=_UNSET):
+def split(t, split_size_or_sections, dim=0, *, axis=UNSET):
     """Pieces of ``t`` along ``dim``: an int is the size of each chunk (the last may be
     smaller), a list gives the size of each section (they must add up to the dim's length)."""
-    dim = _alias("split", "dim", dim, "axis", axis, 0)
+    dim = pytorch_or_numpy_arg("split", "dim", dim, "axis", axis, 0)
     expect_tensor("split", t)
-    length = t.shape[_check_axis("split", dim, t.ndim)]
+    length = t.shape[check_dim("split", dim, t.ndim)]
     if isinstance(split_size_or_sections, (builtins.int, numpy.integer)):
         split_size_or_sections = builtins.int(split_size_or_sections)
         if split_size_or_sections <= 0:
@@ -1484,13 +1022,13 @@ def split(t, split_size_or_sections, dim=0, *, axis=_UNSET):
     return tuple(pieces)
 
 
-def chunk(t, chunks, dim=0, *, axis=_UNSET):
+def chunk(t, chunks, dim=0, *, axis=UNSET):
     """``chunks`` pieces of (nearly) equal size along ``dim``, as torch.chunk."""
-    dim = _alias("chunk", "dim", dim, "axis", axis, 0)
+    dim = pytorch_or_numpy_arg("chunk", "dim", dim, "axis", axis, 0)
     if not isinstance(chunks, builtins.int) or chunks <= 0:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks}")
     expect_tensor("chunk", t)
-    length = t.shape[_check_axis("chunk", dim, t.ndim)]
+    length = t.shape[check_dim("chunk", dim, t.ndim)]
     return split(t, builtins.max(1, -(-length // chunks)), dim)
 
 
@@ -1500,9 +1038,9 @@ def where(condition, a, b):
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one argument must be a tensor")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = _lift(a, like, "where")
+        a = as_operand(a, like, "where")
     a, b = _binary("where", a, b)
-    return ew.Where().apply(_lift(condition, like, "where"), a, b)
+    return ew.Where().apply(as_operand(condition, like, "where"), a, b)
 
 
 def maximum(a, b):

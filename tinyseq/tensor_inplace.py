@@ -1,0 +1,198 @@
+"""The Tensor's in-place methods (``add_``, ``mul_``, ``copy_``, ``t[i] = v``, ...): each
+computes its out-of-place result and writes it into the tensor's array, where views and
+``.data`` see it, and counts the change on the tensor's version counter, which backward
+checks.
+
+Tensor gets these methods from ``attach_methods`` when tinyseq is imported."""
+import builtins
+
+import numpy
+
+from . import autograd, random
+from .ops import shape as shape_ops
+from .tensor import (Tensor, as_operand, attach_methods, device_of_type, index_arg,
+                     scalar_first_args, where)
+
+
+class InPlaceMethods:
+    """Tensor's in-place methods, put on Tensor by attach_methods."""
+
+    def _inplace(self, op, compute, *operands):
+        """Make ``compute(old)``, an out-of-place result, this tensor's new value: written into
+        its array (views and ``.data`` share it) and counted by its version counter. While a
+        graph is recorded, the new node's input is a copy of the old value (backward may need
+        it), never this tensor itself, which would make the node its own input."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        records = autograd.is_grad_enabled() and (self.requires_grad or builtins.any(
+            isinstance(o, Tensor) and o.requires_grad for o in operands))
+        if records:
+            old = Tensor.from_array(self.array.copy(), self.requires_grad)
+            old._node = self._node
+        else:
+            old = self
+        result = compute(old)
+        if result.shape != self.shape:
+            raise ValueError(f"{op}: the result has shape {tuple(result.shape)}, which does not "
+                             f"fit the tensor's shape {tuple(self.shape)} in place")
+        if result.array.dtype != self.array.dtype:
+            kind, own_kind = result.array.dtype.kind, self.array.dtype.kind
+            if kind == "f" and own_kind != "f" or own_kind == "b":   # PyTorch's canCast
+                raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the "
+                                   f"desired output type {self.dtype}")
+            result = result.to(self.array.dtype)
+        if not getattr(self.array.flags, "writeable", True):
+            raise RuntimeError(f"{op}: the tensor is a broadcast view (expand) whose elements "
+                               f"share memory; clone() it before changing it in place")
+        self.array[...] = result.array
+        self._version_counter().value += 1
+        if records:
+            self._node = result._node
+            self.requires_grad = result.requires_grad
+        return self
+
+    def _put(self, op, index, value):
+        value = as_operand(value, self, op)
+        return self._inplace(op, lambda old: shape_ops.IndexPut(index).apply(old, value), value)
+
+    def __setitem__(self, index, value):
+        """``t[index] = value`` in place, differentiable w.r.t. value and the rest of t."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
+        index, _ = index_arg(index, device_of_type[type(self.array)])
+        self._put("setitem", index, value)
+
+    def add_(self, *args, alpha=1):
+        alpha, (other,) = scalar_first_args("add_", args, 1, "alpha", alpha)
+        return self._inplace("add_", lambda old: old.add(other, alpha=alpha), other)
+
+    def sub_(self, *args, alpha=1):
+        alpha, (other,) = scalar_first_args("sub_", args, 1, "alpha", alpha)
+        return self._inplace("sub_", lambda old: old.sub(other, alpha=alpha), other)
+
+    def mul_(self, other):
+        return self._inplace("mul_", lambda old: old * other, other)
+
+    def div_(self, other):
+        return self._inplace("div_", lambda old: old / other, other)
+
+    def pow_(self, exponent):
+        return self._inplace("pow_", lambda old: old ** exponent, exponent)
+
+    def addcmul_(self, *args, value=1):
+        value, (tensor1, tensor2) = scalar_first_args("addcmul_", args, 2, "value", value)
+        return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value=value),
+                             tensor1, tensor2)
+
+    def addcdiv_(self, *args, value=1):
+        value, (tensor1, tensor2) = scalar_first_args("addcdiv_", args, 2, "value", value)
+        return self._inplace("addcdiv_", lambda old: old.addcdiv(tensor1, tensor2, value=value),
+                             tensor1, tensor2)
+
+    def lerp_(self, end, weight):
+        return self._inplace("lerp_", lambda old: old.lerp(end, weight), end, weight)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", lambda old: old.clamp(min, max))
+
+    clip_ = clamp_
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other``: ``ts.where(condition, self,
+        other)``."""
+        return where(condition, self, other)
+
+    def masked_select(self, mask):
+        """The elements where the boolean ``mask`` (broadcast with the tensor) is True, as a
+        1-d tensor; differentiable."""
+        mask = as_operand(mask, self, "masked_select")
+        if mask.array.dtype.kind != "b":
+            raise TypeError(f"masked_select: the mask must be boolean, got {mask.dtype}")
+        try:
+            shape = numpy.broadcast_shapes(self.shape, mask.shape)
+        except ValueError:
+            raise ValueError(f"masked_select: mask of shape {tuple(mask.shape)} does not "
+                             f"broadcast with the tensor's shape {tuple(self.shape)}") from None
+        source = self if self.shape == shape else self.expand(*shape)
+        xp = device_of_type[type(self.array)].xp
+        return source[Tensor.from_array(xp.broadcast_to(mask.array, shape))]
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", lambda old: old.masked_fill(mask, value), value)
+
+    def neg_(self):
+        return self._inplace("neg_", lambda old: -old)
+
+    def exp_(self):
+        return self._inplace("exp_", lambda old: old.exp())
+
+    def tanh_(self):
+        return self._inplace("tanh_", lambda old: old.tanh())
+
+    def sigmoid_(self):
+        return self._inplace("sigmoid_", lambda old: old.sigmoid())
+
+    def relu_(self):
+        return self._inplace("relu_", lambda old: old.relu())
+
+    def sqrt_(self):
+        return self._inplace("sqrt_", lambda old: old.sqrt())
+
+    __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+
+    def zero_(self):
+        return self._put("zero_", Ellipsis, 0)
+
+    def fill_(self, value):
+        return self._put("fill_", Ellipsis, value)
+
+    def copy_(self, src):
+        """Write ``src`` (broadcast, moved to this device and cast to this dtype) into this
+        tensor; differentiable w.r.t. src."""
+        if isinstance(src, Tensor):
+            src = src.to(device_of_type[type(self.array)])
+        return self._put("copy_", Ellipsis, src)
+
+    def uniform_(self, a=0.0, b=1.0):
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).random(self.shape, dtype=self.array.dtype)
+        return self._put("uniform_", Ellipsis, Tensor.from_array(sample * (b - a) + a))
+
+    def normal_(self, mean=0.0, std=1.0):
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
+        return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
+
+    def random_(self, from_=0, to=None):
+        """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from
+        [0, n), as PyTorch's."""
+        low, high = (0, from_) if to is None else (from_, to)
+        if high is None or low >= high:
+            raise ValueError(f"random_: expects from < to, got from={low} and to={high}")
+        device = device_of_type[type(self.array)]
+        sample = random.generator(device).integers(low, high, size=self.shape)
+        return self._put("random_", Ellipsis,
+                         Tensor.from_array(sample.astype(self.array.dtype)))
+
+    def _reshape_(self, op, shape):
+        """Give this tensor ``shape`` in place (a view of the same storage)."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        if self.requires_grad and autograd.is_grad_enabled():
+            old = Tensor.from_array(self.array, True)
+            old._node = self._node
+            self._node = shape_ops.Reshape(shape).apply(old)._node
+        self.array = self.array.reshape(shape)
+        return self
+
+    def unsqueeze_(self, dim):
+        return self._reshape_("unsqueeze_", self.unsqueeze(dim).shape)
+
+    def squeeze_(self, dim=None):
+        return self._reshape_("squeeze_", self.squeeze(dim).shape)
+
+
+attach_methods(InPlaceMethods)
