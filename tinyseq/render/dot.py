@@ -270,10 +270,7 @@ def _state_route(edge, drawing):
     top = head.y - head.height / 2
     above = top - 12
     corners = [start, (gap, tail.y), (gap, above), (head.x, above), (head.x, top - 8)]
-    points = [corners[0]]
-    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
-        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
-                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    points = _straight_segments(corners)
     lines = (edge.label.split("\n") if edge.label else []) + \
         ([f"{edge.value:.2g}"] if edge.value is not None else [])
     half = max((text_width(line, SMALL) for line in lines), default=0) / 2 + 3
@@ -299,10 +296,7 @@ def _attention_route(edge, drawing):
     end = (min(gap, memory.x + memory.width / 2 - 4), top)
     below_state = tail.y + tail.height / 4          # beside the state arrow, not on it
     corners = [(tail.x + tail.width / 2, below_state), (gap, below_state), (gap, top - 12), end]
-    points = [corners[0]]
-    for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
-        points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
-                   (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    points = _straight_segments(corners)
     return points, end, None
 
 
@@ -330,11 +324,18 @@ def _skipping_route(edge, drawing):
     else:
         end = (head.x - head.width / 2, head.y)
     corners = [start, (gap, start[1]), (gap, end[1]), end]
+    points = _straight_segments(corners)
+    return points, end, None
+
+
+def _straight_segments(corners):
+    """The B-spline control points of straight segments through ``corners`` (each segment's
+    two inner control points on it, a third and two thirds along), as Graphviz's pos wants."""
     points = [corners[0]]
     for (x0, y0), (x1, y1) in zip(corners, corners[1:]):
         points += [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
                    (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
-    return points, end, None
+    return points
 
 
 def _routed(edge, drawing):
