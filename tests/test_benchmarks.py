@@ -79,12 +79,13 @@ def test_lstm_profile_by_op_names_the_primitive_ops_and_restores_them(capsys):
     assert Linear.forward is forward                   # the timers are gone
 
 
-def test_render_time_prints_the_lstm_the_seq2seq_and_the_explorer_page(capsys):
+def test_render_time_prints_the_lstm_the_seq2seq_and_the_explorer_pages(capsys):
     render_time.main(["--steps", "30", "--hidden", "4", "--batch", "2", "--html-steps", "60"])
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 4
     assert lines[0].startswith("LSTM (fused), 30 steps: trace + backward")
     assert lines[1].startswith("the demo's Seq2Seq on ")
     assert lines[2].startswith("to_html of an LSTM (fused) over 60 steps: ")
+    assert lines[3].startswith("to_html of a bidirectional GRU of 2 layers (fused) over 60 steps: ")
     for line in lines:
         assert float(re.findall(r"([0-9.]+) s$", line)[0]) > 0
