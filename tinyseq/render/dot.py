@@ -393,7 +393,7 @@ def _param_label(node):
 
 
 def _legend_label(legend):
-    rows = [f'<tr><td align="left" colspan="2"><b>legend</b></td></tr>']
+    rows = ['<tr><td align="left" colspan="2"><b>legend</b></td></tr>']
     for line in legend.lines:
         text = escape.dot_html(line.text)
         if line.colour:

@@ -514,7 +514,7 @@ class _Planner:
         """{op: first op} for the ops outside the steps that lead from one row's steps to
         the steps of a row over other steps and nowhere else (an encoder's final states
         through a learned bridge into the decoder): drawn as one context node."""
-        ready, ops = self.ready, self.ops
+        ready = self.ready
         readers = {}
         for index in ready.shown:
             for kind, source in ready.sources[index]:
@@ -747,7 +747,6 @@ class _Planner:
 
     def _edges(self):
         ready, ops, order = self.ready, self.ops, self.order
-        drawing = self.drawing
         anchor_ops = {}
         for index in ready.shown:
             row = ready.row_of.get(index)
