@@ -459,6 +459,46 @@ def test_floor_division_of_floats_as_python_and_the_remainders_gradient():
     gradcheck(lambda p, q: p % q, [x, y])
 
 
+@pytest.mark.parametrize("statement", ["t //= 2", "t %= 3", "t //= -3", "t %= -3",
+                                       "t.floor_divide_(2)", "t.remainder_(3)", "t **= 2"])
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+def test_floor_division_remainder_and_power_in_place_as_pytorch(statement, dtype):
+    """``//=``, ``%=`` and ``**=`` change the tensor itself, as PyTorch's: a view sees it."""
+    results = []
+    for framework in (ts, torch):
+        t = framework.tensor([7, -7, 5, 0], dtype=getattr(framework, dtype))
+        view = t[:]
+        scope = {"t": t}
+        exec(statement, scope)
+        assert scope["t"] is t
+        results.append(view.numpy())
+    np.testing.assert_array_equal(*results)
+
+
+def test_an_integer_tensor_floor_divided_in_place_by_a_float_is_refused_as_pytorch():
+    t = ts.tensor([7, -7])
+    with pytest.raises(RuntimeError, match="floor_divide_: result type float32 can't be cast"):
+        t //= 2.5
+    np.testing.assert_array_equal(t.numpy(), [7, -7])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        torch.tensor([7, -7]).floor_divide_(2.5)
+
+
+@pytest.mark.parametrize("method", ["masked_fill", "masked_fill_"])
+def test_masked_fill_takes_a_number_or_a_0_d_value_only_as_pytorch(method):
+    mask = [True, False, True]
+    ours = ts.zeros(3)
+    with pytest.raises(RuntimeError, match=r"masked_fill: the value must be a number or a 0-d "
+                                           r"tensor, as in PyTorch, got shape \(1,\)"):
+        getattr(ours, method)(ts.tensor(mask), ts.tensor([1.0]))
+    np.testing.assert_array_equal(ours.numpy(), [0, 0, 0])
+    with pytest.raises(RuntimeError, match="0-dimensional value"):
+        getattr(torch.zeros(3), method)(torch.tensor(mask), torch.tensor([1.0]))
+    np.testing.assert_array_equal(getattr(ours, method)(ts.tensor(mask), ts.tensor(2.0)).numpy(),
+                                  getattr(torch.zeros(3), method)(torch.tensor(mask),
+                                                                  torch.tensor(2.0)).numpy())
+
+
 def test_powers_of_a_bool_tensor_as_pytorch():
     for exponent in (True, False, 2, 0.5):
         for framework in (ts, torch):

@@ -560,7 +560,11 @@ class Tensor:
         mask = as_operand(mask, self, "masked_fill")
         if mask.array.dtype.kind != "b":
             raise TypeError(f"masked_fill: the mask must be boolean, got {mask.dtype}")
-        result = where(mask, as_operand(value, self, "masked_fill").to(self.array.dtype), self)
+        value = as_operand(value, self, "masked_fill")
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill: the value must be a number or a 0-d tensor, as in "
+                               f"PyTorch, got shape {tuple(value.shape)}")
+        result = where(mask, value.to(self.array.dtype), self)
         if result.shape != self.shape:
             raise ValueError(f"masked_fill: mask of shape {tuple(mask.shape)} does not broadcast "
                              f"to the tensor's shape {tuple(self.shape)}")

@@ -81,6 +81,12 @@ class InPlaceMethods:
     def pow_(self, exponent):
         return self._inplace("pow_", lambda old: old ** exponent, exponent)
 
+    def floor_divide_(self, other):
+        return self._inplace("floor_divide_", lambda old: old // other, other)
+
+    def remainder_(self, other):
+        return self._inplace("remainder_", lambda old: old % other, other)
+
     def addcmul_(self, *args, value=1):
         value, (tensor1, tensor2) = scalar_first_args("addcmul_", args, 2, "value", value)
         return self._inplace("addcmul_", lambda old: old.addcmul(tensor1, tensor2, value=value),
@@ -141,6 +147,7 @@ class InPlaceMethods:
         return self._inplace("sqrt_", lambda old: old.sqrt())
 
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
+    __ifloordiv__, __imod__, __ipow__ = floor_divide_, remainder_, pow_
 
     def zero_(self):
         return self._put("zero_", Ellipsis, 0)
