@@ -499,6 +499,19 @@ def test_masked_fill_takes_a_number_or_a_0_d_value_only_as_pytorch(method):
                                                                   torch.tensor(2.0)).numpy())
 
 
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_as_a_function_or_method_needs_its_dim_as_pytorch(op):
+    missing = f'{op}\\(\\) missing 1 required positional arguments: "dim"'
+    for framework in (ts, torch):
+        x = framework.zeros(2, 3)
+        for call in (lambda: getattr(framework, op)(x), lambda: getattr(x, op)()):
+            with pytest.raises(TypeError, match=missing):
+                call()
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    np.testing.assert_allclose(getattr(ts.tensor(x), op)(axis=0).numpy(),
+                               getattr(torch.tensor(x), op)(0).numpy(), rtol=1e-12)
+
+
 def test_powers_of_a_bool_tensor_as_pytorch():
     for exponent in (True, False, 2, 0.5):
         for framework in (ts, torch):

@@ -570,14 +570,18 @@ class Tensor:
                              f"to the tensor's shape {tuple(self.shape)}")
         return result
 
-    def softmax(self, dim=-1, *, axis=UNSET):
-        dim = pytorch_or_numpy_arg("softmax", "dim", dim, "axis", axis, -1)
+    def softmax(self, dim=UNSET, *, axis=UNSET):
+        dim = pytorch_or_numpy_arg("softmax", "dim", dim, "axis", axis, UNSET)
+        if dim is UNSET:            # as PyTorch, which has no default dim here (F.softmax has)
+            raise TypeError('softmax() missing 1 required positional arguments: "dim"')
         if self.ndim == 0:          # as PyTorch: the one element, over dim 0 or -1
             return self.reshape(1).softmax(check_dim("softmax", dim, 1)).reshape(())
         return nn_ops.Softmax(check_dim("softmax", dim, self.ndim)).apply(self)
 
-    def log_softmax(self, dim=-1, *, axis=UNSET):
-        dim = pytorch_or_numpy_arg("log_softmax", "dim", dim, "axis", axis, -1)
+    def log_softmax(self, dim=UNSET, *, axis=UNSET):
+        dim = pytorch_or_numpy_arg("log_softmax", "dim", dim, "axis", axis, UNSET)
+        if dim is UNSET:            # as PyTorch, which has no default dim here (F.log_softmax has)
+            raise TypeError('log_softmax() missing 1 required positional arguments: "dim"')
         if self.ndim == 0:
             return self.reshape(1).log_softmax(check_dim("log_softmax", dim, 1)).reshape(())
         return nn_ops.LogSoftmax(check_dim("log_softmax", dim, self.ndim)).apply(self)
