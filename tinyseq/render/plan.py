@@ -83,6 +83,7 @@ class _RowInfo:
         self.group, self.layer, self.reverse, self.module = key
         self.steps = []
         self.fallback = False
+        self.losses = False                 # whether a loss is among its steps' ops
         self.shown, self.elided = [], []
         self.start = 0
         self.name = ""
@@ -364,6 +365,7 @@ def _find_rows(records, names, trace):
     for row in ordered:
         row.steps = sorted(set(row.steps))
         row.fallback = row.key in fallback
+        row.losses = any(_is_loss(r.kind) for r in records if key_of.get(r.index) == row.key)
         if row.group not in groups:
             groups.append(row.group)
     layers = {}
@@ -380,8 +382,7 @@ def _find_rows(records, names, trace):
         if not row.fallback and not row.name and len(ordered) > 1:
             row.name = row.module or trace.module_kinds.get(row.module, "") or "the recurrent layer"
         if row.fallback and len(ordered) > 1:
-            row.name = "the loss L_t of each step" if any(
-                _is_loss(r.kind) for r in records if key_of.get(r.index) == row.key) \
+            row.name = "the loss L_t of each step" if row.losses \
                 else row.name or "the other ops of each step"
     return {index: rows[key] for index, key in key_of.items()}, ordered
 
@@ -1080,7 +1081,6 @@ class _Planner:
         each drawn step hands its output up to a small y_t node and the last one's edge
         carries "all t" into the op."""
         ready = self.ready
-        loss_rows = {row.key for index, row in ready.row_of.items() if _is_loss(self.ops[index].kind)}
         for target, by_row in gathered.items():
             for row_index, sources in by_row.items():
                 row = next(r for r in self.rows if r.index == row_index)
@@ -1096,7 +1096,7 @@ class _Planner:
                     origin = self.node_of[source]
                     stub_id = f"y{origin}"
                     if stub_id not in self.drawing.nodes:
-                        name = "L" if row.key in loss_rows else "y"    # a row of losses
+                        name = "L" if row.losses else "y"
                         self._put(d.Node(stub_id, d.OUTPUT, f"{name}_{t - row.start}",
                                          fill=OUTPUT_FILL), row, t)
                         self._edge_once(seen, d.FLOW, origin, stub_id, time_step=t)
