@@ -9,9 +9,9 @@ import builtins
 import numpy
 
 from . import autograd, random
+from .backend import device_of_type
 from .ops import shape as shape_ops
-from .tensor import (Tensor, as_operand, attach_methods, device_of_type, index_arg,
-                     scalar_first_args, where)
+from .tensor import Tensor, as_operand, attach_methods, index_arg, scalar_first_args, where
 
 
 class InPlaceMethods:

@@ -7,9 +7,10 @@ import math
 
 import numpy
 
+from .backend import device_of_type
 from .ops import reduction, shape as shape_ops
-from .tensor import (RETURN_TYPES, Tensor, UNSET, attach_methods, axes_arg, check_dim,
-                     device_of_type, dim_args, maximum, minimum, reduced_dims, to_floating)
+from .tensor import (RETURN_TYPES, Tensor, UNSET, attach_methods, axes_arg, check_dim, dim_args,
+                     maximum, minimum, reduced_dims, to_floating)
 
 
 class ReductionMethods:

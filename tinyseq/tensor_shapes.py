@@ -7,11 +7,11 @@ import math
 
 import numpy
 
+from .backend import device_of_type
 from .dtypes import shape_arg
 from .ops import shape as shape_ops
 from .tensor import (UNSET, attach_methods, axes_arg, check_dim, check_index_range, chunk,
-                     device_of_type, index_arg, int_index_tensor, multinomial, pytorch_or_numpy_arg,
-                     split)
+                     index_arg, int_index_tensor, multinomial, pytorch_or_numpy_arg, split)
 
 
 class ShapeMethods:
