@@ -86,17 +86,14 @@ class _MPIGroup:
         if host.dtype == numpy.bool_:
             # MPI reduces no bool: its bytes (0 or 1) are reduced, a sum being an or and a
             # product an and, as torch.distributed does for bool tensors
-            logical = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}.get(op, op)
-            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, _bytes(host),
-                                            op=self.mpi_ops[logical]), "all_reduce")
-        elif host.dtype == numpy.float16:
-            wide = host.astype(numpy.float32)       # MPI has no half type
-            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, wide, op=self.mpi_ops[op]),
-                       "all_reduce")
-            host[...] = wide
+            buffer = _bytes(host)
+            op = {ReduceOp.SUM: ReduceOp.MAX, ReduceOp.PRODUCT: ReduceOp.MIN}.get(op, op)
         else:
-            self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, host, op=self.mpi_ops[op]),
-                       "all_reduce")
+            buffer = _reducible(host)
+        self._wait(self.comm.Iallreduce(self.MPI.IN_PLACE, buffer, op=self.mpi_ops[op]),
+                   "all_reduce")
+        if host.dtype == numpy.float16:
+            host[...] = buffer
         if host is not array:
             array[...] = backend.device_of(array).xp.asarray(host)
 
@@ -104,7 +101,7 @@ class _MPIGroup:
         """Begin summing ``array`` (contiguous, floating) over the ranks in place; returns what
         to call to wait for the result."""
         host = backend.to_numpy(array)
-        summed = host.astype(numpy.float32) if host.dtype == numpy.float16 else host
+        summed = _reducible(host)
         request = self.comm.Iallreduce(self.MPI.IN_PLACE, summed, op=self.MPI.SUM)
 
         def wait():
@@ -168,6 +165,11 @@ def _finished(request, timeout):
         time.sleep(pause)
         pause = min(2 * pause, 1e-3)
     return True
+
+
+def _reducible(array):
+    """``array`` itself, or a float32 copy of a float16 one: MPI has no half type."""
+    return array.astype(numpy.float32) if array.dtype == numpy.float16 else array
 
 
 def _bytes(array):
