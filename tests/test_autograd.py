@@ -3,6 +3,7 @@
 Every test runs twice: with the default accumulator (LazySums: sparse and product gradients
 kept lazy, sums in owned buffers) and with the plain one (DenseSums), the oracle."""
 import gc
+import importlib
 import tracemalloc
 import weakref
 
@@ -15,6 +16,8 @@ from gradcheck import assert_close, gradcheck
 from tinyseq import autograd
 from tinyseq.autograd import Function
 from tinyseq.accumulate import DenseSums, LazySums
+
+tensor_module = importlib.import_module("tinyseq.tensor")   # (ts.tensor is the function)
 
 
 @pytest.fixture(autouse=True, params=[LazySums, DenseSums], ids=["lazy", "dense"])
@@ -92,6 +95,28 @@ def test_retain_grad_keeps_intermediate_gradient():
 
 
 # --- backward() arguments ----------------------------------------------------------------------
+def test_numbers_keep_their_sign_and_the_shared_ones_cannot_be_changed():
+    """``x * 0.5`` reuses one read-only 0-d tensor for 0.5 (tensor.py keeps them): 0.0 and
+    -0.0 stay apart as in PyTorch, a change through the graph is refused, and the kept numbers
+    stay few."""
+    x = ts.tensor([1.0, -2.0], requires_grad=True)
+    for _ in range(2):                                 # the second time from what was kept
+        assert np.signbit((x * 0.0).array).tolist() == [False, True]
+        assert np.signbit((x * -0.0).array).tolist() == [True, False]
+        assert np.signbit((0.0 - x).array).tolist() == [True, False]
+    y = x * 0.5
+    shared = y.grad_fn.inputs[1]
+    assert shared is (x * 0.5).grad_fn.inputs[1]
+    with pytest.raises(RuntimeError, match="add_: the tensor is a number that ops share"):
+        shared.add_(1.0)
+    np.testing.assert_array_equal((x * 0.5).array, [0.5, -1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.array, [0.5, 0.5])
+    for k in range(1000):
+        x + (k + 0.25)
+    assert len(tensor_module._constants) <= 256
+
+
 def test_backward_on_non_scalar_needs_grad():
     x = leaf([1.0, 2.0])
     y = x * 2

@@ -320,6 +320,29 @@ def test_the_count_of_observers_in_all_threads_goes_back_to_zero():
     assert counts == [2, 1] and observers.observing == 0
 
 
+def test_the_count_of_threads_without_grad_follows_no_grad_and_enable_grad():
+    from tinyseq import modes
+    assert modes.threads_without_grad == 0              # ops read no per-thread state
+    counts = []
+
+    def nested_in_thread():
+        with ts.no_grad():
+            counts.append(modes.threads_without_grad)
+            with ts.enable_grad():
+                counts.append(modes.threads_without_grad)
+                assert (ts.ones(2, requires_grad=True) * 2).requires_grad
+            with ts.no_grad():                          # already off: counted once
+                counts.append(modes.threads_without_grad)
+            assert not (ts.ones(2, requires_grad=True) * 2).requires_grad
+        counts.append(modes.threads_without_grad)
+
+    with ts.no_grad():
+        _in_thread(nested_in_thread)
+        assert not (ts.ones(2, requires_grad=True) * 2).requires_grad
+    assert counts == [2, 1, 2, 1] and modes.threads_without_grad == 0
+    assert (ts.ones(2, requires_grad=True) * 2).requires_grad
+
+
 def test_detached_view_shares_the_version_counter():
     w = ts.randn(3, requires_grad=True)
     y = (w * w).sum()

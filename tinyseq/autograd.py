@@ -23,7 +23,7 @@ import warnings
 
 import numpy
 
-from . import backend
+from . import backend, modes
 from . import observers as registry
 from .accumulate import LazySums, add_to_grad
 from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
@@ -75,20 +75,28 @@ class Function:
         return op_name(type(self))
 
     def apply(self, *inputs):
-        array_type = type(inputs[0].array)
-        requires_grad = False
-        for t in inputs:
-            if type(t.array) is not array_type:
-                raise ValueError(f"{self.name}: inputs are on different devices "
-                                 f"({_devices_text(inputs)}); move them with .to(device) first")
-            if t.requires_grad:
-                requires_grad = True
+        if len(inputs) == 2:        # the most common case, checked without a loop
+            a, b = inputs
+            array_type = type(a.array)
+            same_device = type(b.array) is array_type
+            requires_grad = a.requires_grad or b.requires_grad
+            changed = a._versions is not None or b._versions is not None
+        else:
+            array_type = type(inputs[0].array)
+            same_device, requires_grad, changed = True, False, False
+            for t in inputs:
+                same_device = same_device and type(t.array) is array_type
+                requires_grad = requires_grad or t.requires_grad
+                changed = changed or t._versions is not None
+        if not same_device:
+            raise ValueError(f"{self.name}: inputs are on different devices "
+                             f"({_devices_text(inputs)}); move them with .to(device) first")
         device = device_of_type.get(array_type)
         if device is None:
             raise TypeError(f"{self.name}: unsupported array type {array_type.__name__}")
         try:                        # one or two inputs: calls Python makes without a tuple
             if len(inputs) == 2:
-                y = self.forward(device.xp, inputs[0].array, inputs[1].array)
+                y = self.forward(device.xp, a.array, b.array)
             elif len(inputs) == 1:
                 y = self.forward(device.xp, inputs[0].array)
             else:
@@ -107,12 +115,13 @@ class Function:
                     out._versions = t._version_counter()
                     break
         observers = state.observers if registry.observing else ()
-        if requires_grad and self.differentiable and state.grad_enabled:
+        if requires_grad and self.differentiable and (not modes.threads_without_grad
+                                                      or state.grad_enabled):
             out.requires_grad = True
             out._node = self
             self.inputs = inputs
             if len(inputs) == 2:
-                self.parents = (inputs[0]._node, inputs[1]._node)
+                self.parents = (a._node, b._node)
             elif len(inputs) == 1:
                 self.parents = (inputs[0]._node,)
             else:
@@ -120,11 +129,9 @@ class Function:
             self.retained = None
             self.watchers = state.graph_observers if observers else ()
             self.inplace_seen = inplace_changes
-            self.versions = None        # the saved inputs' versions, None while all are 0
-            for i in self.saves_inputs:
-                if inputs[i]._versions is not None:
-                    self.versions = list(map(_version, map(inputs.__getitem__, self.saves_inputs)))
-                    break
+            # the saved inputs' versions, None while no input has a version count
+            self.versions = list(map(_version, map(inputs.__getitem__, self.saves_inputs))) \
+                if changed else None
             if self.saves_output:
                 out._versions = self.output_version = VersionCounter()
         if observers:

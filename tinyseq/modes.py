@@ -43,15 +43,31 @@ class ContextDecorator:
         return wrapper
 
 
+# How many threads have grad mode off now. While it is 0, grad is on in every thread, and an op
+# need not read this thread's state to know it (a thread that ends inside no_grad keeps the
+# count above 0, which only means ops read their thread's state).
+threads_without_grad = 0
+_threads_lock = threading.Lock()
+
+
+def _set_grad_enabled(enabled):
+    """Turn this thread's grad mode on or off, counting it in ``threads_without_grad``."""
+    global threads_without_grad
+    if enabled != state.grad_enabled:
+        with _threads_lock:
+            threads_without_grad += -1 if enabled else 1
+            state.grad_enabled = enabled
+
+
 class no_grad(ContextDecorator):
     """Context manager (and decorator) inside which no graph is recorded (in this thread)."""
 
     def __enter__(self):
         self._previous = state.grad_enabled
-        state.grad_enabled = False
+        _set_grad_enabled(False)
 
     def __exit__(self, *exc):
-        state.grad_enabled = self._previous
+        _set_grad_enabled(self._previous)
 
 
 class enable_grad(no_grad):
@@ -59,7 +75,7 @@ class enable_grad(no_grad):
 
     def __enter__(self):
         self._previous = state.grad_enabled
-        state.grad_enabled = True
+        _set_grad_enabled(True)
 
 
 def is_grad_enabled():

@@ -797,15 +797,15 @@ def _binary(op, a, b):
     """``a`` and ``b`` (tensors, numbers, arrays) as two tensors of PyTorch's result type on
     the device of the tensor among them; a true division of integers is in the default
     float dtype."""
+    if isinstance(a, Tensor):                  # the common cases first: nothing to decide
+        if isinstance(b, Tensor):
+            if a.array.dtype == b.array.dtype and (op != "div" or a.array.dtype.kind == "f"):
+                return a, b
+        elif (type(b) is builtins.float or type(b) is builtins.int) and a.array.dtype.kind == "f":
+            return a, _number_like(b, a.array)
+    elif (type(a) is builtins.float or type(a) is builtins.int) and b.array.dtype.kind == "f":
+        return _number_like(a, b.array), b
     like = a if isinstance(a, Tensor) else b
-    a_tensor, b_tensor = isinstance(a, Tensor), isinstance(b, Tensor)
-    if a_tensor and b_tensor:
-        if a.array.dtype == b.array.dtype and (op != "div" or a.array.dtype.kind == "f"):
-            return a, b                     # the common case: one dtype, nothing to decide
-    elif like.array.dtype.kind == "f" and type(b if a_tensor else a) in (builtins.int,
-                                                                         builtins.float):
-        # the number takes like's dtype
-        return (a, as_operand(b, a, op)) if a_tensor else (as_operand(a, b, op), b)
     if not isinstance(a, (Tensor, builtins.int, builtins.float, numpy.number)):
         a = as_operand(a, like, op)
     if not isinstance(b, (Tensor, builtins.int, builtins.float, numpy.number)):
@@ -814,6 +814,30 @@ def _binary(op, a, b):
     if op == "div" and dtype.kind != "f":
         dtype = get_default_dtype()
     return _cast(as_operand(a, like, op), dtype), _cast(as_operand(b, like, op), dtype)
+
+
+def _number_like(number, array):
+    """A Python number as a 0-d tensor of ``array``'s floating dtype and device, as
+    ``as_operand`` makes it, without its checks (this runs for every ``x * 0.5``). On the CPU
+    the tensors of numbers other than zero (0.0 and -0.0 are equal keys) are kept and shared:
+    their arrays are read-only, and only an op's saved inputs can reach them."""
+    key = (number, array.dtype, type(array))
+    constant = _constants.get(key)
+    if constant is not None:
+        return constant
+    t = _new_object(Tensor)
+    t.array = device_of_type[type(array)].xp.asarray(number, dtype=array.dtype)
+    t.grad = t._node = t._versions = None
+    t.requires_grad = False
+    if number and type(array) is numpy.ndarray:
+        if len(_constants) >= 256:
+            _constants.clear()
+        t.array.flags.writeable = False
+        _constants[key] = t
+    return t
+
+
+_constants = {}   # (number, dtype, array type) -> its shared read-only 0-d tensor
 
 
 def _no_bool_subtraction(a, b):

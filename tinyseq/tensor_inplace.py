@@ -43,8 +43,10 @@ class InPlaceMethods:
                                    f"desired output type {self.dtype}")
             result = result.to(self.array.dtype)
         if not getattr(self.array.flags, "writeable", True):
-            raise RuntimeError(f"{op}: the tensor is a broadcast view (expand) whose elements "
-                               f"share memory; clone() it before changing it in place")
+            what = ("a number that ops share" if self.array.ndim == 0 else
+                    "a broadcast view (expand) whose elements share memory")
+            raise RuntimeError(f"{op}: the tensor is {what}; clone() it before changing it "
+                               f"in place")
         self.array[...] = result.array
         self._version_counter().value += 1
         if records:
