@@ -75,12 +75,16 @@ class Function:
         return op_name(type(self))
 
     def apply(self, *inputs):
-        if len(inputs) == 2:        # the most common case, checked without a loop
+        if len(inputs) == 2:        # the most common cases, checked without a loop
             a, b = inputs
             array_type = type(a.array)
             same_device = type(b.array) is array_type
             requires_grad = a.requires_grad or b.requires_grad
             changed = a._versions is not None or b._versions is not None
+        elif len(inputs) == 1:
+            a = inputs[0]
+            array_type, same_device = type(a.array), True
+            requires_grad, changed = a.requires_grad, a._versions is not None
         else:
             array_type = type(inputs[0].array)
             same_device, requires_grad, changed = True, False, False
@@ -98,7 +102,7 @@ class Function:
             if len(inputs) == 2:
                 y = self.forward(device.xp, a.array, b.array)
             elif len(inputs) == 1:
-                y = self.forward(device.xp, inputs[0].array)
+                y = self.forward(device.xp, a.array)
             else:
                 y = self.forward(device.xp, *map(_array_of, inputs))
         except (ValueError, TypeError, IndexError) as error:
@@ -123,7 +127,7 @@ class Function:
             if len(inputs) == 2:
                 self.parents = (a._node, b._node)
             elif len(inputs) == 1:
-                self.parents = (inputs[0]._node,)
+                self.parents = (a._node,)
             else:
                 self.parents = tuple(map(_node_of, inputs))
             self.retained = None
