@@ -38,6 +38,74 @@ Tensor = None  # the Tensor class, filled in by tensor.py (which imports this mo
 Sums = LazySums  # the accumulator every backward uses (tests run the engine with DenseSums too)
 
 
+# --- backward ---------------------------------------------------------------------------------
+def backward(root, grad_output=None, retain_graph=False):
+    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad, then
+    run what ops queued with ``queue_callback`` during the pass."""
+    outer_callbacks, state.backward_callbacks = state.backward_callbacks, []
+    try:
+        _run_backward(root, grad_output, retain_graph)
+        for callback in state.backward_callbacks:
+            callback()
+    finally:
+        state.backward_callbacks = outer_callbacks
+
+
+def queue_callback(callback):
+    """Run ``callback()`` once the backward pass now running in this thread has summed every
+    gradient into ``.grad`` (PyTorch's ``Variable._execution_engine.queue_callback``):
+    DistributedDataParallel averages the gradients over processes there."""
+    if state.backward_callbacks is None:
+        raise RuntimeError("queue_callback: no backward pass is running in this thread")
+    state.backward_callbacks.append(callback)
+
+
+def _run_backward(root, grad_output, retain_graph):
+    g = _root_grad(root, grad_output)
+    sums = Sums()
+    node = root._node
+    if node is None:
+        sums.add_to_leaf(root, g)
+        return sums.finish()
+    checks = tuple(o for o in state.observers if not o.follows_graph)
+    consumers = _count_consumers(node)
+    sums.add(node, g)
+    ready = [node]
+    while ready:                    # Kahn's algorithm: a node runs once all consumers sent theirs
+        node = ready.pop()
+        g = sums.take(node)         # None when every consumer sent None: nothing to propagate
+        watchers = _alive(node.watchers) + checks if node.watchers else checks
+        if g is None:
+            grads = (None,) * len(node.inputs)
+        elif watchers or node.retained is not None or node.takes_options:
+            grads = _node_backward(node, g, retain_graph, watchers)
+        else:                       # the common case, _node_backward without observers
+            if node.inplace_seen != inplace_changes:
+                check_versions(node)
+            try:
+                grads = node.backward(device_of_type[type(g)].xp, g)
+            except Exception as error:
+                _note_op(error, node)
+                raise
+        inputs, parents = node.inputs, node.parents
+        for i in range(len(inputs)):   # (cheaper than a zip of three for one or two inputs)
+            parent, grad = parents[i], grads[i]
+            if grad is not None and inputs[i].requires_grad:
+                if parent is None:
+                    sums.add_to_leaf(inputs[i], grad)
+                    for observer in watchers:
+                        observer.leaf_grad(node, inputs[i], grad)
+                else:
+                    sums.add(parent, grad)
+            if parent is not None:
+                consumers[parent] -= 1
+                if consumers[parent] == 0:
+                    ready.append(parent)
+        if not retain_graph:
+            node.inputs = node.parents = node.saved = None
+    sums.finish()
+
+
 # --- ops --------------------------------------------------------------------------------------
 class Function:
     """One primitive op. Subclasses define ``forward`` and ``backward`` on raw arrays.
@@ -167,74 +235,7 @@ def _devices_text(tensors):
                      else type(t.array).__name__ for t in tensors)
 
 
-# --- backward ---------------------------------------------------------------------------------
-def backward(root, grad_output=None, retain_graph=False):
-    """Accumulate d root / d leaf into ``leaf.grad`` for every leaf that requires grad, then
-    run what ops queued with ``queue_callback`` during the pass."""
-    outer_callbacks, state.backward_callbacks = state.backward_callbacks, []
-    try:
-        _run_backward(root, grad_output, retain_graph)
-        for callback in state.backward_callbacks:
-            callback()
-    finally:
-        state.backward_callbacks = outer_callbacks
-
-
-def queue_callback(callback):
-    """Run ``callback()`` once the backward pass now running in this thread has summed every
-    gradient into ``.grad`` (PyTorch's ``Variable._execution_engine.queue_callback``):
-    DistributedDataParallel averages the gradients over processes there."""
-    if state.backward_callbacks is None:
-        raise RuntimeError("queue_callback: no backward pass is running in this thread")
-    state.backward_callbacks.append(callback)
-
-
-def _run_backward(root, grad_output, retain_graph):
-    g = _root_grad(root, grad_output)
-    sums = Sums()
-    node = root._node
-    if node is None:
-        sums.add_to_leaf(root, g)
-        return sums.finish()
-    checks = tuple(o for o in state.observers if not o.follows_graph)
-    consumers = _count_consumers(node)
-    sums.add(node, g)
-    ready = [node]
-    while ready:                    # Kahn's algorithm: a node runs once all consumers sent theirs
-        node = ready.pop()
-        g = sums.take(node)         # None when every consumer sent None: nothing to propagate
-        watchers = _alive(node.watchers) + checks if node.watchers else checks
-        if g is None:
-            grads = (None,) * len(node.inputs)
-        elif watchers or node.retained is not None or node.takes_options:
-            grads = _node_backward(node, g, retain_graph, watchers)
-        else:                       # the common case, _node_backward without observers
-            if node.inplace_seen != inplace_changes:
-                check_versions(node)
-            try:
-                grads = node.backward(device_of_type[type(g)].xp, g)
-            except Exception as error:
-                _note_op(error, node)
-                raise
-        inputs, parents = node.inputs, node.parents
-        for i in range(len(inputs)):   # (cheaper than a zip of three for one or two inputs)
-            parent, grad = parents[i], grads[i]
-            if grad is not None and inputs[i].requires_grad:
-                if parent is None:
-                    sums.add_to_leaf(inputs[i], grad)
-                    for observer in watchers:
-                        observer.leaf_grad(node, inputs[i], grad)
-                else:
-                    sums.add(parent, grad)
-            if parent is not None:
-                consumers[parent] -= 1
-                if consumers[parent] == 0:
-                    ready.append(parent)
-        if not retain_graph:
-            node.inputs = node.parents = node.saved = None
-    sums.finish()
-
-
+# --- the backward pass's helpers --------------------------------------------------------------
 def _alive(references):
     """The observers still alive among weak ``references`` (a deleted trace hears nothing)."""
     return tuple(o for o in (r() for r in references) if o is not None)
