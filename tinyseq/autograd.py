@@ -184,7 +184,7 @@ class Function:
         if y.base is not None:      # a view of an input's storage shares its version count
             for t in inputs:
                 if device.xp.may_share_memory(y, t.array):
-                    out._versions = t._version_counter()
+                    out._versions = version_counter(t)
                     break
         observers = state.observers if registry.observing else ()
         if requires_grad and self.differentiable and (not modes.threads_without_grad
@@ -328,6 +328,13 @@ def check_versions(node):
                 _raise_modified(node, f"input {index}", t.shape, t._versions.value, seen)
     if node.saves_output and node.output_version.value != 0:
         _raise_modified(node, "its output", None, node.output_version.value, 0)
+
+
+def version_counter(t):
+    """The VersionCounter of ``t``'s storage, made on first use (most tensors never need one)."""
+    if t._versions is None:
+        t._versions = VersionCounter()
+    return t._versions
 
 
 def _version(t):

@@ -1,10 +1,10 @@
 """Functions of neural networks, as ``torch.nn.functional``: ``import tinyseq.functional as F``."""
-from . import backend, random
-from .ops import conv, linalg, nn_ops
-from .ops import shape as shape_ops
 import warnings
 
+from . import autograd, backend, random
 from .modes import no_grad
+from .ops import conv, linalg, nn_ops
+from .ops import shape as shape_ops
 from .tensor import Tensor, expect_tensor, relu, sigmoid, tanh
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
@@ -286,7 +286,7 @@ def embedding(ids, weight, padding_idx=None):
     """Rows of ``weight`` (num, dim) picked by integer ``ids`` of any shape: (..., dim)."""
     expect_tensor("embedding", weight)
     if isinstance(ids, Tensor):    # its in-place changes are caught at backward
-        ids_array, ids_versions = ids.array, ids._version_counter()
+        ids_array, ids_versions = ids.array, autograd.version_counter(ids)
     else:                          # a copy: later changes to the caller's array cannot matter
         ids_array, ids_versions = backend.device_of(weight.array).xp.array(ids), None
     if ids_array.dtype.kind not in "iu":

@@ -19,6 +19,7 @@ import collections
 import numbers
 import operator
 import warnings
+import weakref
 
 import numpy
 
@@ -215,7 +216,7 @@ class Tensor:
         """The same values, cut from the graph (shares the array and its version counter, so
         an in-place change through either is caught by a backward that needs the old values)."""
         t = Tensor.from_array(self.array, False)
-        t._versions = self._version_counter()
+        t._versions = autograd.version_counter(self)
         return t
 
     def detach_(self):
@@ -240,11 +241,6 @@ class Tensor:
         """How many in-place changes this tensor's storage has seen (PyTorch's ``_version``)."""
         return 0 if self._versions is None else self._versions.value
 
-    def _version_counter(self):
-        if self._versions is None:
-            self._versions = autograd.VersionCounter()
-        return self._versions
-
     def requires_grad_(self, requires_grad=True):
         check_requires_grad("requires_grad_", self.array.dtype, requires_grad)
         self.requires_grad = requires_grad
@@ -252,7 +248,6 @@ class Tensor:
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
-        import weakref
         if self._node is not None:
             self._node.retained = weakref.ref(self)
 

@@ -48,7 +48,7 @@ class InPlaceMethods:
             raise RuntimeError(f"{op}: the tensor is {what}; clone() it before changing it "
                                f"in place")
         self.array[...] = result.array
-        self._version_counter().value += 1
+        autograd.version_counter(self).value += 1
         if records:
             self._node = result._node
             self.requires_grad = result.requires_grad
