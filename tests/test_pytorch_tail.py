@@ -1020,3 +1020,52 @@ def test_unary_float_ops_on_integers_give_the_default_dtype_as_pytorch(name, dty
     want = getattr(torch.tensor(data, dtype=getattr(torch, dtype)), name)()
     same_dtype(got, want)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+# --- arithmetic as functions ------------------------------------------------------------------
+ARITHMETIC_CALLS = [
+    ("add", lambda m, a, b: m.add(a, b)), ("add", lambda m, a, b: m.add(a, b, alpha=3)),
+    ("add", lambda m, a, b: m.add(2, b)), ("sub", lambda m, a, b: m.sub(a, b, alpha=2)),
+    ("subtract", lambda m, a, b: m.subtract(a, 1.5)), ("mul", lambda m, a, b: m.mul(2, b)),
+    ("multiply", lambda m, a, b: m.multiply(a, b)), ("div", lambda m, a, b: m.div(a, b)),
+    ("div", lambda m, a, b: m.div(3, b)), ("divide", lambda m, a, b: m.divide(a, 2)),
+    ("true_divide", lambda m, a, b: m.true_divide(a, b)), ("pow", lambda m, a, b: m.pow(a, 2)),
+    ("pow", lambda m, a, b: m.pow(2, b.abs())), ("pow", lambda m, a, b: m.pow(a, b.abs())),
+    ("floor_divide", lambda m, a, b: m.floor_divide(a, b)),
+    ("remainder", lambda m, a, b: m.remainder(a, -3)), ("neg", lambda m, a, b: m.neg(a)),
+    ("negative", lambda m, a, b: m.negative(b)),
+    ("addcmul", lambda m, a, b: m.addcmul(a, a, b, value=2)),
+    ("addcdiv", lambda m, a, b: m.addcdiv(a, a, b, value=0.5)),
+    ("lerp", lambda m, a, b: m.lerp(a, b, 0.25)),
+]
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float32"), ("int64", "int64"),
+                                    ("int64", "float32")], ids="-".join)
+@pytest.mark.parametrize("name, call", ARITHMETIC_CALLS,
+                         ids=[f"{n}{k}" for k, (n, _) in enumerate(ARITHMETIC_CALLS)])
+def test_arithmetic_functions_match_pytorch(name, call, dtypes):
+    a_values, b_values = np.array([[5, -7, 3], [2, 8, -6]]), np.array([[2, 3, -4], [5, -1, 7]])
+    operands = [[module.tensor(v, dtype=getattr(module, d)) for v, d in
+                 ((a_values, dtypes[0]), (b_values, dtypes[1]))] for module in (ts, torch)]
+    results = []
+    for module, (a, b) in zip((ts, torch), operands):
+        try:
+            results.append(call(module, a, b))
+        except (RuntimeError, TypeError) as error:
+            results.append(type(error))
+    ours, theirs = results
+    if isinstance(theirs, type):                       # PyTorch refuses it (lerp of integers)
+        assert isinstance(ours, type) and issubclass(ours, (RuntimeError, TypeError)), ours
+        return
+    same_dtype(ours, theirs)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_arithmetic_functions_differentiate_and_need_a_tensor():
+    a, b = leaf(values(2, 3)), leaf(values(2, 3) + 3.0)
+    gradcheck(lambda a, b: ts.add(a, b, alpha=-2.5), [a, b])
+    gradcheck(lambda a, b: ts.div(1.5, b) + ts.sub(a, b, alpha=0.5), [a, b])
+    gradcheck(lambda a, b: ts.pow(b, 1.5) * ts.mul(a, 3), [a, b])
+    with pytest.raises(TypeError, match="add: expected a tensor among the operands"):
+        ts.add(1, 2)

@@ -18,13 +18,14 @@ from .dtypes import Size, dtype, get_default_dtype, promote_types, set_default_d
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
-from .tensor import (Tensor, abs, all, amax, amin, any, argmax, argmin, argsort, bmm, cat, ceil,
-                     chunk, clamp, clip, concat, cos, device, einsum, exp, flatten, floor,
-                     gather, index_select, is_tensor, log, log_softmax,
-                     logsumexp, masked_fill, matmul, max, maximum, mean, min, minimum, mm,
-                     movedim, multinomial, narrow, numel, permute, relu,
-                     result_type, round, sigmoid, sin, softmax, sort, split,
-                     sqrt, squeeze, stack, std, sum, t, tanh, topk, transpose, unbind, unsqueeze,
+from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
+                     argsort, bmm, cat, ceil, chunk, clamp, clip, concat, cos, device, div,
+                     divide, einsum, exp, flatten, floor, floor_divide, gather, index_select,
+                     is_tensor, lerp, log, log_softmax, logsumexp, masked_fill, matmul, max,
+                     maximum, mean, min, minimum, mm, movedim, mul, multinomial, multiply,
+                     narrow, neg, negative, numel, permute, pow, relu, remainder, result_type,
+                     round, sigmoid, sin, softmax, sort, split, sqrt, squeeze, stack, std, sub,
+                     subtract, sum, t, tanh, topk, transpose, true_divide, unbind, unsqueeze,
                      var, where)
 
 __version__ = "0.1.0"

@@ -486,9 +486,21 @@ class Tensor:
 
     def addcdiv(self, *args, value=1):
         value, (tensor1, tensor2) = scalar_first_args("addcdiv", args, 2, "value", value)
+        if builtins.all(isinstance(t, Tensor) and t.array.dtype.kind in "biu"
+                        for t in (tensor1, tensor2)):
+            raise RuntimeError(f"addcdiv: integer division is not supported, as in PyTorch "
+                               f"(tensor1 {tensor1.dtype}, tensor2 {tensor2.dtype}); use "
+                               f"input + value * tensor1 / tensor2")
         return self + value * tensor1 / tensor2
 
     def lerp(self, end, weight):
+        """self + weight * (end - self), for floating ``self`` and ``end`` of its dtype."""
+        if self.array.dtype.kind != "f":
+            raise RuntimeError(f"lerp: not implemented for {self.dtype}, as in PyTorch; use a "
+                               f"floating tensor")
+        if isinstance(end, Tensor) and end.array.dtype != self.array.dtype:
+            raise RuntimeError(f"lerp: expected dtype {self.dtype} for end but got dtype "
+                               f"{end.dtype}")
         return self + weight * (end - self)
 
     def matmul(self, other):
@@ -1141,6 +1153,60 @@ exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil = (
               "index_select", "masked_fill", "clamp", "clip", "transpose", "permute", "t",
               "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel",
               "logsumexp"))
+
+
+def _operands(op, input, other):
+    """torch's function forms take a number on either side: both as tensors of PyTorch's
+    result type, as the operators make them."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{op}: expected a tensor among the operands, got "
+                        f"{type(input).__name__} and {type(other).__name__}")
+    return _binary(op, input, other)
+
+
+def add(input, other, *, alpha=1):
+    """``input + alpha * other``, as ``torch.add`` (either may be a number)."""
+    input, other = _operands("add", input, other)
+    return input.add(other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other``, as ``torch.sub``."""
+    input, other = _operands("sub", *_no_bool_subtraction(input, other))
+    return input.sub(other, alpha=alpha)
+
+
+def mul(input, other):
+    """``input * other``, as ``torch.mul``."""
+    return operator.mul(*_operands("mul", input, other))
+
+
+def div(input, other):
+    """``input / other``, as ``torch.div`` (true division; integers give the default float)."""
+    return operator.truediv(*_operands("div", input, other))
+
+
+def pow(input, exponent):
+    """``input ** exponent``, as ``torch.pow`` (either may be a number)."""
+    if isinstance(input, Tensor):
+        return input ** exponent
+    return operator.pow(*_operands("pow", input, exponent))
+
+
+def floor_divide(input, other):
+    """``input // other``, as ``torch.floor_divide``."""
+    return operator.floordiv(*_operands("floor_divide", input, other))
+
+
+def remainder(input, other):
+    """``input % other``, as ``torch.remainder`` (the sign of the divisor, as Python's)."""
+    return operator.mod(*_operands("remainder", input, other))
+
+
+subtract, multiply, divide, true_divide = sub, mul, div, div
+neg, negative, addcmul, addcdiv, lerp = (
+    _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
+    for m in ("neg", "neg", "addcmul", "addcdiv", "lerp"))
 
 
 def is_tensor(obj):
