@@ -384,10 +384,10 @@ class Tensor:
         return ew.Add().apply(*_binary("add", other, self))
 
     def __sub__(self, other):
-        return ew.Sub().apply(*_binary("sub", *_no_bool_subtraction(self, other)))
+        return ew.Sub().apply(*_binary("sub", self, other))
 
     def __rsub__(self, other):
-        return ew.Sub().apply(*_binary("sub", *_no_bool_subtraction(other, self)))
+        return ew.Sub().apply(*_binary("sub", other, self))
 
     def __mul__(self, other):
         return ew.Mul().apply(*_binary("mul", self, other))
@@ -803,16 +803,19 @@ def to_floating(t):
 def _binary(op, a, b):
     """``a`` and ``b`` (tensors, numbers, arrays) as two tensors of PyTorch's result type on
     the device of the tensor among them; a true division of integers is in the default
-    float dtype."""
+    float dtype; ``-`` of a bool tensor is refused, as in PyTorch."""
     if isinstance(a, Tensor):                  # the common cases first: nothing to decide
         if isinstance(b, Tensor):
-            if a.array.dtype == b.array.dtype and (op != "div" or a.array.dtype.kind == "f"):
+            if a.array.dtype == b.array.dtype and (a.array.dtype.kind == "f" or
+                                                   op != "div" and op != "sub"):
                 return a, b
         elif (type(b) is builtins.float or type(b) is builtins.int) and a.array.dtype.kind == "f":
             return a, _number_like(b, a.array)
     elif (type(a) is builtins.float or type(a) is builtins.int) and b.array.dtype.kind == "f":
         return _number_like(a, b.array), b
     like = a if isinstance(a, Tensor) else b
+    if op == "sub":
+        _no_bool_subtraction(a, b)
     if not isinstance(a, (Tensor, builtins.int, builtins.float, numpy.number)):
         a = as_operand(a, like, op)
     if not isinstance(b, (Tensor, builtins.int, builtins.float, numpy.number)):
@@ -848,13 +851,13 @@ _constants = {}   # (number, dtype, array type) -> its shared read-only 0-d tens
 
 
 def _no_bool_subtraction(a, b):
-    """(a, b), unless one is a bool tensor: PyTorch refuses ``-`` there, where NumPy would
-    subtract bytes (True - 2 as uint8 255)."""
-    if builtins.any(isinstance(t, Tensor) and t.array.dtype.kind == "b" for t in (a, b)):
+    """Refuse ``a - b`` when one is a bool tensor, as PyTorch does, where NumPy would subtract
+    bytes (True - 2 as uint8 255)."""
+    if isinstance(a, Tensor) and a.array.dtype.kind == "b" or \
+            isinstance(b, Tensor) and b.array.dtype.kind == "b":
         raise TypeError("sub: subtraction, the `-` operator, with a bool tensor is not "
                         "supported, as in PyTorch; to invert a mask use `~` or "
                         "logical_not(), else cast it first (.long(), .float())")
-    return a, b
 
 
 def _no_bool_powers(a, b):
@@ -1172,7 +1175,7 @@ def add(input, other, *, alpha=1):
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``, as ``torch.sub``."""
-    input, other = _operands("sub", *_no_bool_subtraction(input, other))
+    input, other = _operands("sub", input, other)
     return input.sub(other, alpha=alpha)
 
 
