@@ -99,9 +99,9 @@ def op_times(step, steps):
     originals = {(cls, name): cls.__dict__[name] for cls, name in targets}
 
     def timed(key, function):
-        def wrapper(*args):
+        def wrapper(*args, **options):
             start = time.perf_counter()
-            result = function(*args)
+            result = function(*args, **options)
             spent[key] += time.perf_counter() - start
             calls[key] += 1
             return result
