@@ -144,15 +144,19 @@ class LSTMMath:
         if _compiles_kernels(xp):
             _kernel(xp, self.forward_kernel)(*h_gates, state[1], *act, new_state[1], new_state[0])
             return new_state[1]
-        # act, h and c are this step's slices of the layer's buffers (backward reads them), so
-        # the results go in place. The sigmoid gates' pre-activations arrive halved
-        # (gate_scale), so one tanh covers all four gates: sigmoid(x) = (1 + tanh(x / 2)) / 2
-        act += h_gates
-        xp.tanh(act, out=act)
-        input_gate, forget_gate, cell_candidate, output_gate = act
-        for sigmoid_gates in (act[:2], output_gate):
+        # The gates are computed in h_gates, the layer's contiguous scratch (NumPy's calls on
+        # act, a strided slice of the layer's buffer, cost two to three times as much), and
+        # copied into act once; h and c go into the layer's buffers (backward reads all three).
+        # The sigmoid gates' pre-activations arrive halved (gate_scale), so that one tanh
+        # covers all four gates: sigmoid(x) = (1 + tanh(x / 2)) / 2
+        gates = h_gates
+        gates += act
+        xp.tanh(gates, out=gates)
+        input_gate, forget_gate, cell_candidate, output_gate = gates
+        for sigmoid_gates in (gates[:2], output_gate):
             sigmoid_gates *= 0.5
             sigmoid_gates += 0.5
+        act[...] = gates
         h, c = new_state
         c_prev = state[1]
         xp.multiply(forget_gate, c_prev, out=c)
@@ -169,7 +173,7 @@ class LSTMMath:
             d_g = grad_c * i * (1 - g^2),    d_o = grad_h * tanh(c) * o (1 - o)
             grad_c_prev = grad_c * f
 
-        Returns each step's (dc_dh, the four gates' factors (4, B, H))."""
+        Returns each step's (dc_dh, d_i / grad_c, d_f / grad_c, d_g / grad_c, d_o / grad_h)."""
         if _compiles_kernels(xp):
             return saved
         input_gate, forget_gate, cell_candidate, output_gate = acts
@@ -181,14 +185,14 @@ class LSTMMath:
         xp.multiply(c_prev, forget_gate * (1 - forget_gate), out=factors[1])
         xp.multiply(input_gate, 1 - cell_candidate * cell_candidate, out=factors[2])
         xp.multiply(tanh_c, output_gate * (1 - output_gate), out=factors[3])
-        return [(dc_dh[step], factors[:, step]) for step in range(len(dc_dh))]
+        return [(dc_dh[step], *factors[:, step]) for step in range(len(dc_dh))]
 
     def backward(self, xp, grad_new, act, saved, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
             _kernel(xp, self.backward_kernel)(grad_new[0], grad_new[1], saved, state[1], *act,
                                               *grad_prev)
             return
-        dc_dh, factors = saved                         # from prepare_backward
+        dc_dh, input_factor, forget_factor, candidate_factor, output_factor = saved
         forget_gate = act[1]
         grad_h, grad_c_next = grad_new
         grad_c = grad_h * dc_dh + grad_c_next
@@ -196,8 +200,10 @@ class LSTMMath:
         xp.multiply(grad_c, forget_gate, out=grad_prev[1])
         # each gate's gradient replaces the gate in the layer's buffer (the weight gradients
         # are then one product over all steps)
-        xp.multiply(factors[:3], grad_c, out=act[:3])  # d_i, d_f, d_g
-        xp.multiply(factors[3], grad_h, out=act[3])    # d_o
+        xp.multiply(grad_c, input_factor, out=act[0])
+        xp.multiply(grad_c, forget_factor, out=act[1])
+        xp.multiply(grad_c, candidate_factor, out=act[2])
+        xp.multiply(grad_h, output_factor, out=act[3])
 
 
 class GRUMath:
@@ -325,7 +331,7 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
 
 # Backward prepares its local derivatives a block of steps at a time, each block about this
 # many elements per gate: few calls for small layers, cache-sized arrays for large ones
-_BLOCK_SIZE = 1 << 15
+_BLOCK_SIZE = 1 << 13
 
 
 def _blocks(steps, size, descending):
