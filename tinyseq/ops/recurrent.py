@@ -153,9 +153,10 @@ class LSTMMath:
         gates += act
         xp.tanh(gates, out=gates)
         input_gate, forget_gate, cell_candidate, output_gate = gates
+        half = xp.asarray(0.5, dtype=gates.dtype)     # NumPy takes a 0-d array faster than 0.5
         for sigmoid_gates in (gates[:2], output_gate):
-            sigmoid_gates *= 0.5
-            sigmoid_gates += 0.5
+            sigmoid_gates *= half
+            sigmoid_gates += half
         act[...] = gates
         h, c = new_state
         c_prev = state[1]
@@ -180,12 +181,11 @@ class LSTMMath:
         c_prev, c = prev_states[1], new_states[1]
         tanh_c = xp.tanh(c)
         dc_dh = output_gate * (1 - tanh_c * tanh_c)
-        factors = xp.empty_like(acts)    # gate-major like acts, each written by its last product
-        xp.multiply(cell_candidate, input_gate * (1 - input_gate), out=factors[0])
-        xp.multiply(c_prev, forget_gate * (1 - forget_gate), out=factors[1])
-        xp.multiply(input_gate, 1 - cell_candidate * cell_candidate, out=factors[2])
-        xp.multiply(tanh_c, output_gate * (1 - output_gate), out=factors[3])
-        return [(dc_dh[step], *factors[:, step]) for step in range(len(dc_dh))]
+        input_factor = cell_candidate * input_gate * (1 - input_gate)
+        forget_factor = c_prev * forget_gate * (1 - forget_gate)
+        candidate_factor = input_gate * (1 - cell_candidate * cell_candidate)
+        output_factor = tanh_c * output_gate * (1 - output_gate)
+        return list(zip(dc_dh, input_factor, forget_factor, candidate_factor, output_factor))
 
     def backward(self, xp, grad_new, act, saved, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
@@ -331,7 +331,7 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
 
 # Backward prepares its local derivatives a block of steps at a time, each block about this
 # many elements per gate: few calls for small layers, cache-sized arrays for large ones
-_BLOCK_SIZE = 1 << 13
+_BLOCK_SIZE = 1 << 14
 
 
 def _blocks(steps, size, descending):
