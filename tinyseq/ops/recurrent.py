@@ -429,7 +429,7 @@ class RecurrentLayer(Function):
         d_h_all = acts if self.math.additive else xp.empty_like(acts)
         d_state = xp.zeros_like(states[:, 0])
         d_prev = xp.empty_like(d_state)
-        block = max(1, _BLOCK_SIZE // d_state[0].size)
+        block = max(1, _BLOCK_SIZE // max(d_state[0].size, 1))    # a batch of 0 has no elements
         for first, end in _blocks(steps, block, descending=not self.reverse):
             prev_states, new_states = ((states[:, first + 1:end + 1], states[:, first:end])
                                        if self.reverse else
