@@ -10,16 +10,28 @@ time step:
 
     forward(xp, act, h_gates, state, new_state)
         ``act`` holds x_gates = W_ih x_t + b_ih on entry and the gate activations on exit;
-        h_gates = W_hh h_{t-1} (+ b_hh); writes the new state into ``new_state`` and returns
-        what backward needs besides ``act`` and ``state``.
+        h_gates = W_hh h_{t-1} (+ b_hh), a scratch buffer the math may overwrite; writes the
+        new state into ``new_state`` and returns what backward needs besides ``act`` and
+        ``state``.
+    prepare_backward(xp, acts, prev_states, new_states, saved)
+        before backward runs a block of k steps ((G, k, B, H) and (S, k, B, H) slices of the
+        layer's buffers, ``saved`` the k forwards' returns): each step's ``saved`` for
+        backward. The LSTM computes there, one call per formula for the whole block, the
+        factors of its backward that no gradient enters; RNN and GRU pass ``saved`` on.
     backward(xp, grad_new, act, saved, state, grad_prev, grad_h_gates)
         from grad_new = dL/d new_state: overwrites ``act`` with dL/d x_gates, writes
         dL/d h_gates into ``grad_h_gates`` and into ``grad_prev`` the gradient of the previous
         state through the paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
 
+``gate_scale`` (LSTM: 1/2 for the sigmoid gates, 1 for the cell candidate) scales each gate's
+pre-activation on NumPy: the layer folds it into its copies of the weights and bias (exact,
+the scales being powers of two), so that one tanh call covers all four gates,
+sigmoid(x) = (1 + tanh(x / 2)) / 2. The compiled kernels take the pre-activations unscaled.
+
 The NumPy math is the formulas with named temporaries; it writes in place only into the
-layer's buffers it is handed (``act``, the new state, ``grad_prev``, ``grad_h_gates``), which is
-what lets the layer get its weight gradients as one product over all steps. The reference is
+layer's buffers it is handed (``act``, ``h_gates``, the new state, ``grad_prev``,
+``grad_h_gates``), which is what lets the layer get its weight gradients as one product over
+all steps. The reference is
 the primitive cells, ``lstm_step``, ``gru_step`` and ``rnn_step`` in tinyseq/nn/recurrent.py
 (each gate a primitive op); ``test_fused_equals_primitive`` in tests/test_fused.py checks that
 both give the same outputs and gradients (float64, to 1e-12), with and without masks, reversed,
@@ -96,6 +108,7 @@ class RNNMath:
         return xp.maximum(act, 0, out=new_state)
 
     def prepare_backward(self, xp, acts, prev_states, new_states, saved):
+        """Backward reads each step's h (``saved``) as it is."""
         return saved
 
     def backward(self, xp, grad_new, act, h, state, grad_prev, grad_h_gates):
@@ -252,6 +265,7 @@ class GRUMath:
         return h_n
 
     def prepare_backward(self, xp, acts, prev_states, new_states, saved):
+        """Backward reads each step's h_n (``saved``) as it is."""
         return saved
 
     def backward(self, xp, grad_new, act, h_n, state, grad_prev, grad_h_gates):
@@ -387,7 +401,7 @@ class RecurrentLayer(Function):
         if scale is not None:                          # exact: the scales are powers of two
             scale = xp.asarray(scale, dtype=weight_ih.dtype).reshape(gates, 1, 1)
             projection = (_gate_stack(weight_ih, gates) * scale).reshape(weight_ih.shape)
-            weight_t = weight_t * scale                # (a view of W_hh when H is 1)
+            weight_t = weight_t * scale                # a copy: weight_t is W_hh itself when H is 1
         acts = _gate_products(xp, rows(x), projection, gates).reshape(gates, steps, batch, hidden)
         h_bias = None
         if bias_ih is not None and self.math.additive:
