@@ -31,11 +31,10 @@ sigmoid(x) = (1 + tanh(x / 2)) / 2. The compiled kernels take the pre-activation
 The NumPy math is the formulas with named temporaries; it writes in place only into the
 layer's buffers it is handed (``act``, ``h_gates``, the new state, ``grad_prev``,
 ``grad_h_gates``), which is what lets the layer get its weight gradients as one product over
-all steps. The reference is
-the primitive cells, ``lstm_step``, ``gru_step`` and ``rnn_step`` in tinyseq/nn/recurrent.py
-(each gate a primitive op); ``test_fused_equals_primitive`` in tests/test_fused.py checks that
-both give the same outputs and gradients (float64, to 1e-12), with and without masks, reversed,
-stacked, traced and not.
+all steps. The reference is the primitive cells, ``lstm_step``, ``gru_step`` and ``rnn_step``
+in tinyseq/nn/recurrent.py (each gate a primitive op); ``test_fused_equals_primitive`` in
+tests/test_fused.py checks that both give the same outputs and gradients (float64, to 1e-12),
+with and without masks, reversed, stacked, traced and not.
 
 On an array module that compiles elementwise kernels (CuPy's ``ElementwiseKernel``) each
 method is one kernel launch instead, from the CUDA-C ``*_kernel`` source next to it: the same
