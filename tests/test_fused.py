@@ -9,6 +9,7 @@ from gradcheck import gradcheck
 import tinyseq as ts
 import tinyseq.functional as F
 from tinyseq import nn
+from tinyseq.ops import recurrent
 from tinyseq.ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 
 LAYERS = {"RNN": nn.RNN, "LSTM": nn.LSTM, "GRU": nn.GRU}
@@ -77,6 +78,36 @@ def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
     if bias:
         inputs += [ts.randn(gates * hidden, requires_grad=True) for _ in range(2)]
     gradcheck(lambda *a: RecurrentLayer(math, masks, reverse).apply(*a), inputs)
+
+
+@pytest.mark.parametrize("mode", list(MATHS))
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_backward_in_blocks_of_steps_equals_one_block(float64, monkeypatch, mode, masked,
+                                                      reverse):
+    """Backward prepares its local derivatives a block of steps at a time: blocks of one
+    step, of two (the last one short) and one block of all five give the same gradients."""
+    math = MATHS[mode]
+    gates, state_size = math.gates, math.state_size
+    hidden, batch, steps, features = 2, 3, 5, 3
+    masks = np.arange(steps)[:, None, None] < np.array([5, 2, 1])[None, :, None] if masked else None
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((steps, batch, features)),
+              rng.standard_normal((state_size, batch, hidden)),
+              rng.standard_normal((gates * hidden, features)),
+              rng.standard_normal((gates * hidden, hidden)),
+              rng.standard_normal(gates * hidden), rng.standard_normal(gates * hidden)]
+    weights = rng.standard_normal((state_size, steps, batch, hidden))
+    results = {}
+    for steps_per_block in (1, 2, steps):
+        monkeypatch.setattr(recurrent, "_BLOCK_SIZE", steps_per_block * batch * hidden)
+        inputs = [ts.tensor(a, requires_grad=True) for a in arrays]
+        states = RecurrentLayer(math, masks, reverse).apply(*inputs)
+        (states * ts.tensor(weights)).sum().backward()
+        results[steps_per_block] = [t.grad.numpy() for t in inputs]
+    for blocks in (1, 2):
+        for a, b in zip(results[blocks], results[steps]):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("mode", list(MATHS))

@@ -10,20 +10,31 @@ time step:
 
     forward(xp, act, h_gates, state, new_state)
         ``act`` holds x_gates = W_ih x_t + b_ih on entry and the gate activations on exit;
-        h_gates = W_hh h_{t-1} (+ b_hh); writes the new state into ``new_state`` and returns
-        what backward needs besides ``act`` and ``state``.
+        h_gates = W_hh h_{t-1} (+ b_hh), a scratch buffer the math may overwrite; writes the
+        new state into ``new_state`` and returns what backward needs besides ``act`` and
+        ``state``.
+    prepare_backward(xp, acts, prev_states, new_states, saved)
+        before backward runs a block of k steps ((G, k, B, H) and (S, k, B, H) slices of the
+        layer's buffers, ``saved`` the k forwards' returns): each step's ``saved`` for
+        backward. The LSTM computes there, one call per formula for the whole block, the
+        factors of its backward that no gradient enters; RNN and GRU pass ``saved`` on.
     backward(xp, grad_new, act, saved, state, grad_prev, grad_h_gates)
         from grad_new = dL/d new_state: overwrites ``act`` with dL/d x_gates, writes
         dL/d h_gates into ``grad_h_gates`` and into ``grad_prev`` the gradient of the previous
         state through the paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
 
+``gate_scale`` (LSTM: 1/2 for the sigmoid gates, 1 for the cell candidate) scales each gate's
+pre-activation on NumPy: the layer folds it into its copies of the weights and bias (exact,
+the scales being powers of two), so that one tanh call covers all four gates,
+sigmoid(x) = (1 + tanh(x / 2)) / 2. The compiled kernels take the pre-activations unscaled.
+
 The NumPy math is the formulas with named temporaries; it writes in place only into the
-layer's buffers it is handed (``act``, the new state, ``grad_prev``, ``grad_h_gates``), which is
-what lets the layer get its weight gradients as one product over all steps. The reference is
-the primitive cells, ``lstm_step``, ``gru_step`` and ``rnn_step`` in tinyseq/nn/recurrent.py
-(each gate a primitive op); ``test_fused_equals_primitive`` in tests/test_fused.py checks that
-both give the same outputs and gradients (float64, to 1e-12), with and without masks, reversed,
-stacked, traced and not.
+layer's buffers it is handed (``act``, ``h_gates``, the new state, ``grad_prev``,
+``grad_h_gates``), which is what lets the layer get its weight gradients as one product over
+all steps. The reference is the primitive cells, ``lstm_step``, ``gru_step`` and ``rnn_step``
+in tinyseq/nn/recurrent.py (each gate a primitive op); ``test_fused_equals_primitive`` in
+tests/test_fused.py checks that both give the same outputs and gradients (float64, to 1e-12),
+with and without masks, reversed, stacked, traced and not.
 
 On an array module that compiles elementwise kernels (CuPy's ``ElementwiseKernel``) each
 method is one kernel launch instead, from the CUDA-C ``*_kernel`` source next to it: the same
@@ -72,6 +83,7 @@ class RNNMath:
     additive = True
     gates, state_size = 1, 1
     gate_names = ()
+    gate_scale = None
     forward_kernels = {
         "tanh": ("T h_a, T a", "T h", "h = tanh(a + h_a);", "tinyseq_rnn_tanh_forward"),
         "relu": ("T h_a, T a", "T h", "h = (a + h_a > 0) * (a + h_a);",
@@ -94,6 +106,10 @@ class RNNMath:
             return xp.tanh(act, out=new_state)
         return xp.maximum(act, 0, out=new_state)
 
+    def prepare_backward(self, xp, acts, prev_states, new_states, saved):
+        """Backward reads each step's h (``saved``) as it is."""
+        return saved
+
     def backward(self, xp, grad_new, act, h, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
             _kernel(xp, self.backward_kernels[self.nonlinearity])(grad_new[0], h[0], act[0],
@@ -112,6 +128,7 @@ class LSTMMath:
     additive = True
     gates, state_size = 4, 2
     gate_names = ("i", "f", "g", "o")
+    gate_scale = (0.5, 0.5, 1.0, 0.5)    # NumPy's forward takes the sigmoid gates' x / 2
 
     forward_kernel = ("T h_i, T h_f, T h_g, T h_o, T c_prev",
                       "T gate_i, T gate_f, T gate_g, T gate_o, T c, T h", """
@@ -139,40 +156,66 @@ class LSTMMath:
         if _compiles_kernels(xp):
             _kernel(xp, self.forward_kernel)(*h_gates, state[1], *act, new_state[1], new_state[0])
             return new_state[1]
-        # act, h and c are this step's slices of the layer's buffers (backward reads them), so
-        # the results go in place
-        act += h_gates
-        input_gate, forget_gate, cell_candidate, output_gate = act
-        stable_sigmoid(xp, act[:2], out=act[:2])       # input and forget gate in one call
-        xp.tanh(cell_candidate, out=cell_candidate)
-        stable_sigmoid(xp, output_gate, out=output_gate)
+        # The gates are computed in h_gates, the layer's contiguous scratch (NumPy's calls on
+        # act, a strided slice of the layer's buffer, cost two to three times as much), and
+        # copied into act once; h and c go into the layer's buffers (backward reads all three).
+        # The sigmoid gates' pre-activations arrive halved (gate_scale), so that one tanh
+        # covers all four gates: sigmoid(x) = (1 + tanh(x / 2)) / 2
+        gates = h_gates
+        gates += act
+        xp.tanh(gates, out=gates)
+        input_gate, forget_gate, cell_candidate, output_gate = gates
+        half = xp.asarray(0.5, dtype=gates.dtype)     # NumPy takes a 0-d array faster than 0.5
+        for sigmoid_gates in (gates[:2], output_gate):
+            sigmoid_gates *= half
+            sigmoid_gates += half
+        act[...] = gates
         h, c = new_state
         c_prev = state[1]
-        xp.add(forget_gate * c_prev, input_gate * cell_candidate, out=c)
+        xp.multiply(forget_gate, c_prev, out=c)
+        c += input_gate * cell_candidate
         xp.multiply(output_gate, xp.tanh(c), out=h)
-        return c                         # backward recomputes tanh(c) instead of keeping it
+        return c                         # backward recomputes tanh(c), a block of steps at once
 
-    def backward(self, xp, grad_new, act, c, state, grad_prev, grad_h_gates):
+    def prepare_backward(self, xp, acts, prev_states, new_states, saved):
+        """For a block of k steps (acts (4, k, B, H), states (2, k, B, H)), the factors of
+        backward's formulas that no gradient enters, one call per formula for the whole block:
+
+            grad_c = grad_h * dc_dh + grad_c_next,   dc_dh = o * (1 - tanh(c)^2)
+            d_i = grad_c * g * i (1 - i),    d_f = grad_c * c_prev * f (1 - f),
+            d_g = grad_c * i * (1 - g^2),    d_o = grad_h * tanh(c) * o (1 - o)
+            grad_c_prev = grad_c * f
+
+        Returns each step's (dc_dh, d_i / grad_c, d_f / grad_c, d_g / grad_c, d_o / grad_h)."""
         if _compiles_kernels(xp):
-            _kernel(xp, self.backward_kernel)(grad_new[0], grad_new[1], c, state[1], *act,
+            return saved
+        input_gate, forget_gate, cell_candidate, output_gate = acts
+        c_prev, c = prev_states[1], new_states[1]
+        tanh_c = xp.tanh(c)
+        dc_dh = output_gate * (1 - tanh_c * tanh_c)
+        input_factor = cell_candidate * input_gate * (1 - input_gate)
+        forget_factor = c_prev * forget_gate * (1 - forget_gate)
+        candidate_factor = input_gate * (1 - cell_candidate * cell_candidate)
+        output_factor = tanh_c * output_gate * (1 - output_gate)
+        return list(zip(dc_dh, input_factor, forget_factor, candidate_factor, output_factor))
+
+    def backward(self, xp, grad_new, act, saved, state, grad_prev, grad_h_gates):
+        if _compiles_kernels(xp):
+            _kernel(xp, self.backward_kernel)(grad_new[0], grad_new[1], saved, state[1], *act,
                                               *grad_prev)
             return
-        input_gate, forget_gate, cell_candidate, output_gate = act
+        dc_dh, input_factor, forget_factor, candidate_factor, output_factor = saved
+        forget_gate = act[1]
         grad_h, grad_c_next = grad_new
-        c_prev = state[1]
-        tanh_c = xp.tanh(c)
-        grad_c = grad_h * output_gate * (1 - tanh_c * tanh_c) + grad_c_next
+        grad_c = grad_h * dc_dh + grad_c_next
         grad_prev[0] = 0                               # h_{t-1} reaches the gates through W_hh only
         xp.multiply(grad_c, forget_gate, out=grad_prev[1])
-        grad_input_gate = grad_c * cell_candidate * input_gate * (1 - input_gate)
-        # Each gate's gradient replaces the gate in the layer's buffer (the weight gradients are
-        # then one product over all steps): grad_cell_candidate, grad_forget_gate and
-        # grad_output_gate are written there by their formula's last multiplication, once no
-        # other formula reads that gate; grad_input_gate is copied there.
-        xp.multiply(grad_c * input_gate, 1 - cell_candidate * cell_candidate, out=act[2])
-        act[0] = grad_input_gate
-        xp.multiply(grad_c * c_prev, forget_gate * (1 - forget_gate), out=act[1])
-        xp.multiply(grad_h * tanh_c, output_gate * (1 - output_gate), out=act[3])
+        # each gate's gradient replaces the gate in the layer's buffer (the weight gradients
+        # are then one product over all steps)
+        xp.multiply(grad_c, input_factor, out=act[0])
+        xp.multiply(grad_c, forget_factor, out=act[1])
+        xp.multiply(grad_c, candidate_factor, out=act[2])
+        xp.multiply(grad_h, output_factor, out=act[3])
 
 
 class GRUMath:
@@ -181,6 +224,7 @@ class GRUMath:
     additive = False
     gates, state_size = 3, 1
     gate_names = ("r", "z", "n")
+    gate_scale = None
 
     forward_kernel = ("T h_r, T h_z, T h_n, T h_prev", "T gate_r, T gate_z, T gate_n, T h", """
         gate_r = 1 / (1 + exp(-(gate_r + h_r)));
@@ -218,6 +262,10 @@ class GRUMath:
         h, h_prev = new_state[0], state[0]
         xp.add(candidate, update_gate * (h_prev - candidate), out=h)   # (1 - z) n + z h_{t-1}
         return h_n
+
+    def prepare_backward(self, xp, acts, prev_states, new_states, saved):
+        """Backward reads each step's h_n (``saved``) as it is."""
+        return saved
 
     def backward(self, xp, grad_new, act, h_n, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
@@ -294,6 +342,18 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
         d_prev -= d_new
 
 
+# Backward prepares its local derivatives a block of steps at a time, each block about this
+# many elements per gate: few calls for small layers, cache-sized arrays for large ones
+_BLOCK_SIZE = 1 << 14
+
+
+def _blocks(steps, size, descending):
+    """(first, end) of the blocks of ``size`` steps that cover range(steps), in running order."""
+    firsts = range(0, steps, size)
+    for first in (reversed(firsts) if descending else firsts):
+        yield first, min(first + size, steps)
+
+
 class RecurrentLayer(Function):
     """All T steps of one layer direction as one op.
 
@@ -334,10 +394,18 @@ class RecurrentLayer(Function):
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         steps, batch = x.shape[:2]
         gates, hidden = self.math.gates, weight_hh.shape[1]
-        acts = _gate_products(xp, rows(x), weight_ih, gates).reshape(gates, steps, batch, hidden)
+        weight_t = xp.ascontiguousarray(_gate_stack(weight_hh, gates).transpose(0, 2, 1))
+        scale = None if _compiles_kernels(xp) else self.math.gate_scale
+        projection = weight_ih
+        if scale is not None:                          # exact: the scales are powers of two
+            scale = xp.asarray(scale, dtype=weight_ih.dtype).reshape(gates, 1, 1)
+            projection = (_gate_stack(weight_ih, gates) * scale).reshape(weight_ih.shape)
+            weight_t = weight_t * scale                # a copy: weight_t is W_hh itself when H is 1
+        acts = _gate_products(xp, rows(x), projection, gates).reshape(gates, steps, batch, hidden)
         h_bias = None
         if bias_ih is not None and self.math.additive:
-            acts += (bias_ih + bias_hh).reshape(gates, 1, 1, hidden)
+            bias = (bias_ih + bias_hh).reshape(gates, 1, hidden)
+            acts += (bias if scale is None else bias * scale).reshape(gates, 1, 1, hidden)
         elif bias_ih is not None:
             acts += bias_ih.reshape(gates, 1, 1, hidden)
             h_bias = bias_hh.reshape(gates, 1, hidden)
@@ -346,7 +414,6 @@ class RecurrentLayer(Function):
         # is last)
         states = xp.empty((state.shape[0], steps + 1) + state.shape[1:], dtype=state.dtype)
         states[:, steps if self.reverse else 0] = state
-        weight_t = xp.ascontiguousarray(_gate_stack(weight_hh, gates).transpose(0, 2, 1))
         h_gates = xp.empty_like(acts[:, 0])
         per_step = [None] * steps
         for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
@@ -375,15 +442,21 @@ class RecurrentLayer(Function):
         d_h_all = acts if self.math.additive else xp.empty_like(acts)
         d_state = xp.zeros_like(states[:, 0])
         d_prev = xp.empty_like(d_state)
-        for t in (range(steps) if self.reverse else range(steps - 1, -1, -1)):
-            prev = states[:, t + 1] if self.reverse else states[:, t]
-            d_state += g_states[:, t]
-            mask = None if self.masks is None else self.masks[t]
-            for observer in observers:
-                observer.step_grad(self, t, d_state)
-            _backward_step(xp, self.math, d_state, acts[:, t], per_step[t], prev, d_prev,
-                           d_h_all[:, t], weight_hh, mask)
-            d_state, d_prev = d_prev, d_state
+        block = max(1, _BLOCK_SIZE // max(d_state[0].size, 1))    # a batch of 0 has no elements
+        for first, end in _blocks(steps, block, descending=not self.reverse):
+            prev_states, new_states = ((states[:, first + 1:end + 1], states[:, first:end])
+                                       if self.reverse else
+                                       (states[:, first:end], states[:, first + 1:end + 1]))
+            saved = self.math.prepare_backward(xp, acts[:, first:end], prev_states, new_states,
+                                               per_step[first:end])
+            for t in (range(first, end) if self.reverse else range(end - 1, first - 1, -1)):
+                d_state += g_states[:, t]
+                mask = None if self.masks is None else self.masks[t]
+                for observer in observers:
+                    observer.step_grad(self, t, d_state)
+                _backward_step(xp, self.math, d_state, acts[:, t], saved[t - first],
+                               prev_states[:, t - first], d_prev, d_h_all[:, t], weight_hh, mask)
+                d_state, d_prev = d_prev, d_state
         if observers:
             self._report_contributions(xp, observers, acts, d_h_all, states, x)
         needs = [t.requires_grad for t in self.inputs]
