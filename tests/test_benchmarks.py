@@ -16,6 +16,7 @@ import memory  # noqa: E402
 import paired  # noqa: E402
 import recurrent_step  # noqa: E402
 import render_time  # noqa: E402
+import step_faults  # noqa: E402
 import trace_overhead  # noqa: E402
 
 
@@ -89,3 +90,10 @@ def test_render_time_prints_the_lstm_the_seq2seq_and_the_explorer_pages(capsys):
     assert lines[3].startswith("to_html of a bidirectional GRU of 2 layers (fused) over 60 steps: ")
     for line in lines:
         assert float(re.findall(r"([0-9.]+) s$", line)[0]) > 0
+
+
+def test_step_faults_prints_both_malloc_cases(capsys):
+    step_faults.main(["S"], steps=2)
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [row.split()[1] for row in rows] == ["tinyseq's", "glibc's"]
+    assert all(float(row.split()[-2]) > 0 for row in rows)

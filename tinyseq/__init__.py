@@ -1,6 +1,7 @@
 """tinyseq: a small autograd framework for sequence models that shows how BPTT works."""
 import numpy as _numpy
 
+from . import allocator as _allocator  # noqa: F401  (keeps freed memory for the next step)
 # these put Tensor's in-place methods, reductions and shape methods on it
 from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # noqa: F401
                tensor_shapes as _shapes)
