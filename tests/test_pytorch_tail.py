@@ -1069,3 +1069,55 @@ def test_arithmetic_functions_differentiate_and_need_a_tensor():
     gradcheck(lambda a, b: ts.pow(b, 1.5) * ts.mul(a, 3), [a, b])
     with pytest.raises(TypeError, match="add: expected a tensor among the operands"):
         ts.add(1, 2)
+
+
+# --- set_grad_enabled and inference_mode ------------------------------------------------------
+def _grad_mode_story(framework):
+    """What is_grad_enabled and a recorded op say through every form of the two modes."""
+    seen = []
+
+    def note():
+        seen.append((framework.is_grad_enabled(),
+                     (framework.ones(2, requires_grad=True) * 2).requires_grad))
+    framework.set_grad_enabled(False)
+    note()
+    framework.set_grad_enabled(True)
+    note()
+    with framework.set_grad_enabled(False):
+        note()
+        with framework.set_grad_enabled(True):
+            note()
+        note()
+    note()
+
+    @framework.set_grad_enabled(False)
+    def without_grad():
+        note()
+    note()                                             # decorating changed nothing
+    without_grad()
+    note()
+    with framework.inference_mode():
+        note()
+    with framework.no_grad(), framework.inference_mode(False):
+        note()                                         # on again, as PyTorch's
+
+    @framework.inference_mode
+    def bare():
+        note()
+
+    @framework.inference_mode()
+    def called():
+        note()
+    bare()
+    called()
+    note()
+    return seen
+
+
+def test_set_grad_enabled_and_inference_mode_match_pytorch():
+    from tinyseq import modes
+    assert _grad_mode_story(ts) == _grad_mode_story(torch)
+    assert modes.threads_without_grad == 0
+    with pytest.raises(TypeError, match="set_grad_enabled: mode must be a bool, got int 1"):
+        ts.set_grad_enabled(1)
+    assert ts.is_grad_enabled()

@@ -9,7 +9,8 @@ from . import accelerator, cuda, data, datasets, functional, nn, optim, text, tr
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autograd import Variable
-from .modes import enable_grad, is_grad_enabled, no_grad, scope, timestep
+from .modes import (enable_grad, inference_mode, is_grad_enabled, no_grad, scope,
+                    set_grad_enabled, timestep)
 from .checkpoint import load_checkpoint, save_checkpoint
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
                        as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,

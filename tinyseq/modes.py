@@ -78,6 +78,61 @@ class enable_grad(no_grad):
         _set_grad_enabled(True)
 
 
+class set_grad_enabled:
+    """As ``torch.set_grad_enabled(mode)``: turns grad mode on or off in this thread at once;
+    as a context manager the mode before it comes back at the end, and as a decorator the
+    function runs with ``mode`` (decorating changes nothing)."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got "
+                            f"{type(mode).__name__} {mode!r}")
+        self.mode, self._previous = mode, state.grad_enabled
+        _set_grad_enabled(mode)
+
+    def __call__(self, function):
+        _set_grad_enabled(self._previous)
+        mode = self.mode
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return function(*args, **kwargs)
+        return wrapper
+
+    def __enter__(self):
+        _set_grad_enabled(self.mode)
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._previous)
+
+
+class inference_mode(ContextDecorator):
+    """As ``torch.inference_mode(mode=True)``: grad mode off inside, or on with ``mode=False``
+    (as PyTorch's, even inside no_grad). tinyseq has no separate inference tensors, so it is
+    ``no_grad`` otherwise. ``@inference_mode`` decorates without parentheses too."""
+
+    def __new__(cls, mode=True):
+        context = super().__new__(cls)
+        if callable(mode):                             # @inference_mode, no parentheses
+            context.mode = True
+            return context(mode)
+        return context
+
+    def __init__(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be a bool, got "
+                            f"{type(mode).__name__} {mode!r}")
+        self.mode = mode
+
+    def __enter__(self):
+        self._previous = state.grad_enabled
+        _set_grad_enabled(not self.mode)
+
+    def __exit__(self, *exc):
+        _set_grad_enabled(self._previous)
+
+
 def is_grad_enabled():
     return state.grad_enabled
 
