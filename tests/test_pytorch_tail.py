@@ -1062,6 +1062,21 @@ def test_arithmetic_functions_match_pytorch(name, call, dtypes):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+def test_integer_powers_with_negative_exponents_match_pytorch():
+    base = [2, -2, 1, -1, 0, 3, 0, -1, 5]
+    exponent = [-1, -3, -5, -3, -2, -1, 0, -4, 2]
+    for dtype in ("int64", "int32"):
+        ours = ts.tensor(base, dtype=getattr(ts, dtype)) ** ts.tensor(exponent,
+                                                                       dtype=getattr(ts, dtype))
+        theirs = torch.tensor(base, dtype=getattr(torch, dtype)) ** torch.tensor(
+            exponent, dtype=getattr(torch, dtype))
+        same_dtype(ours, theirs)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(ts.pow(2, ts.tensor([-1, 3])).numpy(), [0, 8])
+    with pytest.raises(ValueError, match="Integers to negative integer powers"):
+        ts.tensor([2]) ** -1                           # a number exponent: PyTorch refuses too
+
+
 def test_arithmetic_functions_differentiate_and_need_a_tensor():
     a, b = leaf(values(2, 3)), leaf(values(2, 3) + 3.0)
     gradcheck(lambda a, b: ts.add(a, b, alpha=-2.5), [a, b])

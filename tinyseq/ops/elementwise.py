@@ -141,7 +141,10 @@ class Pow(Function):
     __slots__ = ()
 
     def forward(self, xp, a, b):
-        y = a ** b
+        if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b < 0).any():
+            y = _integer_power(xp, a, b)
+        else:
+            y = a ** b
         self.saved = (a, b, y)
         return y
 
@@ -152,6 +155,15 @@ class Pow(Function):
         log_a = xp.log(xp.where(positive, a, 1))
         gb = xp.where(positive, g * y * log_a, 0)
         return sum_to(ga, a.shape), sum_to(gb, b.shape)
+
+
+def _integer_power(xp, a, b):
+    """a ** b for integers with some b < 0, as PyTorch computes it (NumPy refuses): a negative
+    power truncates to 0, except 1 ** b = 1 and (-1) ** b = +-1 by the parity of b."""
+    negative = b < 0
+    power = a ** xp.where(negative, 0, b)
+    unit_power = xp.where(a == 1, 1, xp.where(a == -1, 1 - 2 * (b & 1), 0))
+    return xp.where(negative, unit_power, power).astype(power.dtype, copy=False)
 
 
 class Exp(Function):
