@@ -159,12 +159,23 @@ def agrees_with_numpy(what, numpy_call, our_call, inputs, check_error):
     check_backward(got, inputs)
 
 # --- binary elementwise ops ----------------------------------------------------------------------
+def power_as_pytorch(a, b):
+    """NumPy's power, except an integer's negative integer power, which NumPy refuses and
+    PyTorch truncates: 1 for base 1, +-1 for base -1, else 0."""
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu" or not (np.asarray(b) < 0).any():
+        return np.power(a, b)
+    truncated = np.vectorize(lambda x, y: 1 if x == 1 else (-1) ** (-y) if x == -1 else 0,
+                             otypes=[np.int64])
+    power = np.power(a, np.maximum(b, 0))
+    return np.where(b < 0, truncated(a, b), power).astype(power.dtype)
+
+
 BINARY = {
     "add": (lambda a, b: a + b, np.add),
     "sub": (lambda a, b: a - b, np.subtract),
     "mul": (lambda a, b: a * b, np.multiply),
     "div": (lambda a, b: a / b, np.divide),
-    "pow": (lambda a, b: a ** b, np.power),
+    "pow": (lambda a, b: a ** b, power_as_pytorch),
 }
 
 

@@ -147,6 +147,20 @@ def test_a_size_is_sizes_where_a_tuple_is_data_as_pytorch():
         np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
+def test_a_size_prints_slices_and_adds_as_pytorch():
+    ours, theirs = ts.zeros(2, 3, 4).shape, torch.zeros(2, 3, 4).shape
+    assert repr(ours) == repr(theirs).replace("torch", "tinyseq") == "tinyseq.Size([2, 3, 4])"
+    assert str(ours[1:]) == "tinyseq.Size([3, 4])" and ours[-1] == 4
+    for result, reference in ((ours[1:], theirs[1:]), (ours + (5,), theirs + (5,)),
+                              ((1,) + ours, (1,) + theirs), (ours[:1] * 2, theirs[:1] * 2)):
+        assert type(result).__name__ == type(reference).__name__ == "Size"
+        assert tuple(result) == tuple(reference)
+    for framework_shape in (ours, theirs):
+        with pytest.raises(TypeError):
+            [1] + framework_shape
+    assert ours == (2, 3, 4) and hash(ours) == hash((2, 3, 4))
+
+
 @pytest.mark.parametrize("call", [lambda m: m.Tensor(2.0), lambda m: m.Tensor(True),
                                   lambda m: m.Tensor(np.float64(2.0)),
                                   lambda m: m.FloatTensor(2.5), lambda m: m.ones(2).new(2.0)])

@@ -111,9 +111,30 @@ def as_array(data, dtype, op):
 
 class Size(tuple):
     """A tensor's shape, as ``torch.Size``: a tuple of ints that the legacy constructors
-    (``ts.Tensor(x.size())``, ``x.new(x.shape)``) read as sizes, where a plain tuple is data."""
+    (``ts.Tensor(x.size())``, ``x.new(x.shape)``) read as sizes, where a plain tuple is data.
+    Prints as PyTorch's does: ``tinyseq.Size([2, 3])``."""
 
     __slots__ = ()
+
+    def __repr__(self):
+        return f"tinyseq.Size({list(self)})"
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
+
+    def __mul__(self, times):
+        return Size(tuple.__mul__(self, times))
+
+    __rmul__ = __mul__
 
 
 def shape_arg(shape):
