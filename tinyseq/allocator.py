@@ -13,7 +13,6 @@ Where the user set ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_MMAP_THRESHOLD_`` (gli
 switches), their values stay; where malloc is not glibc's (macOS, musl), nothing changes.
 """
 import ctypes
-import ctypes.util
 import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3     # glibc's mallopt parameters (malloc.h)
@@ -26,7 +25,7 @@ def keep_freed_memory():
     if any(name in os.environ for name in USER_SWITCHES):
         return False
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+        mallopt = ctypes.CDLL(None).mallopt       # the C library the interpreter runs on
     except (OSError, AttributeError):
         return False
     return bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
