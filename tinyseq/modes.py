@@ -107,7 +107,7 @@ class set_grad_enabled:
         _set_grad_enabled(self._previous)
 
 
-class inference_mode(ContextDecorator):
+class inference_mode(no_grad):
     """As ``torch.inference_mode(mode=True)``: grad mode off inside, or on with ``mode=False``
     (as PyTorch's, even inside no_grad). tinyseq has no separate inference tensors, so it is
     ``no_grad`` otherwise. ``@inference_mode`` decorates without parentheses too."""
@@ -128,9 +128,6 @@ class inference_mode(ContextDecorator):
     def __enter__(self):
         self._previous = state.grad_enabled
         _set_grad_enabled(not self.mode)
-
-    def __exit__(self, *exc):
-        _set_grad_enabled(self._previous)
 
 
 def is_grad_enabled():
