@@ -743,8 +743,6 @@ def as_operand(value, like, op):
     if isinstance(value, Tensor):
         return value
     xp = device_of_type[type(like.array)].xp
-    if type(value) is float and like.array.dtype.kind == "f":   # the most common case, first
-        return Tensor.from_array(xp.asarray(value, dtype=like.array.dtype), False)
     if isinstance(value, (int, float)) and not isinstance(value, builtins.bool):
         dtype = like.array.dtype if like.array.dtype.kind == "f" else None
         if dtype is None and isinstance(value, float):
