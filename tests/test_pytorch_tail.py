@@ -1091,6 +1091,21 @@ def test_integer_powers_with_negative_exponents_match_pytorch():
         ts.tensor([2]) ** -1                           # a number exponent: PyTorch refuses too
 
 
+def test_refused_addcdiv_and_lerp_name_the_dtypes_and_change_nothing():
+    ints, floats = ts.tensor([[4, 6]]), ts.tensor([[1.0, 2.0]])
+    with pytest.raises(RuntimeError, match=r"addcdiv: integer division is not supported.*"
+                                           r"tensor1 int64, tensor2 int64"):
+        floats.addcdiv_(ints, ints)
+    with pytest.raises(RuntimeError, match=r"lerp: expected dtype float32 for end but "
+                                           r"got dtype float64"):
+        floats.lerp_(floats.double(), 0.5)
+    with pytest.raises(RuntimeError, match="lerp: not implemented for int64"):
+        ints.lerp_(ints, 0.5)
+    np.testing.assert_array_equal(floats.numpy(), [[1.0, 2.0]])
+    np.testing.assert_array_equal(ints.numpy(), [[4, 6]])
+    assert floats._version == 0 and ints._version == 0
+
+
 def test_arithmetic_functions_differentiate_and_need_a_tensor():
     a, b = leaf(values(2, 3)), leaf(values(2, 3) + 3.0)
     gradcheck(lambda a, b: ts.add(a, b, alpha=-2.5), [a, b])
