@@ -201,7 +201,7 @@ class Trace(Observer):
         record.grad_norm = _norm(grad)
         norms = {None: record.grad_norm, "h": _norm(grad[0])}
         if node.step_kind == "lstm_step":
-            norms["c"] = _norm(_cell_state_grad(node, time_step, grad))
+            norms["c"] = _norm(node.cell_state_grad(time_step, grad))
         parts = self._state_parts.setdefault((record.module_path, node.label), {})
         parts[record.time_step] = norms
 
@@ -657,17 +657,6 @@ def gradient_flow(loss_fn, weight):
                 continue
             flow[f"{state_name}_grad_norms"] = [norms.get(t, 0.0) for t in steps]
     return flow
-
-
-def _cell_state_grad(node, time_step, grad):
-    """dL/dc_t of a fused LSTM layer from the gradient ``grad`` = (dL/dh_t, dL/dc_t from step
-    t+1 on) that reaches step t: c_t also feeds h_t = o_t tanh(c_t). Read before step t's
-    backward overwrites the gate activations it saved."""
-    xp = backend.device_of(grad).xp
-    activations, cells = node.saved[0], node.saved[1]
-    d_h = grad[0] if node.masks is None else grad[0] * node.masks[time_step]
-    tanh_c = xp.tanh(cells[time_step])
-    return grad[1] + d_h * activations[3, time_step] * (1 - tanh_c * tanh_c)
 
 
 def _step_rows(rows, lead, axis, k):

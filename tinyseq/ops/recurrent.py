@@ -9,10 +9,12 @@ them as (G, H, D) stacks. Each cell's math is a class with two methods on raw ar
 time step:
 
     forward(xp, act, h_gates, state, new_state)
-        ``act`` holds x_gates = W_ih x_t + b_ih on entry and the gate activations on exit;
-        h_gates = W_hh h_{t-1} (+ b_hh), a scratch buffer the math may overwrite; writes the
-        new state into ``new_state`` and returns what backward needs besides ``act`` and
-        ``state``.
+        writes the gate activations into ``act`` and the new state into ``new_state``, and
+        returns what backward needs besides ``act`` and ``state``. ``h_gates`` is a scratch
+        buffer the math may overwrite. For an additive math (RNN, LSTM) it holds the whole
+        pre-activation W_ih x_t + W_hh h_{t-1} + b, the layer's one product per step; for the
+        GRU it holds W_hh h_{t-1} + b_hh, and ``act`` holds x_gates = W_ih x_t + b_ih on
+        entry.
     prepare_backward(xp, acts, prev_states, new_states, saved)
         before backward runs a block of k steps ((G, k, B, H) and (S, k, B, H) slices of the
         layer's buffers, ``saved`` the k forwards' returns): each step's ``saved`` for
@@ -21,7 +23,8 @@ time step:
     backward(xp, grad_new, act, saved, state, grad_prev, grad_h_gates)
         from grad_new = dL/d new_state: overwrites ``act`` with dL/d x_gates, writes
         dL/d h_gates into ``grad_h_gates`` and into ``grad_prev`` the gradient of the previous
-        state through the paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h).
+        state through the paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h);
+        an additive math leaves grad_prev[0], h's, to the layer.
 
 ``gate_scale`` (LSTM: 1/2 for the sigmoid gates, 1 for the cell candidate) scales each gate's
 pre-activation on NumPy: the layer folds it into its copies of the weights and bias (exact,
@@ -42,8 +45,12 @@ formulas, one pass. Kernel parameters avoid the names CuPy reserves (``i``, ``n`
 kernels write sigmoid as 1 / (1 + exp(-x)) with no double-precision literal, so float32 math
 stays float32 on the GPU (exp overflowing to inf still gives 0).
 
-``additive`` maths (RNN, LSTM) see only x_gates + h_gates: there b_hh folds into x_gates and
-dL/d h_gates is dL/d x_gates, one array. ``RecurrentLayer`` runs all steps of one layer
+``additive`` maths (RNN, LSTM) see only the sum x_gates + h_gates. The layer then gets it as
+one product per step, [h_{t-1}, x_t, 1] times the weights [W_hh, W_ih, b_ih + b_hh] stacked
+(no separate input projection to add in, and the weight gradients one product over all
+steps); dL/d h_gates is dL/d x_gates, one array, and h_{t-1} reaches the new state through
+W_hh only, so that the layer writes dL/d h_{t-1} = dL/d h_gates W_hh straight into
+grad_prev[0]. ``RecurrentLayer`` runs all steps of one layer
 direction as one op (the input projection and the weight gradients as one product per gate
 over all steps). Observers (a trace, anomaly mode) see its time steps all the same: it says
 which steps it runs, and its backward reports each step's state gradient and each step's share
@@ -51,6 +58,7 @@ of the weight gradients, computed from the buffers it holds only when someone as
 """
 import functools
 
+from .. import backend
 from ..autograd import Function
 from ..observers import report_values
 from .elementwise import stable_sigmoid
@@ -79,32 +87,28 @@ def _compiles_kernels(xp):
 
 
 class RNNMath:
-    """h_t = f(x_gates + h_gates), f = tanh or relu"""
+    """h_t = f(W_ih x_t + W_hh h_{t-1} + b), f = tanh or relu"""
     additive = True
     gates, state_size = 1, 1
     gate_names = ()
     gate_scale = None
     forward_kernels = {
-        "tanh": ("T h_a, T a", "T h", "h = tanh(a + h_a);", "tinyseq_rnn_tanh_forward"),
-        "relu": ("T h_a, T a", "T h", "h = (a + h_a > 0) * (a + h_a);",
-                 "tinyseq_rnn_relu_forward")}
+        "tanh": ("T a", "T h", "h = tanh(a);", "tinyseq_rnn_tanh_forward"),
+        "relu": ("T a", "T h", "h = (a > 0) * a;", "tinyseq_rnn_relu_forward")}
     backward_kernels = {
-        "tanh": ("T d_h, T h", "T a, T d_h_prev", "a = d_h * (1 - h * h); d_h_prev = 0;",
-                 "tinyseq_rnn_tanh_backward"),
-        "relu": ("T d_h, T h", "T a, T d_h_prev", "a = d_h * (h > 0); d_h_prev = 0;",
-                 "tinyseq_rnn_relu_backward")}
+        "tanh": ("T d_h, T h", "T a", "a = d_h * (1 - h * h);", "tinyseq_rnn_tanh_backward"),
+        "relu": ("T d_h, T h", "T a", "a = d_h * (h > 0);", "tinyseq_rnn_relu_backward")}
 
     def __init__(self, nonlinearity="tanh"):
         self.nonlinearity = nonlinearity
 
     def forward(self, xp, act, h_gates, state, new_state):
         if _compiles_kernels(xp):
-            _kernel(xp, self.forward_kernels[self.nonlinearity])(h_gates[0], act[0], new_state[0])
+            _kernel(xp, self.forward_kernels[self.nonlinearity])(h_gates[0], new_state[0])
             return new_state
-        act += h_gates
-        if self.nonlinearity == "tanh":
-            return xp.tanh(act, out=new_state)
-        return xp.maximum(act, 0, out=new_state)
+        if self.nonlinearity == "tanh":                # act is backward's buffer only
+            return xp.tanh(h_gates, out=new_state)
+        return xp.maximum(h_gates, 0, out=new_state)
 
     def prepare_backward(self, xp, acts, prev_states, new_states, saved):
         """Backward reads each step's h (``saved``) as it is."""
@@ -112,14 +116,12 @@ class RNNMath:
 
     def backward(self, xp, grad_new, act, h, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
-            _kernel(xp, self.backward_kernels[self.nonlinearity])(grad_new[0], h[0], act[0],
-                                                                  grad_prev[0])
+            _kernel(xp, self.backward_kernels[self.nonlinearity])(grad_new[0], h[0], act[0])
             return
         if self.nonlinearity == "tanh":                # tanh' = 1 - h^2
             act[...] = grad_new * (1 - h * h)          # into the layer's buffer, as the gates'
         else:                                          # gradients
             xp.multiply(grad_new, h > 0, out=act)
-        grad_prev[...] = 0
 
 
 class LSTMMath:
@@ -132,19 +134,18 @@ class LSTMMath:
 
     forward_kernel = ("T h_i, T h_f, T h_g, T h_o, T c_prev",
                       "T gate_i, T gate_f, T gate_g, T gate_o, T c, T h", """
-        gate_i = 1 / (1 + exp(-(gate_i + h_i)));
-        gate_f = 1 / (1 + exp(-(gate_f + h_f)));
-        gate_g = tanh(gate_g + h_g);
-        gate_o = 1 / (1 + exp(-(gate_o + h_o)));
+        gate_i = 1 / (1 + exp(-h_i));
+        gate_f = 1 / (1 + exp(-h_f));
+        gate_g = tanh(h_g);
+        gate_o = 1 / (1 + exp(-h_o));
         c = gate_f * c_prev + gate_i * gate_g;
         h = gate_o * tanh(c);
     """, "tinyseq_lstm_forward")
     backward_kernel = ("T d_h, T d_c_next, T c, T c_prev",
-                       "T gate_i, T gate_f, T gate_g, T gate_o, T d_h_prev, T d_c_prev", """
+                       "T gate_i, T gate_f, T gate_g, T gate_o, T d_c_prev", """
         T tanh_c = tanh(c);
         T d_c = d_h * gate_o * (1 - tanh_c * tanh_c) + d_c_next;
         d_c_prev = d_c * gate_f;
-        d_h_prev = 0;
         gate_o = d_h * tanh_c * gate_o * (1 - gate_o);
         gate_f = d_c * c_prev * gate_f * (1 - gate_f);
         T d_i = d_c * gate_g * gate_i * (1 - gate_i);
@@ -157,12 +158,11 @@ class LSTMMath:
             _kernel(xp, self.forward_kernel)(*h_gates, state[1], *act, new_state[1], new_state[0])
             return new_state[1]
         # The gates are computed in h_gates, the layer's contiguous scratch (NumPy's calls on
-        # act, a strided slice of the layer's buffer, cost two to three times as much), and
-        # copied into act once; h and c go into the layer's buffers (backward reads all three).
-        # The sigmoid gates' pre-activations arrive halved (gate_scale), so that one tanh
-        # covers all four gates: sigmoid(x) = (1 + tanh(x / 2)) / 2
+        # act, a strided slice of the layer's buffer, cost more), and copied into act once;
+        # h and c go into the layer's buffers (backward reads all three). The sigmoid gates'
+        # pre-activations arrive halved (gate_scale), so that one tanh covers all four gates:
+        # sigmoid(x) = (1 + tanh(x / 2)) / 2
         gates = h_gates
-        gates += act
         xp.tanh(gates, out=gates)
         input_gate, forget_gate, cell_candidate, output_gate = gates
         half = xp.asarray(0.5, dtype=gates.dtype)     # NumPy takes a 0-d array faster than 0.5
@@ -174,47 +174,49 @@ class LSTMMath:
         c_prev = state[1]
         xp.multiply(forget_gate, c_prev, out=c)
         c += input_gate * cell_candidate
-        xp.multiply(output_gate, xp.tanh(c), out=h)
-        return c                         # backward recomputes tanh(c), a block of steps at once
+        tanh_c = xp.tanh(c)
+        xp.multiply(output_gate, tanh_c, out=h)
+        return tanh_c                                 # backward's factors need it
 
     def prepare_backward(self, xp, acts, prev_states, new_states, saved):
-        """For a block of k steps (acts (4, k, B, H), states (2, k, B, H)), the factors of
-        backward's formulas that no gradient enters, one call per formula for the whole block:
+        """For a block of k steps (acts (4, k, B, H), states (2, k, B, H), ``saved`` the k
+        steps' tanh(c)), the factors of backward's formulas that no gradient enters, one call
+        per formula for the whole block:
 
             grad_c = grad_h * dc_dh + grad_c_next,   dc_dh = o * (1 - tanh(c)^2)
             d_i = grad_c * g * i (1 - i),    d_f = grad_c * c_prev * f (1 - f),
             d_g = grad_c * i * (1 - g^2),    d_o = grad_h * tanh(c) * o (1 - o)
             grad_c_prev = grad_c * f
 
-        Returns each step's (dc_dh, d_i / grad_c, d_f / grad_c, d_g / grad_c, d_o / grad_h)."""
+        Returns each step's (dc_dh, (d_i, d_f, d_g) / grad_c stacked (3, B, H), d_o / grad_h):
+        backward then gets the three gates that grad_c enters in one call."""
         if _compiles_kernels(xp):
             return saved
         input_gate, forget_gate, cell_candidate, output_gate = acts
-        c_prev, c = prev_states[1], new_states[1]
-        tanh_c = xp.tanh(c)
-        dc_dh = output_gate * (1 - tanh_c * tanh_c)
-        input_factor = cell_candidate * input_gate * (1 - input_gate)
-        forget_factor = c_prev * forget_gate * (1 - forget_gate)
-        candidate_factor = input_gate * (1 - cell_candidate * cell_candidate)
-        output_factor = tanh_c * output_gate * (1 - output_gate)
-        return list(zip(dc_dh, input_factor, forget_factor, candidate_factor, output_factor))
+        c_prev, h = prev_states[1], new_states[0]
+        tanh_c = xp.stack(saved)
+        dc_dh = output_gate - h * tanh_c                 # o (1 - tanh(c)^2), as h = o tanh(c)
+        cell_factors = xp.empty_like(acts[:3])
+        xp.multiply(cell_candidate * input_gate, 1 - input_gate, out=cell_factors[0])
+        xp.multiply(c_prev * forget_gate, 1 - forget_gate, out=cell_factors[1])
+        xp.multiply(input_gate, 1 - cell_candidate * cell_candidate, out=cell_factors[2])
+        output_factor = h * (1 - output_gate)            # tanh(c) o (1 - o)
+        return list(zip(dc_dh, cell_factors.swapaxes(0, 1), output_factor))
 
     def backward(self, xp, grad_new, act, saved, state, grad_prev, grad_h_gates):
         if _compiles_kernels(xp):
             _kernel(xp, self.backward_kernel)(grad_new[0], grad_new[1], saved, state[1], *act,
-                                              *grad_prev)
+                                              grad_prev[1])
             return
-        dc_dh, input_factor, forget_factor, candidate_factor, output_factor = saved
+        dc_dh, cell_factors, output_factor = saved
         forget_gate = act[1]
         grad_h, grad_c_next = grad_new
-        grad_c = grad_h * dc_dh + grad_c_next
-        grad_prev[0] = 0                               # h_{t-1} reaches the gates through W_hh only
+        grad_c = grad_h * dc_dh
+        grad_c += grad_c_next
         xp.multiply(grad_c, forget_gate, out=grad_prev[1])
         # each gate's gradient replaces the gate in the layer's buffer (the weight gradients
-        # are then one product over all steps)
-        xp.multiply(grad_c, input_factor, out=act[0])
-        xp.multiply(grad_c, forget_factor, out=act[1])
-        xp.multiply(grad_c, candidate_factor, out=act[2])
+        # are then one product over all steps); h_{t-1} reaches the gates through W_hh only
+        xp.multiply(grad_c, cell_factors, out=act[:3])
         xp.multiply(grad_h, output_factor, out=act[3])
 
 
@@ -311,16 +313,30 @@ def _weight_grad(xp, d_gates, inputs):
     return xp.matmul(d_gates.transpose(0, 2, 1), inputs).reshape(gates * hidden, inputs.shape[1])
 
 
-def _bias_grad(d_gates):
-    """db = d_gates summed over the batch, for d_gates (G, B, H): (G*H,), the bias's layout."""
-    return d_gates.sum(axis=1).reshape(-1)
+def _bias_grad(xp, d_gates):
+    """db = d_gates summed over the rows, for d_gates (G, N, H): (G*H,), the bias's layout. The
+    sum is a product with a row of ones: NumPy sums a middle axis five times slower."""
+    ones = xp.ones(d_gates.shape[1], dtype=d_gates.dtype)
+    return xp.matmul(ones, d_gates).reshape(-1)
 
 
-def _forward_step(xp, math, act, prev, new, weight_t, h_bias, h_gates, mask):
-    """One time step of either op: h_gates = W_hh h_{t-1} (+ b_hh), gate k from the block
-    weight_t[k] = W_k^T, written into ``h_gates``; then the cell math into ``new``. Rows whose
-    sequence has ended (``mask`` False) keep ``prev``. Returns what the math's backward needs."""
-    xp.matmul(prev[0], weight_t, out=h_gates)
+def _joint_weight(xp, weight_hh, weight_ih, bias, scale):
+    """The weights of an additive cell's one product per step: gate k's block
+    [W_hh_k, W_ih_k, b_k]^T, (G, H + D (+ 1), H), times the gate's ``scale`` if given."""
+    gates = scale.shape[0] if scale is not None else weight_hh.shape[0] // weight_hh.shape[1]
+    blocks = [_gate_stack(weight_hh, gates), _gate_stack(weight_ih, gates)]
+    if bias is not None:
+        blocks.append(bias.reshape(gates, -1, 1))
+    joint = xp.concatenate(blocks, axis=2).transpose(0, 2, 1)
+    return xp.ascontiguousarray(joint if scale is None else joint * scale)
+
+
+def _forward_step(xp, math, act, prev, new, product_input, weight_t, h_bias, h_gates, mask):
+    """One time step of either op: h_gates = product_input times each gate's block weight_t[k],
+    written into ``h_gates`` (plus b_hh for the GRU); then the cell math into ``new``. Rows
+    whose sequence has ended (``mask`` False) keep ``prev``. Returns what the math's backward
+    needs."""
+    xp.matmul(product_input, weight_t, out=h_gates)
     if h_bias is not None:
         h_gates += h_bias
     saved = math.forward(xp, act, h_gates, prev, new)
@@ -336,7 +352,11 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
     d_new = d_state if mask is None else d_state * mask
     math.backward(xp, d_new, act, saved, prev, d_prev, d_h_gates)
     gates, batch, hidden = d_h_gates.shape             # sum_k dh_gates[k] W_k, one product of
-    d_prev[0] += d_h_gates.transpose(1, 0, 2).reshape(batch, gates * hidden) @ weight_hh  # (B, G*H)
+    d_h_rows = d_h_gates.transpose(1, 0, 2).reshape(batch, gates * hidden)     # (B, G*H) rows
+    if math.additive:
+        xp.matmul(d_h_rows, weight_hh, out=d_prev[0])
+    else:
+        d_prev[0] += d_h_rows @ weight_hh
     if mask is not None:
         d_prev += d_state
         d_prev -= d_new
@@ -344,7 +364,7 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
 
 # Backward prepares its local derivatives a block of steps at a time, each block about this
 # many elements per gate: few calls for small layers, cache-sized arrays for large ones
-_BLOCK_SIZE = 1 << 14
+_BLOCK_SIZE = 1 << 16
 
 
 def _blocks(steps, size, descending):
@@ -392,23 +412,31 @@ class RecurrentLayer(Function):
         return list(range(steps - 1, -1, -1) if self.reverse else range(steps))
 
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
-        steps, batch = x.shape[:2]
+        steps, batch, features = x.shape
         gates, hidden = self.math.gates, weight_hh.shape[1]
-        weight_t = xp.ascontiguousarray(_gate_stack(weight_hh, gates).transpose(0, 2, 1))
-        scale = None if _compiles_kernels(xp) else self.math.gate_scale
-        projection = weight_ih
-        if scale is not None:                          # exact: the scales are powers of two
-            scale = xp.asarray(scale, dtype=weight_ih.dtype).reshape(gates, 1, 1)
-            projection = (_gate_stack(weight_ih, gates) * scale).reshape(weight_ih.shape)
-            weight_t = weight_t * scale                # a copy: weight_t is W_hh itself when H is 1
-        acts = _gate_products(xp, rows(x), projection, gates).reshape(gates, steps, batch, hidden)
-        h_bias = None
-        if bias_ih is not None and self.math.additive:
-            bias = (bias_ih + bias_hh).reshape(gates, 1, hidden)
-            acts += (bias if scale is None else bias * scale).reshape(gates, 1, 1, hidden)
-        elif bias_ih is not None:
-            acts += bias_ih.reshape(gates, 1, 1, hidden)
-            h_bias = bias_hh.reshape(gates, 1, hidden)
+        if self.math.additive:
+            # every step's product input [h_{t-1}, x_t, 1]: x and the ones now, h as it comes
+            bias = None if bias_ih is None else bias_ih + bias_hh
+            step_inputs = xp.empty((steps, batch, hidden + features + (bias is not None)),
+                                   dtype=x.dtype)
+            step_inputs[:, :, hidden:hidden + features] = x
+            if bias is not None:
+                step_inputs[:, :, -1] = 1
+            scale = None if _compiles_kernels(xp) else self.math.gate_scale
+            if scale is not None:                      # exact: the scales are powers of two
+                scale = xp.asarray(scale, dtype=x.dtype).reshape(gates, 1, 1)
+            weight_t = _joint_weight(xp, weight_hh, weight_ih, bias, scale)
+            acts = xp.empty((gates, steps, batch, hidden), dtype=x.dtype)
+            h_bias = None
+        else:
+            step_inputs = None
+            weight_t = xp.ascontiguousarray(_gate_stack(weight_hh, gates).transpose(0, 2, 1))
+            acts = _gate_products(xp, rows(x), weight_ih, gates).reshape(gates, steps, batch,
+                                                                         hidden)
+            h_bias = None
+            if bias_ih is not None:
+                acts += bias_ih.reshape(gates, 1, 1, hidden)
+                h_bias = bias_hh.reshape(gates, 1, hidden)
         # the initial state and the state after every step, in time order: states[:, t + 1]
         # follows states[:, t] (reversed: states[:, t] follows states[:, t + 1], the initial
         # is last)
@@ -419,13 +447,29 @@ class RecurrentLayer(Function):
         for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
             prev, new = ((states[:, t + 1], states[:, t]) if self.reverse
                          else (states[:, t], states[:, t + 1]))
+            if step_inputs is None:
+                product_input = prev[0]
+            else:
+                product_input = step_inputs[t]
+                product_input[:, :hidden] = prev[0]
             mask = None if self.masks is None else self.masks[t]
-            per_step[t] = _forward_step(xp, self.math, acts[:, t], prev, new, weight_t, h_bias,
-                                        h_gates, mask)
-        self.saved = (acts, per_step, states, x, weight_ih, weight_hh)
+            per_step[t] = _forward_step(xp, self.math, acts[:, t], prev, new, product_input,
+                                        weight_t, h_bias, h_gates, mask)
+        self.saved = (acts, per_step, states, x, weight_ih, weight_hh, step_inputs)
         outputs = states[:, :steps] if self.reverse else states[:, 1:]
         report_values(self.label, lambda: self._values(acts, outputs))
         return outputs
+
+    def cell_state_grad(self, time_step, grad):
+        """dL/dc_t of an LSTM layer from the gradient ``grad`` = (dL/dh_t, dL/dc_t from step
+        t + 1 on) that reaches step t: c_t also feeds h_t = o_t tanh(c_t). For observers, before
+        step t's backward overwrites the gate activations."""
+        acts, states = self.saved[0], self.saved[2]
+        xp = backend.device_of(grad).xp
+        c = states[1, time_step if self.reverse else time_step + 1]
+        d_h = grad[0] if self.masks is None else grad[0] * self.masks[time_step]
+        tanh_c = xp.tanh(c)
+        return grad[1] + d_h * acts[3, time_step] * (1 - tanh_c * tanh_c)
 
     def _values(self, acts, outputs):
         """The states and gate activations of every step, (T, B, H) each, in time order
@@ -435,7 +479,7 @@ class RecurrentLayer(Function):
         return values
 
     def backward(self, xp, g_states, retain_graph=False, observers=()):
-        acts, per_step, states, x, weight_ih, weight_hh = self.saved
+        acts, per_step, states, x, weight_ih, weight_hh, step_inputs = self.saved
         if retain_graph:                               # a later backward needs the activations
             acts = acts.copy()
         steps = x.shape[0]
@@ -460,19 +504,27 @@ class RecurrentLayer(Function):
         if observers:
             self._report_contributions(xp, observers, acts, d_h_all, states, x)
         needs = [t.requires_grad for t in self.inputs]
-        gates, n_rows = acts.shape[0], steps * x.shape[1]
-        d_x_gates = acts.reshape(gates, n_rows, acts.shape[-1])      # sizes, not -1: a batch
-        d_h_gates = d_h_all.reshape(gates, n_rows, d_h_all.shape[-1])  # of 0 has no rows
-        h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
+        gates, hidden, features = acts.shape[0], acts.shape[-1], x.shape[2]
+        n_rows = steps * x.shape[1]
+        d_x_gates = acts.reshape(gates, n_rows, hidden)     # sizes, not -1: a batch of 0 has
         grads = [_input_grad(d_x_gates, weight_ih).reshape(x.shape) if needs[0] else None,
-                 d_state,
-                 _weight_grad(xp, d_x_gates, rows(x)) if needs[2] else None,
-                 _weight_grad(xp, d_h_gates, h_prev) if needs[3] else None]
-        if len(needs) == 6:
-            d_bias_ih = _bias_grad(d_x_gates)
-            grads.append(d_bias_ih)
-            grads.append(d_bias_ih.copy() if self.math.additive else _bias_grad(d_h_gates))
-        return tuple(grads)
+                 d_state]                                   # no rows
+        if step_inputs is not None and any(needs[2:]):
+            # one product for all weights: [dW_hh, dW_ih, db] = d_gates^T [h_{t-1}, x_t, 1]
+            joint = _weight_grad(xp, d_x_gates, rows(step_inputs))
+            grads += [xp.ascontiguousarray(joint[:, hidden:hidden + features]),
+                      xp.ascontiguousarray(joint[:, :hidden])]
+            if len(needs) == 6:
+                grads += [joint[:, -1].copy(), joint[:, -1].copy()]
+        elif step_inputs is None:
+            d_h_gates = d_h_all.reshape(gates, n_rows, hidden)
+            h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
+            grads += [_weight_grad(xp, d_x_gates, rows(x)) if needs[2] else None,
+                      _weight_grad(xp, d_h_gates, h_prev) if needs[3] else None]
+            if len(needs) == 6:
+                grads += [_bias_grad(xp, d_x_gates) if needs[4] else None,
+                          _bias_grad(xp, d_h_gates) if needs[5] else None]
+        return tuple(g if need else None for g, need in zip(grads, needs))
 
     def _report_contributions(self, xp, observers, d_x_gates, d_h_gates, states, x):
         """Tell observers each step's share of the weight gradients: dW_ih|t = dx_gates_t^T x_t,
@@ -483,8 +535,8 @@ class RecurrentLayer(Function):
             shares = [(2, functools.partial(_weight_grad, xp, d_x_gates[:, t], x[t])),
                       (3, functools.partial(_weight_grad, xp, d_h_gates[:, t], h_prev[t]))]
             if len(self.inputs) == 6:
-                shares += [(4, functools.partial(_bias_grad, d_x_gates[:, t])),
-                           (5, functools.partial(_bias_grad, d_h_gates[:, t]))]
+                shares += [(4, functools.partial(_bias_grad, xp, d_x_gates[:, t])),
+                           (5, functools.partial(_bias_grad, xp, d_h_gates[:, t]))]
             for observer in observers:
                 for input_index, compute in shares:
                     observer.step_contribution(self, input_index, t, compute)

@@ -1,6 +1,7 @@
 """The Optimizer base class: parameter groups, per-parameter state and their state dict, in
 PyTorch's layout; one validation shared by the constructor and ``load_state_dict``."""
 from .. import backend, checks
+from ..autograd import version_counter
 from ..modes import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -210,11 +211,11 @@ def _describe(value):
 
 
 def add_to_parameter(p, update):
-    """p += update in place, through the public in-place method: the parameter's version
-    counter counts the change, so a backward through a graph that saved the old value
-    raises instead of using the new one."""
-    with no_grad():
-        p.add_(Tensor.from_array(backend.device_of(p.array).xp.asarray(update), False))
+    """p += update, written into the parameter's array (views and ``.data`` see it) as
+    ``p.add_`` under no_grad writes it: the version counter counts the change, so a backward
+    through a graph that saved the old value raises instead of using the new one."""
+    backend.device_of(p.array).xp.add(p.array, update, out=p.array)
+    version_counter(p).value += 1
 
 
 def scale_parameter(p, factor):
