@@ -26,6 +26,12 @@ time step:
         state through the paths that bypass W_hh h_{t-1} (the LSTM's cell c, the GRU's z * h);
         an additive math leaves grad_prev[0], h's, to the layer.
 
+``gate_names`` lists the gates in the order the layer's buffers hold them; ``gate_order`` is
+the place of each in PyTorch's weights (the layer reorders its copies of the weights and the
+weight gradients to match). The LSTM holds them as o, i, f, g (PyTorch's i, f, g, o): its
+three sigmoid gates are then one block for forward, and the three that grad_c enters one block
+for backward.
+
 ``gate_scale`` (LSTM: 1/2 for the sigmoid gates, 1 for the cell candidate) scales each gate's
 pre-activation on NumPy: the layer folds it into its copies of the weights and bias (exact,
 the scales being powers of two), so that one tanh call covers all four gates,
@@ -90,7 +96,7 @@ class RNNMath:
     """h_t = f(W_ih x_t + W_hh h_{t-1} + b), f = tanh or relu"""
     additive = True
     gates, state_size = 1, 1
-    gate_names = ()
+    gate_names, gate_order = (), (0,)
     gate_scale = None
     forward_kernels = {
         "tanh": ("T a", "T h", "h = tanh(a);", "tinyseq_rnn_tanh_forward"),
@@ -129,11 +135,11 @@ class LSTMMath:
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t);  state = (h_t, c_t)"""
     additive = True
     gates, state_size = 4, 2
-    gate_names = ("i", "f", "g", "o")
-    gate_scale = (0.5, 0.5, 1.0, 0.5)    # NumPy's forward takes the sigmoid gates' x / 2
+    gate_names, gate_order = ("o", "i", "f", "g"), (3, 0, 1, 2)
+    gate_scale = (0.5, 0.5, 0.5, 1.0)    # NumPy's forward takes the sigmoid gates' x / 2
 
-    forward_kernel = ("T h_i, T h_f, T h_g, T h_o, T c_prev",
-                      "T gate_i, T gate_f, T gate_g, T gate_o, T c, T h", """
+    forward_kernel = ("T h_o, T h_i, T h_f, T h_g, T c_prev",
+                      "T gate_o, T gate_i, T gate_f, T gate_g, T c, T h", """
         gate_i = 1 / (1 + exp(-h_i));
         gate_f = 1 / (1 + exp(-h_f));
         gate_g = tanh(h_g);
@@ -142,7 +148,7 @@ class LSTMMath:
         h = gate_o * tanh(c);
     """, "tinyseq_lstm_forward")
     backward_kernel = ("T d_h, T d_c_next, T c, T c_prev",
-                       "T gate_i, T gate_f, T gate_g, T gate_o, T d_c_prev", """
+                       "T gate_o, T gate_i, T gate_f, T gate_g, T d_c_prev", """
         T tanh_c = tanh(c);
         T d_c = d_h * gate_o * (1 - tanh_c * tanh_c) + d_c_next;
         d_c_prev = d_c * gate_f;
@@ -164,12 +170,12 @@ class LSTMMath:
         # sigmoid(x) = (1 + tanh(x / 2)) / 2
         gates = h_gates
         xp.tanh(gates, out=gates)
-        input_gate, forget_gate, cell_candidate, output_gate = gates
+        sigmoid_gates = gates[:3]                      # o, i, f
         half = xp.asarray(0.5, dtype=gates.dtype)     # NumPy takes a 0-d array faster than 0.5
-        for sigmoid_gates in (gates[:2], output_gate):
-            sigmoid_gates *= half
-            sigmoid_gates += half
+        sigmoid_gates *= half
+        sigmoid_gates += half
         act[...] = gates
+        output_gate, input_gate, forget_gate, cell_candidate = gates
         h, c = new_state
         c_prev = state[1]
         xp.multiply(forget_gate, c_prev, out=c)
@@ -179,9 +185,9 @@ class LSTMMath:
         return tanh_c                                 # backward's factors need it
 
     def prepare_backward(self, xp, acts, prev_states, new_states, saved):
-        """For a block of k steps (acts (4, k, B, H), states (2, k, B, H), ``saved`` the k
-        steps' tanh(c)), the factors of backward's formulas that no gradient enters, one call
-        per formula for the whole block:
+        """For a block of k steps (acts (4, k, B, H) as o, i, f, g, states (2, k, B, H),
+        ``saved`` the k steps' tanh(c)), the factors of backward's formulas that no gradient
+        enters, one call per formula for the whole block:
 
             grad_c = grad_h * dc_dh + grad_c_next,   dc_dh = o * (1 - tanh(c)^2)
             d_i = grad_c * g * i (1 - i),    d_f = grad_c * c_prev * f (1 - f),
@@ -192,11 +198,11 @@ class LSTMMath:
         backward then gets the three gates that grad_c enters in one call."""
         if _compiles_kernels(xp):
             return saved
-        input_gate, forget_gate, cell_candidate, output_gate = acts
+        output_gate, input_gate, forget_gate, cell_candidate = acts
         c_prev, h = prev_states[1], new_states[0]
         tanh_c = xp.stack(saved)
         dc_dh = output_gate - h * tanh_c                 # o (1 - tanh(c)^2), as h = o tanh(c)
-        cell_factors = xp.empty_like(acts[:3])
+        cell_factors = xp.empty_like(acts[1:])
         xp.multiply(cell_candidate * input_gate, 1 - input_gate, out=cell_factors[0])
         xp.multiply(c_prev * forget_gate, 1 - forget_gate, out=cell_factors[1])
         xp.multiply(input_gate, 1 - cell_candidate * cell_candidate, out=cell_factors[2])
@@ -209,15 +215,15 @@ class LSTMMath:
                                               grad_prev[1])
             return
         dc_dh, cell_factors, output_factor = saved
-        forget_gate = act[1]
+        forget_gate = act[2]
         grad_h, grad_c_next = grad_new
         grad_c = grad_h * dc_dh
         grad_c += grad_c_next
         xp.multiply(grad_c, forget_gate, out=grad_prev[1])
         # each gate's gradient replaces the gate in the layer's buffer (the weight gradients
         # are then one product over all steps); h_{t-1} reaches the gates through W_hh only
-        xp.multiply(grad_c, cell_factors, out=act[:3])
-        xp.multiply(grad_h, output_factor, out=act[3])
+        xp.multiply(grad_c, cell_factors, out=act[1:])    # i, f and g
+        xp.multiply(grad_h, output_factor, out=act[0])
 
 
 class GRUMath:
@@ -225,7 +231,7 @@ class GRUMath:
     h_t = (1 - z) * n + z * h_{t-1}   (h_n = W_hn h + b_hn: the reset gate scales it whole)"""
     additive = False
     gates, state_size = 3, 1
-    gate_names = ("r", "z", "n")
+    gate_names, gate_order = ("r", "z", "n"), (0, 1, 2)
     gate_scale = None
 
     forward_kernel = ("T h_r, T h_z, T h_n, T h_prev", "T gate_r, T gate_z, T gate_n, T h", """
@@ -291,6 +297,26 @@ class GRUMath:
 def _gate_stack(weight, gates):
     """A (G*H, K) weight viewed as (G, H, K): gate k's rows as block k."""
     return weight.reshape(gates, weight.shape[0] // gates, weight.shape[1])
+
+
+def _in_buffer_order(weight, order):
+    """``weight`` (G*H, ...) with its gate blocks in the order the layer's buffers hold the
+    gates, ``order`` giving each one's place in PyTorch's layout: a copy, or ``weight`` itself
+    when the orders agree."""
+    if list(order) == sorted(order):
+        return weight
+    return weight.reshape((len(order), -1) + weight.shape[1:])[list(order)].reshape(weight.shape)
+
+
+def _in_pytorch_order(grad, order):
+    """A weight gradient (G*H, ...) in the buffers' gate order, put back in PyTorch's."""
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    return _in_buffer_order(grad, inverse)
+
+
+def _computed_in_pytorch_order(compute, order):
+    """compute()'s weight gradient, from the buffers' gate order back in PyTorch's."""
+    return _in_pytorch_order(compute(), order)
 
 
 def _gate_products(xp, inputs, weight, gates):
@@ -414,6 +440,9 @@ class RecurrentLayer(Function):
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         steps, batch, features = x.shape
         gates, hidden = self.math.gates, weight_hh.shape[1]
+        weight_ih, weight_hh, bias_ih, bias_hh = (
+            None if w is None else _in_buffer_order(w, self.math.gate_order)
+            for w in (weight_ih, weight_hh, bias_ih, bias_hh))
         if self.math.additive:
             # every step's product input [h_{t-1}, x_t, 1]: x and the ones now, h as it comes
             bias = None if bias_ih is None else bias_ih + bias_hh
@@ -469,7 +498,8 @@ class RecurrentLayer(Function):
         c = states[1, time_step if self.reverse else time_step + 1]
         d_h = grad[0] if self.masks is None else grad[0] * self.masks[time_step]
         tanh_c = xp.tanh(c)
-        return grad[1] + d_h * acts[3, time_step] * (1 - tanh_c * tanh_c)
+        output_gate = acts[self.math.gate_names.index("o"), time_step]
+        return grad[1] + d_h * output_gate * (1 - tanh_c * tanh_c)
 
     def _values(self, acts, outputs):
         """The states and gate activations of every step, (T, B, H) each, in time order
@@ -524,6 +554,8 @@ class RecurrentLayer(Function):
             if len(needs) == 6:
                 grads += [_bias_grad(xp, d_x_gates) if needs[4] else None,
                           _bias_grad(xp, d_h_gates) if needs[5] else None]
+        grads[2:] = [None if g is None else _in_pytorch_order(g, self.math.gate_order)
+                     for g in grads[2:]]
         return tuple(g if need else None for g, need in zip(grads, needs))
 
     def _report_contributions(self, xp, observers, d_x_gates, d_h_gates, states, x):
@@ -539,4 +571,5 @@ class RecurrentLayer(Function):
                            (5, functools.partial(_bias_grad, xp, d_h_gates[:, t]))]
             for observer in observers:
                 for input_index, compute in shares:
-                    observer.step_contribution(self, input_index, t, compute)
+                    observer.step_contribution(self, input_index, t, functools.partial(
+                        _computed_in_pytorch_order, compute, self.math.gate_order))
