@@ -2,9 +2,9 @@
 
 For each size of recurrent_step.py: the tinyseq fused step (median of ``--steps`` runs), the
 cell math inside it (LSTMMath.forward / backward, timed in place), and the matrix products the
-step performs, replayed alone with NumPy on arrays of the same shapes (the input projection,
-W_hh h_{t-1} and dh W_hh at every step, dW_ih and dW_hh). "rest" is the step minus the two:
-the loss, the engine, bias sums, copies. When PyTorch is installed its nn.LSTM step is timed
+step performs, replayed alone with NumPy on arrays of the same shapes ([h_{t-1}, x_t, 1] times
+the stacked weights and dh W_hh at every step, the weight gradients as one product). "rest"
+is the step minus the two: the loss, the engine, copies, SGD. When PyTorch is installed its nn.LSTM step is timed
 too (same threads), so the products alone can be set against its whole step.
 
     python benchmarks/lstm_profile.py [--sizes M L] [--steps 9]
@@ -36,27 +36,26 @@ def median_ms(function, steps):
 
 
 def products_alone(steps, batch, features, hidden):
-    """The step's matrix products, on random arrays of the same shapes and gate-major layouts."""
+    """The step's matrix products, on random arrays of the same shapes and layouts: forward's
+    [h_{t-1}, x_t, 1] times the stacked weights at every step, backward's dh_gates W_hh at
+    every step, and the weight gradients as one product over all steps."""
     rng = numpy.random.default_rng(0)
-    x = rng.standard_normal((steps * batch, features), dtype=numpy.float32)
-    weight_ih = rng.standard_normal((4, hidden, features), dtype=numpy.float32)
-    weight_hh = rng.standard_normal((4, hidden, hidden), dtype=numpy.float32)
-    h = rng.standard_normal((steps + 1, batch, hidden), dtype=numpy.float32)
+    inputs = hidden + features + 1
+    step_inputs = rng.standard_normal((steps, batch, inputs), dtype=numpy.float32)
+    weight_t = rng.standard_normal((4, inputs, hidden), dtype=numpy.float32)
+    weight_hh = rng.standard_normal((4 * hidden, hidden), dtype=numpy.float32)
     d_gates = rng.standard_normal((4, steps, batch, hidden), dtype=numpy.float32)
-    weight_t = numpy.ascontiguousarray(weight_hh.transpose(0, 2, 1))
-    h_gates = numpy.empty((4, batch, hidden), dtype=numpy.float32)
+    d_rows = rng.standard_normal((batch, 4 * hidden), dtype=numpy.float32)
+    gates = numpy.empty((4, batch, hidden), dtype=numpy.float32)
+    d_h = numpy.empty((batch, hidden), dtype=numpy.float32)
 
     def run():
-        numpy.matmul(x, weight_ih.transpose(0, 2, 1))
         for t in range(steps):
-            numpy.matmul(h[t], weight_t, out=h_gates)
+            numpy.matmul(step_inputs[t], weight_t, out=gates)
         for t in range(steps):
-            d_h = d_gates[0, t] @ weight_hh[0]
-            for k in range(1, 4):
-                d_h += d_gates[k, t] @ weight_hh[k]
-        flat = d_gates.reshape(4, -1, hidden).transpose(0, 2, 1)
-        numpy.matmul(flat, x)
-        numpy.matmul(flat, h[:-1].reshape(-1, hidden))
+            numpy.matmul(d_rows, weight_hh, out=d_h)
+        numpy.matmul(d_gates.reshape(4, -1, hidden).transpose(0, 2, 1),
+                     step_inputs.reshape(-1, inputs))
     return run
 
 

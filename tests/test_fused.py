@@ -35,11 +35,19 @@ def run(mode, impl, config, lengths, traced):
     return arrays, layer, tr
 
 
+# An additive cell's fused layer takes one product per step of [h_{t-1}, x_t, 1] up to a step
+# size, and projects the inputs of all steps at once beyond; both ways are checked at a small
+# size by setting that size to 0
+PRODUCTS = {"joint": recurrent._JOINT_PRODUCT_SIZE, "projected": 0}
+
+
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("config", CONFIGS, ids=["plain", "2-layer-bi", "bi-batch-first", "no-bias"])
 @pytest.mark.parametrize("lengths", [None, [5, 2, 3]], ids=["full", "padded"])
 @pytest.mark.parametrize("traced", [False, True], ids=["untraced", "traced"])
-def test_fused_equals_primitive(float64, mode, config, lengths, traced):
+@pytest.mark.parametrize("products", list(PRODUCTS))
+def test_fused_equals_primitive(float64, monkeypatch, mode, config, lengths, traced, products):
+    monkeypatch.setattr(recurrent, "_JOINT_PRODUCT_SIZE", PRODUCTS[products])
     fused, _, _ = run(mode, "fused", config, lengths, traced)
     primitive, _, _ = run(mode, "primitive", config, lengths, traced)
     for a, b in zip(fused, primitive):
@@ -66,7 +74,9 @@ MATHS = {"RNN": RNNMath("tanh"), "LSTM": LSTMMath(), "GRU": GRUMath()}
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_layer_op_gradcheck(float64, mode, masked, reverse, bias):
+@pytest.mark.parametrize("products", list(PRODUCTS))
+def test_layer_op_gradcheck(float64, monkeypatch, mode, masked, reverse, bias, products):
+    monkeypatch.setattr(recurrent, "_JOINT_PRODUCT_SIZE", PRODUCTS[products])
     math = MATHS[mode]
     gates, state_size = math.gates, math.state_size
     hidden, batch, steps, features = 2, 3, 4, 3

@@ -56,9 +56,7 @@ one product per step, [h_{t-1}, x_t, 1] times the weights [W_hh, W_ih, b_ih + b_
 (no separate input projection to add in, and the weight gradients one product over all
 steps); dL/d h_gates is dL/d x_gates, one array, and h_{t-1} reaches the new state through
 W_hh only, so that the layer writes dL/d h_{t-1} = dL/d h_gates W_hh straight into
-grad_prev[0]. ``RecurrentLayer`` runs all steps of one layer
-direction as one op (the input projection and the weight gradients as one product per gate
-over all steps). Observers (a trace, anomaly mode) see its time steps all the same: it says
+grad_prev[0]. ``RecurrentLayer`` runs all steps of one layer direction as one op. Observers (a trace, anomaly mode) see its time steps all the same: it says
 which steps it runs, and its backward reports each step's state gradient and each step's share
 of the weight gradients, computed from the buffers it holds only when someone asks.
 """
@@ -180,14 +178,13 @@ class LSTMMath:
         c_prev = state[1]
         xp.multiply(forget_gate, c_prev, out=c)
         c += input_gate * cell_candidate
-        tanh_c = xp.tanh(c)
-        xp.multiply(output_gate, tanh_c, out=h)
-        return tanh_c                                 # backward's factors need it
+        xp.multiply(output_gate, xp.tanh(c), out=h)
+        return c                         # backward recomputes tanh(c), a block of steps at once
 
     def prepare_backward(self, xp, acts, prev_states, new_states, saved):
-        """For a block of k steps (acts (4, k, B, H) as o, i, f, g, states (2, k, B, H),
-        ``saved`` the k steps' tanh(c)), the factors of backward's formulas that no gradient
-        enters, one call per formula for the whole block:
+        """For a block of k steps (acts (4, k, B, H) as o, i, f, g, states (2, k, B, H)), the
+        factors of backward's formulas that no gradient enters, one call per formula for the
+        whole block:
 
             grad_c = grad_h * dc_dh + grad_c_next,   dc_dh = o * (1 - tanh(c)^2)
             d_i = grad_c * g * i (1 - i),    d_f = grad_c * c_prev * f (1 - f),
@@ -199,8 +196,8 @@ class LSTMMath:
         if _compiles_kernels(xp):
             return saved
         output_gate, input_gate, forget_gate, cell_candidate = acts
-        c_prev, h = prev_states[1], new_states[0]
-        tanh_c = xp.stack(saved)
+        c_prev, (h, c) = prev_states[1], new_states
+        tanh_c = xp.tanh(c)
         dc_dh = output_gate - h * tanh_c                 # o (1 - tanh(c)^2), as h = o tanh(c)
         cell_factors = xp.empty_like(acts[1:])
         xp.multiply(cell_candidate * input_gate, 1 - input_gate, out=cell_factors[0])
@@ -319,11 +316,6 @@ def _computed_in_pytorch_order(compute, order):
     return _in_pytorch_order(compute(), order)
 
 
-def _gate_products(xp, inputs, weight, gates):
-    """inputs (N, K) times each gate's W_k^T: the gate-major (G, N, H) form of inputs W^T."""
-    return xp.matmul(inputs, _gate_stack(weight, gates).transpose(0, 2, 1))
-
-
 def _input_grad(d_gates, weight):
     """sum_k d_gates[k] @ W_k for d_gates (G, N, H): the gradient of the product's input, (N, K)."""
     stacked = _gate_stack(weight, d_gates.shape[0])
@@ -346,25 +338,24 @@ def _bias_grad(xp, d_gates):
     return xp.matmul(ones, d_gates).reshape(-1)
 
 
-def _joint_weight(xp, weight_hh, weight_ih, bias, scale):
-    """The weights of an additive cell's one product per step: gate k's block
-    [W_hh_k, W_ih_k, b_k]^T, (G, H + D (+ 1), H), times the gate's ``scale`` if given."""
-    gates = scale.shape[0] if scale is not None else weight_hh.shape[0] // weight_hh.shape[1]
-    blocks = [_gate_stack(weight_hh, gates), _gate_stack(weight_ih, gates)]
-    if bias is not None:
-        blocks.append(bias.reshape(gates, -1, 1))
+def _joint_weight(xp, gates, weights, scale):
+    """The right factor of a product into gate-major gates: ``weights`` (G*H, K_i) side by side
+    (None left out, a bias (G*H,) one column), per gate and transposed, (G, sum K_i, H):
+    block k = [W_1k, W_2k, ...]^T, times gate k's ``scale`` if given."""
+    blocks = [_gate_stack(w if w.ndim == 2 else w.reshape(-1, 1), gates)
+              for w in weights if w is not None]
     joint = xp.concatenate(blocks, axis=2).transpose(0, 2, 1)
     return xp.ascontiguousarray(joint if scale is None else joint * scale)
 
 
-def _forward_step(xp, math, act, prev, new, product_input, weight_t, h_bias, h_gates, mask):
-    """One time step of either op: h_gates = product_input times each gate's block weight_t[k],
-    written into ``h_gates`` (plus b_hh for the GRU); then the cell math into ``new``. Rows
-    whose sequence has ended (``mask`` False) keep ``prev``. Returns what the math's backward
-    needs."""
+def _forward_step(xp, math, act, prev, new, product_input, weight_t, added, h_gates, mask):
+    """One time step: product_input times each gate's block of weight_t, plus ``added`` if
+    given, into ``h_gates``: an additive cell's whole pre-activation, the GRU's
+    W_hh h_{t-1} + b_hh; then the cell math into ``new``. Rows whose sequence has ended
+    (``mask`` False) keep ``prev``. Returns what the math's backward needs."""
     xp.matmul(product_input, weight_t, out=h_gates)
-    if h_bias is not None:
-        h_gates += h_bias
+    if added is not None:
+        h_gates += added
     saved = math.forward(xp, act, h_gates, prev, new)
     if mask is not None:
         xp.copyto(new, prev, where=~mask)
@@ -388,6 +379,13 @@ def _backward_step(xp, math, d_state, act, saved, prev, d_prev, d_h_gates, weigh
         d_prev -= d_new
 
 
+# An additive cell takes one product per step, [h_{t-1}, x_t, 1] [W_hh, W_ih, b]^T, while a
+# step has at most this many gate values: there NumPy's calls cost more than the arithmetic,
+# and the joint product saves the projection's add and a call per step. Larger steps project
+# the inputs of all steps at once: one tall product runs faster than the input part of every
+# step's (an LSTM with B 64, H 512 and D 256 takes 3% longer per step with the joint one).
+_JOINT_PRODUCT_SIZE = 1 << 15
+
 # Backward prepares its local derivatives a block of steps at a time, each block about this
 # many elements per gate: few calls for small layers, cache-sized arrays for large ones
 _BLOCK_SIZE = 1 << 16
@@ -406,11 +404,14 @@ class RecurrentLayer(Function):
     Inputs: x (T, B, D), the initial state (S, B, H), W_ih (G*H, D), W_hh (G*H, H) and
     optionally b_ih, b_hh. Output: the state after every step, (S, T, B, H); h_t is
     output[0, t]. ``masks`` (T, B, 1) booleans, or None, keep a sequence's state unchanged
-    after its end; ``reverse`` runs t = T-1 .. 0. Forward projects all steps at once,
-    x_gates = x W_ih^T + b_ih, into a (G, T, B, H) buffer that then holds the gate
-    activations, and backward overwrites that buffer with the gate gradients (unless the
-    graph is retained). Backward: dW_ih = sum_t dx_gates_t^T x_t and
-    dW_hh = sum_t dh_gates_t^T h_{t-1}, each one product per gate over all steps.
+    after its end; ``reverse`` runs t = T-1 .. 0. The gates of all steps live in a
+    (G, T, B, H) buffer: the GRU's forward projects all steps into it at once,
+    x_gates = x W_ih^T + b_ih, an additive cell's forward writes each step's gates there
+    from its one product [h_{t-1}, x_t, 1] [W_hh, W_ih, b]^T; the buffer then holds the gate
+    activations, and backward overwrites it with the gate gradients (unless the graph is
+    retained). Backward: dW_ih = sum_t dx_gates_t^T x_t and dW_hh = sum_t dh_gates_t^T h_{t-1},
+    each one product per gate over all steps (for an additive cell one product gives both and
+    the bias).
 
     For observers: ``time_steps()`` lists the steps in the order they run, each step reads
     every input (the state input ``state_input`` from the step before), its output is the
@@ -443,7 +444,11 @@ class RecurrentLayer(Function):
         weight_ih, weight_hh, bias_ih, bias_hh = (
             None if w is None else _in_buffer_order(w, self.math.gate_order)
             for w in (weight_ih, weight_hh, bias_ih, bias_hh))
-        if self.math.additive:
+        scale = None if _compiles_kernels(xp) else self.math.gate_scale
+        if scale is not None:                          # exact: the scales are powers of two
+            scale = xp.asarray(scale, dtype=x.dtype).reshape(gates, 1, 1)
+        step_inputs = None
+        if self.math.additive and gates * batch * hidden <= _JOINT_PRODUCT_SIZE:
             # every step's product input [h_{t-1}, x_t, 1]: x and the ones now, h as it comes
             bias = None if bias_ih is None else bias_ih + bias_hh
             step_inputs = xp.empty((steps, batch, hidden + features + (bias is not None)),
@@ -451,21 +456,21 @@ class RecurrentLayer(Function):
             step_inputs[:, :, hidden:hidden + features] = x
             if bias is not None:
                 step_inputs[:, :, -1] = 1
-            scale = None if _compiles_kernels(xp) else self.math.gate_scale
-            if scale is not None:                      # exact: the scales are powers of two
-                scale = xp.asarray(scale, dtype=x.dtype).reshape(gates, 1, 1)
-            weight_t = _joint_weight(xp, weight_hh, weight_ih, bias, scale)
+            weight_t = _joint_weight(xp, gates, [weight_hh, weight_ih, bias], scale)
             acts = xp.empty((gates, steps, batch, hidden), dtype=x.dtype)
-            h_bias = None
         else:
-            step_inputs = None
-            weight_t = xp.ascontiguousarray(_gate_stack(weight_hh, gates).transpose(0, 2, 1))
-            acts = _gate_products(xp, rows(x), weight_ih, gates).reshape(gates, steps, batch,
-                                                                         hidden)
-            h_bias = None
+            # the inputs of all steps projected at once; each step adds W_hh h_{t-1} (the GRU
+            # adds b_hh to it, an additive cell the projection)
+            weight_t = _joint_weight(xp, gates, [weight_hh], scale)
+            projection = _joint_weight(xp, gates, [weight_ih], scale)
+            acts = xp.matmul(rows(x), projection).reshape(gates, steps, batch, hidden)
             if bias_ih is not None:
-                acts += bias_ih.reshape(gates, 1, 1, hidden)
-                h_bias = bias_hh.reshape(gates, 1, hidden)
+                bias = (bias_ih + bias_hh if self.math.additive else bias_ih).reshape(gates, 1,
+                                                                                      hidden)
+                acts += (bias if scale is None else bias * scale).reshape(gates, 1, 1, hidden)
+        adds_projection = self.math.additive and step_inputs is None
+        h_bias = None if self.math.additive or bias_hh is None else bias_hh.reshape(gates, 1,
+                                                                                    hidden)
         # the initial state and the state after every step, in time order: states[:, t + 1]
         # follows states[:, t] (reversed: states[:, t] follows states[:, t + 1], the initial
         # is last)
@@ -482,8 +487,9 @@ class RecurrentLayer(Function):
                 product_input = step_inputs[t]
                 product_input[:, :hidden] = prev[0]
             mask = None if self.masks is None else self.masks[t]
-            per_step[t] = _forward_step(xp, self.math, acts[:, t], prev, new, product_input,
-                                        weight_t, h_bias, h_gates, mask)
+            act = acts[:, t]
+            per_step[t] = _forward_step(xp, self.math, act, prev, new, product_input, weight_t,
+                                        act if adds_projection else h_bias, h_gates, mask)
         self.saved = (acts, per_step, states, x, weight_ih, weight_hh, step_inputs)
         outputs = states[:, :steps] if self.reverse else states[:, 1:]
         report_values(self.label, lambda: self._values(acts, outputs))
@@ -552,8 +558,9 @@ class RecurrentLayer(Function):
             grads += [_weight_grad(xp, d_x_gates, rows(x)) if needs[2] else None,
                       _weight_grad(xp, d_h_gates, h_prev) if needs[3] else None]
             if len(needs) == 6:
-                grads += [_bias_grad(xp, d_x_gates) if needs[4] else None,
-                          _bias_grad(xp, d_h_gates) if needs[5] else None]
+                d_bias_ih = _bias_grad(xp, d_x_gates)
+                grads += [d_bias_ih, d_bias_ih.copy() if self.math.additive
+                          else _bias_grad(xp, d_h_gates)]
         grads[2:] = [None if g is None else _in_pytorch_order(g, self.math.gate_order)
                      for g in grads[2:]]
         return tuple(g if need else None for g, need in zip(grads, needs))
