@@ -27,7 +27,9 @@ so floor = T * B * 11H * 4 bytes = 34.4 MiB. Without the input projection (an im
 that projects step by step, or frees the projection after the loop) the saved activations
 alone are 7H per step: the "saved-only floor" column, 21.9 MiB. The fused layer goes below
 both: it writes the gate activations over the projection's buffer and recomputes tanh(c_t) in
-backward, keeping 6H per step (18.8 MiB). Not counted: x (T, B, D) itself (it exists before
+backward, keeping 6H per step (18.8 MiB). (Below 2^15 gate values per step, far smaller than
+M, it takes one product of [h_{t-1}, x_t, 1] per step instead of a projection and keeps those
+inputs, H + D + 1 more per step.) Not counted: x (T, B, D) itself (it exists before
 the step and dW_ih needs it), parameter gradients (1.5 MiB), and the loss gradient
 dL/doutput (T, B, H), which exists only once backward starts.
 

@@ -363,9 +363,8 @@ class _RNNBase(Module):
         return stack(outputs), state
 
     def _run_fused(self, x, state, weights, masks, reverse, label):
-        """The fused cell over time: one op for the whole layer direction, the input
-        projection of all steps one matrix product inside it. The op takes and gives
-        gate-major states (S, B, H): (h, c) for the LSTM, (h,) otherwise."""
+        """The fused cell over time: one op for the whole layer direction. The op takes and
+        gives gate-major states (S, B, H): (h, c) for the LSTM, (h,) otherwise."""
         weight_ih, weight_hh, bias_ih, bias_hh = weights
         state = stack(list(state) if self.mode == "LSTM" else [state])
         steps = x.shape[0]
