@@ -311,11 +311,6 @@ def _in_pytorch_order(grad, order):
     return _in_buffer_order(grad, inverse)
 
 
-def _computed_in_pytorch_order(compute, order):
-    """compute()'s weight gradient, from the buffers' gate order back in PyTorch's."""
-    return _in_pytorch_order(compute(), order)
-
-
 def _input_grad(d_gates, weight):
     """sum_k d_gates[k] @ W_k for d_gates (G, N, H): the gradient of the product's input, (N, K)."""
     stacked = _gate_stack(weight, d_gates.shape[0])
@@ -325,26 +320,32 @@ def _input_grad(d_gates, weight):
     return total
 
 
-def _weight_grad(xp, d_gates, inputs):
-    """dW_k = d_gates[k]^T inputs for d_gates (G, N, H), inputs (N, K): (G*H, K), W's layout."""
+def _weight_grad(xp, d_gates, inputs, order):
+    """dW_k = d_gates[k]^T inputs for d_gates (G, N, H) in the buffers' gate ``order`` and
+    inputs (N, K): (G*H, K), W's layout, each gate's block at its place in PyTorch's."""
     gates, _, hidden = d_gates.shape
-    return xp.matmul(d_gates.transpose(0, 2, 1), inputs).reshape(gates * hidden, inputs.shape[1])
+    grad = xp.empty((gates, hidden, inputs.shape[1]), dtype=d_gates.dtype)
+    for k, place in enumerate(order):
+        xp.matmul(d_gates[k].T, inputs, out=grad[place])
+    return grad.reshape(gates * hidden, inputs.shape[1])
 
 
-def _bias_grad(xp, d_gates):
-    """db = d_gates summed over the rows, for d_gates (G, N, H): (G*H,), the bias's layout. The
-    sum is a product with a row of ones: NumPy sums a middle axis five times slower."""
+def _bias_grad(xp, d_gates, order):
+    """db = d_gates summed over the rows, for d_gates (G, N, H) in the buffers' gate ``order``:
+    (G*H,), the bias's layout in PyTorch's order. The sum is a product with a row of ones:
+    NumPy sums a middle axis five times slower."""
     ones = xp.ones(d_gates.shape[1], dtype=d_gates.dtype)
-    return xp.matmul(ones, d_gates).reshape(-1)
+    return _in_pytorch_order(xp.matmul(ones, d_gates), order).reshape(-1)
 
 
-def _joint_weight(xp, gates, weights, scale):
+def _joint_weight(xp, gates, order, weights, scale):
     """The right factor of a product into gate-major gates: ``weights`` (G*H, K_i) side by side
-    (None left out, a bias (G*H,) one column), per gate and transposed, (G, sum K_i, H):
-    block k = [W_1k, W_2k, ...]^T, times gate k's ``scale`` if given."""
+    (None left out, a bias (G*H,) one column), per gate in the buffers' ``order`` and
+    transposed, (G, sum K_i, H): block k = [W_1k, W_2k, ...]^T, times gate k's ``scale`` if
+    given."""
     blocks = [_gate_stack(w if w.ndim == 2 else w.reshape(-1, 1), gates)
               for w in weights if w is not None]
-    joint = xp.concatenate(blocks, axis=2).transpose(0, 2, 1)
+    joint = xp.concatenate(blocks, axis=2)[list(order)].transpose(0, 2, 1)
     return xp.ascontiguousarray(joint if scale is None else joint * scale)
 
 
@@ -441,9 +442,7 @@ class RecurrentLayer(Function):
     def forward(self, xp, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
         steps, batch, features = x.shape
         gates, hidden = self.math.gates, weight_hh.shape[1]
-        weight_ih, weight_hh, bias_ih, bias_hh = (
-            None if w is None else _in_buffer_order(w, self.math.gate_order)
-            for w in (weight_ih, weight_hh, bias_ih, bias_hh))
+        order = self.math.gate_order
         scale = None if _compiles_kernels(xp) else self.math.gate_scale
         if scale is not None:                          # exact: the scales are powers of two
             scale = xp.asarray(scale, dtype=x.dtype).reshape(gates, 1, 1)
@@ -456,21 +455,21 @@ class RecurrentLayer(Function):
             step_inputs[:, :, hidden:hidden + features] = x
             if bias is not None:
                 step_inputs[:, :, -1] = 1
-            weight_t = _joint_weight(xp, gates, [weight_hh, weight_ih, bias], scale)
+            weight_t = _joint_weight(xp, gates, order, [weight_hh, weight_ih, bias], scale)
             acts = xp.empty((gates, steps, batch, hidden), dtype=x.dtype)
         else:
             # the inputs of all steps projected at once; each step adds W_hh h_{t-1} (the GRU
             # adds b_hh to it, an additive cell the projection)
-            weight_t = _joint_weight(xp, gates, [weight_hh], scale)
-            projection = _joint_weight(xp, gates, [weight_ih], scale)
+            weight_t = _joint_weight(xp, gates, order, [weight_hh], scale)
+            projection = _joint_weight(xp, gates, order, [weight_ih], scale)
             acts = xp.matmul(rows(x), projection).reshape(gates, steps, batch, hidden)
             if bias_ih is not None:
-                bias = (bias_ih + bias_hh if self.math.additive else bias_ih).reshape(gates, 1,
-                                                                                      hidden)
+                bias = _in_buffer_order(bias_ih + bias_hh if self.math.additive else bias_ih,
+                                        order).reshape(gates, 1, hidden)
                 acts += (bias if scale is None else bias * scale).reshape(gates, 1, 1, hidden)
         adds_projection = self.math.additive and step_inputs is None
-        h_bias = None if self.math.additive or bias_hh is None else bias_hh.reshape(gates, 1,
-                                                                                    hidden)
+        h_bias = None if self.math.additive or bias_hh is None else _in_buffer_order(
+            bias_hh, order).reshape(gates, 1, hidden)
         # the initial state and the state after every step, in time order: states[:, t + 1]
         # follows states[:, t] (reversed: states[:, t] follows states[:, t + 1], the initial
         # is last)
@@ -519,6 +518,8 @@ class RecurrentLayer(Function):
         if retain_graph:                               # a later backward needs the activations
             acts = acts.copy()
         steps = x.shape[0]
+        order = self.math.gate_order
+        weight_hh = _in_buffer_order(weight_hh, order)    # the gate gradients' order
         d_h_all = acts if self.math.additive else xp.empty_like(acts)
         d_state = xp.zeros_like(states[:, 0])
         d_prev = xp.empty_like(d_state)
@@ -541,13 +542,13 @@ class RecurrentLayer(Function):
             self._report_contributions(xp, observers, acts, d_h_all, states, x)
         needs = [t.requires_grad for t in self.inputs]
         gates, hidden, features = acts.shape[0], acts.shape[-1], x.shape[2]
-        n_rows = steps * x.shape[1]
-        d_x_gates = acts.reshape(gates, n_rows, hidden)     # sizes, not -1: a batch of 0 has
-        grads = [_input_grad(d_x_gates, weight_ih).reshape(x.shape) if needs[0] else None,
-                 d_state]                                   # no rows
+        n_rows = steps * x.shape[1]                    # sizes, not -1: a batch of 0 has no rows
+        d_x_gates = acts.reshape(gates, n_rows, hidden)
+        d_x = _input_grad(d_x_gates, _in_buffer_order(weight_ih, order)) if needs[0] else None
+        grads = [None if d_x is None else d_x.reshape(x.shape), d_state]
         if step_inputs is not None and any(needs[2:]):
             # one product for all weights: [dW_hh, dW_ih, db] = d_gates^T [h_{t-1}, x_t, 1]
-            joint = _weight_grad(xp, d_x_gates, rows(step_inputs))
+            joint = _weight_grad(xp, d_x_gates, rows(step_inputs), order)
             grads += [xp.ascontiguousarray(joint[:, hidden:hidden + features]),
                       xp.ascontiguousarray(joint[:, :hidden])]
             if len(needs) == 6:
@@ -555,14 +556,12 @@ class RecurrentLayer(Function):
         elif step_inputs is None:
             d_h_gates = d_h_all.reshape(gates, n_rows, hidden)
             h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
-            grads += [_weight_grad(xp, d_x_gates, rows(x)) if needs[2] else None,
-                      _weight_grad(xp, d_h_gates, h_prev) if needs[3] else None]
+            grads += [_weight_grad(xp, d_x_gates, rows(x), order) if needs[2] else None,
+                      _weight_grad(xp, d_h_gates, h_prev, order) if needs[3] else None]
             if len(needs) == 6:
-                d_bias_ih = _bias_grad(xp, d_x_gates)
+                d_bias_ih = _bias_grad(xp, d_x_gates, order)
                 grads += [d_bias_ih, d_bias_ih.copy() if self.math.additive
-                          else _bias_grad(xp, d_h_gates)]
-        grads[2:] = [None if g is None else _in_pytorch_order(g, self.math.gate_order)
-                     for g in grads[2:]]
+                          else _bias_grad(xp, d_h_gates, order)]
         return tuple(g if need else None for g, need in zip(grads, needs))
 
     def _report_contributions(self, xp, observers, d_x_gates, d_h_gates, states, x):
@@ -570,13 +569,13 @@ class RecurrentLayer(Function):
         dW_hh|t = dh_gates_t^T h_{t-1}, db_ih|t and db_hh|t the gates' gradients summed over
         the batch. Each is computed only if asked for, from these buffers."""
         h_prev = states[0, 1:] if self.reverse else states[0, :-1]
+        order = self.math.gate_order
         for t in self.time_steps():
-            shares = [(2, functools.partial(_weight_grad, xp, d_x_gates[:, t], x[t])),
-                      (3, functools.partial(_weight_grad, xp, d_h_gates[:, t], h_prev[t]))]
+            shares = [(2, functools.partial(_weight_grad, xp, d_x_gates[:, t], x[t], order)),
+                      (3, functools.partial(_weight_grad, xp, d_h_gates[:, t], h_prev[t], order))]
             if len(self.inputs) == 6:
-                shares += [(4, functools.partial(_bias_grad, xp, d_x_gates[:, t])),
-                           (5, functools.partial(_bias_grad, xp, d_h_gates[:, t]))]
+                shares += [(4, functools.partial(_bias_grad, xp, d_x_gates[:, t], order)),
+                           (5, functools.partial(_bias_grad, xp, d_h_gates[:, t], order))]
             for observer in observers:
                 for input_index, compute in shares:
-                    observer.step_contribution(self, input_index, t, functools.partial(
-                        _computed_in_pytorch_order, compute, self.math.gate_order))
+                    observer.step_contribution(self, input_index, t, compute)
