@@ -2,15 +2,17 @@
 
 A step is forward over the whole sequence (T, B, D), a mean-square loss on the outputs,
 backward, and an SGD update; float32. For every size and cell the contenders run by turns in
-each round (the order reversed every other round, each turn after a 0.2 s pause so that the
-previous contender's spinning thread pools are quiet), and the table gives the median time and
-the median of the per-round ratios against the reference, PyTorch's fused nn.LSTM / nn.GRU /
-nn.RNN (this machine's absolute times drift between processes; paired ratios hold better).
+each round (the order reversed every other round, each turn after a pause, 0.2 s unless
+``--pause`` says, so that the previous contender's spinning thread pools are quiet), and the
+table gives the median time and the median of the per-round ratios against the reference,
+PyTorch's fused nn.LSTM / nn.GRU / nn.RNN (this machine's absolute times drift between
+processes; paired ratios hold better).
 
     python benchmarks/recurrent_step.py                       # LSTM, GRU, RNN at S, M, L
     python benchmarks/recurrent_step.py --cells lstm --sizes S --rounds 5
     python benchmarks/recurrent_step.py --rounds 9 --doc docs/performance.md   # also its table
     python benchmarks/recurrent_step.py --device cuda   # CuPy against cuDNN, on a GPU machine
+    OMP_NUM_THREADS=1 python benchmarks/recurrent_step.py --threads 1 --pause 0   # back to back
 
 Contenders: tinyseq fused (the default layer), tinyseq primitive (every gate a primitive op),
 PyTorch nn.<Cell> and, for the LSTM, PyTorch's own primitive-op loop and DeZero's LSTM layer
@@ -152,18 +154,20 @@ def contenders(cell, size, device="cpu"):
     return runs
 
 
-def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2, device="cpu"):
+def main(cells=("lstm", "gru", "rnn"), sizes=("S", "M", "L"), rounds=7, threads=2, device="cpu",
+         pause=0.2):
     """Print the table line by line as it is measured; return its lines."""
     if torch is not None:
         torch.set_num_threads(threads)
-    lines = [f"recurrent training step on {device}, float32, {rounds} rounds; ratio = median of "
-             f"per-round ratios against the reference (first PyTorch row, else tinyseq fused)",
+    lines = [f"recurrent training step on {device}, float32, {rounds} rounds, {pause} s idle "
+             f"before each turn; ratio = median of per-round ratios against the reference "
+             f"(first PyTorch row, else tinyseq fused)",
              f"{'cell':5s} {'size':4s} {'T, B, D, H':17s} {'contender':24s} {'ms':>9s} {'ratio':>7s}"]
     print(*lines, sep="\n")
     for cell in cells:
         for size in sizes:
             runs = contenders(cell, size, device)
-            times = run_by_turns(runs, rounds, repeats=3 if size == "S" else 1)
+            times = run_by_turns(runs, rounds, repeats=3 if size == "S" else 1, pause=pause)
             reference = times[f"PyTorch nn.{cell.upper()}" if torch is not None else "tinyseq fused"]
             for name, values in times.items():
                 lines.append(f"{cell:5s} {size:4s} {str(SIZES[size]):17s} {name:24s} "
@@ -193,12 +197,16 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--pause", type=float, default=0.2,
+                        help="seconds idle before each turn (0: back to back, as a training "
+                             "loop runs; it needs one thread each, or the pools' spinning "
+                             "threads slow the next contender)")
     parser.add_argument("--doc", metavar="PATH", help="also write the table into this document "
                         "between its markers (the CPU table only)")
     args = parser.parse_args()
     if args.doc and args.device != "cpu":
         parser.error("--doc holds the CPU table; print the GPU table without it")
     numpy.random.seed(0)
-    table = main(args.cells, args.sizes, args.rounds, args.threads, args.device)
+    table = main(args.cells, args.sizes, args.rounds, args.threads, args.device, args.pause)
     if args.doc:
         write_into_doc(args.doc, table)
