@@ -12,9 +12,8 @@ time step:
         writes the gate activations into ``act`` and the new state into ``new_state``, and
         returns what backward needs besides ``act`` and ``state``. ``h_gates`` is a scratch
         buffer the math may overwrite. For an additive math (RNN, LSTM) it holds the whole
-        pre-activation W_ih x_t + W_hh h_{t-1} + b, the layer's one product per step; for the
-        GRU it holds W_hh h_{t-1} + b_hh, and ``act`` holds x_gates = W_ih x_t + b_ih on
-        entry.
+        pre-activation W_ih x_t + W_hh h_{t-1} + b; for the GRU it holds W_hh h_{t-1} + b_hh,
+        and ``act`` holds x_gates = W_ih x_t + b_ih on entry.
     prepare_backward(xp, acts, prev_states, new_states, saved)
         before backward runs a block of k steps ((G, k, B, H) and (S, k, B, H) slices of the
         layer's buffers, ``saved`` the k forwards' returns): each step's ``saved`` for
@@ -27,10 +26,10 @@ time step:
         an additive math leaves grad_prev[0], h's, to the layer.
 
 ``gate_names`` lists the gates in the order the layer's buffers hold them; ``gate_order`` is
-the place of each in PyTorch's weights (the layer reorders its copies of the weights and the
-weight gradients to match). The LSTM holds them as o, i, f, g (PyTorch's i, f, g, o): its
-three sigmoid gates are then one block for forward, and the three that grad_c enters one block
-for backward.
+the place of each in PyTorch's weights (the layer stacks the weights in the buffers' order and
+puts each gate's gradient back at its place). The LSTM holds them as o, i, f, g (PyTorch's
+i, f, g, o): its three sigmoid gates are then one block for forward, and the three that grad_c
+enters one block for backward.
 
 ``gate_scale`` (LSTM: 1/2 for the sigmoid gates, 1 for the cell candidate) scales each gate's
 pre-activation on NumPy: the layer folds it into its copies of the weights and bias (exact,
@@ -51,14 +50,16 @@ formulas, one pass. Kernel parameters avoid the names CuPy reserves (``i``, ``n`
 kernels write sigmoid as 1 / (1 + exp(-x)) with no double-precision literal, so float32 math
 stays float32 on the GPU (exp overflowing to inf still gives 0).
 
-``additive`` maths (RNN, LSTM) see only the sum x_gates + h_gates. The layer then gets it as
-one product per step, [h_{t-1}, x_t, 1] times the weights [W_hh, W_ih, b_ih + b_hh] stacked
-(no separate input projection to add in, and the weight gradients one product over all
-steps); dL/d h_gates is dL/d x_gates, one array, and h_{t-1} reaches the new state through
-W_hh only, so that the layer writes dL/d h_{t-1} = dL/d h_gates W_hh straight into
-grad_prev[0]. ``RecurrentLayer`` runs all steps of one layer direction as one op. Observers (a trace, anomaly mode) see its time steps all the same: it says
-which steps it runs, and its backward reports each step's state gradient and each step's share
-of the weight gradients, computed from the buffers it holds only when someone asks.
+``additive`` maths (RNN, LSTM) see only the sum x_gates + h_gates. While a step is small the
+layer gets it as one product per step, [h_{t-1}, x_t, 1] times the weights
+[W_hh, W_ih, b_ih + b_hh] stacked, and the weight gradients as one product over all steps;
+a larger step adds W_hh h_{t-1} to the projection of all steps' inputs made at once (see
+``_JOINT_PRODUCT_SIZE``). dL/d h_gates is dL/d x_gates, one array, and h_{t-1} reaches the
+new state through W_hh only, so that the layer writes dL/d h_{t-1} = dL/d h_gates W_hh
+straight into grad_prev[0]. ``RecurrentLayer`` runs all steps of one layer direction as one
+op. Observers (a trace, anomaly mode) see its time steps all the same: it says which steps it
+runs, and its backward reports each step's state gradient and each step's share of the weight
+gradients, computed from the buffers it holds only when someone asks.
 """
 import functools
 
