@@ -54,6 +54,24 @@ def test_fused_equals_primitive(float64, monkeypatch, mode, config, lengths, tra
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("mode", list(LAYERS))
+@pytest.mark.parametrize("products", list(PRODUCTS))
+def test_frozen_fused_layer_gives_the_input_its_gradient(float64, monkeypatch, mode, products):
+    """A frozen layer (a pretrained encoder) still passes the gradient to its input."""
+    monkeypatch.setattr(recurrent, "_JOINT_PRODUCT_SIZE", PRODUCTS[products])
+    grads = []
+    for impl in ("fused", "primitive"):
+        ts.manual_seed(0)
+        layer = LAYERS[mode](3, 4, impl=impl)
+        for p in layer.parameters():
+            p.requires_grad = False
+        x = ts.randn(5, 2, 3, requires_grad=True)
+        output, _ = layer(x)
+        (output * output).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=0, atol=1e-12)
+
+
 def test_fused_relu_rnn_equals_primitive(float64):
     results = []
     for impl in ("fused", "primitive"):

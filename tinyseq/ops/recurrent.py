@@ -545,24 +545,28 @@ class RecurrentLayer(Function):
         gates, hidden, features = acts.shape[0], acts.shape[-1], x.shape[2]
         n_rows = steps * x.shape[1]                    # sizes, not -1: a batch of 0 has no rows
         d_x_gates = acts.reshape(gates, n_rows, hidden)
-        d_x = _input_grad(d_x_gates, _in_buffer_order(weight_ih, order)) if needs[0] else None
-        grads = [None if d_x is None else d_x.reshape(x.shape), d_state]
+        grads = [None] * len(needs)
+        if needs[0]:
+            grads[0] = _input_grad(d_x_gates, _in_buffer_order(weight_ih, order)).reshape(x.shape)
+        grads[1] = d_state
         if step_inputs is not None and any(needs[2:]):
             # one product for all weights: [dW_hh, dW_ih, db] = d_gates^T [h_{t-1}, x_t, 1]
             joint = _weight_grad(xp, d_x_gates, rows(step_inputs), order)
-            grads += [xp.ascontiguousarray(joint[:, hidden:hidden + features]),
-                      xp.ascontiguousarray(joint[:, :hidden])]
+            grads[2] = xp.ascontiguousarray(joint[:, hidden:hidden + features])
+            grads[3] = xp.ascontiguousarray(joint[:, :hidden])
             if len(needs) == 6:
-                grads += [joint[:, -1].copy(), joint[:, -1].copy()]
+                grads[4:] = joint[:, -1].copy(), joint[:, -1].copy()
         elif step_inputs is None:
             d_h_gates = d_h_all.reshape(gates, n_rows, hidden)
             h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
-            grads += [_weight_grad(xp, d_x_gates, rows(x), order) if needs[2] else None,
-                      _weight_grad(xp, d_h_gates, h_prev, order) if needs[3] else None]
+            if needs[2]:
+                grads[2] = _weight_grad(xp, d_x_gates, rows(x), order)
+            if needs[3]:
+                grads[3] = _weight_grad(xp, d_h_gates, h_prev, order)
             if len(needs) == 6:
                 d_bias_ih = _bias_grad(xp, d_x_gates, order)
-                grads += [d_bias_ih, d_bias_ih.copy() if self.math.additive
-                          else _bias_grad(xp, d_h_gates, order)]
+                grads[4:] = d_bias_ih, (d_bias_ih.copy() if self.math.additive
+                                        else _bias_grad(xp, d_h_gates, order))
         return tuple(g if need else None for g, need in zip(grads, needs))
 
     def _report_contributions(self, xp, observers, d_x_gates, d_h_gates, states, x):
