@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
-from tinyseq import autograd, nn, observers
+from tinyseq import autograd, modes, nn, observers
 from tinyseq import functional as F
 from tinyseq.accumulate import DenseSums, LazySums, ProductGrad
 from tinyseq.autograd import Function, state
@@ -321,7 +321,6 @@ def test_the_count_of_observers_in_all_threads_goes_back_to_zero():
 
 
 def test_the_count_of_threads_without_grad_follows_no_grad_and_enable_grad():
-    from tinyseq import modes
     assert modes.threads_without_grad == 0              # ops read no per-thread state
     counts = []
 
