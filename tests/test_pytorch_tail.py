@@ -1165,3 +1165,41 @@ def test_set_grad_enabled_and_inference_mode_match_pytorch():
     with pytest.raises(TypeError, match="set_grad_enabled: mode must be a bool, got int 1"):
         ts.set_grad_enabled(1)
     assert ts.is_grad_enabled()
+
+
+@pytest.mark.parametrize("fill_value", [3, True, 2.5, np.int32(7), np.bool_(False)])
+def test_full_takes_its_dtype_from_the_value_as_pytorch(fill_value):
+    ours = ts.full((2,), fill_value)
+    theirs = torch.full((2,), fill_value.item() if isinstance(fill_value, np.generic) else fill_value)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ts.full((2,), fill_value, dtype=ts.float64).dtype == ts.float64
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("arange", (3.0,), {}), ("arange", (3,), {}), ("linspace", (0, 1, 3), {}), ("eye", (2,), {}),
+    ("randint", (0, 5, (3,)), {}), ("randint", (0, 5, (3,)), {"dtype": "float32"})])
+def test_ranges_take_requires_grad_and_refuse_it_for_integers_as_pytorch(name, args, kwargs):
+    ours = getattr(ts, name)(*args, **{k: getattr(ts, v) for k, v in kwargs.items()})
+    theirs = getattr(torch, name)(*args, **{k: getattr(torch, v) for k, v in kwargs.items()})
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    if theirs.is_floating_point():
+        made = getattr(ts, name)(*args, requires_grad=True,
+                                 **{k: getattr(ts, v) for k, v in kwargs.items()})
+        assert made.requires_grad and made.is_leaf
+        if name != "randint":
+            np.testing.assert_allclose(made.detach().numpy(), theirs.numpy())
+    else:
+        with pytest.raises(RuntimeError, match=f"{name}: only Tensors of floating point dtype"):
+            getattr(ts, name)(*args, requires_grad=True)
+        with pytest.raises(RuntimeError, match="floating point"):
+            getattr(torch, name)(*args, requires_grad=True)
+
+
+def test_randint_into_a_float_dtype_draws_the_same_integers():
+    ts.manual_seed(3)
+    drawn = ts.randint(0, 100, (50,))
+    ts.manual_seed(3)
+    as_floats = ts.randint(0, 100, (50,), dtype=ts.float64)
+    assert as_floats.dtype == ts.float64
+    np.testing.assert_array_equal(as_floats.numpy(), drawn.numpy())

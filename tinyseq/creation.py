@@ -42,6 +42,12 @@ def ones(*shape, dtype=None, device="cpu", requires_grad=False):
 
 
 def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
+    """A tensor of ``fill_value``. Without a dtype it follows the value, as in PyTorch: a bool
+    fills a bool tensor, an int an int64 one, a float the default dtype."""
+    if dtype is None and isinstance(fill_value, (bool, numpy.bool_)):
+        dtype = numpy.bool_
+    elif dtype is None and isinstance(fill_value, (int, numpy.integer)):
+        dtype = numpy.int64
     return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,), dtype,
                    device, requires_grad)
 
@@ -68,20 +74,24 @@ def ones_like(t, dtype=None, requires_grad=False):
     return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, device="cpu"):
+def arange(start, stop=None, step=1, dtype=None, device="cpu", requires_grad=False):
     """Evenly spaced values in [start, stop); int64 for ints, the default dtype for floats."""
     if stop is None:
         start, stop = 0, start
     if dtype is None and any(isinstance(v, float) for v in (start, stop, step)):
         dtype = get_default_dtype()
     xp = backend.get_device(device).xp
-    return Tensor.from_array(xp.arange(start, stop, step, dtype=dtype), False)
+    array = xp.arange(start, stop, step, dtype=dtype)
+    check_requires_grad("arange", array.dtype, requires_grad)
+    return Tensor.from_array(array, requires_grad)
 
 
-def linspace(start, stop, steps, dtype=None, device="cpu"):
+def linspace(start, stop, steps, dtype=None, device="cpu", requires_grad=False):
     """``steps`` evenly spaced values from start to stop, both included."""
     xp = backend.get_device(device).xp
-    return Tensor.from_array(xp.linspace(start, stop, steps, dtype=_float_dtype(dtype)), False)
+    dtype = _float_dtype(dtype)
+    check_requires_grad("linspace", dtype, requires_grad)
+    return Tensor.from_array(xp.linspace(start, stop, steps, dtype=dtype), requires_grad)
 
 
 def empty(*shape, dtype=None, device="cpu", requires_grad=False):
@@ -103,22 +113,29 @@ def rand_like(t, dtype=None, requires_grad=False):
     return rand(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device="cpu"):
-    """Integers drawn uniformly from [low, high) (``randint(high, size)`` starts at 0), int64."""
+def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=False):
+    """Integers drawn uniformly from [low, high) (``randint(high, size)`` starts at 0), int64
+    unless ``dtype`` says otherwise (a float dtype holds the drawn integers, as in PyTorch)."""
     if size is None:
         low, high, size = 0, low, high
     if size is None:
         raise TypeError("randint: missing the size argument")
     device = backend.get_device(device)
-    dtype = numpy.int64 if dtype is None else numpy.dtype(dtype)
+    dtype = numpy.dtype(numpy.int64 if dtype is None else dtype)
+    check_requires_grad("randint", dtype, requires_grad)
+    drawn = dtype if dtype.kind in "iu" else numpy.int64
     values = random.generator(device).integers(low, high, size=new_shape("randint", (size,), dtype),
-                                               dtype=dtype)
-    return Tensor.from_array(values, False)
+                                               dtype=drawn)
+    if drawn != dtype:
+        values = values.astype(dtype)
+    return Tensor.from_array(values, requires_grad)
 
 
-def eye(n, m=None, dtype=None, device="cpu"):
+def eye(n, m=None, dtype=None, device="cpu", requires_grad=False):
     xp = backend.get_device(device).xp
-    return Tensor.from_array(xp.eye(n, m, dtype=_float_dtype(dtype)), False)
+    dtype = _float_dtype(dtype)
+    check_requires_grad("eye", dtype, requires_grad)
+    return Tensor.from_array(xp.eye(n, m, dtype=dtype), requires_grad)
 
 
 def from_numpy(array):
