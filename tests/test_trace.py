@@ -873,6 +873,11 @@ def test_plot_gradient_flow_writes_svg(tmp_path):
     render_module.plot_gradient_flow(flows, path)
     content = path.read_text()
     assert "<svg" in content and len(content) > 1000
+    # the same figure gives the same file: no date, no random ids (a regenerated gallery only
+    # changes where the picture does)
+    assert "<dc:date>" not in content
+    render_module.plot_gradient_flow(flows, tmp_path / "again.svg")
+    assert (tmp_path / "again.svg").read_text() == content
 
 
 # --- rendering ------------------------------------------------------------------------------------

@@ -1,9 +1,22 @@
 """Plots of what a trace measured (matplotlib): gradient flow over time, where a weight's
 gradient comes from (loss step by use step), and attention maps."""
+import os
+
 import numpy
 
 from ..escape import plot_text
 
+# a creation date or random ids in a file make the same figure differ byte by byte between runs
+NO_DATE = {".svg": {"Date": None}, ".pdf": {"CreationDate": None}}
+
+
+def save_figure(figure, path):
+    """Save a matplotlib ``figure`` to ``path`` (any matplotlib format) so that the same figure
+    gives the same bytes: no creation date in SVG and PDF files, fixed ids inside an SVG."""
+    import matplotlib
+    suffix = os.path.splitext(path)[1].lower() if isinstance(path, (str, os.PathLike)) else ""
+    with matplotlib.rc_context({"svg.hashsalt": "tinyseq"}):
+        figure.savefig(path, metadata=NO_DATE.get(suffix))
 
 
 def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_name="W_hh"):
@@ -34,7 +47,7 @@ def plot_gradient_flow(flows, path, title="Gradient flow through time", weight_n
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
     figure.suptitle(title)
-    figure.savefig(path)
+    save_figure(figure, path)
     return path
 
 
@@ -56,7 +69,7 @@ def plot_attention(weights, source_tokens, output_tokens, path, title="Attention
     axis.set_ylabel("output")
     axis.set_title(title)
     figure.colorbar(image, ax=axis, fraction=0.05)
-    figure.savefig(path)
+    save_figure(figure, path)
     return path
 
 

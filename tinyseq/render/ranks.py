@@ -2,6 +2,7 @@
 import numpy
 
 from ..escape import plot_text
+from .plots import save_figure
 
 
 def plot_rank_contributions(trace, param, path, entries=12, title=None):
@@ -40,7 +41,7 @@ def plot_rank_contributions(trace, param, path, entries=12, title=None):
     gap = numpy.abs(shares.sum(axis=0) - averaged).max()
     axis.set_title(title or f"dL/d{name} = sum over {ranks} ranks of their shares "
                             f"(largest {len(shown)} entries; max |sum - grad| = {gap:.1e})")
-    figure.savefig(path)
+    save_figure(figure, path)
     return path
 
 
