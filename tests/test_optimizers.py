@@ -17,6 +17,9 @@ CONFIGS = {
     "rmsprop_momentum": ("RMSprop", dict(lr=0.01, momentum=0.7)),
     "rmsprop_centered": ("RMSprop", dict(lr=0.01, centered=True)),
     "rmsprop_all": ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.05)),
+    "adam_amsgrad": ("Adam", dict(lr=0.05, amsgrad=True)),
+    "adam_maximize": ("Adam", dict(lr=0.05, maximize=True, weight_decay=0.1)),
+    "adamw_amsgrad_maximize": ("AdamW", dict(lr=0.05, amsgrad=True, maximize=True)),
     "sgd_dampening": ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3)),
     "sgd_nesterov": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
 }
@@ -62,7 +65,7 @@ def test_defaults_are_pytorch_defaults():
         assert {k: theirs[k] for k in ours} == ours, name
 
 
-@pytest.mark.parametrize("name", ["adamw_wd", "rmsprop_all", "sgd_nesterov"])
+@pytest.mark.parametrize("name", ["adamw_wd", "adam_amsgrad", "rmsprop_all", "sgd_nesterov"])
 def test_state_dict_round_trip_continues_identically(float64, name, tmp_path):
     torch_name, kwargs = CONFIGS[name]
     x, y = _data()
@@ -199,3 +202,25 @@ def test_scheduler_state_dict_resumes(tmp_path):
 def test_scheduler_arguments_are_checked(make, error):
     with pytest.raises(error):
         make(_two_groups(optim, None))
+
+
+def test_adam_state_saved_without_amsgrad_loads_with_it_off_and_turns_it_on_later(float64):
+    x, y = _data()
+    model, _ = _pair(float64)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+    F.mse_loss(model(x), y).backward()
+    opt.step()
+    saved = opt.state_dict()
+    for group in saved["param_groups"]:        # as a state dict from before these options
+        del group["amsgrad"], group["maximize"]
+    resumed = optim.Adam(model.parameters(), lr=0.05)
+    resumed.load_state_dict(saved)
+    assert resumed.param_groups[0]["amsgrad"] is False
+    assert resumed.param_groups[0]["maximize"] is False
+    saved["param_groups"][0]["amsgrad"] = True   # no max_exp_avg_sq yet: it starts from v
+    resumed.load_state_dict(saved)
+    resumed.step()
+    state = resumed.state[next(iter(model.parameters()))]
+    numpy.testing.assert_array_equal(state["max_exp_avg_sq"], state["exp_avg_sq"])
+    with pytest.raises(TypeError, match="Adam: amsgrad must be True or False, got 'yes'"):
+        optim.Adam(model.parameters(), amsgrad="yes")

@@ -1203,3 +1203,23 @@ def test_randint_into_a_float_dtype_draws_the_same_integers():
     as_floats = ts.randint(0, 100, (50,), dtype=ts.float64)
     assert as_floats.dtype == ts.float64
     np.testing.assert_array_equal(as_floats.numpy(), drawn.numpy())
+
+
+def test_clip_grad_value_clamps_every_gradient_as_pytorch():
+    values = np.array([[-3.0, 0.5], [2.0, np.nan]])
+    ours = [nn.Parameter(ts.zeros(2, 2, dtype=ts.float64)) for _ in range(2)]
+    theirs = [torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.float64)) for _ in range(2)]
+    for p, q, scale in zip(ours, theirs, (1.0, -0.1)):
+        p.grad = ts.tensor(values * scale)
+        q.grad = torch.tensor(values * scale)
+    assert nn.utils.clip_grad_value_(ours, 1.0) is None
+    torch.nn.utils.clip_grad_value_(theirs, 1.0)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    np.testing.assert_array_equal(ours[0].grad.numpy(), [[-1.0, 0.5], [1.0, np.nan]])
+    lone = nn.Parameter(ts.zeros(3))
+    lone.grad = ts.tensor([5.0, -5.0, 0.25])
+    nn.utils.clip_grad_value_(lone, 0.5)
+    np.testing.assert_array_equal(lone.grad.numpy(), np.float32([0.5, -0.5, 0.25]))
+    with pytest.raises(ValueError, match="clip_grad_value_: clip_value"):
+        nn.utils.clip_grad_value_(ours, -1.0)

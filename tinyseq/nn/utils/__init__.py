@@ -29,3 +29,16 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     for g in grads:
         g.array = xp.asarray(g.array * coefficient.astype(g.array.dtype))  # 0-d stays an array
     return Tensor.from_array(xp.asarray(total), False)
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient entry into [-clip_value, clip_value], in place, as PyTorch's
+    ``nn.utils.clip_grad_value_``; ``foreach`` is accepted and changes nothing."""
+    clip_value = checks.real("clip_grad_value_", "clip_value", clip_value, minimum=0.0)
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    for p in parameters:
+        if p.grad is not None:
+            xp = backend.device_of(p.grad.array).xp
+            # a new array, as clip_grad_norm_ writes: a gradient may be a read-only view
+            p.grad.array = xp.asarray(xp.clip(p.grad.array, -clip_value, clip_value))
