@@ -202,6 +202,27 @@ def _numpy_put(x, v):
     return y
 
 
+def with_zeros():
+    """Rows with no 0, one 0 and two: the three cases of a product's gradient."""
+    return [ts.tensor([[0.5, -1.5, 2.0, 1.2], [1.3, 0.0, -0.7, 2.0], [0.0, 1.1, 0.0, -0.9]],
+                      dtype=ts.float64, requires_grad=True)]
+
+
+def _norms(x):
+    """The p = 2, 1, inf and 3 norms of each row, added."""
+    return x.norm(dim=1) + x.norm(1, 1) + x.norm(float("inf"), 1) + x.norm(3, 1)
+
+
+def _numpy_norms(x):
+    size = np.abs(x)
+    return np.sqrt((x * x).sum(1)) + size.sum(1) + size.max(1) + (size ** 3).sum(1) ** (1 / 3)
+
+
+def _torch_norms(x):
+    return torch.norm(x, dim=1) + torch.norm(x, 1, 1) + torch.norm(x, float("inf"), 1) + \
+        torch.norm(x, 3, 1)
+
+
 GATHER_INDEX = np.array([[2, 0, 2], [1, 1, 0]])
 CLASS_IDS = np.array([2, 0, 1])
 MASK = np.array([[True, False, True], [False, False, True]])
@@ -258,6 +279,21 @@ ROWS = {
                                  lambda a, b: a // b, np.floor_divide, lambda a, b: a // b),
     elementwise.Remainder: Row(lambda: [leaf(2, 3), leaf(3, low=0.7, high=0.9)],
                                lambda a, b: a % b, np.remainder, lambda a, b: a % b),
+    elementwise.Sign: Row(lambda: [leaf(2, 3, away_from_zero=True)], lambda x: x.sign() * x,
+                          lambda x: np.sign(x) * x, lambda x: x.sign() * x),
+    elementwise.Log1p: Row(lambda: [leaf(2, 3, low=-0.8, high=2.0)], lambda x: x.log1p(),
+                           np.log1p, torch and torch.log1p),
+    elementwise.Expm1: Row(lambda: [leaf(2, 3)], lambda x: x.expm1(), np.expm1,
+                           torch and torch.expm1),
+    elementwise.Reciprocal: Row(lambda: [leaf(2, 3, away_from_zero=True)],
+                                lambda x: x.reciprocal(), np.reciprocal,
+                                torch and torch.reciprocal),
+    elementwise.Rsqrt: Row(lambda: [positive(2, 3)], lambda x: x.rsqrt(),
+                           lambda x: 1 / np.sqrt(x), torch and torch.rsqrt),
+    elementwise.Maximum: Row(lambda: [leaf(2, 3), leaf(3)], ts.maximum, np.maximum,
+                             torch and torch.maximum),
+    elementwise.Minimum: Row(lambda: [leaf(2, 3), leaf(3)], ts.minimum, np.minimum,
+                             torch and torch.minimum),
     # linear algebra
     linalg.MatMul: Row(lambda: [leaf(2, 3), leaf(3, 4)], lambda a, b: a @ b, np.matmul,
                        lambda a, b: a @ b),
@@ -280,6 +316,13 @@ ROWS = {
                              lambda x: ts.logsumexp(x, 1, keepdim=True) - ts.logsumexp(x, 0),
                              lambda x: _logsumexp(x, 1, keepdims=True) - _logsumexp(x, 0),
                              lambda x: torch.logsumexp(x, 1, keepdim=True) - torch.logsumexp(x, 0)),
+    reduction.Prod: Row(with_zeros, lambda x: x.prod(1), lambda x: x.prod(1),
+                        lambda x: x.prod(1)),
+    reduction.Norm: Row(lambda: [leaf(2, 3)], _norms, _numpy_norms, torch and _torch_norms),
+    reduction.Cumsum: Row(lambda: [leaf(2, 3)], lambda x: x.cumsum(1),
+                          lambda x: np.cumsum(x, 1), lambda x: x.cumsum(1)),
+    reduction.Cumprod: Row(with_zeros, lambda x: x.cumprod(1), lambda x: np.cumprod(x, 1),
+                           lambda x: x.cumprod(1)),
     # shape and indexing
     shape.Reshape: Row(lambda: [leaf(2, 3)], lambda x: x.reshape(3, 2),
                        lambda x: x.reshape(3, 2), lambda x: x.reshape(3, 2)),
@@ -302,6 +345,14 @@ ROWS = {
     shape.Pad: Row(lambda: [leaf(2, 3)], lambda x: F.pad(x, (1, 2), value=0.5),
                    lambda x: np.pad(x, ((0, 0), (1, 2)), constant_values=0.5),
                    lambda x: torch.nn.functional.pad(x, (1, 2), value=0.5)),
+    shape.Flip: Row(lambda: [leaf(2, 3, 4)], lambda x: x.flip(0, 2),
+                    lambda x: np.flip(x, (0, 2)), lambda x: x.flip(0, 2)),
+    shape.Roll: Row(lambda: [leaf(2, 3, 4)], lambda x: x.roll((1, -2), (0, 2)),
+                    lambda x: np.roll(x, (1, -2), (0, 2)), lambda x: x.roll((1, -2), (0, 2))),
+    shape.Tril: Row(lambda: [leaf(2, 3, 4)], lambda x: x.tril(1), lambda x: np.tril(x, 1),
+                    lambda x: x.tril(1)),
+    shape.Triu: Row(lambda: [leaf(3, 4)], lambda x: x.triu(-1), lambda x: np.triu(x, -1),
+                    lambda x: x.triu(-1)),
     # neural-network ops
     nn_ops.Softmax: Row(lambda: [leaf(2, 3)], lambda x: x.softmax(-1),
                         lambda x: np.exp(_log_softmax(x)), lambda x: x.softmax(-1)),

@@ -21,14 +21,15 @@ from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
-                     argsort, bmm, cat, ceil, chunk, clamp, clip, concat, cos, device, div,
-                     divide, einsum, exp, flatten, floor, floor_divide, gather, index_select,
-                     is_tensor, lerp, log, log_softmax, logsumexp, masked_fill, matmul, max,
-                     maximum, mean, min, minimum, mm, movedim, mul, multinomial, multiply,
-                     narrow, neg, negative, numel, permute, pow, relu, remainder, result_type,
-                     round, sigmoid, sin, softmax, sort, split, sqrt, squeeze, stack, std, sub,
-                     subtract, sum, t, tanh, topk, transpose, true_divide, unbind, unsqueeze,
-                     var, where)
+                     argsort, bmm, cat, ceil, chunk, clamp, clip, concat, cos, cumprod, cumsum,
+                     device, div, divide, dot, einsum, exp, expm1, flatten, flip, floor,
+                     floor_divide, gather, index_select, is_tensor, isfinite, isnan, lerp, log,
+                     log1p, log_softmax, logsumexp, masked_fill, matmul, max, maximum, mean, min,
+                     minimum, mm, movedim, mul, multinomial, multiply, narrow, neg, negative,
+                     norm, numel, outer, permute, pow, prod, reciprocal, relu, remainder,
+                     result_type, roll, round, rsqrt, sigmoid, sign, sin, softmax, sort, split,
+                     sqrt, square, squeeze, stack, std, sub, subtract, sum, t, tanh, topk,
+                     transpose, tril, triu, true_divide, unbind, unsqueeze, var, where)
 
 __version__ = "0.1.0"
 

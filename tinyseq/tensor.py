@@ -539,6 +539,56 @@ class Tensor:
     def sqrt(self):
         return ew.Sqrt().apply(to_floating(self))
 
+    def rsqrt(self):
+        """1 / sqrt(t); integers and booleans in the default float dtype."""
+        return ew.Rsqrt().apply(to_floating(self))
+
+    def reciprocal(self):
+        """1 / t (inf at 0); integers and booleans in the default float dtype."""
+        return ew.Reciprocal().apply(to_floating(self))
+
+    def log1p(self):
+        """log(1 + t), exact for small t."""
+        return ew.Log1p().apply(to_floating(self))
+
+    def expm1(self):
+        """exp(t) - 1, exact for small t."""
+        return ew.Expm1().apply(to_floating(self))
+
+    def square(self):
+        """t * t, as PyTorch's ``t ** 2``: integers keep their dtype, bool gives int64."""
+        return self ** 2
+
+    def sign(self):
+        """1, 0 or -1 in this tensor's dtype (0 for NaN, as PyTorch); the gradient is 0."""
+        return ew.Sign().apply(self)
+
+    def isnan(self):
+        """Bool: True where the value is NaN (never for integers and booleans)."""
+        xp = device_of_type[type(self.array)].xp
+        if self.array.dtype.kind == "f":
+            return Tensor.from_array(xp.asarray(xp.isnan(self.array)))  # 0-d: not a scalar
+        return Tensor.from_array(xp.zeros(self.array.shape, dtype=builtins.bool))
+
+    def isfinite(self):
+        """Bool: True where the value is neither inf, -inf nor NaN (always for integers)."""
+        xp = device_of_type[type(self.array)].xp
+        if self.array.dtype.kind == "f":
+            return Tensor.from_array(xp.asarray(xp.isfinite(self.array)))
+        return Tensor.from_array(xp.ones(self.array.shape, dtype=builtins.bool))
+
+    def maximum(self, other):
+        return maximum(self, other)
+
+    def minimum(self, other):
+        return minimum(self, other)
+
+    def outer(self, vec2):
+        return outer(self, vec2)
+
+    def dot(self, tensor):
+        return dot(self, tensor)
+
     def round(self, decimals=0):
         """Round half to even, as torch.round (gradient 0)."""
         return ew.Rounding("round", decimals).apply(self)
@@ -899,6 +949,17 @@ def reduced_dims(op, dim, ndim):
     return axes_arg(op, dim, ndim)
 
 
+def one_dim(op, dim, ndim):
+    """``dim``, one int (negatives allowed), as a non-negative int; a 0-d tensor takes 0 or -1
+    for itself, as in PyTorch, and gives 0."""
+    if ndim == 0:
+        if not isinstance(dim, (int, numpy.integer)) or isinstance(dim, builtins.bool):
+            raise TypeError(f"{op}: axis must be an int, got {dim!r}")
+        reduced_dims(op, dim, 0)                # 0 or -1
+        return 0
+    return check_dim(op, dim, ndim) % ndim
+
+
 def check_dim(op, axis, ndim):
     if not isinstance(axis, (int, numpy.integer)) or isinstance(axis, builtins.bool):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
@@ -954,6 +1015,30 @@ def bmm(a, b):
         raise ValueError(f"bmm: expects batches (B, n, m) and (B, m, p), got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
     return linalg.MatMul().apply(a, b)
+
+
+def dot(input, tensor):
+    """The inner product of two 1-d tensors of one dtype and length, as ``torch.dot``: 0-d."""
+    expect_tensor("dot", input)
+    expect_tensor("dot", tensor)
+    if input.ndim != 1 or tensor.ndim != 1 or input.shape != tensor.shape:
+        raise ValueError(f"dot: expects two 1-d tensors of one length, got shapes "
+                         f"{tuple(input.shape)} and {tuple(tensor.shape)}")
+    if input.array.dtype != tensor.array.dtype or input.array.dtype.kind == "b":
+        raise TypeError(f"dot: expects two vectors of one dtype, not bool, as in PyTorch, got "
+                        f"{input.dtype} and {tensor.dtype}; convert one with .to(dtype)")
+    return linalg.MatMul().apply(input, tensor)
+
+
+def outer(input, vec2):
+    """The outer product of two 1-d tensors, as ``torch.outer``: out[i, j] = input[i] * vec2[j]
+    (the dtypes promote as for ``*``)."""
+    expect_tensor("outer", input)
+    expect_tensor("outer", vec2)
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise ValueError(f"outer: expects two 1-d tensors, got shapes {tuple(input.shape)} and "
+                         f"{tuple(vec2.shape)}")
+    return input.reshape(-1, 1) * vec2
 
 
 def einsum(equation, *operands):
@@ -1083,16 +1168,28 @@ def where(condition, a, b):
     return ew.Where().apply(as_operand(condition, like, "where"), a, b)
 
 
-def maximum(a, b):
-    """Elementwise larger of a and b (the gradient goes to a on ties)."""
-    expect_tensor("maximum", a)
-    return where(a >= b, a, b)
+def maximum(input, other):
+    """Elementwise larger of two tensors, as ``torch.maximum``: NaN where either is NaN, and
+    ties split the gradient in halves."""
+    expect_tensor("maximum", input)
+    expect_tensor("maximum", other)
+    return ew.Maximum().apply(*_binary("maximum", input, other))
 
 
-def minimum(a, b):
-    """Elementwise smaller of a and b (the gradient goes to a on ties)."""
-    expect_tensor("minimum", a)
-    return where(a <= b, a, b)
+def minimum(input, other):
+    """Elementwise smaller of two tensors, as ``torch.minimum``: NaN where either is NaN, and
+    ties split the gradient in halves."""
+    expect_tensor("minimum", input)
+    expect_tensor("minimum", other)
+    return ew.Minimum().apply(*_binary("minimum", input, other))
+
+
+def flip(input, dims):
+    """``input`` reversed along each of ``dims`` (a tuple or list), as ``torch.flip``."""
+    expect_tensor("flip", input)
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"flip: dims must be a tuple or list of ints, as in PyTorch, got {dims!r}")
+    return input.flip(dims)
 
 
 def multinomial(input, num_samples, replacement=False):
@@ -1141,19 +1238,22 @@ def _method(name, doc):
     return function
 
 
-exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil = (
+(exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil, sign, log1p, expm1,
+ reciprocal, rsqrt, square, isnan, isfinite) = (
     _method(m, f"Elementwise {m} of a tensor.")
     for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt", "round",
-              "floor", "ceil"))
+              "floor", "ceil", "sign", "log1p", "expm1", "reciprocal", "rsqrt", "square",
+              "isnan", "isfinite"))
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
  softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
- flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp) = (
+ flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp, cumsum, cumprod, prod,
+ norm, roll, tril, triu) = (
     _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
     for m in ("sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
               "all", "any", "sort", "argsort", "topk", "softmax", "log_softmax", "gather",
               "index_select", "masked_fill", "clamp", "clip", "transpose", "permute", "t",
               "flatten", "squeeze", "unsqueeze", "narrow", "movedim", "unbind", "numel",
-              "logsumexp"))
+              "logsumexp", "cumsum", "cumprod", "prod", "norm", "roll", "tril", "triu"))
 
 
 def _operands(op, input, other):

@@ -10,7 +10,7 @@ import numpy
 from .backend import device_of_type
 from .ops import reduction, shape as shape_ops
 from .tensor import (RETURN_TYPES, Tensor, UNSET, attach_methods, axes_arg, check_dim, dim_args,
-                     maximum, minimum, reduced_dims, to_floating)
+                     maximum, minimum, one_dim, pytorch_or_numpy_arg, reduced_dims, to_floating)
 
 
 class ReductionMethods:
@@ -26,6 +26,65 @@ class ReductionMethods:
         dim, keepdim = dim_args("logsumexp", dim, keepdim, axis, keepdims)
         x = to_floating(self)
         return reduction.LogSumExp(reduced_dims("logsumexp", dim, self.ndim), keepdim).apply(x)
+
+    def prod(self, dim=None, keepdim=False, dtype=None, *, axis=UNSET, keepdims=UNSET):
+        """Product over ``dim`` (one int, as in PyTorch, or None for all); integers and bools
+        give int64. The gradient is the product of the other entries, right at zeros too."""
+        dim, keepdim = dim_args("prod", dim, keepdim, axis, keepdims)
+        if dim is None:
+            axes = tuple(range(self.ndim))
+        else:
+            axis = one_dim("prod", dim, self.ndim)
+            axes = (axis,) if self.ndim else ()     # a 0-d tensor's dim 0 is the tensor
+        x = _accumulating(self, dtype)
+        return reduction.Prod(axes, keepdim).apply(x)
+
+    def cumsum(self, dim=UNSET, *, dtype=None, axis=UNSET):
+        """Running sums along ``dim``: out[i] = t[0] + ... + t[i]; integers and bools give
+        int64."""
+        dim = pytorch_or_numpy_arg("cumsum", "dim", dim, "axis", axis, UNSET)
+        return self._scan(reduction.Cumsum, "cumsum", dim, dtype)
+
+    def cumprod(self, dim=UNSET, *, dtype=None, axis=UNSET):
+        """Running products along ``dim``: out[i] = t[0] * ... * t[i]; integers and bools give
+        int64. The gradient is right at zeros too."""
+        dim = pytorch_or_numpy_arg("cumprod", "dim", dim, "axis", axis, UNSET)
+        return self._scan(reduction.Cumprod, "cumprod", dim, dtype)
+
+    def _scan(self, op_class, op, dim, dtype):
+        if dim is UNSET:            # as PyTorch, which has no default dim here
+            raise TypeError(f'{op}() missing 1 required positional arguments: "dim"')
+        dim = one_dim(op, dim, self.ndim)
+        x = _accumulating(self, dtype)
+        if x.ndim == 0:             # as PyTorch: the one element, along dim 0 or -1
+            return op_class(0).apply(x.reshape(1)).reshape(())
+        return op_class(dim).apply(x)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        """The vector p-norm over ``dim`` (an int, a tuple or None for all), as ``torch.norm``:
+        p = "fro" or 2 (None too) the square root of the sum of squares, 1 the sum of
+        absolute values, inf / -inf the largest / smallest absolute value, 0 the count of
+        non-zeros, any other number (sum |t|^p)^(1/p). Floating tensors only. The gradient is
+        PyTorch's: 0 where the norm is 0, shared among ties for inf."""
+        if p is None:
+            p = 2
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm: p must be 'fro' or a number, got {p!r} (the nuclear "
+                                 f"norm 'nuc' is not supported)")
+            if isinstance(dim, (tuple, list)) and len(dim) > 2:
+                raise ValueError(f"norm: p='fro' takes at most 2 dims, got dim={dim!r} for "
+                                 f"shape {tuple(self.shape)}")
+            p = 2
+        if not isinstance(p, (builtins.int, builtins.float, numpy.integer, numpy.floating)) \
+                or isinstance(p, builtins.bool):
+            raise TypeError(f"norm: p must be 'fro' or a number, got {p!r}")
+        axes = reduced_dims("norm", dim, self.ndim)
+        x = self if dtype is None else self.to(dtype)
+        if x.array.dtype.kind != "f":
+            raise RuntimeError(f"norm: expects a floating point tensor, as PyTorch, got "
+                               f"{x.dtype}; convert it first (.float() or dtype=)")
+        return reduction.Norm(builtins.float(p), axes, keepdim).apply(x)
 
     def mean(self, dim=None, keepdim=False, dtype=None, *, axis=UNSET, keepdims=UNSET):
         dim, keepdim = dim_args("mean", dim, keepdim, axis, keepdims)
@@ -138,6 +197,14 @@ class ReductionMethods:
         order = self.argsort(dim, descending=largest)
         index = order.narrow(dim, 0, builtins.int(k))
         return RETURN_TYPES["topk"](self.gather(dim, index), index)
+
+
+def _accumulating(t, dtype):
+    """``t`` in the dtype its running or total product and sum take, as in PyTorch: ``dtype``
+    when given, else int64 for integers and booleans, else its own."""
+    if dtype is not None:
+        return t.to(dtype)
+    return t.to(numpy.int64) if t.array.dtype.kind in "biu" else t
 
 
 attach_methods(ReductionMethods)

@@ -11,7 +11,8 @@ from .backend import device_of_type
 from .dtypes import shape_arg
 from .ops import shape as shape_ops
 from .tensor import (UNSET, attach_methods, axes_arg, check_dim, check_index_range, chunk,
-                     index_arg, int_index_tensor, multinomial, pytorch_or_numpy_arg, split)
+                     index_arg, int_index_tensor, multinomial, pytorch_or_numpy_arg,
+                     reduced_dims, split)
 
 
 class ShapeMethods:
@@ -182,6 +183,60 @@ class ShapeMethods:
             raise ValueError(f"index_select: index must be 1-D, got shape {tuple(index.shape)}")
         check_index_range("index_select", index, self.shape[dim])
         return self[(slice(None),) * dim + (index.reshape(-1),)]
+
+    def flip(self, *dims_given, dims=UNSET):
+        """A copy with the entries in reverse order along each of ``dims`` (ints, or one tuple
+        or list of them; ``dims=`` a tuple or list)."""
+        if dims is not UNSET:
+            if dims_given or not isinstance(dims, (tuple, list)):
+                raise TypeError(f"flip: dims= must be a tuple or list of ints given alone, got "
+                                f"{dims!r}")
+            dims_given = (dims,)
+        if not dims_given:          # as PyTorch: dims has no default
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
+        dims = dims_given
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        axes = reduced_dims("flip", dims, self.ndim) if dims else ()
+        return shape_ops.Flip(axes).apply(self)
+
+    def roll(self, shifts, dims=None):
+        """The entries moved ``shifts`` places along ``dims`` (an int each, or tuples of one
+        length), those pushed off one end coming back at the other; without dims, those of
+        the flattened tensor, which keeps its shape."""
+        shift_list = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        dim_list = () if dims is None else tuple(dims) if isinstance(dims, (tuple, list)) \
+            else (dims,)
+        for shift in shift_list:
+            if not isinstance(shift, (builtins.int, numpy.integer)) or \
+                    isinstance(shift, builtins.bool):
+                raise TypeError(f"roll: shifts must be ints, got {shifts!r}")
+        if not shift_list or len(shift_list) != (len(dim_list) if dims is not None else 1):
+            raise ValueError(f"roll: shifts and dims must align, got shifts {shifts!r} and dims "
+                             f"{dims!r} (without dims, one shift)")
+        shift_list = tuple(builtins.int(shift) for shift in shift_list)
+        if dims is None:
+            return shape_ops.Roll(shift_list, None).apply(self)
+        axes = tuple(check_dim("roll", d, self.ndim) % self.ndim for d in dim_list)
+        return shape_ops.Roll(shift_list, axes).apply(self)
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dims: 0 above diagonal ``diagonal`` (0 the main
+        one, 1 the one above it, -1 the one below)."""
+        return self._triangle(shape_ops.Tril, "tril", diagonal)
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two dims: 0 below diagonal ``diagonal``."""
+        return self._triangle(shape_ops.Triu, "triu", diagonal)
+
+    def _triangle(self, op_class, op, diagonal):
+        if self.ndim < 2:
+            raise ValueError(f"{op}: needs a tensor with at least 2 dimensions, got shape "
+                             f"{tuple(self.shape)}")
+        if not isinstance(diagonal, (builtins.int, numpy.integer)) or \
+                isinstance(diagonal, builtins.bool):
+            raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+        return op_class(builtins.int(diagonal)).apply(self)
 
     def multinomial(self, num_samples, replacement=False):
         return multinomial(self, num_samples, replacement)

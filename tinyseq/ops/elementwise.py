@@ -366,3 +366,113 @@ class Rounding(Function):
 
     def backward(self, xp, g):
         return (xp.zeros_like(g),)
+
+
+def sign(x):
+    """1, 0 or -1 by the sign of x, in x's dtype; 0 for NaN and -0.0, as PyTorch's sign (NumPy's
+    gives NaN and -0.0)."""
+    if x.dtype.kind == "b":
+        return x.copy()
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
+class Sign(Function):
+    """y = sign(x): 1, 0 or -1 (0 for NaN, as PyTorch);  dx = 0"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        return sign(x)
+
+    def backward(self, xp, g):
+        return (xp.zeros_like(g),)
+
+
+class Log1p(Function):
+    """y = log(1 + x), exact for small x;  dx = g / (1 + x)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # -inf at -1, NaN below
+            return xp.log1p(x)
+
+    def backward(self, xp, g):
+        with numpy.errstate(divide="ignore"):
+            return (g / (1 + self.saved),)
+
+
+class Expm1(Function):
+    """y = exp(x) - 1, exact for small x;  dx = g * (y + 1)"""
+    saves_output = True
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        with numpy.errstate(over="ignore"):                       # inf, as PyTorch
+            y = xp.expm1(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        return (g * (self.saved + 1),)
+
+
+class Reciprocal(Function):
+    """y = 1 / x;  dx = -g * y^2"""
+    saves_output = True
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        with numpy.errstate(divide="ignore"):                     # 1 / 0 = inf, as PyTorch
+            y = xp.reciprocal(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        y = self.saved
+        return (-g * (y * y),)
+
+
+class Rsqrt(Function):
+    """y = 1 / sqrt(x);  dx = -g * y^3 / 2"""
+    saves_output = True
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # inf at 0, NaN below
+            y = 1 / xp.sqrt(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        y = self.saved
+        return (-0.5 * g * (y * y * y),)
+
+
+class Maximum(Function):
+    """y = max(a, b) elementwise (NaN where either is NaN);  da = g where a > b, g / 2 where
+    a == b (ties split it, as PyTorch), 0 where a < b;  db likewise"""
+    saves_inputs = (0, 1)
+    __slots__ = ()
+    pick = "maximum"
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        return getattr(xp, self.pick)(a, b)
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        shared = xp.where(a == b, g / 2, g)
+        zero = xp.zeros((), dtype=g.dtype)
+        a_loses, b_loses = (a < b, a > b) if self.pick == "maximum" else (a > b, a < b)
+        return (sum_to(xp.where(a_loses, zero, shared), a.shape)
+                if self.inputs[0].requires_grad else None,
+                sum_to(xp.where(b_loses, zero, shared), b.shape)
+                if self.inputs[1].requires_grad else None)
+
+
+class Minimum(Maximum):
+    """y = min(a, b) elementwise (NaN where either is NaN);  da = g where a < b, g / 2 where
+    a == b, 0 where a > b;  db likewise"""
+    __slots__ = ()
+    pick = "minimum"

@@ -1,7 +1,11 @@
-"""Reductions over one axis, a tuple of axes, or all axes (axis=None)."""
+"""Reductions over one axis, a tuple of axes, or all axes (axis=None), and the running sums and
+products along one axis (cumsum, cumprod)."""
+import math
+
 import numpy
 
 from ..autograd import Function
+from .elementwise import sign as pytorch_sign
 
 
 def normalize_axes(axis, ndim):
@@ -120,3 +124,147 @@ class LogSumExp(Function):
             g = g.reshape(_kept_shape(x.shape, self.axes))
         with numpy.errstate(invalid="ignore"):     # a row of -inf: NaN, silently, as PyTorch
             return (g * xp.exp(x - kept),)
+
+
+def reversed_cumsum(xp, a, axis):
+    """out[i] = a[i] + a[i + 1] + ... along ``axis``: the sum from each entry to the end."""
+    return xp.flip(xp.cumsum(xp.flip(a, axis), axis), axis)
+
+
+class Cumsum(Function):
+    """y[i] = x[0] + ... + x[i] along ``axis``;  dx[i] = g[i] + ... + g[n - 1]"""
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, xp, x):
+        return xp.cumsum(x, self.axis, dtype=x.dtype)
+
+    def backward(self, xp, g):
+        return (reversed_cumsum(xp, g, self.axis),)
+
+
+class Cumprod(Function):
+    """y[i] = x[0] * ... * x[i] along ``axis``;  dx[k] = sum over i >= k of g[i] times the
+    product of x[:i + 1] without x[k] (= reversed_cumsum(g y)[k] / x[k] before the first 0,
+    the product with that 0 taken as 1 at it, 0 after it)"""
+    saves_inputs = (0,)
+    saves_output = True
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, xp, x):
+        y = xp.cumprod(x, self.axis, dtype=x.dtype)
+        self.saved = (x, y)
+        return y
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        axis = self.axis
+        zero = x == 0
+        if not zero.any():
+            return (reversed_cumsum(xp, g * y, axis) / x,)
+        zeros_so_far = xp.cumsum(zero, axis)
+        before = zeros_so_far == 0                       # no 0 up to and including here
+        first = zero & (zeros_so_far == 1)               # the first 0 of its line
+        grad = reversed_cumsum(xp, g * y, axis) / xp.where(before, x, 1)
+        with_one = xp.cumprod(xp.where(first, 1, x), axis)
+        at_first = reversed_cumsum(xp, g * with_one, axis)
+        zero_grad = xp.zeros((), dtype=grad.dtype)
+        return (xp.where(before, grad, xp.where(first, at_first, zero_grad)),)
+
+
+class Prod(Function):
+    """y = product of x over ``axes``;  dx = g times the product of the other entries (g y / x
+    without zeros; with one 0, the product of the rest at the 0 and 0 elsewhere)"""
+    saves_inputs = (0,)
+    saves_output = True
+    __slots__ = ("axes", "keepdims")
+
+    def __init__(self, axes, keepdims):
+        self.axes = axes
+        self.keepdims = keepdims
+
+    def forward(self, xp, x):
+        kept = x.prod(axis=self.axes, keepdims=True)
+        self.saved = (x, kept)
+        return kept if self.keepdims else kept.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, xp, g):
+        x, kept = self.saved
+        if not self.keepdims:
+            g = g.reshape(kept.shape)
+        zero = x == 0
+        if not zero.any():
+            return (g * kept / x,)
+        zeros = zero.sum(axis=self.axes, keepdims=True)
+        nonzero_x = xp.where(zero, 1, x)
+        others = xp.where(zeros == 0, kept / nonzero_x,
+                          xp.where(zero & (zeros == 1),
+                                   nonzero_x.prod(axis=self.axes, keepdims=True), 0))
+        return (g * others,)
+
+
+class Norm(Function):
+    """y = (sum |x|^p)^(1/p) over ``axes`` (p = inf: max |x|, -inf: min |x|, 0: the count of
+    non-zeros);  dx as PyTorch's: g x / y for p = 2, g sign(x) for p = 1, g sign(x) shared
+    among the |x| equal to y for p = +-inf, g sign(x) |x|^(p-1) / y^(p-1) otherwise, 0 where
+    y = 0 (none for p = 0)"""
+    saves_inputs = (0,)
+    saves_output = True
+    __slots__ = ("p", "axes", "keepdims")
+
+    def __init__(self, p, axes, keepdims):
+        self.p = p
+        self.axes = axes
+        self.keepdims = keepdims
+
+    def forward(self, xp, x):
+        p, axes = self.p, self.axes
+        if p in (math.inf, -math.inf) and any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"cannot take the {p} norm over an empty dim of shape {x.shape} "
+                             f"(a max or min of nothing)")
+        size = xp.abs(x)
+        with numpy.errstate(divide="ignore", over="ignore"):   # 0 ** -1, as PyTorch: inf
+            if p == 2:
+                kept = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+            elif p == 1:
+                kept = size.sum(axis=axes, keepdims=True)
+            elif p == math.inf:
+                kept = size.max(axis=axes, keepdims=True)
+            elif p == -math.inf:
+                kept = size.min(axis=axes, keepdims=True)
+            elif p == 0:
+                kept = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+            else:
+                kept = (size ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.saved = (x, kept)
+        return kept if self.keepdims else kept.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        p = self.p
+        if p == 0:
+            return (None,)
+        if not self.keepdims:
+            g = g.reshape(y.shape)
+        sign = pytorch_sign(x)
+        zero = xp.zeros((), dtype=g.dtype)
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if p == 1:
+                return (g * sign,)
+            if p == 2:
+                return (g * xp.where(y == 0, zero, x / y),)
+            size = xp.abs(x)
+            if p in (math.inf, -math.inf):
+                picked = (size == y) | xp.isnan(size)
+                return (sign * (g / picked.sum(axis=self.axes, keepdims=True)) * picked,)
+            if p < 1:
+                scaled = sign * xp.where(x == 0, zero, size ** (p - 1))
+                return (scaled * g * y ** (1 - p),)
+            return (sign * size ** (p - 1) * xp.where(y == 0, zero, g / y ** (p - 1)),)

@@ -196,3 +196,65 @@ class Pad(Function):
     def backward(self, xp, g):
         return (g[tuple(slice(before, n - after)
                         for (before, after), n in zip(self.widths, g.shape))],)
+
+
+class Flip(Function):
+    """y = x reversed along each dim of ``axes`` (a copy, as PyTorch's);  dx = g reversed back"""
+    __slots__ = ("axes",)
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, xp, x):
+        return xp.flip(x, self.axes).copy() if self.axes else x.copy()
+
+    def backward(self, xp, g):
+        return (xp.flip(g, self.axes) if self.axes else g,)
+
+
+class Roll(Function):
+    """y = x shifted ``shifts[i]`` places along ``axes[i]``, entries pushed off one end coming
+    back at the other (all of x flattened when axes is None);  dx = g shifted back"""
+    __slots__ = ("shifts", "axes")
+
+    def __init__(self, shifts, axes):
+        self.shifts = shifts
+        self.axes = axes
+
+    def forward(self, xp, x):
+        return xp.roll(x, self.shifts, self.axes)
+
+    def backward(self, xp, g):
+        return (xp.roll(g, tuple(-s for s in self.shifts), self.axes),)
+
+
+class Tril(Function):
+    """y = x with the entries above diagonal ``diagonal`` of its last two dims set to 0 (the
+    lower triangle kept);  dx = g likewise"""
+    __slots__ = ("diagonal",)
+    upper = False
+
+    def __init__(self, diagonal):
+        self.diagonal = diagonal
+
+    def forward(self, xp, x):
+        return self.keep(xp, x)
+
+    def backward(self, xp, g):
+        return (self.keep(xp, g),)
+
+    def keep(self, xp, x):
+        """x with 0 outside the triangle (also for bool and integer x: 0 of x's dtype)."""
+        rows, columns = x.shape[-2:]
+        if self.upper:        # on or above the diagonal: not strictly below it
+            inside = ~xp.tri(rows, columns, self.diagonal - 1, dtype=bool)
+        else:
+            inside = xp.tri(rows, columns, self.diagonal, dtype=bool)
+        return xp.where(inside, x, xp.zeros((), dtype=x.dtype))
+
+
+class Triu(Tril):
+    """y = x with the entries below diagonal ``diagonal`` of its last two dims set to 0 (the
+    upper triangle kept);  dx = g likewise"""
+    __slots__ = ()
+    upper = True
