@@ -22,6 +22,7 @@ From its second gradient on, an op's output gradient lives in a buffer the pass 
 import numpy
 
 from . import backend
+from .hooks import hooks_of_leaf, on_leaves, run_hooks
 
 
 def sum_to(g, shape):
@@ -103,11 +104,37 @@ def add_to_grad(leaf, g):
         leaf.grad.array = xp.asarray(leaf.grad.array + g, dtype=array.dtype)
 
 
+class HookedLeaves:
+    """What a pass sends the leaves that have hooks (``Tensor.register_hook``), held back: at
+    the end each such leaf's sum goes through its hooks and then into ``.grad`` (PyTorch runs
+    a leaf's hooks once, on all it gets in the pass)."""
+
+    def __init__(self):
+        self.grads = {}
+
+    def hold(self, leaf, grad):
+        """Hold ``grad`` back when ``leaf`` has hooks; True when it did."""
+        if hooks_of_leaf(leaf) is None:
+            return False
+        self.grads.setdefault(leaf, []).append(grad)
+        return True
+
+    def finish(self):
+        for leaf, grads in self.grads.items():
+            array = leaf.array
+            xp = backend.device_of(array).xp
+            total = xp.zeros_like(array)
+            for grad in grads:
+                total += sum_to(dense(grad), array.shape)
+            add_to_grad(leaf, run_hooks(hooks_of_leaf(leaf) or (), total))
+
+
 class DenseSums:
     """Every gradient an array, summed as it arrives: the plain accumulator."""
 
     def __init__(self):
         self.pending = {}
+        self.hooked = HookedLeaves()
 
     def add(self, node, grad):
         grad = dense(grad)
@@ -119,10 +146,12 @@ class DenseSums:
         return numpy.asarray(g) if isinstance(g, numpy.generic) else g   # 0-d math: scalars
 
     def add_to_leaf(self, leaf, grad):
+        if on_leaves and self.hooked.hold(leaf, grad):
+            return
         add_to_grad(leaf, dense(grad))
 
     def finish(self):
-        pass
+        self.hooked.finish()
 
 
 class LazySums:
@@ -132,6 +161,7 @@ class LazySums:
         self.pending = {}
         self.owned = set()      # nodes whose pending gradient is a buffer this pass made
         self.products = {}      # leaf -> its ProductGrads, summed in one product at the end
+        self.hooked = HookedLeaves()
 
     def add(self, node, grad):
         """Add ``grad`` into what ``node``'s output has received so far. The first gradient
@@ -173,6 +203,8 @@ class LazySums:
         return numpy.asarray(g) if isinstance(g, numpy.generic) else g   # 0-d math: scalars
 
     def add_to_leaf(self, leaf, grad):
+        if on_leaves and self.hooked.hold(leaf, grad):
+            return
         if type(grad) is ProductGrad:
             self.products.setdefault(leaf, []).append(grad)
         else:
@@ -181,3 +213,4 @@ class LazySums:
     def finish(self):
         for leaf, products in self.products.items():
             add_to_grad(leaf, ProductGrad.total(products))
+        self.hooked.finish()

@@ -20,12 +20,14 @@ import operator
 import re
 import threading
 import warnings
+import weakref
 
 import numpy
 
 from . import backend, modes
 from . import observers as registry
 from .accumulate import LazySums, add_to_grad
+from .hooks import run_hooks
 from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
                     no_grad, scope, state, timestep)
 from .observers import Observer, add_observer, remove_observer, report_values  # noqa: F401
@@ -77,7 +79,7 @@ def _run_backward(root, grad_output, retain_graph):
         watchers = _alive(node.watchers) + checks if node.watchers else checks
         if g is None:
             grads = (None,) * len(node.inputs)
-        elif watchers or node.retained is not None or node.takes_options:
+        elif watchers or node.output_hooks is not None or node.takes_options:
             grads = _node_backward(node, g, retain_graph, watchers)
         else:                       # the common case, _node_backward without observers
             if node.inplace_seen != inplace_changes:
@@ -113,16 +115,16 @@ class Function:
     ``inputs`` holds the input tensors while the graph lives and ``parents`` the nodes that
     made them when the op ran (an in-place change later gives a tensor a new node; this op
     still sends its gradient to the old one), ``saved`` the arrays that ``backward`` needs
-    (all three are dropped after backward), ``retained`` a weak reference to the output tensor
-    when ``retain_grad()`` asked to keep its gradient, ``watchers`` the observers that saw the
-    op made. An op declares which input arrays its backward reads (``saves_inputs``) and
+    (all three are dropped after backward), ``output_hooks`` what ``register_hook`` and
+    ``retain_grad()`` asked of the output's gradient (an OutputHooks, else None),
+    ``watchers`` the observers that saw the op made. An op declares which input arrays its backward reads (``saves_inputs``) and
     whether it reads its output (``saves_output``): their version counts are noted at forward
     and checked at backward (when any in-place change happened since the op ran), so an
     in-place change in between is an error, not a wrong gradient. An op whose backward needs
     ``retain_graph`` or wants to report its time steps to observers sets ``takes_options``.
     """
 
-    __slots__ = ("inputs", "parents", "saved", "retained", "watchers", "inplace_seen",
+    __slots__ = ("inputs", "parents", "saved", "output_hooks", "watchers", "inplace_seen",
                  "versions", "output_version", "__weakref__")
 
     differentiable = True
@@ -198,7 +200,7 @@ class Function:
                 self.parents = (a._node,)
             else:
                 self.parents = tuple(map(_node_of, inputs))
-            self.retained = None
+            self.output_hooks = None
             self.watchers = state.graph_observers if observers else ()
             self.inplace_seen = inplace_changes
             # the saved inputs' versions, None while no input has a version count
@@ -259,12 +261,13 @@ def _root_grad(root, grad_output):
 
 
 def _node_backward(node, g, retain_graph, watchers):
-    """Run one node's backward on the gradient ``g`` of its output, telling the observers,
-    after checking that nothing it saved was changed in place; an error names the op."""
+    """Run one node's backward on the gradient ``g`` of its output (after its output's hooks),
+    telling the observers, after checking that nothing it saved was changed in place; an
+    error names the op."""
+    if node.output_hooks is not None:
+        g = node.output_hooks.answer(g)
     for observer in watchers:
         observer.output_grad(node, g)
-    if node.retained is not None:
-        _keep_retained_grad(node, g)
     if node.inplace_seen != inplace_changes:
         check_versions(node)
     xp = device_of_type[type(g)].xp
@@ -351,11 +354,31 @@ def _raise_modified(node, which, shape, version, expected):
                        f"instead")
 
 
-def _keep_retained_grad(node, g):
-    """``retain_grad()`` asked for the gradient of this node's output tensor."""
-    kept = node.retained()
-    if kept is not None:
-        add_to_grad(kept, g)
+class OutputHooks:
+    """What was asked of the gradient of an op's output tensor: ``hooks`` (``register_hook``)
+    run on it in order and may replace it; then, when ``retains`` (``retain_grad()``), it is
+    added into the tensor's ``.grad``, as PyTorch runs retain_grad after the other hooks."""
+
+    __slots__ = ("tensor", "hooks", "retains")
+
+    def __init__(self, tensor):
+        self.tensor, self.hooks, self.retains = weakref.ref(tensor), [], False
+
+    def answer(self, g):
+        """The gradient ``g`` after the hooks, kept in ``.grad`` if asked."""
+        g = run_hooks(self.hooks, g)
+        kept = self.tensor() if self.retains else None
+        if kept is not None:
+            add_to_grad(kept, g)
+        return g
+
+
+def output_hooks(t):
+    """The OutputHooks of the op that made the non-leaf tensor ``t``, made on first use."""
+    node = t._node
+    if node.output_hooks is None:
+        node.output_hooks = OutputHooks(t)
+    return node.output_hooks
 
 
 def _count_consumers(root):

@@ -19,11 +19,10 @@ import collections
 import numbers
 import operator
 import warnings
-import weakref
 
 import numpy
 
-from . import autograd, backend, random
+from . import autograd, backend, hooks, random
 from .ops import elementwise as ew
 from .ops import linalg, nn_ops, shape as shape_ops
 from .dtypes import (Size, array_from_data, as_array, check_requires_grad, combine_ranks, dtype,
@@ -249,7 +248,29 @@ class Tensor:
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
         if self._node is not None:
-            self._node.retained = weakref.ref(self)
+            autograd.output_hooks(self).retains = True
+
+    @property
+    def retains_grad(self):
+        """True for a non-leaf tensor whose ``retain_grad()`` was called."""
+        return self._node is not None and self._node.output_hooks is not None \
+            and self._node.output_hooks.retains
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` each time backward has this tensor's whole gradient, as
+        PyTorch's ``register_hook``: a Tensor it returns replaces the gradient (a leaf's
+        ``.grad`` then gets that; an op's output passes it on). Returns a handle whose
+        ``remove()`` takes the hook off."""
+        if not callable(hook):
+            raise TypeError(f"register_hook: the hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        registered = hooks.leaf_hooks(self) if self._node is None else \
+            autograd.output_hooks(self).hooks
+        registered.append(hook)
+        return hooks.RemovableHandle(registered, hook)
 
     # --- moving and converting --------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
@@ -646,6 +667,7 @@ class Tensor:
 
 
 autograd.Tensor = Tensor  # the engine makes op outputs with it
+hooks.Tensor = Tensor    # hooks get and return gradients as Tensors
 
 
 def attach_methods(family):
