@@ -1,18 +1,23 @@
 """Functions of neural networks, as ``torch.nn.functional``: ``import tinyseq.functional as F``."""
 import warnings
 
-from . import autograd, backend, random
+import numpy
+
+from . import autograd, backend, checks, random
 from .modes import no_grad
 from .ops import conv, linalg, nn_ops
 from .ops import shape as shape_ops
-from .tensor import Tensor, expect_tensor, relu, sigmoid, tanh
+from .tensor import Tensor, expect_tensor, relu, sigmoid, tanh, where
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
-           "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm"]
+           "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
+           "leaky_relu", "elu", "softplus", "silu", "logsigmoid", "hardtanh", "l1_loss",
+           "smooth_l1_loss", "huber_loss", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
 _UNSET = object()
 
 
@@ -45,6 +50,72 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
     return (input if dtype is None else input.to(dtype)).log_softmax(dim)
 
 
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope * x."""
+    slope = checks.real("leaky_relu", "negative_slope", negative_slope)
+    return _elementwise("leaky_relu", input, inplace, lambda x: where(x > 0, x, x * slope))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha (exp(x) - 1)."""
+    alpha = checks.real("elu", "alpha", alpha)
+    # exp of min(x, 0): the branch where() drops must stay finite, or its zero gradient times
+    # an infinite exp would be NaN
+    return _elementwise("elu", input, inplace,
+                        lambda x: where(x > 0, x, alpha * (x.clamp(max=0.0).exp() - 1)))
+
+
+def softplus(input, beta=1, threshold=20):
+    """log(1 + exp(beta x)) / beta, a smooth relu; x itself where beta x > threshold, as
+    PyTorch's."""
+    expect_tensor("softplus", input)
+    beta = checks.real("softplus", "beta", beta)
+    if beta == 0:
+        raise ValueError("softplus: beta must not be 0 (the function divides by it), got 0.0")
+    threshold = checks.real("softplus", "threshold", threshold)
+    scaled = input * beta
+    return where(scaled > threshold, input, _softplus(scaled) / beta)
+
+
+def silu(input, inplace=False):
+    """x sigmoid(x), the swish."""
+    return _elementwise("silu", input, inplace, lambda x: x * x.sigmoid())
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -log(1 + exp(-x)), without overflow for large |x|."""
+    expect_tensor("logsigmoid", input)
+    return -_softplus(-input)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x limited to [min_val, max_val]; the gradient passes only strictly inside, as
+    PyTorch's."""
+    low = checks.real("hardtanh", "min_val", min_val)
+    high = checks.real("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val={low} "
+                         f"and max_val={high}")
+    return _elementwise("hardtanh", input, inplace,
+                        lambda x: where(x <= low, low, where(x >= high, high, x)))
+
+
+def _softplus(x):
+    """log(1 + exp(x)) without overflow or underflow: the binary cross-entropy of logit x
+    against target 0 is exactly this, and its op computes it as max(x, 0) + log1p(exp(-|x|))."""
+    zeros = Tensor.from_array(backend.device_of(x.array).xp.zeros_like(x.array))
+    return nn_ops.BinaryCrossEntropyWithLogits("none").apply(x, zeros)
+
+
+def _elementwise(op, input, inplace, function):
+    """``function(input)``; with ``inplace``, written into ``input``, as PyTorch's
+    ``inplace=True`` (refused for a leaf that requires grad)."""
+    expect_tensor(op, input)
+    if checks.flag(op, "inplace", inplace):
+        return input._inplace(f"{op}_", function)
+    return function(input)
+
+
 def linear(x, weight, bias=None):
     """y = x W^T + b for x (..., in), W (out, in), b (out,)."""
     expect_tensor("linear", x)
@@ -56,35 +127,113 @@ def linear(x, weight, bias=None):
 
 def mse_loss(input, target, reduction="mean"):
     """Mean (or sum, or none) of the squared differences; input and target of one shape."""
-    _check_reduction("mse_loss", reduction)
-    expect_tensor("mse_loss", input)
-    if not isinstance(target, Tensor):
-        try:
-            array = backend.device_of(input.array).xp.asarray(target)
-        except (ValueError, TypeError):
-            array = None
-        if array is None or array.dtype.kind not in "biuf":
-            raise TypeError(f"mse_loss: target must be a tensor or numbers, got "
-                            f"{type(target).__name__}")
-        target = Tensor.from_array(array.astype(input.dtype, copy=False), False)
-    if input.shape != target.shape:
-        raise ValueError(f"mse_loss: input shape {tuple(input.shape)} and target shape "
-                         f"{tuple(target.shape)} differ")
+    target = _elementwise_target("mse_loss", input, target, reduction)
     return nn_ops.MSELoss(reduction).apply(input, target)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def l1_loss(input, target, reduction="mean", weight=None):
+    """Mean (or sum, or none) of |input - target|; input and target of one shape. ``weight``
+    (input's shape) scales each term, and "mean" then divides by the summed weights, as
+    PyTorch's."""
+    target = _elementwise_target("l1_loss", input, target, reduction)
+    losses = (input - target).abs()
+    if weight is None:
+        return _reduce(losses, reduction)
+    weight = _same_shape_weight("l1_loss", weight, input)
+    losses = losses * weight
+    return losses.sum() / weight.sum() if reduction == "mean" else _reduce(losses, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = input - target (the L1
+    loss when beta is 0); mean, sum or none."""
+    target = _elementwise_target("smooth_l1_loss", input, target, reduction)
+    beta = checks.real("smooth_l1_loss", "beta", beta, minimum=0.0)
+    difference = input - target
+    distance = difference.abs()
+    if beta == 0.0:
+        return _reduce(distance, reduction)
+    losses = where(distance < beta, 0.5 * difference * difference / beta, distance - 0.5 * beta)
+    return _reduce(losses, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), for d = input - target: delta
+    times smooth_l1_loss with beta = delta. ``weight`` (input's shape) scales each term; "mean"
+    averages the scaled terms, as PyTorch's."""
+    target = _elementwise_target("huber_loss", input, target, reduction)
+    delta = checks.real("huber_loss", "delta", delta)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta!r}")
+    if weight is not None:
+        weight = _same_shape_weight("huber_loss", weight, input)
+    difference = input - target
+    distance = difference.abs()
+    losses = where(distance < delta, 0.5 * difference * difference,
+                   delta * (distance - 0.5 * delta))
+    return _reduce(losses if weight is None else losses * weight, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence of log-probabilities ``input`` from probabilities ``target``
+    (log-probabilities when ``log_target``), each term y (log y - x), 0 where y is 0;
+    "batchmean" divides the sum by the batch size (dim 0), the true KL divergence per sample,
+    "mean" by the number of elements (with PyTorch's warning)."""
+    target = _elementwise_target("kl_div", input, target, reduction, _KL_REDUCTIONS)
+    checks.flag("kl_div", "log_target", log_target)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:
+        # 0 log 0 counts as 0 (PyTorch's xlogy); the log of a stand-in 1 there keeps the
+        # gradient of the branch that where() drops finite
+        is_zero = target == 0
+        losses = where(is_zero, 0.0, target * (where(is_zero, 1.0, target).log() - input))
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0] if input.ndim else losses.sum()
+    return _reduce(losses, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
     """Softmax cross-entropy of logits (N, C) against class ids (N,), or (N, C, d1, ...) against
     (N, d1, ...), or (C,) against one id; rows whose target is ``ignore_index`` left out (and
-    not counted by "mean"). ``weight`` (C,) scales each class's losses, as PyTorch's."""
+    not counted by "mean"). ``weight`` (C,) scales each class's losses, as PyTorch's.
+
+    ``label_smoothing`` e mixes the one-hot target with the uniform one, as PyTorch's:
+    loss = (1 - e) nll + e / C sum_c -w_c log p_c, both parts reduced alike ("mean" divides
+    each by the summed weights of the counted ids)."""
     _check_reduction("cross_entropy", reduction)
     expect_tensor("cross_entropy", input)
+    smoothing = checks.probability("cross_entropy", "label_smoothing", label_smoothing)
     logits, target_array, shape = _class_rows("cross_entropy", input, target, ignore_index)
-    if weight is not None:
-        return _unrows(nll_loss(logits.log_softmax(1), Tensor.from_array(target_array), weight,
-                                ignore_index, reduction), shape, reduction)
-    losses = nn_ops.CrossEntropy(target_array, ignore_index, reduction).apply(logits)
+    weight_array = _class_weights("cross_entropy", weight, logits)
+    if weight_array is None and not smoothing:
+        losses = nn_ops.CrossEntropy(target_array, ignore_index, reduction).apply(logits)
+        return _unrows(losses, shape, reduction)
+    log_probs = logits.log_softmax(1)
+    losses = nn_ops.NLLLoss(target_array, weight_array, ignore_index, reduction).apply(log_probs)
+    if smoothing:
+        uniform = _uniform_target_loss(log_probs, target_array, weight_array, ignore_index,
+                                       reduction)
+        losses = (1 - smoothing) * losses + smoothing / logits.shape[1] * uniform
     return _unrows(losses, shape, reduction)
+
+
+def _uniform_target_loss(log_probs, target_array, weight_array, ignore_index, reduction):
+    """sum_c -w_c log p_c for each row of log-probabilities (M, C), 0 where the target is
+    ``ignore_index``; "mean" divides the sum by the weights NLLLoss divides by."""
+    counted = target_array != ignore_index
+    weighted = log_probs if weight_array is None else log_probs * Tensor.from_array(weight_array)
+    losses = (-weighted.sum(1)).masked_fill(Tensor.from_array(~counted), 0.0)
+    if reduction != "mean":
+        return _reduce(losses, reduction)
+    total = counted.sum() if weight_array is None else weight_array[target_array[counted]].sum()
+    return losses.sum() / float(total)
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -94,16 +243,21 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     _check_reduction("nll_loss", reduction)
     expect_tensor("nll_loss", input)
     log_probs, target_array, shape = _class_rows("nll_loss", input, target, ignore_index)
-    weight_array = None
-    if weight is not None:
-        weight_array = weight.array if isinstance(weight, Tensor) else \
-            backend.device_of(input.array).xp.asarray(weight)
-        if weight_array.shape != (log_probs.shape[1],):
-            raise ValueError(f"nll_loss: weight of shape {tuple(weight_array.shape)} does not fit "
-                             f"{log_probs.shape[1]} classes")
-        weight_array = weight_array.astype(input.array.dtype, copy=False)
+    weight_array = _class_weights("nll_loss", weight, log_probs)
     losses = nn_ops.NLLLoss(target_array, weight_array, ignore_index, reduction).apply(log_probs)
     return _unrows(losses, shape, reduction)
+
+
+def _class_weights(op, weight, rows):
+    """``weight`` (C,) for scores ``rows`` (M, C), as an array of their dtype; None stays."""
+    if weight is None:
+        return None
+    weight_array = weight.array if isinstance(weight, Tensor) else \
+        backend.device_of(rows.array).xp.asarray(weight)
+    if weight_array.shape != (rows.shape[1],):
+        raise ValueError(f"{op}: weight of shape {tuple(weight_array.shape)} does not fit "
+                         f"{rows.shape[1]} classes")
+    return weight_array.astype(rows.array.dtype, copy=False)
 
 
 def _class_rows(op, input, target, ignore_index):
@@ -136,38 +290,86 @@ def _unrows(losses, shape, reduction):
     return losses.reshape(shape) if reduction == "none" else losses
 
 
-def _binary_target(op, input, target, reduction):
-    """The checked target of a binary cross entropy: a tensor of ``input``'s shape."""
-    _check_reduction(op, reduction)
+def _elementwise_target(op, input, target, reduction, reductions=_REDUCTIONS):
+    """The checked target of a loss taken element by element: a tensor of ``input``'s shape."""
+    _check_reduction(op, reduction, reductions)
     expect_tensor(op, input)
-    if not isinstance(target, Tensor):
-        target = Tensor.from_array(backend.device_of(input.array).xp.asarray(
-            target, dtype=input.array.dtype))
+    target = _as_tensor(op, "target", target, input)
     if input.shape != target.shape:
         raise ValueError(f"{op}: input shape {tuple(input.shape)} and target shape "
                          f"{tuple(target.shape)} differ")
     return target
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
-    """-[y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] for logits x and targets y of one
-    shape, computed without overflow."""
-    target = _binary_target("binary_cross_entropy_with_logits", input, target, reduction)
-    return nn_ops.BinaryCrossEntropyWithLogits(reduction).apply(input, target)
+def _as_tensor(op, name, value, input):
+    """``value`` itself when a tensor, else its numbers as a constant of ``input``'s dtype."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        array = backend.device_of(input.array).xp.asarray(value)
+    except (ValueError, TypeError):
+        array = None
+    if array is None or array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {name} must be a tensor or numbers, got {type(value).__name__}")
+    return Tensor.from_array(array.astype(input.dtype, copy=False), False)
+
+
+def _same_shape_weight(op, weight, input):
+    weight = _as_tensor(op, "weight", weight, input)
+    if weight.shape != input.shape:
+        raise ValueError(f"{op}: weight shape {tuple(weight.shape)} and input shape "
+                         f"{tuple(input.shape)} differ (PyTorch wants them the same)")
+    return weight
+
+
+def _broadcast_weight(op, name, weight, input):
+    """``weight`` as a tensor that broadcasts to ``input``'s shape (None stays None)."""
+    if weight is None:
+        return None
+    weight = _as_tensor(op, name, weight, input)
+    try:
+        fits = numpy.broadcast_shapes(weight.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast to "
+                         f"input shape {tuple(input.shape)}")
+    return weight
+
+
+def _reduce(losses, reduction):
+    return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """-w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))] for logits x and targets y of one
+    shape, computed without overflow; ``pos_weight`` p (broadcast to x's shape, as one per
+    class (C,) for x (N, C)) scales the positive term, ``weight`` w (broadcast likewise) every
+    term; "mean" averages over the elements, as PyTorch's."""
+    op = "binary_cross_entropy_with_logits"
+    target = _elementwise_target(op, input, target, reduction)
+    weight = _broadcast_weight(op, "weight", weight, input)
+    pos_weight = _broadcast_weight(op, "pos_weight", pos_weight, input)
+    if weight is None and pos_weight is None:
+        return nn_ops.BinaryCrossEntropyWithLogits(reduction).apply(input, target)
+    # log(1 - sigmoid(x)) = log sigmoid(x) - x, so no term overflows for large |x|
+    positive = target if pos_weight is None else target * pos_weight
+    losses = (1 - target) * input - (positive + 1 - target) * logsigmoid(input)
+    return _reduce(losses if weight is None else losses * weight, reduction)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-[y log p + (1 - y) log(1 - p)] for probabilities p in [0, 1] and targets y of one
     shape, each log bounded below by -100 as in PyTorch."""
-    target = _binary_target("binary_cross_entropy", input, target, reduction)
+    target = _elementwise_target("binary_cross_entropy", input, target, reduction)
     values = input.array
     if values.size and (float(values.min()) < 0 or float(values.max()) > 1):
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 "
                          f"and 1, got values from {float(values.min())} to {float(values.max())}")
     if weight is None:
         return nn_ops.BinaryCrossEntropy(reduction).apply(input, target)
-    losses = nn_ops.BinaryCrossEntropy("none").apply(input, target) * weight
-    return losses if reduction == "none" else losses.sum() if reduction == "sum" else losses.mean()
+    return _reduce(nn_ops.BinaryCrossEntropy("none").apply(input, target) * weight, reduction)
 
 
 def pad(input, pad, mode="constant", value=0.0):
@@ -282,6 +484,40 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return y
 
 
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias, the mean and biased variance taken over
+    the last dims, those of ``normalized_shape``, for each sample; weight and bias (optional)
+    have that shape."""
+    expect_tensor("layer_norm", input)
+    shape = checked_normalized_shape("layer_norm", normalized_shape)
+    if input.ndim < len(shape) or tuple(input.shape[-len(shape):]) != shape:
+        raise ValueError(f"layer_norm: normalized_shape {shape} expects input of shape "
+                         f"(*, {', '.join(map(str, shape))}), got {tuple(input.shape)}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"layer_norm: input must be floating point, got dtype {input.dtype}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and expect_tensor("layer_norm", t).shape != shape:
+            raise ValueError(f"layer_norm: {name} of shape {tuple(t.shape)} does not fit "
+                             f"normalized_shape {shape}")
+    eps = checks.real("layer_norm", "eps", eps, minimum=0.0)
+    dims = tuple(range(-len(shape), 0))
+    centred = input - input.mean(dims, keepdim=True)
+    y = centred / ((centred * centred).mean(dims, keepdim=True) + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def checked_normalized_shape(op, normalized_shape):
+    """``normalized_shape`` (a tuple or list of non-negative ints, at least one) as a tuple."""
+    if not isinstance(normalized_shape, (tuple, list)) or not normalized_shape:
+        raise TypeError(f"{op}: normalized_shape must be a non-empty tuple or list of ints, got "
+                        f"{normalized_shape!r}")
+    return tuple(checks.integer(op, "normalized_shape", n) for n in normalized_shape)
+
+
 def embedding(ids, weight, padding_idx=None):
     """Rows of ``weight`` (num, dim) picked by integer ``ids`` of any shape: (..., dim)."""
     expect_tensor("embedding", weight)
@@ -372,6 +608,6 @@ def _check_window(op, shape, kernel, padding):
                          f"{padded} (input {tuple(shape)}, padding {padding})")
 
 
-def _check_reduction(op, reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+def _check_reduction(op, reduction, reductions=_REDUCTIONS):
+    if reduction not in reductions:
+        raise ValueError(f"{op}: reduction must be one of {reductions}, got {reduction!r}")

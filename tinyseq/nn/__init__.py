@@ -1,10 +1,12 @@
 """Layers and modules: ``from tinyseq import nn``."""
 from . import init, parallel, utils
-from .layers import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d, Embedding,
-                     Flatten, Identity, Linear, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid,
-                     Softmax, Tanh)
-from .module import Module, ModuleList, Parameter, Sequential
-from .normalization import BatchNorm1d, BatchNorm2d
+from .layers import (ELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d,
+                     Embedding, Flatten, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
+                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid,
+                     SiLU, SmoothL1Loss, Softmax, Softplus, Tanh)
+from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
+                     Sequential)
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .attention import Attention
 from .conv import Conv2d, MaxPool2d

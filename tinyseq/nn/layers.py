@@ -3,6 +3,7 @@ import math
 
 from .. import checks
 from .. import functional as F
+from ..tensor import Tensor, expect_tensor
 from . import init
 from .module import Module, Parameter
 
@@ -30,9 +31,12 @@ class Linear(Module):
 
 class Embedding(Module):
     """A lookup table: ids (...) -> rows of ``weight`` (num_embeddings, embedding_dim), drawn
-    from N(0, 1); the ``padding_idx`` row starts at zero and gets no gradient."""
+    from N(0, 1); the ``padding_idx`` row starts at zero and gets no gradient. ``_weight`` (a
+    tensor of that shape) becomes the weight instead, sharing its memory, learnt unless
+    ``_freeze``: how ``from_pretrained`` builds one, as PyTorch's."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, _weight=None,
+                 _freeze=False):
         super().__init__()
         num_embeddings = checks.integer("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = checks.integer("Embedding", "embedding_dim", embedding_dim)
@@ -42,13 +46,40 @@ class Embedding(Module):
                 raise IndexError(f"Embedding: padding_idx {padding_idx} is outside "
                                  f"[0, {num_embeddings})")
             padding_idx %= num_embeddings
+        if _weight is not None and tuple(_weight.shape) != (num_embeddings, embedding_dim):
+            raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
+                             f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
+                             f"{embedding_dim})")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
-        weight = init.normal((num_embeddings, embedding_dim))
-        if padding_idx is not None:
-            weight[padding_idx] = 0
-        self.weight = Parameter(weight)
+        if _weight is None:
+            weight = init.normal((num_embeddings, embedding_dim))
+            if padding_idx is not None:
+                weight[padding_idx] = 0
+            self.weight = Parameter(weight)
+        else:
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose ``weight`` is ``embeddings`` (num_embeddings, embedding_dim),
+        sharing its memory; frozen (no gradient) unless ``freeze=False``. The ``padding_idx``
+        row keeps its values but gets no gradient. max_norm, scale_grad_by_freq and sparse are
+        not supported (norm_type matters only with max_norm)."""
+        op = "Embedding.from_pretrained"
+        expect_tensor(op, embeddings)
+        if embeddings.ndim != 2:
+            raise ValueError(f"{op}: embeddings must be 2-D (num_embeddings, embedding_dim), "
+                             f"got shape {tuple(embeddings.shape)}")
+        checks.flag(op, "freeze", freeze)
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported, "
+                             f"got max_norm={max_norm!r}, scale_grad_by_freq="
+                             f"{scale_grad_by_freq!r}, sparse={sparse!r}")
+        rows, columns = embeddings.shape
+        return cls(rows, columns, padding_idx, _weight=embeddings, _freeze=freeze)
 
     def forward(self, ids):
         return F.embedding(ids, self.weight, self.padding_idx)
@@ -90,6 +121,15 @@ class Dropout2d(Module):
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _register_weight(module, name, weight):
+    """A loss's ``weight``-like tensor as a buffer, as PyTorch's (in ``state_dict`` when given,
+    moved and converted with the module)."""
+    if weight is not None and not isinstance(weight, Tensor):
+        raise TypeError(f"{type(module).__name__}: {name} must be a Tensor or None, got "
+                        f"{type(weight).__name__}")
+    module.register_buffer(name, weight)
+
+
 class MSELoss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
@@ -99,16 +139,73 @@ class MSELoss(Module):
         return F.mse_loss(input, target, self.reduction)
 
 
-class CrossEntropyLoss(Module):
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+class L1Loss(Module):
+    """Mean absolute error, as ``F.l1_loss``."""
+
+    def __init__(self, reduction="mean"):
         super().__init__()
-        self.weight = weight
+        self.reduction = checks.choice("L1Loss", "reduction", reduction, _REDUCTIONS)
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, self.reduction)
+
+
+class SmoothL1Loss(Module):
+    """Squared error below ``beta``, absolute error above, as ``F.smooth_l1_loss``."""
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__()
+        self.reduction = checks.choice("SmoothL1Loss", "reduction", reduction, _REDUCTIONS)
+        self.beta = checks.real("SmoothL1Loss", "beta", beta, minimum=0.0)
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class HuberLoss(Module):
+    """Squared error below ``delta``, delta times absolute error above, as ``F.huber_loss``."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__()
+        self.reduction = checks.choice("HuberLoss", "reduction", reduction, _REDUCTIONS)
+        delta = checks.real("HuberLoss", "delta", delta)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be > 0, got {delta!r}")
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, self.reduction, self.delta)
+
+
+class KLDivLoss(Module):
+    """Kullback-Leibler divergence of log-probabilities from a target, as ``F.kl_div``."""
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__()
+        self.reduction = checks.choice("KLDivLoss", "reduction", reduction,
+                                       ("mean", "batchmean", "sum", "none"))
+        self.log_target = checks.flag("KLDivLoss", "log_target", log_target)
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+
+class CrossEntropyLoss(Module):
+    """Softmax cross-entropy of logits against class ids, as ``F.cross_entropy``; ``weight``
+    is a buffer."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__()
         self.ignore_index = checks.integer("CrossEntropyLoss", "ignore_index", ignore_index,
                                            minimum=None)
         self.reduction = checks.choice("CrossEntropyLoss", "reduction", reduction, _REDUCTIONS)
+        self.label_smoothing = checks.probability("CrossEntropyLoss", "label_smoothing",
+                                                  label_smoothing)
+        _register_weight(self, "weight", weight)
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction,
+                               self.label_smoothing)
 
 
 class NLLLoss(Module):
@@ -125,14 +222,18 @@ class NLLLoss(Module):
 
 
 class BCEWithLogitsLoss(Module):
-    """Binary cross-entropy on logits, as ``F.binary_cross_entropy_with_logits``."""
+    """Binary cross-entropy on logits, as ``F.binary_cross_entropy_with_logits``; ``weight``
+    and ``pos_weight`` are buffers."""
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__()
-        self.reduction = reduction
+        self.reduction = checks.choice("BCEWithLogitsLoss", "reduction", reduction, _REDUCTIONS)
+        _register_weight(self, "weight", weight)
+        _register_weight(self, "pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
+                                                  self.pos_weight)
 
 
 class BCELoss(Module):
@@ -183,6 +284,100 @@ class ReLU(Module):
 class Sigmoid(Module):
     def forward(self, x):
         return x.sigmoid()
+
+
+def _inplace_text(inplace):
+    return ", inplace=True" if inplace else ""
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else negative_slope * x, as ``F.leaky_relu``."""
+
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__()
+        self.negative_slope = checks.real("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = checks.flag("LeakyReLU", "inplace", inplace)
+
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}{_inplace_text(self.inplace)}"
+
+
+class ELU(Module):
+    """x where x > 0, else alpha (exp(x) - 1), as ``F.elu``."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = checks.real("ELU", "alpha", alpha)
+        self.inplace = checks.flag("ELU", "inplace", inplace)
+
+    def forward(self, input):
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}{_inplace_text(self.inplace)}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear where beta x > threshold, as ``F.softplus``."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        beta = checks.real("Softplus", "beta", beta)
+        if beta == 0:
+            raise ValueError("Softplus: beta must not be 0 (the function divides by it), got 0.0")
+        self.beta = beta
+        self.threshold = checks.real("Softplus", "threshold", threshold)
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    """x sigmoid(x), as ``F.silu``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = checks.flag("SiLU", "inplace", inplace)
+
+    def forward(self, input):
+        return F.silu(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)), as ``F.logsigmoid``."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class Hardtanh(Module):
+    """x limited to [min_val, max_val], as ``F.hardtanh``."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        min_val = checks.real("Hardtanh", "min_val", min_val)
+        max_val = checks.real("Hardtanh", "max_val", max_val)
+        if not max_val > min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val "
+                             f"({min_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = checks.flag("Hardtanh", "inplace", inplace)
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}{_inplace_text(self.inplace)}"
 
 
 class Identity(Module):

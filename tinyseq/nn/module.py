@@ -1,9 +1,10 @@
 """Module and Parameter: containers of learnable tensors, as in PyTorch."""
 import builtins
+import operator
 import os
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .. import backend
 from ..modes import state
@@ -347,7 +348,11 @@ class Module:
         return ""
 
     def __repr__(self):
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        extra = self.extra_repr()
+        if "\n" in extra:      # as PyTorch: a multi-line one (ParameterList's) on lines of its own
+            lines = [f"{type(self).__name__}("] + ["  " + line for line in extra.split("\n")]
+        else:
+            lines = [f"{type(self).__name__}({extra}"]
         for name, child in self._modules.items():
             child_text = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_text}")
@@ -390,6 +395,247 @@ class Sequential(ModuleList):
         for m in self._modules.values():
             x = m(x)
         return x
+
+
+class ModuleDict(Module):
+    """Modules by name (str keys, in insertion order), whose parameters the parent finds as
+    "name.key.weight", ..., as PyTorch's ``nn.ModuleDict``."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.update([(key, module)])
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def clear(self):
+        self._modules.clear()
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def update(self, modules):
+        """Add (or replace) the modules of a mapping or of an iterable of (key, module) pairs,
+        in their order; nothing changes unless all of them fit."""
+        pairs = _pairs(self, modules, sort_plain_dicts=False)
+        for key, module in pairs:
+            _check_key(self, key, self._modules)
+            if not isinstance(module, Module):
+                raise TypeError(f"ModuleDict: the value of {key!r} must be a Module, got "
+                                f"{type(module).__name__}")
+        for key, module in pairs:
+            setattr(self, key, module)
+
+
+class ParameterList(Module):
+    """Parameters in a list, named "0", "1", ... under the parent, as PyTorch's
+    ``nn.ParameterList``: a tensor put in becomes a Parameter (sharing its memory); any other
+    value is kept as it is, outside ``parameters()``."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _name(self, index):
+        """The attribute name of ``index`` (negative counts from the end)."""
+        index = operator.index(index)
+        if not -self._size <= index < self._size:
+            raise IndexError(f"ParameterList: index {index} is out of range for length "
+                             f"{self._size}")
+        return str(index % self._size)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ParameterList([self[i] for i in range(*index.indices(self._size))])
+        return getattr(self, self._name(index))
+
+    def __setitem__(self, index, value):
+        setattr(self, self._name(index), _as_parameter(value))
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(self._size))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+    def append(self, value):
+        value = _as_parameter(value)
+        self._size += 1
+        setattr(self, str(self._size - 1), value)
+        return self
+
+    def extend(self, values):
+        # a Tensor is iterable, but is one value, never a list of them
+        if not isinstance(values, Iterable) or isinstance(values, Tensor):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got "
+                            f"{type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"  ({i}): {_describe(value)}" for i, value in enumerate(self))
+
+
+class ParameterDict(Module):
+    """Parameters by name (str keys, in insertion order), found by the parent under
+    "name.key", as PyTorch's ``nn.ParameterDict``: a tensor put in becomes a Parameter (sharing
+    its memory); any other value is kept as it is, outside ``parameters()``."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = {}     # a dict for its order: values may also be plain attributes
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        self.update([(key, value)])
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __reversed__(self):
+        return reversed(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return ((key, self[key]) for key in self._keys)
+
+    def values(self):
+        return (self[key] for key in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self):
+        for key in list(self._keys):
+            del self[key]
+
+    def update(self, parameters):
+        """Add (or replace) the values of a mapping or of an iterable of (key, value) pairs;
+        an OrderedDict's, a ParameterDict's or the pairs' order is kept, a plain dict's keys
+        are sorted, as PyTorch's. Nothing changes unless all of them fit."""
+        pairs = _pairs(self, parameters, sort_plain_dicts=True)
+        for key, value in pairs:
+            _check_key(self, key, self._keys)
+        pairs = [(key, _as_parameter(value)) for key, value in pairs]
+        for key, value in pairs:
+            self._keys[key] = None
+            setattr(self, key, value)
+
+    def extra_repr(self):
+        return "\n".join(f"  ({key}): {_describe(value)}" for key, value in self.items())
+
+
+def _pairs(container, entries, sort_plain_dicts):
+    """(key, value) pairs of a mapping or of an iterable of pairs, with PyTorch's errors."""
+    name = type(container).__name__
+    if isinstance(entries, (OrderedDict, type(container))):
+        return list(entries.items())
+    if isinstance(entries, Mapping):
+        return sorted(entries.items()) if sort_plain_dicts else list(entries.items())
+    if not isinstance(entries, Iterable):
+        raise TypeError(f"{name}.update should be called with an iterable of key/value pairs, "
+                        f"but got {type(entries).__name__}")
+    pairs = []
+    for j, pair in enumerate(entries):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{name} update sequence element #{j} should be Iterable; is "
+                            f"{type(pair).__name__}")
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(f"{name} update sequence element #{j} has length {len(pair)}; 2 "
+                             f"is required")
+        pairs.append(pair)
+    return pairs
+
+
+def _check_key(container, key, entries):
+    """PyTorch's rules for a name a container registers: a non-empty str without ".", and
+    not an attribute that is not one of its ``entries``."""
+    name = type(container).__name__
+    if not isinstance(key, str):
+        raise TypeError(f"{name}: keys must be strings, got {key!r} ({type(key).__name__})")
+    if not key or "." in key:
+        raise KeyError(f"{name}: a key must be a non-empty str without '.', got {key!r}")
+    if key not in entries and hasattr(container, key):
+        raise KeyError(f"{name}: key {key!r} is already an attribute of {name}")
+
+
+def _as_parameter(value):
+    """A tensor as a Parameter (sharing its memory), as PyTorch's containers store it."""
+    return Parameter(value) if isinstance(value, Tensor) and not isinstance(value, Parameter) \
+        else value
+
+
+def _describe(value):
+    """``Parameter containing: [tinyseq.float32 of size 3x4]``, as PyTorch prints one."""
+    if not isinstance(value, Tensor):
+        return f"Object of type: {type(value).__name__}"
+    kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    size = "x".join(map(str, value.shape))
+    device = "" if value.device.type == "cpu" else f" ({value.device})"
+    return f"{kind} containing: [{value.dtype!r} of size {size}{device}]"
 
 
 def _short(value):

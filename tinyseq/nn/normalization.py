@@ -1,5 +1,8 @@
-"""Batch normalization (``nn.BatchNorm1d``, ``nn.BatchNorm2d``) with PyTorch's parameters,
-buffers and running statistics, so that weights copy across."""
+"""Batch normalization (``nn.BatchNorm1d``, ``nn.BatchNorm2d``) and layer normalization
+(``nn.LayerNorm``) with PyTorch's parameters, buffers and running statistics, so that weights
+copy across."""
+import numbers
+
 from .. import checks
 from .. import functional as F
 from ..creation import ones, zeros
@@ -79,3 +82,36 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalization of (N, C, H, W) input over N, H and W, per channel C."""
     dims = (4,)
+
+
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, the mean and biased variance taken per
+    sample over the last dims, ``normalized_shape`` (an int: the last dim); ``weight`` starts
+    at ones and ``bias`` at zeros, both of that shape (neither when elementwise_affine is False,
+    no bias when bias is False). The same in training and evaluation: no running statistics."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral) and not isinstance(normalized_shape,
+                                                                            bool):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = F.checked_normalized_shape("LayerNorm", normalized_shape)
+        self.eps = checks.real("LayerNorm", "eps", eps, minimum=0.0)
+        self.elementwise_affine = checks.flag("LayerNorm", "elementwise_affine",
+                                              elementwise_affine)
+        checks.flag("LayerNorm", "bias", bias)
+        device = "cpu" if device is None else device
+        if elementwise_affine:
+            self.weight = Parameter(ones(self.normalized_shape, dtype=dtype, device=device))
+            self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, device=device)) \
+                if bias else None
+        else:
+            self.weight = self.bias = None
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine="
+                f"{self.elementwise_affine}, bias={self.bias is not None}")
