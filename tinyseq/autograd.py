@@ -26,7 +26,7 @@ import numpy
 
 from . import backend, modes
 from . import observers as registry
-from .accumulate import LazySums, add_to_grad
+from .accumulate import LazySums, add_to_grad, dense, sum_to
 from .hooks import run_hooks
 from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
                     no_grad, scope, state, timestep)
@@ -46,7 +46,7 @@ def backward(root, grad_output=None, retain_graph=False):
     run what ops queued with ``queue_callback`` during the pass."""
     outer_callbacks, state.backward_callbacks = state.backward_callbacks, []
     try:
-        _run_backward(root, grad_output, retain_graph)
+        _run_backward([root], [_root_grad(root, grad_output)], retain_graph, Sums())
         for callback in state.backward_callbacks:
             callback()
     finally:
@@ -62,17 +62,97 @@ def queue_callback(callback):
     state.backward_callbacks.append(callback)
 
 
-def _run_backward(root, grad_output, retain_graph):
-    g = _root_grad(root, grad_output)
-    sums = Sums()
-    node = root._node
-    if node is None:
-        sums.add_to_leaf(root, g)
-        return sums.finish()
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """d outputs / d inputs, as ``torch.autograd.grad``: a tuple with one Tensor per input (of
+    the sum over the outputs, each weighted by its ``grad_outputs``), and no ``.grad``
+    changes. An input the outputs do not depend on is an error, or gives None with
+    ``allow_unused`` (zeros with ``materialize_grads``). The inputs' own hooks do not change
+    what it returns."""
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (a graph of the gradient, for "
+                                  "second derivatives) is not supported: tinyseq's backward "
+                                  "runs on arrays")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
+                         f"outputs")
+    for what, tensors in (("outputs", outputs), ("inputs", inputs)):
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad: {what} must be Tensors, got {type(t).__name__}")
+    if not outputs or not inputs:
+        raise ValueError("grad: needs at least one output and one input")
+    if not all(t.requires_grad for t in inputs):
+        raise RuntimeError("grad: one of the differentiated Tensors does not require grad")
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
+    if materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused to be True or None")
+    root_grads = [_root_grad(t, g) for t, g in zip(outputs, grad_outputs)]
+    captured = CapturedGrads(inputs)
+    _run_backward(outputs, root_grads, create_graph if retain_graph is None else retain_graph,
+                  captured)
+    results = []
+    for t, g in zip(inputs, captured.grads):
+        if g is None and not allow_unused:
+            raise RuntimeError("grad: one of the differentiated Tensors appears to not have been "
+                               "used in the graph; pass allow_unused=True if this is what you "
+                               "want")
+        if g is None and materialize_grads:
+            g = device_of_type[type(t.array)].xp.zeros_like(t.array)
+        results.append(None if g is None else Tensor.from_array(g, False))
+    return tuple(results)
+
+
+class CapturedGrads:
+    """The accumulator of ``grad``: the sums of the engine's usual one, but what reaches a leaf
+    is kept only for the inputs asked for (no ``.grad`` changes), and a non-leaf input's
+    gradient is copied when its op is ready to run."""
+
+    def __init__(self, inputs):
+        self.sums = Sums()
+        self.grads = [None] * len(inputs)
+        self.leaf_places = {id(t): i for i, t in enumerate(inputs) if t._node is None}
+        self.node_places = {t._node: i for i, t in enumerate(inputs) if t._node is not None}
+
+    def add(self, node, grad):
+        self.sums.add(node, grad)
+
+    def take(self, node):
+        g = self.sums.take(node)
+        place = self.node_places.get(node)
+        if place is not None and g is not None:
+            self.grads[place] = g.copy()
+        return g
+
+    def add_to_leaf(self, leaf, grad):
+        place = self.leaf_places.get(id(leaf))
+        if place is None:
+            return
+        array = leaf.array
+        g = sum_to(dense(grad), array.shape).astype(array.dtype, copy=True)
+        self.grads[place] = g if self.grads[place] is None else self.grads[place] + g
+
+    def finish(self):
+        pass
+
+
+def _run_backward(roots, root_grads, retain_graph, sums):
+    """Send each root its gradient and run the graph behind them, summing with ``sums``."""
+    nodes = []
+    for root, g in zip(roots, root_grads):
+        if root._node is None:
+            sums.add_to_leaf(root, g)
+        else:
+            sums.add(root._node, g)
+            nodes.append(root._node)
     checks = tuple(o for o in state.observers if not o.follows_graph)
-    consumers = _count_consumers(node)
-    sums.add(node, g)
-    ready = [node]
+    consumers = _count_consumers(nodes)
+    ready = [node for node in dict.fromkeys(nodes) if consumers[node] == 0]   # no root uses
     while ready:                    # Kahn's algorithm: a node runs once all consumers sent theirs
         node = ready.pop()
         g = sums.take(node)         # None when every consumer sent None: nothing to propagate
@@ -381,10 +461,10 @@ def output_hooks(t):
     return node.output_hooks
 
 
-def _count_consumers(root):
-    """For each node reachable from ``root``, how many graph edges lead into it."""
-    consumers = {}
-    stack = [root]
+def _count_consumers(roots):
+    """For each node reachable from the nodes ``roots``, how many graph edges lead into it."""
+    consumers = dict.fromkeys(roots, 0)
+    stack = list(consumers)
     while stack:
         node = stack.pop()
         if node.inputs is None:
