@@ -972,3 +972,65 @@ def test_a_refused_update_changes_nothing():
     with pytest.raises(KeyError, match="'training' is already an attribute"):
         params.update([("b", ts.ones(1)), ("training", ts.ones(1))])
     assert list(params) == ["a"] and list(params.state_dict()) == ["a"]
+
+
+# --- loss weights as buffers, ModuleList and Sequential's list operations ----------------------
+@needs_torch
+@pytest.mark.parametrize("name", ["NLLLoss", "BCELoss"])
+def test_nll_and_bce_weights_are_buffers_as_pytorch(name):
+    weight = np.array([1.0, 2.0, 3.0])
+    ours = getattr(nn, name)(weight=ts.tensor(weight, dtype=ts.float32))
+    theirs = getattr(torch.nn, name)(weight=torch.tensor(weight, dtype=torch.float32))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert ours.double().weight.dtype == ts.float64
+    assert list(getattr(nn, name)().state_dict()) == []
+    with pytest.raises(TypeError, match=f"{name}: weight must be a Tensor or None, got list"):
+        getattr(nn, name)(weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match=f"{name}: reduction must be one of"):
+        getattr(nn, name)(reduction="avg")
+
+
+def _list_operations(framework_nn, make):
+    """The same edits on a ModuleList of the framework: their types and state_dict keys."""
+    modules = framework_nn.ModuleList([make(1)])
+    modules.extend([framework_nn.Tanh(), make(2)])
+    modules.insert(0, make(3))
+    modules[1] = make(4)
+    del modules[2]
+    modules += [make(5)]
+    popped = modules.pop(1)
+    sliced = modules[1:]
+    return ([type(m).__name__ for m in modules], list(modules.state_dict()),
+            type(popped).__name__, type(sliced).__name__, len(sliced))
+
+
+@needs_torch
+def test_module_list_edits_as_pytorch():
+    ours = _list_operations(nn, lambda n: nn.Linear(n, 1))
+    theirs = _list_operations(torch.nn, lambda n: torch.nn.Linear(n, 1))
+    assert ours == theirs
+    with pytest.raises(TypeError, match="ModuleList: int is not a Module"):
+        nn.ModuleList().append(3)
+    with pytest.raises(IndexError, match="index 3 is out of range for 1 modules"):
+        nn.ModuleList([nn.Tanh()])[3]
+
+
+@needs_torch
+def test_sequential_of_an_ordered_dict_keeps_the_names_as_pytorch():
+    def build(framework_nn):
+        return framework_nn.Sequential(OrderedDict([
+            ("encoder", framework_nn.Linear(2, 3)), ("act", framework_nn.Tanh()),
+            ("decoder", framework_nn.Linear(3, 1))]))
+
+    ours, theirs = build(nn), build(torch.nn)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32)
+    np.testing.assert_allclose(ours(ts.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+    assert list(ours[1:].state_dict()) == list(theirs[1:].state_dict()) == ["decoder.weight",
+                                                                          "decoder.bias"]
+    ours[0], theirs[0] = nn.Linear(2, 3), torch.nn.Linear(2, 3)
+    del ours[1]
+    del theirs[1]                                   # deleting numbers them all, as PyTorch
+    assert list(ours.state_dict()) == list(theirs.state_dict())

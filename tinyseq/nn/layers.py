@@ -209,13 +209,14 @@ class CrossEntropyLoss(Module):
 
 
 class NLLLoss(Module):
-    """Negative log-likelihood of log-probabilities, as ``F.nll_loss``."""
+    """Negative log-likelihood of log-probabilities, as ``F.nll_loss``; ``weight`` is a
+    buffer."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__()
-        self.weight = weight
-        self.ignore_index = ignore_index
-        self.reduction = reduction
+        self.ignore_index = checks.integer("NLLLoss", "ignore_index", ignore_index, minimum=None)
+        self.reduction = checks.choice("NLLLoss", "reduction", reduction, _REDUCTIONS)
+        _register_weight(self, "weight", weight)
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
@@ -237,12 +238,13 @@ class BCEWithLogitsLoss(Module):
 
 
 class BCELoss(Module):
-    """Binary cross-entropy on probabilities, as ``F.binary_cross_entropy``."""
+    """Binary cross-entropy on probabilities, as ``F.binary_cross_entropy``; ``weight`` is a
+    buffer."""
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__()
-        self.weight = weight
         self.reduction = checks.choice("BCELoss", "reduction", reduction, _REDUCTIONS)
+        _register_weight(self, "weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)

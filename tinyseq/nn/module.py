@@ -362,21 +362,83 @@ class Module:
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters the parent finds (named "0", "1", ...)."""
+    """A list of modules whose parameters the parent finds (named "0", "1", ...), as
+    PyTorch's ``nn.ModuleList``: indexing and slicing, ``append``, ``extend``, ``insert``,
+    ``pop``, item assignment and deletion (the names follow the positions)."""
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=None):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        if modules is not None:
+            self.extend(modules)
+
+    def _checked(self, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: {type(module).__name__} is not a Module")
+        return module
+
+    def _index(self, index):
+        """``index`` as a position in 0..len-1 (negative counts from the end)."""
+        size = len(self._modules)
+        index = operator.index(index)
+        if not -size <= index < size:
+            raise IndexError(f"{type(self).__name__}: index {index} is out of range for "
+                             f"{size} modules")
+        return index % size
+
+    def _renumber(self, modules):
+        """Hold ``modules`` under the names "0", "1", ... in their order."""
+        self._modules.clear()
+        for module in modules:
+            self.append(module)
 
     def append(self, module):
         name = str(len(self._modules))
-        self._modules[name] = module
+        self._modules[name] = self._checked(module)
         _note_owner(self, name, module)
         return self
 
-    def __getitem__(self, i):
-        return list(self._modules.values())[i]
+    def extend(self, modules):
+        """Append each of ``modules`` (all are checked first)."""
+        modules = [self._checked(m) for m in modules]
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        """Put ``module`` before position ``index``, as ``list.insert``."""
+        modules = list(self._modules.values())
+        modules.insert(operator.index(index), self._checked(module))
+        self._renumber(modules)
+
+    def pop(self, index=-1):
+        module = self[index]
+        del self[index]
+        return module
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        return modules[self._index(index)]
+
+    def __setitem__(self, index, module):
+        name = str(self._index(index))
+        self._modules[name] = self._checked(module)
+        _note_owner(self, name, module)
+
+    def __delitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            del modules[index]
+        else:
+            del modules[self._index(index)]
+        self._renumber(modules)
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
 
     def __len__(self):
         return len(self._modules)
@@ -386,10 +448,29 @@ class ModuleList(Module):
 
 
 class Sequential(ModuleList):
-    """Modules applied one after another."""
+    """Modules applied one after another: ``Sequential(m1, m2, ...)``, or
+    ``Sequential(OrderedDict(name=module, ...))`` whose modules keep their names, as
+    PyTorch's (a slice keeps them too; deleting or inserting numbers them all, as PyTorch)."""
 
     def __init__(self, *modules):
-        super().__init__(modules)
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            Module.__init__(self)
+            for name, module in modules[0].items():
+                if not isinstance(name, str):
+                    raise TypeError(f"Sequential: module names must be strings, got "
+                                    f"{type(name).__name__}")
+                setattr(self, name, self._checked(module))
+        else:
+            super().__init__(modules)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):       # the names go with the modules, as PyTorch's
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[self._index(index)]
+
+    def __setitem__(self, index, module):
+        name = list(self._modules)[self._index(index)]
+        setattr(self, name, self._checked(module))
 
     def forward(self, x):
         for m in self._modules.values():
