@@ -188,8 +188,8 @@ def test_plot_contribution_matrix_draws_the_row_shares_on_a_log_scale(tmp_path):
 # --- every example's lesson holds at its defaults (slow; the notebooks' in test_notebooks) -----
 LESSON = re.compile(r"^lesson (\S+): (.+) -> (holds|does not hold)$", re.M)
 EXAMPLES = ["adding_problem", "char_lm", "custom_cell", "custom_op", "dilution", "embeddings",
-            "exploding", "gradient_flow", "hello_onehot", "sequence_classifier", "sequential_cost",
-            "sine_rnn"]
+            "exploding", "gradient_flow", "hello_onehot", "hooks_bptt", "sequence_classifier",
+            "sequential_cost", "sine_rnn"]
 
 
 @pytest.mark.slow
