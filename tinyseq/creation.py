@@ -1,8 +1,9 @@
 """Functions that make new tensors: from data, filled, random, ranges."""
 import numpy
 
-from . import backend, random
+from . import backend, checks, dtypes, modes, random
 from .dtypes import array_from_data, check_requires_grad, get_default_dtype, new_shape
+from .ops import shape as shape_ops
 from .tensor import Tensor, legacy_sizes
 
 
@@ -129,6 +130,307 @@ def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=F
     if drawn != dtype:
         values = values.astype(dtype)
     return Tensor.from_array(values, requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    """A new tensor of input's shape, dtype and device (unless ``dtype`` or ``device`` say
+    otherwise), as torch.empty_like; its values are zeros, as ``empty``'s."""
+    _expect_tensor("empty_like", input)
+    return empty(tuple(input.shape), dtype=input.dtype if dtype is None else dtype,
+                 device=input.device if device is None else device, requires_grad=requires_grad)
+
+
+# --- PyTorch's samplers: each draws from the seeded generator of its result's device ---------
+# Only ``random``, ``integers``, ``standard_normal`` and ``poisson`` are used: the methods that
+# NumPy's and CuPy's generators share.
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from [low, high) in input's shape, as torch.randint_like
+    (``randint_like(input, high)`` starts at 0): input's dtype and device unless ``dtype`` or
+    ``device`` say otherwise (a float dtype holds the drawn integers). Bounds that the dtype
+    cannot hold are refused, as PyTorch refuses them."""
+    _expect_tensor("randint_like", input)
+    if high is None:
+        low, high = 0, low
+    low, high = _int_arg("randint_like", "low", low), _int_arg("randint_like", "high", high)
+    if low >= high:
+        raise ValueError(f"randint_like: expects low < high, got low={low} and high={high}")
+    dtype = numpy.dtype(input.dtype if dtype is None else dtype)
+    smallest, largest = _integer_range(dtype)
+    if low < smallest or high - 1 > largest:
+        raise ValueError(f"randint_like: [{low}, {high}) does not fit dtype {dtype}, which "
+                         f"holds integers from {smallest} to {largest}")
+    check_requires_grad("randint_like", dtype, requires_grad)
+    device = backend.device_of(input.array) if device is None else backend.get_device(device)
+    drawn = dtype if dtype.kind in "iu" else numpy.int64
+    values = random.generator(device).integers(low, high, size=tuple(input.shape), dtype=drawn)
+    return Tensor.from_array(values.astype(dtype, copy=False), requires_grad)
+
+
+def randperm(n, *, dtype=dtypes.dtype(numpy.int64), device="cpu", requires_grad=False):
+    """A random permutation of the integers 0 to n - 1, as torch.randperm: int64 unless
+    ``dtype`` says otherwise, refused for a dtype that cannot hold n - 1 exactly (bool is
+    refused, as in PyTorch). It orders random keys from the seeded generator of ``device``,
+    which NumPy and CuPy can both do, so ``manual_seed`` makes it reproducible."""
+    n = _int_arg("randperm", "n", n)
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
+    dtype = numpy.dtype(numpy.int64 if dtype is None else dtype)
+    if dtype.kind == "b":
+        raise TypeError("randperm: not implemented for dtype bool, as in PyTorch")
+    if dtype.kind in "iu":
+        largest = _integer_range(dtype)[1]
+    else:                               # the integers a float holds exactly, as PyTorch's check
+        largest = 2 ** (numpy.finfo(dtype).nmant + 1)
+    if n - 1 > largest:
+        raise ValueError(f"randperm: n={n} is too large for dtype {dtype}, which holds the "
+                         f"integers up to {largest} exactly")
+    check_requires_grad("randperm", dtype, requires_grad)
+    device = backend.get_device(device)
+    keys = random.generator(device).random(n)
+    return Tensor.from_array(device.xp.argsort(keys).astype(dtype), requires_grad)
+
+
+def bernoulli(input, p=None):
+    """0s and 1s in input's shape and dtype, as torch.bernoulli: ``bernoulli(input)`` draws
+    each 1 with the probability ``input`` holds there (input must be floating, its values in
+    [0, 1]), ``bernoulli(input, p)`` each with the probability ``p`` (a number in [0, 1]; input
+    may then have any dtype). As in PyTorch, bernoulli(input) depends on input with a zero
+    gradient; bernoulli(input, p) is not recorded (PyTorch records it but cannot
+    differentiate it)."""
+    _expect_tensor("bernoulli", input)
+    if p is None:
+        _expect_floating("bernoulli", "input (the probabilities)", input)
+        _check_probabilities("bernoulli", "input", input.array)
+        probabilities = input.array
+    else:
+        if isinstance(p, Tensor) and p.ndim:
+            raise TypeError(f"bernoulli: p must be a number or a 0-d tensor, got a tensor of "
+                            f"shape {tuple(p.shape)}, as in PyTorch (bernoulli(p) draws with "
+                            f"a probability for each element)")
+        probabilities = checks.probability("bernoulli", "p", _float_arg("bernoulli", "p", p))
+    device = backend.device_of(input.array)
+    uniform = random.generator(device).random(tuple(input.shape))
+    values = device.xp.asarray(uniform < probabilities, dtype=input.array.dtype)
+    return _sampled(values, input) if p is None else Tensor.from_array(values)
+
+
+def bernoulli_(input, p=0.5):
+    """Fill ``input`` in place with 0s and 1s, each 1 with probability ``p``, as
+    Tensor.bernoulli_: ``p`` is a number in [0, 1] (any dtype of input) or a floating tensor
+    of probabilities that broadcasts to input's shape. As in PyTorch autograd sees the old
+    values overwritten (a zero gradient for them, and for a ``p`` that requires grad), and a
+    leaf that requires grad is refused. Returns ``input``."""
+    _expect_tensor("bernoulli_", input)
+    if input.requires_grad and input._node is None and modes.is_grad_enabled():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    device = backend.device_of(input.array)
+    if isinstance(p, Tensor):
+        _expect_floating("bernoulli_", "p", p)
+        _expect_same_device("bernoulli_", input, p)
+        if not _broadcasts_to(p.shape, input.shape):
+            raise ValueError(f"bernoulli_: p of shape {tuple(p.shape)} does not broadcast to "
+                             f"input's shape {tuple(input.shape)}")
+        _check_probabilities("bernoulli_", "p", p.array)
+        probabilities = p.array
+    else:
+        probabilities = checks.probability("bernoulli_", "p", _float_arg("bernoulli_", "p", p))
+    uniform = random.generator(device).random(tuple(input.shape))
+    values = device.xp.asarray(uniform < probabilities, dtype=input.array.dtype)
+    return input._put("bernoulli_", Ellipsis, _sampled(values, p))
+
+
+def normal(mean, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False):
+    """Samples from normal distributions, as torch.normal in its overloads:
+
+    - ``normal(mean, std)`` with a tensor mean and/or std: one sample per element of their
+      broadcast shape; the dtype and device of the tensor mean (else of the tensor std), which
+      must be floating; the result depends on mean and std with a zero gradient, as in PyTorch.
+    - ``normal(mean, std, size)`` with numbers: a new tensor of ``size`` (a tuple or list), of
+      ``dtype`` (default: the default dtype) on ``device``, a leaf when ``requires_grad``.
+
+    ``std`` must be >= 0 everywhere (NaN is refused), as in PyTorch."""
+    if size is not None or not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
+        return _normal_of_numbers(mean, std, size, dtype, device, requires_grad)
+    if dtype is not None or device is not None or requires_grad:
+        raise TypeError("normal: dtype, device and requires_grad go with a number mean and std "
+                        "and a size, as in PyTorch; a tensor mean or std gives its own")
+    return _normal_of_tensors(mean, std)
+
+
+def _normal_of_numbers(mean, std, size, dtype, device, requires_grad):
+    if size is None:
+        raise TypeError("normal: a number mean and std need a size, as in PyTorch, e.g. "
+                        "normal(0.0, 1.0, (2, 3))")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"normal: size must be a tuple or list of ints, got {size!r}")
+    mean = _float_arg("normal", "mean", mean)
+    std = checks.real("normal", "std", _float_arg("normal", "std", std), minimum=0.0)
+    dtype = _float_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"normal: not implemented for dtype {dtype}, as in PyTorch; the "
+                        f"samples need a floating dtype")
+    shape = new_shape("normal", (size,), dtype)
+    check_requires_grad("normal", dtype, requires_grad)
+    device = backend.get_device("cpu" if device is None else device)
+    values = _standard_normal(device, shape, dtype) * std + mean
+    return Tensor.from_array(device.xp.asarray(values, dtype=dtype), requires_grad)
+
+
+def _normal_of_tensors(mean, std):
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    _expect_floating("normal", "mean" if tensors[0] is mean else "std", tensors[0])
+    if len(tensors) == 2:
+        _expect_same_device("normal", mean, std)
+    if isinstance(std, Tensor):
+        if not bool(_non_negative(std.array).all()):
+            raise ValueError(f"normal: std must be >= 0 everywhere, got "
+                             f"{_first_invalid(std.array, _non_negative)}")
+    else:
+        std = checks.real("normal", "std", _float_arg("normal", "std", std), minimum=0.0)
+    if not isinstance(mean, Tensor):
+        mean = _float_arg("normal", "mean", mean)
+    shape = _broadcast_shape("normal", "mean", numpy.shape(_array_or_number(mean)),
+                             "std", numpy.shape(_array_or_number(std)))
+    dtype = tensors[0].array.dtype
+    device = backend.device_of(tensors[0].array)
+    z = _standard_normal(device, shape, dtype)
+    values = _array_or_number(mean, z.dtype) + _array_or_number(std, z.dtype) * z
+    return _sampled(device.xp.asarray(values, dtype=dtype), mean, std)
+
+
+def poisson(input):
+    """Counts drawn from Poisson distributions with the rates ``input`` holds, in input's
+    shape and dtype, as torch.poisson: input must be floating, its rates finite and >= 0
+    (PyTorch also refuses negative and NaN rates). The result depends on input with a zero
+    gradient, as in PyTorch."""
+    _expect_tensor("poisson", input)
+    _expect_floating("poisson", "input (the rates)", input)
+    rates = input.array
+    if not bool(_finite_rates(rates).all()):
+        raise ValueError(f"poisson: rates must be finite and >= 0, got "
+                         f"{_first_invalid(rates, _finite_rates)}")
+    generator = random.generator(backend.device_of(rates))
+    try:
+        counts = generator.poisson(rates.astype(numpy.float64), size=tuple(input.shape))
+    except ValueError as error:     # NumPy refuses rates near 2**63
+        raise ValueError(f"poisson: rates too large for the generator ({error})") from None
+    return _sampled(counts.astype(rates.dtype), input)
+
+
+def _sampled(values, *sources):
+    """``values`` (a drawn array) as a tensor that depends on each of ``sources`` (tensors or
+    numbers) that requires grad with a zero gradient, as PyTorch's samplers do: each such
+    source, cast and broadcast to the result, is overwritten by ``values`` (IndexPut), whose
+    backward sends it zeros."""
+    result = Tensor.from_array(values)
+    for source in sources:
+        if isinstance(source, Tensor) and source.requires_grad and modes.is_grad_enabled():
+            base = source.to(dtype=values.dtype).expand(values.shape)
+            result = shape_ops.IndexPut(Ellipsis).apply(base, result)
+    return result
+
+
+def _standard_normal(device, shape, dtype):
+    """Standard normal samples of ``shape``: float64 for float64, else float32 (the two dtypes
+    NumPy's and CuPy's generators draw)."""
+    drawn = numpy.float64 if numpy.dtype(dtype) == numpy.float64 else numpy.float32
+    return random.generator(device).standard_normal(shape, dtype=drawn)
+
+
+def _integer_range(dtype):
+    """The smallest and largest integers a tensor of ``dtype`` can hold and ``integers`` can
+    draw (an int64, cast) for it."""
+    if dtype.kind == "b":
+        return 0, 1
+    if dtype.kind in "iu":
+        info = numpy.iinfo(dtype)
+        return int(info.min), int(info.max)
+    int64, largest = numpy.iinfo(numpy.int64), int(numpy.finfo(dtype).max)
+    return max(int(int64.min), -largest), min(int(int64.max), largest)
+
+
+def _expect_tensor(op, value):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__}")
+
+
+def _expect_floating(op, name, tensor):
+    if tensor.array.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be floating point, got dtype "
+                        f"{tensor.array.dtype}, as in PyTorch")
+
+
+def _expect_same_device(op, a, b):
+    if type(a.array) is not type(b.array):
+        raise ValueError(f"{op}: tensors are on different devices ({a.device} and {b.device}); "
+                         f"move them with .to(device) first")
+
+
+def _broadcast_shape(op, name1, shape1, name2, shape2):
+    try:
+        return numpy.broadcast_shapes(tuple(shape1), tuple(shape2))
+    except ValueError:
+        raise ValueError(f"{op}: the shapes of {name1} {tuple(shape1)} and {name2} "
+                         f"{tuple(shape2)} do not broadcast") from None
+
+
+def _broadcasts_to(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` itself (as ``expand`` needs)."""
+    try:
+        return numpy.broadcast_shapes(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        return False
+
+
+def _check_probabilities(op, name, array):
+    if not bool(_probabilities(array).all()):
+        raise ValueError(f"{op}: {name} must hold probabilities in [0, 1], got "
+                         f"{_first_invalid(array, _probabilities)}")
+
+
+# what the samplers' parameters must be, elementwise (False for NaN)
+def _probabilities(array):
+    return (array >= 0) & (array <= 1)
+
+
+def _non_negative(array):
+    return array >= 0
+
+
+def _finite_rates(array):
+    return (array >= 0) & (array < numpy.inf)
+
+
+def _first_invalid(array, valid):
+    """The first value of ``array`` where ``valid`` fails, as a Python number (for messages;
+    computed on the host, a 0-d array included)."""
+    values = backend.to_numpy(array)
+    return values[~numpy.asarray(valid(values))].flat[0].item()
+
+
+def _array_or_number(value, dtype=None):
+    if isinstance(value, Tensor):
+        return value.array if dtype is None else value.array.astype(dtype, copy=False)
+    return value
+
+
+def _int_arg(op, name, value):
+    """``value`` as an int: an int (not a bool) or a 0-d integer tensor, as PyTorch takes."""
+    if isinstance(value, Tensor) and value.ndim == 0 and value.array.dtype.kind in "iu":
+        return int(value.item())
+    return checks.integer(op, name, value, minimum=None)
+
+
+def _float_arg(op, name, value):
+    """``value`` as a float: a number (a bool counts as 0 or 1, as in PyTorch) or a 0-d
+    tensor."""
+    if isinstance(value, Tensor) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, numpy.bool_)):
+        value = float(value)
+    return checks.real(op, name, value)
 
 
 def eye(n, m=None, dtype=None, device="cpu", requires_grad=False):
