@@ -202,6 +202,24 @@ def _numpy_put(x, v):
     return y
 
 
+def _numpy_scatter(x, src):
+    y = x.copy()
+    y[SCATTER_INDEX, np.arange(4)] = src
+    return y
+
+
+def _numpy_scatter_add(x, src):
+    y = x.copy()
+    np.add.at(y, (SCATTER_ADD_INDEX, np.arange(4)), src)
+    return y
+
+
+def _numpy_index_add(x, source):
+    y = x.copy()
+    np.add.at(y, INDEX_ADD_INDEX, 1.5 * source)
+    return y
+
+
 def with_zeros():
     """Rows with no 0, one 0 and two: the three cases of a product's gradient."""
     return [ts.tensor([[0.5, -1.5, 2.0, 1.2], [1.3, 0.0, -0.7, 2.0], [0.0, 1.1, 0.0, -0.9]],
@@ -224,6 +242,9 @@ def _torch_norms(x):
 
 
 GATHER_INDEX = np.array([[2, 0, 2], [1, 1, 0]])
+SCATTER_INDEX = np.array([[0, 2, 1, 0], [2, 0, 0, 1]])        # no column writes one place twice
+SCATTER_ADD_INDEX = np.array([[0, 2, 1, 0], [0, 0, 1, 0]])    # repeated places add up
+INDEX_ADD_INDEX = np.array([0, 2, 0])
 CLASS_IDS = np.array([2, 0, 1])
 MASK = np.array([[True, False, True], [False, False, True]])
 EMBEDDING_IDS = np.array([[1, 3], [1, 0]])
@@ -340,6 +361,19 @@ ROWS = {
                       lambda x: np.take_along_axis(x, GATHER_INDEX, 1),
                       lambda x: x.gather(1, torch.tensor(GATHER_INDEX))),
     shape.IndexPut: Row(lambda: [leaf(2, 3), leaf(2)], _put, _numpy_put, _torch_put),
+    shape.Scatter: Row(lambda: [leaf(3, 4), leaf(2, 4)],
+                       lambda x, src: x.scatter(0, ts.tensor(SCATTER_INDEX), src), _numpy_scatter,
+                       lambda x, src: x.scatter(0, torch.tensor(SCATTER_INDEX), src)),
+    shape.ScatterAdd: Row(lambda: [leaf(3, 4), leaf(2, 4)],
+                          lambda x, src: ts.scatter_add(x, 0, ts.tensor(SCATTER_ADD_INDEX), src),
+                          _numpy_scatter_add,
+                          lambda x, src: torch.scatter_add(x, 0, torch.tensor(SCATTER_ADD_INDEX),
+                                                           src)),
+    shape.IndexAdd: Row(lambda: [leaf(3, 2), leaf(3, 2)],
+                        lambda x, s: ts.index_add(x, 0, ts.tensor(INDEX_ADD_INDEX), s, alpha=1.5),
+                        _numpy_index_add,
+                        lambda x, s: torch.index_add(x, 0, torch.tensor(INDEX_ADD_INDEX), s,
+                                                     alpha=1.5)),
     shape.Repeat: Row(lambda: [leaf(2, 3)], lambda x: x.repeat(2, 1), lambda x: np.tile(x, (2, 1)),
                       lambda x: x.repeat(2, 1)),
     shape.Pad: Row(lambda: [leaf(2, 3)], lambda x: F.pad(x, (1, 2), value=0.5),

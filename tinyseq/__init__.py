@@ -12,24 +12,28 @@ from .autograd import Variable
 from .modes import (enable_grad, inference_mode, is_grad_enabled, no_grad, scope,
                     set_grad_enabled, timestep)
 from .checkpoint import load_checkpoint, save_checkpoint
+from .compare import allclose, equal, isclose
 from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor, arange,
-                       as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, tensor, zeros,
-                       zeros_like)
+                       as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, normal, ones, ones_like, poisson, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .dtypes import Size, dtype, get_default_dtype, promote_types, set_default_dtype
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
-                     argsort, bmm, cat, ceil, chunk, clamp, clip, concat, cos, cumprod, cumsum,
-                     device, div, divide, dot, einsum, exp, expm1, flatten, flip, floor,
-                     floor_divide, gather, index_select, is_tensor, isfinite, isnan, lerp, log,
-                     log1p, log_softmax, logsumexp, masked_fill, matmul, max, maximum, mean, min,
-                     minimum, mm, movedim, mul, multinomial, multiply, narrow, neg, negative,
+                     argsort, bmm, broadcast_to, cat, ceil, chunk, clamp, clip, concat, cos,
+                     cumprod, cumsum, device, diff, div, divide, dot, einsum, exp, expm1,
+                     flatten, flip, floor, floor_divide, gather, hstack, index_add,
+                     index_select, is_tensor, isfinite, isnan, lerp, log, log1p, log_softmax,
+                     logsumexp, masked_fill, matmul, max, maximum, mean, meshgrid, min, minimum,
+                     mm, movedim, mul, multinomial, multiply, narrow, neg, negative, nonzero,
                      norm, numel, outer, permute, pow, prod, reciprocal, relu, remainder,
-                     result_type, roll, round, rsqrt, sigmoid, sign, sin, softmax, sort, split,
-                     sqrt, square, squeeze, stack, std, sub, subtract, sum, t, tanh, topk,
-                     transpose, tril, triu, true_divide, unbind, unsqueeze, var, where)
+                     repeat_interleave, reshape, result_type, roll, round, rsqrt, scatter,
+                     scatter_add, sigmoid, sign, sin, softmax, sort, split, sqrt, square,
+                     squeeze, stack, std, sub, subtract, sum, t, tanh, tensordot, tile, topk,
+                     transpose, tril, triu, true_divide, unbind, unflatten, unsqueeze, var,
+                     vstack, where)
 
 __version__ = "0.1.0"
 

@@ -16,6 +16,7 @@ from a float64 loss.
 """
 import builtins
 import collections
+import math
 import numbers
 import operator
 import warnings
@@ -290,7 +291,7 @@ class Tensor:
             if device_of_type[type(self.array)] is not target:
                 result = ToDevice(target).apply(result)
         if dtype is not None:
-            dtype = _numpy_dtype("to", dtype)
+            dtype = numpy_dtype_of("to", dtype)
             if dtype != result.array.dtype:
                 if dtype.kind != "f":  # integers and booleans carry no gradient
                     result = Tensor.from_array(result.array.astype(dtype), False)
@@ -782,7 +783,7 @@ def dim_args(op, dim, keepdim, axis, keepdims):
             pytorch_or_numpy_arg(op, "keepdim", keepdim, "keepdims", keepdims, False))
 
 
-def _numpy_dtype(op, value):
+def numpy_dtype_of(op, value):
     """The NumPy dtype of ``value``: a dtype of ours, NumPy's, or a tensor type (ts.LongTensor)."""
     for candidate in (value, getattr(value, "dtype", value)):
         try:
@@ -1111,6 +1112,65 @@ def einsum(equation, *operands):
     return linalg.Einsum(tuple(expanded), output).apply(*operands)
 
 
+def tensordot(a, b, dims=2):
+    """The sums of products over ``dims`` of ``a`` and ``b``, as ``torch.tensordot``: an int d
+    pairs a's last d dims with b's first d, a pair of lists (or a tensor of two rows) pairs
+    a's ``dims[0][i]`` with b's ``dims[1][i]``. The result has a's other dims, then b's. A
+    contracted dim of size 1 broadcasts against the other's; the dtypes must be one."""
+    expect_tensor("tensordot", a)
+    expect_tensor("tensordot", b)
+    if isinstance(dims, Tensor):
+        dims = dims.tolist() if dims.numel() > 1 else builtins.int(dims.item())
+    if isinstance(dims, (builtins.int, numpy.integer)) and not isinstance(dims, builtins.bool):
+        if dims < 0:
+            raise ValueError(f"tensordot: expects dims >= 0, got dims={dims}")
+        if dims > builtins.min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims={dims} is more than the dims of shapes "
+                             f"{tuple(a.shape)} and {tuple(b.shape)}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    elif isinstance(dims, (tuple, list)) and len(dims) == 2 and \
+            builtins.all(isinstance(d, (tuple, list)) for d in dims):
+        dims_a = [check_dim("tensordot", d, a.ndim) % a.ndim for d in dims[0]]
+        dims_b = [check_dim("tensordot", d, b.ndim) % b.ndim for d in dims[1]]
+    else:
+        raise TypeError(f"tensordot: expects dims to be an int or a pair of lists of ints, "
+                        f"got dims={dims!r}")
+    if len(dims_a) != len(dims_b):
+        raise ValueError(f"tensordot: the two lists of dims need one length, got {dims!r}")
+    for dims_of in (dims_a, dims_b):
+        if len(set(dims_of)) != len(dims_of):
+            raise ValueError(f"tensordot: a dim appears more than once in {dims!r}")
+    if a.array.dtype != b.array.dtype or a.array.dtype.kind == "b":
+        raise TypeError(f"tensordot: expects two tensors of one dtype, not bool, as in "
+                        f"PyTorch, got {a.dtype} and {b.dtype}; convert one with .to(dtype)")
+    a_sizes, b_sizes = list(a.shape), list(b.shape)
+    for da, db in zip(dims_a, dims_b):
+        if a_sizes[da] != b_sizes[db]:
+            if builtins.min(a_sizes[da], b_sizes[db]) != 1:
+                raise ValueError(f"tensordot: contracted dims need one size, got {a_sizes[da]} "
+                                 f"in dim {da} of shape {tuple(a.shape)} and {b_sizes[db]} in "
+                                 f"dim {db} of shape {tuple(b.shape)}")
+            a_sizes[da] = b_sizes[db] = builtins.max(a_sizes[da], b_sizes[db])
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    contracted = math.prod(a_sizes[d] for d in dims_a)
+    rows, columns = (tuple(sizes[d] for d in free) for sizes, free in ((a_sizes, free_a),
+                                                                      (b_sizes, free_b)))
+    left = _as_matrix(a, a_sizes, free_a + dims_a, (math.prod(rows), contracted))
+    right = _as_matrix(b, b_sizes, dims_b + free_b, (contracted, math.prod(columns)))
+    return linalg.MatMul().apply(left, right).reshape(rows + columns)
+
+
+def _as_matrix(t, sizes, order, shape):
+    """``t`` broadcast to ``sizes``, its dims put in ``order`` and viewed as a matrix of
+    ``shape``."""
+    if list(t.shape) != sizes:
+        t = t.expand(sizes)
+    if order != list(range(t.ndim)):
+        t = t.permute(order)
+    return t.reshape(shape)
+
+
 def concat(tensors, dim=0, *, axis=UNSET):
     """Join tensors along an existing dim."""
     dim = pytorch_or_numpy_arg("concat", "dim", dim, "axis", axis, 0)
@@ -1188,6 +1248,103 @@ def where(condition, a, b):
         a = as_operand(a, like, "where")
     a, b = _binary("where", a, b)
     return ew.Where().apply(as_operand(condition, like, "where"), a, b)
+
+
+def hstack(tensors):
+    """The tensors joined along dim 1, or along dim 0 when they are 1-d (a 0-d tensor counts
+    as 1-d), as ``torch.hstack``; dtypes promote as for ``cat``."""
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in _tensor_sequence("hstack", tensors)]
+    return _joined("hstack", tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """The tensors joined along dim 0, a 0-d or 1-d one taken as one row (1, n), as
+    ``torch.vstack``; dtypes promote as for ``cat``."""
+    tensors = [t.reshape(1, -1) if t.ndim < 2 else t
+               for t in _tensor_sequence("vstack", tensors)]
+    return _joined("vstack", tensors, 0)
+
+
+def _tensor_sequence(op, tensors):
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expects a tuple or list of tensors, got a Tensor")
+    return _tensor_list(op, tensors)
+
+
+def _joined(op, tensors, dim):
+    shapes = [tuple(t.shape) for t in tensors]
+    first = shapes[0]
+    if builtins.any(len(s) != len(first) or s[:dim] + s[dim + 1:] != first[:dim] + first[dim + 1:]
+                    for s in shapes):
+        raise ValueError(f"{op}: shapes {shapes} (after 0-d and 1-d tensors take their dims) "
+                         f"differ outside dim {dim}")
+    return concat(tensors, dim)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids of 0-d or 1-d tensors of one dtype, as ``torch.meshgrid``: a tuple of
+    broadcast views, the i-th holding ``tensors[i]`` along dim i, of shape (n0, n1, ...) with
+    ``indexing="ij"``; ``"xy"`` swaps the first two dims (n1, n0, ...). Without indexing, "ij"
+    with PyTorch's warning."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    tensors = _tensor_list("meshgrid", tensors)
+    if indexing is None:
+        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f'meshgrid: indexing must be one of "xy" or "ij", got {indexing!r}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape {tuple(t.shape)}")
+        if t.array.dtype != tensors[0].array.dtype:
+            dtypes = ", ".join(str(t.array.dtype) for t in tensors)
+            raise TypeError(f"meshgrid: expects tensors of one dtype, got {dtypes}")
+    sizes = [t.numel() for t in tensors]
+    places = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        places[0], places[1] = 1, 0
+    shape = [0] * len(tensors)
+    for place, size in zip(places, sizes):
+        shape[place] = size
+    return tuple(t.reshape([size if d == place else 1 for d in range(len(shape))]).expand(shape)
+                 for t, place, size in zip(tensors, places, sizes))
+
+
+def reshape(input, shape):
+    """``input`` with another shape (one size may be -1), as ``torch.reshape``: ``shape`` a
+    tuple or list."""
+    expect_tensor("reshape", input)
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError(f"reshape: shape must be a tuple or list of ints, as in PyTorch, got "
+                        f"{shape!r}")
+    return input.reshape(shape)
+
+
+def tile(input, dims):
+    """``input.tile(dims)``, as ``torch.tile``: ``dims`` a tuple or list."""
+    expect_tensor("tile", input)
+    if not isinstance(dims, (tuple, list)):
+        raise TypeError(f"tile: dims must be a tuple or list of ints, as in PyTorch, got "
+                        f"{dims!r}")
+    return input.tile(dims)
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """``input.repeat_interleave(repeats, dim)``, as ``torch.repeat_interleave``; with
+    ``input`` alone, a 1-d tensor of counts, the indices 0, 1, ... each repeated its count
+    (of the counts' dtype)."""
+    expect_tensor("repeat_interleave", input)
+    if repeats is not None:
+        return input.repeat_interleave(repeats, dim, output_size=output_size)
+    if dim is not None or input.ndim != 1:
+        raise ValueError(f"repeat_interleave: without repeats, input is the 1-d tensor of "
+                         f"counts, got shape {tuple(input.shape)}"
+                         f"{' and a dim' if dim is not None else ''}")
+    xp = device_of_type[type(input.array)].xp
+    positions = Tensor.from_array(xp.arange(input.numel(), dtype=input.array.dtype))
+    return positions.repeat_interleave(input, 0, output_size=output_size)
 
 
 def maximum(input, other):
@@ -1330,6 +1487,10 @@ subtract, multiply, divide, true_divide = sub, mul, div, div
 neg, negative, addcmul, addcdiv, lerp = (
     _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
     for m in ("neg", "neg", "addcmul", "addcdiv", "lerp"))
+broadcast_to, scatter, scatter_add, index_add, nonzero, unflatten, diff = (
+    _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
+    for m in ("broadcast_to", "scatter", "scatter_add", "index_add", "nonzero", "unflatten",
+              "diff"))
 
 
 def is_tensor(obj):

@@ -8,10 +8,11 @@ import builtins
 
 import numpy
 
-from . import autograd, random
+from . import autograd, creation, random
 from .backend import device_of_type
 from .ops import shape as shape_ops
-from .tensor import Tensor, as_operand, attach_methods, index_arg, scalar_first_args, where
+from .tensor import (UNSET, Tensor, as_operand, attach_methods, index_arg, numpy_dtype_of,
+                     scalar_first_args, where)
 
 
 class InPlaceMethods:
@@ -148,6 +149,34 @@ class InPlaceMethods:
     def sqrt_(self):
         return self._inplace("sqrt_", lambda old: old.sqrt())
 
+    def cumsum_(self, dim=UNSET, *, dtype=None):
+        """Running sums along ``dim`` in place; the tensor keeps its dtype (integers wrap
+        around as PyTorch's do), so ``dtype`` must be it when given."""
+        if dim is UNSET:            # as PyTorch, which has no default dim here
+            raise TypeError('cumsum_() missing 1 required positional arguments: "dim"')
+        wanted = self.array.dtype if dtype is None else numpy_dtype_of("cumsum_", dtype)
+        if wanted != self.array.dtype:
+            raise RuntimeError(f"cumsum_: dtype {wanted} does not match the tensor's dtype "
+                               f"{self.dtype}; an in-place result keeps the tensor's dtype")
+        return self._inplace("cumsum_", lambda old: old.cumsum(dim))
+
+    def tril_(self, diagonal=0):
+        return self._inplace("tril_", lambda old: old.tril(diagonal))
+
+    def triu_(self, diagonal=0):
+        return self._inplace("triu_", lambda old: old.triu(diagonal))
+
+    def scatter_(self, dim, index, src=UNSET, *, value=UNSET, reduce=None):
+        return self._inplace("scatter_", lambda old: old.scatter(dim, index, src, value=value,
+                                                                 reduce=reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace("scatter_add_", lambda old: old.scatter_add(dim, index, src), src)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace("index_add_",
+                             lambda old: old.index_add(dim, index, source, alpha=alpha), source)
+
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
     __ifloordiv__, __imod__, __ipow__ = floor_divide_, remainder_, pow_
 
@@ -173,6 +202,11 @@ class InPlaceMethods:
         device = device_of_type[type(self.array)]
         sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
         return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
+
+    def bernoulli_(self, p=0.5):
+        """0s and 1s in place, each 1 with probability ``p`` (a number or a floating tensor
+        that broadcasts to this one), as PyTorch's."""
+        return creation.bernoulli_(self, p)
 
     def random_(self, from_=0, to=None):
         """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from

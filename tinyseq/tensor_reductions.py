@@ -168,12 +168,18 @@ class ReductionMethods:
         return Tensor.from_array(found.astype(xp.int64, copy=False), False)
 
     def all(self, dim=None, keepdim=False):
-        axes = axes_arg("all", dim, self.ndim)
-        return Tensor.from_array(self.array.astype(builtins.bool).all(axis=axes, keepdims=keepdim))
+        """Bool: whether every value over ``dim`` is non-zero (a 0-d tensor without dim)."""
+        return self._logical("all", dim, keepdim)
 
     def any(self, dim=None, keepdim=False):
-        axes = axes_arg("any", dim, self.ndim)
-        return Tensor.from_array(self.array.astype(builtins.bool).any(axis=axes, keepdims=keepdim))
+        """Bool: whether some value over ``dim`` is non-zero (a 0-d tensor without dim)."""
+        return self._logical("any", dim, keepdim)
+
+    def _logical(self, op, dim, keepdim):
+        axes = axes_arg(op, dim, self.ndim)
+        xp = device_of_type[type(self.array)].xp
+        found = getattr(self.array.astype(builtins.bool), op)(axis=axes, keepdims=keepdim)
+        return Tensor.from_array(xp.asarray(found))    # NumPy gives a scalar, not a 0-d array
 
     def sort(self, dim=-1, descending=False, stable=False):
         """Named tuple ``(values, indices)`` sorted along ``dim``; ties keep their order."""

@@ -9,16 +9,18 @@ from .elementwise import sign as pytorch_sign
 
 
 def normalize_axes(axis, ndim):
-    """``axis`` (None, int or tuple, negatives allowed) as a sorted tuple of non-negative ints."""
+    """``axis`` (None, int or tuple, negatives allowed; NumPy integers too, as PyTorch takes
+    them) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    if not isinstance(axis, (int, tuple, list)):
+    if not isinstance(axis, (int, numpy.integer, tuple, list)):
         raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, numpy.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not isinstance(a, int) or isinstance(a, bool):
+        if not isinstance(a, (int, numpy.integer)) or isinstance(a, bool):
             raise TypeError(f"axis entries must be ints, got {a!r}")
+        a = int(a)
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
@@ -66,7 +68,8 @@ class Mean(Sum):
 
 
 class Max(Function):
-    """y = max of x over ``axes``;  dx = g shared equally among the maximal entries"""
+    """y = max of x over ``axes`` (none of them empty; other dims may be);  dx = g shared
+    equally among the maximal entries"""
     __slots__ = ("axes", "keepdims")
     reduce = "max"
     saves_inputs = (0,)
@@ -77,8 +80,12 @@ class Max(Function):
         self.keepdims = keepdims
 
     def forward(self, xp, x):
-        if x.size == 0:
+        empty = [a for a in self.axes if x.shape[a] == 0]   # a max of nothing: no value
+        if empty and len(self.axes) == x.ndim:
             raise ValueError(f"cannot take the {self.reduce} of an empty tensor of shape {x.shape}")
+        if empty:
+            raise ValueError(f"cannot take the {self.reduce} over dim {empty[0]} of size 0 in "
+                             f"shape {x.shape}")
         y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         self.saved = (x, y)
         return y if self.keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])

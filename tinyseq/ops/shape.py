@@ -1,7 +1,8 @@
 """Ops that move values around without arithmetic: reshape, transpose, indexing, joining,
-padding, tiling."""
+padding, tiling, scattering."""
 from ..accumulate import SparseGrad, sum_to
 from ..autograd import Function
+from ..backend import scatter_add
 
 
 class Reshape(Function):
@@ -258,3 +259,89 @@ class Triu(Tril):
     upper triangle kept);  dx = g likewise"""
     __slots__ = ()
     upper = True
+
+
+def _padded(xp, values, shape):
+    """``values`` in the leading corner of zeros of ``shape`` (``values`` itself when it has
+    that shape): the gradient of a source that an index reads only part of."""
+    if values.shape == tuple(shape):
+        return values
+    out = xp.zeros(shape, dtype=values.dtype)
+    out[tuple(slice(0, n) for n in values.shape)] = values
+    return out
+
+
+class Scatter(Function):
+    """y = x with y[index[i][j]][j] = src[i][j] for dim 0 (likewise for other dims), as
+    torch.scatter;  dx = g with 0 where y was written,  dsrc = g read where y was written
+    (0 for the src entries beyond index's shape)"""
+    __slots__ = ("index", "dim")
+
+    def __init__(self, index, dim):
+        self.index = index
+        self.dim = dim
+
+    def forward(self, xp, x, src):
+        picked = along_dim(xp, self.index, self.dim)
+        y = x.copy()
+        y[picked] = src[tuple(slice(0, n) for n in self.index.shape)]
+        self.saved = (picked, src.shape)
+        return y
+
+    def backward(self, xp, g):
+        picked, src_shape = self.saved
+        grad_x = grad_src = None
+        if self.inputs[0].requires_grad:
+            grad_x = g.copy()
+            grad_x[picked] = 0
+        if self.inputs[1].requires_grad:
+            grad_src = _padded(xp, g[picked], src_shape)
+        return grad_x, grad_src
+
+
+class ScatterAdd(Function):
+    """y = x with src[i][j] added at y[index[i][j]][j] for dim 0 (likewise for other dims;
+    repeated indices add up), as torch.scatter_add;  dx = g,  dsrc = g read where src was
+    added (0 for the src entries beyond index's shape)"""
+    __slots__ = ("index", "dim")
+
+    def __init__(self, index, dim):
+        self.index = index
+        self.dim = dim
+
+    def forward(self, xp, x, src):
+        picked = along_dim(xp, self.index, self.dim)
+        y = x.copy()
+        scatter_add(xp, y, picked, src[tuple(slice(0, n) for n in self.index.shape)])
+        self.saved = (picked, src.shape)
+        return y
+
+    def backward(self, xp, g):
+        picked, src_shape = self.saved
+        return (g if self.inputs[0].requires_grad else None,
+                _padded(xp, g[picked], src_shape) if self.inputs[1].requires_grad else None)
+
+
+class IndexAdd(Function):
+    """y = x with alpha * source[..., i, ...] added at y[..., index[i], ...] along ``dim``
+    (repeated indices add up), as torch.index_add;  dx = g,  dsource = alpha * g[..., index, ...]"""
+    __slots__ = ("index", "dim", "alpha")
+
+    def __init__(self, index, dim, alpha):
+        self.index = index
+        self.dim = dim
+        self.alpha = alpha
+
+    def forward(self, xp, x, source):
+        y = x.copy()
+        where = (slice(None),) * self.dim + (self.index,)
+        scatter_add(xp, y, where, source if self.alpha == 1 else source * self.alpha)
+        return y
+
+    def backward(self, xp, g):
+        grad_source = None
+        if self.inputs[1].requires_grad:
+            grad_source = g[(slice(None),) * self.dim + (self.index,)]
+            if self.alpha != 1:
+                grad_source *= self.alpha
+        return (g if self.inputs[0].requires_grad else None), grad_source
