@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
+from tinyseq import accumulate, autograd
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
@@ -35,3 +36,10 @@ def examples_on_path():
     sys.path.insert(0, str(EXAMPLES))
     yield
     sys.path.remove(str(EXAMPLES))
+
+
+@pytest.fixture(params=[accumulate.LazySums, accumulate.DenseSums], ids=["lazy", "dense"])
+def each_accumulator(request, monkeypatch):
+    """Run the test with the engine's accumulator (LazySums) and with the plain one
+    (DenseSums), the oracle."""
+    monkeypatch.setattr(autograd, "Sums", request.param)

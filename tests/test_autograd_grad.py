@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
-from tinyseq import accumulate, autograd, nn
+from tinyseq import nn
 
 try:
     import torch
@@ -12,12 +12,6 @@ except ImportError:
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch as the oracle")
-
-
-@pytest.fixture(params=["lazy", "dense"])
-def sums(request, monkeypatch):
-    if request.param == "dense":
-        monkeypatch.setattr(autograd, "Sums", accumulate.DenseSums)
 
 
 def graph(framework):
@@ -31,7 +25,7 @@ def graph(framework):
 
 
 @needs_torch
-def test_grad_matches_pytorch_for_several_outputs_and_inputs_leaf_or_not(sums):
+def test_grad_matches_pytorch_for_several_outputs_and_inputs_leaf_or_not(each_accumulator):
     ours, theirs = graph(ts), graph(torch)
     got = ts.autograd.grad([ours[3], ours[4]], [ours[0], ours[2], ours[1]],
                            grad_outputs=[None, ts.tensor(2.0, dtype=ts.float64)])
@@ -57,7 +51,7 @@ def test_saliency_of_every_input_step_through_the_fused_lstm_as_pytorch():
     assert all(p.grad is None for p in ours.parameters())
 
 
-def test_grad_equals_what_backward_accumulates(sums):
+def test_grad_equals_what_backward_accumulates(each_accumulator):
     x, weight, h, y, _ = graph(ts)
     got_x, got_w = ts.autograd.grad(y, [x, weight], retain_graph=True)
     assert x.grad is None and weight.grad is None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
-from tinyseq import accumulate, autograd, hooks, nn
+from tinyseq import hooks, nn
 
 try:
     import torch
@@ -14,13 +14,6 @@ except ImportError:
     torch = None
 
 needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch as the oracle")
-
-
-@pytest.fixture(params=["lazy", "dense"])
-def sums(request, monkeypatch):
-    """Run each test with both accumulators."""
-    if request.param == "dense":
-        monkeypatch.setattr(autograd, "Sums", accumulate.DenseSums)
 
 
 def unrolled_rnn(framework, steps=4):
@@ -43,7 +36,7 @@ def unrolled_rnn(framework, steps=4):
 
 
 @needs_torch
-def test_hooks_run_in_pytorchs_order_and_replace_gradients_as_pytorch(sums):
+def test_hooks_run_in_pytorchs_order_and_replace_gradients_as_pytorch(each_accumulator):
     ours, theirs = unrolled_rnn(ts), unrolled_rnn(torch)
     assert [k for k, _ in ours[0]] == [k for k, _ in theirs[0]] == [3, 2, 1, 0, "W"]
     np.testing.assert_allclose([v for _, v in ours[0]], [v for _, v in theirs[0]], rtol=1e-12)
@@ -52,7 +45,7 @@ def test_hooks_run_in_pytorchs_order_and_replace_gradients_as_pytorch(sums):
     assert ours[3] is theirs[3] is True
 
 
-def test_a_returned_gradient_replaces_it_for_the_ops_before(sums):
+def test_a_returned_gradient_replaces_it_for_the_ops_before(each_accumulator):
     w = ts.tensor([1.0, 2.0], dtype=ts.float64, requires_grad=True)
     y = w * 3.0
     y.register_hook(lambda g: g * 10)
@@ -60,7 +53,7 @@ def test_a_returned_gradient_replaces_it_for_the_ops_before(sums):
     np.testing.assert_allclose(w.grad.numpy(), [180.0, 360.0])
 
 
-def test_a_leaf_hook_runs_once_on_the_sum_of_all_its_uses(sums):
+def test_a_leaf_hook_runs_once_on_the_sum_of_all_its_uses(each_accumulator):
     """W is used at every step; its hook sees dL/dW = the sum of the per-step contributions
     once, and what it returns is what lands in .grad."""
     ts.manual_seed(0)

@@ -35,8 +35,16 @@ def dtype_name(t):
     return str(t.dtype).split(".")[-1]
 
 
-def same(ours, theirs, rtol=1e-12, atol=1e-12):
-    """Same dtype, shape and values (NaN where PyTorch has NaN)."""
+def same(ours, theirs, rtol=None, atol=1e-12):
+    """Same dtype, shape and values (NaN where PyTorch has NaN; float32 sums may round in
+    another order); tuples element by element."""
+    if isinstance(theirs, (tuple, list)):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            same(a, b, rtol, atol)
+        return
+    if rtol is None:
+        rtol, atol = (1e-6, 1e-6) if theirs.dtype == torch.float32 else (1e-12, atol)
     assert isinstance(ours, ts.Tensor)
     assert dtype_name(ours) == dtype_name(theirs), (ours.dtype, theirs.dtype)
     assert tuple(ours.shape) == tuple(theirs.shape)

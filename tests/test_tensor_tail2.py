@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tinyseq as ts
-from gradcheck import gradcheck
 from test_device_standin import standin  # noqa: F401  (the fixture)
+from test_tensor_tail import gradchecked, pair, same, same_grads
 
 torch = pytest.importorskip("torch")
 
@@ -22,57 +22,6 @@ _rng = np.random.default_rng(47)
 
 def values(*shape, low=-2.0, high=2.0):
     return _rng.uniform(low, high, size=shape)
-
-
-def pair(array, requires_grad=False):
-    """The same values as a tinyseq and a torch tensor."""
-    array = np.asarray(array)
-    return (ts.tensor(array, requires_grad=requires_grad),
-            torch.tensor(array, requires_grad=requires_grad))
-
-
-def dtype_name(t):
-    return str(t.dtype).split(".")[-1]
-
-
-def same(ours, theirs, rtol=None, atol=1e-12):
-    """Same dtype, shape and values (NaN where PyTorch has NaN; float32 sums may round in
-    another order); tuples element by element."""
-    if isinstance(theirs, (tuple, list)):
-        assert isinstance(ours, tuple) and len(ours) == len(theirs)
-        for a, b in zip(ours, theirs):
-            same(a, b, rtol, atol)
-        return
-    if rtol is None:
-        rtol, atol = (1e-6, 1e-6) if theirs.dtype == torch.float32 else (1e-12, atol)
-    assert isinstance(ours, ts.Tensor)
-    assert dtype_name(ours) == dtype_name(theirs), (ours.dtype, theirs.dtype)
-    assert tuple(ours.shape) == tuple(theirs.shape)
-    expected = theirs.detach().numpy()
-    if expected.dtype.kind == "f":
-        np.testing.assert_allclose(ours.numpy(), expected, rtol=rtol, atol=atol, equal_nan=True)
-    else:
-        np.testing.assert_array_equal(ours.numpy(), expected)
-
-
-def same_grads(ours_fn, theirs_fn, *arrays, rtol=1e-10, atol=1e-12):
-    """Values and the gradients of sum(out * R) for float64 leaves of ``arrays``."""
-    ours = [ts.tensor(a, dtype=ts.float64, requires_grad=True) for a in arrays]
-    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
-    out, expected = ours_fn(*ours), theirs_fn(*theirs)
-    same(out, expected, rtol, atol)
-    weight = np.random.default_rng(0).standard_normal(out.shape)
-    (out * ts.tensor(weight)).sum().backward()
-    (expected * torch.tensor(weight)).sum().backward()
-    for a, b in zip(ours, theirs):
-        if b.grad is None:
-            assert a.grad is None or not a.grad.numpy().any()
-        else:
-            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=rtol, atol=atol)
-
-
-def gradchecked(fn, *arrays):
-    gradcheck(fn, [ts.tensor(a, dtype=ts.float64, requires_grad=True) for a in arrays])
 
 
 def both_raise(ours_fn, theirs_fn, ours_error, match):
