@@ -24,8 +24,7 @@ except ImportError:
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is the oracle here")
 
-NEW_FUNCTIONS = ("randperm", "bernoulli", "bernoulli_", "normal", "poisson", "randint_like",
-                 "empty_like")
+NEW_FUNCTIONS = ("randperm", "bernoulli", "normal", "poisson", "randint_like", "empty_like")
 NEW_COMPARISONS = ("isclose", "allclose", "equal")
 
 
@@ -41,11 +40,6 @@ class _Ours:
 
 
 ours = _Ours()
-
-
-def fill_bernoulli(framework, t, *args):
-    """``t.bernoulli_(*args)``: tinyseq's through the module function until Tensor has it."""
-    return t.bernoulli_(*args) if framework is torch else creation.bernoulli_(t, *args)
 
 
 def dtype_name(t):
@@ -72,24 +66,22 @@ def assert_as_pytorch(call):
     assert mine == theirs if theirs[0] == "ok" else mine[0] == "error", (mine, theirs)
 
 
-# --- the exports, once they exist, are these functions; signatures as PyTorch's --------------
+# --- the exports are these functions; signatures as PyTorch's ---------------------------------
 @pytest.mark.parametrize("name", NEW_FUNCTIONS + NEW_COMPARISONS)
 def test_exported_names_are_these_functions(name):
     module = compare if name in NEW_COMPARISONS else creation
-    if name == "bernoulli_":
-        method = getattr(ts.Tensor, "bernoulli_", None)
-        if method is not None:
-            t = ts.zeros(4)
-            assert method(t, 1.0) is t and t.numpy().tolist() == [1.0] * 4
-        return
-    if hasattr(ts, name):
-        assert getattr(ts, name) is getattr(module, name)
+    assert getattr(ts, name) is getattr(module, name)
+
+
+def test_bernoulli_in_place_is_a_tensor_method():
+    t = ts.zeros(4)
+    assert t.bernoulli_(1.0) is t and t.numpy().tolist() == [1.0] * 4
 
 
 SIGNATURES = {
     creation.randperm: "(n, *, dtype=tinyseq.int64, device='cpu', requires_grad=False)",
     creation.bernoulli: "(input, p=None)",
-    creation.bernoulli_: "(input, p=0.5)",
+    ts.Tensor.bernoulli_: "(self, p=0.5)",
     creation.normal: "(mean, std=1.0, size=None, *, dtype=None, device=None, "
                      "requires_grad=False)",
     creation.poisson: "(input)",
@@ -277,38 +269,38 @@ def test_bernoulli_of_probabilities_has_a_zero_gradient_as_pytorch():
 
 def test_bernoulli_fills_in_place_with_a_number_or_a_tensor_of_probabilities():
     t = ts.zeros(4000, 3)
-    assert creation.bernoulli_(t) is t
+    assert t.bernoulli_() is t
     assert abs(t.numpy().mean() - 0.5) < 5 * math.sqrt(0.25 / 12000)
-    creation.bernoulli_(t, ts.tensor([0.0, 0.25, 1.0]))       # broadcast over the rows
+    t.bernoulli_(ts.tensor([0.0, 0.25, 1.0]))       # broadcast over the rows
     assert np.all(t.numpy()[:, 0] == 0) and np.all(t.numpy()[:, 2] == 1)
     assert abs(t.numpy()[:, 1].mean() - 0.25) < 5 * math.sqrt(0.1875 / 4000)
     ints = ts.zeros(5, dtype=ts.int64)
-    assert creation.bernoulli_(ints, 1.0).numpy().tolist() == [1] * 5 and ints.dtype == ts.int64
+    assert ints.bernoulli_(1.0).numpy().tolist() == [1] * 5 and ints.dtype == ts.int64
     flags = ts.zeros(3, dtype=ts.bool)
-    assert creation.bernoulli_(flags, ts.ones(3, dtype=ts.float64)).numpy().tolist() == [True] * 3
+    assert flags.bernoulli_(ts.ones(3, dtype=ts.float64)).numpy().tolist() == [True] * 3
     half = ts.zeros(2, dtype=ts.float16)
-    assert creation.bernoulli_(half, p=0.0).dtype == ts.float16
+    assert half.bernoulli_(p=0.0).dtype == ts.float16
 
 
 BERNOULLI_INPLACE_CALLS = [
-    lambda fw: fill_bernoulli(fw, fw.zeros(3)),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), 0.7),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3, dtype=fw.int64), 0.5),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3, dtype=fw.int64), fw.full((3,), 0.5)),
-    lambda fw: fill_bernoulli(fw, fw.zeros(2, 3), fw.tensor([[0.1], [0.2]])),
-    lambda fw: fill_bernoulli(fw, fw.zeros(2, 3), fw.tensor(0.2)),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), 1.2),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), -1),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), fw.tensor([0.1, 1.2, 0.3])),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), fw.tensor([0.1, 0.2])),
-    lambda fw: fill_bernoulli(fw, fw.zeros(1, 3), fw.tensor([[0.1], [0.2]])),
-    lambda fw: fill_bernoulli(fw, fw.zeros(6), fw.full((2, 3), 0.5)),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), fw.tensor([0, 1, 0])),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), fw.tensor([True, False, True])),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3, requires_grad=True), 0.5),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3, requires_grad=True) * 1, 0.5),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), fw.full((3,), 0.5, requires_grad=True)),
-    lambda fw: fill_bernoulli(fw, fw.zeros(3), "a"),
+    lambda fw: fw.zeros(3).bernoulli_(),
+    lambda fw: fw.zeros(3).bernoulli_(0.7),
+    lambda fw: fw.zeros(3, dtype=fw.int64).bernoulli_(0.5),
+    lambda fw: fw.zeros(3, dtype=fw.int64).bernoulli_(fw.full((3,), 0.5)),
+    lambda fw: fw.zeros(2, 3).bernoulli_(fw.tensor([[0.1], [0.2]])),
+    lambda fw: fw.zeros(2, 3).bernoulli_(fw.tensor(0.2)),
+    lambda fw: fw.zeros(3).bernoulli_(1.2),
+    lambda fw: fw.zeros(3).bernoulli_(-1),
+    lambda fw: fw.zeros(3).bernoulli_(fw.tensor([0.1, 1.2, 0.3])),
+    lambda fw: fw.zeros(3).bernoulli_(fw.tensor([0.1, 0.2])),
+    lambda fw: fw.zeros(1, 3).bernoulli_(fw.tensor([[0.1], [0.2]])),
+    lambda fw: fw.zeros(6).bernoulli_(fw.full((2, 3), 0.5)),
+    lambda fw: fw.zeros(3).bernoulli_(fw.tensor([0, 1, 0])),
+    lambda fw: fw.zeros(3).bernoulli_(fw.tensor([True, False, True])),
+    lambda fw: fw.zeros(3, requires_grad=True).bernoulli_(0.5),
+    lambda fw: (fw.zeros(3, requires_grad=True) * 1).bernoulli_(0.5),
+    lambda fw: fw.zeros(3).bernoulli_(fw.full((3,), 0.5, requires_grad=True)),
+    lambda fw: fw.zeros(3).bernoulli_("a"),
 ]
 
 
@@ -330,7 +322,7 @@ def test_bernoulli_in_place_refuses_before_changing_anything(args, error, messag
     t = ts.tensor([0.25, 0.5, 0.75])
     state = ts_random.get_state()
     with pytest.raises(error, match=message):
-        creation.bernoulli_(t, *args)
+        t.bernoulli_(*args)
     assert t.numpy().tolist() == [0.25, 0.5, 0.75] and t._version == 0
     assert ts_random.get_state() == state
 
@@ -339,10 +331,10 @@ def test_bernoulli_in_place_on_a_leaf_that_requires_grad_is_refused_as_pytorch()
     leaf = ts.tensor([0.25, 0.5], requires_grad=True)
     state = ts_random.get_state()
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
-        creation.bernoulli_(leaf)
+        leaf.bernoulli_()
     assert leaf.numpy().tolist() == [0.25, 0.5] and ts_random.get_state() == state
     with ts.no_grad():
-        assert creation.bernoulli_(leaf, 1.0).numpy().tolist() == [1.0, 1.0]
+        assert leaf.bernoulli_(1.0).numpy().tolist() == [1.0, 1.0]
 
 
 @needs_torch
@@ -353,7 +345,7 @@ def test_bernoulli_in_place_sends_zero_gradients_as_pytorch():
         p = fw.full((3,), 0.5, dtype=fw.float64, requires_grad=True)
         t = x * 2
         version = t._version
-        filled = fill_bernoulli(fw, t, p)
+        filled = t.bernoulli_(p)
         assert filled is t and t.requires_grad and t._version > version
         (t * x).sum().backward()                  # x also gets the product's gradient t
         grads[fw is torch] = (x.grad.numpy() - t.detach().numpy(), p.grad.numpy())
@@ -589,7 +581,7 @@ SAMPLERS = {
     "randperm": lambda device: creation.randperm(50, device=device),
     "bernoulli": lambda device: creation.bernoulli(ts.full((40,), 0.5, device=device)),
     "bernoulli_p": lambda device: creation.bernoulli(ts.zeros(40, device=device), 0.3),
-    "bernoulli_": lambda device: creation.bernoulli_(ts.zeros(40, device=device),
+    "bernoulli_": lambda device: ts.zeros(40, device=device).bernoulli_(
                                                      ts.full((40,), 0.5, device=device)),
     "normal_numbers": lambda device: creation.normal(1.0, 2.0, (4, 5), device=device),
     "normal_tensors": lambda device: creation.normal(ts.zeros(4, 1, device=device),
@@ -640,7 +632,7 @@ def test_like_functions_and_comparisons_stay_on_the_standin_device(standin):  # 
     with pytest.raises(ValueError, match="different devices"):
         creation.normal(ts.zeros(3), ts.ones(3, device="standin"))
     with pytest.raises(ValueError, match="different devices"):
-        creation.bernoulli_(ts.zeros(3), ts.ones(3, device="standin"))
+        ts.zeros(3).bernoulli_(ts.ones(3, device="standin"))
     with pytest.raises(ValueError, match=r"bernoulli: input must hold .* got 2.0"):
         creation.bernoulli(ts.tensor([0.5, 2.0], device="standin"))
     with pytest.raises(ValueError, match="normal: std must be >= 0 everywhere, got -1.0"):

@@ -4,7 +4,7 @@ import numpy
 from . import backend, checks, dtypes, modes, random
 from .dtypes import array_from_data, check_requires_grad, get_default_dtype, new_shape
 from .ops import shape as shape_ops
-from .tensor import Tensor, legacy_sizes
+from .tensor import Tensor, expect_tensor, legacy_sizes
 
 
 def _float_dtype(dtype):
@@ -124,18 +124,23 @@ def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=F
     device = backend.get_device(device)
     dtype = numpy.dtype(numpy.int64 if dtype is None else dtype)
     check_requires_grad("randint", dtype, requires_grad)
-    drawn = dtype if dtype.kind in "iu" else numpy.int64
-    values = random.generator(device).integers(low, high, size=new_shape("randint", (size,), dtype),
-                                               dtype=drawn)
-    if drawn != dtype:
-        values = values.astype(dtype)
+    values = _draw_integers(device, low, high, new_shape("randint", (size,), dtype), dtype)
     return Tensor.from_array(values, requires_grad)
+
+
+def _draw_integers(device, low, high, shape, dtype):
+    """Integers in [low, high) of ``shape`` from the seeded generator of ``device``, in
+    ``dtype``: drawn as int64 for a float or bool dtype (the generators draw integer dtypes
+    only), then cast."""
+    drawn = dtype if dtype.kind in "iu" else numpy.int64
+    values = random.generator(device).integers(low, high, size=shape, dtype=drawn)
+    return values.astype(dtype, copy=False)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
     """A new tensor of input's shape, dtype and device (unless ``dtype`` or ``device`` say
     otherwise), as torch.empty_like; its values are zeros, as ``empty``'s."""
-    _expect_tensor("empty_like", input)
+    expect_tensor("empty_like", input)
     return empty(tuple(input.shape), dtype=input.dtype if dtype is None else dtype,
                  device=input.device if device is None else device, requires_grad=requires_grad)
 
@@ -149,7 +154,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
     (``randint_like(input, high)`` starts at 0): input's dtype and device unless ``dtype`` or
     ``device`` say otherwise (a float dtype holds the drawn integers). Bounds that the dtype
     cannot hold are refused, as PyTorch refuses them."""
-    _expect_tensor("randint_like", input)
+    expect_tensor("randint_like", input)
     if high is None:
         low, high = 0, low
     low, high = _int_arg("randint_like", "low", low), _int_arg("randint_like", "high", high)
@@ -162,9 +167,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
                          f"holds integers from {smallest} to {largest}")
     check_requires_grad("randint_like", dtype, requires_grad)
     device = backend.device_of(input.array) if device is None else backend.get_device(device)
-    drawn = dtype if dtype.kind in "iu" else numpy.int64
-    values = random.generator(device).integers(low, high, size=tuple(input.shape), dtype=drawn)
-    return Tensor.from_array(values.astype(dtype, copy=False), requires_grad)
+    values = _draw_integers(device, low, high, tuple(input.shape), dtype)
+    return Tensor.from_array(values, requires_grad)
 
 
 def randperm(n, *, dtype=dtypes.dtype(numpy.int64), device="cpu", requires_grad=False):
@@ -198,7 +202,7 @@ def bernoulli(input, p=None):
     may then have any dtype). As in PyTorch, bernoulli(input) depends on input with a zero
     gradient; bernoulli(input, p) is not recorded (PyTorch records it but cannot
     differentiate it)."""
-    _expect_tensor("bernoulli", input)
+    expect_tensor("bernoulli", input)
     if p is None:
         _expect_floating("bernoulli", "input (the probabilities)", input)
         _check_probabilities("bernoulli", "input", input.array)
@@ -209,23 +213,15 @@ def bernoulli(input, p=None):
                             f"shape {tuple(p.shape)}, as in PyTorch (bernoulli(p) draws with "
                             f"a probability for each element)")
         probabilities = checks.probability("bernoulli", "p", _float_arg("bernoulli", "p", p))
-    device = backend.device_of(input.array)
-    uniform = random.generator(device).random(tuple(input.shape))
-    values = device.xp.asarray(uniform < probabilities, dtype=input.array.dtype)
+    values = _draw_bernoulli(input, probabilities)
     return _sampled(values, input) if p is None else Tensor.from_array(values)
 
 
-def bernoulli_(input, p=0.5):
-    """Fill ``input`` in place with 0s and 1s, each 1 with probability ``p``, as
-    Tensor.bernoulli_: ``p`` is a number in [0, 1] (any dtype of input) or a floating tensor
-    of probabilities that broadcasts to input's shape. As in PyTorch autograd sees the old
-    values overwritten (a zero gradient for them, and for a ``p`` that requires grad), and a
-    leaf that requires grad is refused. Returns ``input``."""
-    _expect_tensor("bernoulli_", input)
-    if input.requires_grad and input._node is None and modes.is_grad_enabled():
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
-    device = backend.device_of(input.array)
+def bernoulli_values(input, p=0.5):
+    """The 0s and 1s ``input.bernoulli_(p)`` writes, in input's shape and dtype, each 1 with
+    probability ``p``: a number in [0, 1] (any dtype of input) or a floating tensor of
+    probabilities that broadcasts to input's shape. As in PyTorch, a ``p`` that requires grad
+    gets a zero gradient through them."""
     if isinstance(p, Tensor):
         _expect_floating("bernoulli_", "p", p)
         _expect_same_device("bernoulli_", input, p)
@@ -236,9 +232,15 @@ def bernoulli_(input, p=0.5):
         probabilities = p.array
     else:
         probabilities = checks.probability("bernoulli_", "p", _float_arg("bernoulli_", "p", p))
+    return _sampled(_draw_bernoulli(input, probabilities), p)
+
+
+def _draw_bernoulli(input, probabilities):
+    """1 where a uniform draw from input's device generator falls below ``probabilities``,
+    else 0, in input's shape and dtype."""
+    device = backend.device_of(input.array)
     uniform = random.generator(device).random(tuple(input.shape))
-    values = device.xp.asarray(uniform < probabilities, dtype=input.array.dtype)
-    return input._put("bernoulli_", Ellipsis, _sampled(values, p))
+    return device.xp.asarray(uniform < probabilities, dtype=input.array.dtype)
 
 
 def normal(mean, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False):
@@ -305,7 +307,7 @@ def poisson(input):
     shape and dtype, as torch.poisson: input must be floating, its rates finite and >= 0
     (PyTorch also refuses negative and NaN rates). The result depends on input with a zero
     gradient, as in PyTorch."""
-    _expect_tensor("poisson", input)
+    expect_tensor("poisson", input)
     _expect_floating("poisson", "input (the rates)", input)
     rates = input.array
     if not bool(_finite_rates(rates).all()):
@@ -349,11 +351,6 @@ def _integer_range(dtype):
         return int(info.min), int(info.max)
     int64, largest = numpy.iinfo(numpy.int64), int(numpy.finfo(dtype).max)
     return max(int(int64.min), -largest), min(int(int64.max), largest)
-
-
-def _expect_tensor(op, value):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__}")
 
 
 def _expect_floating(op, name, tensor):

@@ -18,14 +18,19 @@ from .tensor import (UNSET, Tensor, as_operand, attach_methods, index_arg, numpy
 class InPlaceMethods:
     """Tensor's in-place methods, put on Tensor by attach_methods."""
 
+    def _refuse_leaf(self):
+        """PyTorch's error for an in-place change of a leaf that requires grad (while grad mode
+        is on)."""
+        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+
     def _inplace(self, op, compute, *operands):
         """Make ``compute(old)``, an out-of-place result, this tensor's new value: written into
         its array (views and ``.data`` share it) and counted by its version counter. While a
         graph is recorded, the new node's input is a copy of the old value (backward may need
         it), never this tensor itself, which would make the node its own input."""
-        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
+        self._refuse_leaf()
         records = autograd.is_grad_enabled() and (self.requires_grad or builtins.any(
             isinstance(o, Tensor) and o.requires_grad for o in operands))
         if records:
@@ -206,7 +211,8 @@ class InPlaceMethods:
     def bernoulli_(self, p=0.5):
         """0s and 1s in place, each 1 with probability ``p`` (a number or a floating tensor
         that broadcasts to this one), as PyTorch's."""
-        return creation.bernoulli_(self, p)
+        self._refuse_leaf()         # before drawing: a refused call leaves the generator as it was
+        return self._put("bernoulli_", Ellipsis, creation.bernoulli_values(self, p))
 
     def random_(self, from_=0, to=None):
         """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from
@@ -221,9 +227,7 @@ class InPlaceMethods:
 
     def _reshape_(self, op, shape):
         """Give this tensor ``shape`` in place (a view of the same storage)."""
-        if self.requires_grad and self._node is None and autograd.is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
+        self._refuse_leaf()
         if self.requires_grad and autograd.is_grad_enabled():
             old = Tensor.from_array(self.array, True)
             old._node = self._node
