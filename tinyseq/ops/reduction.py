@@ -33,6 +33,13 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _reduced(kept, axes, keepdims):
+    """A reduction computed with keepdims=True as the op returns it: without the reduced axes
+    unless ``keepdims``."""
+    return kept if keepdims else kept.reshape(
+        tuple(n for i, n in enumerate(kept.shape) if i not in axes))
+
+
 class Sum(Function):
     """y = sum of x over ``axes``;  dx = g broadcast back to x's shape"""
     __slots__ = ("axes", "keepdims")
@@ -88,7 +95,7 @@ class Max(Function):
                              f"shape {x.shape}")
         y = getattr(x, self.reduce)(axis=self.axes, keepdims=True)
         self.saved = (x, y)
-        return y if self.keepdims else y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
+        return _reduced(y, self.axes, self.keepdims)
 
     def backward(self, xp, g):
         x, y = self.saved
@@ -122,8 +129,7 @@ class LogSumExp(Function):
         with numpy.errstate(divide="ignore"):      # a row of -inf sums to 0: its log is -inf
             kept = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
         self.saved = (x, kept)
-        return kept if self.keepdims else kept.reshape(
-            tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
+        return _reduced(kept, self.axes, self.keepdims)
 
     def backward(self, xp, g):
         x, kept = self.saved
@@ -198,8 +204,7 @@ class Prod(Function):
     def forward(self, xp, x):
         kept = x.prod(axis=self.axes, keepdims=True)
         self.saved = (x, kept)
-        return kept if self.keepdims else kept.reshape(
-            tuple(n for i, n in enumerate(x.shape) if i not in self.axes))
+        return _reduced(kept, self.axes, self.keepdims)
 
     def backward(self, xp, g):
         x, kept = self.saved
@@ -250,8 +255,7 @@ class Norm(Function):
             else:
                 kept = (size ** p).sum(axis=axes, keepdims=True) ** (1 / p)
         self.saved = (x, kept)
-        return kept if self.keepdims else kept.reshape(
-            tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        return _reduced(kept, axes, self.keepdims)
 
     def backward(self, xp, g):
         x, y = self.saved

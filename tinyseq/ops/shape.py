@@ -261,6 +261,11 @@ class Triu(Tril):
     upper = True
 
 
+def _corner(values, shape):
+    """The leading corner of ``values`` of ``shape``: the part of a source an index reads."""
+    return values[tuple(slice(0, n) for n in shape)]
+
+
 def _padded(xp, values, shape):
     """``values`` in the leading corner of zeros of ``shape`` (``values`` itself when it has
     that shape): the gradient of a source that an index reads only part of."""
@@ -284,7 +289,7 @@ class Scatter(Function):
     def forward(self, xp, x, src):
         picked = along_dim(xp, self.index, self.dim)
         y = x.copy()
-        y[picked] = src[tuple(slice(0, n) for n in self.index.shape)]
+        y[picked] = _corner(src, self.index.shape)
         self.saved = (picked, src.shape)
         return y
 
@@ -312,7 +317,7 @@ class ScatterAdd(Function):
     def forward(self, xp, x, src):
         picked = along_dim(xp, self.index, self.dim)
         y = x.copy()
-        scatter_add(xp, y, picked, src[tuple(slice(0, n) for n in self.index.shape)])
+        scatter_add(xp, y, picked, _corner(src, self.index.shape))
         self.saved = (picked, src.shape)
         return y
 
