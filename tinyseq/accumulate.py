@@ -121,12 +121,17 @@ class HookedLeaves:
 
     def finish(self):
         for leaf, grads in self.grads.items():
-            array = leaf.array
-            xp = backend.device_of(array).xp
-            total = xp.zeros_like(array)
-            for grad in grads:
-                total += sum_to(dense(grad), array.shape)
-            add_to_grad(leaf, run_hooks(hooks_of_leaf(leaf) or (), total))
+            add_to_grad(leaf, run_hooks(hooks_of_leaf(leaf) or (), leaf_total(leaf, grads)))
+
+
+def leaf_total(leaf, grads):
+    """The sum of ``grads`` (arrays, SparseGrads or ProductGrads that a pass sends ``leaf``) as
+    one array of the leaf's shape and dtype."""
+    array = leaf.array
+    total = backend.device_of(array).xp.zeros_like(array)
+    for grad in grads:
+        total += sum_to(dense(grad), array.shape)
+    return total
 
 
 class DenseSums:

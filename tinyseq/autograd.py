@@ -26,7 +26,7 @@ import numpy
 
 from . import backend, modes
 from . import observers as registry
-from .accumulate import LazySums, add_to_grad, dense, sum_to
+from .accumulate import LazySums, add_to_grad, leaf_total
 from .hooks import run_hooks
 from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
                     no_grad, scope, state, timestep)
@@ -115,9 +115,11 @@ class CapturedGrads:
 
     def __init__(self, inputs):
         self.sums = Sums()
+        self.inputs = inputs
         self.grads = [None] * len(inputs)
         self.leaf_places = {id(t): i for i, t in enumerate(inputs) if t._node is None}
         self.node_places = {t._node: i for i, t in enumerate(inputs) if t._node is not None}
+        self.leaf_grads = {}        # place -> what the pass sent that leaf, summed at the end
 
     def add(self, node, grad):
         self.sums.add(node, grad)
@@ -131,14 +133,12 @@ class CapturedGrads:
 
     def add_to_leaf(self, leaf, grad):
         place = self.leaf_places.get(id(leaf))
-        if place is None:
-            return
-        array = leaf.array
-        g = sum_to(dense(grad), array.shape).astype(array.dtype, copy=True)
-        self.grads[place] = g if self.grads[place] is None else self.grads[place] + g
+        if place is not None:
+            self.leaf_grads.setdefault(place, []).append(grad)
 
     def finish(self):
-        pass
+        for place, grads in self.leaf_grads.items():
+            self.grads[place] = leaf_total(self.inputs[place], grads)
 
 
 def _run_backward(roots, root_grads, retain_graph, sums):
