@@ -392,6 +392,32 @@ def test_a_random_size_error_draws_nothing():
     np.testing.assert_array_equal(ts.randn(3).numpy(), after_error)
 
 
+@pytest.mark.parametrize("tensor, fill, message", [
+    (lambda: ts.zeros(3), lambda t: t.normal_(0.0, -1.0), "normal_: std must be >= 0.0, got -1.0"),
+    (lambda: ts.zeros(3), lambda t: t.uniform_(1.0, 0.0), "uniform_: .* got from=1.0 > to=0.0"),
+    (lambda: ts.zeros(3, dtype=ts.int64), lambda t: t.uniform_(), "uniform_: not implemented for dtype int64"),
+    (lambda: ts.zeros(3, dtype=ts.int64), lambda t: t.normal_(), "normal_: not implemented for dtype int64"),
+    (lambda: ts.zeros(3, requires_grad=True), lambda t: t.normal_(), "leaf Variable"),
+    (lambda: ts.zeros(3, requires_grad=True), lambda t: t.uniform_(), "leaf Variable"),
+    (lambda: ts.zeros(3, requires_grad=True), lambda t: t.random_(5), "leaf Variable"),
+    (lambda: ts.zeros(3, requires_grad=True), lambda t: t.bernoulli_(0.5), "leaf Variable"),
+    (lambda: ts.zeros(1, 3).expand(2, 3), lambda t: t.normal_(), "normal_: the tensor is a broadcast view"),
+    (lambda: ts.zeros(1, 3).expand(2, 3), lambda t: t.random_(5), "random_: the tensor is a broadcast view"),
+], ids=["negative std", "from > to", "int uniform_", "int normal_", "leaf normal_", "leaf uniform_",
+        "leaf random_", "leaf bernoulli_", "expanded normal_", "expanded random_"])
+def test_a_refused_fill_in_place_draws_nothing_and_changes_nothing(tensor, fill, message):
+    t = tensor()
+    before = t.numpy().copy()
+    ts.manual_seed(1)
+    with pytest.raises((ValueError, TypeError, RuntimeError), match=message):
+        fill(t)
+    after_error = ts.randn(3).numpy()
+    ts.manual_seed(1)
+    np.testing.assert_array_equal(ts.randn(3).numpy(), after_error)
+    np.testing.assert_array_equal(t.numpy(), before)
+    assert t._version == 0
+
+
 def test_zero_sizes_are_fine():
     assert ts.zeros(0, 3).shape == (0, 3) and ts.randn(2, 0).shape == (2, 0)
 

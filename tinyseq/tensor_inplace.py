@@ -8,7 +8,7 @@ import builtins
 
 import numpy
 
-from . import autograd, creation, random
+from . import autograd, checks, creation, random
 from .backend import device_of_type
 from .ops import shape as shape_ops
 from .tensor import (UNSET, Tensor, as_operand, attach_methods, index_arg, numpy_dtype_of,
@@ -25,12 +25,22 @@ class InPlaceMethods:
             raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                "in-place operation.")
 
+    def _refuse_unchangeable(self, op):
+        """The errors for a tensor that can't be changed in place, checked before anything is
+        computed or drawn: a leaf that requires grad, or an array that is not writeable."""
+        self._refuse_leaf()
+        if not getattr(self.array.flags, "writeable", True):
+            what = ("a number that ops share" if self.array.ndim == 0 else
+                    "a broadcast view (expand) whose elements share memory")
+            raise RuntimeError(f"{op}: the tensor is {what}; clone() it before changing it "
+                               f"in place")
+
     def _inplace(self, op, compute, *operands):
         """Make ``compute(old)``, an out-of-place result, this tensor's new value: written into
         its array (views and ``.data`` share it) and counted by its version counter. While a
         graph is recorded, the new node's input is a copy of the old value (backward may need
         it), never this tensor itself, which would make the node its own input."""
-        self._refuse_leaf()
+        self._refuse_unchangeable(op)
         records = autograd.is_grad_enabled() and (self.requires_grad or builtins.any(
             isinstance(o, Tensor) and o.requires_grad for o in operands))
         if records:
@@ -48,11 +58,6 @@ class InPlaceMethods:
                 raise RuntimeError(f"{op}: result type {result.dtype} can't be cast to the "
                                    f"desired output type {self.dtype}")
             result = result.to(self.array.dtype)
-        if not getattr(self.array.flags, "writeable", True):
-            what = ("a number that ops share" if self.array.ndim == 0 else
-                    "a broadcast view (expand) whose elements share memory")
-            raise RuntimeError(f"{op}: the tensor is {what}; clone() it before changing it "
-                               f"in place")
         self.array[...] = result.array
         autograd.version_counter(self).value += 1
         if records:
@@ -198,12 +203,30 @@ class InPlaceMethods:
             src = src.to(device_of_type[type(self.array)])
         return self._put("copy_", Ellipsis, src)
 
+    def _check_sampling(self, op):
+        """Before drawing (a refused call leaves the generator as it was): the tensor can be
+        changed in place and holds floating-point numbers, as PyTorch's samplers need."""
+        self._refuse_unchangeable(op)
+        if self.array.dtype.kind != "f":
+            raise TypeError(f"{op}: not implemented for dtype {self.dtype}, as in PyTorch; the "
+                            f"samples need a floating dtype")
+
     def uniform_(self, a=0.0, b=1.0):
+        """Samples from [a, b) in place."""
+        a, b = checks.finite("uniform_", "a", a), checks.finite("uniform_", "b", b)
+        if a > b:
+            raise ValueError(f"uniform_: expects a [from, to) range with from <= to, got "
+                             f"from={a} > to={b}")
+        self._check_sampling("uniform_")
         device = device_of_type[type(self.array)]
         sample = random.generator(device).random(self.shape, dtype=self.array.dtype)
         return self._put("uniform_", Ellipsis, Tensor.from_array(sample * (b - a) + a))
 
     def normal_(self, mean=0.0, std=1.0):
+        """Samples from the normal distribution N(mean, std^2) in place; std >= 0."""
+        mean = checks.finite("normal_", "mean", mean)
+        std = checks.real("normal_", "std", std, minimum=0.0)
+        self._check_sampling("normal_")
         device = device_of_type[type(self.array)]
         sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
         return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
@@ -211,7 +234,7 @@ class InPlaceMethods:
     def bernoulli_(self, p=0.5):
         """0s and 1s in place, each 1 with probability ``p`` (a number or a floating tensor
         that broadcasts to this one), as PyTorch's."""
-        self._refuse_leaf()         # before drawing: a refused call leaves the generator as it was
+        self._refuse_unchangeable("bernoulli_")
         return self._put("bernoulli_", Ellipsis, creation.bernoulli_values(self, p))
 
     def random_(self, from_=0, to=None):
@@ -220,6 +243,7 @@ class InPlaceMethods:
         low, high = (0, from_) if to is None else (from_, to)
         if high is None or low >= high:
             raise ValueError(f"random_: expects from < to, got from={low} and to={high}")
+        self._refuse_unchangeable("random_")
         device = device_of_type[type(self.array)]
         sample = random.generator(device).integers(low, high, size=self.shape)
         return self._put("random_", Ellipsis,
