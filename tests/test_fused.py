@@ -185,6 +185,20 @@ def test_fused_layer_without_a_trace_is_one_op_per_direction():
     assert len(sequence_ops) == 2
 
 
+@pytest.mark.parametrize("impl", ["fused", "primitive"])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_final_state_is_apart_from_the_output_as_in_pytorch(impl, mode):
+    layer = getattr(nn, mode)(3, 4, num_layers=2, impl=impl)
+    output, final = layer(ts.randn(5, 2, 3))
+    finals = final if mode == "LSTM" else (final,)
+    last_output = output[-1].numpy().copy()
+    np.testing.assert_array_equal(finals[0][-1].numpy(), last_output)   # h_n of the top layer
+    with ts.no_grad():
+        for state in finals:
+            state.zero_()
+    np.testing.assert_array_equal(output[-1].numpy(), last_output)
+
+
 def test_unknown_impl_is_an_error():
     with pytest.raises(ValueError, match="impl must be 'fused' or 'primitive', got 'cuda'"):
         nn.GRU(3, 4, impl="cuda")

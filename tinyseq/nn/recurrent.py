@@ -89,9 +89,10 @@ def _init_weights(module, suffix, gates, input_size, hidden_size, bias):
         setattr(module, "bias_hh" + suffix, None)
 
 
-def _zeros_like_batch(x, batch, hidden):
+def _zeros(x, shape):
+    """Zeros of ``shape`` on x's device, in x's dtype."""
     xp = backend.device_of(x.array).xp
-    return Tensor.from_array(xp.zeros((batch, hidden), dtype=x.dtype), False)
+    return Tensor.from_array(xp.zeros(shape, dtype=x.dtype), False)
 
 
 def _check_floating(name, x, weight):
@@ -156,7 +157,7 @@ class RNNCell(_CellBase):
     def forward(self, x, h=None):
         batch = self._check_input(x)
         if h is None:
-            h = _zeros_like_batch(x, batch, self.hidden_size)
+            h = _zeros(x, (batch, self.hidden_size))
         _check_state("RNNCell", h, (batch, self.hidden_size), self.weight_ih)
         h = rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
                      self.nonlinearity)
@@ -171,7 +172,7 @@ class LSTMCell(_CellBase):
     def forward(self, x, state=None):
         batch = self._check_input(x)
         if state is None:
-            zeros = _zeros_like_batch(x, batch, self.hidden_size)
+            zeros = _zeros(x, (batch, self.hidden_size))
             state = (zeros, zeros)
         if not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError("LSTMCell: the state must be a tuple (h, c)")
@@ -191,7 +192,7 @@ class GRUCell(_CellBase):
     def forward(self, x, h=None):
         batch = self._check_input(x)
         if h is None:
-            h = _zeros_like_batch(x, batch, self.hidden_size)
+            h = _zeros(x, (batch, self.hidden_size))
         _check_state("GRUCell", h, (batch, self.hidden_size), self.weight_ih)
         gates = {}
         h = gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, gates)
@@ -279,19 +280,22 @@ class _RNNBase(Module):
         return values
 
     def _initial_states(self, x, state, batch):
-        """One initial state per (layer, direction): a Tensor (B, H), or an (h, c) pair."""
-        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        """One initial state per (layer, direction), (S, B, H): S = 2 for the LSTM's (h, c),
+        1 otherwise; zeros when ``state`` is None."""
+        count = self.num_layers * self.num_directions
+        shape = (count, batch, self.hidden_size)
+        size = 2 if self.mode == "LSTM" else 1
         if state is None:
-            zeros = _zeros_like_batch(x, batch, self.hidden_size)
-            return [(zeros, zeros) if self.mode == "LSTM" else zeros] * shape[0]
+            return [_zeros(x, (size,) + shape[1:])] * count
         if self.mode == "LSTM":
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError("LSTM: the initial state must be a tuple (h0, c0)")
             for s in state:
                 _check_state("LSTM", s, shape, self.weight_ih_l0)
-            return [(state[0][i], state[1][i]) for i in range(shape[0])]
+            stacked = stack(list(state))
+            return [stacked[:, i] for i in range(count)]
         _check_state(self.mode, state, shape, self.weight_ih_l0)
-        return [state[i] for i in range(shape[0])]
+        return [state[i:i + 1] for i in range(count)]
 
     # --- the time loop ----------------------------------------------------------------------
     def flatten_parameters(self):
@@ -322,9 +326,10 @@ class _RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         output = layer_input.swapaxes(0, 1) if self.batch_first else layer_input
+        final = stack(finals, axis=1)    # (S, L*D, B, H), apart from output as PyTorch's
         if self.mode == "LSTM":
-            return output, (stack([h for h, _ in finals]), stack([c for _, c in finals]))
-        return output, stack(finals)
+            return output, (final[0], final[1])
+        return output, final[0]
 
     def _step_masks(self, x, lengths, steps):
         """(T, B, 1) booleans [t < length] on x's device, or None when every step is valid."""
@@ -337,8 +342,11 @@ class _RNNBase(Module):
         raise NotImplementedError
 
     def _run_direction(self, x, state, weights, masks, reverse, label):
+        """(the outputs (T, B, H), the final state (S, B, H)) of one layer direction from its
+        initial state (S, B, H)."""
         if self.impl == "fused":
             return self._run_fused(x, state, weights, masks, reverse, label)
+        state = (state[0], state[1]) if self.mode == "LSTM" else state[0]
         weight_ih, weight_hh, bias_ih, bias_hh = weights
         steps = x.shape[0]
         with timestep(range(steps)):                   # the inputs of all steps in one product
@@ -360,24 +368,20 @@ class _RNNBase(Module):
                     outputs[t] = where(mask, h, 0.0)
                 states[t] = state
         report_values(label, lambda: _per_step_values(self.mode, states, gates))
-        return stack(outputs), state
+        return stack(outputs), stack(list(state) if self.mode == "LSTM" else [state])
 
     def _run_fused(self, x, state, weights, masks, reverse, label):
-        """The fused cell over time: one op for the whole layer direction. The op takes and
-        gives gate-major states (S, B, H): (h, c) for the LSTM, (h,) otherwise."""
+        """The fused cell over time: one op for the whole layer direction, which takes and
+        gives gate-major states (S, B, H)."""
         weight_ih, weight_hh, bias_ih, bias_hh = weights
-        state = stack(list(state) if self.mode == "LSTM" else [state])
         steps = x.shape[0]
         biases = () if bias_ih is None else (bias_ih, bias_hh)
         states = RecurrentLayer(self._math(), masks, reverse, label).apply(
             x, state, weight_ih, weight_hh, *biases)
-        final = states[:, 0] if reverse else states[:, steps - 1]
         outputs = states[0]
         if masks is not None:
             outputs = where(Tensor.from_array(masks, False), outputs, 0.0)
-        if self.mode == "LSTM":
-            return outputs, (final[0], final[1])
-        return outputs, final[0]
+        return outputs, states[:, 0 if reverse else steps - 1]
 
 
 def _per_step_values(mode, states, gates):

@@ -71,6 +71,7 @@ from .linalg import rows
 
 _compiled = {}
 _compiles = {}
+_halves = {}
 
 
 def _kernel(xp, source):
@@ -80,6 +81,15 @@ def _kernel(xp, source):
     if kernel is None:
         kernel = _compiled[(xp, source)] = xp.ElementwiseKernel(*source)
     return kernel
+
+
+def _half(xp, dtype):
+    """0.5 as a 0-d array of ``dtype``, made once per array module and dtype: NumPy multiplies
+    by a 0-d array faster than by the Python number."""
+    half = _halves.get((xp, dtype))
+    if half is None:
+        half = _halves[(xp, dtype)] = xp.asarray(0.5, dtype=dtype)
+    return half
 
 
 def _compiles_kernels(xp):
@@ -170,14 +180,14 @@ class LSTMMath:
         gates = h_gates
         xp.tanh(gates, out=gates)
         sigmoid_gates = gates[:3]                      # o, i, f
-        half = xp.asarray(0.5, dtype=gates.dtype)     # NumPy takes a 0-d array faster than 0.5
+        half = _half(xp, gates.dtype)
         sigmoid_gates *= half
         sigmoid_gates += half
         act[...] = gates
-        output_gate, input_gate, forget_gate, cell_candidate = gates
-        h, c = new_state
-        c_prev = state[1]
-        xp.multiply(forget_gate, c_prev, out=c)
+        # indexing, not unpacking: NumPy makes four views by index in half the time
+        output_gate, input_gate, forget_gate, cell_candidate = gates[0], gates[1], gates[2], gates[3]
+        h, c = new_state[0], new_state[1]
+        xp.multiply(forget_gate, state[1], out=c)
         c += input_gate * cell_candidate
         xp.multiply(output_gate, xp.tanh(c), out=h)
         return c                         # backward recomputes tanh(c), a block of steps at once
@@ -213,11 +223,10 @@ class LSTMMath:
                                               grad_prev[1])
             return
         dc_dh, cell_factors, output_factor = saved
-        forget_gate = act[2]
-        grad_h, grad_c_next = grad_new
+        grad_h = grad_new[0]
         grad_c = grad_h * dc_dh
-        grad_c += grad_c_next
-        xp.multiply(grad_c, forget_gate, out=grad_prev[1])
+        grad_c += grad_new[1]
+        xp.multiply(grad_c, act[2], out=grad_prev[1])     # through c = f * c_prev + ...
         # each gate's gradient replaces the gate in the layer's buffer (the weight gradients
         # are then one product over all steps); h_{t-1} reaches the gates through W_hh only
         xp.multiply(grad_c, cell_factors, out=act[1:])    # i, f and g
@@ -329,6 +338,15 @@ def _weight_grad(xp, d_gates, inputs, order):
     for k, place in enumerate(order):
         xp.matmul(d_gates[k].T, inputs, out=grad[place])
     return grad.reshape(gates * hidden, inputs.shape[1])
+
+
+def _as_weight(xp, blocks, order):
+    """Gate blocks (G, K, H), dW_k^T for each gate k in the buffers' gate ``order``, as a
+    weight gradient (G*H, K): W's layout, each gate's block at its place in PyTorch's."""
+    gates, width, hidden = blocks.shape
+    grad = xp.empty((gates, hidden, width), dtype=blocks.dtype)
+    grad[list(order)] = blocks.transpose(0, 2, 1)
+    return grad.reshape(gates * hidden, width)
 
 
 def _bias_grad(xp, d_gates, order):
@@ -550,12 +568,16 @@ class RecurrentLayer(Function):
             grads[0] = _input_grad(d_x_gates, _in_buffer_order(weight_ih, order)).reshape(x.shape)
         grads[1] = d_state
         if step_inputs is not None and any(needs[2:]):
-            # one product for all weights: [dW_hh, dW_ih, db] = d_gates^T [h_{t-1}, x_t, 1]
-            joint = _weight_grad(xp, d_x_gates, rows(step_inputs), order)
-            grads[2] = xp.ascontiguousarray(joint[:, hidden:hidden + features])
-            grads[3] = xp.ascontiguousarray(joint[:, :hidden])
+            # one product for all weights: [dW_hh, dW_ih, db]^T = [h_{t-1}, x_t, 1]^T d_gates,
+            # all gates in one call: at this size, with two threads, OpenBLAS runs it in 0.75
+            # of the time of one d_k^T [h, x, 1] per gate (larger layers' per-gate products
+            # run 1 to 8% faster than the one call, so _weight_grad keeps them)
+            blocks = xp.matmul(rows(step_inputs).T, d_x_gates)
+            grads[2] = _as_weight(xp, blocks[:, hidden:hidden + features], order)
+            grads[3] = _as_weight(xp, blocks[:, :hidden], order)
             if len(needs) == 6:
-                grads[4:] = joint[:, -1].copy(), joint[:, -1].copy()
+                d_bias = _as_weight(xp, blocks[:, -1:], order).reshape(-1)
+                grads[4:] = d_bias, d_bias.copy()
         elif step_inputs is None:
             d_h_gates = d_h_all.reshape(gates, n_rows, hidden)
             h_prev = rows(states[0, 1:] if self.reverse else states[0, :-1])
