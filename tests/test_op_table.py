@@ -14,6 +14,7 @@ with the primitive cell is tests/test_fused.py's.
 """
 import contextlib
 import importlib
+import math
 import pkgutil
 from typing import Callable, NamedTuple, Optional
 
@@ -80,6 +81,12 @@ class Row(NamedTuple):
 
 def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
+
+
+def _gelu_both(x):
+    """Exact GELU (Phi by the C library's erfc) plus its tanh estimate."""
+    cdf = np.vectorize(math.erfc)(-x * math.sqrt(0.5)) / 2
+    return x * cdf + 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
 def _log_softmax(x, axis=-1):
@@ -315,6 +322,10 @@ ROWS = {
                              torch and torch.maximum),
     elementwise.Minimum: Row(lambda: [leaf(2, 3), leaf(3)], ts.minimum, np.minimum,
                              torch and torch.minimum),
+    elementwise.Gelu: Row(lambda: [leaf(2, 3, low=-4.0, high=4.0)],
+                          lambda x: F.gelu(x) + F.gelu(x, approximate="tanh"), _gelu_both,
+                          lambda x: torch.nn.functional.gelu(x) +
+                          torch.nn.functional.gelu(x, approximate="tanh")),
     # linear algebra
     linalg.MatMul: Row(lambda: [leaf(2, 3), leaf(3, 4)], lambda a, b: a @ b, np.matmul,
                        lambda a, b: a @ b),

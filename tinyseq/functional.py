@@ -5,7 +5,7 @@ import numpy
 
 from . import autograd, backend, checks, random
 from .modes import no_grad
-from .ops import conv, linalg, nn_ops
+from .ops import conv, elementwise, linalg, nn_ops
 from .ops import shape as shape_ops
 from .tensor import Tensor, expect_tensor, relu, sigmoid, tanh, where
 
@@ -13,7 +13,7 @@ __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entr
            "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
            "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
-           "leaky_relu", "elu", "softplus", "silu", "logsigmoid", "hardtanh", "l1_loss",
+           "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
            "smooth_l1_loss", "huber_loss", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -80,6 +80,16 @@ def softplus(input, beta=1, threshold=20):
 def silu(input, inplace=False):
     """x sigmoid(x), the swish."""
     return _elementwise("silu", input, inplace, lambda x: x * x.sigmoid())
+
+
+def gelu(input, *, approximate="none"):
+    """x Phi(x), Phi the standard normal CDF; ``approximate="tanh"``: PyTorch's estimate
+    x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) / 2."""
+    expect_tensor("gelu", input)
+    checks.choice("gelu", "approximate", approximate, ("none", "tanh"))
+    if input.dtype.kind != "f":
+        raise TypeError(f"gelu: input must be floating point, got dtype {input.dtype}")
+    return elementwise.Gelu(approximate).apply(input)
 
 
 def logsigmoid(input):
@@ -202,7 +212,9 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                   label_smoothing=0.0):
     """Softmax cross-entropy of logits (N, C) against class ids (N,), or (N, C, d1, ...) against
     (N, d1, ...), or (C,) against one id; rows whose target is ``ignore_index`` left out (and
-    not counted by "mean"). ``weight`` (C,) scales each class's losses, as PyTorch's.
+    not counted by "mean"). ``weight`` (C,) scales each class's losses, as PyTorch's. A
+    floating-point target of the logits' shape holds class probabilities instead
+    (``_cross_entropy_of_probabilities``).
 
     ``label_smoothing`` e mixes the one-hot target with the uniform one, as PyTorch's:
     loss = (1 - e) nll + e / C sum_c -w_c log p_c, both parts reduced alike ("mean" divides
@@ -210,6 +222,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     _check_reduction("cross_entropy", reduction)
     expect_tensor("cross_entropy", input)
     smoothing = checks.probability("cross_entropy", "label_smoothing", label_smoothing)
+    if not isinstance(target, Tensor):
+        target = Tensor.from_array(backend.device_of(input.array).xp.asarray(target))
+    # PyTorch reads a target of the logits' shape as probabilities; a floating one of their
+    # rank is read so here, so that one of the wrong shape is told which shape it needs
+    if target.dtype.kind == "f" and target.ndim == input.ndim > 0:
+        return _cross_entropy_of_probabilities(input, target, weight, ignore_index, reduction,
+                                               smoothing)
     logits, target_array, shape = _class_rows("cross_entropy", input, target, ignore_index)
     weight_array = _class_weights("cross_entropy", weight, logits)
     if weight_array is None and not smoothing:
@@ -222,6 +241,27 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                                        reduction)
         losses = (1 - smoothing) * losses + smoothing / logits.shape[1] * uniform
     return _unrows(losses, shape, reduction)
+
+
+def _cross_entropy_of_probabilities(input, target, weight, ignore_index, reduction, smoothing):
+    """-sum_c w_c y_c log softmax(x)_c for logits x and class probabilities y of one shape,
+    classes on dim 1 (dim 0 of (C,)), as PyTorch's: ``label_smoothing`` e first takes y to
+    (1 - e) y + e / C, and "mean" divides by the number of rows, not by the weights."""
+    if target.shape != input.shape:
+        raise ValueError(f"cross_entropy: target of class probabilities of shape "
+                         f"{tuple(target.shape)} does not match input shape {tuple(input.shape)}")
+    if ignore_index != -100:
+        raise ValueError(f"cross_entropy: ignore_index is not supported for a target of class "
+                         f"probabilities (no id to ignore), got ignore_index={ignore_index}")
+    class_dim = 0 if input.ndim == 1 else 1
+    log_probs = input.log_softmax(class_dim).movedim(class_dim, -1)
+    target = target.movedim(class_dim, -1)
+    if smoothing:
+        target = (1 - smoothing) * target + smoothing / input.shape[class_dim]
+    weight_array = _class_weights("cross_entropy", weight, log_probs)
+    if weight_array is not None:
+        target = target * Tensor.from_array(weight_array)
+    return _reduce(-(log_probs * target).sum(-1), reduction)
 
 
 def _uniform_target_loss(log_probs, target_array, weight_array, ignore_index, reduction):
@@ -249,14 +289,14 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def _class_weights(op, weight, rows):
-    """``weight`` (C,) for scores ``rows`` (M, C), as an array of their dtype; None stays."""
+    """``weight`` (C,) for scores ``rows`` (..., C), as an array of their dtype; None stays."""
     if weight is None:
         return None
     weight_array = weight.array if isinstance(weight, Tensor) else \
         backend.device_of(rows.array).xp.asarray(weight)
-    if weight_array.shape != (rows.shape[1],):
+    if weight_array.shape != (rows.shape[-1],):
         raise ValueError(f"{op}: weight of shape {tuple(weight_array.shape)} does not fit "
-                         f"{rows.shape[1]} classes")
+                         f"{rows.shape[-1]} classes")
     return weight_array.astype(rows.array.dtype, copy=False)
 
 

@@ -1,9 +1,9 @@
 """Layers and modules: ``from tinyseq import nn``."""
 from . import init, parallel, utils
-from .layers import (ELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout, Dropout2d,
-                     Embedding, Flatten, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
-                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MSELoss, NLLLoss, ReLU, Sigmoid,
-                     SiLU, SmoothL1Loss, Softmax, Softplus, Tanh)
+from .layers import (ELU, GELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout,
+                     Dropout2d, Embedding, Flatten, Hardtanh, HuberLoss, Identity, KLDivLoss,
+                     L1Loss, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MSELoss, NLLLoss, ReLU,
+                     Sigmoid, SiLU, SmoothL1Loss, Softmax, Softplus, Tanh)
 from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
                      Sequential)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm

@@ -191,8 +191,8 @@ class KLDivLoss(Module):
 
 
 class CrossEntropyLoss(Module):
-    """Softmax cross-entropy of logits against class ids, as ``F.cross_entropy``; ``weight``
-    is a buffer."""
+    """Softmax cross-entropy of logits against class ids or class probabilities, as
+    ``F.cross_entropy``; ``weight`` is a buffer."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__()
@@ -352,6 +352,20 @@ class SiLU(Module):
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
+
+
+class GELU(Module):
+    """x Phi(x), Phi the standard normal CDF, or its tanh estimate, as ``F.gelu``."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = checks.choice("GELU", "approximate", approximate, ("none", "tanh"))
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
 
 
 class LogSigmoid(Module):

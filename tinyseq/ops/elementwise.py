@@ -247,6 +247,95 @@ class Relu(Function):
         return (g * self.saved,)
 
 
+# W. J. Cody's rational approximations of erf and erfc (Math. Comp. 23, 1969; netlib specfun
+# CALERF), within a few float64 roundings, each a (numerator, denominator) pair of coefficients,
+# highest power first: erf(x) = x P(x^2) / Q(x^2) for |x| <= 0.46875; erfc(x) = exp(-x^2)
+# P(x) / Q(x) for 0.46875 < x <= 4; erfc(x) = exp(-x^2) (1 / sqrt(pi) - z P(z) / Q(z)) / x,
+# z = 1 / x^2, for x > 4
+_ERF_SMALL = ((1.85777706184603153e-1, 3.16112374387056560e00, 1.13864154151050156e02,
+               3.77485237685302021e02, 3.20937758913846947e03),
+              (1.0, 2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+               2.84423683343917062e03))
+_ERFC_MIDDLE = ((2.15311535474403846e-8, 5.64188496988670089e-1, 8.88314979438837594e00,
+                 6.61191906371416295e01, 2.98635138197400131e02, 8.81952221241769090e02,
+                 1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03),
+                (1.0, 1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+                 1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+                 3.43936767414372164e03, 1.23033935480374942e03))
+_ERFC_LARGE = ((1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804439e-1,
+                1.25781726111229246e-1, 1.60837851487422766e-2, 6.58749161529837803e-4),
+               (1.0, 2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+                6.05183413124413191e-2, 2.33520497626869185e-3))
+_INV_SQRT_PI = 0.56418958354775628695
+_INV_SQRT_2PI = 0.39894228040143267794
+_SQRT_HALF = 0.70710678118654752440
+_SQRT_2_OVER_PI = 0.79788456080286535588
+
+
+def _rational(coefficients, x):
+    numerator, denominator = coefficients
+    top, bottom = numerator[0], denominator[0]
+    for a, b in zip(numerator[1:], denominator[1:]):
+        top, bottom = top * x + a, bottom * x + b
+    return top / bottom
+
+
+def erfc(xp, x):
+    """1 - erf(x) by Cody's approximations, within a few float64 roundings (1e-15 relative)
+    even where it is tiny, down to its underflow near x = 27.3. Each branch runs on x clipped
+    into its own range, so none overflows; float16 is computed in float32, whose range the
+    polynomials need."""
+    narrow = x.dtype.itemsize < 4
+    if narrow:
+        x = x.astype(xp.float32)
+    small = xp.clip(x, -0.46875, 0.46875)
+    tail = xp.minimum(xp.abs(x), 28.0)
+    middle = _rational(_ERFC_MIDDLE, xp.minimum(tail, 4.0))
+    large = xp.maximum(tail, 4.0)
+    z = 1 / (large * large)
+    large = (_INV_SQRT_PI - z * _rational(_ERFC_LARGE, z)) / large
+    # exp(-x^2) as exp(-r^2) exp(-(x - r)(x + r)), r = x rounded down to 1/16: r^2 is exact,
+    # so the rounding of x^2 is not magnified by the exponential
+    rounded = xp.trunc(tail * 16) / 16
+    tail_value = xp.exp(-rounded * rounded) * xp.exp(-(tail - rounded) * (tail + rounded)) * \
+        xp.where(tail <= 4, middle, large)
+    y = xp.where(xp.abs(x) <= 0.46875, 1 - small * _rational(_ERF_SMALL, small * small),
+                 xp.where(x < 0, 2 - tail_value, tail_value))
+    return y.astype(xp.float16) if narrow else y
+
+
+def normal_cdf(xp, x):
+    """Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal CDF, accurate in both tails."""
+    return 0.5 * erfc(xp, -x * _SQRT_HALF)
+
+
+class Gelu(Function):
+    """y = x Phi(x), Phi the normal CDF;  dx = g (Phi(x) + x phi(x)). ``approximate="tanh"``:
+    y = x (1 + t) / 2, t = tanh(k (x + 0.044715 x^3)), k = sqrt(2 / pi);
+    dx = g ((1 + t) / 2 + x (1 - t^2) k (1 + 3 * 0.044715 x^2) / 2)"""
+    saves_inputs = (0,)
+    __slots__ = ("approximate",)
+
+    def __init__(self, approximate):
+        self.approximate = approximate
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(over="ignore", invalid="ignore"):    # x^3 may overflow; -inf: NaN
+            if self.approximate == "tanh":
+                return 0.5 * x * (1 + xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+            return x * normal_cdf(xp, x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(over="ignore", invalid="ignore"):    # +-inf: NaN, as PyTorch
+            if self.approximate == "tanh":
+                t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))
+                return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI *
+                             (1 + 3 * 0.044715 * x * x)),)
+            return (g * (normal_cdf(xp, x) + x * _INV_SQRT_2PI * xp.exp(-0.5 * x * x)),)
+
+
 class Sin(Function):
     """y = sin(x);  dx = g * cos(x)"""
     saves_inputs = (0,)
