@@ -29,8 +29,6 @@ import numpy
 from paired import paired_ratio, run_by_turns
 
 import tinyseq as ts
-import tinyseq.functional as F
-from tinyseq import backend, nn, optim
 
 try:
     import torch
@@ -50,22 +48,25 @@ except ImportError:
 SIZES = {"S": (32, 32, 32, 64), "M": (50, 64, 128, 256), "L": (100, 64, 256, 512)}  # T, B, D, H
 
 
-def tinyseq_step(cell, impl, steps, batch, features, hidden, device="cpu"):
-    ts.manual_seed(0)
-    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[cell](features, hidden, impl=impl)
+def tinyseq_step(cell, impl, steps, batch, features, hidden, device="cpu", package=ts):
+    """A training step of tinyseq, or of ``package``, another checkout's tinyseq imported under
+    another name (benchmarks/before_after.py)."""
+    package.manual_seed(0)
+    layer = getattr(package.nn, cell.upper())(features, hidden, impl=impl)
     layer.to(device)
-    optimizer = optim.SGD(layer.parameters(), lr=0.01)
-    x = ts.randn(steps, batch, features).to(device)
-    y = ts.randn(steps, batch, hidden).to(device)
+    optimizer = package.optim.SGD(layer.parameters(), lr=0.01)
+    x = package.randn(steps, batch, features).to(device)
+    y = package.randn(steps, batch, hidden).to(device)
+    mse_loss = package.functional.mse_loss
 
     def step():
         output, _ = layer(x)
-        loss = F.mse_loss(output, y)
+        loss = mse_loss(output, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if device == "cuda":                 # kernels run asynchronously: wait for them
-            backend.get_device("cuda").xp.cuda.get_current_stream().synchronize()
+            package.backend.get_device("cuda").xp.cuda.get_current_stream().synchronize()
     return step
 
 

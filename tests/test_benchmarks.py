@@ -11,6 +11,7 @@ from tinyseq.ops.linalg import Linear
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import autograd_overhead  # noqa: E402
+import before_after  # noqa: E402
 import lstm_profile  # noqa: E402
 import memory  # noqa: E402
 import paired  # noqa: E402
@@ -34,6 +35,15 @@ def test_recurrent_step_table_has_every_contender():
     for row in rows:
         milliseconds, ratio = (float(v) for v in row.split()[-2:])
         assert milliseconds > 0 and ratio > 0
+
+
+@pytest.mark.slow
+def test_before_after_runs_an_earlier_commit_beside_this_checkout(capsys):
+    before_after.main("HEAD", rounds=1)
+    row = capsys.readouterr().out.splitlines()[-1].split()
+    assert row[:2] == ["lstm", "S"]
+    assert float(row[2]) > 0 and float(row[3]) > 0
+    assert "tinyseq_before" in sys.modules and sys.modules["tinyseq_before"] is not sys.modules["tinyseq"]
 
 
 def test_table_is_written_between_its_markers(tmp_path):
