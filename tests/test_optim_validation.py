@@ -15,6 +15,7 @@ OPTIMIZERS = {
     "adam": lambda ps, **kw: optim.Adam(ps, lr=0.01, **kw),
     "adamw": lambda ps, **kw: optim.AdamW(ps, lr=0.01, **kw),
     "rmsprop": lambda ps, **kw: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, **kw),
+    "adagrad": lambda ps, **kw: optim.Adagrad(ps, lr=0.05, lr_decay=0.01, **kw),
 }
 
 

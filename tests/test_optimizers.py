@@ -22,6 +22,9 @@ CONFIGS = {
     "adamw_amsgrad_maximize": ("AdamW", dict(lr=0.05, amsgrad=True, maximize=True)),
     "sgd_dampening": ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3)),
     "sgd_nesterov": ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    "adagrad": ("Adagrad", dict()),
+    "adagrad_all": ("Adagrad", dict(lr=0.05, lr_decay=0.1, weight_decay=0.05,
+                                    initial_accumulator_value=0.2, eps=1e-8, maximize=True)),
 }
 
 
@@ -59,13 +62,14 @@ def test_optimizer_matches_torch_over_steps(float64, name):
 
 
 def test_defaults_are_pytorch_defaults():
-    for name in ("SGD", "Adam", "AdamW", "RMSprop"):
+    for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
         ours = getattr(optim, name)([ts.zeros(2, requires_grad=True)]).defaults
         theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
         assert {k: theirs[k] for k in ours} == ours, name
 
 
-@pytest.mark.parametrize("name", ["adamw_wd", "adam_amsgrad", "rmsprop_all", "sgd_nesterov"])
+@pytest.mark.parametrize("name", ["adamw_wd", "adam_amsgrad", "rmsprop_all", "sgd_nesterov",
+                                  "adagrad_all"])
 def test_state_dict_round_trip_continues_identically(float64, name, tmp_path):
     torch_name, kwargs = CONFIGS[name]
     x, y = _data()

@@ -54,25 +54,50 @@ def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
 
 
 def randn(*shape, dtype=None, device="cpu", requires_grad=False):
-    """Standard normal samples from the seeded generator of ``device``."""
-    device = backend.get_device(device)
-    return _filled("randn", lambda xp, s, d: random.generator(device).standard_normal(s, dtype=d),
-                   shape, dtype, device, requires_grad)
+    """Standard normal samples from the seeded generator of ``device``; floating dtypes only,
+    as PyTorch's."""
+    return _drawn("randn", _standard_normal, shape, dtype, device, requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False):
-    """Uniform samples in [0, 1) from the seeded generator of ``device``."""
+    """Uniform samples in [0, 1) from the seeded generator of ``device``; floating dtypes
+    only, as PyTorch's."""
+    return _drawn("rand", _uniform, shape, dtype, device, requires_grad)
+
+
+def _drawn(op, draw, shape, dtype, device, requires_grad):
+    """A new tensor of ``draw(device, shape, dtype)``'s floating samples, cast to ``dtype``
+    (float16 is drawn as float32: the generators have no float16); other dtypes are refused
+    before drawing, as PyTorch refuses them."""
     device = backend.get_device(device)
-    return _filled("rand", lambda xp, s, d: random.generator(device).random(s, dtype=d),
-                   shape, dtype, device, requires_grad)
+    dtype = _float_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: not implemented for dtype {dtype}, as in PyTorch; the samples "
+                        f"need a floating dtype")
+    return _filled(op, lambda xp, s, d: draw(device, s, d).astype(d, copy=False), shape, dtype,
+                   device, requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return zeros(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def _like(op, input, dtype, device):
+    """(shape, dtype, device) of a new tensor like ``input``: its shape, and its dtype and
+    device unless ``dtype`` or ``device`` say otherwise."""
+    expect_tensor(op, input)
+    return ((tuple(input.shape),), input.dtype if dtype is None else dtype,
+            backend.device_of(input.array) if device is None else device)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Zeros of input's shape, dtype and device (unless ``dtype`` or ``device`` say otherwise)."""
+    shape, dtype, device = _like("zeros_like", input, dtype, device)
+    return _filled("zeros_like", lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device,
+                   requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Ones of input's shape, dtype and device (unless ``dtype`` or ``device`` say otherwise)."""
+    shape, dtype, device = _like("ones_like", input, dtype, device)
+    return _filled("ones_like", lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device,
+                   requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, device="cpu", requires_grad=False):
@@ -101,17 +126,26 @@ def empty(*shape, dtype=None, device="cpu", requires_grad=False):
                    requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=t.device,
-                requires_grad=requires_grad)
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """``fill_value`` in input's shape, dtype and device (unless ``dtype`` or ``device`` say
+    otherwise): the value takes input's dtype, as in PyTorch, not its own."""
+    shape, dtype, device = _like("full_like", input, dtype, device)
+    return _filled("full_like", lambda xp, s, d: xp.full(s, fill_value, dtype=d), shape, dtype,
+                   device, requires_grad)
 
 
-def randn_like(t, dtype=None, requires_grad=False):
-    return randn(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def randn_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples in input's shape, dtype and device (unless ``dtype`` or
+    ``device`` say otherwise); floating dtypes only."""
+    shape, dtype, device = _like("randn_like", input, dtype, device)
+    return _drawn("randn_like", _standard_normal, shape, dtype, device, requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad=False):
-    return rand(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+def rand_like(input, *, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1) in input's shape, dtype and device (unless ``dtype`` or
+    ``device`` say otherwise); floating dtypes only."""
+    shape, dtype, device = _like("rand_like", input, dtype, device)
+    return _drawn("rand_like", _uniform, shape, dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=False):
@@ -140,9 +174,9 @@ def _draw_integers(device, low, high, shape, dtype):
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
     """A new tensor of input's shape, dtype and device (unless ``dtype`` or ``device`` say
     otherwise), as torch.empty_like; its values are zeros, as ``empty``'s."""
-    expect_tensor("empty_like", input)
-    return empty(tuple(input.shape), dtype=input.dtype if dtype is None else dtype,
-                 device=input.device if device is None else device, requires_grad=requires_grad)
+    shape, dtype, device = _like("empty_like", input, dtype, device)
+    return _filled("empty_like", lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device,
+                   requires_grad)
 
 
 # --- PyTorch's samplers: each draws from the seeded generator of its result's device ---------
@@ -337,8 +371,22 @@ def _sampled(values, *sources):
 def _standard_normal(device, shape, dtype):
     """Standard normal samples of ``shape``: float64 for float64, else float32 (the two dtypes
     NumPy's and CuPy's generators draw)."""
-    drawn = numpy.float64 if numpy.dtype(dtype) == numpy.float64 else numpy.float32
-    return random.generator(device).standard_normal(shape, dtype=drawn)
+    return random.generator(device).standard_normal(shape, dtype=_drawn_dtype(dtype))
+
+
+def _uniform(device, shape, dtype):
+    """Uniform samples in [0, 1) of ``shape``: float64 for float64, else float32; rounded to
+    float16, those that round up to 1 become the largest float16 below 1, so none reaches 1."""
+    values = random.generator(device).random(shape, dtype=_drawn_dtype(dtype))
+    if values.dtype == dtype:
+        return values
+    rounded = values.astype(dtype)
+    below_one = numpy.nextafter(rounded.dtype.type(1), rounded.dtype.type(0))
+    return device.xp.minimum(rounded, below_one)
+
+
+def _drawn_dtype(dtype):
+    return numpy.float64 if numpy.dtype(dtype) == numpy.float64 else numpy.float32
 
 
 def _integer_range(dtype):

@@ -1,4 +1,5 @@
 """Functions of neural networks, as ``torch.nn.functional``: ``import tinyseq.functional as F``."""
+import math
 import warnings
 
 import numpy
@@ -7,14 +8,15 @@ from . import autograd, backend, checks, random
 from .modes import no_grad
 from .ops import conv, elementwise, linalg, nn_ops
 from .ops import shape as shape_ops
-from .tensor import Tensor, expect_tensor, relu, sigmoid, tanh, where
+from .tensor import Tensor, expect_tensor, reduced_dims, relu, result_type, sigmoid, tanh, where
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
            "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
            "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
-           "smooth_l1_loss", "huber_loss", "kl_div"]
+           "smooth_l1_loss", "huber_loss", "kl_div", "normalize", "cosine_similarity",
+           "pairwise_distance", "scaled_dot_product_attention"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 _KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
@@ -556,6 +558,172 @@ def checked_normalized_shape(op, normalized_shape):
         raise TypeError(f"{op}: normalized_shape must be a non-empty tuple or list of ints, got "
                         f"{normalized_shape!r}")
     return tuple(checks.integer(op, "normalized_shape", n) for n in normalized_shape)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """x / max(||x||_p, eps), the p-norm taken along ``dim`` (an int or a tuple of ints)."""
+    _expect_floating("normalize", "input", input)
+    p = checks.real("normalize", "p", p)
+    eps = checks.real("normalize", "eps", eps)
+    _checked_dims("normalize", dim, input.shape)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps)) along ``dim`` of the broadcast inputs,
+    as PyTorch 2's: each is divided by its own clamped norm first."""
+    op = "cosine_similarity"
+    shape = _broadcast_pair(op, x1, x2)
+    dtype = result_type(x1, x2)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: expected floating point inputs (or one of them), got dtypes "
+                        f"{x1.dtype} and {x2.dtype}")
+    eps = checks.real(op, "eps", eps)
+    dim = checks.integer(op, "dim", dim, minimum=None)
+    _checked_dims(op, dim, shape)
+    # broadcast first: a norm along a broadcast dim counts every repeat, as PyTorch's does
+    x1, x2 = x1.to(dtype).broadcast_to(shape), x2.to(dtype).broadcast_to(shape)
+    return ((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps))).sum(dim)
+
+
+def _clamped_norm(x, dim, eps):
+    """max(||x||, eps) along ``dim`` with the gradient of ||x|| alone: PyTorch's
+    cosine_similarity clamps the norm in place under no_grad."""
+    norm = x.norm(2, dim, keepdim=True)
+    return norm - norm.detach() + norm.detach().clamp(min=eps)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p along the last dim of the broadcast inputs."""
+    op = "pairwise_distance"
+    _broadcast_pair(op, x1, x2)
+    p = checks.real(op, "p", p)
+    eps = checks.real(op, "eps", eps)
+    keepdim = checks.flag(op, "keepdim", keepdim)
+    return (x1 - x2 + eps).norm(p, -1, keepdim)
+
+
+def _broadcast_pair(op, x1, x2):
+    """The shape tensors ``x1`` and ``x2`` broadcast to."""
+    expect_tensor(op, x1)
+    expect_tensor(op, x2)
+    return _broadcast_shape(op, f"x1 of shape {tuple(x1.shape)} and x2 of shape "
+                                f"{tuple(x2.shape)}", x1.shape, x2.shape)
+
+
+def _broadcast_shape(op, what, *shapes):
+    try:
+        return tuple(numpy.broadcast_shapes(*(tuple(s) for s in shapes)))
+    except ValueError:
+        raise ValueError(f"{op}: {what} do not broadcast") from None
+
+
+def _checked_dims(op, dim, shape):
+    """``dim`` (an int or a tuple of ints) checked against a tensor of ``shape``."""
+    try:
+        reduced_dims(op, dim, len(shape))
+    except ValueError as error:
+        raise ValueError(f"{error} (shape {tuple(shape)})") from None
+
+
+def _expect_floating(op, name, tensor):
+    expect_tensor(op, tensor)
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must be floating point, got dtype {tensor.dtype}")
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                 is_causal=False, scale=None, *, enable_gqa=False):
+    """softmax(Q K^T scale + mask) V for Q (..., L, E), K (..., S, E) and V (..., S, Ev), the
+    leading dims broadcast, scale 1 / sqrt(E) unless given. A bool ``attn_mask`` lets the
+    positions where it is True take part, a float one is added; ``is_causal`` lets query i see
+    keys j <= i. A query that sees no key gets zeros, as PyTorch's; ``dropout_p`` drops
+    attention weights (tinyseq's seeded dropout); ``enable_gqa`` shares each key and value
+    head (dim -3) among a group of query heads."""
+    op = "scaled_dot_product_attention"
+    _check_attention_inputs(op, query, key, value)
+    dropout_p = checks.probability(op, "dropout_p", dropout_p)
+    if checks.flag(op, "is_causal", is_causal) and attn_mask is not None:
+        raise ValueError(f"{op}: give attn_mask or is_causal=True, not both, as PyTorch")
+    if checks.flag(op, "enable_gqa", enable_gqa):
+        key, value = _shared_heads(op, query, key, value)
+    weights_shape = _broadcast_shape(
+        op, f"the batch dims of query {tuple(query.shape)} and key {tuple(key.shape)}",
+        query.shape[:-2], key.shape[:-2]) + (query.shape[-2], key.shape[-2])
+    _broadcast_shape(op, f"the batch dims of query {tuple(query.shape)}, key "
+                         f"{tuple(key.shape)} and value {tuple(value.shape)}",
+                     weights_shape[:-2], value.shape[:-2])
+    _check_attention_mask(op, attn_mask, weights_shape)
+    if scale is None:
+        size = query.shape[-1]
+        scale = 1 / math.sqrt(size) if size else math.inf
+    scale = checks.real(op, "scale", scale)
+    # as PyTorch's math path: Q and K each scaled by sqrt(scale), for stability
+    root = math.sqrt(abs(scale))
+    scores = (query * math.copysign(root, scale)) @ (key * root).transpose(-2, -1)
+    xp = backend.device_of(scores.array).xp
+    if is_causal:
+        later_keys = ~xp.tri(*weights_shape[-2:], dtype=bool)
+        scores = scores.masked_fill(Tensor.from_array(later_keys), -math.inf)
+    elif attn_mask is not None and attn_mask.dtype.kind == "b":
+        scores = scores.masked_fill(Tensor.from_array(~attn_mask.array), -math.inf)
+    elif attn_mask is not None:
+        scores = scores + attn_mask.to(scores.dtype)
+    return dropout(_softmax_of_seen(scores), dropout_p) @ value
+
+
+def _softmax_of_seen(scores):
+    """softmax over the last dim, and zeros (with a zero gradient, not NaN) for a row whose
+    scores are all -inf, as PyTorch's attention (its _safe_softmax)."""
+    if scores.shape[-1] == 0:
+        return scores       # no keys: nothing to weigh
+    xp = backend.device_of(scores.array).xp
+    unseen = Tensor.from_array(xp.all(scores.array == -xp.inf, axis=-1, keepdims=True))
+    return scores.masked_fill(unseen, 0.0).softmax(-1).masked_fill(unseen, 0.0)
+
+
+def _check_attention_inputs(op, query, key, value):
+    for tensor in (query, key, value):
+        expect_tensor(op, tensor)
+    shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)} and value {tuple(value.shape)}"
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ValueError(f"{op}: expected query (..., L, E), key (..., S, E) and value "
+                         f"(..., S, Ev) of at least 2 dims, got {shapes}")
+    if not query.dtype == key.dtype == value.dtype or query.dtype.kind != "f":
+        raise TypeError(f"{op}: expected query, key and value of one floating dtype, got "
+                        f"{query.dtype}, {key.dtype} and {value.dtype}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(f"{op}: expected query (..., L, E), key (..., S, E) and value "
+                         f"(..., S, Ev) of one E and one S, got {shapes}")
+
+
+def _shared_heads(op, query, key, value):
+    """key and value with each head (dim -3) repeated for its group of query heads."""
+    if min(query.ndim, key.ndim, value.ndim) < 3:
+        raise ValueError(f"{op}: enable_gqa needs heads (..., H, L, E), got query "
+                         f"{tuple(query.shape)}, key {tuple(key.shape)} and value "
+                         f"{tuple(value.shape)}")
+    heads = query.shape[-3]
+    if heads % key.shape[-3] or heads % value.shape[-3]:
+        raise ValueError(f"{op}: the {key.shape[-3]} key and {value.shape[-3]} value heads "
+                         f"must divide the {heads} query heads (dim -3)")
+    return (key.repeat_interleave(heads // key.shape[-3], dim=-3),
+            value.repeat_interleave(heads // value.shape[-3], dim=-3))
+
+
+def _check_attention_mask(op, attn_mask, weights_shape):
+    if attn_mask is None:
+        return
+    expect_tensor(op, attn_mask)
+    if attn_mask.dtype.kind not in "bf":
+        raise TypeError(f"{op}: attn_mask must be bool (True: take part) or floating (added), "
+                        f"got dtype {attn_mask.dtype}")
+    fits = _broadcast_shape(op, f"attn_mask of shape {tuple(attn_mask.shape)} and the attention "
+                                f"weights (..., L, S) {weights_shape}",
+                            attn_mask.shape, weights_shape) == weights_shape
+    if not fits:
+        raise ValueError(f"{op}: attn_mask of shape {tuple(attn_mask.shape)} does not broadcast "
+                         f"to the attention weights' shape (..., L, S) {weights_shape}")
 
 
 def embedding(ids, weight, padding_idx=None):
