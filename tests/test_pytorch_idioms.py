@@ -307,6 +307,16 @@ def test_uniform_and_normal_fill_in_place_from_the_seeded_generator():
     assert_close(ts.zeros(1000).uniform_(-2, 3), a)
 
 
+def test_uniform_and_normal_fill_float16_in_place_as_the_float16_creators_draw():
+    ts.manual_seed(5)
+    normal, uniform = ts.zeros(500, dtype=ts.float16).normal_(), ts.zeros(500, dtype=ts.float16).uniform_()
+    assert normal.dtype == ts.float16 and uniform.dtype == ts.float16
+    ts.manual_seed(5)
+    np.testing.assert_array_equal(normal.numpy(), ts.randn(500, dtype=ts.float16).numpy())
+    np.testing.assert_array_equal(uniform.numpy(), ts.rand(500, dtype=ts.float16).numpy())
+    assert 0 <= float(uniform.min()) and float(uniform.max()) < 1 and abs(float(normal.mean())) < 0.15
+
+
 # --- 4. the names real scripts use --------------------------------------------------------------
 def test_dtypes_print_as_tinyseq_and_equal_numpys():
     names = {"long": np.int64, "int64": np.int64, "int": np.int32, "int32": np.int32,

@@ -56,13 +56,13 @@ def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
 def randn(*shape, dtype=None, device="cpu", requires_grad=False):
     """Standard normal samples from the seeded generator of ``device``; floating dtypes only,
     as PyTorch's."""
-    return _drawn("randn", _standard_normal, shape, dtype, device, requires_grad)
+    return _drawn("randn", standard_normal_values, shape, dtype, device, requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False):
     """Uniform samples in [0, 1) from the seeded generator of ``device``; floating dtypes
     only, as PyTorch's."""
-    return _drawn("rand", _uniform, shape, dtype, device, requires_grad)
+    return _drawn("rand", uniform_values, shape, dtype, device, requires_grad)
 
 
 def _drawn(op, draw, shape, dtype, device, requires_grad):
@@ -138,14 +138,14 @@ def randn_like(input, *, dtype=None, device=None, requires_grad=False):
     """Standard normal samples in input's shape, dtype and device (unless ``dtype`` or
     ``device`` say otherwise); floating dtypes only."""
     shape, dtype, device = _like("randn_like", input, dtype, device)
-    return _drawn("randn_like", _standard_normal, shape, dtype, device, requires_grad)
+    return _drawn("randn_like", standard_normal_values, shape, dtype, device, requires_grad)
 
 
 def rand_like(input, *, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1) in input's shape, dtype and device (unless ``dtype`` or
     ``device`` say otherwise); floating dtypes only."""
     shape, dtype, device = _like("rand_like", input, dtype, device)
-    return _drawn("rand_like", _uniform, shape, dtype, device, requires_grad)
+    return _drawn("rand_like", uniform_values, shape, dtype, device, requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=False):
@@ -310,7 +310,7 @@ def _normal_of_numbers(mean, std, size, dtype, device, requires_grad):
     shape = new_shape("normal", (size,), dtype)
     check_requires_grad("normal", dtype, requires_grad)
     device = backend.get_device("cpu" if device is None else device)
-    values = _standard_normal(device, shape, dtype) * std + mean
+    values = standard_normal_values(device, shape, dtype) * std + mean
     return Tensor.from_array(device.xp.asarray(values, dtype=dtype), requires_grad)
 
 
@@ -331,7 +331,7 @@ def _normal_of_tensors(mean, std):
                              "std", numpy.shape(_array_or_number(std)))
     dtype = tensors[0].array.dtype
     device = backend.device_of(tensors[0].array)
-    z = _standard_normal(device, shape, dtype)
+    z = standard_normal_values(device, shape, dtype)
     values = _array_or_number(mean, z.dtype) + _array_or_number(std, z.dtype) * z
     return _sampled(device.xp.asarray(values, dtype=dtype), mean, std)
 
@@ -368,13 +368,13 @@ def _sampled(values, *sources):
     return result
 
 
-def _standard_normal(device, shape, dtype):
+def standard_normal_values(device, shape, dtype):
     """Standard normal samples of ``shape``: float64 for float64, else float32 (the two dtypes
     NumPy's and CuPy's generators draw)."""
     return random.generator(device).standard_normal(shape, dtype=_drawn_dtype(dtype))
 
 
-def _uniform(device, shape, dtype):
+def uniform_values(device, shape, dtype):
     """Uniform samples in [0, 1) of ``shape``: float64 for float64, else float32; rounded to
     float16, those that round up to 1 become the largest float16 below 1, so none reaches 1."""
     values = random.generator(device).random(shape, dtype=_drawn_dtype(dtype))

@@ -218,8 +218,8 @@ class InPlaceMethods:
             raise ValueError(f"uniform_: expects a [from, to) range with from <= to, got "
                              f"from={a} > to={b}")
         self._check_sampling("uniform_")
-        device = device_of_type[type(self.array)]
-        sample = random.generator(device).random(self.shape, dtype=self.array.dtype)
+        sample = creation.uniform_values(device_of_type[type(self.array)], self.shape,
+                                         self.array.dtype)
         return self._put("uniform_", Ellipsis, Tensor.from_array(sample * (b - a) + a))
 
     def normal_(self, mean=0.0, std=1.0):
@@ -227,8 +227,8 @@ class InPlaceMethods:
         mean = checks.finite("normal_", "mean", mean)
         std = checks.real("normal_", "std", std, minimum=0.0)
         self._check_sampling("normal_")
-        device = device_of_type[type(self.array)]
-        sample = random.generator(device).standard_normal(self.shape, dtype=self.array.dtype)
+        sample = creation.standard_normal_values(device_of_type[type(self.array)], self.shape,
+                                                 self.array.dtype)
         return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
 
     def bernoulli_(self, p=0.5):
