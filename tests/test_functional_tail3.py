@@ -688,3 +688,13 @@ def test_adagrad_defaults_are_pytorchs():
     ours = optim.Adagrad([ts.zeros(2, requires_grad=True)]).defaults
     theirs = torch.optim.Adagrad([torch.zeros(2, requires_grad=True)]).defaults
     assert ours == {k: theirs[k] for k in ours}
+
+
+@pytest.mark.parametrize("function", ["softmax", "log_softmax"])
+def test_softmax_of_an_empty_dim_is_empty_as_pytorchs(function):
+    x = ts.zeros(2, 0, requires_grad=True)
+    y = getattr(ts, function)(x, -1)
+    assert y.shape == (2, 0) and y.dtype == x.dtype
+    y.sum().backward()
+    assert x.grad.shape == (2, 0)
+    assert getattr(ts, function)(ts.randn(0, 3), -1).shape == (0, 3)

@@ -675,8 +675,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
 def _softmax_of_seen(scores):
     """softmax over the last dim, and zeros (with a zero gradient, not NaN) for a row whose
     scores are all -inf, as PyTorch's attention (its _safe_softmax)."""
-    if scores.shape[-1] == 0:
-        return scores       # no keys: nothing to weigh
     xp = backend.device_of(scores.array).xp
     unseen = Tensor.from_array(xp.all(scores.array == -xp.inf, axis=-1, keepdims=True))
     return scores.masked_fill(unseen, 0.0).softmax(-1).masked_fill(unseen, 0.0)

@@ -5,9 +5,19 @@ from .. import backend
 from ..autograd import Function
 
 
+def max_shifted(x, axis):
+    """x - max(x) along ``axis``, so that exp never overflows; x itself where the axis is empty
+    (no max, nothing to shift: softmax of nothing is nothing, as in PyTorch)."""
+    if x.shape[axis] == 0:
+        return x
+    return x - x.max(axis=axis, keepdims=True)
+
+
 def log_softmax_array(xp, x, axis):
     """log softmax by max-subtraction: x - max - log(sum(exp(x - max)))"""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = max_shifted(x, axis)
+    if shifted.shape[axis] == 0:
+        return shifted
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -20,7 +30,7 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, xp, x):
-        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
+        e = xp.exp(max_shifted(x, self.axis))
         y = e / e.sum(axis=self.axis, keepdims=True)
         self.saved = y
         return y
