@@ -10,6 +10,7 @@ how many of those scripts use them. Run it from the repository root:
 """
 import argparse
 import collections
+import inspect
 import pathlib
 import re
 import sys
@@ -48,7 +49,15 @@ NAMESPACES = [
 
 
 def public_names(namespace):
-    return sorted(name for name in dir(namespace) if not name.startswith("_"))
+    """The names a user takes from ``namespace``: not private, and not a module that it only
+    imports (math, warnings), though its own submodules (torch.linalg) count."""
+    package = namespace.__name__.split(".")[0]
+    return sorted(name for name in dir(namespace) if not name.startswith("_")
+                  and not _imported_module(getattr(namespace, name, None), package))
+
+
+def _imported_module(value, package):
+    return inspect.ismodule(value) and value.__name__.split(".")[0] != package
 
 
 def has(namespace, name):
