@@ -4,7 +4,7 @@ from ..observers import report_values
 from ..creation import as_tensor
 from ..tensor import Tensor, where
 from .layers import Linear
-from .module import Module, Parameter
+from .module import Module, factory_kwargs, new_parameter
 from . import init
 
 _METHODS = ("dot", "general", "additive")
@@ -18,10 +18,11 @@ class Attention(Module):
         additive: score = v . tanh(W_q s + W_k h_j)        (Bahdanau)
 
     ``context, weights = attention(query (B, Hq), keys (B, S, Hk), mask (B, S) bool)``;
-    masked-out positions (padding) get weight 0.
+    masked-out positions (padding) get weight 0. Parameters are made in ``dtype`` on ``device``.
     """
 
-    def __init__(self, query_size, key_size, method="dot", attention_size=None):
+    def __init__(self, query_size, key_size, method="dot", attention_size=None, *, device=None,
+                 dtype=None):
         super().__init__()
         checks.choice("Attention", "method", method, _METHODS)
         checks.integer("Attention", "query_size", query_size, minimum=1)
@@ -31,16 +32,20 @@ class Attention(Module):
         if method == "dot" and query_size != key_size:
             raise ValueError(f"Attention: 'dot' needs query_size == key_size, got {query_size} "
                              f"and {key_size} (use 'general' or 'additive')")
+        device, dtype = factory_kwargs("Attention", device, dtype)
         self.method = method
         self.query_size = query_size
         self.key_size = key_size
         if method == "general":
-            self.query_projection = Linear(query_size, key_size, bias=False)
+            self.query_projection = Linear(query_size, key_size, bias=False, device=device,
+                                           dtype=dtype)
         elif method == "additive":
             attention_size = attention_size or key_size
-            self.query_projection = Linear(query_size, attention_size, bias=False)
-            self.key_projection = Linear(key_size, attention_size)
-            self.score_vector = Parameter(init.uniform((attention_size,), attention_size ** -0.5))
+            self.query_projection = Linear(query_size, attention_size, bias=False, device=device,
+                                           dtype=dtype)
+            self.key_projection = Linear(key_size, attention_size, device=device, dtype=dtype)
+            self.score_vector = new_parameter(init.uniform((attention_size,),
+                                                           attention_size ** -0.5), device, dtype)
 
     def forward(self, query, keys, mask=None):
         self._check_inputs(query, keys, mask)

@@ -5,21 +5,24 @@ from .. import checks
 from .. import functional as F
 from ..tensor import Tensor, expect_tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, factory_kwargs, new_parameter
 
 
 class Linear(Module):
     """y = x W^T + b;  W (out_features, in_features), b (out_features,), both initialised
-    uniformly in ±1/sqrt(in_features) as PyTorch does."""
+    uniformly in ±1/sqrt(in_features) as PyTorch does, in ``dtype`` on ``device``."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features = checks.integer("Linear", "in_features", in_features)
         self.out_features = checks.integer("Linear", "out_features", out_features)
         checks.flag("Linear", "bias", bias)
+        device, dtype = factory_kwargs("Linear", device, dtype)
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        self.weight = Parameter(init.uniform((out_features, in_features), bound))
-        self.bias = Parameter(init.uniform((out_features,), bound)) if bias else None
+        self.weight = new_parameter(init.uniform((out_features, in_features), bound), device,
+                                    dtype)
+        self.bias = new_parameter(init.uniform((out_features,), bound), device, dtype) \
+            if bias else None
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
@@ -33,10 +36,11 @@ class Embedding(Module):
     """A lookup table: ids (...) -> rows of ``weight`` (num_embeddings, embedding_dim), drawn
     from N(0, 1); the ``padding_idx`` row starts at zero and gets no gradient. ``_weight`` (a
     tensor of that shape) becomes the weight instead, sharing its memory, learnt unless
-    ``_freeze``: how ``from_pretrained`` builds one, as PyTorch's."""
+    ``_freeze``: how ``from_pretrained`` builds one, as PyTorch's (``device`` and ``dtype``
+    then do not apply)."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, _weight=None,
-                 _freeze=False):
+                 _freeze=False, device=None, dtype=None):
         super().__init__()
         num_embeddings = checks.integer("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = checks.integer("Embedding", "embedding_dim", embedding_dim)
@@ -53,11 +57,12 @@ class Embedding(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        device, dtype = factory_kwargs("Embedding", device, dtype)
         if _weight is None:
             weight = init.normal((num_embeddings, embedding_dim))
             if padding_idx is not None:
                 weight[padding_idx] = 0
-            self.weight = Parameter(weight)
+            self.weight = new_parameter(weight, device, dtype)
         else:
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 

@@ -6,9 +6,12 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
+import numpy
+
 from .. import backend
 from ..modes import state
 from ..creation import as_tensor
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
 
@@ -64,6 +67,32 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+def factory_kwargs(module_name, device=None, dtype=None):
+    """PyTorch's ``device=`` and ``dtype=`` module arguments, checked before anything is made:
+    (the Device, the NumPy dtype) of ``module_name``'s parameters and buffers; the CPU and the
+    default dtype when not given."""
+    device = backend.get_device("cpu" if device is None else device)
+    if dtype is None:
+        return device, get_default_dtype()
+    try:
+        dtype = numpy.dtype(dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{module_name}: dtype must be a dtype such as tinyseq.float64, got "
+                        f"{dtype!r}") from None
+    if dtype.kind != "f":
+        # PyTorch refuses too: its parameters would be integers, which cannot require gradients
+        raise RuntimeError(f"{module_name}: dtype must be a floating point dtype (parameters "
+                           f"require gradients), got dtype {dtype}")
+    return device, dtype
+
+
+def new_parameter(values, device, dtype):
+    """A Parameter of ``values``, an array drawn as without ``device=`` and ``dtype=`` (in the
+    default dtype, from the CPU generator), cast to ``dtype`` and moved to ``device``: a seed
+    gives the same initial values, rounded to ``dtype``, whatever the module was asked for."""
+    return Parameter(Tensor.from_array(backend.move(values.astype(dtype, copy=False), device)))
 
 
 class Module:

@@ -7,7 +7,7 @@ from .. import checks
 from .. import functional as F
 from ..creation import ones, zeros
 from ..tensor import Tensor
-from .module import Module, Parameter
+from .module import Module, Parameter, factory_kwargs
 
 
 class _BatchNorm(Module):
@@ -26,7 +26,7 @@ class _BatchNorm(Module):
         self.momentum = None if momentum is None else checks.finite(name, "momentum", momentum)
         self.affine = checks.flag(name, "affine", affine)
         self.track_running_stats = checks.flag(name, "track_running_stats", track_running_stats)
-        device = "cpu" if device is None else device
+        device, dtype = factory_kwargs(name, device, dtype)
         if affine:
             self.weight = Parameter(ones(num_features, dtype=dtype, device=device))
             self.bias = Parameter(zeros(num_features, dtype=dtype, device=device))
@@ -101,7 +101,7 @@ class LayerNorm(Module):
         self.elementwise_affine = checks.flag("LayerNorm", "elementwise_affine",
                                               elementwise_affine)
         checks.flag("LayerNorm", "bias", bias)
-        device = "cpu" if device is None else device
+        device, dtype = factory_kwargs("LayerNorm", device, dtype)
         if elementwise_affine:
             self.weight = Parameter(ones(self.normalized_shape, dtype=dtype, device=device))
             self.bias = Parameter(zeros(self.normalized_shape, dtype=dtype, device=device)) \

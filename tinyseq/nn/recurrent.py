@@ -14,7 +14,7 @@ from ..observers import report_values
 from ..ops.recurrent import GRUMath, LSTMMath, RecurrentLayer, RNNMath
 from ..tensor import Tensor, concat, stack, where
 from . import init
-from .module import Module, Parameter
+from .module import Module, factory_kwargs, new_parameter
 from .utils.rnn import PackedSequence, run_packed
 
 
@@ -75,15 +75,19 @@ def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None):
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
 
-def _init_weights(module, suffix, gates, input_size, hidden_size, bias):
+def _init_weights(module, suffix, gates, input_size, hidden_size, bias, device, dtype):
     """weight_ih{suffix} (gates*H, D), weight_hh{suffix} (gates*H, H) and biases, all
-    uniform in ±1/sqrt(H) as PyTorch initialises recurrent weights."""
+    uniform in ±1/sqrt(H) as PyTorch initialises recurrent weights, in ``dtype`` on ``device``."""
     bound = 1.0 / math.sqrt(hidden_size)
-    setattr(module, "weight_ih" + suffix, Parameter(init.uniform((gates * hidden_size, input_size), bound)))
-    setattr(module, "weight_hh" + suffix, Parameter(init.uniform((gates * hidden_size, hidden_size), bound)))
+
+    def uniform(*shape):
+        return new_parameter(init.uniform(shape, bound), device, dtype)
+
+    setattr(module, "weight_ih" + suffix, uniform(gates * hidden_size, input_size))
+    setattr(module, "weight_hh" + suffix, uniform(gates * hidden_size, hidden_size))
     if bias:
-        setattr(module, "bias_ih" + suffix, Parameter(init.uniform((gates * hidden_size,), bound)))
-        setattr(module, "bias_hh" + suffix, Parameter(init.uniform((gates * hidden_size,), bound)))
+        setattr(module, "bias_ih" + suffix, uniform(gates * hidden_size))
+        setattr(module, "bias_hh" + suffix, uniform(gates * hidden_size))
     else:
         setattr(module, "bias_ih" + suffix, None)
         setattr(module, "bias_hh" + suffix, None)
@@ -123,13 +127,14 @@ def _check_state(name, state, shape, weight):
 class _CellBase(Module):
     mode = None
 
-    def __init__(self, input_size, hidden_size, bias=True):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
         self.input_size = checks.integer(name, "input_size", input_size)
         self.hidden_size = checks.integer(name, "hidden_size", hidden_size, minimum=1)
         self.bias = checks.flag(name, "bias", bias)
-        _init_weights(self, "", _GATES[self.mode], input_size, hidden_size, bias)
+        device, dtype = factory_kwargs(name, device, dtype)
+        _init_weights(self, "", _GATES[self.mode], input_size, hidden_size, bias, device, dtype)
 
     def _check_input(self, x):
         if not isinstance(x, Tensor):
@@ -148,10 +153,11 @@ class RNNCell(_CellBase):
     """h' = f(W_ih x + b_ih + W_hh h + b_hh), f = tanh or relu;  x (B, D), h (B, H)."""
     mode = "RNN"
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
@@ -213,11 +219,13 @@ class _RNNBase(Module):
     it projects the inputs of all steps in one matrix product before its time loop, tagged
     ``timestep(range(T))`` so that a trace splits W_ih's and b_ih's gradients per step as for
     the fused layer. Both compute the same numbers, traced or not.
+
+    ``device`` and ``dtype`` are keyword-only: PyTorch has proj_size where ``impl`` is.
     """
     mode = None
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, impl="fused"):
+                 dropout=0.0, bidirectional=False, impl="fused", *, device=None, dtype=None):
         super().__init__()
         self.impl = checks.choice(self.mode, "impl", impl, ("fused", "primitive"))
         self.input_size = checks.integer(self.mode, "input_size", input_size)
@@ -228,10 +236,12 @@ class _RNNBase(Module):
         self.dropout = checks.probability(self.mode, "dropout", dropout)
         self.bidirectional = checks.flag(self.mode, "bidirectional", bidirectional)
         self.num_directions = 2 if bidirectional else 1
+        device, dtype = factory_kwargs(self.mode, device, dtype)
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in self._suffixes(layer):
-                _init_weights(self, suffix, _GATES[self.mode], layer_input, hidden_size, bias)
+                _init_weights(self, suffix, _GATES[self.mode], layer_input, hidden_size, bias,
+                              device, dtype)
 
     def _suffixes(self, layer):
         return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
@@ -407,11 +417,12 @@ class RNN(_RNNBase):
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, impl="fused"):
+                 batch_first=False, dropout=0.0, bidirectional=False, impl="fused", *,
+                 device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, impl)
+                         bidirectional, impl, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def _step(self, x_t, h, weights, gates):

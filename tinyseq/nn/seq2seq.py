@@ -17,7 +17,7 @@ from ..modes import no_grad, timestep
 from ..tensor import Tensor, concat, stack
 from .attention import Attention
 from .layers import Dropout, Embedding, Linear
-from .module import Module, ModuleList
+from .module import Module, ModuleList, factory_kwargs
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 _CELLS = {"rnn": (RNN, RNNCell), "lstm": (LSTM, LSTMCell), "gru": (GRU, GRUCell)}
@@ -37,11 +37,11 @@ def _ids(ids, like):
 class Seq2Seq(Module):
     """Encoder-decoder over token ids. ``cell`` is "rnn", "lstm" or "gru"; ``attention`` is
     None, "dot", "general" or "additive"; ``impl`` is the encoder layer's ("fused" or
-    "primitive", see nn.LSTM)."""
+    "primitive", see nn.LSTM). Every layer's parameters are made in ``dtype`` on ``device``."""
 
     def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=64, hidden_size=128,
                  num_layers=1, cell="gru", attention=None, dropout=0.0, bidirectional=False,
-                 pad_id=0, sos_id=1, eos_id=2, impl="fused"):
+                 pad_id=0, sos_id=1, eos_id=2, impl="fused", *, device=None, dtype=None):
         super().__init__()
         checks.choice("Seq2Seq", "cell", cell, tuple(_CELLS))
         for name, value in (("source_vocab_size", source_vocab_size),
@@ -61,28 +61,34 @@ class Seq2Seq(Module):
                 raise ValueError(f"Seq2Seq: {name} must be a token id below the vocabulary "
                                  f"size, got {value} (source_vocab_size {source_vocab_size}, "
                                  f"target_vocab_size {target_vocab_size})")
+        device, dtype = factory_kwargs("Seq2Seq", device, dtype)
+        factory = {"device": device, "dtype": dtype}
         layer_class, cell_class = _CELLS[cell]
         self.cell = cell
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.pad_id, self.sos_id, self.eos_id = pad_id, sos_id, eos_id
-        self.source_embedding = Embedding(source_vocab_size, embedding_dim, padding_idx=pad_id)
+        self.source_embedding = Embedding(source_vocab_size, embedding_dim, padding_idx=pad_id,
+                                          **factory)
         self.encoder = layer_class(embedding_dim, hidden_size, num_layers, batch_first=True,
-                                   dropout=dropout, bidirectional=bidirectional, impl=impl)
+                                   dropout=dropout, bidirectional=bidirectional, impl=impl,
+                                   **factory)
         if bidirectional:
-            self.bridge = Linear(2 * hidden_size, hidden_size)
-        self.target_embedding = Embedding(target_vocab_size, embedding_dim, padding_idx=pad_id)
-        self.decoder = ModuleList(cell_class(embedding_dim if layer == 0 else hidden_size, hidden_size)
+            self.bridge = Linear(2 * hidden_size, hidden_size, **factory)
+        self.target_embedding = Embedding(target_vocab_size, embedding_dim, padding_idx=pad_id,
+                                          **factory)
+        self.decoder = ModuleList(cell_class(embedding_dim if layer == 0 else hidden_size,
+                                             hidden_size, **factory)
                                   for layer in range(num_layers))
         self.dropout = Dropout(dropout)
         key_size = hidden_size * (2 if bidirectional else 1)
         if attention is not None:
-            self.attention = Attention(hidden_size, key_size, attention)
-            self.combine = Linear(hidden_size + key_size, hidden_size)
+            self.attention = Attention(hidden_size, key_size, attention, **factory)
+            self.combine = Linear(hidden_size + key_size, hidden_size, **factory)
         else:
             self.attention = None
-        self.output = Linear(hidden_size, target_vocab_size)
+        self.output = Linear(hidden_size, target_vocab_size, **factory)
 
     # --- encoder ----------------------------------------------------------------------------
     def encode(self, source, source_lengths=None):
