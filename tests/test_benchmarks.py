@@ -59,8 +59,9 @@ def test_lstm_profile_times_the_cell_math_inside_the_step(capsys):
     lstm_profile.main(sizes=("S",), steps=1)
     size, step, products, forward, backward, rest = capsys.readouterr().out.splitlines()[-1].split()[:6]
     assert size == "S"
+    # rest is the step less the other three; each of the five is printed rounded to 0.1 ms
     assert float(step) == pytest.approx(float(products) + float(forward) + float(backward) + float(rest),
-                                        abs=0.2)
+                                        abs=0.26)
     assert float(forward) > 0 and float(backward) > 0
 
 
