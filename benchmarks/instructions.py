@@ -17,6 +17,7 @@ With ``--step SIZE`` it counts instead one training step of recurrent_step.py's 
 size (T, B, D, H as there), fused and primitive, after two uncounted steps.
 """
 import argparse
+import gc
 import operator
 import os
 import pathlib
@@ -41,8 +42,17 @@ def chain(ops, backward):
         y.sum().backward()
 
 
+def settle_garbage_collector():
+    """Collect, then freeze what the imports made: a full collection during a counted run then
+    walks only the objects made since, so that the count does not move by a million
+    instructions when an unrelated change shifts the collector's schedule."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_chains(ops):
     """The runs callgrind counts, in RUNS' order, each after one uncounted warm-up."""
+    settle_garbage_collector()
     for what, length in RUNS:
         chain(SHORT, what == "both")
         operator.call(chain, SHORT if length == "short" else ops, what == "both")
@@ -59,6 +69,7 @@ def run_steps(size):
         step = tinyseq_step("lstm", impl, *SIZES[size])
         step()
         step()
+        settle_garbage_collector()
         operator.call(step)
 
 
