@@ -225,6 +225,34 @@ def test_state_dict_round_trip_continues_identically(name, tmp_path):
         assert _hyperparameters(fresh_opt) == _hyperparameters(opt)
 
 
+@needs_torch
+@pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
+def test_pytorchs_state_dict_loads_and_continues_as_pytorch(name):
+    kind, make = ROUND_TRIPS[name]
+    theirs_opt = _optimizer(torch.optim, kind)
+    theirs = make(torch.optim.lr_scheduler, theirs_opt)
+    for _ in range(2):                           # early: every schedule still moves after
+        _step((theirs_opt, theirs))
+    saved = theirs.state_dict()
+    ours_opt = _optimizer(optim, kind)
+    ours = make(lr_scheduler, ours_opt)
+    ours.load_state_dict(saved)
+    for our_group, their_group in zip(ours_opt.param_groups, theirs_opt.param_groups):
+        for key in ("lr", "momentum", "betas"):
+            if key in their_group:
+                our_group[key] = their_group[key]
+    assert ours.last_epoch == 2 and ours.get_last_lr() == theirs.get_last_lr()
+    _compare(ours, theirs, ours_opt, theirs_opt, 15)
+
+
+def test_a_key_neither_kind_of_scheduler_keeps_is_still_refused():
+    scheduler = lr_scheduler.StepLR(_optimizer(optim, "sgd"), 2)
+    state = {**scheduler.state_dict(), "_step_count": 3, "warmup": 5}
+    with pytest.raises(ValueError, match=r"StepLR.load_state_dict: expected the keys .* got .*'warmup'"):
+        scheduler.load_state_dict(state)
+    assert scheduler.last_epoch == 0
+
+
 class Warmup:
     """A callable object: its ``__dict__`` is what a LambdaLR's state dict keeps of it."""
 
@@ -465,3 +493,25 @@ def test_one_cycle_cycles_sgd_momentum_and_adam_beta1_only():
     assert [g["betas"] for g in adam.param_groups] == [(0.75, 0.99), (0.75, 0.99)]
     assert [(g["initial_lr"], g["max_lr"], g["min_lr"]) for g in adam.param_groups] == \
         [(1.0 / 25, 1.0, 1.0 / 25 / 1e4)] * 2
+
+
+@needs_torch
+def test_pytorchs_reduce_on_plateau_state_dict_loads_and_continues_as_pytorch():
+    theirs_opt, ours_opt = _optimizer(torch.optim, "sgd"), _optimizer(optim, "sgd")
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, factor=0.5, patience=1)
+    ours = lr_scheduler.ReduceLROnPlateau(ours_opt, factor=0.5, patience=1)
+    metrics = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2, 0.2]
+    for metric in metrics[:3]:
+        theirs_opt.step()
+        theirs.step(metric)
+    ours.load_state_dict(theirs.state_dict())    # with its mode_worse and default_min_lr
+    for our_group, their_group in zip(ours_opt.param_groups, theirs_opt.param_groups):
+        our_group["lr"] = their_group["lr"]
+    lrs = []
+    for metric in metrics[3:]:
+        for opt, scheduler in ((theirs_opt, theirs), (ours_opt, ours)):
+            opt.step()
+            scheduler.step(metric)
+        _same(ours.get_last_lr(), theirs.get_last_lr())
+        lrs.append(ours.get_last_lr()[0])
+    assert len(set(lrs)) > 1, lrs

@@ -43,6 +43,12 @@ def _positive(name, arg, value, maximum=math.inf):
     return value
 
 
+# what PyTorch's schedulers keep besides the schedule: for their warnings and first step, and
+# ReduceLROnPlateau's copies of what its mode and min_lrs say
+_PYTORCH_BOOKKEEPING = ("_step_count", "_is_initial", "_get_lr_called_within_step", "verbose",
+                        "mode_worse", "default_min_lr")
+
+
 class LRScheduler:
     """Changes the ``lr`` of every parameter group of ``optimizer`` as epochs pass.
     ``last_epoch`` counts the ``step()`` calls (0 after construction)."""
@@ -102,9 +108,14 @@ class LRScheduler:
         self._apply_state(self._checked_state(state_dict))
 
     def _checked_state(self, state_dict):
-        """``state_dict`` as this scheduler's own: the same keys, lists of the same lengths."""
+        """``state_dict`` as this scheduler's own: the same keys, lists of the same lengths;
+        the bookkeeping keys only PyTorch's schedulers keep are dropped, so that one of theirs
+        loads."""
         name = f"{type(self).__name__}.load_state_dict"
         own = self.state_dict()
+        if isinstance(state_dict, dict):
+            state_dict = {key: value for key, value in state_dict.items()
+                          if key in own or key not in _PYTORCH_BOOKKEEPING}
         if not isinstance(state_dict, dict) or set(state_dict) != set(own):
             keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(f"{name}: expected the keys {sorted(own)}, got {keys}")
