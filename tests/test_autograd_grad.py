@@ -78,3 +78,72 @@ def test_unused_inputs_create_graph_and_a_freed_graph_are_errors_or_none():
     ts.autograd.grad(y, x)                                  # retain_graph defaults to False
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         ts.autograd.grad(y, x)
+
+
+def _hooked(framework):
+    """a leaf with a hook (x10), b = 2a with a hook (x100) and retain_grad, c = 3b retained."""
+    make = torch.tensor if framework is torch else ts.tensor
+    a = make([1.0, -2.0], requires_grad=True)
+    a.register_hook(lambda g: g * 10)
+    b = a * 2
+    b.register_hook(lambda g: g * 100)
+    b.retain_grad()
+    c = b * 3
+    c.retain_grad()
+    return a, b, c
+
+
+@needs_torch
+@pytest.mark.parametrize("asked", ["a", "b", "b and a", "c and a"])
+def test_the_inputs_hooks_and_retain_grad_see_what_grad_computes_as_pytorch(asked, each_accumulator):
+    results = []
+    for framework in (ts, torch):
+        a, b, c = _hooked(framework)
+        inputs = {"a": [a], "b": [b], "b and a": [b, a], "c and a": [c, a]}[asked]
+        got = framework.autograd.grad((c * c).sum(), inputs)
+        results.append(([g.numpy() for g in got],
+                        [None if t.grad is None else t.grad.numpy() for t in (b, c)],
+                        a.grad))
+    (ours, our_retained, our_leaf_grad), (theirs, their_retained, _) = results
+    for g, e in zip(ours, theirs):
+        np.testing.assert_array_equal(g, e)
+    for g, e in zip(our_retained, their_retained):
+        assert (g is None) == (e is None) and (g is None or np.array_equal(g, e))
+    assert our_leaf_grad is None
+
+
+class _CountedDouble(ts.autograd.Function):
+    """y = 2 x;  dx = 2 g (counting its backward calls)"""
+    backward_calls = 0
+
+    def forward(self, xp, x):
+        return 2 * x
+
+    def backward(self, xp, g):
+        type(self).backward_calls += 1
+        return (2 * g,)
+
+
+def test_grad_runs_only_the_ops_between_the_outputs_and_the_inputs():
+    x = ts.ones(3, requires_grad=True)
+    y = ts.ones(3, requires_grad=True)
+    side = _CountedDouble().apply(y)                 # a branch no input lies behind
+    b = _CountedDouble().apply(x)                    # the input's own op
+    loss = (b * 3).sum() + side.sum()
+    _CountedDouble.backward_calls = 0
+    got, = ts.autograd.grad(loss, b)
+    np.testing.assert_array_equal(got.numpy(), [3.0, 3.0, 3.0])
+    assert _CountedDouble.backward_calls == 0 and y.grad is None
+    # neither op was freed: a second pass through them works without retain_graph
+    again, = ts.autograd.grad((b * side).sum(), x)
+    np.testing.assert_array_equal(again.numpy(), [4.0, 4.0, 4.0])
+    assert _CountedDouble.backward_calls == 1
+
+
+def test_the_same_input_twice_gets_its_gradient_twice():
+    x = ts.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    for inputs in ([x, x], [h, h]):
+        first, second = ts.autograd.grad((h * 3).sum(), inputs, retain_graph=True)
+        np.testing.assert_array_equal(first.numpy(), second.numpy())
+    np.testing.assert_array_equal(first.numpy(), [3.0, 3.0])

@@ -16,6 +16,7 @@ told what happens; neither changes which ops run or what they compute.
 Modes (grad mode, the time step and scope new ops are tagged with) live in ``tinyseq.modes``
 and observers in ``tinyseq.observers``; this module re-exports their public names.
 """
+import math
 import operator
 import re
 import threading
@@ -27,7 +28,7 @@ import numpy
 from . import backend, modes
 from . import observers as registry
 from .accumulate import LazySums, add_to_grad, leaf_total
-from .hooks import run_hooks
+from .hooks import hooks_of_leaf, run_hooks
 from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
                     no_grad, scope, state, timestep)
 from .observers import Observer, add_observer, remove_observer, report_values  # noqa: F401
@@ -65,10 +66,12 @@ def queue_callback(callback):
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=None, materialize_grads=False):
     """d outputs / d inputs, as ``torch.autograd.grad``: a tuple with one Tensor per input (of
-    the sum over the outputs, each weighted by its ``grad_outputs``), and no ``.grad``
-    changes. An input the outputs do not depend on is an error, or gives None with
-    ``allow_unused`` (zeros with ``materialize_grads``). The inputs' own hooks do not change
-    what it returns."""
+    the sum over the outputs, each weighted by its ``grad_outputs``), and no leaf's ``.grad``
+    changes. It runs only the ops on a path from the outputs to an input, and an input's own
+    op only when another input lies behind it; the inputs' hooks (and ``retain_grad``) see
+    their gradients and may change what it returns, as in PyTorch. An input the outputs do not
+    depend on is an error, or gives None with ``allow_unused`` (zeros with
+    ``materialize_grads``)."""
     if create_graph:
         raise NotImplementedError("grad: create_graph=True (a graph of the gradient, for "
                                   "second derivatives) is not supported: tinyseq's backward "
@@ -94,10 +97,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise ValueError("grad: materialize_grads=True needs allow_unused to be True or None")
     root_grads = [_root_grad(t, g) for t, g in zip(outputs, grad_outputs)]
     captured = CapturedGrads(inputs)
+    consumers = captured.plan([t._node for t in outputs if t._node is not None])
     _run_backward(outputs, root_grads, create_graph if retain_graph is None else retain_graph,
-                  captured)
+                  captured, consumers)
     results = []
     for t, g in zip(inputs, captured.grads):
+        if g is None and captured.freed_seen:       # it may lie behind an op already run
+            _raise_freed()
         if g is None and not allow_unused:
             raise RuntimeError("grad: one of the differentiated Tensors appears to not have been "
                                "used in the graph; pass allow_unused=True if this is what you "
@@ -109,40 +115,134 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 class CapturedGrads:
-    """The accumulator of ``grad``: the sums of the engine's usual one, but what reaches a leaf
-    is kept only for the inputs asked for (no ``.grad`` changes), and a non-leaf input's
-    gradient is copied when its op is ready to run."""
+    """The accumulator of ``grad``: the sums of the engine's usual one, kept only for the ops
+    that run and the inputs asked for. A leaf input's gradient is what the pass sends it,
+    summed and through its hooks; an op's output input's is its op's summed gradient through
+    the output's hooks, taken when that op is ready (its hooks are set aside for the pass, so
+    that the op, if it runs, does not apply them twice)."""
 
     def __init__(self, inputs):
         self.sums = Sums()
         self.inputs = inputs
         self.grads = [None] * len(inputs)
-        self.leaf_places = {id(t): i for i, t in enumerate(inputs) if t._node is None}
-        self.node_places = {t._node: i for i, t in enumerate(inputs) if t._node is not None}
-        self.leaf_grads = {}        # place -> what the pass sent that leaf, summed at the end
+        self.leaf_places, self.node_places = {}, {}
+        for place, t in enumerate(inputs):
+            if t._node is None:
+                self.leaf_places.setdefault(id(t), []).append(place)
+            else:
+                self.node_places.setdefault(t._node, []).append(place)
+        self.leaf_grads = {}        # id(leaf) -> what the pass sent that leaf, summed at the end
+        self.hooks_set_aside = {}   # node -> its OutputHooks, back in place at the end
+        self.runs = self.wanted = set()
+        self.freed_seen = False
+
+    def plan(self, roots):
+        """Which ops of the graph behind ``roots`` the pass runs: those with an input behind
+        them. Returns the engine's consumer counts: for an op that runs, or whose output is an
+        input, the number of running ops that use it; for any other op infinity, so that it
+        never gets ready, runs or is freed. Ops whose graph an earlier backward freed are not
+        looked behind."""
+        if any(node.inputs is None and node not in self.node_places for node in roots):
+            _raise_freed()
+        parents, order, seen = {}, [], set(roots)
+        stack = list(roots)
+        while stack:                                   # every op behind the roots, once
+            node = stack.pop()
+            order.append(node)
+            parents[node] = [] if node.inputs is None else [p for p in node.parents if p is not None]
+            for parent in parents[node]:
+                if parent not in seen:
+                    seen.add(parent)
+                    stack.append(parent)
+        self.freed_seen = any(node.inputs is None and node not in self.node_places
+                              for node in order)
+        leads = {}                                     # an input is at or behind the op
+        runs = set()
+        for node in reversed(_topological(order, parents)):
+            behind = any(leads[p] for p in parents[node]) or (node.inputs is not None and any(
+                parent is None and id(t) in self.leaf_places
+                for t, parent in zip(node.inputs, node.parents)))
+            if behind:
+                runs.add(node)
+            leads[node] = behind or node in self.node_places
+        self.runs = runs
+        self.wanted = runs | (self.node_places.keys() & leads.keys())
+        consumers = dict.fromkeys(order, math.inf)
+        for node in runs:
+            consumers[node] = 0
+        for node in runs:
+            for parent in node.parents:
+                if parent in runs:
+                    consumers[parent] += 1
+        for node in self.node_places.keys() & self.wanted:
+            if node.output_hooks is not None:
+                self.hooks_set_aside[node], node.output_hooks = node.output_hooks, None
+        return consumers
 
     def add(self, node, grad):
-        self.sums.add(node, grad)
+        if node in self.wanted:
+            self.sums.add(node, grad)
 
     def take(self, node):
         g = self.sums.take(node)
-        place = self.node_places.get(node)
-        if place is not None and g is not None:
-            self.grads[place] = g.copy()
+        return self._captured(node, g) if node in self.node_places else g
+
+    def _captured(self, node, g):
+        """``g``, an input op's summed gradient, through the output's hooks and passed on to
+        the op. The input keeps it as PyTorch's grad does: after the hooks when the op does
+        not run, before them when it runs (another input lies behind it)."""
+        hooks = self.hooks_set_aside.get(node)
+        if node in self.runs:
+            self._keep(node, g)
+        if g is not None and hooks is not None:
+            g = hooks.answer(g)
+        if node not in self.runs:
+            self._keep(node, g)
         return g
 
+    def _keep(self, node, g):
+        for place in self.node_places[node]:
+            self.grads[place] = None if g is None else g.copy()
+
     def add_to_leaf(self, leaf, grad):
-        place = self.leaf_places.get(id(leaf))
-        if place is not None:
-            self.leaf_grads.setdefault(place, []).append(grad)
+        if id(leaf) in self.leaf_places:
+            self.leaf_grads.setdefault(id(leaf), []).append(grad)
 
     def finish(self):
-        for place, grads in self.leaf_grads.items():
-            self.grads[place] = leaf_total(self.inputs[place], grads)
+        for node, hooks in self.hooks_set_aside.items():
+            node.output_hooks = hooks
+        for node in (self.node_places.keys() & self.wanted) - self.runs:   # never made ready
+            self._captured(node, self.sums.take(node))
+        for key, grads in self.leaf_grads.items():
+            places = self.leaf_places[key]
+            leaf = self.inputs[places[0]]
+            total = run_hooks(hooks_of_leaf(leaf) or (), leaf_total(leaf, grads))
+            for place in places:
+                self.grads[place] = total
 
 
-def _run_backward(roots, root_grads, retain_graph, sums):
-    """Send each root its gradient and run the graph behind them, summing with ``sums``."""
+def _topological(nodes, parents):
+    """``nodes`` ordered so that each op comes before the ops behind it (its parents)."""
+    consumers = dict.fromkeys(nodes, 0)
+    for node in nodes:
+        for parent in parents[node]:
+            consumers[parent] += 1
+    ready = [node for node in nodes if consumers[node] == 0]
+    ordered = []
+    while ready:
+        node = ready.pop()
+        ordered.append(node)
+        for parent in parents[node]:
+            consumers[parent] -= 1
+            if consumers[parent] == 0:
+                ready.append(parent)
+    return ordered
+
+
+def _run_backward(roots, root_grads, retain_graph, sums, consumers=None):
+    """Send each root its gradient and run the graph behind them, summing with ``sums``;
+    ``consumers``, when given, counts for each op the consumers that will send it theirs
+    (``grad`` runs part of the graph)."""
     nodes = []
     for root, g in zip(roots, root_grads):
         if root._node is None:
@@ -151,7 +251,8 @@ def _run_backward(roots, root_grads, retain_graph, sums):
             sums.add(root._node, g)
             nodes.append(root._node)
     checks = tuple(o for o in state.observers if not o.follows_graph)
-    consumers = _count_consumers(nodes)
+    if consumers is None:
+        consumers = _count_consumers(nodes)
     ready = [node for node in dict.fromkeys(nodes) if consumers[node] == 0]   # no root uses
     while ready:                    # Kahn's algorithm: a node runs once all consumers sent theirs
         node = ready.pop()
@@ -461,6 +562,12 @@ def output_hooks(t):
     return node.output_hooks
 
 
+def _raise_freed():
+    raise RuntimeError(
+        "backward: trying to backward through the graph a second time, but its saved arrays "
+        "were freed by the first backward; pass retain_graph=True the first time")
+
+
 def _count_consumers(roots):
     """For each node reachable from the nodes ``roots``, how many graph edges lead into it."""
     consumers = dict.fromkeys(roots, 0)
@@ -468,9 +575,7 @@ def _count_consumers(roots):
     while stack:
         node = stack.pop()
         if node.inputs is None:
-            raise RuntimeError(
-                "backward: trying to backward through the graph a second time, but its saved "
-                "arrays were freed by the first backward; pass retain_graph=True the first time")
+            _raise_freed()
         for parent in node.parents:
             if parent is None:
                 continue
