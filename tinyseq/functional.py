@@ -8,12 +8,13 @@ from . import autograd, backend, checks, random
 from .modes import no_grad
 from .ops import conv, elementwise, linalg, nn_ops
 from .ops import shape as shape_ops
-from .tensor import Tensor, expect_tensor, reduced_dims, relu, result_type, sigmoid, tanh, where
+from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type, sigmoid, tanh,
+                     where)
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
-           "one_hot", "conv2d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
+           "one_hot", "conv1d", "conv2d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
            "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
            "smooth_l1_loss", "huber_loss", "kl_div", "normalize", "cosine_similarity",
            "pairwise_distance", "scaled_dot_product_attention"]
@@ -784,6 +785,78 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
     inputs = (x, weight) if bias is None else (x, weight, bias)
     y = conv.Conv2d(stride, padding).apply(*inputs)
     return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation of input (N, C, L) or (C, L) with weight (O, C / groups, k) and
+    bias (O,): (N, O, OL), OL = (L + 2 padding - dilation (k - 1) - 1) // stride + 1; conv2d on
+    a height of 1. padding is an int, "valid" (0) or "same" (output length L, stride 1 only)."""
+    expect_tensor("conv1d", input)
+    expect_tensor("conv1d", weight)
+    if input.ndim not in (2, 3) or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input (N, C, L) or (C, L) and weight (O, C / groups, "
+                         f"k), got {tuple(input.shape)} and {tuple(weight.shape)}")
+    stride = conv.as_single("conv1d", "stride", stride, 1)
+    dilation = conv.as_single("conv1d", "dilation", dilation, 1)
+    left, right = _conv1d_padding(padding, stride, dilation * (weight.shape[2] - 1))
+    x = input.unsqueeze(0) if input.ndim == 2 else input
+    _check_groups("conv1d", x.shape[1], weight.shape, groups)
+    if bias is not None and expect_tensor("conv1d", bias).shape != (weight.shape[0],):
+        raise ValueError(f"conv1d: bias {tuple(bias.shape)} does not fit weight "
+                         f"{tuple(weight.shape)}; expected ({weight.shape[0]},)")
+    reach = dilation * (weight.shape[2] - 1) + 1
+    if x.shape[2] + left + right < reach:
+        raise ValueError(f"conv1d: kernel reaching {reach} (kernel_size {weight.shape[2]}, "
+                         f"dilation {dilation}) is longer than the padded input "
+                         f"{x.shape[2] + left + right} (input {tuple(input.shape)})")
+    if left != right:                       # "same" with an odd total: PyTorch pads right more
+        x, left = pad(x, (left, right)), 0
+    x, weight = x.unsqueeze(2), _dilated(weight, dilation).unsqueeze(2)
+    groups_out = [conv2d(x_g, w_g, b_g, (1, stride), (0, left)) for x_g, w_g, b_g in
+                  zip(x.chunk(groups, 1), weight.chunk(groups, 0),
+                      [None] * groups if bias is None else bias.chunk(groups, 0))]
+    y = (groups_out[0] if groups == 1 else cat(groups_out, 1)).squeeze(2)
+    return y.squeeze(0) if input.ndim == 2 else y
+
+
+def _conv1d_padding(padding, stride, reach):
+    """(left, right) zeros for conv1d's padding; ``reach`` = dilation * (k - 1) is what "same"
+    must add in all (left reach // 2, the rest on the right, as PyTorch)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0
+        if padding != "same":
+            raise ValueError(f"conv1d: invalid padding string {padding!r}, should be one of "
+                             f"('valid', 'same')")
+        if stride != 1:
+            raise ValueError(f"conv1d: padding='same' is not supported for strided convolutions, "
+                             f"got stride={stride}")
+        return reach // 2, reach - reach // 2
+    single = conv.as_single("conv1d", "padding", padding, 0)
+    return single, single
+
+
+def _check_groups(op, channels, weight_shape, groups):
+    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    if weight_shape[0] % groups or channels % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the input's {channels} channels and "
+                         f"the weight's {weight_shape[0]} output channels")
+    if channels != weight_shape[1] * groups:
+        raise ValueError(f"{op}: input has {channels} channels but weight "
+                         f"{tuple(weight_shape)} with groups={groups} expects "
+                         f"{weight_shape[1] * groups}")
+
+
+def _dilated(weight, dilation):
+    """weight (O, C, k) with dilation - 1 zeros between its taps: (O, C, dilation (k - 1) + 1),
+    so that a plain convolution with it is the dilated one."""
+    if dilation == 1:
+        return weight
+    out, channels, taps = weight.shape
+    gaps = weight.new_zeros((out, channels, taps, dilation - 1))
+    spread = cat([weight.unsqueeze(3), gaps], 3).reshape(out, channels, taps * dilation)
+    return spread[..., :dilation * (taps - 1) + 1]
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):

@@ -1,10 +1,84 @@
-"""Convolution and pooling layers on images (N, C, H, W)."""
+"""Convolution and pooling layers on sequences (N, C, L) and images (N, C, H, W)."""
 import math
 
 from .. import functional as F
-from ..ops.conv import as_pair
+from ..ops.conv import as_pair, as_single
 from . import init
 from .module import Module, factory_kwargs, new_parameter
+
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+class Conv1d(Module):
+    """y = conv1d(x, W) + b on (N, C, L) or (C, L);  W (out_channels, in_channels / groups,
+    kernel_size), b (out_channels,), both initialised uniformly in
+    ±1/sqrt(in_channels / groups * kernel_size) as PyTorch does. padding is an int, "valid" or
+    "same"; dilation and groups are supported; padding_mode other than "zeros" raises
+    NotImplementedError."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None):
+        super().__init__()
+        self.kernel_size = (as_single("Conv1d", "kernel_size", kernel_size, 1),)
+        self.stride = (as_single("Conv1d", "stride", stride, 1),)
+        self.dilation = (as_single("Conv1d", "dilation", dilation, 1),)
+        self.padding = _conv1d_padding(padding, self.stride[0])
+        _check_channels(in_channels, out_channels, groups)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"Conv1d: padding_mode must be one of {_PADDING_MODES}, got "
+                             f"{padding_mode!r}")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv1d: only padding_mode='zeros' is supported, got "
+                                      f"padding_mode={padding_mode!r}")
+        device, dtype = factory_kwargs("Conv1d", device, dtype)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.groups, self.padding_mode = groups, padding_mode
+        bound = 1.0 / math.sqrt(in_channels // groups * self.kernel_size[0])
+        shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = new_parameter(init.uniform(shape, bound), device, dtype)
+        self.bias = new_parameter(init.uniform((out_channels,), bound), device, dtype) \
+            if bias else None
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def extra_repr(self):
+        """As PyTorch's: the defaults (padding 0, dilation 1, groups 1, bias) left out."""
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
+               f"stride={self.stride}"
+        if self.padding != (0,):
+            text += f", padding={self.padding}"
+        if self.dilation != (1,):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        return text + ("" if self.bias is not None else ", bias=False")
+
+
+def _conv1d_padding(padding, stride):
+    """Conv1d's padding as PyTorch stores it: "valid"/"same" as given, an int as a 1-tuple."""
+    if padding in ("valid", "same"):
+        if padding == "same" and stride != 1:
+            raise ValueError(f"Conv1d: padding='same' is not supported for strided "
+                             f"convolutions, got stride={stride}")
+        return padding
+    if isinstance(padding, str):
+        raise ValueError(f"Conv1d: invalid padding string {padding!r}, should be one of "
+                         f"('valid', 'same')")
+    return (as_single("Conv1d", "padding", padding, 0),)
+
+
+def _check_channels(in_channels, out_channels, groups):
+    if in_channels < 1 or out_channels < 1:
+        raise ValueError(f"Conv1d: in_channels and out_channels must be positive, got "
+                         f"{in_channels} and {out_channels}")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"Conv1d: groups must be a positive integer, got {groups!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels "
+                         f"({out_channels}) must be divisible by groups ({groups})")
 
 
 class Conv2d(Module):

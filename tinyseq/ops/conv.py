@@ -21,6 +21,17 @@ def as_pair(op, name, value, smallest):
     return pair
 
 
+def as_single(op, name, value, smallest):
+    """An int or a 1-tuple of ints, at least ``smallest``, as an int (a 1-D convolution's
+    stride, padding or dilation, which PyTorch stores as a 1-tuple)."""
+    single = value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+    if not isinstance(single, int) or isinstance(single, bool):
+        raise TypeError(f"{op}: {name} must be an int or a 1-tuple of ints, got {value!r}")
+    if single < smallest:
+        raise ValueError(f"{op}: {name} must be at least {smallest}, got {value!r}")
+    return single
+
+
 def output_size(size, kernel, stride, padding):
     """Length of one spatial axis after a window of ``kernel`` slides with ``stride``."""
     return (size + 2 * padding - kernel) // stride + 1
