@@ -8,7 +8,7 @@ from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, P
                      Sequential)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .attention import Attention
+from .attention import Attention, MultiheadAttention
 from .conv import Conv1d, Conv2d, MaxPool2d
 from .seq2seq import Seq2Seq
 
