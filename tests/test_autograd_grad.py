@@ -147,3 +147,12 @@ def test_the_same_input_twice_gets_its_gradient_twice():
         first, second = ts.autograd.grad((h * 3).sum(), inputs, retain_graph=True)
         np.testing.assert_array_equal(first.numpy(), second.numpy())
     np.testing.assert_array_equal(first.numpy(), [3.0, 3.0])
+
+
+def test_a_path_through_an_op_an_earlier_pass_freed_is_an_error_not_a_partial_gradient():
+    x = ts.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 2
+    b = a * a                                        # freed by the first call, which runs it
+    ts.autograd.grad(b.sum(), x)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        ts.autograd.grad((b + x * 3).sum(), x)       # b's path is gone, x * 3's is not

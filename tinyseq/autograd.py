@@ -102,8 +102,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                   captured, consumers)
     results = []
     for t, g in zip(inputs, captured.grads):
-        if g is None and captured.freed_seen:       # it may lie behind an op already run
-            _raise_freed()
         if g is None and not allow_unused:
             raise RuntimeError("grad: one of the differentiated Tensors appears to not have been "
                                "used in the graph; pass allow_unused=True if this is what you "
@@ -134,34 +132,31 @@ class CapturedGrads:
         self.leaf_grads = {}        # id(leaf) -> what the pass sent that leaf, summed at the end
         self.hooks_set_aside = {}   # node -> its OutputHooks, back in place at the end
         self.runs = self.wanted = set()
-        self.freed_seen = False
 
     def plan(self, roots):
         """Which ops of the graph behind ``roots`` the pass runs: those with an input behind
         them. Returns the engine's consumer counts: for an op that runs, or whose output is an
         input, the number of running ops that use it; for any other op infinity, so that it
-        never gets ready, runs or is freed. Ops whose graph an earlier backward freed are not
-        looked behind."""
-        if any(node.inputs is None and node not in self.node_places for node in roots):
-            _raise_freed()
+        never gets ready, runs or is freed. An op an earlier backward freed is an error: what
+        lies behind it, and so what the inputs' gradients miss, is unknown."""
         parents, order, seen = {}, [], set(roots)
         stack = list(roots)
         while stack:                                   # every op behind the roots, once
             node = stack.pop()
+            if node.inputs is None:                    # what lies behind it is unknown now
+                _raise_freed()
             order.append(node)
-            parents[node] = [] if node.inputs is None else [p for p in node.parents if p is not None]
+            parents[node] = [p for p in node.parents if p is not None]
             for parent in parents[node]:
                 if parent not in seen:
                     seen.add(parent)
                     stack.append(parent)
-        self.freed_seen = any(node.inputs is None and node not in self.node_places
-                              for node in order)
         leads = {}                                     # an input is at or behind the op
         runs = set()
         for node in reversed(_topological(order, parents)):
-            behind = any(leads[p] for p in parents[node]) or (node.inputs is not None and any(
+            behind = any(leads[p] for p in parents[node]) or any(
                 parent is None and id(t) in self.leaf_places
-                for t, parent in zip(node.inputs, node.parents)))
+                for t, parent in zip(node.inputs, node.parents))
             if behind:
                 runs.add(node)
             leads[node] = behind or node in self.node_places
