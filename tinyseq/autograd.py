@@ -139,32 +139,29 @@ class CapturedGrads:
         input, the number of running ops that use it; for any other op infinity, so that it
         never gets ready, runs or is freed. An op an earlier backward freed is an error: what
         lies behind it, and so what the inputs' gradients miss, is unknown."""
-        parents, order, seen = {}, [], set(roots)
-        stack = list(roots)
-        while stack:                                   # every op behind the roots, once
-            node = stack.pop()
-            if node.inputs is None:                    # what lies behind it is unknown now
-                _raise_freed()
+        counts = _count_consumers(roots)           # every op behind the roots, once
+        order, ready = [], [node for node in counts if counts[node] == 0]
+        while ready:                               # each op before the ops behind it
+            node = ready.pop()
             order.append(node)
-            parents[node] = [p for p in node.parents if p is not None]
-            for parent in parents[node]:
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-        leads = {}                                     # an input is at or behind the op
+            for parent in node.parents:
+                if parent is not None:
+                    counts[parent] -= 1
+                    if counts[parent] == 0:
+                        ready.append(parent)
+        leads = {}                                 # an input is at or behind the op
         runs = set()
-        for node in reversed(_topological(order, parents)):
-            behind = any(leads[p] for p in parents[node]) or any(
-                parent is None and id(t) in self.leaf_places
-                for t, parent in zip(node.inputs, node.parents))
+        for node in reversed(order):
+            behind = any(parent is None and id(t) in self.leaf_places or
+                         parent is not None and leads[parent]
+                         for t, parent in zip(node.inputs, node.parents))
             if behind:
                 runs.add(node)
             leads[node] = behind or node in self.node_places
         self.runs = runs
         self.wanted = runs | (self.node_places.keys() & leads.keys())
         consumers = dict.fromkeys(order, math.inf)
-        for node in runs:
-            consumers[node] = 0
+        consumers.update(dict.fromkeys(runs, 0))
         for node in runs:
             for parent in node.parents:
                 if parent in runs:
@@ -214,24 +211,6 @@ class CapturedGrads:
             total = run_hooks(hooks_of_leaf(leaf) or (), leaf_total(leaf, grads))
             for place in places:
                 self.grads[place] = total
-
-
-def _topological(nodes, parents):
-    """``nodes`` ordered so that each op comes before the ops behind it (its parents)."""
-    consumers = dict.fromkeys(nodes, 0)
-    for node in nodes:
-        for parent in parents[node]:
-            consumers[parent] += 1
-    ready = [node for node in nodes if consumers[node] == 0]
-    ordered = []
-    while ready:
-        node = ready.pop()
-        ordered.append(node)
-        for parent in parents[node]:
-            consumers[parent] -= 1
-            if consumers[parent] == 0:
-                ready.append(parent)
-    return ordered
 
 
 def _run_backward(roots, root_grads, retain_graph, sums, consumers=None):
