@@ -80,6 +80,14 @@ SHAPES = [(), (0,), (5,), (2, 3), (2, 3, 4), (0, 3)]
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, -2.0, 0.5, 1e-8, -1e-8, 30.0, 100.0, INF, -INF, NAN])
 
 
+def both_raise(ours_fn, theirs_fn, ours_error, match):
+    """PyTorch refuses it too, and we refuse it with ``ours_error`` naming the op."""
+    with pytest.raises(Exception):
+        theirs_fn()
+    with pytest.raises(ours_error, match=match):
+        ours_fn()
+
+
 def typed(array, dtype):
     """``array`` as ``dtype``: integers from rounded values, bools from their sign."""
     if dtype == "bool":

@@ -11,7 +11,7 @@ import pytest
 
 import tinyseq as ts
 from test_device_standin import standin  # noqa: F401  (the fixture)
-from test_tensor_tail import gradchecked, pair, same, same_grads
+from test_tensor_tail import both_raise, gradchecked, pair, same, same_grads, typed
 
 torch = pytest.importorskip("torch")
 
@@ -22,25 +22,6 @@ _rng = np.random.default_rng(47)
 
 def values(*shape, low=-2.0, high=2.0):
     return _rng.uniform(low, high, size=shape)
-
-
-def both_raise(ours_fn, theirs_fn, ours_error, match):
-    """PyTorch refuses it too, and we refuse it with ``ours_error`` naming the op."""
-    with pytest.raises(Exception):
-        theirs_fn()
-    with pytest.raises(ours_error, match=match):
-        ours_fn()
-
-
-def typed(array, dtype):
-    """``array`` as ``dtype``: integers from rounded values, bools from their sign."""
-    if dtype == "bool":
-        return array > 0
-    if dtype == "uint8":
-        return np.abs(np.round(array * 3)).astype(dtype)
-    if dtype in ("int32", "int64"):
-        return np.round(array * 3).astype(dtype)
-    return array.astype(dtype)
 
 
 DTYPES = ["float64", "float32", "int64", "int32", "uint8", "bool"]
