@@ -753,11 +753,10 @@ def test_embedding_from_pretrained_matches_pytorch_with_padding():
      r"Embedding.from_pretrained: freeze must be True or False"),
     (lambda: nn.Embedding.from_pretrained(ts.ones(2, 3), padding_idx=2), IndexError,
      r"Embedding: padding_idx 2 is outside \[0, 2\)"),
-    (lambda: nn.Embedding.from_pretrained(ts.ones(2, 3), max_norm=1.0), ValueError,
-     r"Embedding.from_pretrained: max_norm, scale_grad_by_freq and sparse are not supported, "
-     r"got max_norm=1.0"),
+    (lambda: nn.Embedding.from_pretrained(ts.ones(2, 3), max_norm=-1.0), ValueError,
+     r"Embedding: max_norm must be >= 0.0, got -1.0"),
     (lambda: nn.Embedding.from_pretrained(ts.ones(2, 3), sparse=True), ValueError,
-     r"sparse=True"),
+     r"Embedding: sparse=True is not supported: tinyseq has no sparse gradients"),
     (lambda: nn.Embedding(3, 2, _weight=ts.ones(2, 3)), ValueError,
      r"Embedding: _weight of shape \(2, 3\) does not match \(num_embeddings, embedding_dim\) = "
      r"\(3, 2\)"),

@@ -725,20 +725,71 @@ def _check_attention_mask(op, attn_mask, weights_shape):
                          f"to the attention weights' shape (..., L, S) {weights_shape}")
 
 
-def embedding(ids, weight, padding_idx=None):
-    """Rows of ``weight`` (num, dim) picked by integer ``ids`` of any shape: (..., dim)."""
-    expect_tensor("embedding", weight)
-    if isinstance(ids, Tensor):    # its in-place changes are caught at backward
-        ids_array, ids_versions = ids.array, autograd.version_counter(ids)
-    else:                          # a copy: later changes to the caller's array cannot matter
-        ids_array, ids_versions = backend.device_of(weight.array).xp.array(ids), None
-    if ids_array.dtype.kind not in "iu":
-        raise TypeError(f"embedding: ids must be integers, got dtype {ids_array.dtype}")
+def embedding_options(op, max_norm, norm_type, scale_grad_by_freq, sparse):
+    """``max_norm`` (None or a number >= 0), ``norm_type`` (any number but NaN: a p-norm's p
+    as ``Tensor.norm`` takes it) and ``scale_grad_by_freq``, checked for ``op``; ``sparse``
+    must be False."""
+    if max_norm is not None:
+        max_norm = checks.real(op, "max_norm", max_norm, minimum=0.0)
+    norm_type = checks.real(op, "norm_type", norm_type)
+    if math.isnan(norm_type):
+        raise ValueError(f"{op}: norm_type must be a number, got nan")
+    scale_grad_by_freq = checks.flag(op, "scale_grad_by_freq", scale_grad_by_freq)
+    if checks.flag(op, "sparse", sparse):
+        raise ValueError(f"{op}: sparse=True is not supported: tinyseq has no sparse gradients "
+                         f"(the weight's gradient is always dense); use sparse=False")
+    return max_norm, norm_type, scale_grad_by_freq
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` (num, dim) picked by integer ids ``input`` of any shape: (..., dim).
+    The ``padding_idx`` row gets no gradient; with ``max_norm``, each picked row whose
+    ``norm_type``-norm exceeds it is first rescaled in place to norm max_norm (as
+    ``torch.embedding_renorm_``); ``scale_grad_by_freq`` divides each row's gradient by how often
+    its id occurs in ``input``."""
+    op = "embedding"
+    expect_tensor(op, weight)
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                         f"{tuple(weight.shape)}")
     num = weight.shape[0]
+    if padding_idx is not None:
+        padding_idx = checks.integer(op, "padding_idx", padding_idx, minimum=None)
+        if not -num <= padding_idx < num:
+            raise IndexError(f"{op}: padding_idx {padding_idx} is outside [0, {num})")
+        padding_idx %= num
+    max_norm, norm_type, scale_grad_by_freq = embedding_options(op, max_norm, norm_type,
+                                                                scale_grad_by_freq, sparse)
+    if isinstance(input, Tensor):  # its in-place changes are caught at backward
+        ids_array, ids_versions = input.array, autograd.version_counter(input)
+    else:                          # a copy: later changes to the caller's array cannot matter
+        ids_array, ids_versions = backend.device_of(weight.array).xp.array(input), None
+    if ids_array.dtype.kind not in "iu":
+        raise TypeError(f"{op}: ids must be integers, got dtype {ids_array.dtype}")
     if ids_array.size and (int(ids_array.min()) < 0 or int(ids_array.max()) >= num):
-        raise IndexError(f"embedding: ids must be in [0, {num}), got values from "
+        raise IndexError(f"{op}: ids must be in [0, {num}), got values from "
                          f"{int(ids_array.min())} to {int(ids_array.max())}")
-    return nn_ops.Embedding(ids_array, padding_idx, ids_versions).apply(weight)
+    if max_norm is not None:
+        _embedding_renorm(weight, ids_array, max_norm, norm_type)
+    return nn_ops.Embedding(ids_array, padding_idx, ids_versions,
+                            scale_grad_by_freq).apply(weight)
+
+
+def _embedding_renorm(weight, ids, max_norm, norm_type):
+    """Each row of ``weight`` that ``ids`` (an array) picks whose ``norm_type``-norm exceeds
+    ``max_norm``, scaled in place by max_norm / (norm + 1e-7), as ``torch.embedding_renorm_``:
+    no graph is recorded, and the weight's version counter counts the change (a backward that
+    saved the old weight raises)."""
+    xp = backend.device_of(weight.array).xp
+    rows = xp.unique(ids)
+    if rows.size and weight.shape[1]:
+        norms = Tensor.from_array(weight.array[rows]).norm(norm_type, dim=1).array
+        norms = norms.astype(xp.float64)
+        over = norms > max_norm
+        scale = (max_norm / (norms[over] + 1e-7)).astype(weight.array.dtype)
+        weight.array[rows[over]] *= scale[:, None]
+    autograd.version_counter(weight).value += 1
 
 
 def one_hot(tensor, num_classes=-1):

@@ -34,12 +34,15 @@ class Linear(Module):
 
 class Embedding(Module):
     """A lookup table: ids (...) -> rows of ``weight`` (num_embeddings, embedding_dim), drawn
-    from N(0, 1); the ``padding_idx`` row starts at zero and gets no gradient. ``_weight`` (a
-    tensor of that shape) becomes the weight instead, sharing its memory, learnt unless
-    ``_freeze``: how ``from_pretrained`` builds one, as PyTorch's (``device`` and ``dtype``
-    then do not apply)."""
+    from N(0, 1); the ``padding_idx`` row starts at zero and gets no gradient. ``max_norm``,
+    ``norm_type`` and ``scale_grad_by_freq`` mean what they mean to ``F.embedding``; ``sparse``
+    must be False (tinyseq has no sparse gradients). ``_weight`` (a tensor of that shape)
+    becomes the weight instead, sharing its memory, learnt unless ``_freeze``: how
+    ``from_pretrained`` builds one, as PyTorch's (``device`` and ``dtype`` then do not
+    apply)."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, _weight=None,
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
                  _freeze=False, device=None, dtype=None):
         super().__init__()
         num_embeddings = checks.integer("Embedding", "num_embeddings", num_embeddings)
@@ -50,6 +53,8 @@ class Embedding(Module):
                 raise IndexError(f"Embedding: padding_idx {padding_idx} is outside "
                                  f"[0, {num_embeddings})")
             padding_idx %= num_embeddings
+        max_norm, norm_type, scale_grad_by_freq = F.embedding_options(
+            "Embedding", max_norm, norm_type, scale_grad_by_freq, sparse)
         if _weight is not None and tuple(_weight.shape) != (num_embeddings, embedding_dim):
             raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
                              f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
@@ -57,6 +62,10 @@ class Embedding(Module):
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = False
         device, dtype = factory_kwargs("Embedding", device, dtype)
         if _weight is None:
             weight = init.normal((num_embeddings, embedding_dim))
@@ -71,27 +80,34 @@ class Embedding(Module):
                         norm_type=2.0, scale_grad_by_freq=False, sparse=False):
         """An Embedding whose ``weight`` is ``embeddings`` (num_embeddings, embedding_dim),
         sharing its memory; frozen (no gradient) unless ``freeze=False``. The ``padding_idx``
-        row keeps its values but gets no gradient. max_norm, scale_grad_by_freq and sparse are
-        not supported (norm_type matters only with max_norm)."""
+        row keeps its values but gets no gradient; the other arguments are the constructor's."""
         op = "Embedding.from_pretrained"
         expect_tensor(op, embeddings)
         if embeddings.ndim != 2:
             raise ValueError(f"{op}: embeddings must be 2-D (num_embeddings, embedding_dim), "
                              f"got shape {tuple(embeddings.shape)}")
         checks.flag(op, "freeze", freeze)
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise ValueError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported, "
-                             f"got max_norm={max_norm!r}, scale_grad_by_freq="
-                             f"{scale_grad_by_freq!r}, sparse={sparse!r}")
         rows, columns = embeddings.shape
-        return cls(rows, columns, padding_idx, _weight=embeddings, _freeze=freeze)
+        return cls(rows, columns, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def forward(self, ids):
-        return F.embedding(ids, self.weight, self.padding_idx)
+        return F.embedding(ids, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}" + \
-            (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse is not False:
+            text += ", sparse=True"
+        return text
 
 
 class Dropout(Module):

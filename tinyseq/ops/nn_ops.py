@@ -58,18 +58,20 @@ class LogSoftmax(Function):
 
 
 class Embedding(Function):
-    """y = weight[ids];  dweight = g scattered back to the rows in ids (the padding row gets 0)
+    """y = weight[ids];  dweight = g scattered back to the rows in ids, each row divided by how
+    often its id occurs when ``scale_grad_by_freq`` (the padding row gets 0)
 
     ``ids_versions`` is the version counter of the ids' tensor (None for ids copied from an
     array), noted at forward: ids changed in place before backward are an error, as in
     PyTorch, not a gradient sent to other rows."""
-    __slots__ = ("ids", "padding_idx", "ids_versions", "ids_version")
+    __slots__ = ("ids", "padding_idx", "ids_versions", "ids_version", "scale_grad_by_freq")
 
-    def __init__(self, ids, padding_idx=None, ids_versions=None):
+    def __init__(self, ids, padding_idx=None, ids_versions=None, scale_grad_by_freq=False):
         self.ids = ids
         self.padding_idx = padding_idx
         self.ids_versions = ids_versions
         self.ids_version = None if ids_versions is None else ids_versions.value
+        self.scale_grad_by_freq = scale_grad_by_freq
 
     def forward(self, xp, weight):
         self.saved = weight.shape
@@ -84,6 +86,9 @@ class Embedding(Function):
                                f"instead")
         grad_weight = xp.zeros(self.saved, dtype=g.dtype)
         backend.scatter_add(xp, grad_weight, self.ids, g)
+        if self.scale_grad_by_freq:
+            rows, counts = xp.unique(self.ids, return_counts=True)
+            grad_weight[rows] /= counts.astype(g.dtype)[:, None]
         if self.padding_idx is not None:
             grad_weight[self.padding_idx] = 0
         return (grad_weight,)
