@@ -244,18 +244,20 @@ def test_positional_arguments_keep_their_meaning():
     cell = nn.RNNCell(3, 4, False, "relu", "cpu", ts.float64)
     assert (cell.bias_ih, cell.nonlinearity, cell.weight_ih.dtype) == (None, "relu", ts.float64)
     assert nn.LSTMCell(3, 4, False, None, ts.float64).weight_hh.dtype == ts.float64
-    rnn = nn.RNN(3, 4, 2, "relu", False, True, 0.0, True, "primitive")
+    rnn = nn.RNN(3, 4, 2, "relu", False, True, 0.0, True, 0, "cpu", ts.float64, impl="primitive")
     assert (rnn.num_layers, rnn.nonlinearity, rnn.bias, rnn.batch_first, rnn.bidirectional,
-            rnn.impl) == (2, "relu", False, True, True, "primitive")
-    gru = nn.GRU(3, 4, 1, True, True, 0.0, False, "fused")
-    assert gru.batch_first and gru.impl == "fused"
+            rnn.impl, rnn.weight_ih_l0.dtype) == (2, "relu", False, True, True, "primitive",
+                                                  ts.float64)
+    gru = nn.GRU(3, 4, 1, True, True, 0.0, False, 0, "cpu", ts.float64, impl="fused")
+    assert gru.batch_first and gru.impl == "fused" and gru.weight_hh_l0.dtype == ts.float64
+    lstm = nn.LSTM(3, 4, 1, True, False, 0.0, False, 2, "cpu", ts.float64)
+    assert lstm.proj_size == 2 and lstm.weight_hr_l0.dtype == ts.float64
 
 
 @pytest.mark.parametrize("build_it", [
     lambda: nn.Conv2d(2, 3, 3, 1, 0, True, "cpu"),
-    lambda: nn.LSTM(3, 4, 1, True, False, 0.0, False, "fused", "cpu"),
     lambda: nn.Embedding(10, 3, None, "cpu"),
-], ids=["Conv2d", "LSTM", "Embedding"])
+], ids=["Conv2d", "Embedding"])
 def test_device_is_keyword_only_where_pytorch_has_other_arguments_before_it(build_it):
     with pytest.raises(TypeError):
         build_it()

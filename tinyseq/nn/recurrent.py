@@ -31,11 +31,13 @@ def rnn_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, nonlinearity="tanh", 
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None):
+def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None,
+              weight_hr=None):
     """gates i, f, g, o = split(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh);
-    c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t)"""
+    c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g);  h_t = sigmoid(o) * tanh(c_t),
+    or h_t = W_hr (sigmoid(o) * tanh(c_t)) with a projection ``weight_hr`` (P, H)."""
     h, c = state
-    hidden = h.shape[-1]
+    hidden = c.shape[-1]
     gates = _project(x, weight_ih, bias_ih) + F.linear(h, weight_hh, bias_hh)
     with scope("input gate i"):
         input_gate = gates[:, :hidden].sigmoid()
@@ -47,8 +49,12 @@ def lstm_step(x, state, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None
         output_gate = gates[:, 3 * hidden:].sigmoid()
     with scope("c_t = f*c + i*g"):
         c = forget_gate * c + input_gate * candidate
-    with scope("h_t = o*tanh(c_t)"):
-        h = output_gate * c.tanh()
+    if weight_hr is None:
+        with scope("h_t = o*tanh(c_t)"):
+            h = output_gate * c.tanh()
+    else:
+        with scope("h_t = W_hr(o*tanh(c_t))"):
+            h = F.linear(output_gate * c.tanh(), weight_hr)
     if gate_values is not None:
         gate_values.update(i=input_gate, f=forget_gate, g=candidate, o=output_gate)
     return h, c
@@ -75,22 +81,27 @@ def gru_step(x, h, weight_ih, weight_hh, bias_ih, bias_hh, gate_values=None):
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
 
-def _init_weights(module, suffix, gates, input_size, hidden_size, bias, device, dtype):
-    """weight_ih{suffix} (gates*H, D), weight_hh{suffix} (gates*H, H) and biases, all
-    uniform in ±1/sqrt(H) as PyTorch initialises recurrent weights, in ``dtype`` on ``device``."""
+def _init_weights(module, suffix, gates, input_size, hidden_size, bias, device, dtype,
+                  proj_size=0):
+    """weight_ih{suffix} (gates*H, D), weight_hh{suffix} (gates*H, H), the biases and, with
+    ``proj_size`` P, weight_hr{suffix} (P, H) with weight_hh (gates*H, P); registered in
+    PyTorch's order, all uniform in ±1/sqrt(H) as PyTorch initialises recurrent weights, in
+    ``dtype`` on ``device``."""
     bound = 1.0 / math.sqrt(hidden_size)
 
     def uniform(*shape):
         return new_parameter(init.uniform(shape, bound), device, dtype)
 
     setattr(module, "weight_ih" + suffix, uniform(gates * hidden_size, input_size))
-    setattr(module, "weight_hh" + suffix, uniform(gates * hidden_size, hidden_size))
+    setattr(module, "weight_hh" + suffix, uniform(gates * hidden_size, proj_size or hidden_size))
     if bias:
         setattr(module, "bias_ih" + suffix, uniform(gates * hidden_size))
         setattr(module, "bias_hh" + suffix, uniform(gates * hidden_size))
     else:
         setattr(module, "bias_ih" + suffix, None)
         setattr(module, "bias_hh" + suffix, None)
+    if proj_size:
+        setattr(module, "weight_hr" + suffix, uniform(proj_size, hidden_size))
 
 
 def _zeros(x, shape):
@@ -111,13 +122,13 @@ def _check_floating(name, x, weight):
                          f"model (.float(), .double())")
 
 
-def _check_state(name, state, shape, weight):
-    """A state of ``shape`` and of the weights' dtype, for the fused and primitive layers
-    alike (PyTorch refuses a state of another dtype)."""
+def _check_state(name, state, shape, weight, what="a state"):
+    """A state (``what``) of ``shape`` and of the weights' dtype, for the fused and primitive
+    layers alike (PyTorch refuses a state of another dtype)."""
     if not isinstance(state, Tensor):
         raise TypeError(f"{name}: the state must be a Tensor, got {type(state).__name__}")
     if tuple(state.shape) != shape:
-        raise ValueError(f"{name}: expected a state of shape {shape}, got {tuple(state.shape)}")
+        raise ValueError(f"{name}: expected {what} of shape {shape}, got {tuple(state.shape)}")
     if state.dtype != weight.dtype:
         raise ValueError(f"{name}: state dtype {state.dtype} does not match weight dtype "
                          f"{weight.dtype}; convert the state (h.to({weight.dtype})) or the "
@@ -211,21 +222,30 @@ class _RNNBase(Module):
 
     Input x: (T, B, D), or (B, T, D) with batch_first. Output: (T, B, num_directions * H)
     (batch first when batch_first). h_n: (num_layers * num_directions, B, H), entry
-    layer * num_directions + direction, as PyTorch lays it out.
+    layer * num_directions + direction, as PyTorch lays it out. An LSTM with ``proj_size``
+    P > 0 projects every h_t to P features, h_t = W_hr (o_t * tanh(c_t)) with weight_hr_l{k}
+    (P, H): its output, h_0 and h_n have P features where the others have H; c_0 and c_n
+    keep H.
 
     ``impl="fused"`` (the default) runs all steps of a layer direction as one op with a
     hand-written backward (``RecurrentLayer``), which shows a trace each of its time steps.
     ``impl="primitive"`` builds every gate from primitive ops, so a trace shows each of them;
     it projects the inputs of all steps in one matrix product before its time loop, tagged
     ``timestep(range(T))`` so that a trace splits W_ih's and b_ih's gradients per step as for
-    the fused layer. Both compute the same numbers, traced or not.
+    the fused layer. Both compute the same numbers, traced or not. The fused op holds h and c
+    in one array of H features each, so an LSTM with a projection runs the primitive ops
+    whichever ``impl`` it was given.
 
-    ``device`` and ``dtype`` are keyword-only: PyTorch has proj_size where ``impl`` is.
+    The arguments are PyTorch's, in PyTorch's positional order with proj_size eighth (the
+    RNN's ninth, after nonlinearity); RNN and GRU take proj_size in the same place, as
+    PyTorch's do, and refuse any value but 0. ``impl`` has no place in PyTorch's order, so it
+    is keyword-only.
     """
     mode = None
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, impl="fused", *, device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None, *,
+                 impl="fused"):
         super().__init__()
         self.impl = checks.choice(self.mode, "impl", impl, ("fused", "primitive"))
         self.input_size = checks.integer(self.mode, "input_size", input_size)
@@ -235,25 +255,37 @@ class _RNNBase(Module):
         self.batch_first = checks.flag(self.mode, "batch_first", batch_first)
         self.dropout = checks.probability(self.mode, "dropout", dropout)
         self.bidirectional = checks.flag(self.mode, "bidirectional", bidirectional)
+        self.proj_size = checks.integer(self.mode, "proj_size", proj_size)
+        if self.proj_size and self.mode != "LSTM":
+            raise ValueError(f"{self.mode}: proj_size is supported by LSTM only, not by RNN or "
+                             f"GRU; got proj_size={self.proj_size}")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"LSTM: proj_size must be smaller than hidden_size "
+                             f"({self.hidden_size}), got {self.proj_size}")
         self.num_directions = 2 if bidirectional else 1
         device, dtype = factory_kwargs(self.mode, device, dtype)
+        output_size = self.proj_size or hidden_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            layer_input = input_size if layer == 0 else output_size * self.num_directions
             for suffix in self._suffixes(layer):
                 _init_weights(self, suffix, _GATES[self.mode], layer_input, hidden_size, bias,
-                              device, dtype)
+                              device, dtype, self.proj_size)
 
     def _suffixes(self, layer):
         return [f"_l{layer}"] + ([f"_l{layer}_reverse"] if self.bidirectional else [])
 
     def _weights(self, suffix):
-        return tuple(getattr(self, name + suffix)
-                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        """{name: the weight of the layer direction ``suffix``}, the step functions' keywords."""
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        if self.proj_size:
+            names += ("weight_hr",)
+        return {name: getattr(self, name + suffix) for name in names}
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
-        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False),
-                              ("dropout", 0.0), ("bidirectional", False), ("impl", "fused")):
+        for name, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
+                              ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False), ("impl", "fused")):
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
         return text
@@ -290,21 +322,29 @@ class _RNNBase(Module):
         return values
 
     def _initial_states(self, x, state, batch):
-        """One initial state per (layer, direction), (S, B, H): S = 2 for the LSTM's (h, c),
-        1 otherwise; zeros when ``state`` is None."""
+        """The initial states of each (layer, direction), zeros when ``state`` is None: one
+        (S, B, H) tensor, S = 2 for the LSTM's (h, c), 1 otherwise; with a projection, whose
+        h and c differ in size, the list [h, c]."""
         count = self.num_layers * self.num_directions
-        shape = (count, batch, self.hidden_size)
-        size = 2 if self.mode == "LSTM" else 1
+        h_size = self.proj_size or self.hidden_size
+        sizes = (h_size, self.hidden_size) if self.mode == "LSTM" else (h_size,)
         if state is None:
-            return [_zeros(x, (size,) + shape[1:])] * count
+            if self.proj_size:
+                return [[_zeros(x, (batch, size)) for size in sizes]] * count
+            return [_zeros(x, (len(sizes), batch, self.hidden_size))] * count
         if self.mode == "LSTM":
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError("LSTM: the initial state must be a tuple (h0, c0)")
-            for s in state:
-                _check_state("LSTM", s, shape, self.weight_ih_l0)
-            stacked = stack(list(state))
+            states, names = list(state), ("h0", "c0")
+        else:
+            states, names = [state], ("h0",)
+        for s, size, name in zip(states, sizes, names):
+            _check_state(self.mode, s, (count, batch, size), self.weight_ih_l0, name)
+        if self.proj_size:
+            return [[s[i] for s in states] for i in range(count)]
+        if self.mode == "LSTM":
+            stacked = stack(states)
             return [stacked[:, i] for i in range(count)]
-        _check_state(self.mode, state, shape, self.weight_ih_l0)
         return [state[i:i + 1] for i in range(count)]
 
     # --- the time loop ----------------------------------------------------------------------
@@ -336,6 +376,8 @@ class _RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         output = layer_input.swapaxes(0, 1) if self.batch_first else layer_input
+        if self.proj_size:                               # h_n (L*D, B, P), c_n (L*D, B, H)
+            return output, (stack([f[0] for f in finals]), stack([f[1] for f in finals]))
         final = stack(finals, axis=1)    # (S, L*D, B, H), apart from output as PyTorch's
         if self.mode == "LSTM":
             return output, (final[0], final[1])
@@ -352,16 +394,16 @@ class _RNNBase(Module):
         raise NotImplementedError
 
     def _run_direction(self, x, state, weights, masks, reverse, label):
-        """(the outputs (T, B, H), the final state (S, B, H)) of one layer direction from its
-        initial state (S, B, H)."""
-        if self.impl == "fused":
+        """(the outputs (T, B, features), the final state) of one layer direction from its
+        initial state, in the form ``_initial_states`` gives; fused unless a projection makes
+        h and c differ in size."""
+        if self.impl == "fused" and not self.proj_size:
             return self._run_fused(x, state, weights, masks, reverse, label)
         state = (state[0], state[1]) if self.mode == "LSTM" else state[0]
-        weight_ih, weight_hh, bias_ih, bias_hh = weights
         steps = x.shape[0]
         with timestep(range(steps)):                   # the inputs of all steps in one product
-            x = F.linear(x, weight_ih, bias_ih)
-        weights = (None, weight_hh, None, bias_hh)
+            x = F.linear(x, weights["weight_ih"], weights["bias_ih"])
+        weights = dict(weights, weight_ih=None, bias_ih=None)
         outputs = [None] * steps
         states, gates = [None] * steps, [{} for _ in range(steps)]
         all_running = None if masks is None else backend.to_numpy(masks.all(axis=(1, 2)))
@@ -378,16 +420,16 @@ class _RNNBase(Module):
                     outputs[t] = where(mask, h, 0.0)
                 states[t] = state
         report_values(label, lambda: _per_step_values(self.mode, states, gates))
-        return stack(outputs), stack(list(state) if self.mode == "LSTM" else [state])
+        final = list(state) if self.mode == "LSTM" else [state]
+        return stack(outputs), (final if self.proj_size else stack(final))
 
     def _run_fused(self, x, state, weights, masks, reverse, label):
         """The fused cell over time: one op for the whole layer direction, which takes and
         gives gate-major states (S, B, H)."""
-        weight_ih, weight_hh, bias_ih, bias_hh = weights
         steps = x.shape[0]
-        biases = () if bias_ih is None else (bias_ih, bias_hh)
+        biases = () if weights["bias_ih"] is None else (weights["bias_ih"], weights["bias_hh"])
         states = RecurrentLayer(self._math(), masks, reverse, label).apply(
-            x, state, weight_ih, weight_hh, *biases)
+            x, state, weights["weight_ih"], weights["weight_hh"], *biases)
         outputs = states[0]
         if masks is not None:
             outputs = where(Tensor.from_array(masks, False), outputs, 0.0)
@@ -417,28 +459,28 @@ class RNN(_RNNBase):
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, impl="fused", *,
-                 device=None, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0, device=None,
+                 dtype=None, *, impl="fused"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, impl, device=device, dtype=dtype)
+                         bidirectional, proj_size, device, dtype, impl=impl)
         self.nonlinearity = nonlinearity
 
     def _step(self, x_t, h, weights, gates):
-        return rnn_step(x_t, h, *weights, self.nonlinearity, gates)
+        return rnn_step(x_t, h, nonlinearity=self.nonlinearity, gate_values=gates, **weights)
 
     def _math(self):
         return RNNMath(self.nonlinearity)
 
 
 class LSTM(_RNNBase):
-    """Long short-term memory (gates i, f, g, o).
+    """Long short-term memory (gates i, f, g, o), with ``proj_size`` > 0 projecting h_t.
     ``output, (h_n, c_n) = lstm(x, (h0, c0)=None, lengths=None)``."""
     mode = "LSTM"
 
     def _step(self, x_t, state, weights, gates):
-        return lstm_step(x_t, state, *weights, gates)
+        return lstm_step(x_t, state, gate_values=gates, **weights)
 
     def _math(self):
         return LSTMMath()
@@ -449,7 +491,7 @@ class GRU(_RNNBase):
     mode = "GRU"
 
     def _step(self, x_t, h, weights, gates):
-        return gru_step(x_t, h, *weights, gates)
+        return gru_step(x_t, h, gate_values=gates, **weights)
 
     def _math(self):
         return GRUMath()

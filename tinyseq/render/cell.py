@@ -21,8 +21,10 @@ from ..escape import dot_html, dot_string
 from . import dot as dot_writer
 
 _KINDS = {"LSTM": "LSTM", "LSTMCell": "LSTM", "GRU": "GRU", "GRUCell": "GRU"}
-# the scope whose last op makes the state, in the primitive step functions (nn/recurrent.py)
-_STATE_SCOPES = {"LSTM": {"c": "c_t = f*c + i*g", "h": "h_t = o*tanh(c_t)"},
+# the scopes whose last op makes the state, in the primitive step functions (nn/recurrent.py);
+# an LSTM with a projection makes h in the second
+_STATE_SCOPES = {"LSTM": {"c": "c_t = f*c + i*g",
+                          "h": ("h_t = o*tanh(c_t)", "h_t = W_hr(o*tanh(c_t))")},
                  "GRU": {"h": "h_t = (1-z)*n + z*h"}}
 
 _GATE = 'shape=box, style="rounded,filled", fillcolor="#fde68a", color="#b45309", ' \
