@@ -650,11 +650,12 @@ def test_wrong_feature_size(mode):
 
 
 @pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
-def test_two_dimensional_input_to_layer(mode):
+def test_one_dimensional_input_to_layer(mode):
     module = _make_layer(mode, 3, 4)
-    with pytest.raises(ValueError, match=rf"{mode}: expected input \(time, batch, features\).*"
-                                         r"got shape \(5, 3\)"):
-        module(ts.zeros(5, 3))
+    with pytest.raises(ValueError, match=rf"{mode}: expected input \(time, batch, features\) "
+                                         r"or, unbatched, \(time, features\) with 3 features, "
+                                         r"got shape \(5,\)"):
+        module(ts.zeros(5))
 
 
 def test_non_tensor_input():

@@ -122,13 +122,18 @@ def _check_floating(name, x, weight):
                          f"model (.float(), .double())")
 
 
-def _check_state(name, state, shape, weight, what="a state"):
+def _check_state(name, state, shape, weight, what="a state", batched=True):
     """A state (``what``) of ``shape`` and of the weights' dtype, for the fused and primitive
-    layers alike (PyTorch refuses a state of another dtype)."""
+    layers alike (PyTorch refuses a state of another dtype). ``shape`` has as many dims as the
+    input, which is ``batched`` or not: PyTorch's rule, which the message states."""
     if not isinstance(state, Tensor):
         raise TypeError(f"{name}: the state must be a Tensor, got {type(state).__name__}")
     if tuple(state.shape) != shape:
-        raise ValueError(f"{name}: expected {what} of shape {shape}, got {tuple(state.shape)}")
+        dims = len(shape)
+        rule = "" if state.ndim == dims else \
+            f"; {'a batched' if batched else 'an unbatched'} {dims}-D input takes {dims}-D states"
+        raise ValueError(f"{name}: expected {what} of shape {shape}, got "
+                         f"{tuple(state.shape)}{rule}")
     if state.dtype != weight.dtype:
         raise ValueError(f"{name}: state dtype {state.dtype} does not match weight dtype "
                          f"{weight.dtype}; convert the state (h.to({weight.dtype})) or the "
@@ -148,20 +153,31 @@ class _CellBase(Module):
         _init_weights(self, "", _GATES[self.mode], input_size, hidden_size, bias, device, dtype)
 
     def _check_input(self, x):
+        """x (B, D), or (D,) unbatched; returns whether it is batched."""
+        name = type(self).__name__
         if not isinstance(x, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(x).__name__}")
-        if x.ndim != 2 or x.shape[1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: expected input (batch, {self.input_size}), "
-                             f"got shape {tuple(x.shape)}")
-        _check_floating(type(self).__name__, x, self.weight_ih)
-        return x.shape[0]
+            raise TypeError(f"{name}: input must be a Tensor, got {type(x).__name__}")
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            batched, unbatched = f"(batch, {self.input_size})", f"({self.input_size},)"
+            layout = {1: unbatched, 2: batched}.get(x.ndim, f"{unbatched} or {batched}")
+            raise ValueError(f"{name}: expected input {layout}, got shape {tuple(x.shape)}")
+        _check_floating(name, x, self.weight_ih)
+        return x.ndim == 2
+
+    def _as_batch_of_one(self, states):
+        """The states (H,) of an unbatched call, checked as given, each as (1, H)."""
+        for s in states:
+            _check_state(type(self).__name__, s, (self.hidden_size,), self.weight_ih,
+                         batched=False)
+        return [s.unsqueeze(0) for s in states]
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
 
 
 class RNNCell(_CellBase):
-    """h' = f(W_ih x + b_ih + W_hh h + b_hh), f = tanh or relu;  x (B, D), h (B, H)."""
+    """h' = f(W_ih x + b_ih + W_hh h + b_hh), f = tanh or relu;  x (B, D), h (B, H), or
+    unbatched x (D,), h (H,)."""
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
@@ -172,7 +188,10 @@ class RNNCell(_CellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
-        batch = self._check_input(x)
+        if not self._check_input(x):                     # (D,): one step as a batch of one
+            h = None if h is None else self._as_batch_of_one([h])[0]
+            return self.forward(x.unsqueeze(0), h).squeeze(0)
+        batch = x.shape[0]
         if h is None:
             h = _zeros(x, (batch, self.hidden_size))
         _check_state("RNNCell", h, (batch, self.hidden_size), self.weight_ih)
@@ -183,16 +202,22 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """(h', c') from x (B, D) and (h, c) (B, H) each; gate order i, f, g, o as PyTorch."""
+    """(h', c') from x (B, D) and (h, c) (B, H) each, or unbatched x (D,) and (h, c) (H,)
+    each; gate order i, f, g, o as PyTorch."""
     mode = "LSTM"
 
     def forward(self, x, state=None):
-        batch = self._check_input(x)
+        batched = self._check_input(x)
+        if state is not None and (not isinstance(state, (tuple, list)) or len(state) != 2):
+            raise TypeError("LSTMCell: the state must be a tuple (h, c)")
+        if not batched:                                  # (D,): one step as a batch of one
+            state = None if state is None else self._as_batch_of_one(state)
+            h, c = self.forward(x.unsqueeze(0), state)
+            return h.squeeze(0), c.squeeze(0)
+        batch = x.shape[0]
         if state is None:
             zeros = _zeros(x, (batch, self.hidden_size))
             state = (zeros, zeros)
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError("LSTMCell: the state must be a tuple (h, c)")
         for s in state:
             _check_state("LSTMCell", s, (batch, self.hidden_size), self.weight_ih)
         gates = {}
@@ -203,11 +228,15 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    """h' from x (B, D) and h (B, H); gate order r, z, n as PyTorch."""
+    """h' from x (B, D) and h (B, H), or unbatched x (D,) and h (H,); gate order r, z, n as
+    PyTorch."""
     mode = "GRU"
 
     def forward(self, x, h=None):
-        batch = self._check_input(x)
+        if not self._check_input(x):                     # (D,): one step as a batch of one
+            h = None if h is None else self._as_batch_of_one([h])[0]
+            return self.forward(x.unsqueeze(0), h).squeeze(0)
+        batch = x.shape[0]
         if h is None:
             h = _zeros(x, (batch, self.hidden_size))
         _check_state("GRUCell", h, (batch, self.hidden_size), self.weight_ih)
@@ -226,6 +255,10 @@ class _RNNBase(Module):
     P > 0 projects every h_t to P features, h_t = W_hr (o_t * tanh(c_t)) with weight_hr_l{k}
     (P, H): its output, h_0 and h_n have P features where the others have H; c_0 and c_n
     keep H.
+
+    An unbatched input (T, D), one sequence, runs as a batch of one, as PyTorch's: output
+    (T, num_directions * H), h_0 and h_n (num_layers * num_directions, H), whatever
+    batch_first says; lengths= is for batches only.
 
     ``impl="fused"`` (the default) runs all steps of a layer direction as one op with a
     hand-written backward (``RecurrentLayer``), which shows a trace each of its time steps.
@@ -292,15 +325,22 @@ class _RNNBase(Module):
 
     # --- checking the call ------------------------------------------------------------------
     def _check_input(self, x):
+        """x (T, B, D), (B, T, D) with batch_first, or one sequence (T, D) whatever batch_first."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{self.mode}: input must be a Tensor, got {type(x).__name__}")
-        layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"{self.mode}: expected input {layout} with {self.input_size} "
-                             f"features, got shape {tuple(x.shape)}")
-        if x.shape[1 if self.batch_first else 0] == 0:
-            raise ValueError(f"{self.mode}: input {layout} has no time steps: shape {tuple(x.shape)}")
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{self.mode}: expected input {self._layout(x.ndim)} with "
+                             f"{self.input_size} features, got shape {tuple(x.shape)}")
+        if x.shape[1 if self.batch_first and x.ndim == 3 else 0] == 0:
+            raise ValueError(f"{self.mode}: input {self._layout(x.ndim)} has no time steps: "
+                             f"shape {tuple(x.shape)}")
         _check_floating(self.mode, x, self.weight_ih_l0)
+
+    def _layout(self, ndim):
+        """How an input of ``ndim`` dims is read, for the error messages."""
+        batched = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
+        return {3: batched, 2: "(time, features)"}.get(
+            ndim, f"{batched} or, unbatched, (time, features)")
 
     def _check_lengths(self, lengths, steps, batch):
         if lengths is None:
@@ -321,25 +361,40 @@ class _RNNBase(Module):
                              f"input), got {bad}")
         return values
 
-    def _initial_states(self, x, state, batch):
-        """The initial states of each (layer, direction), zeros when ``state`` is None: one
-        (S, B, H) tensor, S = 2 for the LSTM's (h, c), 1 otherwise; with a projection, whose
-        h and c differ in size, the list [h, c]."""
-        count = self.num_layers * self.num_directions
+    def _state_sizes(self):
+        """The features of h (and of the LSTM's c)."""
         h_size = self.proj_size or self.hidden_size
-        sizes = (h_size, self.hidden_size) if self.mode == "LSTM" else (h_size,)
-        if state is None:
-            if self.proj_size:
-                return [[_zeros(x, (batch, size)) for size in sizes]] * count
-            return [_zeros(x, (len(sizes), batch, self.hidden_size))] * count
+        return (h_size, self.hidden_size) if self.mode == "LSTM" else (h_size,)
+
+    def _given_states(self, state, batch=None):
+        """The initial states given, [h0] or [h0, c0], each checked to be
+        (num_layers * num_directions, batch, features), or without the batch axis when
+        ``batch`` is None (an unbatched input)."""
         if self.mode == "LSTM":
             if not isinstance(state, (tuple, list)) or len(state) != 2:
                 raise TypeError("LSTM: the initial state must be a tuple (h0, c0)")
             states, names = list(state), ("h0", "c0")
         else:
             states, names = [state], ("h0",)
-        for s, size, name in zip(states, sizes, names):
-            _check_state(self.mode, s, (count, batch, size), self.weight_ih_l0, name)
+        count = self.num_layers * self.num_directions
+        for s, size, name in zip(states, self._state_sizes(), names):
+            if batch is None:
+                _check_state(self.mode, s, (count, size), self.weight_ih_l0, name, batched=False)
+            else:
+                _check_state(self.mode, s, (count, batch, size), self.weight_ih_l0, name)
+        return states
+
+    def _initial_states(self, x, state, batch):
+        """The initial states of each (layer, direction), zeros when ``state`` is None: one
+        (S, B, H) tensor, S = 2 for the LSTM's (h, c), 1 otherwise; with a projection, whose
+        h and c differ in size, the list [h, c]."""
+        count = self.num_layers * self.num_directions
+        if state is None:
+            sizes = self._state_sizes()
+            if self.proj_size:
+                return [[_zeros(x, (batch, size)) for size in sizes]] * count
+            return [_zeros(x, (len(sizes), batch, self.hidden_size))] * count
+        states = self._given_states(state, batch)
         if self.proj_size:
             return [[s[i] for s in states] for i in range(count)]
         if self.mode == "LSTM":
@@ -356,12 +411,15 @@ class _RNNBase(Module):
         if isinstance(x, PackedSequence):
             return run_packed(self, x, state)
         self._check_input(x)
-        if self.batch_first:
-            x = x.swapaxes(0, 1)
-        steps, batch = x.shape[0], x.shape[1]
+        if x.ndim == 2:
+            return self._forward_unbatched(x, state, lengths)
+        time_axis = 1 if self.batch_first else 0
+        steps, batch = x.shape[time_axis], x.shape[1 - time_axis]
         lengths = self._check_lengths(lengths, steps, batch)
         masks = self._step_masks(x, lengths, steps)
         initial = self._initial_states(x, state, batch)
+        if self.batch_first:                             # time first from here on
+            x = x.swapaxes(0, 1)
         finals = []
         layer_input = x
         for layer in range(self.num_layers):
@@ -382,6 +440,23 @@ class _RNNBase(Module):
         if self.mode == "LSTM":
             return output, (final[0], final[1])
         return output, final[0]
+
+    def _forward_unbatched(self, x, state, lengths):
+        """One sequence x (T, D), as PyTorch takes it: run as a batch of one, with the states
+        (num_layers * num_directions, features) given and returned without a batch axis and
+        the output (T, num_directions * features)."""
+        if lengths is not None:
+            raise ValueError(f"{self.mode}: lengths= is for a batch of padded sequences; the "
+                             f"unbatched input of shape {tuple(x.shape)} is one sequence of "
+                             f"{x.shape[0]} steps (pass x[:n] to run its first n)")
+        if state is not None:
+            state = [s.unsqueeze(1) for s in self._given_states(state)]
+            state = state if self.mode == "LSTM" else state[0]
+        batch_axis = 0 if self.batch_first else 1
+        output, final = self.forward(x.unsqueeze(batch_axis), state)
+        if self.mode == "LSTM":
+            return output.squeeze(batch_axis), (final[0].squeeze(1), final[1].squeeze(1))
+        return output.squeeze(batch_axis), final.squeeze(1)
 
     def _step_masks(self, x, lengths, steps):
         """(T, B, 1) booleans [t < length] on x's device, or None when every step is valid."""
