@@ -1,7 +1,10 @@
 """Convolution and pooling layers on sequences (N, C, L) and images (N, C, H, W)."""
 import math
 
+import numpy
+
 from .. import functional as F
+from ..tensor import expect_tensor
 from ..ops.conv import as_pair, as_single
 from . import init
 from .module import Module, factory_kwargs, new_parameter
@@ -14,8 +17,9 @@ class Conv1d(Module):
     """y = conv1d(x, W) + b on (N, C, L) or (C, L);  W (out_channels, in_channels / groups,
     kernel_size), b (out_channels,), both initialised uniformly in
     ±1/sqrt(in_channels / groups * kernel_size) as PyTorch does. padding is an int, "valid" or
-    "same"; dilation and groups are supported; padding_mode other than "zeros" raises
-    NotImplementedError."""
+    "same"; dilation and groups are supported. padding_mode "zeros" pads with zeros inside the
+    convolution; "reflect", "replicate" and "circular" pad the input in that mode first and
+    convolve it unpadded, as PyTorch does."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None):
@@ -28,9 +32,6 @@ class Conv1d(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"Conv1d: padding_mode must be one of {_PADDING_MODES}, got "
                              f"{padding_mode!r}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv1d: only padding_mode='zeros' is supported, got "
-                                      f"padding_mode={padding_mode!r}")
         device, dtype = factory_kwargs("Conv1d", device, dtype)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups, self.padding_mode = groups, padding_mode
@@ -41,8 +42,12 @@ class Conv1d(Module):
             if bias else None
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        if self.padding_mode == "zeros":
+            return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+        padding = _side_padding(self.padding, self.kernel_size[0], self.dilation[0])
+        x = _padded(x, padding, self.padding_mode)
+        return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self):
         """As PyTorch's: the defaults (padding 0, dilation 1, groups 1, bias) left out."""
@@ -54,7 +59,49 @@ class Conv1d(Module):
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
-        return text + ("" if self.bias is not None else ", bias=False")
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
+
+
+def _side_padding(padding, kernel_size, dilation):
+    """(left, right) as PyTorch pads for a padding_mode: "same" puts the odd one on the
+    right."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        total = dilation * (kernel_size - 1)
+        return total // 2, total - total // 2
+    return padding[0], padding[0]
+
+
+def _padded(x, padding, mode):
+    """x (..., L) padded on its last dim by (left, right) in PyTorch's padding_mode "reflect"
+    (mirrored, the edge not repeated), "replicate" (the edge repeated) or "circular"
+    (wrapped around), by gathering positions -left .. L + right - 1 from 0 .. L - 1."""
+    expect_tensor("Conv1d", x)
+    (left, right), length = padding, x.shape[-1]
+    if length == 0:
+        raise ValueError(f"Conv1d: padding_mode={mode!r} needs a non-empty input, got shape "
+                         f"{tuple(x.shape)}")
+    if mode == "reflect" and max(left, right) >= length:
+        raise ValueError(f"Conv1d: padding_mode='reflect' needs padding {padding} less than "
+                         f"the input length {length} (input {tuple(x.shape)})")
+    if mode == "circular" and max(left, right) > length:
+        raise ValueError(f"Conv1d: padding_mode='circular' needs padding {padding} at most the "
+                         f"input length {length}, as it wraps around once (input "
+                         f"{tuple(x.shape)})")
+    positions = numpy.arange(-left, length + right)
+    if mode == "reflect":
+        index = numpy.abs(positions)
+        index = numpy.where(index > length - 1, 2 * (length - 1) - index, index)
+    elif mode == "replicate":
+        index = numpy.clip(positions, 0, length - 1)
+    else:
+        index = positions % length
+    return x[..., index]
 
 
 def _conv1d_padding(padding, stride):

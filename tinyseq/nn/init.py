@@ -2,7 +2,7 @@
 import math
 import warnings
 
-from .. import backend, random
+from .. import backend, checks, random
 from ..modes import no_grad
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
@@ -203,6 +203,29 @@ def eye_(tensor):
                          f"{tuple(tensor.shape)}")
     xp = backend.device_of(tensor.array).xp
     return _filled(tensor, xp.eye(*tensor.shape, dtype=tensor.array.dtype))
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A 2-D tensor drawn from N(0, std^2) with ceil(sparsity * rows) zeros in each column, at
+    rows picked at random, in place (a sparsity over 1 zeros every row, as PyTorch's)."""
+    _no_generator("sparse_", generator)
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape "
+                         f"{tuple(tensor.shape)}")
+    sparsity = checks.real("sparse_", "sparsity", sparsity, minimum=0.0, below=math.inf)
+    std = checks.real("sparse_", "std", std, minimum=0.0)
+    if tensor.array.dtype.kind != "f":
+        raise TypeError(f"sparse_: not implemented for dtype {tensor.dtype}; the samples need a "
+                        f"floating dtype")
+    rows, cols = tensor.shape
+    zeros = min(rows, math.ceil(sparsity * rows))
+    device = backend.device_of(tensor.array)
+    with no_grad():
+        tensor.normal_(0.0, std)
+        # each column's first `zeros` rows of a random order
+        zero_rows = random.generator(device).random((rows, cols)).argsort(axis=0)[:zeros]
+        tensor[zero_rows, device.xp.arange(cols)] = 0.0
+    return tensor
 
 
 def dirac_(tensor, groups=1):
