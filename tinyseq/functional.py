@@ -725,10 +725,18 @@ def _check_attention_mask(op, attn_mask, weights_shape):
                          f"to the attention weights' shape (..., L, S) {weights_shape}")
 
 
-def embedding_options(op, max_norm, norm_type, scale_grad_by_freq, sparse):
-    """``max_norm`` (None or a number >= 0), ``norm_type`` (any number but NaN: a p-norm's p
-    as ``Tensor.norm`` takes it) and ``scale_grad_by_freq``, checked for ``op``; ``sparse``
-    must be False."""
+def embedding_options(op, num_embeddings, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+                      sparse):
+    """``padding_idx`` (None or an int in [-num_embeddings, num_embeddings), returned
+    wrapped to [0, num_embeddings)), ``max_norm`` (None or a number >= 0), ``norm_type`` (any
+    number but NaN: a p-norm's p as ``Tensor.norm`` takes it) and ``scale_grad_by_freq``,
+    checked for ``op``; ``sparse`` must be False."""
+    if padding_idx is not None:
+        padding_idx = checks.integer(op, "padding_idx", padding_idx, minimum=None)
+        if not -num_embeddings <= padding_idx < num_embeddings:
+            raise IndexError(f"{op}: padding_idx {padding_idx} is outside "
+                             f"[0, {num_embeddings})")
+        padding_idx %= num_embeddings
     if max_norm is not None:
         max_norm = checks.real(op, "max_norm", max_norm, minimum=0.0)
     norm_type = checks.real(op, "norm_type", norm_type)
@@ -738,7 +746,7 @@ def embedding_options(op, max_norm, norm_type, scale_grad_by_freq, sparse):
     if checks.flag(op, "sparse", sparse):
         raise ValueError(f"{op}: sparse=True is not supported: tinyseq has no sparse gradients "
                          f"(the weight's gradient is always dense); use sparse=False")
-    return max_norm, norm_type, scale_grad_by_freq
+    return padding_idx, max_norm, norm_type, scale_grad_by_freq
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -754,13 +762,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
                          f"{tuple(weight.shape)}")
     num = weight.shape[0]
-    if padding_idx is not None:
-        padding_idx = checks.integer(op, "padding_idx", padding_idx, minimum=None)
-        if not -num <= padding_idx < num:
-            raise IndexError(f"{op}: padding_idx {padding_idx} is outside [0, {num})")
-        padding_idx %= num
-    max_norm, norm_type, scale_grad_by_freq = embedding_options(op, max_norm, norm_type,
-                                                                scale_grad_by_freq, sparse)
+    padding_idx, max_norm, norm_type, scale_grad_by_freq = embedding_options(
+        op, num, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
     if isinstance(input, Tensor):  # its in-place changes are caught at backward
         ids_array, ids_versions = input.array, autograd.version_counter(input)
     else:                          # a copy: later changes to the caller's array cannot matter

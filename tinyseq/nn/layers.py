@@ -47,14 +47,9 @@ class Embedding(Module):
         super().__init__()
         num_embeddings = checks.integer("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = checks.integer("Embedding", "embedding_dim", embedding_dim)
-        if padding_idx is not None:
-            padding_idx = checks.integer("Embedding", "padding_idx", padding_idx, minimum=None)
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise IndexError(f"Embedding: padding_idx {padding_idx} is outside "
-                                 f"[0, {num_embeddings})")
-            padding_idx %= num_embeddings
-        max_norm, norm_type, scale_grad_by_freq = F.embedding_options(
-            "Embedding", max_norm, norm_type, scale_grad_by_freq, sparse)
+        padding_idx, max_norm, norm_type, scale_grad_by_freq = F.embedding_options(
+            "Embedding", num_embeddings, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+            sparse)
         if _weight is not None and tuple(_weight.shape) != (num_embeddings, embedding_dim):
             raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
                              f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
