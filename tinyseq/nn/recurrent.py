@@ -378,10 +378,8 @@ class _RNNBase(Module):
             states, names = [state], ("h0",)
         count = self.num_layers * self.num_directions
         for s, size, name in zip(states, self._state_sizes(), names):
-            if batch is None:
-                _check_state(self.mode, s, (count, size), self.weight_ih_l0, name, batched=False)
-            else:
-                _check_state(self.mode, s, (count, batch, size), self.weight_ih_l0, name)
+            shape = (count, size) if batch is None else (count, batch, size)
+            _check_state(self.mode, s, shape, self.weight_ih_l0, name, batched=batch is not None)
         return states
 
     def _initial_states(self, x, state, batch):
