@@ -309,6 +309,20 @@ def test_interpreted_kernel_refuses_what_cuda_would_read_differently(operation, 
     numpy.testing.assert_allclose(numpy.asarray(z), [2.0, 4.5])
 
 
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_modes_stay_on_standin_and_match_cpu(standin, float64, mode):
+    """The modes gather with host index arrays: they must reach the device as device arrays."""
+    results = {}
+    for device in ("standin", "cpu"):
+        x = ts.tensor(numpy.arange(24.0).reshape(2, 3, 4), device=device, requires_grad=True)
+        y = F.pad(x, (2, -1, 1, 2), mode=mode)
+        (y * y).sum().backward()
+        results[device] = (y, x.grad)
+    for got, expected in zip(results["standin"], results["cpu"]):
+        assert type(got.array) is StandinArray
+        numpy.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
 def test_optimizer_state_dict_round_trip_on_standin(standin, float64):
     ts.manual_seed(1)
     model = nn.Linear(3, 2).to("standin")

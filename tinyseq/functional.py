@@ -415,21 +415,88 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     return _reduce(nn_ops.BinaryCrossEntropy("none").apply(input, target) * weight, reduction)
 
 
-def pad(input, pad, mode="constant", value=0.0):
-    """``input`` with ``value`` added around its last dims: ``pad`` is (left, right) for the
-    last dim, then (top, bottom) for the one before, and so on, as PyTorch's."""
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """``input`` padded around its last dims, as PyTorch's: ``pad`` is (left, right) for the
+    last dim, then (top, bottom) for the one before, and so on; a negative width crops.
+    "constant" fills with ``value`` (0 when None), any dims; "reflect" mirrors the input (the
+    edge not repeated), "replicate" repeats the edge and "circular" wraps around, each on the
+    last dim of 2-D or 3-D input, the last 2 of 3-D or 4-D, or the last 3 of 4-D or 5-D."""
     expect_tensor("pad", input)
-    pad = tuple(pad)
-    if mode != "constant":
-        raise ValueError(f"pad: only mode 'constant' is supported, got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > input.ndim or \
-            any(not isinstance(n, int) or n < 0 for n in pad):
-        raise ValueError(f"pad: expects an even number of non-negative ints, at most two per dim "
-                         f"of shape {tuple(input.shape)}, got {pad}")
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-    return shape_ops.Pad(tuple(widths), value).apply(input)
+    pad, shape = tuple(pad), tuple(input.shape)
+    if len(pad) % 2 or len(pad) // 2 > input.ndim or any(not isinstance(n, int) for n in pad):
+        raise ValueError(f"pad: expects an even number of ints, at most two per dim of shape "
+                         f"{shape}, got {pad}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; the modes are "
+                                  f"{_PAD_MODES}")
+    # (axis, left, right) of each padded dim, the last dim first
+    widths = [(input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    if mode != "constant" and value is not None and value != 0:
+        raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
+    _check_padding(mode, shape, pad, widths)
+    if mode in ("constant", "circular"):           # these crop first, then pad what is left
+        input = _cropped(input, widths)
+        widths = [(axis, max(left, 0), max(right, 0)) for axis, left, right in widths]
+    if mode == "constant":
+        padding = [(0, 0)] * input.ndim
+        for axis, left, right in widths:
+            padding[axis] = (left, right)
+        return shape_ops.Pad(tuple(padding), 0.0 if value is None else value).apply(input)
+    for axis, left, right in widths:
+        size = input.shape[axis]
+        positions = numpy.arange(-left, size + right)      # of the output, in input positions
+        if mode == "reflect":
+            index = numpy.abs(positions)
+            index = numpy.where(index > size - 1, 2 * (size - 1) - index, index)
+        elif mode == "replicate":
+            index = numpy.clip(positions, 0, size - 1)
+        else:
+            index = positions % size
+        input = input[(slice(None),) * axis + (index,)]
+    return input
+
+
+def _cropped(input, widths):
+    """``input`` cut by the negative widths of ``widths``, (axis, left, right) each."""
+    if all(min(left, right) >= 0 for _, left, right in widths):
+        return input
+    crop = [slice(None)] * input.ndim
+    for axis, left, right in widths:
+        crop[axis] = slice(max(-left, 0), input.shape[axis] - max(-right, 0))
+    return input[tuple(crop)]
+
+
+def _check_padding(mode, shape, pad, widths):
+    """PyTorch's limits on each mode, checked before anything is computed."""
+    dims = len(widths)
+    if mode != "constant" and (not 1 <= dims <= 3 or len(shape) not in (dims + 1, dims + 2)):
+        raise NotImplementedError(
+            f"pad: mode {mode!r} pads the last dim of 2-D or 3-D input, the last 2 of 3-D or "
+            f"4-D, or the last 3 of 4-D or 5-D; got padding {pad} ({dims} dims) for input of "
+            f"shape {shape}")
+    if mode in ("reflect", "replicate") and 0 in shape[len(shape) - dims - 1:]:
+        raise ValueError(f"pad: mode {mode!r} needs an input whose dims are non-empty but for "
+                         f"the batch, got shape {shape}")
+    for axis, left, right in widths:
+        size = shape[axis]
+        kept = size + min(left, 0) + min(right, 0)
+        if kept < 0:
+            raise ValueError(f"pad: padding ({left}, {right}) crops more than the size {size} "
+                             f"of dim {axis} (input shape {shape})")
+        if mode == "reflect" and max(left, right) >= size:
+            raise ValueError(f"pad: mode 'reflect' needs padding ({left}, {right}) less than "
+                             f"the size {size} of dim {axis} (input shape {shape})")
+        if mode == "circular" and max(left, right) > kept:
+            after = "" if kept == size else " left after cropping"
+            raise ValueError(f"pad: mode 'circular' needs padding ({left}, {right}) at most the "
+                             f"size {kept}{after} of dim {axis}, as it wraps around once (input "
+                             f"shape {shape})")
+        if mode != "constant" and size + left + right < 1:
+            raise ValueError(f"pad: padding ({left}, {right}) leaves nothing of dim {axis} of "
+                             f"size {size} (input shape {shape})")
 
 
 def dropout(x, p=0.5, training=True):

@@ -1,11 +1,9 @@
 """Convolution and pooling layers on sequences (N, C, L) and images (N, C, H, W)."""
 import math
 
-import numpy
-
 from .. import functional as F
-from ..tensor import expect_tensor
 from ..ops.conv import as_pair, as_single
+from ..tensor import expect_tensor
 from . import init
 from .module import Module, factory_kwargs, new_parameter
 
@@ -42,11 +40,12 @@ class Conv1d(Module):
             if bias else None
 
     def forward(self, x):
+        expect_tensor("Conv1d", x)
         if self.padding_mode == "zeros":
             return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
                             self.groups)
         padding = _side_padding(self.padding, self.kernel_size[0], self.dilation[0])
-        x = _padded(x, padding, self.padding_mode)
+        x = F.pad(x, padding, mode=self.padding_mode)
         return F.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self):
@@ -75,33 +74,6 @@ def _side_padding(padding, kernel_size, dilation):
         total = dilation * (kernel_size - 1)
         return total // 2, total - total // 2
     return padding[0], padding[0]
-
-
-def _padded(x, padding, mode):
-    """x (..., L) padded on its last dim by (left, right) in PyTorch's padding_mode "reflect"
-    (mirrored, the edge not repeated), "replicate" (the edge repeated) or "circular"
-    (wrapped around), by gathering positions -left .. L + right - 1 from 0 .. L - 1."""
-    expect_tensor("Conv1d", x)
-    (left, right), length = padding, x.shape[-1]
-    if length == 0:
-        raise ValueError(f"Conv1d: padding_mode={mode!r} needs a non-empty input, got shape "
-                         f"{tuple(x.shape)}")
-    if mode == "reflect" and max(left, right) >= length:
-        raise ValueError(f"Conv1d: padding_mode='reflect' needs padding {padding} less than "
-                         f"the input length {length} (input {tuple(x.shape)})")
-    if mode == "circular" and max(left, right) > length:
-        raise ValueError(f"Conv1d: padding_mode='circular' needs padding {padding} at most the "
-                         f"input length {length}, as it wraps around once (input "
-                         f"{tuple(x.shape)})")
-    positions = numpy.arange(-left, length + right)
-    if mode == "reflect":
-        index = numpy.abs(positions)
-        index = numpy.where(index > length - 1, 2 * (length - 1) - index, index)
-    elif mode == "replicate":
-        index = numpy.clip(positions, 0, length - 1)
-    else:
-        index = positions % length
-    return x[..., index]
 
 
 def _conv1d_padding(padding, stride):
