@@ -241,8 +241,12 @@ def test_positional_arguments_keep_their_meaning():
     batch_norm = nn.BatchNorm1d(3, 1e-3, 0.2, False, False, "cpu", ts.float64)
     assert (batch_norm.eps, batch_norm.momentum, batch_norm.weight) == (1e-3, 0.2, None)
     assert batch_norm.running_mean is None
-    conv = nn.Conv2d(2, 3, 3, 2, 1, False)
-    assert (conv.stride, conv.padding, conv.bias) == ((2, 2), (1, 1), None)
+    conv = nn.Conv2d(2, 4, 3, 2, 1, 2, 2, False, "reflect")
+    assert (conv.stride, conv.padding, conv.dilation, conv.groups, conv.bias,
+            conv.padding_mode) == ((2, 2), (1, 1), (2, 2), 2, None, "reflect")
+    conv = nn.Conv1d(2, 4, 3, 1, 0, 1, 1, True, "zeros", "cpu", ts.float64)
+    assert conv.weight.dtype == ts.float64 and nn.Conv2d(
+        2, 4, 3, 1, 0, 1, 1, True, "zeros", "cpu", ts.float64).weight.dtype == ts.float64
     cell = nn.RNNCell(3, 4, False, "relu", "cpu", ts.float64)
     assert (cell.bias_ih, cell.nonlinearity, cell.weight_ih.dtype) == (None, "relu", ts.float64)
     assert nn.LSTMCell(3, 4, False, None, ts.float64).weight_hh.dtype == ts.float64
@@ -254,14 +258,6 @@ def test_positional_arguments_keep_their_meaning():
     assert gru.batch_first and gru.impl == "fused" and gru.weight_hh_l0.dtype == ts.float64
     lstm = nn.LSTM(3, 4, 1, True, False, 0.0, False, 2, "cpu", ts.float64)
     assert lstm.proj_size == 2 and lstm.weight_hr_l0.dtype == ts.float64
-
-
-@pytest.mark.parametrize("build_it", [
-    lambda: nn.Conv2d(2, 3, 3, 1, 0, True, "cpu"),
-], ids=["Conv2d"])
-def test_device_is_keyword_only_where_pytorch_has_other_arguments_before_it(build_it):
-    with pytest.raises(TypeError):
-        build_it()
 
 
 @pytest.mark.parametrize("name", NAMES)

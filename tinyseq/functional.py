@@ -884,34 +884,40 @@ def one_hot(tensor, num_classes=-1):
     return Tensor.from_array((ids[..., None] == classes).astype(xp.int64), requires_grad=False)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0):
-    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight (O, C, kH, kW)
-    and bias (O,): (N, O, OH, OW), OH = (H + 2 padding - kH) // stride + 1."""
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of input (N, C, H, W) or (C, H, W) with weight
+    (O, C / groups, kH, kW) and bias (O,): (N, O, OH, OW),
+    OH = (H + 2 padding - dilation (kH - 1) - 1) // stride + 1 and OW alike. padding is an int,
+    a pair, "valid" (0) or "same" (the output as large as the input, stride 1 only)."""
     expect_tensor("conv2d", input)
     expect_tensor("conv2d", weight)
-    stride = conv.as_pair("conv2d", "stride", stride, 1)
-    padding = conv.as_pair("conv2d", "padding", padding, 0)
-    unbatched = input.ndim == 3
     if input.ndim not in (3, 4) or weight.ndim != 4:
         raise ValueError(f"conv2d: expected input (N, C, H, W) or (C, H, W) and weight "
-                         f"(O, C, kH, kW), got {tuple(input.shape)} and {tuple(weight.shape)}")
-    x = input.unsqueeze(0) if unbatched else input
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv2d: input {tuple(input.shape)} has {x.shape[1]} channels but "
-                         f"weight {tuple(weight.shape)} expects {weight.shape[1]}")
-    if bias is not None and (expect_tensor("conv2d", bias).shape != (weight.shape[0],)):
+                         f"(O, C / groups, kH, kW), got {tuple(input.shape)} and "
+                         f"{tuple(weight.shape)}")
+    stride = conv.as_pair("conv2d", "stride", stride, 1)
+    dilation = conv.as_pair("conv2d", "dilation", dilation, 1)
+    reach = tuple(d * (k - 1) for d, k in zip(dilation, weight.shape[2:]))
+    sides = _conv_padding("conv2d", padding, stride, reach)
+    x = input.unsqueeze(0) if input.ndim == 3 else input
+    _check_groups("conv2d", x.shape[1], weight.shape, groups)
+    if bias is not None and expect_tensor("conv2d", bias).shape != (weight.shape[0],):
         raise ValueError(f"conv2d: bias {tuple(bias.shape)} does not fit weight "
                          f"{tuple(weight.shape)}; expected ({weight.shape[0]},)")
-    _check_window("conv2d", x.shape, weight.shape[2:], padding)
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    y = conv.Conv2d(stride, padding).apply(*inputs)
-    return y.squeeze(0) if unbatched else y
+    padded = tuple(x.shape[2 + axis] + sum(sides[axis]) for axis in (0, 1))
+    if padded[0] <= reach[0] or padded[1] <= reach[1]:
+        raise ValueError(f"conv2d: kernel reaching {(reach[0] + 1, reach[1] + 1)} (kernel_size "
+                         f"{tuple(weight.shape[2:])}, dilation {dilation}) is larger than the "
+                         f"padded input {padded} (input {tuple(input.shape)})")
+    y = _convolution(x, weight, bias, stride, sides, dilation, groups)
+    return y.squeeze(0) if input.ndim == 3 else y
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation of input (N, C, L) or (C, L) with weight (O, C / groups, k) and
-    bias (O,): (N, O, OL), OL = (L + 2 padding - dilation (k - 1) - 1) // stride + 1; conv2d on
-    a height of 1. padding is an int, "valid" (0) or "same" (output length L, stride 1 only)."""
+    bias (O,): (N, O, OL), OL = (L + 2 padding - dilation (k - 1) - 1) // stride + 1; a 2-D
+    convolution on a height of 1. padding is an int, "valid" (0) or "same" (output length L,
+    stride 1 only)."""
     expect_tensor("conv1d", input)
     expect_tensor("conv1d", weight)
     if input.ndim not in (2, 3) or weight.ndim != 3:
@@ -919,42 +925,54 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"k), got {tuple(input.shape)} and {tuple(weight.shape)}")
     stride = conv.as_single("conv1d", "stride", stride, 1)
     dilation = conv.as_single("conv1d", "dilation", dilation, 1)
-    left, right = _conv1d_padding(padding, stride, dilation * (weight.shape[2] - 1))
+    reach = dilation * (weight.shape[2] - 1)
+    (left, right), = _conv_padding("conv1d", padding, (stride,), (reach,))
     x = input.unsqueeze(0) if input.ndim == 2 else input
     _check_groups("conv1d", x.shape[1], weight.shape, groups)
     if bias is not None and expect_tensor("conv1d", bias).shape != (weight.shape[0],):
         raise ValueError(f"conv1d: bias {tuple(bias.shape)} does not fit weight "
                          f"{tuple(weight.shape)}; expected ({weight.shape[0]},)")
-    reach = dilation * (weight.shape[2] - 1) + 1
-    if x.shape[2] + left + right < reach:
-        raise ValueError(f"conv1d: kernel reaching {reach} (kernel_size {weight.shape[2]}, "
+    if x.shape[2] + left + right <= reach:
+        raise ValueError(f"conv1d: kernel reaching {reach + 1} (kernel_size {weight.shape[2]}, "
                          f"dilation {dilation}) is longer than the padded input "
                          f"{x.shape[2] + left + right} (input {tuple(input.shape)})")
-    if left != right:                       # "same" with an odd total: PyTorch pads right more
-        x, left = pad(x, (left, right)), 0
-    x, weight = x.unsqueeze(2), _dilated(weight, dilation).unsqueeze(2)
-    groups_out = [conv2d(x_g, w_g, b_g, (1, stride), (0, left)) for x_g, w_g, b_g in
-                  zip(x.chunk(groups, 1), weight.chunk(groups, 0),
-                      [None] * groups if bias is None else bias.chunk(groups, 0))]
-    y = (groups_out[0] if groups == 1 else cat(groups_out, 1)).squeeze(2)
+    y = _convolution(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride),
+                     ((0, 0), (left, right)), (1, dilation), groups).squeeze(2)
     return y.squeeze(0) if input.ndim == 2 else y
 
 
-def _conv1d_padding(padding, stride, reach):
-    """(left, right) zeros for conv1d's padding; ``reach`` = dilation * (k - 1) is what "same"
-    must add in all (left reach // 2, the rest on the right, as PyTorch)."""
+def _convolution(x, weight, bias, stride, sides, dilation, groups):
+    """The convolution of checked input x (N, C, H, W), padded with zeros by ``sides``
+    ((top, bottom), (left, right)): one Conv2d op with the dilated weight per group."""
+    (top, bottom), (left, right) = sides
+    if top != bottom or left != right:     # "same" with an odd total: PyTorch pads the end more
+        x, padding = pad(x, (left, right, top, bottom)), (0, 0)
+    else:
+        padding = (top, left)
+    weight = _dilated(weight, dilation)
+    biases = [None] * groups if bias is None else bias.chunk(groups, 0)
+    parts = [conv.Conv2d(stride, padding).apply(*((x_g, w_g) if b_g is None else (x_g, w_g, b_g)))
+             for x_g, w_g, b_g in zip(x.chunk(groups, 1), weight.chunk(groups, 0), biases)]
+    return parts[0] if groups == 1 else cat(parts, 1)
+
+
+def _conv_padding(op, padding, stride, reach):
+    """(before, after) zeros for each spatial dim: ``padding`` an int or one per dim, "valid",
+    or "same", which adds ``reach`` = dilation (k - 1) of the dim in all (reach // 2 before,
+    the rest after, as PyTorch)."""
     if isinstance(padding, str):
         if padding == "valid":
-            return 0, 0
+            return [(0, 0)] * len(reach)
         if padding != "same":
-            raise ValueError(f"conv1d: invalid padding string {padding!r}, should be one of "
+            raise ValueError(f"{op}: invalid padding string {padding!r}, should be one of "
                              f"('valid', 'same')")
-        if stride != 1:
-            raise ValueError(f"conv1d: padding='same' is not supported for strided convolutions, "
-                             f"got stride={stride}")
-        return reach // 2, reach - reach // 2
-    single = conv.as_single("conv1d", "padding", padding, 0)
-    return single, single
+        if set(stride) != {1}:
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions, "
+                             f"got stride={stride[0] if len(stride) == 1 else stride}")
+        return [(r // 2, r - r // 2) for r in reach]
+    if len(reach) == 1:
+        return [(conv.as_single(op, "padding", padding, 0),) * 2]
+    return [(p, p) for p in conv.as_pair(op, "padding", padding, 0)]
 
 
 def _check_groups(op, channels, weight_shape, groups):
@@ -970,14 +988,16 @@ def _check_groups(op, channels, weight_shape, groups):
 
 
 def _dilated(weight, dilation):
-    """weight (O, C, k) with dilation - 1 zeros between its taps: (O, C, dilation (k - 1) + 1),
+    """weight (O, C, kH, kW) with dilation - 1 zeros between its taps along each spatial dim,
     so that a plain convolution with it is the dilated one."""
-    if dilation == 1:
-        return weight
-    out, channels, taps = weight.shape
-    gaps = weight.new_zeros((out, channels, taps, dilation - 1))
-    spread = cat([weight.unsqueeze(3), gaps], 3).reshape(out, channels, taps * dilation)
-    return spread[..., :dilation * (taps - 1) + 1]
+    for axis, step in zip((2, 3), dilation):
+        if step == 1:
+            continue
+        taps = weight.swapaxes(axis, 3)                  # the dim to spread last
+        gaps = taps.new_zeros(tuple(taps.shape) + (step - 1,))
+        spread = cat([taps.unsqueeze(4), gaps], 4).reshape(*taps.shape[:3], taps.shape[3] * step)
+        weight = spread[..., :step * (taps.shape[3] - 1) + 1].swapaxes(axis, 3)
+    return weight
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):
