@@ -153,16 +153,23 @@ def test_pad_errors_name_the_shapes_and_build_no_graph(mode, shape, pad):
 
 
 def test_circular_pad_wraps_what_cropping_leaves():
-    """As PyTorch: crop first, then wrap around the rest, once at most (beyond that PyTorch
-    returns uninitialised memory or an error about overlapping memory; tinyseq refuses)."""
+    """As PyTorch: crop first, then wrap around the rest, as often as the padding (at most
+    the size of the dim) needs; with nothing left to wrap PyTorch returns uninitialised
+    memory, and tinyseq refuses."""
     x = ts.tensor([[[0.0, 1.0, 2.0, 3.0, 4.0]]])
     np.testing.assert_array_equal(F.pad(x, (-2, 1), mode="circular").numpy(), [[[2, 3, 4, 2]]])
     np.testing.assert_array_equal(F.pad(x, (1, -2), mode="circular").numpy(), [[[2, 0, 1, 2]]])
-    with pytest.raises(ValueError, match=r"pad: mode 'circular' needs padding \(-5, 1\) at most "
-                                         r"the size 0 left after cropping of dim 2"):
+    np.testing.assert_array_equal(F.pad(x, (-3, 3), mode="circular").numpy(),
+                                  [[[3, 4, 3, 4, 3]]])
+    # PyTorch's backward fails on this one (its padded copy overlaps its input)
+    gradcheck(lambda x: F.pad(x, (-3, 3), mode="circular"),
+              [ts.tensor(_input((2, 1, 5)), requires_grad=True)])
+    with pytest.raises(ValueError, match=r"pad: mode 'circular' has nothing left of dim 2 of "
+                                         r"size 5 to wrap around after cropping by \(-5, 1\)"):
         F.pad(x, (-5, 1), mode="circular")
-    with pytest.raises(ValueError, match=r"at most the size 3 left after cropping of dim 2"):
-        F.pad(x, (-2, 4), mode="circular")
+    with pytest.raises(ValueError, match=r"pad: mode 'circular' needs padding \(-1, 6\) at most "
+                                         r"the size 5 of dim 2"):
+        F.pad(x, (-1, 6), mode="circular")
 
 
 def test_pad_argument_errors():

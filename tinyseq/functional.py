@@ -482,21 +482,25 @@ def _check_padding(mode, shape, pad, widths):
                          f"the batch, got shape {shape}")
     for axis, left, right in widths:
         size = shape[axis]
-        kept = size + min(left, 0) + min(right, 0)
-        if kept < 0:
-            raise ValueError(f"pad: padding ({left}, {right}) crops more than the size {size} "
-                             f"of dim {axis} (input shape {shape})")
+        if mode in ("constant", "circular"):       # these crop first
+            kept = size + min(left, 0) + min(right, 0)
+            if kept < 0:
+                raise ValueError(f"pad: padding ({left}, {right}) crops more than the size "
+                                 f"{size} of dim {axis} (input shape {shape})")
+            if mode == "circular" and max(left, right) > size:
+                raise ValueError(f"pad: mode 'circular' needs padding ({left}, {right}) at most "
+                                 f"the size {size} of dim {axis}, as it wraps around once "
+                                 f"(input shape {shape})")
+            if mode == "circular" and kept == 0 and max(left, right) > 0:
+                raise ValueError(f"pad: mode 'circular' has nothing left of dim {axis} of size "
+                                 f"{size} to wrap around after cropping by ({left}, {right}) "
+                                 f"(input shape {shape})")
+        elif size + left + right < 1:
+            raise ValueError(f"pad: padding ({left}, {right}) leaves nothing of dim {axis} of "
+                             f"size {size} (input shape {shape})")
         if mode == "reflect" and max(left, right) >= size:
             raise ValueError(f"pad: mode 'reflect' needs padding ({left}, {right}) less than "
                              f"the size {size} of dim {axis} (input shape {shape})")
-        if mode == "circular" and max(left, right) > kept:
-            after = "" if kept == size else " left after cropping"
-            raise ValueError(f"pad: mode 'circular' needs padding ({left}, {right}) at most the "
-                             f"size {kept}{after} of dim {axis}, as it wraps around once (input "
-                             f"shape {shape})")
-        if mode != "constant" and size + left + right < 1:
-            raise ValueError(f"pad: padding ({left}, {right}) leaves nothing of dim {axis} of "
-                             f"size {size} (input shape {shape})")
 
 
 def dropout(x, p=0.5, training=True):
