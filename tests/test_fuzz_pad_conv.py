@@ -64,7 +64,8 @@ def test_pad_agrees_with_torch_where_both_pad(case):
     values, grad, weights = expected
     np.testing.assert_array_equal(got.numpy(), values)
     (got * ts.tensor(weights)).sum().backward()
-    widths = [(shape[len(shape) - 1 - i], pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    widths = [(shape[len(shape) - 1 - i], pad[2 * i], pad[2 * i + 1])
+              for i in range(len(pad) // 2)]
     wraps_twice = mode == "circular" and any(
         max(left, right) > size + min(left, 0) + min(right, 0) for size, left, right in widths)
     if not wraps_twice:          # there PyTorch's gradient counts one wrap
@@ -114,7 +115,8 @@ def test_convolution_agrees_with_torch(case):
     ours.load_state_dict({k: ts.tensor(v.detach().numpy()) for k, v in layer.state_dict().items()})
     our_x = ts.tensor(x, requires_grad=True)
     if isinstance(expected, Exception):
-        with pytest.raises((ValueError, NotImplementedError), match=r"^(conv[12]d|Conv[12]d|pad): "):
+        with pytest.raises((ValueError, NotImplementedError),
+                           match=r"^(conv[12]d|Conv[12]d|pad): "):
             ours(our_x)
         return
     got = ours(our_x)

@@ -14,7 +14,8 @@ from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
-           "one_hot", "conv1d", "conv2d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
+           "one_hot", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "max_pool2d", "dropout2d",
+           "batch_norm", "layer_norm",
            "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
            "smooth_l1_loss", "huber_loss", "kl_div", "normalize", "cosine_similarity",
            "pairwise_distance", "scaled_dot_product_attention"]
@@ -1023,6 +1024,55 @@ def max_pool2d(input, kernel_size, stride=None, padding=0):
     _check_window("max_pool2d", x.shape, kernel, padding)
     y = conv.MaxPool2d(kernel, stride, padding).apply(x)
     return y.squeeze(0) if unbatched else y
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Maximum over each kernel_size window of input (N, C, L) or (C, L), sliding by stride
+    (default kernel_size), the input padded with -inf by padding (at most half the kernel):
+    max_pool2d on a height of 1. Only dilation 1, ceil_mode False and return_indices False."""
+    expect_tensor("max_pool1d", input)
+    kernel, stride, padding = _pool1d_window("max_pool1d", input, kernel_size, stride, padding)
+    conv.supported_only("max_pool1d", dilation=(dilation, 1), ceil_mode=(ceil_mode, False),
+                        return_indices=(return_indices, False))
+    return max_pool2d(input.unsqueeze(-2), (1, kernel), (1, stride), (0, padding)).squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Mean over each kernel_size window of input (N, C, L) or (C, L), sliding by stride
+    (default kernel_size), the input padded with zeros by padding (at most half the kernel),
+    which count in each mean unless count_include_pad is False: a conv1d of each channel with
+    a kernel of 1 / kernel_size. Only ceil_mode False."""
+    expect_tensor("avg_pool1d", input)
+    kernel, stride, padding = _pool1d_window("avg_pool1d", input, kernel_size, stride, padding)
+    conv.supported_only("avg_pool1d", ceil_mode=(ceil_mode, False))
+    x = input.unsqueeze(0) if input.ndim == 2 else input
+    channels = x.shape[1]
+    y = conv1d(x, x.new_full((channels, 1, kernel), 1.0 / kernel), None, stride, padding,
+               groups=channels)
+    if padding and not count_include_pad:       # each window's mean over its input positions
+        inside = conv1d(x.new_ones((1, 1, x.shape[2])), x.new_ones((1, 1, kernel)), None,
+                        stride, padding)
+        y = y * (kernel / inside)
+    return y.squeeze(0) if input.ndim == 2 else y
+
+
+def _pool1d_window(op, input, kernel_size, stride, padding):
+    """(kernel, stride, padding) of a 1-D pooling, checked against input (N, C, L) or (C, L)."""
+    kernel = conv.as_single(op, "kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else conv.as_single(op, "stride", stride, 1)
+    padding = conv.as_single(op, "padding", padding, 0)
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise ValueError(f"{op}: expected input (N, C, L) or (C, L) with channels and length, "
+                         f"got {tuple(input.shape)}")
+    if 2 * padding > kernel:
+        raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel}")
+    if input.shape[-1] + 2 * padding < kernel:
+        raise ValueError(f"{op}: kernel_size {kernel} is longer than the padded input "
+                         f"{input.shape[-1] + 2 * padding} (input {tuple(input.shape)}, padding "
+                         f"{padding})")
+    return kernel, stride, padding
 
 
 def _check_window(op, shape, kernel, padding):

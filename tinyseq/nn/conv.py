@@ -2,7 +2,7 @@
 import math
 
 from .. import functional as F
-from ..ops.conv import as_pair, as_single
+from ..ops.conv import as_pair, as_single, supported_only
 from ..tensor import expect_tensor
 from . import init
 from .module import Module, factory_kwargs, new_parameter
@@ -124,6 +124,51 @@ def _check_channels(name, in_channels, out_channels, groups):
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                          f"({out_channels}) must be divisible by groups ({groups})")
+
+
+class MaxPool1d(Module):
+    """The maximum of each kernel_size window of (N, C, L) or (C, L), sliding by stride
+    (default kernel_size), as PyTorch's (dilation 1, ceil_mode False, no indices)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        supported_only("MaxPool1d", dilation=(dilation, 1), ceil_mode=(ceil_mode, False),
+                       return_indices=(return_indices, False))
+
+    def forward(self, x):
+        return F.max_pool1d(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
+               f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+
+
+class AvgPool1d(Module):
+    """The mean of each kernel_size window of (N, C, L) or (C, L), sliding by stride (default
+    kernel_size), the zero padding counted unless count_include_pad is False, as PyTorch's
+    (ceil_mode False)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = (as_single("AvgPool1d", "kernel_size", kernel_size, 1),)
+        self.stride = self.kernel_size if stride is None else \
+            (as_single("AvgPool1d", "stride", stride, 1),)
+        self.padding = (as_single("AvgPool1d", "padding", padding, 0),)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        supported_only("AvgPool1d", ceil_mode=(ceil_mode, False))
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding,
+                            count_include_pad=self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(Module):

@@ -32,6 +32,15 @@ def as_single(op, name, value, smallest):
     return single
 
 
+def supported_only(op, **options):
+    """NotImplementedError for an option given other than the one value supported,
+    ``options`` = {name: (given, supported)}."""
+    for name, (given, supported) in options.items():
+        if given != supported:
+            raise NotImplementedError(f"{op}: {name}={given!r} is not supported (only "
+                                      f"{name}={supported!r})")
+
+
 def output_size(size, kernel, stride, padding):
     """Length of one spatial axis after a window of ``kernel`` slides with ``stride``."""
     return (size + 2 * padding - kernel) // stride + 1
@@ -87,7 +96,7 @@ class Conv2d(Function):
                        for a in (0, 1))
         cols = _windows(xp, padded, (kh, kw), self.stride, out_hw)
         n = x.shape[0]
-        cols = cols.reshape(n, -1, out_hw[0] * out_hw[1])              # (N, C kH kW, OH OW)
+        cols = cols.reshape(n, x.shape[1] * kh * kw, out_hw[0] * out_hw[1])  # (N, C kH kW, OH OW)
         y = weight.reshape(out_channels, -1) @ cols                    # (N, O, OH OW)
         if bias is not None:
             y += bias[:, None]
