@@ -1,5 +1,6 @@
 """F.max_pool1d, F.avg_pool1d, nn.MaxPool1d and nn.AvgPool1d as PyTorch's (the pooling over
-time of a text CNN), and convolutions and pools of an empty batch.
+time of a text CNN), nn.MaxPool2d's arguments and repr, and convolutions and pools of an empty
+batch.
 
   * PyTorch as the oracle (skipped without torch), float64: outputs and input gradients over
     kernels, strides and paddings, count_include_pad both ways, unbatched input; the modules'
@@ -143,3 +144,16 @@ def test_pool1d_unsupported_options_are_refused_by_name():
         F.max_pool1d(ts.zeros(6), 2)
     with pytest.raises(TypeError, match=r"avg_pool1d: expected a Tensor, got list"):
         F.avg_pool1d([1.0, 2.0], 2)
+    with pytest.raises(NotImplementedError, match=r"MaxPool2d: dilation=2 is not supported "
+                                                  r"\(only dilation=1\)"):
+        nn.MaxPool2d(2, dilation=2)
+    with pytest.raises(NotImplementedError, match=r"max_pool2d: return_indices=True"):
+        F.max_pool2d(ts.zeros(1, 2, 4, 4), 2, return_indices=True)
+
+
+def test_max_pool2d_module_as_torch(torch):
+    for args in [(2,), (3, 2, 1), ((2, 3), (1, 2), (1, 1), (1, 1))]:
+        ours, theirs = nn.MaxPool2d(*args), torch.nn.MaxPool2d(*args)
+        assert repr(ours) == repr(theirs)
+        assert (ours.kernel_size, ours.stride, ours.padding) == \
+            (theirs.kernel_size, theirs.stride, theirs.padding)

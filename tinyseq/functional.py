@@ -1005,14 +1005,19 @@ def _dilated(weight, dilation):
     return weight
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """Maximum over each kernel_size window of input (N, C, H, W) or (C, H, W), sliding by
     stride (default kernel_size), the input padded with -inf by padding (at most half the
-    kernel)."""
+    kernel). Only dilation 1, ceil_mode False and return_indices False."""
     expect_tensor("max_pool2d", input)
     kernel = conv.as_pair("max_pool2d", "kernel_size", kernel_size, 1)
     stride = kernel if stride is None else conv.as_pair("max_pool2d", "stride", stride, 1)
     padding = conv.as_pair("max_pool2d", "padding", padding, 0)
+    if conv.as_pair("max_pool2d", "dilation", dilation, 1) != (1, 1):
+        conv.supported_only("max_pool2d", dilation=(dilation, 1))
+    conv.supported_only("max_pool2d", ceil_mode=(ceil_mode, False),
+                        return_indices=(return_indices, False))
     if input.ndim not in (3, 4):
         raise ValueError(f"max_pool2d: expected input (N, C, H, W) or (C, H, W), got "
                          f"{tuple(input.shape)}")

@@ -172,14 +172,24 @@ class AvgPool1d(Module):
 
 
 class MaxPool2d(Module):
-    """The maximum of each kernel_size window, sliding by stride (default kernel_size)."""
+    """The maximum of each kernel_size window of (N, C, H, W) or (C, H, W), sliding by stride
+    (default kernel_size), as PyTorch's (dilation 1, ceil_mode False, no indices)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        if as_pair("MaxPool2d", "dilation", dilation, 1) != (1, 1):
+            supported_only("MaxPool2d", dilation=(dilation, 1))
+        supported_only("MaxPool2d", ceil_mode=(ceil_mode, False),
+                       return_indices=(return_indices, False))
 
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, " \
+               f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
