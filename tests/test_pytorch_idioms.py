@@ -360,7 +360,7 @@ def test_tensor_types_and_conversions():
     assert x.to(ts.float64).dtype == ts.float64 and x.to(ts.float64).requires_grad
     assert x.to("cpu", ts.float64).dtype == ts.float64
     assert x.to(ts.zeros(1, dtype=ts.double)).dtype == ts.float64
-    assert x.to(ts.float32) is x and x.contiguous() is x
+    assert x.to(ts.float32) is x and x.contiguous() is x and x.is_contiguous()
     assert x.type_as(ids).dtype == ts.long
 
 

@@ -22,11 +22,13 @@ from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
-                     argsort, bmm, broadcast_to, cat, ceil, chunk, clamp, clip, concat, cos,
+                     argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm,
+                     broadcast_to, cat, ceil, chunk, clamp, clip, concat, cos,
                      cumprod, cumsum, device, diff, div, divide, dot, einsum, exp, expm1,
                      flatten, flip, floor, floor_divide, gather, hstack, index_add,
                      index_select, is_tensor, isfinite, isnan, lerp, log, log1p, log_softmax,
-                     logsumexp, masked_fill, matmul, max, maximum, mean, meshgrid, min, minimum,
+                     logical_and, logical_not, logical_or, logical_xor, logsumexp,
+                     masked_fill, matmul, max, maximum, mean, meshgrid, min, minimum,
                      mm, movedim, mul, multinomial, multiply, narrow, neg, negative, nonzero,
                      norm, numel, outer, permute, pow, prod, reciprocal, relu, remainder,
                      repeat_interleave, reshape, result_type, roll, round, rsqrt, scatter,

@@ -1,10 +1,11 @@
 """Comparing whole tensors, as PyTorch does: ``isclose`` (a bool tensor), ``allclose`` and
-``equal`` (Python bools). None of them is recorded by autograd."""
+``equal`` (Python bools), also as Tensor methods (``attach_methods`` puts them on Tensor when
+tinyseq is imported). None of them is recorded by autograd."""
 import numpy
 
 from . import backend, checks
 from .dtypes import promote_types
-from .tensor import Tensor
+from .tensor import Tensor, attach_methods
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -77,3 +78,19 @@ def _broadcast_shape(op, a, b):
         return numpy.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ValueError(f"{op}: the shapes {a.shape} and {b.shape} do not broadcast") from None
+
+
+class CompareMethods:
+    """Tensor's whole-tensor comparisons, put on Tensor by attach_methods."""
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other):
+        return equal(self, other)
+
+
+attach_methods(CompareMethods)

@@ -343,8 +343,18 @@ class Tensor:
         return self.to(other.dtype)
 
     def contiguous(self):
-        """The tensor itself: arrays need no particular memory layout for any op here."""
-        return self
+        """As PyTorch's: the tensor itself when its elements lie in row-major order in memory,
+        else a differentiable row-major copy (no op here needs it; scripts that call it run)."""
+        return self if self.array.flags.c_contiguous else ew.Clone().apply(self)
+
+    def is_contiguous(self):
+        """Whether the elements lie in row-major order in memory, as PyTorch's: False for a
+        transposed or strided view until ``contiguous()``."""
+        return builtins.bool(self.array.flags.c_contiguous)
+
+    def element_size(self):
+        """Bytes per element, as PyTorch's."""
+        return self.array.itemsize
 
     def clone(self):
         """A copy with its own storage; differentiable."""
@@ -481,6 +491,42 @@ class Tensor:
         return ew.Compare(operator.ne).apply(*_binary("ne", self, other))
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__
+
+    def __and__(self, other):
+        return ew.Bitwise(operator.and_).apply(*_integral("bitwise_and", self, other))
+
+    def __rand__(self, other):
+        return ew.Bitwise(operator.and_).apply(*_integral("bitwise_and", other, self))
+
+    def __or__(self, other):
+        return ew.Bitwise(operator.or_).apply(*_integral("bitwise_or", self, other))
+
+    def __ror__(self, other):
+        return ew.Bitwise(operator.or_).apply(*_integral("bitwise_or", other, self))
+
+    def __xor__(self, other):
+        return ew.Bitwise(operator.xor).apply(*_integral("bitwise_xor", self, other))
+
+    def __rxor__(self, other):
+        return ew.Bitwise(operator.xor).apply(*_integral("bitwise_xor", other, self))
+
+    def __invert__(self):
+        """~t: logical not of a bool tensor, bitwise not of an integer one."""
+        return ew.Bitwise(operator.invert).apply(*_integral("bitwise_not", self))
+
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+
+    def logical_and(self, other):
+        return logical_and(self, other)
+
+    def logical_or(self, other):
+        return logical_or(self, other)
+
+    def logical_xor(self, other):
+        return logical_xor(self, other)
+
+    def logical_not(self):
+        return logical_not(self)
 
     def add(self, *args, alpha=1):
         alpha, (other,) = scalar_first_args("add", args, 1, "alpha", alpha)
@@ -921,6 +967,17 @@ def _number_like(number, array):
 _constants = {}   # (number, dtype, array type) -> its shared read-only 0-d tensor
 
 
+def _integral(op, *operands):
+    """The operands of a bitwise op as tensors of their PyTorch result type, which must be
+    bool or integer."""
+    tensors = _binary(op, *operands) if len(operands) == 2 else operands
+    dtype = tensors[0].array.dtype
+    if dtype.kind not in "biu":
+        raise TypeError(f"{op}: defined for bool and integer tensors, got {dtype.name} (for a "
+                        f"mask, compare first: (x > 0) & (y > 0))")
+    return tensors
+
+
 def _no_bool_subtraction(a, b):
     """Refuse ``a - b`` when one is a bool tensor, as PyTorch does, where NumPy would subtract
     bytes (True - 2 as uint8 255)."""
@@ -1345,6 +1402,57 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     xp = device_of_type[type(input.array)].xp
     positions = Tensor.from_array(xp.arange(input.numel(), dtype=input.array.dtype))
     return positions.repeat_interleave(input, 0, output_size=output_size)
+
+
+def logical_and(input, other):
+    """Where both are nonzero (True), as ``torch.logical_and``: a bool tensor, any dtypes."""
+    return (_as_tensor_operand("logical_and", input, other) != 0) & (other != 0)
+
+
+def logical_or(input, other):
+    """Where either is nonzero (True), as ``torch.logical_or``: a bool tensor, any dtypes."""
+    return (_as_tensor_operand("logical_or", input, other) != 0) | (other != 0)
+
+
+def logical_xor(input, other):
+    """Where exactly one is nonzero (True), as ``torch.logical_xor``: a bool tensor."""
+    return (_as_tensor_operand("logical_xor", input, other) != 0) ^ (other != 0)
+
+
+def logical_not(input):
+    """Where the input is zero (False), as ``torch.logical_not``: a bool tensor."""
+    expect_tensor("logical_not", input)
+    return input == 0
+
+
+def bitwise_and(input, other):
+    """input & other of bool or integer tensors, as ``torch.bitwise_and``."""
+    return _as_tensor_operand("bitwise_and", input, other) & other
+
+
+def bitwise_or(input, other):
+    """input | other of bool or integer tensors, as ``torch.bitwise_or``."""
+    return _as_tensor_operand("bitwise_or", input, other) | other
+
+
+def bitwise_xor(input, other):
+    """input ^ other of bool or integer tensors, as ``torch.bitwise_xor``."""
+    return _as_tensor_operand("bitwise_xor", input, other) ^ other
+
+
+def bitwise_not(input):
+    """~input of a bool or integer tensor, as ``torch.bitwise_not``."""
+    expect_tensor("bitwise_not", input)
+    return ~input
+
+
+def _as_tensor_operand(op, input, other):
+    """``input`` when it is a tensor; else ``other`` must be, and ``input`` becomes one like
+    it (torch's functions take a number as either operand only beside a tensor)."""
+    if isinstance(input, Tensor):
+        return input
+    expect_tensor(op, other)
+    return as_operand(input, other, op)
 
 
 def maximum(input, other):

@@ -440,6 +440,19 @@ class Compare(Function):
         return self.operator(a, b)
 
 
+class Bitwise(Function):
+    """A bool or integer result of &, |, ^ (two inputs) or ~ (one): logical on bools, bitwise
+    on integers (no gradient)."""
+    __slots__ = ("operator",)
+    differentiable = False
+
+    def __init__(self, operator):
+        self.operator = operator
+
+    def forward(self, xp, *arrays):
+        return self.operator(*arrays)
+
+
 class Rounding(Function):
     """y = round(x), floor(x) or ceil(x) (``how``);  dx = 0, a step function's derivative"""
     __slots__ = ("how", "decimals")
