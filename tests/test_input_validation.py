@@ -13,7 +13,7 @@ from tinyseq import cli, nn
 CONSTRUCTORS = [
     (lambda: nn.RNN(4, 0), ValueError, r"RNN: hidden_size must be a positive int, got 0"),
     (lambda: nn.RNN(4, 2.5), TypeError, r"RNN: hidden_size must be an int, got 2.5"),
-    (lambda: nn.LSTM(-1, 3), ValueError, r"LSTM: input_size must be a non-negative int, got -1"),
+    (lambda: nn.LSTM(-1, 3), ValueError, r"LSTM: input_size must be a positive int, got -1"),
     (lambda: nn.GRU(2, 3, num_layers=0), ValueError, r"num_layers must be a positive int, got 0"),
     (lambda: nn.GRU(2, 3, num_layers=1.0), TypeError, r"num_layers must be an int, got 1.0"),
     (lambda: nn.LSTM(2, 3, dropout=-0.2), ValueError, r"dropout must be in \[0, 1\], got -0.2"),

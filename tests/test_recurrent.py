@@ -585,7 +585,9 @@ def test_dropout_only_between_layers_in_train_mode(mode):
     np.testing.assert_array_equal(eval1, plain(x)[0].numpy())
 
     # one layer: there is no "between layers", so dropout has no effect even in train mode
-    single = _make_layer(mode, 5, 8, num_layers=1, dropout=0.5)
+    # (and PyTorch's warning says so)
+    with pytest.warns(UserWarning, match="dropout adds dropout after all but the last"):
+        single = _make_layer(mode, 5, 8, num_layers=1, dropout=0.5)
     np.testing.assert_array_equal(single(x)[0].numpy(), single(x)[0].numpy())
     single_plain = _make_layer(mode, 5, 8)
     single_plain.load_state_dict(single.state_dict())

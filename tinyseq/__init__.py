@@ -5,7 +5,8 @@ from . import allocator as _allocator  # noqa: F401  (keeps freed memory for the
 # these put Tensor's in-place methods, reductions and shape methods on it
 from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # noqa: F401
                tensor_shapes as _shapes)
-from . import accelerator, cuda, data, datasets, functional, nn, optim, text, train, utils
+from . import (accelerator, backends, cuda, data, datasets, functional, nn, optim, text, train,
+               utils)
 from . import trace
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autograd import Variable
@@ -17,27 +18,29 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
                        as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
                        linspace, normal, ones, ones_like, poisson, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .dtypes import Size, dtype, get_default_dtype, promote_types, set_default_dtype
+from .dtypes import (Size, dtype, finfo, get_default_dtype, iinfo, promote_types,
+                     set_default_dtype)
 from .random import manual_seed
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
-                     argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm,
-                     broadcast_to, cat, ceil, chunk, clamp, clip, concat, cos,
-                     cumprod, cumsum, device, diff, div, divide, dot, einsum, exp, expm1,
-                     flatten, flip, floor, floor_divide, gather, hstack, index_add,
-                     index_select, is_tensor, isfinite, isnan, lerp, log, log1p, log_softmax,
-                     logical_and, logical_not, logical_or, logical_xor, logsumexp,
-                     masked_fill, matmul, max, maximum, mean, meshgrid, min, minimum,
-                     mm, movedim, mul, multinomial, multiply, narrow, neg, negative, nonzero,
-                     norm, numel, outer, permute, pow, prod, reciprocal, relu, remainder,
+                     argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm, broadcast_to,
+                     cat, ceil, chunk, clamp, clip, clone, concat, cos, cumprod, cumsum, device,
+                     diff, div, divide, dot, einsum, eq, exp, expm1, flatten, flip, floor,
+                     floor_divide, gather, ge, gt, hstack, index_add, index_select, is_tensor,
+                     isfinite, isinf, isnan, le, lerp, log, log1p, log_softmax, logical_and,
+                     logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
+                     masked_select, matmul, max, maximum, mean, meshgrid, min, minimum, mm,
+                     movedim, mul, multinomial, multiply, narrow, ne, neg, negative, nonzero, norm,
+                     numel, outer, permute, pow, prod, reciprocal, relu, remainder,
                      repeat_interleave, reshape, result_type, roll, round, rsqrt, scatter,
-                     scatter_add, sigmoid, sign, sin, softmax, sort, split, sqrt, square,
-                     squeeze, stack, std, sub, subtract, sum, t, tanh, tensordot, tile, topk,
-                     transpose, tril, triu, true_divide, unbind, unflatten, unsqueeze, var,
-                     vstack, where)
+                     scatter_add, sigmoid, sign, sin, softmax, sort, split, sqrt, square, squeeze,
+                     stack, std, sub, subtract, sum, t, tanh, tensordot, tile, topk, transpose,
+                     tril, triu, true_divide, unbind, unflatten, unsqueeze, var, vstack, where)
 
 __version__ = "0.1.0"
+
+inf, nan, pi, e = _numpy.inf, _numpy.nan, _numpy.pi, _numpy.e
 
 float16 = half = dtype(_numpy.float16)
 float32 = float = dtype(_numpy.float32)

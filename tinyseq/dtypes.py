@@ -24,6 +24,26 @@ def get_default_dtype():
     return _default_dtype
 
 
+def finfo(type=None):
+    """The limits of a floating dtype (the default dtype when None), as ``torch.finfo``:
+    ``.min``, ``.max``, ``.eps``, ``.tiny``, ``.bits``, ``.resolution`` (NumPy's finfo of it;
+    ``torch.finfo(x.dtype).min`` masks a score before a softmax)."""
+    numpy_type = numpy.dtype(_default_dtype if type is None else type)
+    if numpy_type.kind != "f":
+        raise TypeError(f"finfo: expected a floating dtype, got {numpy_type.name} (iinfo takes "
+                        f"integers)")
+    return numpy.finfo(numpy_type)
+
+
+def iinfo(type):
+    """The limits of an integer dtype, as ``torch.iinfo``: ``.min``, ``.max``, ``.bits``."""
+    numpy_type = numpy.dtype(type)
+    if numpy_type.kind not in "iu":
+        raise TypeError(f"iinfo: expected an integer dtype, got {numpy_type.name} (finfo takes "
+                        f"floating dtypes)")
+    return numpy.iinfo(numpy_type)
+
+
 class dtype:
     """A tensor's element type, printed as PyTorch prints its own (``tinyseq.float32``); equal
     to the matching NumPy dtype and accepted wherever NumPy takes one (``numpy.dtype(ts.long)``).
@@ -118,6 +138,10 @@ class Size(tuple):
 
     def __repr__(self):
         return f"tinyseq.Size({list(self)})"
+
+    def numel(self):
+        """The number of elements of a tensor of this shape, as ``torch.Size.numel``."""
+        return math.prod(self)
 
     def __getitem__(self, index):
         item = tuple.__getitem__(self, index)

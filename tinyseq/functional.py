@@ -8,14 +8,14 @@ from . import autograd, backend, checks, random
 from .modes import no_grad
 from .ops import conv, elementwise, linalg, nn_ops
 from .ops import shape as shape_ops
-from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type, sigmoid, tanh,
-                     where)
+from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type, sigmoid, stack,
+                     tanh, where)
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
            "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
-           "one_hot", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "max_pool2d", "dropout2d",
-           "batch_norm", "layer_norm",
+           "one_hot", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "adaptive_max_pool1d",
+           "adaptive_avg_pool1d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
            "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
            "smooth_l1_loss", "huber_loss", "kl_div", "normalize", "cosine_similarity",
            "pairwise_distance", "scaled_dot_product_attention"]
@@ -504,17 +504,20 @@ def _check_padding(mode, shape, pad, widths):
                              f"the size {size} of dim {axis} (input shape {shape})")
 
 
-def dropout(x, p=0.5, training=True):
-    """Zero each element with probability p and scale the kept ones by 1 / (1 - p)."""
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the kept ones by 1 / (1 - p); with
+    ``inplace``, into ``input`` itself (as PyTorch's)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability must be in [0, 1], got {p}")
     if not training or p == 0.0:
-        return x
-    device = backend.device_of(x.array)
+        return input
     if p == 1.0:
-        return x * 0.0
-    keep = random.generator(device).random(x.shape, dtype=x.dtype) >= p
-    return nn_ops.Dropout(keep * x.dtype.type(1.0 / (1.0 - p))).apply(x)
+        result = input * 0.0
+    else:
+        keep = random.generator(backend.device_of(input.array)).random(
+            input.shape, dtype=input.dtype) >= p
+        result = nn_ops.Dropout(keep * input.dtype.type(1.0 / (1.0 - p))).apply(input)
+    return input.copy_(result) if inplace else result
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -1061,6 +1064,33 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                         stride, padding)
         y = y * (kernel / inside)
     return y.squeeze(0) if input.ndim == 2 else y
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """The maximum of each of ``output_size`` windows that split the length of input
+    (N, C, L) or (C, L) as PyTorch's: window i spans [floor(i L / n), ceil((i + 1) L / n));
+    output_size 1 is a text CNN's max over time. Only return_indices False."""
+    conv.supported_only("adaptive_max_pool1d", return_indices=(return_indices, False))
+    return _adaptive_pool1d("adaptive_max_pool1d", input, output_size,
+                            lambda window: window.max(-1)[0])
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """The mean of each of ``output_size`` windows that split the length of input (N, C, L) or
+    (C, L), as ``adaptive_max_pool1d`` splits it."""
+    return _adaptive_pool1d("adaptive_avg_pool1d", input, output_size,
+                            lambda window: window.mean(-1))
+
+
+def _adaptive_pool1d(op, input, output_size, reduce):
+    expect_tensor(op, input)
+    count = conv.as_single(op, "output_size", output_size, 1)
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise ValueError(f"{op}: expected input (N, C, L) or (C, L) with channels and length, "
+                         f"got {tuple(input.shape)}")
+    length = input.shape[-1]
+    windows = [(i * length // count, -(-(i + 1) * length // count)) for i in range(count)]
+    return stack([reduce(input[..., start:end]) for start, end in windows], -1)
 
 
 def _pool1d_window(op, input, kernel_size, stride, padding):

@@ -14,6 +14,13 @@ def manual_seed(seed):
     _generators.clear()
 
 
+def seed_device(name, seed):
+    """Reseed the generator of the device ``name`` alone (what ``ts.cuda.manual_seed`` does);
+    ``get_state`` keeps it as it keeps every generator made so far."""
+    _generators[name] = backend.get_device(name).xp.random.default_rng(
+        _checked_seed("manual_seed", seed))
+
+
 def _checked_seed(op, seed):
     if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool):
         raise TypeError(f"{op}: seed must be an int, got {type(seed).__name__}")

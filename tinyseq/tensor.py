@@ -539,8 +539,8 @@ class Tensor:
     def mul(self, other):
         return self * other
 
-    def div(self, other):
-        return self / other
+    def div(self, other, *, rounding_mode=None):
+        return div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent):
         return self ** exponent
@@ -638,6 +638,13 @@ class Tensor:
             return Tensor.from_array(xp.asarray(xp.isnan(self.array)))  # 0-d: not a scalar
         return Tensor.from_array(xp.zeros(self.array.shape, dtype=builtins.bool))
 
+    def isinf(self):
+        """Bool: True where the value is inf or -inf (never for integers and booleans)."""
+        xp = device_of_type[type(self.array)].xp
+        if self.array.dtype.kind == "f":
+            return Tensor.from_array(xp.asarray(xp.isinf(self.array)))
+        return Tensor.from_array(xp.zeros(self.array.shape, dtype=builtins.bool))
+
     def isfinite(self):
         """Bool: True where the value is neither inf, -inf nor NaN (always for integers)."""
         xp = device_of_type[type(self.array)].xp
@@ -679,6 +686,14 @@ class Tensor:
         return ew.Clamp(min, max).apply(self)
 
     clip = clamp
+
+    def clamp_min(self, min):
+        """``clamp(min=min)``, as PyTorch's."""
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        """``clamp(max=max)``, as PyTorch's."""
+        return self.clamp(max=max)
 
     def masked_fill(self, mask, value):
         """``value`` where the boolean ``mask`` (broadcast to this shape) is True, else self."""
@@ -848,12 +863,6 @@ def int_index_tensor(op, index, like):
     if type(array) is not type(like.array):
         raise ValueError(f"{op}: index and input are on different devices")
     return array
-
-
-def check_index_range(op, index, size):
-    if index.size and (builtins.int(index.min()) < -size or builtins.int(index.max()) >= size):
-        raise IndexError(f"{op}: index values from {builtins.int(index.min())} to "
-                         f"{builtins.int(index.max())} are out of range for a dim of size {size}")
 
 
 def as_operand(value, like, op):
@@ -1059,6 +1068,11 @@ def index_arg(index, device):
     for part in parts:
         if isinstance(part, Tensor):
             part = part.array
+            if part.dtype == numpy.uint8:              # PyTorch's legacy byte mask
+                warnings.warn("indexing with a uint8 tensor is deprecated, as in PyTorch: it is "
+                              "read as a boolean mask; use a bool tensor", UserWarning,
+                              stacklevel=3)
+                part = part.astype(bool)
         elif isinstance(part, list) or (isinstance(part, numpy.ndarray)
                                         and type(part) is not device.array_type):
             part = device.xp.asarray(part)
@@ -1296,8 +1310,14 @@ def chunk(t, chunks, dim=0, *, axis=UNSET):
     return split(t, builtins.max(1, -(-length // chunks)), dim)
 
 
-def where(condition, a, b):
-    """Elementwise ``a`` where ``condition`` holds, else ``b``."""
+def where(condition, a=UNSET, b=UNSET):
+    """Elementwise ``a`` where ``condition`` holds, else ``b``; with the condition alone, its
+    nonzero indices as one tensor per dim (``condition.nonzero(as_tuple=True)``), as
+    ``torch.where``."""
+    if a is UNSET and b is UNSET:
+        return expect_tensor("where", condition).nonzero(as_tuple=True)
+    if a is UNSET or b is UNSET:
+        raise TypeError("where: give the condition alone, or the condition, a and b")
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else condition
     if not isinstance(like, Tensor):
         raise TypeError("where: at least one argument must be a tensor")
@@ -1526,11 +1546,14 @@ def _method(name, doc):
 
 
 (exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil, sign, log1p, expm1,
- reciprocal, rsqrt, square, isnan, isfinite) = (
+ reciprocal, rsqrt, square, isnan, isinf, isfinite) = (
     _method(m, f"Elementwise {m} of a tensor.")
     for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt", "round",
               "floor", "ceil", "sign", "log1p", "expm1", "reciprocal", "rsqrt", "square",
-              "isnan", "isfinite"))
+              "isnan", "isinf", "isfinite"))
+(eq, ne, lt, le, gt, ge, clone, masked_select) = (
+    _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
+    for m in ("eq", "ne", "lt", "le", "gt", "ge", "clone", "masked_select"))
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
  softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
  flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp, cumsum, cumprod, prod,
@@ -1569,9 +1592,18 @@ def mul(input, other):
     return operator.mul(*_operands("mul", input, other))
 
 
-def div(input, other):
-    """``input / other``, as ``torch.div`` (true division; integers give the default float)."""
-    return operator.truediv(*_operands("div", input, other))
+def div(input, other, *, rounding_mode=None):
+    """``input / other``, as ``torch.div``: true division (integers give the default float),
+    or with ``rounding_mode`` "floor" (``//``) or "trunc" (toward zero) the rounded quotient in
+    the operands' type, without gradient."""
+    if rounding_mode is None:
+        return operator.truediv(*_operands("div", input, other))
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    op = f"div(rounding_mode={rounding_mode!r})"      # not "div": that casts integers to float
+    a, b = _integer_division(op, *_operands(op, input, other))
+    return (ew.FloorDivide() if rounding_mode == "floor" else ew.TruncDivide()).apply(a, b)
 
 
 def pow(input, exponent):

@@ -10,9 +10,9 @@ import numpy
 from .backend import device_of_type
 from .dtypes import shape_arg
 from .ops import shape as shape_ops
-from .tensor import (UNSET, Tensor, attach_methods, axes_arg, check_dim, check_index_range,
-                     chunk, concat, index_arg, int_index_tensor, multinomial,
-                     pytorch_or_numpy_arg, reduced_dims, split)
+from .tensor import (UNSET, Tensor, attach_methods, axes_arg, check_dim, chunk, concat,
+                     index_arg, int_index_tensor, multinomial, pytorch_or_numpy_arg,
+                     reduced_dims, split)
 
 
 class ShapeMethods:
@@ -20,6 +20,8 @@ class ShapeMethods:
 
     def dim(self):
         return self.array.ndim
+
+    ndimension = dim
 
     def nelement(self):
         return self.array.size
@@ -294,7 +296,7 @@ class ShapeMethods:
                 n > m for d, (n, m) in enumerate(zip(index.shape, self.shape)) if d != dim):
             raise ValueError(f"gather: index of shape {tuple(index.shape)} does not fit input of "
                              f"shape {tuple(self.shape)} along dim {dim}")
-        check_index_range("gather", index, self.shape[dim])
+        _check_bounds("gather", index, self.shape[dim], dim)
         return shape_ops.Gather(index, dim).apply(self)
 
     def scatter(self, dim, index, src=UNSET, *, value=UNSET, reduce=None):
@@ -412,7 +414,7 @@ class ShapeMethods:
         index = int_index_tensor("index_select", index, self)
         if index.ndim > 1:
             raise ValueError(f"index_select: index must be 1-D, got shape {tuple(index.shape)}")
-        check_index_range("index_select", index, self.shape[dim])
+        _check_bounds("index_select", index, self.shape[dim], dim)
         return self[(slice(None),) * dim + (index.reshape(-1),)]
 
     def flip(self, *dims_given, dims=UNSET):
@@ -506,8 +508,8 @@ def _integer_array(op, name, value, like):
 
 
 def _check_bounds(op, index, size, dim):
-    """Refuse an index outside [0, size), as PyTorch's scatter and index_add do (negative
-    indices too)."""
+    """Refuse an index outside [0, size), as PyTorch's gather, index_select, scatter and
+    index_add do (negative indices too)."""
     if index.size:
         low, high = builtins.int(index.min()), builtins.int(index.max())
         if low < 0 or high >= size:

@@ -9,7 +9,8 @@ from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, P
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .attention import Attention, MultiheadAttention
-from .conv import AvgPool1d, Conv1d, Conv2d, MaxPool1d, MaxPool2d
+from .conv import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, Conv2d, MaxPool1d,
+                   MaxPool2d)
 from .seq2seq import Seq2Seq
 
 _NOT_SUPPORTED = ("Transformer", "TransformerEncoder", "TransformerEncoderLayer",

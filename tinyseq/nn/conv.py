@@ -171,6 +171,36 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AdaptiveMaxPool1d(Module):
+    """The maximum of each of ``output_size`` windows splitting the length, as PyTorch's
+    (``AdaptiveMaxPool1d(1)``: a text CNN's max over time); no indices."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+        supported_only("AdaptiveMaxPool1d", return_indices=(return_indices, False))
+
+    def forward(self, x):
+        return F.adaptive_max_pool1d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """The mean of each of ``output_size`` windows splitting the length, as PyTorch's."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool1d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class MaxPool2d(Module):
     """The maximum of each kernel_size window of (N, C, H, W) or (C, H, W), sliding by stride
     (default kernel_size), as PyTorch's (dilation 1, ceil_mode False, no indices)."""

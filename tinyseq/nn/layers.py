@@ -108,15 +108,16 @@ class Embedding(Module):
 class Dropout(Module):
     """Zeroes each element with probability p while training; identity in eval mode."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         self.p = checks.probability("Dropout", "p", p)
+        self.inplace = checks.flag("Dropout", "inplace", inplace)
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Module):

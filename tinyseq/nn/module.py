@@ -3,7 +3,7 @@ import builtins
 import operator
 import os
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterable, Mapping
 
 import numpy
@@ -12,6 +12,7 @@ from .. import backend
 from ..modes import state
 from ..creation import as_tensor
 from ..dtypes import get_default_dtype
+from ..hooks import RemovableHandle
 from ..tensor import Tensor
 
 
@@ -95,6 +96,11 @@ def new_parameter(values, device, dtype):
     return Parameter(Tensor.from_array(backend.move(values.astype(dtype, copy=False), device)))
 
 
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+IncompatibleKeys.__doc__ = """What ``load_state_dict`` returns, as PyTorch's: the keys the
+model has and the state dict lacks, and the keys the state dict has and the model lacks."""
+
+
 class Module:
     """Base class of layers and models. Assign Parameters and Modules as attributes; they are
     found by ``parameters()`` / ``named_parameters()`` in the order they were assigned."""
@@ -156,7 +162,17 @@ class Module:
     def __call__(self, *args, **kwargs):
         observers = state.observers
         if not observers:
-            return self.forward(*args, **kwargs)
+            output = self.forward(*args, **kwargs)
+        else:
+            output = self._observed_forward(observers, args, kwargs)
+        hooks = self.__dict__.get("_forward_hooks")
+        for hook in list(hooks or ()):               # hook(module, args, output), as PyTorch's
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def _observed_forward(self, observers, args, kwargs):
         # a trace or anomaly mode watches: ops made inside are tagged with the module path,
         # each module named as its caller knows it (``encoder.rnn``); a submodule called on
         # its own, as the module holding it knows it (``model.rnn(x)``: ``rnn``)
@@ -171,6 +187,47 @@ class Module:
             state.module_path = path
             for observer in observers:
                 observer.module_exited(self)
+
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, args, output)`` after every forward, as PyTorch's; returns a
+        handle whose ``remove()`` takes it off."""
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: the hook must be callable, got "
+                            f"{type(hook).__name__}")
+        if "_forward_hooks" not in self.__dict__:
+            object.__setattr__(self, "_forward_hooks", [])
+        self._forward_hooks.append(hook)
+        return RemovableHandle(self._forward_hooks, hook)
+
+    def add_module(self, name, module):
+        """Register ``module`` as the child ``name``, as ``setattr`` does (PyTorch's)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: the name must be a non-empty string without '.', got "
+                           f"{name!r}")
+        if not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got "
+                            f"{type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name, param):
+        """Register ``param`` as the parameter ``name``, as ``setattr`` does; None leaves the
+        name an attribute that is None and no parameter (PyTorch's optional bias)."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: the name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got "
+                            f"{type(param).__name__}")
+        setattr(self, name, param)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of every parameter (freezing a pretrained part with False), as
+        PyTorch's; returns the module."""
+        for parameter in self.parameters():
+            parameter.requires_grad_(requires_grad)
+        return self
 
     # --- walking the tree -------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -370,7 +427,7 @@ class Module:
                 p.array = backend.move(array, device) if backend.is_array(array) \
                     else device.xp.asarray(array)
                 p.array = p.array.astype(dtype, copy=p.array is array)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # --- printing ---------------------------------------------------------------------------
     def extra_repr(self):

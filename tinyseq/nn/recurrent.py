@@ -4,6 +4,7 @@ Every gate is an op in the graph, so the tracer shows it. The step functions bel
 by the cells (one step) and the layers (a loop over time, per layer and direction).
 """
 import math
+import warnings
 
 import numpy
 
@@ -187,7 +188,8 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, x, h=None):
+    def forward(self, input, hx=None):
+        x, h = input, hx
         if not self._check_input(x):                     # (D,): one step as a batch of one
             h = None if h is None else self._as_batch_of_one([h])[0]
             return self.forward(x.unsqueeze(0), h).squeeze(0)
@@ -206,7 +208,8 @@ class LSTMCell(_CellBase):
     each; gate order i, f, g, o as PyTorch."""
     mode = "LSTM"
 
-    def forward(self, x, state=None):
+    def forward(self, input, hx=None):
+        x, state = input, hx
         batched = self._check_input(x)
         if state is not None and (not isinstance(state, (tuple, list)) or len(state) != 2):
             raise TypeError("LSTMCell: the state must be a tuple (h, c)")
@@ -232,7 +235,8 @@ class GRUCell(_CellBase):
     PyTorch."""
     mode = "GRU"
 
-    def forward(self, x, h=None):
+    def forward(self, input, hx=None):
+        x, h = input, hx
         if not self._check_input(x):                     # (D,): one step as a batch of one
             h = None if h is None else self._as_batch_of_one([h])[0]
             return self.forward(x.unsqueeze(0), h).squeeze(0)
@@ -281,12 +285,18 @@ class _RNNBase(Module):
                  impl="fused"):
         super().__init__()
         self.impl = checks.choice(self.mode, "impl", impl, ("fused", "primitive"))
-        self.input_size = checks.integer(self.mode, "input_size", input_size)
+        self.input_size = checks.integer(self.mode, "input_size", input_size, minimum=1)
         self.hidden_size = checks.integer(self.mode, "hidden_size", hidden_size, minimum=1)
         self.num_layers = checks.integer(self.mode, "num_layers", num_layers, minimum=1)
         self.bias = checks.flag(self.mode, "bias", bias)
         self.batch_first = checks.flag(self.mode, "batch_first", batch_first)
         self.dropout = checks.probability(self.mode, "dropout", dropout)
+        if self.dropout and self.num_layers == 1:
+            warnings.warn(f"{self.mode}: dropout adds dropout after all but the last recurrent "
+                          f"layer, so a non-zero dropout expects num_layers greater than 1, but "
+                          f"got dropout={self.dropout} and num_layers=1 (as PyTorch warns)",
+                          UserWarning,     # at the user's line, past a subclass's __init__
+                          stacklevel=2 if type(self).__init__ is _RNNBase.__init__ else 3)
         self.bidirectional = checks.flag(self.mode, "bidirectional", bidirectional)
         self.proj_size = checks.integer(self.mode, "proj_size", proj_size)
         if self.proj_size and self.mode != "LSTM":
@@ -405,7 +415,8 @@ class _RNNBase(Module):
         """Nothing to do: PyTorch packs cuDNN's weights into one buffer here; tinyseq's weights
         are arrays of their own, so scripts that call this run unchanged."""
 
-    def forward(self, x, state=None, lengths=None):
+    def forward(self, input, hx=None, lengths=None):
+        x, state = input, hx
         if isinstance(x, PackedSequence):
             return run_packed(self, x, state)
         self._check_input(x)
@@ -528,7 +539,7 @@ def _masked(mask, new_state, old_state):
 
 class RNN(_RNNBase):
     """Elman RNN: h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) per layer, f = tanh or relu.
-    ``output, h_n = rnn(x, h0=None, lengths=None)``."""
+    ``output, h_n = rnn(input, hx=None, lengths=None)`` (hx the initial h0)."""
     mode = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
@@ -549,7 +560,7 @@ class RNN(_RNNBase):
 
 class LSTM(_RNNBase):
     """Long short-term memory (gates i, f, g, o), with ``proj_size`` > 0 projecting h_t.
-    ``output, (h_n, c_n) = lstm(x, (h0, c0)=None, lengths=None)``."""
+    ``output, (h_n, c_n) = lstm(input, hx=None, lengths=None)`` (hx the initial (h0, c0))."""
     mode = "LSTM"
 
     def _step(self, x_t, state, weights, gates):
@@ -560,7 +571,8 @@ class LSTM(_RNNBase):
 
 
 class GRU(_RNNBase):
-    """Gated recurrent unit (gates r, z, n). ``output, h_n = gru(x, h0=None, lengths=None)``."""
+    """Gated recurrent unit (gates r, z, n).
+    ``output, h_n = gru(input, hx=None, lengths=None)`` (hx the initial h0)."""
     mode = "GRU"
 
     def _step(self, x_t, h, weights, gates):

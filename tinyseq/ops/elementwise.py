@@ -77,6 +77,20 @@ class FloorDivide(Function):
             return xp.floor_divide(a, b)
 
 
+class TruncDivide(Function):
+    """y = trunc(a / b), the quotient rounded toward zero (no gradient, as ``//``)"""
+    __slots__ = ()
+    differentiable = False
+
+    def forward(self, xp, a, b):
+        if a.dtype.kind == "f":
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                return xp.trunc(a / b)
+        quotient = xp.floor_divide(a, b)             # exact for integers, then toward zero
+        quotient += (quotient < 0) & (xp.remainder(a, b) != 0)
+        return quotient
+
+
 class Remainder(Function):
     """y = a - floor(a / b) * b, Python's ``%``;  da = g,  db = -g * floor(a / b)"""
     saves_inputs = (0, 1)

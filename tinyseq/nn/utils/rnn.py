@@ -134,6 +134,29 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return padded, _index_tensor(lengths)
 
 
+def pack_sequence(sequences, enforce_sorted=True):
+    """Tensors (L_i, *) packed into a PackedSequence, as PyTorch's: ``pad_sequence`` then
+    ``pack_padded_sequence`` with their lengths."""
+    sequences = list(sequences)
+    padded = pad_sequence(sequences)
+    return pack_padded_sequence(padded, [s.shape[0] for s in sequences],
+                                enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The list of sequences (L_i, *) that ``pad_sequence`` padded, as PyTorch's: each
+    column of (T, B, *) (or row of (B, T, *)) cut to its length."""
+    if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
+        raise TypeError(f"unpad_sequence: expected a padded (T, B, *) tensor, got "
+                        f"{type(padded_sequences).__name__}")
+    steps, batch = padded_sequences.shape[1::-1] if batch_first else padded_sequences.shape[:2]
+    lengths = _lengths_list("unpad_sequence", lengths, batch)
+    if any(n > steps for n in lengths):
+        raise ValueError(f"unpad_sequence: lengths {lengths} exceed the {steps} padded steps")
+    columns = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
+    return [columns[b, :n] for b, n in enumerate(lengths)]
+
+
 def run_packed(layer, packed, state):
     """What a recurrent layer returns for a PackedSequence: its output packed the same way,
     and its final state in the batch's original order (as PyTorch's)."""
