@@ -4,7 +4,9 @@ layer, a uint8 index read as a mask, negative gather / index_select indices refu
 ``div(rounding_mode=)``, one-argument ``where``, ``load_state_dict``'s named result, Module's
 ``requires_grad_``, ``add_module``, ``register_parameter`` and forward hooks, the comparison
 functions, ``clone``, ``masked_select``, ``isinf``, ``finfo``/``iinfo``, ``Size.numel``, the
-constants, and the seeding boilerplate (``cuda.manual_seed_all``, ``backends.cudnn``).
+constants, the seeding boilerplate (``cuda.manual_seed_all``, ``backends.cudnn``), Dropout's
+``inplace``, the adaptive 1-D pools, ``pack_sequence``/``unpad_sequence``, ``unfold``,
+``index_fill``, ``stride``, ``unique``, ``count_nonzero``, ``all_weights`` and GLU.
 
 PyTorch is the oracle where it is installed; every test also asserts values of its own."""
 import inspect
@@ -16,6 +18,8 @@ import pytest
 
 import tinyseq as ts
 from tinyseq import nn
+
+from gradcheck import gradcheck
 
 
 @pytest.fixture
@@ -261,3 +265,81 @@ def test_pack_sequence_and_unpad_sequence_as_torch(torch):
             np.testing.assert_array_equal(piece.numpy(), array)
     with pytest.raises(ValueError, match=r"unpad_sequence: lengths \[4, 2, 6\] exceed the 5"):
         nn.utils.rnn.unpad_sequence(padded, [4, 2, 6], batch_first=True)
+
+
+@pytest.mark.parametrize("args", [(2, 2, 1), (2, 3, 1), (1, 2, 1), (0, 1, 1), (2, 4, 2),
+                                  (2, 0, 1), (1, 3, 2), (-1, 2, 2)])
+def test_unfold_matches_torch(torch, args):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = theirs.unfold(*args)
+    weights = np.random.default_rng(0).standard_normal(tuple(expected.shape))
+    (expected * torch.tensor(weights)).sum().backward()
+    ours = ts.tensor(x, requires_grad=True)
+    got = ours.unfold(*args)
+    (got * ts.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(got.numpy(), expected.detach().numpy())
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=0, atol=1e-12)
+
+
+def test_unfold_index_fill_stride_by_hand_and_errors():
+    series = ts.arange(6.0)
+    assert series.unfold(0, 3, 2).tolist() == [[0.0, 1.0, 2.0], [2.0, 3.0, 4.0]]
+    with pytest.raises(ValueError, match=r"unfold: size must be an int in \[0, 6\]"):
+        series.unfold(0, 7, 1)
+    with pytest.raises(ValueError, match="unfold: step must be a positive int, got 0"):
+        series.unfold(0, 2, 0)
+    x = ts.ones(2, 3, requires_grad=True)
+    filled = x.index_fill(1, ts.tensor([0, 2]), -1.0)
+    assert filled.tolist() == [[-1.0, 1.0, -1.0]] * 2
+    (filled * 3).sum().backward()
+    assert x.grad.tolist() == [[0.0, 3.0, 0.0]] * 2
+    y = ts.zeros(2, 2)
+    assert y.index_fill_(0, ts.tensor([1]), 5.0) is y and y.tolist() == [[0.0, 0.0], [5.0, 5.0]]
+    with pytest.raises(IndexError, match="index_fill: index 3 is out of bounds for dimension 1"):
+        x.index_fill(1, ts.tensor([3]), 0.0)
+    assert ts.zeros(2, 3, 4).stride() == (12, 4, 1)
+    assert ts.zeros(2, 3, 4).transpose(0, 2).stride() == (1, 4, 12)
+    assert ts.zeros(2, 3, 4).stride(-1) == 1
+
+
+def test_index_fill_matches_torch(torch):
+    x = np.arange(12.0).reshape(3, 4)
+    for dim, index in ((0, [0, 2]), (1, [3]), (-1, [1, 1])):
+        got = ts.tensor(x).index_fill(dim, ts.tensor(index), -7.0)
+        expected = torch.tensor(x).index_fill(dim, torch.tensor(index), -7.0)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_unique_count_nonzero_swapaxes_all_weights_glu(torch):
+    ids = np.array([[3, 1, 3], [0, 2, 1]])
+    ours = ts.unique(ts.tensor(ids), return_inverse=True, return_counts=True)
+    theirs = torch.unique(torch.tensor(ids), return_inverse=True, return_counts=True)
+    assert [t.tolist() for t in ours] == [t.tolist() for t in theirs]
+    assert ts.tensor(ids).unique().tolist() == [0, 1, 2, 3]
+    with pytest.raises(NotImplementedError, match="unique: dim=0 is not supported"):
+        ts.unique(ts.tensor(ids), dim=0)
+    assert ts.count_nonzero(ts.tensor(ids)).item() == 5
+    assert ts.tensor(ids).count_nonzero(1).tolist() == torch.tensor(ids).count_nonzero(1).tolist()
+    assert tuple(ts.swapaxes(ts.zeros(2, 3), 0, 1).shape) == (3, 2) == \
+        tuple(ts.swapdims(ts.zeros(2, 3), 1, 0).shape)
+    for build in (lambda m: m.LSTM(3, 4, 2, bidirectional=True, proj_size=2),
+                  lambda m: m.GRU(3, 4, bias=False), lambda m: m.RNN(3, 4, 3)):
+        assert [[tuple(w.shape) for w in ws] for ws in build(nn).all_weights] == \
+            [[tuple(w.shape) for w in ws] for ws in build(torch.nn).all_weights]
+    layer = nn.LSTM(3, 4)
+    assert layer.all_weights[0][0] is layer.weight_ih_l0
+    x = np.random.default_rng(0).standard_normal((2, 6))
+    np.testing.assert_allclose(ts.functional.glu(ts.tensor(x)).numpy(),
+                               torch.nn.functional.glu(torch.tensor(x)).numpy(), atol=1e-15)
+    np.testing.assert_allclose(nn.GLU(0)(ts.tensor(x.T)).numpy(),
+                               torch.nn.GLU(0)(torch.tensor(x.T)).numpy(), atol=1e-15)
+    assert repr(nn.GLU()) == repr(torch.nn.GLU()) == "GLU(dim=-1)"
+    with pytest.raises(ValueError, match=r"glu: the halved dim must have an even size, got dim "
+                                         r"-1 of shape \(2, 5\)"):
+        ts.functional.glu(ts.zeros(2, 5))
+
+
+def test_glu_gradcheck():
+    x = ts.tensor(np.random.default_rng(1).standard_normal((3, 4)), requires_grad=True)
+    gradcheck(lambda x: ts.functional.glu(x, 1), [x])

@@ -25,18 +25,19 @@ from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
                      argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm, broadcast_to,
-                     cat, ceil, chunk, clamp, clip, clone, concat, cos, cumprod, cumsum, device,
-                     diff, div, divide, dot, einsum, eq, exp, expm1, flatten, flip, floor,
-                     floor_divide, gather, ge, gt, hstack, index_add, index_select, is_tensor,
-                     isfinite, isinf, isnan, le, lerp, log, log1p, log_softmax, logical_and,
-                     logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
+                     cat, ceil, chunk, clamp, clip, clone, concat, cos, count_nonzero, cumprod,
+                     cumsum, device, diff, div, divide, dot, einsum, eq, exp, expm1, flatten, flip,
+                     floor, floor_divide, gather, ge, gt, hstack, index_add, index_select,
+                     is_tensor, isfinite, isinf, isnan, le, lerp, log, log1p, log_softmax,
+                     logical_and, logical_not, logical_or, logical_xor, logsumexp, lt, masked_fill,
                      masked_select, matmul, max, maximum, mean, meshgrid, min, minimum, mm,
                      movedim, mul, multinomial, multiply, narrow, ne, neg, negative, nonzero, norm,
                      numel, outer, permute, pow, prod, reciprocal, relu, remainder,
                      repeat_interleave, reshape, result_type, roll, round, rsqrt, scatter,
                      scatter_add, sigmoid, sign, sin, softmax, sort, split, sqrt, square, squeeze,
-                     stack, std, sub, subtract, sum, t, tanh, tensordot, tile, topk, transpose,
-                     tril, triu, true_divide, unbind, unflatten, unsqueeze, var, vstack, where)
+                     stack, std, sub, subtract, sum, swapaxes, swapdims, t, tanh, tensordot, tile,
+                     topk, transpose, tril, triu, true_divide, unbind, unflatten, unique,
+                     unsqueeze, var, vstack, where)
 
 __version__ = "0.1.0"
 

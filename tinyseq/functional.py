@@ -13,7 +13,8 @@ from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy",
-           "pad", "softmax", "log_softmax", "dropout", "embedding", "relu", "sigmoid", "tanh",
+           "pad", "softmax", "log_softmax", "glu", "dropout", "embedding", "relu", "sigmoid",
+           "tanh",
            "one_hot", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "adaptive_max_pool1d",
            "adaptive_avg_pool1d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
            "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
@@ -502,6 +503,18 @@ def _check_padding(mode, shape, pad, widths):
         if mode == "reflect" and max(left, right) >= size:
             raise ValueError(f"pad: mode 'reflect' needs padding ({left}, {right}) less than "
                              f"the size {size} of dim {axis} (input shape {shape})")
+
+
+def glu(input, dim=-1):
+    """The gated linear unit, as ``F.glu``: input split in halves a, b along ``dim``, a *
+    sigmoid(b)."""
+    expect_tensor("glu", input)
+    size = input.shape[dim] if input.ndim else 0
+    if input.ndim == 0 or size % 2:
+        raise ValueError(f"glu: the halved dim must have an even size, got dim {dim} of shape "
+                         f"{tuple(input.shape)}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
 
 
 def dropout(input, p=0.5, training=True, inplace=False):

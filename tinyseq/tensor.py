@@ -1551,9 +1551,10 @@ def _method(name, doc):
     for m in ("exp", "log", "tanh", "sigmoid", "relu", "sin", "cos", "abs", "sqrt", "round",
               "floor", "ceil", "sign", "log1p", "expm1", "reciprocal", "rsqrt", "square",
               "isnan", "isinf", "isfinite"))
-(eq, ne, lt, le, gt, ge, clone, masked_select) = (
+(eq, ne, lt, le, gt, ge, clone, masked_select, swapaxes, swapdims, count_nonzero, unique) = (
     _method(m, f"``t.{m}(...)`` as a function, as ``torch.{m}``.")
-    for m in ("eq", "ne", "lt", "le", "gt", "ge", "clone", "masked_select"))
+    for m in ("eq", "ne", "lt", "le", "gt", "ge", "clone", "masked_select", "swapaxes",
+              "swapdims", "count_nonzero", "unique"))
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, all, any, sort, argsort, topk,
  softmax, log_softmax, gather, index_select, masked_fill, clamp, clip, transpose, permute, t,
  flatten, squeeze, unsqueeze, narrow, movedim, unbind, numel, logsumexp, cumsum, cumprod, prod,

@@ -183,6 +183,9 @@ class InPlaceMethods:
     def scatter_add_(self, dim, index, src):
         return self._inplace("scatter_add_", lambda old: old.scatter_add(dim, index, src), src)
 
+    def index_fill_(self, dim, index, value):
+        return self._inplace("index_fill_", lambda old: old.index_fill(dim, index, value), value)
+
     def index_add_(self, dim, index, source, *, alpha=1):
         return self._inplace("index_add_",
                              lambda old: old.index_add(dim, index, source, alpha=alpha), source)

@@ -175,6 +175,29 @@ class ReductionMethods:
         """Bool: whether some value over ``dim`` is non-zero (a 0-d tensor without dim)."""
         return self._logical("any", dim, keepdim)
 
+    def count_nonzero(self, dim=None):
+        """The number of non-zero values over ``dim`` (all dims when None), as
+        ``torch.count_nonzero``: int64, no gradient."""
+        axes = axes_arg("count_nonzero", dim, self.ndim)
+        xp = device_of_type[type(self.array)].xp
+        return Tensor.from_array(xp.asarray((self.array != 0).sum(axis=axes), dtype=xp.int64))
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values, ascending, as ``torch.unique`` (a vocabulary's ids): with
+        ``return_inverse`` also each entry's place among them (the input's shape), with
+        ``return_counts`` how often each occurs; no gradient. Only ``dim=None``."""
+        if dim is not None:
+            raise NotImplementedError(f"unique: dim={dim!r} is not supported (only dim=None, "
+                                      f"the unique values of the flattened tensor)")
+        xp = device_of_type[type(self.array)].xp
+        values, inverse, counts = xp.unique(self.array, return_inverse=True, return_counts=True)
+        results = [Tensor.from_array(values)]
+        if return_inverse:
+            results.append(Tensor.from_array(inverse.reshape(self.array.shape).astype(xp.int64)))
+        if return_counts:
+            results.append(Tensor.from_array(counts.astype(xp.int64)))
+        return results[0] if len(results) == 1 else tuple(results)
+
     def _logical(self, op, dim, keepdim):
         axes = axes_arg(op, dim, self.ndim)
         xp = device_of_type[type(self.array)].xp

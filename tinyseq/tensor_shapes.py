@@ -417,6 +417,40 @@ class ShapeMethods:
         _check_bounds("index_select", index, self.shape[dim], dim)
         return self[(slice(None),) * dim + (index.reshape(-1),)]
 
+    def index_fill(self, dim, index, value):
+        """A copy with ``value`` at the positions ``index`` (1-D integers) along ``dim``, as
+        ``torch.index_fill``; differentiable w.r.t. self (0 where filled)."""
+        dim = check_dim("index_fill", dim, self.ndim) % self.ndim
+        index = int_index_tensor("index_fill", index, self)
+        if index.ndim > 1:
+            raise ValueError(f"index_fill: index must be 1-D, got shape {tuple(index.shape)}")
+        _check_bounds("index_fill", index, self.shape[dim], dim)
+        xp = device_of_type[type(self.array)].xp
+        filled = xp.zeros(self.shape[dim], dtype=bool)
+        filled[index.reshape(-1)] = True
+        along = [1] * self.ndim
+        along[dim] = self.shape[dim]
+        return self.masked_fill(Tensor.from_array(filled.reshape(along)), value)
+
+    def unfold(self, dimension, size, step):
+        """Every window of ``size`` entries along ``dimension``, ``step`` apart, as a new last
+        dim (the windows' count replacing the dim), as ``torch.Tensor.unfold``; differentiable."""
+        dim = check_dim("unfold", dimension, self.ndim) % self.ndim
+        length = self.shape[dim]
+        if not isinstance(size, int) or not 0 <= size <= length:
+            raise ValueError(f"unfold: size must be an int in [0, {length}] (the size of dim "
+                             f"{dim} of shape {tuple(self.shape)}), got {size!r}")
+        if not isinstance(step, int) or step < 1:
+            raise ValueError(f"unfold: step must be a positive int, got {step!r}")
+        count = (length - size) // step + 1
+        positions = numpy.arange(count)[:, None] * step + numpy.arange(size)   # (count, size)
+        return self.movedim(dim, -1)[..., positions].movedim(-2, dim)
+
+    def stride(self, dim=None):
+        """Elements (not bytes) between neighbours along each dim, as ``t.stride``."""
+        strides = tuple(step // self.array.itemsize for step in self.array.strides)
+        return strides if dim is None else strides[check_dim("stride", dim, self.ndim)]
+
     def flip(self, *dims_given, dims=UNSET):
         """A copy with the entries in reverse order along each of ``dims`` (ints, or one tuple
         or list of them; ``dims=`` a tuple or list)."""

@@ -1,6 +1,6 @@
 """Layers and modules: ``from tinyseq import nn``."""
 from . import init, parallel, utils
-from .layers import (ELU, GELU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout,
+from .layers import (ELU, GELU, GLU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout,
                      Dropout2d, Embedding, Flatten, Hardtanh, HuberLoss, Identity, KLDivLoss,
                      L1Loss, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MSELoss, NLLLoss, ReLU,
                      Sigmoid, SiLU, SmoothL1Loss, Softmax, Softplus, Tanh)

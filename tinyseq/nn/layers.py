@@ -305,6 +305,20 @@ class Sigmoid(Module):
         return x.sigmoid()
 
 
+class GLU(Module):
+    """a * sigmoid(b) of the two halves of the input along ``dim``, as ``nn.GLU``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 def _inplace_text(inplace):
     return ", inplace=True" if inplace else ""
 

@@ -324,6 +324,13 @@ class _RNNBase(Module):
             names += ("weight_hr",)
         return {name: getattr(self, name + suffix) for name in names}
 
+    @property
+    def all_weights(self):
+        """The parameters of each layer direction in order, as PyTorch's ``all_weights``:
+        [[weight_ih, weight_hh, bias_ih, bias_hh(, weight_hr)], ...] (no biases without bias)."""
+        return [[w for w in self._weights(suffix).values() if w is not None]
+                for layer in range(self.num_layers) for suffix in self._suffixes(layer)]
+
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
         for name, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
