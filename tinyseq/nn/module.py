@@ -166,10 +166,11 @@ class Module:
         else:
             output = self._observed_forward(observers, args, kwargs)
         hooks = self.__dict__.get("_forward_hooks")
-        for hook in list(hooks or ()):               # hook(module, args, output), as PyTorch's
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
+        if hooks:
+            for hook in list(hooks):                 # hook(module, args, output), as PyTorch's
+                result = hook(self, args, output)
+                if result is not None:
+                    output = result
         return output
 
     def _observed_forward(self, observers, args, kwargs):
