@@ -161,6 +161,21 @@ def test_page_is_self_contained_and_carries_the_numbers(pages):
 
 
 @needs_dot
+def test_explorer_data_from_the_trace_alone_is_what_the_page_carries(pages):
+    """explorer_data(trace, **options) builds the picture itself, as to_html does."""
+    from tinyseq import explorer
+    tr, layer, path = pages["LSTM"]
+    _, page = _page_data(path)
+    data = json.loads(json.dumps(explorer.explorer_data(tr)))      # JSON-ready
+    page.pop("title")
+    assert data == page
+    every_op = explorer.explorer_data(tr, collapse=False)
+    assert len(every_op["nodes"]) > len(data["nodes"])
+    with pytest.raises(ValueError, match="explorer_data: the trace recorded no ops"):
+        explorer.explorer_data(ts.trace())
+
+
+@needs_dot
 def test_to_html_returns_text_without_a_path_and_checks_its_input(pages, tmp_path):
     tr = pages["GRU"][0]
     page = tr.to_html()

@@ -46,7 +46,6 @@ def to_html(trace, path=None, title="tinyseq: backpropagation through time", **o
     rows elided to their first and last steps as there). Needs Graphviz. Call it after
     ``backward()`` to see gradients; before, the page shows the forward graph only."""
     from .render import dot as dot_writer
-    from .render.graph import drawing
     if not trace.ops:
         raise ValueError("to_html: the trace recorded no ops (run the model inside "
                          "`with ts.trace() as tr:`)")
@@ -60,10 +59,9 @@ def to_html(trace, path=None, title="tinyseq: backpropagation through time", **o
     if "rolled" in options:
         raise ValueError("to_html: the explorer shows the unrolled graph; rolled= is for "
                          "tr.render")
-    options = {"grads": any(r.grad_norm is not None for r in trace.ops), **options}
-    laid = drawing(trace, **options)
+    laid = _laid(trace, options)
     svg = _svg(dot_writer.to_dot_text(laid), len(laid.nodes))
-    data = explorer_data(trace, laid)
+    data = _page_data(trace, laid)
     data["title"] = title
     page = _PAGE.format(title=escape.html_text(title), svg=svg, data=escape.json_for_script(data),
                         css=_CSS, js=_JS)
@@ -84,11 +82,28 @@ def notebook_svg(trace):
     return _svg(trace.to_dot(grads=reached), None)
 
 
-def explorer_data(trace, laid):
-    """The numbers the explorer shows, as JSON-ready lists and dicts: the ops, the leaves,
-    each parameter's per-step contribution norms (and their colours on the picture's scale),
-    the gradient norm reaching each step box, and the laid-out Drawing ``laid``'s nodes, step
-    boxes, rows and parameter edges by their ids (the ids of the SVG's elements)."""
+def explorer_data(trace, **options):
+    """The numbers the explorer shows for ``trace``, as JSON-ready lists and dicts: the ops,
+    the leaves, each parameter's per-step contribution norms (and their colours on the
+    picture's scale), the gradient norm reaching each step box, and the nodes, step boxes,
+    rows and parameter edges of the picture ``options`` draw (as ``to_html``'s), by the ids of
+    the SVG's elements."""
+    if not trace.ops:
+        raise ValueError("explorer_data: the trace recorded no ops (run the model inside "
+                         "`with ts.trace() as tr:`)")
+    return _page_data(trace, _laid(trace, options))
+
+
+def _laid(trace, options):
+    """The laid-out picture of ``trace`` that the explorer shows: ``tr.render``'s, with
+    gradient colours once a backward pass has reached the trace."""
+    from .render.graph import drawing
+    return drawing(trace, **{"grads": any(r.grad_norm is not None for r in trace.ops),
+                             **options})
+
+
+def _page_data(trace, laid):
+    """explorer_data for the laid-out Drawing ``laid``."""
     order = trace.leaf_order
     ops = [{"index": r.index, "kind": r.kind, "t": r.time_step, "module": r.module_path,
             "scope": r.scope, "shape": list(r.shape), "grad_norm": _finite(r.grad_norm),

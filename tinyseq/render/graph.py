@@ -6,8 +6,8 @@
     dot (dot.py)        laid-out Drawing -> DOT text with pinned positions -> Graphviz
 
 A picture is never shrunk to fit: every text is drawn at 9 points or more, and a row too long
-for the picture's long side (3,000 px at 100%) keeps its first and last steps around one
-elided box, as many as fit.
+for the picture's long side (3,000 points: px at 72 dpi) keeps its first and last steps around
+one elided box, as many as fit.
 """
 import os
 import warnings

@@ -26,7 +26,7 @@ LAYER_GAP = 20       # between a step's layers, room for an edge
 COLUMN_GAP = 56      # between two step boxes: room for the state arrow and its label
 ROW_GAP = 46         # between two rows: room for the edges going up
 MARGIN = 12
-MAX_SIDE = 3000      # the long side of a picture, points (px at 100%)
+MAX_SIDE = 3000      # the long side of a picture, points (px at 72 dpi)
 
 _WIDTHS = dict(zip(
     " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",

@@ -432,7 +432,8 @@ class _Planner:
         self.drawing = d.Drawing(grads=grads, collapse=collapse)
         for row in ready.rows:
             row.shown, row.elided = list(row.steps), []
-            if first_last is not None and len(row.steps) > 2 * first_last:
+            # a box for one left-out step saves no room: such a row is drawn whole
+            if first_last is not None and len(row.steps) > 2 * first_last + 1:
                 row.shown = row.steps[:first_last] + row.steps[-first_last:]
                 row.elided = row.steps[first_last:-first_last]
         self._nodes_of_ops(untimed)
