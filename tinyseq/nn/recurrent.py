@@ -165,6 +165,19 @@ class _CellBase(Module):
         _check_floating(name, x, self.weight_ih)
         return x.ndim == 2
 
+    def forward(self, input, hx=None):
+        """h' from x (B, D) and h (B, H), or unbatched x (D,) and h (H,): the call of the cells
+        with one state (the LSTM cell, whose state is (h, c), has its own)."""
+        x, h = input, hx
+        if not self._check_input(x):                     # (D,): one step as a batch of one
+            h = None if h is None else self._as_batch_of_one([h])[0]
+            return self.forward(x.unsqueeze(0), h).squeeze(0)
+        batch = x.shape[0]
+        if h is None:
+            h = _zeros(x, (batch, self.hidden_size))
+        _check_state(type(self).__name__, h, (batch, self.hidden_size), self.weight_ih)
+        return self._step(x, h)
+
     def _as_batch_of_one(self, states):
         """The states (H,) of an unbatched call, checked as given, each as (1, H)."""
         for s in states:
@@ -188,15 +201,7 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
-    def forward(self, input, hx=None):
-        x, h = input, hx
-        if not self._check_input(x):                     # (D,): one step as a batch of one
-            h = None if h is None else self._as_batch_of_one([h])[0]
-            return self.forward(x.unsqueeze(0), h).squeeze(0)
-        batch = x.shape[0]
-        if h is None:
-            h = _zeros(x, (batch, self.hidden_size))
-        _check_state("RNNCell", h, (batch, self.hidden_size), self.weight_ih)
+    def _step(self, x, h):
         h = rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
                      self.nonlinearity)
         report_values("", lambda: {"h": [h]})
@@ -235,15 +240,7 @@ class GRUCell(_CellBase):
     PyTorch."""
     mode = "GRU"
 
-    def forward(self, input, hx=None):
-        x, h = input, hx
-        if not self._check_input(x):                     # (D,): one step as a batch of one
-            h = None if h is None else self._as_batch_of_one([h])[0]
-            return self.forward(x.unsqueeze(0), h).squeeze(0)
-        batch = x.shape[0]
-        if h is None:
-            h = _zeros(x, (batch, self.hidden_size))
-        _check_state("GRUCell", h, (batch, self.hidden_size), self.weight_ih)
+    def _step(self, x, h):
         gates = {}
         h = gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, gates)
         report_values("", lambda: _per_step_values("GRU", [h], [gates]))
