@@ -25,7 +25,7 @@ import tinyseq as ts
 import tinyseq.distributed as dist
 import tinyseq.functional as F
 from gradcheck import assert_close, gradcheck
-from tinyseq import autograd, backend, nn
+from tinyseq import autograd, backend, custom_function, nn
 from tinyseq.nn.parallel import SyncGradients
 from tinyseq.ops import conv, elementwise, linalg, nn_ops, recurrent, reduction, shape
 from tinyseq.tensor import Cast, ToDevice
@@ -259,6 +259,19 @@ CPU = backend.get_device("cpu")
 RUNNING_MEAN = np.array([0.3, -0.2, 0.1])
 RUNNING_VAR = np.array([0.5, 1.5, 0.9])
 
+class _SinhAndProduct(autograd.Function):
+    """(sinh a, a * b) as a custom function in PyTorch's style."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return (a.exp() - (-a).exp()) / 2, a * b
+
+    @staticmethod
+    def backward(ctx, grad_sinh, grad_product):
+        a, b = ctx.saved_tensors
+        return grad_sinh * (a.exp() + (-a).exp()) / 2 + grad_product * b, grad_product * a
+
+
 ROWS = {
     # elementwise
     elementwise.Add: Row(lambda: [leaf(2, 3), leaf(3)], lambda a, b: a + b, np.add,
@@ -448,6 +461,10 @@ ROWS = {
     # devices and dtypes (moving between two devices: tests/test_device_standin.py)
     ToDevice: Row(lambda: [leaf(2, 3)], lambda x: ToDevice(CPU).apply(x), lambda x: x),
     Cast: Row(lambda: [leaf(2, 3)], lambda x: Cast(np.dtype(np.float64)).apply(x), lambda x: x),
+    custom_function.CustomFunction: Row(lambda: [leaf(2, 3), leaf(2, 3)],
+                                        lambda a, b: ts.stack(_SinhAndProduct.apply(a, b)),
+                                        lambda a, b: np.stack([np.sinh(a), a * b]),
+                                        torch and (lambda a, b: torch.stack([a.sinh(), a * b]))),
     # data parallel: the marked output is the identity in values and gradients
     SyncGradients: Row(lambda: [nn.Parameter(leaf(2, 3))], _data_parallel, lambda x: x,
                        context=_process_group_of_one),

@@ -8,6 +8,7 @@ from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # 
 from . import (accelerator, backends, cuda, data, datasets, functional, nn, optim, text, train,
                utils)
 from . import trace
+from . import custom_function as _custom_function  # noqa: F401  (tinyseq.autograd.function)
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autograd import Variable
 from .modes import (enable_grad, inference_mode, is_grad_enabled, no_grad, scope,

@@ -110,3 +110,27 @@ class detect_anomaly(ContextDecorator):
 def is_anomaly_enabled():
     """Whether ``detect_anomaly`` is on in this thread."""
     return any(isinstance(o, AnomalyCheck) for o in state.observers)
+
+
+class set_detect_anomaly:
+    """``set_detect_anomaly(True)`` turns ``detect_anomaly``'s checks on in this thread from
+    the call on, ``False`` off, as PyTorch's; in a ``with`` statement the previous setting
+    comes back at its end. ``check_nan=False`` leaves nothing to check, so the mode is off."""
+
+    def __init__(self, mode, check_nan=True):
+        self.previous = is_anomaly_enabled()
+        _set_enabled(bool(mode) and bool(check_nan))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _set_enabled(self.previous)
+
+
+def _set_enabled(enabled):
+    if enabled and not is_anomaly_enabled():
+        add_observer(AnomalyCheck())
+    elif not enabled:
+        for observer in [o for o in state.observers if isinstance(o, AnomalyCheck)]:
+            remove_observer(observer)

@@ -16,6 +16,7 @@ told what happens; neither changes which ops run or what they compute.
 Modes (grad mode, the time step and scope new ops are tagged with) live in ``tinyseq.modes``
 and observers in ``tinyseq.observers``; this module re-exports their public names.
 """
+import functools
 import math
 import operator
 import re
@@ -29,8 +30,8 @@ from . import backend, modes
 from . import observers as registry
 from .accumulate import LazySums, add_to_grad, leaf_total
 from .hooks import hooks_of_leaf, run_hooks
-from .modes import (ContextDecorator, enable_grad, is_grad_enabled, module_path_text,  # noqa: F401
-                    no_grad, scope, state, timestep)
+from .modes import (ContextDecorator, enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
+                    module_path_text, no_grad, scope, set_grad_enabled, state, timestep)
 from .observers import Observer, add_observer, remove_observer, report_values  # noqa: F401
 
 device_of_type = backend.device_of_type
@@ -264,7 +265,19 @@ def _run_backward(roots, root_grads, retain_graph, sums, consumers=None):
 
 
 # --- ops --------------------------------------------------------------------------------------
-class Function:
+class _AppliedOnTheClass(type):
+    """PyTorch's custom functions run as ``MyFunction.apply(*args)``, a call on the class
+    (tinyseq.custom_function); tinyseq's own ops run as ``Op(...).apply(*tensors)``, on an
+    instance. A property of the class's type answers the first and leaves the lookup of the
+    second, which every op makes, as it is."""
+
+    @property
+    def apply(cls):
+        from .custom_function import apply     # it builds on this module
+        return functools.partial(apply, cls)
+
+
+class Function(metaclass=_AppliedOnTheClass):
     """One primitive op. Subclasses define ``forward`` and ``backward`` on raw arrays.
 
     ``inputs`` holds the input tensors while the graph lives and ``parents`` the nodes that
@@ -272,11 +285,16 @@ class Function:
     still sends its gradient to the old one), ``saved`` the arrays that ``backward`` needs
     (all three are dropped after backward), ``output_hooks`` what ``register_hook`` and
     ``retain_grad()`` asked of the output's gradient (an OutputHooks, else None),
-    ``watchers`` the observers that saw the op made. An op declares which input arrays its backward reads (``saves_inputs``) and
-    whether it reads its output (``saves_output``): their version counts are noted at forward
-    and checked at backward (when any in-place change happened since the op ran), so an
-    in-place change in between is an error, not a wrong gradient. An op whose backward needs
-    ``retain_graph`` or wants to report its time steps to observers sets ``takes_options``.
+    ``watchers`` the observers that saw the op made. An op declares which input arrays its
+    backward reads (``saves_inputs``) and whether it reads its output (``saves_output``): their
+    version counts are noted at forward and checked at backward (when any in-place change
+    happened since the op ran), so an in-place change in between is an error, not a wrong
+    gradient. An op whose backward needs ``retain_graph`` or wants to report its time steps to
+    observers sets ``takes_options``.
+
+    A user's own function subclasses it in PyTorch's style instead, static ``forward(ctx, ...)``
+    and ``backward(ctx, ...)`` on tensors, run as ``MyFunction.apply(...)``: see
+    tinyseq.custom_function.
     """
 
     __slots__ = ("inputs", "parents", "saved", "output_hooks", "watchers", "inplace_seen",
@@ -583,3 +601,14 @@ class Variable(metaclass=_VariableType):
             warnings.warn("volatile was removed and now has no effect. Use `with "
                           "torch.no_grad():` instead.", UserWarning, stacklevel=2)
         return data.detach().requires_grad_(requires_grad)
+
+
+def __getattr__(name):
+    """PyTorch's torch.autograd names that live in modules built on this one."""
+    if name in ("detect_anomaly", "set_detect_anomaly"):
+        from . import anomaly
+        return getattr(anomaly, name)
+    if name == "function":
+        from . import custom_function
+        return custom_function
+    raise AttributeError(f"module 'tinyseq.autograd' has no attribute {name!r}")

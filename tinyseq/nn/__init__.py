@@ -1,4 +1,7 @@
 """Layers and modules: ``from tinyseq import nn``."""
+import sys
+
+from .. import functional
 from . import init, parallel, utils
 from .layers import (ELU, GELU, GLU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout,
                      Dropout2d, Embedding, Flatten, Hardtanh, HuberLoss, Identity, KLDivLoss,
@@ -12,6 +15,9 @@ from .attention import Attention, MultiheadAttention
 from .conv import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, Conv2d, MaxPool1d,
                    MaxPool2d)
 from .seq2seq import Seq2Seq
+
+# PyTorch's path to the functions, ``import tinyseq.nn.functional as F``, names this same module
+sys.modules[__name__ + ".functional"] = functional
 
 _NOT_SUPPORTED = ("Transformer", "TransformerEncoder", "TransformerEncoderLayer",
                   "TransformerDecoder", "TransformerDecoderLayer")
