@@ -1,4 +1,7 @@
 """Datasets and batching, as ``torch.utils.data``."""
+import bisect
+import itertools
+
 import numpy
 
 from . import backend, random
@@ -6,13 +9,51 @@ from .tensor import Tensor
 
 
 class Dataset:
-    """Subclass with ``__len__`` and ``__getitem__(index)``."""
+    """Subclass with ``__len__`` and ``__getitem__(index)``; ``a + b`` is their
+    ConcatDataset."""
 
     def __len__(self):
         raise NotImplementedError
 
     def __getitem__(self, index):
         raise NotImplementedError
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset read as a stream: subclass with ``__iter__``; a DataLoader batches what it
+    yields in its order."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+
+class ConcatDataset(Dataset):
+    """The items of ``datasets`` one after another; ``cumulative_sizes[k]`` is the number of
+    items in the first k + 1."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise TypeError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
 
 
 class TensorDataset(Dataset):
@@ -30,6 +71,20 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
+
+
+def default_convert(sample):
+    """A sample as a DataLoader without batching gives it: NumPy arrays and scalars as
+    tensors, inside tuples, lists and dicts too; anything else as it is."""
+    if isinstance(sample, (numpy.ndarray, numpy.number, numpy.bool_)):
+        return Tensor.from_array(numpy.asarray(sample), False)
+    if isinstance(sample, dict):
+        return {key: default_convert(value) for key, value in sample.items()}
+    if isinstance(sample, tuple):
+        return tuple(default_convert(value) for value in sample)
+    if isinstance(sample, list):
+        return [default_convert(value) for value in sample]
+    return sample
 
 
 def default_collate(items):
@@ -55,44 +110,157 @@ def default_collate(items):
 
 
 class DataLoader:
-    """Iterates over a dataset in batches; ``shuffle`` draws a new order every epoch from the
-    seeded CPU generator; a ``sampler`` (an iterable of indices with a length, such as
-    DistributedSampler) gives the order instead."""
+    """Iterates over a dataset in batches, with PyTorch's arguments: the indices come from
+    ``sampler`` (by default SequentialSampler, or with ``shuffle`` a RandomSampler whose order
+    is drawn anew every epoch from the seeded CPU generator), grouped by ``batch_sampler`` (by
+    default a BatchSampler of ``batch_size`` and ``drop_last``), and each group's samples are
+    merged by ``collate_fn``. ``batch_size=None`` turns batching off: each sample comes as it
+    is, its arrays as tensors. An IterableDataset is read in its own order.
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, collate_fn=None, drop_last=False,
-                 sampler=None):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size}")
+    The batches are loaded in this process whatever ``num_workers`` says: they are the same
+    batches, in the same order, as worker processes would give (``get_worker_info()`` is
+    None); ``pin_memory``, ``timeout``, ``prefetch_factor`` and ``persistent_workers`` have
+    nothing to act on and are checked only as PyTorch checks them."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
+                 in_order=True):
+        if not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError("DataLoader: num_workers option should be non-negative; use "
+                             "num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("DataLoader: timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                             "multiprocessing; let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if generator is not None:
+            raise NotImplementedError("DataLoader: generator= is not supported; shuffles come "
+                                      "from tinyseq's seeded generator (ts.manual_seed)")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{name} option, but got {name}={value!r}")
+        shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
-        self.sampler = sampler
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is "
+                             "mutually exclusive with drop_last")
+        if sampler is None and not iterable:
+            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and not iterable:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        elif batch_size is not None:
+            _check_batch_options(batch_size, drop_last)
+        batching = batch_size is not None or batch_sampler is not None
         self.dataset = dataset
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.collate_fn = collate_fn or default_collate
         self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
+        self.collate_fn = collate_fn or (default_collate if batching else default_convert)
+        self.pin_memory = pin_memory
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
 
     def __len__(self):
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def __iter__(self):
-        n = len(self.dataset)
-        if self.sampler is not None:
-            order = list(self.sampler)
-            n = len(order)
-        elif self.shuffle:
-            order = random.generator(backend.get_device("cpu")).permutation(n)
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._batches_of_iterable()
+        elif self.batch_sampler is None:
+            for index in self.sampler:
+                yield self.collate_fn(self.dataset[index])
         else:
-            order = range(n)
-        for start in range(0, n, self.batch_size):
-            batch = order[start:start + self.batch_size]
-            if len(batch) < self.batch_size and self.drop_last:
-                return
-            yield self.collate_fn([self.dataset[int(i)] for i in batch])
+            for indices in self.batch_sampler:
+                yield self.collate_fn([self.dataset[int(i)] for i in indices])
+
+    def _batches_of_iterable(self):
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
+            return
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
 
 
-class SequentialSampler:
+def get_worker_info():
+    """None: tinyseq's DataLoader loads every batch in the process that iterates it."""
+    return None
+
+
+def _check_batch_options(batch_size, drop_last):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise ValueError(f"batch_size should be a positive integer value, but got "
+                         f"batch_size={batch_size!r}")
+    if not isinstance(drop_last, bool):
+        raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
+
+
+class Sampler:
+    """The base of samplers: an iterable of dataset indices, with ``__len__`` where known."""
+
+    def __init__(self, data_source=None):
+        pass
+
+    def __iter__(self):
+        raise NotImplementedError
+
+
+class BatchSampler(Sampler):
+    """Lists of ``batch_size`` indices from ``sampler``, the last one shorter unless
+    ``drop_last``."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        _check_batch_options(batch_size, drop_last)
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class SequentialSampler(Sampler):
     """The indices 0, 1, ..., len(data_source) - 1, in order."""
 
     def __init__(self, data_source):
@@ -105,7 +273,7 @@ class SequentialSampler:
         return len(self.data_source)
 
 
-class RandomSampler:
+class RandomSampler(Sampler):
     """The indices of ``data_source`` in a new random order each pass, drawn from the seeded
     CPU generator (``replacement=True``: ``num_samples`` draws with replacement)."""
 
@@ -127,6 +295,63 @@ class RandomSampler:
         if self.replacement:
             return iter(int(i) for i in generator.integers(0, n, self.num_samples))
         return iter(int(i) for i in generator.permutation(n)[:self.num_samples])
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The ``indices`` in a new random order each pass, drawn from the seeded CPU
+    generator."""
+
+    def __init__(self, indices, generator=None):
+        if generator is not None:
+            raise NotImplementedError("SubsetRandomSampler: generator= is not supported; draws "
+                                      "come from tinyseq's seeded generator (ts.manual_seed)")
+        self.indices = indices
+
+    def __iter__(self):
+        order = random.generator(backend.get_device("cpu")).permutation(len(self.indices))
+        return iter([self.indices[int(i)] for i in order])
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with
+    replacement unless ``replacement=False``), from the seeded CPU generator."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples should be a positive integer "
+                             f"value, but got num_samples={num_samples!r}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
+                             f"but got replacement={replacement!r}")
+        if generator is not None:
+            raise NotImplementedError("WeightedRandomSampler: generator= is not supported; "
+                                      "draws come from tinyseq's seeded generator")
+        array = weights.numpy() if isinstance(weights, Tensor) else numpy.asarray(weights)
+        array = array.astype(numpy.float64)
+        if array.ndim != 1:
+            raise ValueError(f"WeightedRandomSampler: weights should be a 1d sequence but given "
+                             f"weights have shape {array.shape}")
+        if (array < 0).any() or not numpy.isfinite(array).all() or array.sum() <= 0:
+            raise ValueError("WeightedRandomSampler: weights must be finite, non-negative and "
+                             "not all zero")
+        if not replacement and num_samples > numpy.count_nonzero(array):
+            raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} samples without "
+                             f"replacement from {numpy.count_nonzero(array)} nonzero weights")
+        self.weights = array
+        self.num_samples = num_samples
+        self.replacement = replacement
+
+    def __iter__(self):
+        generator = random.generator(backend.get_device("cpu"))
+        drawn = generator.choice(len(self.weights), size=self.num_samples,
+                                 replace=self.replacement, p=self.weights / self.weights.sum())
+        return iter(int(i) for i in drawn)
 
     def __len__(self):
         return self.num_samples

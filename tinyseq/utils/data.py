@@ -5,11 +5,15 @@ import math
 import numpy
 
 from .. import backend, checks, random
-from ..data import (DataLoader, Dataset, RandomSampler, SequentialSampler, TensorDataset,
-                    default_collate)
+from ..data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset,
+                    RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                    TensorDataset, WeightedRandomSampler, default_collate, default_convert,
+                    get_worker_info)
 
-__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
-           "default_collate", "random_split"]
+__all__ = ["BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+           "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "Subset",
+           "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate",
+           "default_convert", "get_worker_info", "random_split"]
 
 
 class Subset(Dataset):
@@ -47,7 +51,7 @@ def random_split(dataset, lengths):
     return subsets
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler):
     """The indices of ``dataset`` that rank ``rank`` of ``num_replicas`` works on, one equal
     share per rank (``torch.utils.data.DistributedSampler``; pass it as a DataLoader's
     ``sampler``). ``num_replicas`` and ``rank`` default to the default process group's.
