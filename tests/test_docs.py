@@ -137,7 +137,8 @@ def test_public_names_walk_reaches_the_modules_a_user_imports():
     assert "_numpy" not in public["tinyseq"][1]
     assert {"LSTM", "Module", "init"} <= public["tinyseq.nn"][1]
     assert {"backward", "add_", "T"} <= public["tinyseq.Tensor"][1]
-    assert public["tinyseq.nn.utils"][1] == {"clip_grad_norm_", "clip_grad_value_", "rnn"}
+    assert public["tinyseq.nn.utils"][1] == {"clip_grad_norm_", "clip_grad_value_", "rnn",
+                                             "parameters_to_vector", "vector_to_parameters"}
 
 
 @pytest.mark.parametrize("guide", GUIDES)

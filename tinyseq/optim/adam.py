@@ -2,15 +2,7 @@
 import math
 
 from .. import backend, checks
-from .optimizer import Optimizer, add_to_parameter, scale_parameter
-
-
-def _betas(op, name, value):
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{op}: betas must be a pair (beta1, beta2), got {value!r}")
-    return tuple(checks.real(op, f"beta{i + 1}", b, minimum=0.0, below=1.0)
-                 for i, b in enumerate(value))
-
+from .optimizer import Optimizer, add_to_parameter, check_betas, scale_parameter
 
 _nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731
 _flag = lambda op, name, v: checks.flag(op, name, v)  # noqa: E731
@@ -24,7 +16,7 @@ class Adam(Optimizer):
     amsgrad (Reddi et al.) divides by the largest v so far instead of v.
     """
 
-    hyperparameters = {**Optimizer.hyperparameters, "betas": _betas, "eps": _nonnegative,
+    hyperparameters = {**Optimizer.hyperparameters, "betas": check_betas, "eps": _nonnegative,
                        "weight_decay": _nonnegative, "amsgrad": _flag, "maximize": _flag}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,

@@ -1,6 +1,7 @@
 """Learning-rate schedules, as PyTorch's ``torch.optim.lr_scheduler``: call ``step()`` once per
 epoch, after ``optimizer.step()``."""
 import math
+import numbers
 import types
 from bisect import bisect_right
 from collections import Counter
@@ -41,6 +42,26 @@ def _positive(name, arg, value, maximum=math.inf):
     if not 0 < value <= maximum:
         raise ValueError(f"{name}: {arg} must be in (0, {maximum}], got {value!r}")
     return value
+
+
+def _set_momentum(group, value, use_beta1):
+    """Set SGD's momentum, or Adam's beta1, of ``group``."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+def _momentum_bounds(name, optimizer):
+    """Whether ``optimizer`` cycles beta1 (else momentum), and the bounds its values take;
+    refused where it has neither."""
+    use_beta1 = "betas" in optimizer.defaults
+    if not use_beta1 and "momentum" not in optimizer.defaults:
+        raise ValueError(f"{name}: optimizer must support momentum or beta1 with "
+                         f"`cycle_momentum` option enabled; {type(optimizer).__name__} "
+                         f"has neither (pass cycle_momentum=False)")
+    # values the optimizer itself accepts: Adam's beta1 stays below 1
+    return use_beta1, dict(minimum=0.0, below=1.0 if use_beta1 else math.inf)
 
 
 # what PyTorch's schedulers keep besides the schedule: for their warnings and first step, and
@@ -368,14 +389,8 @@ class OneCycleLR(LRScheduler):
         div_factor = _positive(name, "div_factor", div_factor)
         final_div_factor = _positive(name, "final_div_factor", final_div_factor)
         max_lrs = _per_group(name, "max_lr", max_lr, optimizer, minimum=0.0, below=math.inf)
-        use_beta1 = "betas" in optimizer.defaults
         if cycle_momentum:
-            if not use_beta1 and "momentum" not in optimizer.defaults:
-                raise ValueError(f"{name}: optimizer must support momentum or beta1 with "
-                                 f"`cycle_momentum` option enabled; {type(optimizer).__name__} "
-                                 f"has neither (pass cycle_momentum=False)")
-            # values the optimizer itself accepts: Adam's beta1 stays below 1
-            bounds = dict(minimum=0.0, below=1.0 if use_beta1 else math.inf)
+            use_beta1, bounds = _momentum_bounds(name, optimizer)
             max_momentums = _per_group(name, "max_momentum", max_momentum, optimizer, **bounds)
             base_momentums = _per_group(name, "base_momentum", base_momentum, optimizer,
                                         **bounds)
@@ -404,7 +419,7 @@ class OneCycleLR(LRScheduler):
             if cycle_momentum:
                 for group, high, low in zip(optimizer.param_groups, max_momentums,
                                             base_momentums):
-                    self._set_momentum(group, high, use_beta1)
+                    _set_momentum(group, high, use_beta1)
                     group["max_momentum"] = high
                     group["base_momentum"] = low
         self.total_steps = total_steps
@@ -438,17 +453,10 @@ class OneCycleLR(LRScheduler):
         groups = self.optimizer.param_groups
         if self.cycle_momentum:
             for group in groups:
-                self._set_momentum(group, anneal(group[phase["start_momentum"]],
+                _set_momentum(group, anneal(group[phase["start_momentum"]],
                                                  group[phase["end_momentum"]], pct),
                                    self.use_beta1)
         return [anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct) for group in groups]
-
-    @staticmethod
-    def _set_momentum(group, value, use_beta1):
-        if use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     @staticmethod
     def _annealing_cos(start, end, pct):
@@ -459,7 +467,28 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
 
-class SequentialLR(LRScheduler):
+class _SchedulerOfSchedulers(LRScheduler):
+    """SequentialLR and ChainedScheduler: their state dict holds each scheduler's."""
+
+    def state_dict(self):
+        """Its own state, with each scheduler's state dict."""
+        state = super().state_dict()
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        state["_schedulers"] = [scheduler._checked_state(saved) for scheduler, saved
+                                in zip(self._schedulers, state["_schedulers"])]
+        return state
+
+    def _apply_state(self, state):
+        for scheduler, saved in zip(self._schedulers, state.pop("_schedulers")):
+            scheduler._apply_state(saved)
+        super()._apply_state(state)
+
+
+class SequentialLR(_SchedulerOfSchedulers):
     """lr = schedulers[i]'s, i the number of milestones <= epoch, each scheduler restarted at
     epoch 0 at its milestone."""
 
@@ -473,8 +502,8 @@ class SequentialLR(LRScheduler):
             if not isinstance(scheduler, LRScheduler):
                 raise TypeError(f"{name}: schedulers[{i}] must be a learning-rate scheduler, "
                                 f"got {type(scheduler).__name__}")
-            if isinstance(scheduler, (ReduceLROnPlateau, SequentialLR)):
-                # the one steps on a metric, the other cannot be restarted at a milestone
+            if isinstance(scheduler, (ReduceLROnPlateau, _SchedulerOfSchedulers)):
+                # the one steps on a metric, the others cannot be restarted at a milestone
                 raise ValueError(f"{name}: schedulers[{i}] is a {type(scheduler).__name__}, "
                                  f"which a SequentialLR cannot run")
             if scheduler.optimizer is not optimizer:
@@ -508,23 +537,6 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self.last_epoch = epoch  # after the step, which may refuse (OneCycleLR past its end)
         self._last_lr = scheduler.get_last_lr()
-
-    def state_dict(self):
-        """Its own state, with each scheduler's state dict."""
-        state = super().state_dict()
-        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
-        return state
-
-    def _checked_state(self, state_dict):
-        state = super()._checked_state(state_dict)
-        state["_schedulers"] = [scheduler._checked_state(saved) for scheduler, saved
-                                in zip(self._schedulers, state["_schedulers"])]
-        return state
-
-    def _apply_state(self, state):
-        for scheduler, saved in zip(self._schedulers, state.pop("_schedulers")):
-            scheduler._apply_state(saved)
-        super()._apply_state(state)
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -581,3 +593,239 @@ class ReduceLROnPlateau(LRScheduler):
         if self.threshold_mode == "rel":
             return current > self.best * (1 + self.threshold)
         return current > self.best + self.threshold
+
+
+class PolynomialLR(LRScheduler):
+    """lr = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power."""
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = checks.integer("PolynomialLR", "total_iters", total_iters, minimum=1)
+        # a negative power would divide by 0 at total_iters
+        self.power = checks.real("PolynomialLR", "power", power, minimum=0.0, below=math.inf)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        # PyTorch's recursive form: the ratio of this epoch's factor to the last one's
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if self._initial or self.last_epoch > self.total_iters:
+            return lrs
+        ratio = ((1.0 - self.last_epoch / self.total_iters)
+                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * ratio for lr in lrs]
+
+    def _closed_form_lr(self):
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for base_lr in self.base_lrs]
+
+
+def _whole(name, wanted, value, minimum=1):
+    """``value`` as an int >= ``minimum``; ValueError otherwise, for a float too, as PyTorch's
+    CosineAnnealingWarmRestarts raises."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}: Expected {wanted}, but got {value!r}")
+    return int(value)
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """lr = eta_min + (initial_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2, where T_cur
+    counts the epochs since the last restart, which comes after T_i epochs; T_i starts at T_0
+    and is multiplied by T_mult at each restart (SGDR, Loshchilov & Hutter)."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        name = "CosineAnnealingWarmRestarts"
+        last_epoch = _check_start(name, optimizer, last_epoch)
+        T_0 = _whole(name, "positive integer T_0", T_0)
+        T_mult = _whole(name, "integer T_mult >= 1", T_mult)
+        if isinstance(eta_min, bool) or not isinstance(eta_min, numbers.Real):
+            raise ValueError(f"{name}: Expected float or int eta_min, but got {eta_min!r} of "
+                             f"type {type(eta_min).__name__}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = checks.real(name, "eta_min", eta_min, minimum=0.0, below=math.inf)
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch=None):
+        """One epoch on; or, given ``epoch`` (a float falls within an epoch, as in PyTorch),
+        the lrs at that point of the schedule, counted from epoch 0."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real):
+                raise TypeError(f"CosineAnnealingWarmRestarts.step: epoch must be a real "
+                                f"number, got {epoch!r} ({type(epoch).__name__})")
+            if not 0 <= epoch < math.inf:
+                raise ValueError(f"CosineAnnealingWarmRestarts.step: Expected non-negative "
+                                 f"epoch, but got {epoch!r}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    # the number of restarts before epoch: T_0 (T_mult^n - 1) / (T_mult - 1)
+                    # epochs have passed at the n-th
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        self._set_lrs(self.get_lr())
+
+
+_CYCLIC_MODES = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+
+class CyclicLR(LRScheduler):
+    """lr = base_lr + (max_lr - base_lr) * h * scale, h rising from 0 to 1 over step_size_up
+    steps and back over step_size_down (step_size_up if None); scale is scale_fn of the cycle
+    (scale_mode "cycle", cycles counted from 1) or of the step ("iterations"): 1 for mode
+    "triangular", 1 / 2 ** (cycle - 1) for "triangular2", gamma ** step for "exp_range".
+    With cycle_momentum, SGD's momentum or Adam's beta1 = max_momentum - (max_momentum -
+    base_momentum) * h * scale. One ``step()`` per batch."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        name = "CyclicLR"
+        last_epoch = _check_start(name, optimizer, last_epoch)
+        base_lrs = _per_group(name, "base_lr", base_lr, optimizer, minimum=0.0, below=math.inf)
+        max_lrs = _per_group(name, "max_lr", max_lr, optimizer, minimum=0.0, below=math.inf)
+        # a rise of 0 steps would divide by 0; a fall of 0 steps is a saw-tooth
+        step_size_up = _positive(name, "step_size_up", step_size_up)
+        step_size_down = step_size_up if step_size_down is None else checks.real(
+            name, "step_size_down", step_size_down, minimum=0.0, below=math.inf)
+        if scale_fn is None:
+            if mode not in _CYCLIC_MODES:
+                raise ValueError(f"{name}: mode is invalid and scale_fn is None: mode must be "
+                                 f"one of {', '.join(map(repr, _CYCLIC_MODES))}, got {mode!r}")
+            scale_mode = _CYCLIC_MODES[mode]   # the mode decides, as in PyTorch
+        elif not callable(scale_fn):
+            raise TypeError(f"{name}: scale_fn must be a function of the cycle or step, got "
+                            f"{scale_fn!r} ({type(scale_fn).__name__})")
+        scale_mode = checks.choice(name, "scale_mode", scale_mode, ("cycle", "iterations"))
+        gamma = checks.real(name, "gamma", gamma, minimum=0.0, below=math.inf)
+        cycle_momentum = checks.flag(name, "cycle_momentum", cycle_momentum)
+        if cycle_momentum:
+            use_beta1, bounds = _momentum_bounds(name, optimizer)
+            base_momentums = _per_group(name, "base_momentum", base_momentum, optimizer,
+                                        **bounds)
+            max_momentums = _per_group(name, "max_momentum", max_momentum, optimizer, **bounds)
+        if last_epoch == -1:
+            for group, lr in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = lr
+        self.max_lrs = max_lrs
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:  # as PyTorch's, which has these only then
+            self.use_beta1 = use_beta1
+            self.base_momentums = base_momentums
+            self.max_momentums = max_momentums
+            if last_epoch == -1:
+                for group, high, low in zip(optimizer.param_groups, max_momentums,
+                                            base_momentums):
+                    _set_momentum(group, high, use_beta1)
+                    group["max_momentum"] = high
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+        # after the first step, which (as PyTorch's) used the groups' initial_lr
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x):
+        """The amplitude's scale at cycle or step ``x``."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        position = 1.0 + self.last_epoch / self.total_size - cycle  # in [0, 1) of the cycle
+        if position <= self.step_ratio:
+            height = position / self.step_ratio
+        else:
+            height = (position - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        if self.cycle_momentum:
+            for group, low, high in zip(self.optimizer.param_groups, self.base_momentums,
+                                        self.max_momentums):
+                _set_momentum(group, high - (high - low) * height * scale, self.use_beta1)
+        return [base_lr + (max_lr - base_lr) * height * scale
+                for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+
+    def state_dict(self):
+        """As PyTorch's: a callable object's scale_fn as its ``__dict__``, a plain function's
+        (or none) as None (code is not saved)."""
+        state = super().state_dict()
+        fn = state["_scale_fn_custom"]
+        state["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) \
+            else fn.__dict__.copy()
+        return state
+
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        saved = state["_scale_fn_custom"]
+        if saved is not None and not isinstance(saved, dict):
+            raise ValueError(f"CyclicLR.load_state_dict: '_scale_fn_custom' must be None or a "
+                             f"dict, got {saved!r}")
+        return state
+
+    def _apply_state(self, state):
+        saved = state.pop("_scale_fn_custom")
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
+        super()._apply_state(state)
+
+
+class ChainedScheduler(_SchedulerOfSchedulers):
+    """Each ``step()`` steps every one of ``schedulers`` in turn, so that the changes of those
+    that scale the current lr multiply."""
+
+    def __init__(self, schedulers, optimizer=None):
+        name = "ChainedScheduler"
+        if not isinstance(schedulers, (list, tuple)) or not schedulers:
+            raise ValueError(f"{name}: expects at least one scheduler to be chained, but got "
+                             f"{schedulers!r}")
+        for i, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"{name}: schedulers[{i}] must be a learning-rate scheduler, "
+                                f"got {type(scheduler).__name__}")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"{name}: schedulers[{i}] is a ReduceLROnPlateau, whose step "
+                                 f"needs a metric")
+        if optimizer is None:
+            optimizer = schedulers[0].optimizer
+        elif not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: expected an Optimizer, got {type(optimizer).__name__}")
+        for i, scheduler in enumerate(schedulers):
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{name}: schedulers[{i}] ({type(scheduler).__name__}) "
+                                 f"belongs to another optimizer")
+        self.optimizer = optimizer
+        self._schedulers = list(schedulers)
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self):
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

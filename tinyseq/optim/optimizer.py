@@ -13,6 +13,8 @@ class Optimizer:
 
     hyperparameters = {"lr": lambda op, name, v: checks.real(op, name, v, minimum=0.0,
                                                              below=float("inf"))}
+    # state entries that are numbers, not arrays (PyTorch keeps them as 0-d tensors)
+    scalar_state = ()
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -66,8 +68,8 @@ class Optimizer:
         return checked
 
     def state_spec(self, group):
-        """{buffer name: required?} for a parameter of ``group``; "step" is a count, the others
-        are arrays of the parameter's shape."""
+        """{buffer name: required?} for a parameter of ``group``; "step" is a count, those in
+        ``scalar_state`` are real numbers, the others are arrays of the parameter's shape."""
         return {}
 
     # --- stepping ---------------------------------------------------------------------------
@@ -193,6 +195,11 @@ class Optimizer:
                     array = int(array)  # PyTorch keeps the step as a float tensor
                 checked[key] = checks.integer(where, "step", array)
                 continue
+            if key in self.scalar_state:
+                if backend.is_array(array) and array.size == 1:
+                    array = array.item()
+                checked[key] = checks.finite(where, key, array)
+                continue
             if not backend.is_array(array) or array.dtype.kind not in "biuf":
                 raise ValueError(f"{where}: {key!r} must be a real array, got {_describe(value)}")
             if tuple(array.shape) != tuple(p.shape):
@@ -200,6 +207,14 @@ class Optimizer:
                                  f"{tuple(p.shape)}")
             checked[key] = device.xp.asarray(backend.to_numpy(array)).astype(p.dtype)
         return checked
+
+
+def check_betas(op, name, value):
+    """``value`` as a pair (beta1, beta2) of floats in [0, 1), the moving averages' decays."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{op}: {name} must be a pair (beta1, beta2), got {value!r}")
+    return tuple(checks.real(op, f"beta{i + 1}", b, minimum=0.0, below=1.0)
+                 for i, b in enumerate(value))
 
 
 def _describe(value):

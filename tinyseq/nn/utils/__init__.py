@@ -1,6 +1,7 @@
 """Training helpers on parameters' gradients, and ``nn.utils.rnn`` for padded batches."""
 from ... import backend, checks
-from ...tensor import Tensor
+from ...modes import no_grad
+from ...tensor import Tensor, cat
 from . import rnn
 
 
@@ -42,3 +43,48 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
             xp = backend.device_of(p.grad.array).xp
             # a new array, as clip_grad_norm_ writes: a gradient may be a read-only view
             p.grad.array = xp.asarray(xp.clip(p.grad.array, -clip_value, clip_value))
+
+
+def _parameter_list(op, parameters):
+    """``parameters`` (a Tensor or an iterable of them) as a list, all on one device."""
+    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    for p in parameters:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(p).__name__}")
+        if p.device != parameters[0].device:
+            raise TypeError(f"{op}: Found two parameters on different devices ("
+                            f"{parameters[0].device} and {p.device}), this is currently not "
+                            f"supported.")
+    return parameters
+
+
+def parameters_to_vector(parameters):
+    """Every parameter flattened and joined, in order, into one 1-d tensor, as PyTorch's
+    ``nn.utils.parameters_to_vector``; gradients flow back to the parameters."""
+    parameters = _parameter_list("parameters_to_vector", parameters)
+    if not parameters:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec, parameters):
+    """Set the parameters, in order, to consecutive slices of the 1-d ``vec``, as PyTorch's
+    ``nn.utils.vector_to_parameters``. The values are copied into each parameter (which keeps
+    its dtype); PyTorch makes each parameter's ``.data`` a view of ``vec`` instead. A ``vec``
+    of another length than the parameters' total is refused (PyTorch ignores a longer one's
+    tail)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected Tensor, but got: {type(vec).__name__}")
+    parameters = _parameter_list("vector_to_parameters", parameters)
+    sizes = [p.numel() for p in parameters]
+    if vec.ndim != 1 or vec.numel() != sum(sizes):
+        raise ValueError(f"vector_to_parameters: expected a 1-d vec of {sum(sizes)} values (the "
+                         f"parameters' total), got shape {tuple(vec.shape)}")
+    if vec.device != parameters[0].device:
+        raise TypeError(f"vector_to_parameters: vec is on {vec.device}, the parameters on "
+                        f"{parameters[0].device}")
+    start = 0
+    with no_grad():
+        for p, size in zip(parameters, sizes):
+            p.copy_(vec[start:start + size].reshape(tuple(p.shape)))
+            start += size
