@@ -218,8 +218,8 @@ def test_sparse_refuses_other_than_2d_before_changing(shape):
     (lambda t: init.sparse_(t, math.inf), ValueError, r"sparse_: sparsity must be .*< inf"),
     (lambda t: init.sparse_(t, "0.1"), TypeError, r"sparse_: sparsity must be a real number"),
     (lambda t: init.sparse_(t, 0.1, std=-1.0), ValueError, r"sparse_: std must be >= 0"),
-    (lambda t: init.sparse_(t, 0.1, generator=object()), NotImplementedError,
-     r"sparse_: generator must be None"),
+    (lambda t: init.sparse_(t, 0.1, generator=object()), TypeError,
+     r"generator must be a tinyseq Generator, got object"),
 ])
 def test_sparse_errors_change_nothing(call, error, message):
     t = ts.full((4, 3), 7.0)

@@ -163,9 +163,9 @@ def test_errors_name_function_and_value():
         init.dirac_(ts.empty(2, 3))
     with pytest.raises(ValueError, match=r"dirac_: dim 0 \(5\) .*groups=2"):
         init.dirac_(ts.empty(5, 2, 3), groups=2)
-    with pytest.raises(NotImplementedError, match=r"kaiming_normal_: generator must be None"):
+    with pytest.raises(TypeError, match=r"generator must be a tinyseq Generator, got Generator"):
         init.kaiming_normal_(ts.empty(3, 4), generator=torch.Generator())
-    with pytest.raises(NotImplementedError, match=r"xavier_normal_: generator must be None"):
+    with pytest.raises(TypeError, match=r"generator must be a tinyseq Generator, got Generator"):
         init.xavier_normal_(ts.empty(3, 4), generator=torch.Generator())
     with pytest.raises(TypeError, match=r"trunc_normal_: .*int64"):
         init.trunc_normal_(ts.zeros(3, dtype=ts.int64))

@@ -79,12 +79,13 @@ def test_bernoulli_in_place_is_a_tensor_method():
 
 
 SIGNATURES = {
-    creation.randperm: "(n, *, dtype=tinyseq.int64, device='cpu', requires_grad=False)",
-    creation.bernoulli: "(input, p=None)",
-    ts.Tensor.bernoulli_: "(self, p=0.5)",
-    creation.normal: "(mean, std=1.0, size=None, *, dtype=None, device=None, "
+    creation.randperm: "(n, *, generator=None, dtype=tinyseq.int64, device='cpu', "
+                       "requires_grad=False)",
+    creation.bernoulli: "(input, p=None, *, generator=None)",
+    ts.Tensor.bernoulli_: "(self, p=0.5, *, generator=None)",
+    creation.normal: "(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, "
                      "requires_grad=False)",
-    creation.poisson: "(input)",
+    creation.poisson: "(input, generator=None)",
     creation.randint_like: "(input, low=0, high=None, *, dtype=None, device=None, "
                            "requires_grad=False)",
     creation.empty_like: "(input, *, dtype=None, device=None, requires_grad=False)",

@@ -21,7 +21,7 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .dtypes import (Size, dtype, finfo, get_default_dtype, iinfo, promote_types,
                      set_default_dtype)
-from .random import manual_seed
+from .random import Generator, manual_seed
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,

@@ -53,29 +53,31 @@ def full(shape, fill_value, dtype=None, device="cpu", requires_grad=False):
                    device, requires_grad)
 
 
-def randn(*shape, dtype=None, device="cpu", requires_grad=False):
-    """Standard normal samples from the seeded generator of ``device``; floating dtypes only,
-    as PyTorch's."""
-    return _drawn("randn", standard_normal_values, shape, dtype, device, requires_grad)
+def randn(*shape, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Standard normal samples from the seeded generator of ``device`` (or ``generator``);
+    floating dtypes only, as PyTorch's."""
+    return _drawn("randn", standard_normal_values, shape, dtype, device, requires_grad,
+                  generator)
 
 
-def rand(*shape, dtype=None, device="cpu", requires_grad=False):
-    """Uniform samples in [0, 1) from the seeded generator of ``device``; floating dtypes
-    only, as PyTorch's."""
-    return _drawn("rand", uniform_values, shape, dtype, device, requires_grad)
+def rand(*shape, generator=None, dtype=None, device="cpu", requires_grad=False):
+    """Uniform samples in [0, 1) from the seeded generator of ``device`` (or ``generator``);
+    floating dtypes only, as PyTorch's."""
+    return _drawn("rand", uniform_values, shape, dtype, device, requires_grad, generator)
 
 
-def _drawn(op, draw, shape, dtype, device, requires_grad):
-    """A new tensor of ``draw(device, shape, dtype)``'s floating samples, cast to ``dtype``
-    (float16 is drawn as float32: the generators have no float16); other dtypes are refused
-    before drawing, as PyTorch refuses them."""
+def _drawn(op, draw, shape, dtype, device, requires_grad, generator=None):
+    """A new tensor of ``draw(device, shape, dtype, generator)``'s floating samples, cast to
+    ``dtype`` (float16 is drawn as float32: the generators have no float16); other dtypes are
+    refused before drawing, as PyTorch refuses them."""
     device = backend.get_device(device)
     dtype = _float_dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"{op}: not implemented for dtype {dtype}, as in PyTorch; the samples "
                         f"need a floating dtype")
-    return _filled(op, lambda xp, s, d: draw(device, s, d).astype(d, copy=False), shape, dtype,
-                   device, requires_grad)
+    random.generator(device, generator)              # a wrong generator fails before drawing
+    return _filled(op, lambda xp, s, d: draw(device, s, d, generator).astype(d, copy=False),
+                   shape, dtype, device, requires_grad)
 
 
 def _like(op, input, dtype, device):
@@ -148,7 +150,8 @@ def rand_like(input, *, dtype=None, device=None, requires_grad=False):
     return _drawn("rand_like", uniform_values, shape, dtype, device, requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=False):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device="cpu",
+            requires_grad=False):
     """Integers drawn uniformly from [low, high) (``randint(high, size)`` starts at 0), int64
     unless ``dtype`` says otherwise (a float dtype holds the drawn integers, as in PyTorch)."""
     if size is None:
@@ -158,16 +161,17 @@ def randint(low, high=None, size=None, dtype=None, device="cpu", requires_grad=F
     device = backend.get_device(device)
     dtype = numpy.dtype(numpy.int64 if dtype is None else dtype)
     check_requires_grad("randint", dtype, requires_grad)
-    values = _draw_integers(device, low, high, new_shape("randint", (size,), dtype), dtype)
+    values = _draw_integers(device, low, high, new_shape("randint", (size,), dtype), dtype,
+                            generator)
     return Tensor.from_array(values, requires_grad)
 
 
-def _draw_integers(device, low, high, shape, dtype):
-    """Integers in [low, high) of ``shape`` from the seeded generator of ``device``, in
-    ``dtype``: drawn as int64 for a float or bool dtype (the generators draw integer dtypes
-    only), then cast."""
+def _draw_integers(device, low, high, shape, dtype, generator=None):
+    """Integers in [low, high) of ``shape`` from the seeded generator of ``device`` (or
+    ``generator``), in ``dtype``: drawn as int64 for a float or bool dtype (the generators
+    draw integer dtypes only), then cast."""
     drawn = dtype if dtype.kind in "iu" else numpy.int64
-    values = random.generator(device).integers(low, high, size=shape, dtype=drawn)
+    values = random.generator(device, generator).integers(low, high, size=shape, dtype=drawn)
     return values.astype(dtype, copy=False)
 
 
@@ -205,7 +209,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
     return Tensor.from_array(values, requires_grad)
 
 
-def randperm(n, *, dtype=dtypes.dtype(numpy.int64), device="cpu", requires_grad=False):
+def randperm(n, *, generator=None, dtype=dtypes.dtype(numpy.int64), device="cpu",
+             requires_grad=False):
     """A random permutation of the integers 0 to n - 1, as torch.randperm: int64 unless
     ``dtype`` says otherwise, refused for a dtype that cannot hold n - 1 exactly (bool is
     refused, as in PyTorch). It orders random keys from the seeded generator of ``device``,
@@ -225,11 +230,11 @@ def randperm(n, *, dtype=dtypes.dtype(numpy.int64), device="cpu", requires_grad=
                          f"integers up to {largest} exactly")
     check_requires_grad("randperm", dtype, requires_grad)
     device = backend.get_device(device)
-    keys = random.generator(device).random(n)
+    keys = random.generator(device, generator).random(n)
     return Tensor.from_array(device.xp.argsort(keys).astype(dtype), requires_grad)
 
 
-def bernoulli(input, p=None):
+def bernoulli(input, p=None, *, generator=None):
     """0s and 1s in input's shape and dtype, as torch.bernoulli: ``bernoulli(input)`` draws
     each 1 with the probability ``input`` holds there (input must be floating, its values in
     [0, 1]), ``bernoulli(input, p)`` each with the probability ``p`` (a number in [0, 1]; input
@@ -247,11 +252,11 @@ def bernoulli(input, p=None):
                             f"shape {tuple(p.shape)}, as in PyTorch (bernoulli(p) draws with "
                             f"a probability for each element)")
         probabilities = checks.probability("bernoulli", "p", _float_arg("bernoulli", "p", p))
-    values = _draw_bernoulli(input, probabilities)
+    values = _draw_bernoulli(input, probabilities, generator)
     return _sampled(values, input) if p is None else Tensor.from_array(values)
 
 
-def bernoulli_values(input, p=0.5):
+def bernoulli_values(input, p=0.5, generator=None):
     """The 0s and 1s ``input.bernoulli_(p)`` writes, in input's shape and dtype, each 1 with
     probability ``p``: a number in [0, 1] (any dtype of input) or a floating tensor of
     probabilities that broadcasts to input's shape. As in PyTorch, a ``p`` that requires grad
@@ -266,18 +271,19 @@ def bernoulli_values(input, p=0.5):
         probabilities = p.array
     else:
         probabilities = checks.probability("bernoulli_", "p", _float_arg("bernoulli_", "p", p))
-    return _sampled(_draw_bernoulli(input, probabilities), p)
+    return _sampled(_draw_bernoulli(input, probabilities, generator), p)
 
 
-def _draw_bernoulli(input, probabilities):
-    """1 where a uniform draw from input's device generator falls below ``probabilities``,
-    else 0, in input's shape and dtype."""
+def _draw_bernoulli(input, probabilities, generator=None):
+    """1 where a uniform draw from input's device generator (or ``generator``) falls below
+    ``probabilities``, else 0, in input's shape and dtype."""
     device = backend.device_of(input.array)
-    uniform = random.generator(device).random(tuple(input.shape))
+    uniform = random.generator(device, generator).random(tuple(input.shape))
     return device.xp.asarray(uniform < probabilities, dtype=input.array.dtype)
 
 
-def normal(mean, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False):
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):
     """Samples from normal distributions, as torch.normal in its overloads:
 
     - ``normal(mean, std)`` with a tensor mean and/or std: one sample per element of their
@@ -288,14 +294,14 @@ def normal(mean, std=1.0, size=None, *, dtype=None, device=None, requires_grad=F
 
     ``std`` must be >= 0 everywhere (NaN is refused), as in PyTorch."""
     if size is not None or not (isinstance(mean, Tensor) or isinstance(std, Tensor)):
-        return _normal_of_numbers(mean, std, size, dtype, device, requires_grad)
+        return _normal_of_numbers(mean, std, size, dtype, device, requires_grad, generator)
     if dtype is not None or device is not None or requires_grad:
         raise TypeError("normal: dtype, device and requires_grad go with a number mean and std "
                         "and a size, as in PyTorch; a tensor mean or std gives its own")
-    return _normal_of_tensors(mean, std)
+    return _normal_of_tensors(mean, std, generator)
 
 
-def _normal_of_numbers(mean, std, size, dtype, device, requires_grad):
+def _normal_of_numbers(mean, std, size, dtype, device, requires_grad, generator):
     if size is None:
         raise TypeError("normal: a number mean and std need a size, as in PyTorch, e.g. "
                         "normal(0.0, 1.0, (2, 3))")
@@ -310,11 +316,11 @@ def _normal_of_numbers(mean, std, size, dtype, device, requires_grad):
     shape = new_shape("normal", (size,), dtype)
     check_requires_grad("normal", dtype, requires_grad)
     device = backend.get_device("cpu" if device is None else device)
-    values = standard_normal_values(device, shape, dtype) * std + mean
+    values = standard_normal_values(device, shape, dtype, generator) * std + mean
     return Tensor.from_array(device.xp.asarray(values, dtype=dtype), requires_grad)
 
 
-def _normal_of_tensors(mean, std):
+def _normal_of_tensors(mean, std, generator):
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
     _expect_floating("normal", "mean" if tensors[0] is mean else "std", tensors[0])
     if len(tensors) == 2:
@@ -331,12 +337,12 @@ def _normal_of_tensors(mean, std):
                              "std", numpy.shape(_array_or_number(std)))
     dtype = tensors[0].array.dtype
     device = backend.device_of(tensors[0].array)
-    z = standard_normal_values(device, shape, dtype)
+    z = standard_normal_values(device, shape, dtype, generator)
     values = _array_or_number(mean, z.dtype) + _array_or_number(std, z.dtype) * z
     return _sampled(device.xp.asarray(values, dtype=dtype), mean, std)
 
 
-def poisson(input):
+def poisson(input, generator=None):
     """Counts drawn from Poisson distributions with the rates ``input`` holds, in input's
     shape and dtype, as torch.poisson: input must be floating, its rates finite and >= 0
     (PyTorch also refuses negative and NaN rates). The result depends on input with a zero
@@ -347,9 +353,9 @@ def poisson(input):
     if not bool(_finite_rates(rates).all()):
         raise ValueError(f"poisson: rates must be finite and >= 0, got "
                          f"{_first_invalid(rates, _finite_rates)}")
-    generator = random.generator(backend.device_of(rates))
+    rng = random.generator(backend.device_of(rates), generator)
     try:
-        counts = generator.poisson(rates.astype(numpy.float64), size=tuple(input.shape))
+        counts = rng.poisson(rates.astype(numpy.float64), size=tuple(input.shape))
     except ValueError as error:     # NumPy refuses rates near 2**63
         raise ValueError(f"poisson: rates too large for the generator ({error})") from None
     return _sampled(counts.astype(rates.dtype), input)
@@ -368,16 +374,18 @@ def _sampled(values, *sources):
     return result
 
 
-def standard_normal_values(device, shape, dtype):
+def standard_normal_values(device, shape, dtype, generator=None):
     """Standard normal samples of ``shape``: float64 for float64, else float32 (the two dtypes
-    NumPy's and CuPy's generators draw)."""
-    return random.generator(device).standard_normal(shape, dtype=_drawn_dtype(dtype))
+    NumPy's and CuPy's generators draw), from ``generator`` if given."""
+    return random.generator(device, generator).standard_normal(shape,
+                                                                dtype=_drawn_dtype(dtype))
 
 
-def uniform_values(device, shape, dtype):
+def uniform_values(device, shape, dtype, generator=None):
     """Uniform samples in [0, 1) of ``shape``: float64 for float64, else float32; rounded to
-    float16, those that round up to 1 become the largest float16 below 1, so none reaches 1."""
-    values = random.generator(device).random(shape, dtype=_drawn_dtype(dtype))
+    float16, those that round up to 1 become the largest float16 below 1, so none reaches 1.
+    From ``generator`` if given."""
+    values = random.generator(device, generator).random(shape, dtype=_drawn_dtype(dtype))
     if values.dtype == dtype:
         return values
     rounded = values.astype(dtype)

@@ -112,10 +112,10 @@ def default_collate(items):
 class DataLoader:
     """Iterates over a dataset in batches, with PyTorch's arguments: the indices come from
     ``sampler`` (by default SequentialSampler, or with ``shuffle`` a RandomSampler whose order
-    is drawn anew every epoch from the seeded CPU generator), grouped by ``batch_sampler`` (by
-    default a BatchSampler of ``batch_size`` and ``drop_last``), and each group's samples are
-    merged by ``collate_fn``. ``batch_size=None`` turns batching off: each sample comes as it
-    is, its arrays as tensors. An IterableDataset is read in its own order.
+    is drawn anew every epoch from the seeded CPU generator, or from ``generator``), grouped by
+    ``batch_sampler`` (by default a BatchSampler of ``batch_size`` and ``drop_last``), and each
+    group's samples are merged by ``collate_fn``. ``batch_size=None`` turns batching off: each
+    sample comes as it is, its arrays as tensors. An IterableDataset is read in its own order.
 
     The batches are loaded in this process whatever ``num_workers`` says: they are the same
     batches, in the same order, as worker processes would give (``get_worker_info()`` is
@@ -138,9 +138,6 @@ class DataLoader:
                              "otherwise set prefetch_factor to None.")
         if persistent_workers and num_workers == 0:
             raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
-        if generator is not None:
-            raise NotImplementedError("DataLoader: generator= is not supported; shuffles come "
-                                      "from tinyseq's seeded generator (ts.manual_seed)")
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             for name, value in (("shuffle", shuffle), ("sampler", sampler),
@@ -160,7 +157,8 @@ class DataLoader:
             raise ValueError("DataLoader: batch_size=None option disables auto-batching and is "
                              "mutually exclusive with drop_last")
         if sampler is None and not iterable:
-            sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
         if batch_size is not None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         elif batch_size is not None:
@@ -177,6 +175,7 @@ class DataLoader:
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
         self.prefetch_factor = prefetch_factor
+        self.generator = generator
         self.persistent_workers = persistent_workers
 
     def __len__(self):
@@ -275,11 +274,12 @@ class SequentialSampler(Sampler):
 
 class RandomSampler(Sampler):
     """The indices of ``data_source`` in a new random order each pass, drawn from the seeded
-    CPU generator (``replacement=True``: ``num_samples`` draws with replacement)."""
+    CPU generator (or ``generator``) (``replacement=True``: ``num_samples`` draws with replacement)."""
 
-    def __init__(self, data_source, replacement=False, num_samples=None):
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
         self.replacement = replacement
+        self.generator = generator
         self._num_samples = num_samples
         if not isinstance(self.num_samples, int) or self.num_samples <= 0:
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
@@ -291,27 +291,26 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n = len(self.data_source)
-        generator = random.generator(backend.get_device("cpu"))
+        rng = random.generator(backend.get_device("cpu"), self.generator)
         if self.replacement:
-            return iter(int(i) for i in generator.integers(0, n, self.num_samples))
-        return iter(int(i) for i in generator.permutation(n)[:self.num_samples])
+            return iter(int(i) for i in rng.integers(0, n, self.num_samples))
+        return iter(int(i) for i in rng.permutation(n)[:self.num_samples])
 
     def __len__(self):
         return self.num_samples
 
 
 class SubsetRandomSampler(Sampler):
-    """The ``indices`` in a new random order each pass, drawn from the seeded CPU
-    generator."""
+    """The ``indices`` in a new random order each pass, drawn from the seeded CPU generator
+    (or ``generator``)."""
 
     def __init__(self, indices, generator=None):
-        if generator is not None:
-            raise NotImplementedError("SubsetRandomSampler: generator= is not supported; draws "
-                                      "come from tinyseq's seeded generator (ts.manual_seed)")
         self.indices = indices
+        self.generator = generator
 
     def __iter__(self):
-        order = random.generator(backend.get_device("cpu")).permutation(len(self.indices))
+        rng = random.generator(backend.get_device("cpu"), self.generator)
+        order = rng.permutation(len(self.indices))
         return iter([self.indices[int(i)] for i in order])
 
     def __len__(self):
@@ -320,7 +319,8 @@ class SubsetRandomSampler(Sampler):
 
 class WeightedRandomSampler(Sampler):
     """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with
-    replacement unless ``replacement=False``), from the seeded CPU generator."""
+    replacement unless ``replacement=False``), from the seeded CPU generator (or
+    ``generator``)."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
@@ -329,9 +329,6 @@ class WeightedRandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
                              f"but got replacement={replacement!r}")
-        if generator is not None:
-            raise NotImplementedError("WeightedRandomSampler: generator= is not supported; "
-                                      "draws come from tinyseq's seeded generator")
         array = weights.numpy() if isinstance(weights, Tensor) else numpy.asarray(weights)
         array = array.astype(numpy.float64)
         if array.ndim != 1:
@@ -346,11 +343,12 @@ class WeightedRandomSampler(Sampler):
         self.weights = array
         self.num_samples = num_samples
         self.replacement = replacement
+        self.generator = generator
 
     def __iter__(self):
-        generator = random.generator(backend.get_device("cpu"))
-        drawn = generator.choice(len(self.weights), size=self.num_samples,
-                                 replace=self.replacement, p=self.weights / self.weights.sum())
+        rng = random.generator(backend.get_device("cpu"), self.generator)
+        drawn = rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
+                           p=self.weights / self.weights.sum())
         return iter(int(i) for i in drawn)
 
     def __len__(self):

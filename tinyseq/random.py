@@ -22,13 +22,69 @@ def seed_device(name, seed):
 
 
 def _checked_seed(op, seed):
+    """``seed`` as the unsigned 64-bit number it names: a negative one wraps around, as
+    PyTorch's seeds do."""
     if not isinstance(seed, (int, numpy.integer)) or isinstance(seed, bool):
         raise TypeError(f"{op}: seed must be an int, got {type(seed).__name__}")
-    return int(seed)
+    return int(seed) % (1 << 64)
 
 
-def generator(device):
-    """The random generator of ``device`` (a Device), made from the current seed on first use."""
+class Generator:
+    """A random generator of its own, as ``torch.Generator``: given as ``generator=``, the
+    random functions, samplers, ``random_split`` and ``DataLoader`` draw from it instead of
+    the default generator of its device (the one ``manual_seed`` seeds), which it leaves where
+    it was. A new Generator starts from PyTorch's default seed, 67280421310721, until
+    ``manual_seed``; its draws follow NumPy's (or CuPy's) generator, not PyTorch's."""
+
+    default_seed = 67280421310721
+
+    def __init__(self, device="cpu"):
+        self.device = backend.get_device(str(device))
+        self.manual_seed(self.default_seed)
+
+    def manual_seed(self, seed):
+        """Restart from ``seed``; returns this generator, as PyTorch's."""
+        self._initial_seed = _checked_seed("Generator.manual_seed", seed)
+        self.rng = self.device.xp.random.default_rng(self._initial_seed)
+        return self
+
+    def seed(self):
+        """Restart from a seed drawn from the system's entropy; returns that seed."""
+        seed = int(numpy.random.SeedSequence().entropy) % (1 << 64)
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self):
+        return self._initial_seed
+
+    def get_state(self):
+        """The generator's state as plain data (its bit generator's state)."""
+        return self.rng.bit_generator.state
+
+    def set_state(self, state):
+        """Continue from what ``get_state`` returned; a malformed state changes nothing."""
+        rng = self.device.xp.random.default_rng(0)
+        try:
+            rng.bit_generator.state = state
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
+            raise ValueError(f"Generator.set_state: not a state get_state returned "
+                             f"({error})") from None
+        self.rng = rng
+        return self
+
+
+def generator(device, chosen=None):
+    """The random generator to draw from on ``device`` (a Device): ``chosen``'s when a
+    Generator is given, else the device's default one, made from the current seed on first
+    use."""
+    if chosen is not None:
+        if not isinstance(chosen, Generator):
+            raise TypeError(f"generator must be a tinyseq Generator, got "
+                            f"{type(chosen).__name__}")
+        if chosen.device.name != device.name:
+            raise RuntimeError(f"Expected a '{device.name}' device type for generator but "
+                               f"found '{chosen.device.name}'")
+        return chosen.rng
     rng = _generators.get(device.name)
     if rng is None:
         rng = device.xp.random.default_rng(_seed)

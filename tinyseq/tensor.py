@@ -1499,7 +1499,7 @@ def flip(input, dims):
     return input.flip(dims)
 
 
-def multinomial(input, num_samples, replacement=False):
+def multinomial(input, num_samples, replacement=False, *, generator=None):
     """``num_samples`` class ids per row drawn with probabilities proportional to the
     non-negative weights ``input`` (C,) or (B, C); int64, no gradient."""
     expect_tensor("multinomial", input)
@@ -1514,7 +1514,7 @@ def multinomial(input, num_samples, replacement=False):
     if not replacement and num_samples > (rows > 0).sum(axis=1).min():
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
                          f"from rows with fewer non-zero weights")
-    rng = random.generator(backend.get_device("cpu"))
+    rng = random.generator(backend.get_device("cpu"), generator)   # drawn on the CPU
     samples = numpy.stack([rng.choice(rows.shape[1], size=num_samples, replace=replacement,
                                       p=row / total) for row, total in zip(rows, totals)])
     samples = samples.reshape(weights.shape[:-1] + (num_samples,)).astype(numpy.int64)

@@ -214,7 +214,7 @@ class InPlaceMethods:
             raise TypeError(f"{op}: not implemented for dtype {self.dtype}, as in PyTorch; the "
                             f"samples need a floating dtype")
 
-    def uniform_(self, a=0.0, b=1.0):
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Samples from [a, b) in place."""
         a, b = checks.finite("uniform_", "a", a), checks.finite("uniform_", "b", b)
         if a > b:
@@ -222,25 +222,25 @@ class InPlaceMethods:
                              f"from={a} > to={b}")
         self._check_sampling("uniform_")
         sample = creation.uniform_values(device_of_type[type(self.array)], self.shape,
-                                         self.array.dtype)
+                                         self.array.dtype, generator)
         return self._put("uniform_", Ellipsis, Tensor.from_array(sample * (b - a) + a))
 
-    def normal_(self, mean=0.0, std=1.0):
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
         """Samples from the normal distribution N(mean, std^2) in place; std >= 0."""
         mean = checks.finite("normal_", "mean", mean)
         std = checks.real("normal_", "std", std, minimum=0.0)
         self._check_sampling("normal_")
         sample = creation.standard_normal_values(device_of_type[type(self.array)], self.shape,
-                                                 self.array.dtype)
+                                                 self.array.dtype, generator)
         return self._put("normal_", Ellipsis, Tensor.from_array(sample * std + mean))
 
-    def bernoulli_(self, p=0.5):
+    def bernoulli_(self, p=0.5, *, generator=None):
         """0s and 1s in place, each 1 with probability ``p`` (a number or a floating tensor
         that broadcasts to this one), as PyTorch's."""
         self._refuse_unchangeable("bernoulli_")
-        return self._put("bernoulli_", Ellipsis, creation.bernoulli_values(self, p))
+        return self._put("bernoulli_", Ellipsis, creation.bernoulli_values(self, p, generator))
 
-    def random_(self, from_=0, to=None):
+    def random_(self, from_=0, to=None, *, generator=None):
         """Integers drawn uniformly from [from_, to) in place; ``random_(n)`` draws from
         [0, n), as PyTorch's."""
         low, high = (0, from_) if to is None else (from_, to)
@@ -248,7 +248,7 @@ class InPlaceMethods:
             raise ValueError(f"random_: expects from < to, got from={low} and to={high}")
         self._refuse_unchangeable("random_")
         device = device_of_type[type(self.array)]
-        sample = random.generator(device).integers(low, high, size=self.shape)
+        sample = random.generator(device, generator).integers(low, high, size=self.shape)
         return self._put("random_", Ellipsis,
                          Tensor.from_array(sample.astype(self.array.dtype)))
 

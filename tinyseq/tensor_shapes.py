@@ -505,8 +505,8 @@ class ShapeMethods:
             raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
         return op_class(builtins.int(diagonal)).apply(self)
 
-    def multinomial(self, num_samples, replacement=False):
-        return multinomial(self, num_samples, replacement)
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     def __getitem__(self, index):
         if self.array.ndim == 0 and isinstance(index, (builtins.int, numpy.integer)):

@@ -30,31 +30,22 @@ def _filled(tensor, values):
         return tensor.copy_(Tensor.from_array(values))
 
 
-def _no_generator(op, generator):
-    """PyTorch's ``generator=`` keyword, accepted as None only: draws come from tinyseq's
-    seeded generator (``ts.manual_seed``)."""
-    if generator is not None:
-        raise NotImplementedError(f"{op}: generator must be None (tinyseq draws from the "
-                                  f"generator seeded by ts.manual_seed), got {generator!r}")
-
-
+# Each draws from the seeded generator of the tensor's device, or from ``generator`` (a
+# tinyseq Generator) when given.
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """tensor ~ U[a, b), in place."""
-    _no_generator("uniform_", generator)
     with no_grad():
-        return tensor.uniform_(a, b)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """tensor ~ N(mean, std^2), in place."""
-    _no_generator("normal_", generator)
     with no_grad():
-        return tensor.normal_(mean, std)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """tensor ~ N(mean, std^2) restricted to [a, b], in place: samples outside are redrawn."""
-    _no_generator("trunc_normal_", generator)
     if not std > 0 or not a < b:
         raise ValueError(f"trunc_normal_: needs std > 0 and a < b, got std={std}, a={a}, b={b}")
     if mean < a - 2 * std or mean > b + 2 * std:
@@ -64,7 +55,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         raise TypeError(f"trunc_normal_: not implemented for dtype {tensor.dtype}; the samples "
                         f"need a floating dtype")
     device = backend.device_of(tensor.array)
-    values = _truncated_normal(device, tuple(tensor.shape), mean, std, a, b)
+    values = _truncated_normal(device, tuple(tensor.shape), mean, std, a, b, generator)
     return _filled(tensor, values.astype(tensor.array.dtype))
 
 
@@ -72,11 +63,11 @@ def _normal_cdf(x):
     return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
 
-def _truncated_normal(device, shape, mean, std, a, b):
+def _truncated_normal(device, shape, mean, std, a, b, generator):
     """Rejection sampling, as PyTorch's: from N(mean, std^2) when [a, b] holds over 30% of its
     mass, else uniformly on [a, b] accepted with probability pdf(x) / pdf(mode) (a normal
     draw would then be refused too often)."""
-    xp, rng = device.xp, random.generator(device)   # drawn in float64, cast by the caller
+    xp, rng = device.xp, random.generator(device, generator)   # float64, cast by the caller
     mass = _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std)
     mode = max(a, min(mean, b))
 
@@ -148,17 +139,15 @@ def calculate_gain(nonlinearity, param=None):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """tensor ~ U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out)), in place."""
-    _no_generator("xavier_uniform_", generator)
     fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """tensor ~ N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)), in place."""
-    _no_generator("xavier_normal_", generator)
     fan_in, fan_out = _fans(tensor, "xavier_normal_")
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(op, tensor, a, mode, nonlinearity):
@@ -181,19 +170,18 @@ def _is_empty(tensor):
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """tensor ~ U(-bound, bound), bound = sqrt(3) * gain / sqrt(fan), in place."""
-    _no_generator("kaiming_uniform_", generator)
     if _is_empty(tensor):
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std("kaiming_uniform_", tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """tensor ~ N(0, std^2), std = gain / sqrt(fan), in place."""
-    _no_generator("kaiming_normal_", generator)
     if _is_empty(tensor):
         return tensor
-    return normal_(tensor, 0.0, _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity))
+    std = _kaiming_std("kaiming_normal_", tensor, a, mode, nonlinearity)
+    return normal_(tensor, 0.0, std, generator)
 
 
 def eye_(tensor):
@@ -208,7 +196,6 @@ def eye_(tensor):
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """A 2-D tensor drawn from N(0, std^2) with ceil(sparsity * rows) zeros in each column, at
     rows picked at random, in place (a sparsity over 1 zeros every row, as PyTorch's)."""
-    _no_generator("sparse_", generator)
     if tensor.ndim != 2:
         raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape "
                          f"{tuple(tensor.shape)}")
@@ -221,9 +208,10 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     zeros = min(rows, math.ceil(sparsity * rows))
     device = backend.device_of(tensor.array)
     with no_grad():
-        tensor.normal_(0.0, std)
+        tensor.normal_(0.0, std, generator=generator)
         # each column's first `zeros` rows of a random order
-        zero_rows = random.generator(device).random((rows, cols)).argsort(axis=0)[:zeros]
+        order_keys = random.generator(device, generator).random((rows, cols))
+        zero_rows = order_keys.argsort(axis=0)[:zeros]
         tensor[zero_rows, device.xp.arange(cols)] = 0.0
     return tensor
 
@@ -250,7 +238,6 @@ def dirac_(tensor, groups=1):
 def orthogonal_(tensor, gain=1.0, generator=None):
     """Fill with a (semi-)orthogonal matrix, the tensor seen as (shape[0], rest): the Q of a
     Gaussian matrix's QR decomposition, signs fixed by R's diagonal, as PyTorch's."""
-    _no_generator("orthogonal_", generator)
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: needs a tensor with at least 2 dims, got shape "
                          f"{tuple(tensor.shape)}")
@@ -258,7 +245,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     cols = tensor.numel() // rows
     device = backend.device_of(tensor.array)
     xp, dtype = device.xp, tensor.array.dtype
-    flat = random.generator(device).standard_normal((rows, cols), dtype=dtype)
+    flat = random.generator(device, generator).standard_normal((rows, cols), dtype=dtype)
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)

@@ -30,9 +30,9 @@ class Subset(Dataset):
         return self.dataset[self.indices[index]]
 
 
-def random_split(dataset, lengths):
+def random_split(dataset, lengths, generator=None):
     """Non-overlapping Subsets of the given lengths (or fractions that add up to 1), in an order
-    drawn from the seeded CPU generator."""
+    drawn from the seeded CPU generator (or ``generator``)."""
     total = len(dataset)
     lengths = list(lengths)
     if lengths and all(isinstance(n, float) for n in lengths) and abs(sum(lengths) - 1) < 1e-9:
@@ -43,7 +43,7 @@ def random_split(dataset, lengths):
     if any(not isinstance(n, int) or n < 0 for n in lengths) or sum(lengths) != total:
         raise ValueError(f"random_split: lengths {lengths} must be non-negative ints adding up "
                          f"to the dataset's length {total} (or fractions adding up to 1)")
-    order = random.generator(backend.get_device("cpu")).permutation(total)
+    order = random.generator(backend.get_device("cpu"), generator).permutation(total)
     subsets, start = [], 0
     for n in lengths:
         subsets.append(Subset(dataset, [int(i) for i in order[start:start + n]]))
