@@ -274,7 +274,8 @@ class SequentialSampler(Sampler):
 
 class RandomSampler(Sampler):
     """The indices of ``data_source`` in a new random order each pass, drawn from the seeded
-    CPU generator (or ``generator``) (``replacement=True``: ``num_samples`` draws with replacement)."""
+    CPU generator or ``generator`` (``replacement=True``: ``num_samples`` draws with
+    replacement)."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
