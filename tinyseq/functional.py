@@ -19,9 +19,16 @@ __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entr
            "adaptive_avg_pool1d", "max_pool2d", "dropout2d", "batch_norm", "layer_norm",
            "leaky_relu", "elu", "softplus", "silu", "gelu", "logsigmoid", "hardtanh", "l1_loss",
            "smooth_l1_loss", "huber_loss", "kl_div", "normalize", "cosine_similarity",
-           "pairwise_distance", "scaled_dot_product_attention"]
+           "pairwise_distance", "scaled_dot_product_attention", "relu6", "selu", "celu", "mish",
+           "hardsigmoid", "hardswish", "softsign", "tanhshrink", "softshrink", "hardshrink",
+           "softmin", "threshold", "prelu", "margin_ranking_loss", "hinge_embedding_loss",
+           "soft_margin_loss", "cosine_embedding_loss", "triplet_margin_loss",
+           "poisson_nll_loss", "gaussian_nll_loss", "multilabel_soft_margin_loss",
+           "multi_margin_loss", "bilinear"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
 _KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
 _UNSET = object()
 
@@ -64,10 +71,110 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha (exp(x) - 1)."""
     alpha = checks.real("elu", "alpha", alpha)
+    return _elementwise("elu", input, inplace, lambda x: _elu(x, alpha))
+
+
+def _elu(x, alpha, input_scale=1.0):
+    """x where x > 0, else alpha (exp(input_scale x) - 1): elu, and selu and celu with their
+    own alpha, scale and input scale, as PyTorch computes all three."""
     # exp of min(x, 0): the branch where() drops must stay finite, or its zero gradient times
     # an infinite exp would be NaN
-    return _elementwise("elu", input, inplace,
-                        lambda x: where(x > 0, x, alpha * (x.clamp(max=0.0).exp() - 1)))
+    return where(x > 0, x, alpha * ((x.clamp(max=0.0) * input_scale).exp() - 1))
+
+
+def selu(input, inplace=False):
+    """scale (x where x > 0, else alpha (exp(x) - 1)), with PyTorch's fixed alpha ~ 1.6733 and
+    scale ~ 1.0507."""
+    return _elementwise("selu", input, inplace, lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA))
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha (exp(x / alpha) - 1)."""
+    alpha = checks.real("celu", "alpha", alpha)
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (the function divides by it), got 0.0")
+    return _elementwise("celu", input, inplace, lambda x: _elu(x, alpha, 1 / alpha))
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6), hardtanh to [0, 6]: the gradient passes only strictly inside, as
+    PyTorch's."""
+    return _elementwise("relu6", input, inplace,
+                        lambda x: where(x <= 0, 0.0, where(x >= 6, 6.0, x)))
+
+
+def mish(input, inplace=False):
+    """x tanh(softplus(x))."""
+    return _elementwise("mish", input, inplace, lambda x: x * _softplus(x).tanh())
+
+
+def hardsigmoid(input, inplace=False):
+    """0 where x <= -3, 1 where x >= 3, else x / 6 + 1 / 2; the gradient passes only strictly
+    inside, as PyTorch's."""
+    return _elementwise("hardsigmoid", input, inplace,
+                        lambda x: where(x <= -3, 0.0, where(x >= 3, 1.0, x / 6 + 0.5)))
+
+
+def hardswish(input, inplace=False):
+    """x hardsigmoid(x): 0 where x <= -3, x where x >= 3, else x (x + 3) / 6; at -3 and 3 the
+    gradient is 0 and 1, as PyTorch's."""
+    return _elementwise("hardswish", input, inplace,
+                        lambda x: where(x <= -3, 0.0, where(x >= 3, x, x * (x + 3) / 6)))
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    expect_tensor("softsign", input)
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    expect_tensor("tanhshrink", input)
+    return input - input.tanh()
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd where x > lambd, x + lambd where x < -lambd, else 0; lambd >= 0."""
+    expect_tensor("softshrink", input)
+    lambd = checks.real("softshrink", "lambd", lambd, minimum=0.0)
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    expect_tensor("hardshrink", input)
+    lambd = checks.real("hardshrink", "lambd", lambd)
+    return where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None, *, axis=_UNSET):
+    """softmax(-x) along ``dim``; without ``dim``, PyTorch's legacy implicit one."""
+    dim = _softmax_dim("softmin", input, dim, axis, _stacklevel)
+    return (-(input if dtype is None else input.to(dtype))).softmax(dim)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else value."""
+    limit = checks.real("threshold", "threshold", threshold)
+    value = checks.real("threshold", "value", value)
+    return _elementwise("threshold", input, inplace, lambda x: where(x > limit, x, value))
+
+
+def prelu(input, weight):
+    """x where x > 0, else weight x: ``weight`` one number, or one per channel (dim 1, the
+    only dim of 1-D input counting as one channel), as PyTorch's."""
+    expect_tensor("prelu", input)
+    expect_tensor("prelu", weight)
+    channels = input.shape[1] if input.ndim > 1 else 1
+    if weight.ndim > 1 or weight.numel() not in (1, channels):
+        raise ValueError(f"prelu: weight must be one number or 1-D with one per channel (dim 1 "
+                         f"of the input), got weight of shape {tuple(weight.shape)} for input of "
+                         f"shape {tuple(input.shape)}")
+    if weight.ndim == 1:    # one number for input of at most 1 dim: the output keeps its shape
+        weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2)) if input.ndim > 1 else \
+            weight.reshape(())
+    return where(input > 0, input, weight * input)
 
 
 def softplus(input, beta=1, threshold=20):
@@ -140,6 +247,27 @@ def linear(x, weight, bias=None):
     return linalg.Linear().apply(x, weight, bias)
 
 
+def bilinear(input1, input2, weight, bias=None):
+    """y_o = x1^T A_o x2 + b_o for x1 (..., in1), x2 (..., in2) of the same leading dims,
+    A ``weight`` (out, in1, in2) and b ``bias`` (out,): (..., out)."""
+    for tensor in (input1, input2, weight):
+        expect_tensor("bilinear", tensor)
+    shapes = f"input1 {tuple(input1.shape)}, input2 {tuple(input2.shape)} and weight " \
+             f"{tuple(weight.shape)}"
+    if weight.ndim != 3 or input1.ndim == 0 or input1.shape[:-1] != input2.shape[:-1] or \
+            (input1.shape[-1], input2.shape[-1]) != tuple(weight.shape[1:]):
+        raise ValueError(f"bilinear: expected input1 (..., in1), input2 (..., in2) of the same "
+                         f"leading dims and weight (out, in1, in2), got {shapes}")
+    if bias is not None and expect_tensor("bilinear", bias).shape != (weight.shape[0],):
+        raise ValueError(f"bilinear: bias {tuple(bias.shape)} does not fit weight "
+                         f"{tuple(weight.shape)}; expected ({weight.shape[0]},)")
+    out, in1, in2 = weight.shape
+    # x1 A for all outputs at once: (..., in1) @ (in1, out * in2), then the dot with x2
+    left = (input1 @ weight.permute(1, 0, 2).reshape(in1, out * in2)).unflatten(-1, (out, in2))
+    y = (left * input2.unsqueeze(-2)).sum(-1)
+    return y if bias is None else y + bias
+
+
 def mse_loss(input, target, reduction="mean"):
     """Mean (or sum, or none) of the squared differences; input and target of one shape."""
     target = _elementwise_target("mse_loss", input, target, reduction)
@@ -187,6 +315,246 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     losses = where(distance < delta, 0.5 * difference * difference,
                    delta * (distance - 0.5 * delta))
     return _reduce(losses if weight is None else losses * weight, reduction)
+
+
+def legacy_reduction(op, size_average, reduce, reduction):
+    """``reduction``, checked; or, when PyTorch's deprecated ``size_average`` or ``reduce`` is
+    given, the reduction they stand for ("none" unless reduce, then "mean" unless not
+    size_average), with PyTorch's warning."""
+    if size_average is not None or reduce is not None:
+        if reduce is False:
+            reduction = "none"
+        else:
+            reduction = "sum" if size_average is False else "mean"
+        warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                      f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    _check_reduction(op, reduction)
+    return reduction
+
+
+def _check_same_ndim(op, **tensors):
+    """The three tensors of a PyTorch loss that must have one number of dims and broadcast,
+    checked."""
+    for tensor in tensors.values():
+        expect_tensor(op, tensor)
+    if len({tensor.ndim for tensor in tensors.values()}) > 1:
+        first, second, third = (f"{name} {tuple(t.shape)}" for name, t in tensors.items())
+        shapes = f"{first}, {second} and {third}"
+        raise ValueError(f"{op}: expected tensors of the same number of dims, got {shapes}")
+    _broadcast_shape(op, ", ".join(f"{name} of shape {tuple(t.shape)}"
+                                   for name, t in tensors.items()),
+                     *(t.shape for t in tensors.values()))
+
+
+def _check_broadcast_to(op, name, tensor, input):
+    """``tensor`` (or numbers) as a tensor that broadcasts to ``input``'s shape."""
+    tensor = _as_tensor(op, name, tensor, input)
+    if _broadcast_shape(op, f"input of shape {tuple(input.shape)} and {name} of shape "
+                            f"{tuple(tensor.shape)}", input.shape, tensor.shape) != input.shape:
+        raise ValueError(f"{op}: {name} of shape {tuple(tensor.shape)} does not broadcast to "
+                         f"input shape {tuple(input.shape)}")
+    return tensor
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -y (x1 - x2) + margin) for targets y of 1 (x1 should rank higher) or -1;
+    inputs and target of one number of dims, broadcast."""
+    op = "margin_ranking_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    _check_same_ndim(op, input1=input1, input2=input2, target=target)
+    margin = checks.real(op, "margin", margin)
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """x where the target is 1, max(0, margin - x) where it is -1 (as PyTorch's: a target
+    that is neither gets both terms), input and target broadcast."""
+    op = "hinge_embedding_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    _broadcast_pair_named(op, input, target)
+    margin = checks.real(op, "margin", margin)
+    losses = where(target != 1, (margin - input).clamp(min=0.0), 0.0) + \
+        where(target != -1, input, 0.0)
+    return _reduce(losses, reduction)
+
+
+def _broadcast_pair_named(op, input, target):
+    expect_tensor(op, input)
+    expect_tensor(op, target)
+    _broadcast_shape(op, f"input of shape {tuple(input.shape)} and target of shape "
+                         f"{tuple(target.shape)}", input.shape, target.shape)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-y x)) for targets y of 1 or -1 broadcast to the input's shape, computed
+    without overflow."""
+    op = "soft_margin_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    expect_tensor(op, input)
+    target = _check_broadcast_to(op, "target", target, input)
+    return _reduce(_softplus(-input * target), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """1 - cos(x1, x2) where the target is 1, max(0, cos(x1, x2) - margin) where it is -1, the
+    cosine along the last dim of inputs (N, D) with target (N,), or (D,) with a 0-d target;
+    cos = x1 . x2 / sqrt((|x1|^2 + 1e-12) (|x2|^2 + 1e-12)), as PyTorch's."""
+    op = "cosine_embedding_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    for tensor in (input1, input2, target):
+        expect_tensor(op, tensor)
+    if target.ndim > 1 or not input1.ndim == input2.ndim == target.ndim + 1:
+        raise ValueError(f"{op}: expected inputs (N, D) with target (N,), or inputs (D,) with a "
+                         f"0-d target, got input1 {tuple(input1.shape)}, input2 "
+                         f"{tuple(input2.shape)} and target {tuple(target.shape)}")
+    _broadcast_shape(op, f"input1 of shape {tuple(input1.shape)}, input2 of shape "
+                         f"{tuple(input2.shape)} and target of shape {tuple(target.shape)} + "
+                         f"(1,)", input1.shape, input2.shape, tuple(target.shape) + (1,))
+    margin = checks.real(op, "margin", margin)
+    dim = target.ndim
+    squares = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
+    cosine = (input1 * input2).sum(dim) / squares.sqrt()
+    losses = where(target == 1, 1 - cosine, 0.0) + \
+        where(target == -1, (cosine - margin).clamp(min=0.0), 0.0)
+    return _reduce(losses, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)), d the ``pairwise_distance`` along the last dim;
+    with ``swap``, d(a, n) is min(d(a, n), d(p, n)). margin > 0."""
+    op = "triplet_margin_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    margin = checks.real(op, "margin", margin)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0, got {margin}")
+    checks.flag(op, "swap", swap)
+    _check_same_ndim(op, anchor=anchor, positive=positive, negative=negative)
+    to_positive = pairwise_distance(anchor, positive, p, eps)
+    to_negative = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        to_negative = to_negative.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + to_positive - to_negative).clamp(min=0.0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """exp(x) - y x for log-rates x (``log_input``), else x - y log(x + eps) for rates x;
+    ``full`` adds Stirling's y log y - y + log(2 pi y) / 2 where y > 1. Input and target
+    broadcast."""
+    op = "poisson_nll_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    _broadcast_pair_named(op, input, target)
+    log_input = checks.flag(op, "log_input", log_input)
+    full = checks.flag(op, "full", full)
+    eps = checks.real(op, "eps", eps)
+    if log_input:
+        losses = input.exp() - target * input
+    else:
+        losses = input - target * (input + eps).log()
+    if full:
+        # a stand-in 1 where y <= 1 keeps the gradient of the branch that where() drops finite
+        counted = target > 1
+        y = where(counted, target, 1.0)
+        losses = losses + where(counted, y * y.log() - y + 0.5 * (2 * math.pi * y).log(), 0.0)
+    return _reduce(losses, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """(log(max(var, eps)) + (x - y)^2 / max(var, eps)) / 2, plus log(2 pi) / 2 when ``full``.
+    ``var`` (>= 0) is a number, of the input's shape, of its shape less the last dim, or of
+    its shape but for one dim of size 1; the clamp to eps passes var's gradient, as
+    PyTorch's."""
+    op = "gaussian_nll_loss"
+    _broadcast_pair_named(op, input, target)
+    if not isinstance(var, Tensor):
+        var = checks.real(op, "var", var)
+        if var < 0:
+            raise ValueError(f"{op}: var has negative entry/entries, got {var}")
+        var = input.new_full(tuple(input.shape), var)
+    elif var.array.size and bool((var.array < 0).any()):
+        raise ValueError(f"{op}: var has negative entry/entries")
+    if var.shape != input.shape:
+        if var.shape == input.shape[:-1]:
+            var = var.unsqueeze(-1)
+        elif var.ndim != input.ndim or \
+                sum(v for x, v in zip(input.shape, var.shape) if x != v) != 1:
+            raise ValueError(f"{op}: var of shape {tuple(var.shape)} does not fit input of shape "
+                             f"{tuple(input.shape)}: expected the input's shape, that shape "
+                             f"less the last dim, or with one dim of size 1")
+    _check_reduction(op, reduction)
+    full = checks.flag(op, "full", full)
+    eps = checks.real(op, "eps", eps)
+    var = _clamped_passing_gradient(var, eps)
+    difference = input - target
+    losses = 0.5 * (var.log() + difference * difference / var)
+    if full:
+        losses = losses + 0.5 * math.log(2 * math.pi)
+    return _reduce(losses, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """-(y log sigmoid(x) + (1 - y) log sigmoid(-x)) averaged over the classes (the last dim)
+    for targets y of 0 or 1, each term scaled by ``weight`` (broadcast, as one per class)."""
+    op = "multilabel_soft_margin_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    _broadcast_pair_named(op, input, target)
+    if input.ndim == 0:
+        raise ValueError(f"{op}: expected input (N, C) or (C,) with classes on the last dim, "
+                         f"got a 0-d input")
+    losses = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        losses = losses * _check_broadcast_to(op, "weight", weight, losses)
+    return _reduce(losses.sum(-1) / input.shape[-1], reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """sum_{j != y} w_y max(0, margin - x_y + x_j)^p / C for scores x (N, C) or (C,) and a
+    class id y per row, ``weight`` w (C,) one per class, p 1 or 2."""
+    op = "multi_margin_loss"
+    reduction = legacy_reduction(op, size_average, reduce, reduction)
+    expect_tensor(op, input)
+    expect_tensor(op, target)
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"{op}: only p == 1 and p == 2 supported, got p={p!r}")
+    margin = checks.real(op, "margin", margin)
+    if input.ndim > 2 or 0 in input.shape:
+        raise ValueError(f"{op}: expected non-empty input (N, C) or (C,), got "
+                         f"{tuple(input.shape)}")
+    rows = input.reshape(-1, input.shape[-1] if input.ndim else 1)
+    frames, classes = rows.shape
+    ids = target.array
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{op}: targets must be integer class ids, got {ids.dtype}")
+    if target.ndim > 1 or ids.size != frames:
+        raise ValueError(f"{op}: expected a target of {frames} class ids for input "
+                         f"{tuple(input.shape)}, got target {tuple(target.shape)}")
+    ids = ids.reshape(-1)
+    if int(ids.min()) < 0 or int(ids.max()) >= classes:
+        raise IndexError(f"{op}: target ids must be in [0, {classes}), got values from "
+                         f"{int(ids.min())} to {int(ids.max())}")
+    if weight is not None:
+        weight = _as_tensor(op, "weight", weight, input)
+        if weight.ndim != 1 or weight.shape[0] != classes:
+            raise ValueError(f"{op}: weight must be 1-D with one per class ({classes}), got "
+                             f"shape {tuple(weight.shape)}")
+    xp = backend.device_of(input.array).xp
+    index = xp.asarray(ids)[:, None]
+    terms = (margin - rows.gather(1, Tensor.from_array(index)) + rows).clamp(min=0.0)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        terms = terms * weight[index]
+    own_class = Tensor.from_array(xp.arange(classes) == index)
+    losses = terms.masked_fill(own_class, 0.0).sum(1) / classes
+    if reduction == "none":
+        return losses if target.ndim else losses.reshape(())
+    return _reduce(losses, reduction)
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
@@ -678,8 +1046,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def _clamped_norm(x, dim, eps):
     """max(||x||, eps) along ``dim`` with the gradient of ||x|| alone: PyTorch's
     cosine_similarity clamps the norm in place under no_grad."""
-    norm = x.norm(2, dim, keepdim=True)
-    return norm - norm.detach() + norm.detach().clamp(min=eps)
+    return _clamped_passing_gradient(x.norm(2, dim, keepdim=True), eps)
+
+
+def _clamped_passing_gradient(x, minimum):
+    """max(x, minimum) whose gradient is x's everywhere, as a clamp in place under no_grad."""
+    return x - x.detach() + x.detach().clamp(min=minimum)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):

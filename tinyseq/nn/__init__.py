@@ -3,10 +3,15 @@ import sys
 
 from .. import functional
 from . import init, parallel, utils
-from .layers import (ELU, GELU, GLU, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Dropout,
-                     Dropout2d, Embedding, Flatten, Hardtanh, HuberLoss, Identity, KLDivLoss,
-                     L1Loss, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MSELoss, NLLLoss, ReLU,
-                     Sigmoid, SiLU, SmoothL1Loss, Softmax, Softplus, Tanh)
+from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Bilinear,
+                     CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, Dropout, Dropout2d,
+                     Embedding, Flatten, GaussianNLLLoss, Hardshrink, Hardsigmoid, Hardswish,
+                     Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity, KLDivLoss, L1Loss,
+                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MarginRankingLoss, Mish,
+                     MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+                     PairwiseDistance, PoissonNLLLoss, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                     SmoothL1Loss, Softmax, Softmin, Softplus, Softshrink, Softsign,
+                     SoftMarginLoss, Tanh, Tanhshrink, Threshold, TripletMarginLoss, Unflatten)
 from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
                      Sequential)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
@@ -14,6 +19,9 @@ from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .attention import Attention, MultiheadAttention
 from .conv import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, Conv2d, MaxPool1d,
                    MaxPool2d)
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d,
+                      ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
+                      ZeroPad1d, ZeroPad2d)
 from .seq2seq import Seq2Seq
 
 # PyTorch's path to the functions, ``import tinyseq.nn.functional as F``, names this same module

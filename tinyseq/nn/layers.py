@@ -1,6 +1,8 @@
 """Basic layers and loss modules."""
 import math
 
+import numpy
+
 from .. import checks
 from .. import functional as F
 from ..tensor import Tensor, expect_tensor
@@ -450,3 +452,393 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dim ``dim`` into ``unflattened_size`` (a tuple or list of ints, one may be -1),
+    as ``nn.Unflatten``."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim = checks.integer("Unflatten", "dim", dim, minimum=None)
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, but found "
+                            f"type {type(unflattened_size).__name__}")
+        for position, size in enumerate(unflattened_size):
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise TypeError(f"Unflatten: unflattened_size must be tuple of ints, but found "
+                                f"element of type {type(size).__name__} at pos {position}")
+        self.unflattened_size = unflattened_size
+
+    def forward(self, input):
+        return input.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class ReLU6(Module):
+    """min(max(x, 0), 6), as ``F.relu6``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = checks.flag("ReLU6", "inplace", inplace)
+
+    def forward(self, input):
+        return F.relu6(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class SELU(Module):
+    """scale (x where x > 0, else alpha (exp(x) - 1)), as ``F.selu``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = checks.flag("SELU", "inplace", inplace)
+
+    def forward(self, input):
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class CELU(Module):
+    """x where x > 0, else alpha (exp(x / alpha) - 1), as ``F.celu``."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        alpha = checks.real("CELU", "alpha", alpha)
+        if alpha == 0:
+            raise ValueError("CELU: alpha must not be 0 (the function divides by it), got 0.0")
+        self.alpha = alpha
+        self.inplace = checks.flag("CELU", "inplace", inplace)
+
+    def forward(self, input):
+        return F.celu(input, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}{_inplace_text(self.inplace)}"
+
+
+class Mish(Module):
+    """x tanh(softplus(x)), as ``F.mish``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = checks.flag("Mish", "inplace", inplace)
+
+    def forward(self, input):
+        return F.mish(input, self.inplace)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class Hardsigmoid(Module):
+    """x / 6 + 1 / 2 limited to [0, 1], as ``F.hardsigmoid``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = checks.flag("Hardsigmoid", "inplace", inplace)
+
+    def forward(self, input):
+        return F.hardsigmoid(input, self.inplace)
+
+
+class Hardswish(Module):
+    """x hardsigmoid(x), as ``F.hardswish``."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = checks.flag("Hardswish", "inplace", inplace)
+
+    def forward(self, input):
+        return F.hardswish(input, self.inplace)
+
+
+class Softsign(Module):
+    """x / (1 + |x|), as ``F.softsign``."""
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    """x - tanh(x), as ``F.tanhshrink``."""
+
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class Softshrink(Module):
+    """x moved lambd toward 0, 0 within lambd of it, as ``F.softshrink``."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = checks.real("Softshrink", "lambd", lambd, minimum=0.0)
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Module):
+    """x, 0 within lambd of 0, as ``F.hardshrink``."""
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = checks.real("Hardshrink", "lambd", lambd)
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Softmin(Module):
+    """softmax(-x) along ``dim``, as ``F.softmin``."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.softmin(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else value, as ``F.threshold``; both kept as given, as
+    PyTorch's repr shows them."""
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        checks.real("Threshold", "threshold", threshold)
+        checks.real("Threshold", "value", value)
+        self.threshold = threshold
+        self.value = value
+        self.inplace = checks.flag("Threshold", "inplace", inplace)
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}{_inplace_text(self.inplace)}"
+
+
+class PReLU(Module):
+    """x where x > 0, else a x, ``weight`` a (num_parameters,) learnt, one for all channels or
+    one per channel (dim 1), starting at ``init``, as ``nn.PReLU``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = checks.integer("PReLU", "num_parameters", num_parameters,
+                                             minimum=1)
+        start = checks.real("PReLU", "init", init)
+        device, dtype = factory_kwargs("PReLU", device, dtype)
+        self.weight = new_parameter(numpy.full((self.num_parameters,), start), device, dtype)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b;  ``weight`` A (out_features, in1_features, in2_features), ``bias`` b
+    (out_features,), both uniform in ±1/sqrt(in1_features) as PyTorch's, as ``nn.Bilinear``."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        self.in1_features = checks.integer("Bilinear", "in1_features", in1_features)
+        self.in2_features = checks.integer("Bilinear", "in2_features", in2_features)
+        self.out_features = checks.integer("Bilinear", "out_features", out_features)
+        checks.flag("Bilinear", "bias", bias)
+        device, dtype = factory_kwargs("Bilinear", device, dtype)
+        bound = 1.0 / math.sqrt(in1_features) if in1_features else 0.0
+        shape = (out_features, in1_features, in2_features)
+        self.weight = new_parameter(init.uniform(shape, bound), device, dtype)
+        self.bias = new_parameter(init.uniform((out_features,), bound), device, dtype) \
+            if bias else None
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in1_features={self.in1_features}, in2_features={self.in2_features}, " \
+               f"out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class CosineSimilarity(Module):
+    """The cosine of the inputs' angle along ``dim``, as ``F.cosine_similarity``."""
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim = checks.integer("CosineSimilarity", "dim", dim, minimum=None)
+        self.eps = checks.real("CosineSimilarity", "eps", eps)
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """||x1 - x2 + eps||_p along the last dim, as ``F.pairwise_distance``."""
+
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm = checks.real("PairwiseDistance", "p", p)
+        self.eps = checks.real("PairwiseDistance", "eps", eps)
+        self.keepdim = checks.flag("PairwiseDistance", "keepdim", keepdim)
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class MarginRankingLoss(Module):
+    """max(0, -y (x1 - x2) + margin), as ``F.margin_ranking_loss``."""
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.margin = checks.real("MarginRankingLoss", "margin", margin)
+        self.reduction = F.legacy_reduction("MarginRankingLoss", size_average, reduce,
+                                            reduction)
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, self.margin,
+                                     reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(Module):
+    """x for target 1, max(0, margin - x) for -1, as ``F.hinge_embedding_loss``."""
+
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.margin = checks.real("HingeEmbeddingLoss", "margin", margin)
+        self.reduction = F.legacy_reduction("HingeEmbeddingLoss", size_average, reduce,
+                                            reduction)
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, self.margin, reduction=self.reduction)
+
+
+class SoftMarginLoss(Module):
+    """log(1 + exp(-y x)), as ``F.soft_margin_loss``."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.reduction = F.legacy_reduction("SoftMarginLoss", size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(Module):
+    """1 - cos(x1, x2) for target 1, max(0, cos(x1, x2) - margin) for -1, as
+    ``F.cosine_embedding_loss``."""
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.margin = checks.real("CosineEmbeddingLoss", "margin", margin)
+        self.reduction = F.legacy_reduction("CosineEmbeddingLoss", size_average, reduce,
+                                            reduction)
+
+    def forward(self, input1, input2, target):
+        return F.cosine_embedding_loss(input1, input2, target, self.margin,
+                                       reduction=self.reduction)
+
+
+class TripletMarginLoss(Module):
+    """max(0, margin + d(a, p) - d(a, n)), as ``F.triplet_margin_loss``."""
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None, reduce=None,
+                 reduction="mean"):
+        super().__init__()
+        margin = checks.real("TripletMarginLoss", "margin", margin)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got "
+                             f"{margin} instead")
+        self.margin = margin
+        self.p = checks.real("TripletMarginLoss", "p", p)
+        self.eps = checks.real("TripletMarginLoss", "eps", eps)
+        self.swap = checks.flag("TripletMarginLoss", "swap", swap)
+        self.reduction = F.legacy_reduction("TripletMarginLoss", size_average, reduce,
+                                            reduction)
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
+                                     self.swap, reduction=self.reduction)
+
+
+class PoissonNLLLoss(Module):
+    """The negative log-likelihood of a Poisson target, as ``F.poisson_nll_loss``."""
+
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                 reduction="mean"):
+        super().__init__()
+        self.log_input = checks.flag("PoissonNLLLoss", "log_input", log_input)
+        self.full = checks.flag("PoissonNLLLoss", "full", full)
+        self.eps = checks.real("PoissonNLLLoss", "eps", eps)
+        self.reduction = F.legacy_reduction("PoissonNLLLoss", size_average, reduce, reduction)
+
+    def forward(self, log_input, target):
+        return F.poisson_nll_loss(log_input, target, self.log_input, self.full, eps=self.eps,
+                                  reduction=self.reduction)
+
+
+class GaussianNLLLoss(Module):
+    """The negative log-likelihood of a Gaussian target, as ``F.gaussian_nll_loss``."""
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__()
+        self.full = checks.flag("GaussianNLLLoss", "full", full)
+        self.eps = checks.real("GaussianNLLLoss", "eps", eps)
+        self.reduction = checks.choice("GaussianNLLLoss", "reduction", reduction, _REDUCTIONS)
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class MultiLabelSoftMarginLoss(Module):
+    """Binary cross-entropy per class averaged over the classes, as
+    ``F.multilabel_soft_margin_loss``; ``weight`` is a buffer."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        self.reduction = F.legacy_reduction("MultiLabelSoftMarginLoss", size_average, reduce,
+                                            reduction)
+        _register_weight(self, "weight", weight)
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, self.weight,
+                                             reduction=self.reduction)
+
+
+class MultiMarginLoss(Module):
+    """The multi-class hinge loss, as ``F.multi_margin_loss``; ``weight`` is a buffer."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                 reduction="mean"):
+        super().__init__()
+        if p not in (1, 2) or isinstance(p, bool):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got p={p!r}")
+        _register_weight(self, "weight", weight)
+        if weight is not None and weight.ndim != 1:
+            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                             f"{weight.ndim}D instead")
+        self.p = p
+        self.margin = checks.real("MultiMarginLoss", "margin", margin)
+        self.reduction = F.legacy_reduction("MultiMarginLoss", size_average, reduce, reduction)
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   reduction=self.reduction)
