@@ -22,6 +22,8 @@ from .creation import (BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTen
 from .dtypes import (Size, dtype, finfo, get_default_dtype, iinfo, promote_types,
                      set_default_dtype)
 from .random import Generator, manual_seed
+from .threads import (compile, get_num_interop_threads, get_num_threads,
+                      set_num_interop_threads, set_num_threads)
 from .serialization import load, save
 from .trace import Trace
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
