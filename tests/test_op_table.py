@@ -14,6 +14,7 @@ with the primitive cell is tests/test_fused.py's.
 """
 import contextlib
 import importlib
+import itertools
 import math
 import pkgutil
 from typing import Callable, NamedTuple, Optional
@@ -27,7 +28,7 @@ import tinyseq.functional as F
 from gradcheck import assert_close, gradcheck
 from tinyseq import autograd, backend, custom_function, nn
 from tinyseq.nn.parallel import SyncGradients
-from tinyseq.ops import conv, elementwise, linalg, nn_ops, recurrent, reduction, shape
+from tinyseq.ops import conv, ctc, elementwise, linalg, nn_ops, recurrent, reduction, shape
 from tinyseq.tensor import Cast, ToDevice
 
 try:
@@ -248,11 +249,38 @@ def _torch_norms(x):
         torch.norm(x, 3, 1)
 
 
+
+def _ctc(x):
+    """CTC losses of two sequences behind a log_softmax (where PyTorch's gradient is the
+    derivative: tests/test_ctc.py)."""
+    return F.ctc_loss(x.log_softmax(-1), ts.tensor(CTC_TARGETS), CTC_INPUT_LENGTHS,
+                      CTC_TARGET_LENGTHS, reduction="none")
+
+
+def _numpy_ctc(x):
+    """-log of the summed probability of every path that collapses to each target."""
+    log_probs, losses = _log_softmax(x), []
+    for n, (steps, length) in enumerate(zip(CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS)):
+        total = 0.0
+        for path in itertools.product(range(x.shape[2]), repeat=steps):
+            merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+            if [c for c in merged if c != 0] == list(CTC_TARGETS[n, :length]):
+                total += np.exp(sum(log_probs[t, n, c] for t, c in enumerate(path)))
+        losses.append(-np.log(total))
+    return np.array(losses)
+
+
+def _torch_ctc(x):
+    return torch.nn.functional.ctc_loss(x.log_softmax(-1), torch.tensor(CTC_TARGETS),
+                                        CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS, reduction="none")
+
 GATHER_INDEX = np.array([[2, 0, 2], [1, 1, 0]])
 SCATTER_INDEX = np.array([[0, 2, 1, 0], [2, 0, 0, 1]])        # no column writes one place twice
 SCATTER_ADD_INDEX = np.array([[0, 2, 1, 0], [0, 0, 1, 0]])    # repeated places add up
 INDEX_ADD_INDEX = np.array([0, 2, 0])
 CLASS_IDS = np.array([2, 0, 1])
+CTC_TARGETS = np.array([[1, 2], [1, 1]])                      # "aa" needs a blank between
+CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS = [4, 3], [2, 2]
 MASK = np.array([[True, False, True], [False, False, True]])
 EMBEDDING_IDS = np.array([[1, 3], [1, 0]])
 CPU = backend.get_device("cpu")
@@ -445,6 +473,7 @@ ROWS = {
         F.binary_cross_entropy,
         lambda p, y: -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean(),
         torch and torch.nn.functional.binary_cross_entropy),
+    ctc.CTCLoss: Row(lambda: [leaf(4, 2, 3)], _ctc, _numpy_ctc, torch and _torch_ctc),
     nn_ops.BatchNormalize: Row(lambda: [leaf(4, 3, 2), leaf(3), leaf(3)], _batch_norm_both_modes,
                                _numpy_batch_norm_both_modes,
                                torch and _torch_batch_norm_both_modes),

@@ -6,13 +6,13 @@ import numpy
 
 from . import autograd, backend, checks, random
 from .modes import no_grad
-from .ops import conv, elementwise, linalg, nn_ops
+from .ops import conv, ctc, elementwise, linalg, nn_ops
 from .ops import shape as shape_ops
 from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type, sigmoid, stack,
                      tanh, where)
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
-           "binary_cross_entropy",
+           "binary_cross_entropy", "ctc_loss",
            "pad", "softmax", "log_softmax", "glu", "dropout", "embedding", "relu", "sigmoid",
            "tanh",
            "one_hot", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "adaptive_max_pool1d",
@@ -659,6 +659,112 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     weight_array = _class_weights("nll_loss", weight, log_probs)
     losses = nn_ops.NLLLoss(target_array, weight_array, ignore_index, reduction).apply(log_probs)
     return _unrows(losses, shape, reduction)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist temporal classification loss, as PyTorch's: -log of the summed
+    probability of every alignment of each target to its input's ``log_probs`` (T, N, C) (or
+    (T, C), one sequence), blanks between labels. ``targets`` are padded (N, S) or all
+    concatenated (sum(target_lengths),); the lengths are tensors, lists or tuples of ints (ints
+    for one sequence). "mean" averages loss_n / max(target_length_n, 1) over the batch;
+    ``zero_infinity`` turns the infinite loss of an impossible alignment, and its gradient,
+    into 0. The gradient of ``log_probs`` is the true derivative, which differs from
+    PyTorch's by exp(log_probs) but gives the same gradient of logits behind a log_softmax
+    (see ``tinyseq.ops.ctc.CTCLoss``). Unlike PyTorch, target ids outside [0, C) or equal to
+    ``blank`` are errors."""
+    _check_reduction("ctc_loss", reduction)
+    _expect_floating("ctc_loss", "log_probs", log_probs)
+    zero_infinity = checks.flag("ctc_loss", "zero_infinity", zero_infinity)
+    blank = checks.integer("ctc_loss", "blank", blank, minimum=None)
+    if log_probs.ndim not in (2, 3):
+        raise RuntimeError(f"ctc_loss: expected log_probs of shape (T, N, C) or (T, C), got "
+                           f"shape {tuple(log_probs.shape)}")
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+    time, batch, classes = log_probs.shape
+    if 0 in log_probs.shape:
+        raise RuntimeError(f"ctc_loss: log_probs must not be empty, got shape "
+                           f"{tuple(log_probs.shape)}")
+    if not 0 <= blank < classes:
+        raise RuntimeError(f"ctc_loss: blank must be in the label range [0, {classes}), got "
+                           f"{blank}")
+    input_lengths = _ctc_lengths("input_lengths", input_lengths, batch, unbatched)
+    target_lengths = _ctc_lengths("target_lengths", target_lengths, batch, unbatched)
+    if int(input_lengths.max()) > time:
+        raise RuntimeError(f"ctc_loss: input_lengths must be at most the {time} time steps of "
+                           f"log_probs {tuple(log_probs.shape)}, got {input_lengths.tolist()}")
+    padded = _ctc_padded_targets(targets, target_lengths, batch, classes, blank)
+    xp = backend.device_of(log_probs.array).xp
+    op = ctc.CTCLoss(xp.asarray(padded), xp.asarray(input_lengths), xp.asarray(target_lengths),
+                     blank, reduction, zero_infinity)
+    losses = op.apply(log_probs)
+    return losses.reshape(()) if unbatched and reduction == "none" else losses
+
+
+def _ctc_lengths(name, lengths, batch, unbatched):
+    """``lengths`` as a NumPy int64 array (N,), checked: non-negative, one per sequence."""
+    if isinstance(lengths, Tensor):
+        lengths = lengths.numpy()
+    elif isinstance(lengths, (int, numpy.integer)) and not isinstance(lengths, bool):
+        if not unbatched:
+            raise TypeError(f"ctc_loss: {name} of a batch must be a tensor, list or tuple of "
+                            f"{batch} ints, got the int {lengths}")
+    elif not isinstance(lengths, (list, tuple, numpy.ndarray)):
+        raise TypeError(f"ctc_loss: {name} must be a tensor, list or tuple of ints, got "
+                        f"{type(lengths).__name__}")
+    array = numpy.asarray(lengths)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"ctc_loss: {name} must be integers, got {array.dtype} values "
+                        f"{array.tolist()}")
+    if array.ndim > 1 or array.size != batch:
+        wanted = "one length (an int or 1 element)" if unbatched else f"{batch} lengths (N,)"
+        raise RuntimeError(f"ctc_loss: {name} must hold {wanted}, got shape "
+                           f"{tuple(array.shape)}")
+    array = array.reshape(batch).astype(numpy.int64)
+    if int(array.min()) < 0:
+        raise RuntimeError(f"ctc_loss: {name} must be non-negative, got {array.tolist()}")
+    return array
+
+
+def _ctc_padded_targets(targets, target_lengths, batch, classes, blank):
+    """The targets as a NumPy int64 array (N, S), from padded (N, S) or concatenated
+    (sum(target_lengths),) ones; the counted ids checked: in [0, classes), never ``blank``."""
+    array = targets.numpy() if isinstance(targets, Tensor) else numpy.asarray(targets)
+    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
+        raise TypeError(f"ctc_loss: targets must be integer class ids, got {array.dtype}")
+    array = array.astype(numpy.int64)
+    if array.ndim == 2:
+        if array.shape[0] != batch:
+            raise RuntimeError(f"ctc_loss: padded targets {tuple(array.shape)} must have one "
+                               f"row per sequence, {batch}")
+        if int(target_lengths.max()) > array.shape[1]:
+            raise RuntimeError(f"ctc_loss: target_lengths {target_lengths.tolist()} must be at "
+                               f"most the {array.shape[1]} columns of padded targets "
+                               f"{tuple(array.shape)}")
+        counted = numpy.arange(array.shape[1]) < target_lengths[:, None]
+        padded = numpy.where(counted, array, blank)
+    elif array.ndim == 1:
+        if array.size != int(target_lengths.sum()):
+            raise RuntimeError(f"ctc_loss: concatenated targets {tuple(array.shape)} must have "
+                               f"sum(target_lengths) = {int(target_lengths.sum())} ids "
+                               f"(target_lengths {target_lengths.tolist()})")
+        padded = numpy.full((batch, int(target_lengths.max())), blank, dtype=numpy.int64)
+        counted = numpy.arange(padded.shape[1]) < target_lengths[:, None]
+        padded[counted] = array
+    else:
+        raise RuntimeError(f"ctc_loss: targets must be padded (N, S) or concatenated (sum of "
+                           f"target_lengths,), got shape {tuple(array.shape)}")
+    ids = padded[counted]
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= classes):
+        raise IndexError(f"ctc_loss: target ids must be in [0, {classes}), got values from "
+                         f"{int(ids.min())} to {int(ids.max())}")
+    if (ids == blank).any():
+        places = numpy.argwhere(counted & (padded == blank)).tolist()
+        raise ValueError(f"ctc_loss: targets must not hold the blank id {blank} (it separates "
+                         f"labels), found at {places} (sequence, place)")
+    return padded
 
 
 def _class_weights(op, weight, rows):

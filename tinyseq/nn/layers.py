@@ -241,6 +241,21 @@ class NLLLoss(Module):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
+
+class CTCLoss(Module):
+    """Connectionist temporal classification loss, as ``F.ctc_loss``: called with log_probs,
+    targets, input_lengths and target_lengths."""
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__()
+        self.blank = checks.integer("CTCLoss", "blank", blank)
+        self.reduction = checks.choice("CTCLoss", "reduction", reduction, _REDUCTIONS)
+        self.zero_infinity = checks.flag("CTCLoss", "zero_infinity", zero_infinity)
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)
+
 class BCEWithLogitsLoss(Module):
     """Binary cross-entropy on logits, as ``F.binary_cross_entropy_with_logits``; ``weight``
     and ``pos_weight`` are buffers."""
