@@ -2,9 +2,13 @@
 import numpy as _numpy
 
 from . import allocator as _allocator  # noqa: F401  (keeps freed memory for the next step)
-# these put Tensor's in-place methods, reductions and shape methods on it
+# these put Tensor's in-place methods, reductions, shape methods and further math on it
 from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # noqa: F401
                tensor_shapes as _shapes)
+from .tensor_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+                          arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, exp2,
+                          fix, float_power, fmod, frac, heaviside, hypot, log10, log2, logaddexp,
+                          logaddexp2, logit, nan_to_num, rad2deg, sgn, sinh, trunc, xlogy)
 from . import (accelerator, backends, cuda, data, datasets, functional, nn, optim, text, train,
                utils)
 from . import trace

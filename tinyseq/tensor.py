@@ -434,16 +434,16 @@ class Tensor:
         return ew.Div().apply(*_binary("div", other, self))
 
     def __floordiv__(self, other):
-        return ew.FloorDivide().apply(*_integer_division("floor_divide", self, other))
+        return ew.FloorDivide().apply(*integer_division_operands("floor_divide", self, other))
 
     def __rfloordiv__(self, other):
-        return ew.FloorDivide().apply(*_integer_division("floor_divide", other, self))
+        return ew.FloorDivide().apply(*integer_division_operands("floor_divide", other, self))
 
     def __mod__(self, other):
-        return ew.Remainder().apply(*_integer_division("remainder", self, other))
+        return ew.Remainder().apply(*integer_division_operands("remainder", self, other))
 
     def __rmod__(self, other):
-        return ew.Remainder().apply(*_integer_division("remainder", other, self))
+        return ew.Remainder().apply(*integer_division_operands("remainder", other, self))
 
     floor_divide, remainder = __floordiv__, __mod__
 
@@ -1005,7 +1005,7 @@ def _no_bool_powers(a, b):
     return a, b
 
 
-def _integer_division(op, a, b):
+def integer_division_operands(op, a, b):
     """The operands of ``//`` or ``%`` in PyTorch's result type; as in PyTorch, two bools are
     refused and an integer divisor of zero is a ZeroDivisionError (NumPy would give 0)."""
     a, b = _binary(op, a, b)
@@ -1567,7 +1567,7 @@ def _method(name, doc):
               "logsumexp", "cumsum", "cumprod", "prod", "norm", "roll", "tril", "triu"))
 
 
-def _operands(op, input, other):
+def promoted_operands(op, input, other):
     """torch's function forms take a number on either side: both as tensors of PyTorch's
     result type, as the operators make them."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
@@ -1578,19 +1578,19 @@ def _operands(op, input, other):
 
 def add(input, other, *, alpha=1):
     """``input + alpha * other``, as ``torch.add`` (either may be a number)."""
-    input, other = _operands("add", input, other)
+    input, other = promoted_operands("add", input, other)
     return input.add(other, alpha=alpha)
 
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other``, as ``torch.sub``."""
-    input, other = _operands("sub", input, other)
+    input, other = promoted_operands("sub", input, other)
     return input.sub(other, alpha=alpha)
 
 
 def mul(input, other):
     """``input * other``, as ``torch.mul``."""
-    return operator.mul(*_operands("mul", input, other))
+    return operator.mul(*promoted_operands("mul", input, other))
 
 
 def div(input, other, *, rounding_mode=None):
@@ -1598,12 +1598,12 @@ def div(input, other, *, rounding_mode=None):
     or with ``rounding_mode`` "floor" (``//``) or "trunc" (toward zero) the rounded quotient in
     the operands' type, without gradient."""
     if rounding_mode is None:
-        return operator.truediv(*_operands("div", input, other))
+        return operator.truediv(*promoted_operands("div", input, other))
     if rounding_mode not in ("floor", "trunc"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
     op = f"div(rounding_mode={rounding_mode!r})"      # not "div": that casts integers to float
-    a, b = _integer_division(op, *_operands(op, input, other))
+    a, b = integer_division_operands(op, *promoted_operands(op, input, other))
     return (ew.FloorDivide() if rounding_mode == "floor" else ew.TruncDivide()).apply(a, b)
 
 
@@ -1611,17 +1611,17 @@ def pow(input, exponent):
     """``input ** exponent``, as ``torch.pow`` (either may be a number)."""
     if isinstance(input, Tensor):
         return input ** exponent
-    return operator.pow(*_operands("pow", input, exponent))
+    return operator.pow(*promoted_operands("pow", input, exponent))
 
 
 def floor_divide(input, other):
     """``input // other``, as ``torch.floor_divide``."""
-    return operator.floordiv(*_operands("floor_divide", input, other))
+    return operator.floordiv(*promoted_operands("floor_divide", input, other))
 
 
 def remainder(input, other):
     """``input % other``, as ``torch.remainder`` (the sign of the divisor, as Python's)."""
-    return operator.mod(*_operands("remainder", input, other))
+    return operator.mod(*promoted_operands("remainder", input, other))
 
 
 subtract, multiply, divide, true_divide = sub, mul, div, div

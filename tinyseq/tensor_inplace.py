@@ -159,6 +159,92 @@ class InPlaceMethods:
     def sqrt_(self):
         return self._inplace("sqrt_", lambda old: old.sqrt())
 
+    def sinh_(self):
+        return self._inplace("sinh_", lambda old: old.sinh())
+
+    def cosh_(self):
+        return self._inplace("cosh_", lambda old: old.cosh())
+
+    def asin_(self):
+        return self._inplace("asin_", lambda old: old.asin())
+
+    def acos_(self):
+        return self._inplace("acos_", lambda old: old.acos())
+
+    def atan_(self):
+        return self._inplace("atan_", lambda old: old.atan())
+
+    def asinh_(self):
+        return self._inplace("asinh_", lambda old: old.asinh())
+
+    def acosh_(self):
+        return self._inplace("acosh_", lambda old: old.acosh())
+
+    def atanh_(self):
+        return self._inplace("atanh_", lambda old: old.atanh())
+
+    arcsin_, arccos_, arctan_, arcsinh_, arccosh_, arctanh_ = (asin_, acos_, atan_, asinh_,
+                                                                acosh_, atanh_)
+
+    def log2_(self):
+        return self._inplace("log2_", lambda old: old.log2())
+
+    def log10_(self):
+        return self._inplace("log10_", lambda old: old.log10())
+
+    def exp2_(self):
+        return self._inplace("exp2_", lambda old: old.exp2())
+
+    def trunc_(self):
+        return self._inplace("trunc_", lambda old: old.trunc())
+
+    fix_ = trunc_
+
+    def frac_(self):
+        return self._inplace("frac_", lambda old: old.frac())
+
+    def sgn_(self):
+        return self._inplace("sgn_", lambda old: old.sgn())
+
+    def logit_(self, eps=None):
+        return self._inplace("logit_", lambda old: old.logit(eps))
+
+    def deg2rad_(self):
+        return self._inplace("deg2rad_", lambda old: old.deg2rad())
+
+    def rad2deg_(self):
+        return self._inplace("rad2deg_", lambda old: old.rad2deg())
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return self._inplace("nan_to_num_", lambda old: old.nan_to_num(nan, posinf, neginf))
+
+    def atan2_(self, other):
+        return self._inplace("atan2_", lambda old: old.atan2(other), other)
+
+    arctan2_ = atan2_
+
+    def hypot_(self, other):
+        return self._inplace("hypot_", lambda old: old.hypot(other), other)
+
+    def fmod_(self, divisor):
+        return self._inplace("fmod_", lambda old: old.fmod(divisor), divisor)
+
+    def xlogy_(self, other):
+        return self._inplace("xlogy_", lambda old: old.xlogy(other), other)
+
+    def heaviside_(self, values):
+        return self._inplace("heaviside_", lambda old: old.heaviside(values), values)
+
+    def copysign_(self, other):
+        return self._inplace("copysign_", lambda old: old.copysign(other), other)
+
+    def float_power_(self, exponent):
+        """``float_power`` in place, for a float64 tensor only, as PyTorch's."""
+        if self.array.dtype != numpy.float64:
+            raise RuntimeError(f"float_power_: the base has dtype {self.dtype} but the result "
+                               f"is float64, as in PyTorch; use a float64 tensor")
+        return self._inplace("float_power_", lambda old: old.float_power(exponent), exponent)
+
     def cumsum_(self, dim=UNSET, *, dtype=None):
         """Running sums along ``dim`` in place; the tensor keeps its dtype (integers wrap
         around as PyTorch's do), so ``dtype`` must be it when given."""

@@ -468,7 +468,8 @@ class Bitwise(Function):
 
 
 class Rounding(Function):
-    """y = round(x), floor(x) or ceil(x) (``how``);  dx = 0, a step function's derivative"""
+    """y = round(x), floor(x), ceil(x) or trunc(x) (``how``);  dx = 0, a step function's
+    derivative"""
     __slots__ = ("how", "decimals")
 
     def __init__(self, how, decimals=0):
@@ -592,3 +593,384 @@ class Minimum(Maximum):
     a == b, 0 where a > b;  db likewise"""
     __slots__ = ()
     pick = "minimum"
+
+
+_LN2 = 0.69314718055994530942
+_LN10 = 2.30258509299404568402
+
+
+class Sinh(Function):
+    """y = sinh(x);  dx = g * cosh(x)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(over="ignore"):                       # +-inf, as PyTorch
+            return xp.sinh(x)
+
+    def backward(self, xp, g):
+        with numpy.errstate(over="ignore"):
+            return (g * xp.cosh(self.saved),)
+
+
+class Cosh(Function):
+    """y = cosh(x);  dx = g * sinh(x)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(over="ignore"):
+            return xp.cosh(x)
+
+    def backward(self, xp, g):
+        with numpy.errstate(over="ignore"):
+            return (g * xp.sinh(self.saved),)
+
+
+class Asin(Function):
+    """y = asin(x);  dx = g / sqrt(1 - x^2) (inf at +-1, NaN outside [-1, 1], as PyTorch)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(invalid="ignore"):                    # NaN outside [-1, 1]
+            return xp.arcsin(x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return (g / xp.sqrt(1 - x * x),)
+
+
+class Acos(Function):
+    """y = acos(x);  dx = -g / sqrt(1 - x^2) (-inf at +-1, NaN outside [-1, 1])"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(invalid="ignore"):
+            return xp.arccos(x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return (-g / xp.sqrt(1 - x * x),)
+
+
+class Atan(Function):
+    """y = atan(x);  dx = g / (1 + x^2)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.arctan(x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(over="ignore"):                       # x^2 = inf: dx = 0
+            return (g / (1 + x * x),)
+
+
+class Asinh(Function):
+    """y = asinh(x);  dx = g / sqrt(x^2 + 1)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return xp.arcsinh(x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(over="ignore"):
+            return (g / xp.sqrt(x * x + 1),)
+
+
+class Acosh(Function):
+    """y = acosh(x);  dx = g / sqrt(x^2 - 1) (inf at +-1, NaN inside (-1, 1), as PyTorch)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(invalid="ignore"):                    # NaN below 1
+            return xp.arccosh(x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (g / xp.sqrt(x * x - 1),)
+
+
+class Atanh(Function):
+    """y = atanh(x);  dx = g / (1 - x^2) (inf at +-1; outside [-1, 1] y is NaN, dx is not)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # +-inf at +-1, NaN outside
+            return xp.arctanh(x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        with numpy.errstate(divide="ignore", over="ignore"):
+            return (g / (1 - x * x),)
+
+
+class Log2(Function):
+    """y = log2(x);  dx = g / (x ln 2)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # -inf at 0, NaN below
+            return xp.log2(x)
+
+    def backward(self, xp, g):
+        with numpy.errstate(divide="ignore"):
+            return (g / (self.saved * _LN2),)
+
+
+class Log10(Function):
+    """y = log10(x);  dx = g / (x ln 10)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return xp.log10(x)
+
+    def backward(self, xp, g):
+        with numpy.errstate(divide="ignore"):
+            return (g / (self.saved * _LN10),)
+
+
+class Exp2(Function):
+    """y = 2^x;  dx = g * y * ln 2"""
+    saves_output = True
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        with numpy.errstate(over="ignore"):                       # inf, as PyTorch
+            y = xp.exp2(x)
+        self.saved = y
+        return y
+
+    def backward(self, xp, g):
+        return (g * self.saved * _LN2,)
+
+
+class Frac(Function):
+    """y = x - trunc(x), the fractional part with x's sign;  dx = g"""
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        with numpy.errstate(invalid="ignore"):                    # inf - inf: NaN, as PyTorch
+            return x - xp.trunc(x)
+
+    def backward(self, xp, g):
+        return (g,)
+
+
+class Logit(Function):
+    """y = log(z / (1 - z)), z = x clamped to [eps, 1 - eps] when eps is given;  dx = g / (x (1 -
+    x)) within the clamp (or [0, 1]), outside it 0 with eps and NaN without, as PyTorch"""
+    saves_inputs = (0,)
+    __slots__ = ("eps",)
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def bounds(self, xp, x):
+        """[low, high] in x's dtype, as PyTorch computes 1 - eps: in that dtype."""
+        if self.eps is None:
+            return 0, 1
+        low = xp.asarray(self.eps, dtype=x.dtype)
+        return low, 1 - low
+
+    def forward(self, xp, x):
+        self.saved = x
+        z = x if self.eps is None else xp.clip(x, *self.bounds(xp, x))
+        with numpy.errstate(divide="ignore", invalid="ignore"):   # +-inf at 0 and 1, NaN out
+            return xp.log(z / (1 - z))
+
+    def backward(self, xp, g):
+        x = self.saved
+        low, high = self.bounds(xp, x)
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            dx = g / (x * (1 - x))
+        outside = xp.asarray(xp.nan if self.eps is None else 0, dtype=dx.dtype)
+        return (xp.where((x < low) | (x > high), outside, dx),)
+
+
+class NanToNum(Function):
+    """y = x with NaN, inf and -inf replaced by numbers;  dx = g where x is finite, else 0"""
+    __slots__ = ("nan", "posinf", "neginf")
+
+    def __init__(self, nan, posinf, neginf):
+        self.nan, self.posinf, self.neginf = nan, posinf, neginf
+
+    def forward(self, xp, x):
+        self.saved = xp.isfinite(x)
+        if x.dtype.kind != "f":
+            return x.copy()
+        with numpy.errstate(over="ignore"):                       # a replacement beyond range
+            return xp.nan_to_num(x, nan=self.nan, posinf=self.posinf, neginf=self.neginf)
+
+    def backward(self, xp, g):
+        return (g * self.saved,)
+
+
+class Atan2(Function):
+    """y = atan2(a, b), the angle of the point (b, a);  da = g b / (a^2 + b^2),
+    db = -g a / (a^2 + b^2) (both 0 at the origin, as PyTorch)"""
+    saves_inputs = (0, 1)
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        return xp.arctan2(a, b)
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        with numpy.errstate(over="ignore"):
+            square = a * a + b * b
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            scale = xp.where(square == 0, xp.zeros((), dtype=g.dtype), g / square)
+        return (sum_to(scale * b, a.shape) if self.inputs[0].requires_grad else None,
+                sum_to(-scale * a, b.shape) if self.inputs[1].requires_grad else None)
+
+
+class Hypot(Function):
+    """y = sqrt(a^2 + b^2) without overflow;  da = g a / y,  db = g b / y (NaN at the origin,
+    as PyTorch)"""
+    saves_inputs = (0, 1)
+    saves_output = True
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        y = xp.hypot(a, b)
+        self.saved = (a, b, y)
+        return y
+
+    def backward(self, xp, g):
+        a, b, y = self.saved
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            scale = g / y
+        return (sum_to(scale * a, a.shape) if self.inputs[0].requires_grad else None,
+                sum_to(scale * b, b.shape) if self.inputs[1].requires_grad else None)
+
+
+class Fmod(Function):
+    """y = a - trunc(a / b) * b, C's fmod (the sign of the dividend);  da = g,
+    db = -g * trunc(a / b)"""
+    saves_inputs = (0, 1)
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        with numpy.errstate(invalid="ignore"):                    # fmod(x, 0.0): NaN
+            return xp.fmod(a, b)
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            quotient = xp.trunc(a / b)
+        return (sum_to(g, a.shape) if self.inputs[0].requires_grad else None,
+                sum_to(-g * quotient, b.shape) if self.inputs[1].requires_grad else None)
+
+
+class Logaddexp(Function):
+    """y = log(exp(a) + exp(b)) without overflow;  da = g / (1 + exp(b - a)),
+    db = g / (1 + exp(a - b))"""
+    saves_inputs = (0, 1)
+    __slots__ = ()
+    base = "e"
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        if self.base == "2":
+            return xp.logaddexp2(a, b)
+        return xp.logaddexp(a, b)
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        power = xp.exp2 if self.base == "2" else xp.exp
+        with numpy.errstate(over="ignore", invalid="ignore"):     # inf - inf: NaN, as PyTorch
+            return (sum_to(g / (1 + power(b - a)), a.shape)
+                    if self.inputs[0].requires_grad else None,
+                    sum_to(g / (1 + power(a - b)), b.shape)
+                    if self.inputs[1].requires_grad else None)
+
+
+class Logaddexp2(Logaddexp):
+    """y = log2(2^a + 2^b) without overflow;  da = g / (1 + 2^(b - a)),
+    db = g / (1 + 2^(a - b))"""
+    __slots__ = ()
+    base = "2"
+
+
+class Xlogy(Function):
+    """y = a log(b), 0 where a = 0 unless b is NaN;  da = g log(b) (0 where a = 0 and b <= 0,
+    as PyTorch),  db = g a / b"""
+    saves_inputs = (0, 1)
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        self.saved = (a, b)
+        return _xlogy(xp, a, b)
+
+    def backward(self, xp, g):
+        a, b = self.saved
+        zero = xp.zeros((), dtype=g.dtype)
+        ga = gb = None
+        if self.inputs[0].requires_grad:
+            ga = xp.where((a == 0) & (b <= 0), zero, _xlogy(xp, g, b))
+            ga = sum_to(ga, a.shape)
+        if self.inputs[1].requires_grad:
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                gb = sum_to(g * a / b, b.shape)
+        return ga, gb
+
+
+def _xlogy(xp, a, b):
+    with numpy.errstate(divide="ignore", invalid="ignore"):       # log of 0 or below
+        product = a * xp.log(b)
+    return xp.where((a == 0) & ~xp.isnan(b), xp.zeros((), dtype=product.dtype), product)
+
+
+class Heaviside(Function):
+    """y = 0 where x < 0, values where x = 0, 1 where x > 0 (0 where x is NaN, as PyTorch's;
+    no gradient: PyTorch has none for it)"""
+    __slots__ = ()
+    differentiable = False
+
+    def forward(self, xp, x, values):
+        return xp.where(x == 0, values, (x > 0).astype(x.dtype))
+
+
+class Copysign(Function):
+    """y = |a| with the sign of b;  da = g y / a (0 where a = 0, as PyTorch),  db = 0"""
+    saves_inputs = (0,)
+    saves_output = True
+    __slots__ = ()
+
+    def forward(self, xp, a, b):
+        y = xp.copysign(a, b)
+        self.saved = (a, b.shape, y)
+        return y
+
+    def backward(self, xp, g):
+        a, b_shape, y = self.saved
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            ratio = xp.where(a == 0, xp.zeros((), dtype=y.dtype), y / a)
+        return (sum_to(g * ratio, a.shape) if self.inputs[0].requires_grad else None,
+                xp.zeros(b_shape, dtype=g.dtype) if self.inputs[1].requires_grad else None)
