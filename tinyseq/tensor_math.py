@@ -63,6 +63,9 @@ class MathMethods:
 
     def trunc(self):
         """Rounded toward zero (gradient 0); integers keep their dtype."""
+        if self.array.dtype.kind == "b":
+            raise NotImplementedError("trunc: not implemented for bool, as in PyTorch; cast "
+                                      "first (.long())")
         return ew.Rounding("trunc").apply(self)
 
     fix = trunc

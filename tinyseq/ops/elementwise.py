@@ -140,16 +140,21 @@ class PowScalar(Function):
 
     def forward(self, xp, x):
         self.saved = x
-        return x ** self.exponent
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf, NaN
+            return x ** self.exponent
 
     def backward(self, xp, g):
         x = self.saved
         p = self.exponent
-        return (g * p * x ** (p - 1),)
+        if p == 0:                              # 0, not 0 * inf at x = 0, as PyTorch
+            return (xp.zeros_like(g),)
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (g * p * x ** (p - 1),)
 
 
 class Pow(Function):
-    """y = a ** b for tensors;  da = g * b * a^(b-1),  db = g * y * log(a) (0 where a <= 0)"""
+    """y = a ** b for tensors;  da = g * b * a^(b-1) (0 where b = 0),  db = g * y * log(a) (0
+    where a = 0 and b >= 0; NaN where a < 0), as PyTorch"""
     saves_inputs = (0, 1)
     saves_output = True
     __slots__ = ()
@@ -158,16 +163,17 @@ class Pow(Function):
         if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b < 0).any():
             y = _integer_power(xp, a, b)
         else:
-            y = a ** b
+            with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):  # inf, NaN
+                y = a ** b
         self.saved = (a, b, y)
         return y
 
     def backward(self, xp, g):
         a, b, y = self.saved
-        ga = g * b * a ** (b - 1)
-        positive = a > 0
-        log_a = xp.log(xp.where(positive, a, 1))
-        gb = xp.where(positive, g * y * log_a, 0)
+        zero = xp.zeros((), dtype=g.dtype)
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = xp.where(b == 0, zero, g * b * a ** (b - 1))
+            gb = xp.where((a == 0) & (b >= 0), zero, g * y * xp.log(a))
         return sum_to(ga, a.shape), sum_to(gb, b.shape)
 
 
@@ -807,6 +813,8 @@ class Logit(Function):
         low, high = self.bounds(xp, x)
         with numpy.errstate(divide="ignore", invalid="ignore"):
             dx = g / (x * (1 - x))
+            # PyTorch's g * inf at 0 and 1 (g / -0.0 would flip the sign at -0.0)
+            dx = xp.where((x == 0) | (x == 1), g * xp.inf, dx)
         outside = xp.asarray(xp.nan if self.eps is None else 0, dtype=dx.dtype)
         return (xp.where((x < low) | (x > high), outside, dx),)
 
@@ -841,12 +849,11 @@ class Atan2(Function):
 
     def backward(self, xp, g):
         a, b = self.saved
-        with numpy.errstate(over="ignore"):
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):   # inf * 0: NaN
             square = a * a + b * b
-        with numpy.errstate(divide="ignore", invalid="ignore"):
             scale = xp.where(square == 0, xp.zeros((), dtype=g.dtype), g / square)
-        return (sum_to(scale * b, a.shape) if self.inputs[0].requires_grad else None,
-                sum_to(-scale * a, b.shape) if self.inputs[1].requires_grad else None)
+            return (sum_to(scale * b, a.shape) if self.inputs[0].requires_grad else None,
+                    sum_to(-scale * a, b.shape) if self.inputs[1].requires_grad else None)
 
 
 class Hypot(Function):
@@ -865,8 +872,8 @@ class Hypot(Function):
         a, b, y = self.saved
         with numpy.errstate(divide="ignore", invalid="ignore"):
             scale = g / y
-        return (sum_to(scale * a, a.shape) if self.inputs[0].requires_grad else None,
-                sum_to(scale * b, b.shape) if self.inputs[1].requires_grad else None)
+            return (sum_to(scale * a, a.shape) if self.inputs[0].requires_grad else None,
+                    sum_to(scale * b, b.shape) if self.inputs[1].requires_grad else None)
 
 
 class Fmod(Function):
@@ -897,9 +904,8 @@ class Logaddexp(Function):
 
     def forward(self, xp, a, b):
         self.saved = (a, b)
-        if self.base == "2":
-            return xp.logaddexp2(a, b)
-        return xp.logaddexp(a, b)
+        with numpy.errstate(invalid="ignore"):                    # NaN in, NaN out
+            return xp.logaddexp2(a, b) if self.base == "2" else xp.logaddexp(a, b)
 
     def backward(self, xp, g):
         a, b = self.saved
