@@ -66,8 +66,8 @@ class Tensor:
     """An n-dimensional array that records the ops applied to it, for backpropagation.
 
     This class holds the core: what a tensor is, autograd, moving and converting, arithmetic.
-    Its in-place methods, reductions and shape methods are in tensor_inplace.py,
-    tensor_reductions.py and tensor_shapes.py."""
+    Its in-place methods, reductions, shape methods and further elementwise math are in
+    tensor_inplace.py, tensor_reductions.py, tensor_shapes.py and tensor_math.py."""
 
     __slots__ = ("array", "grad", "requires_grad", "_node", "_versions", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators (ndarray + Tensor works)
@@ -734,8 +734,9 @@ hooks.Tensor = Tensor    # hooks get and return gradients as Tensors
 
 def attach_methods(family):
     """Put the methods of ``family``, a class that only holds them, on Tensor: the in-place,
-    reduction and shape families live in modules of their own (tensor_inplace.py,
-    tensor_reductions.py, tensor_shapes.py), which tinyseq imports after this one."""
+    reduction, shape and math families live in modules of their own (tensor_inplace.py,
+    tensor_reductions.py, tensor_shapes.py, tensor_math.py), which tinyseq imports after this
+    one."""
     for name, value in vars(family).items():
         if name in ("__module__", "__qualname__", "__doc__", "__dict__", "__weakref__"):
             continue
