@@ -18,7 +18,7 @@ lr_scheduler = optim.lr_scheduler
 TORCH_ONLY_KEYS = {"_step_count", "_is_initial", "_get_lr_called_within_step"}
 
 
-def _optimizer(module, kind):
+def two_group_optimizer(module, kind):
     """Two param groups (lr 0.1 and 0.3) of one parameter each: SGD with momentum, Adam, or
     Adadelta (which has neither momentum nor betas); ``module`` is tinyseq.optim or
     torch.optim."""
@@ -34,13 +34,13 @@ def _optimizer(module, kind):
     return module.Adadelta(groups, lr=0.1)
 
 
-def _hyperparameters(opt):
+def group_hyperparameters(opt):
     """Each group's lr, momentum, beta1 and beta2 (None where the optimizer has none)."""
     return [value for g in opt.param_groups
             for value in (g["lr"], g.get("momentum"), *g.get("betas", (None, None)))]
 
 
-def _same(ours, theirs):
+def same_values(ours, theirs):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         assert (a is None and b is None) or abs(a - b) <= 1e-12, (ours, theirs)
@@ -62,9 +62,9 @@ def _compare(ours, theirs, ours_opt, theirs_opt, epochs):
         if epoch:
             _step((ours_opt, ours), (theirs_opt, theirs))
         assert ours.last_epoch == theirs.last_epoch
-        _same(ours.get_last_lr(), theirs.get_last_lr())
-        _same(_hyperparameters(ours_opt), _hyperparameters(theirs_opt))
-        seen.append(_hyperparameters(ours_opt))
+        same_values(ours.get_last_lr(), theirs.get_last_lr())
+        same_values(group_hyperparameters(ours_opt), group_hyperparameters(theirs_opt))
+        seen.append(group_hyperparameters(ours_opt))
     assert len({tuple(epoch[0::4]) for epoch in seen}) > 1, seen  # the lrs did move
     return seen
 
@@ -111,7 +111,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_schedules_match_torch(name):
     kind, epochs, make = CASES[name]
-    ours_opt, theirs_opt = _optimizer(optim, kind), _optimizer(torch.optim, kind)
+    ours_opt, theirs_opt = two_group_optimizer(optim, kind), two_group_optimizer(torch.optim, kind)
     ours, theirs = make(lr_scheduler, ours_opt), make(torch.optim.lr_scheduler, theirs_opt)
     _compare(ours, theirs, ours_opt, theirs_opt, epochs)
     assert set(ours.state_dict()) == set(theirs.state_dict()) - TORCH_ONLY_KEYS
@@ -141,7 +141,7 @@ ONE_CYCLE = {
 @pytest.mark.parametrize("name", sorted(ONE_CYCLE))
 def test_one_cycle_matches_torch_to_its_end(name):
     kind, kwargs = ONE_CYCLE[name]
-    ours_opt, theirs_opt = _optimizer(optim, kind), _optimizer(torch.optim, kind)
+    ours_opt, theirs_opt = two_group_optimizer(optim, kind), two_group_optimizer(torch.optim, kind)
     ours = lr_scheduler.OneCycleLR(ours_opt, **kwargs)
     theirs = torch.optim.lr_scheduler.OneCycleLR(theirs_opt, **kwargs)
     total = ours.total_steps
@@ -154,14 +154,14 @@ def test_one_cycle_matches_torch_to_its_end(name):
         assert momenta == {(0.95, 0.95)}  # only the third phase runs: max_momentum throughout
     else:
         assert len(momenta) > 2
-    ours_before = _hyperparameters(ours_opt)
+    ours_before = group_hyperparameters(ours_opt)
     with pytest.raises(ValueError, match=rf"OneCycleLR: tried to step {total + 1} times\. The "
                                          rf"specified number of total steps is {total}"):
         ours.step()
     with pytest.raises(ValueError, match=f"Tried to step {total + 1} times"):
         theirs.step()
     assert ours.last_epoch == total  # the refused step changed nothing
-    assert _hyperparameters(ours_opt) == ours_before
+    assert group_hyperparameters(ours_opt) == ours_before
     assert set(ours.state_dict()) == set(theirs.state_dict()) - TORCH_ONLY_KEYS
 
 
@@ -186,7 +186,8 @@ def test_resuming_at_last_epoch_matches_torch(name, resume_at):
     """A scheduler made with last_epoch=k takes the groups' initial_lr (and OneCycleLR's other
     keys) and goes on from epoch k + 1; its first step keeps the lrs where PyTorch's does."""
     make = RESUMED[name]
-    ours_opt, theirs_opt = _optimizer(optim, "sgd"), _optimizer(torch.optim, "sgd")
+    ours_opt = two_group_optimizer(optim, "sgd")
+    theirs_opt = two_group_optimizer(torch.optim, "sgd")
     first = make(lr_scheduler, ours_opt, -1), make(torch.optim.lr_scheduler, theirs_opt, -1)
     for _ in range(resume_at):
         _step((ours_opt, first[0]), (theirs_opt, first[1]))
@@ -205,14 +206,14 @@ ROUND_TRIPS = {**{name: (kind, make) for name, (kind, _, make) in CASES.items()}
 @pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
 def test_state_dict_round_trip_continues_identically(name, tmp_path):
     kind, make = ROUND_TRIPS[name]
-    opt = _optimizer(optim, kind)
+    opt = two_group_optimizer(optim, kind)
     scheduler = make(lr_scheduler, opt)
     for _ in range(9):
         _step((opt, scheduler))
     ts.save({"optimizer": opt.state_dict(), "scheduler": scheduler.state_dict()},
             tmp_path / "checkpoint")
     saved = ts.load(tmp_path / "checkpoint")
-    fresh_opt = _optimizer(optim, kind)
+    fresh_opt = two_group_optimizer(optim, kind)
     fresh = make(lr_scheduler, fresh_opt)
     start = fresh.get_last_lr()
     fresh_opt.load_state_dict(saved["optimizer"])
@@ -222,19 +223,19 @@ def test_state_dict_round_trip_continues_identically(name, tmp_path):
     for _ in range(15):
         _step((opt, scheduler), (fresh_opt, fresh))
         assert fresh.get_last_lr() == scheduler.get_last_lr()
-        assert _hyperparameters(fresh_opt) == _hyperparameters(opt)
+        assert group_hyperparameters(fresh_opt) == group_hyperparameters(opt)
 
 
 @needs_torch
 @pytest.mark.parametrize("name", sorted(ROUND_TRIPS))
 def test_pytorchs_state_dict_loads_and_continues_as_pytorch(name):
     kind, make = ROUND_TRIPS[name]
-    theirs_opt = _optimizer(torch.optim, kind)
+    theirs_opt = two_group_optimizer(torch.optim, kind)
     theirs = make(torch.optim.lr_scheduler, theirs_opt)
     for _ in range(2):                           # early: every schedule still moves after
         _step((theirs_opt, theirs))
     saved = theirs.state_dict()
-    ours_opt = _optimizer(optim, kind)
+    ours_opt = two_group_optimizer(optim, kind)
     ours = make(lr_scheduler, ours_opt)
     ours.load_state_dict(saved)
     for our_group, their_group in zip(ours_opt.param_groups, theirs_opt.param_groups):
@@ -246,7 +247,7 @@ def test_pytorchs_state_dict_loads_and_continues_as_pytorch(name):
 
 
 def test_a_key_neither_kind_of_scheduler_keeps_is_still_refused():
-    scheduler = lr_scheduler.StepLR(_optimizer(optim, "sgd"), 2)
+    scheduler = lr_scheduler.StepLR(two_group_optimizer(optim, "sgd"), 2)
     state = {**scheduler.state_dict(), "_step_count": 3, "warmup": 5}
     with pytest.raises(ValueError, match=r"StepLR.load_state_dict: expected the keys .* got .*'warmup'"):
         scheduler.load_state_dict(state)
@@ -265,13 +266,13 @@ class Warmup:
 
 @pytest.mark.parametrize("kind", ["LambdaLR", "MultiplicativeLR"])
 def test_lambda_state_dict_keeps_callable_objects_not_functions(kind):
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     scheduler = getattr(lr_scheduler, kind)(opt, [lambda e: 0.9, Warmup(5)])
     for _ in range(3):
         _step((opt, scheduler))
     state = scheduler.state_dict()
     assert state["lr_lambdas"] == [None, {"epochs": 5}]
-    fresh_opt = _optimizer(optim, "sgd")
+    fresh_opt = two_group_optimizer(optim, "sgd")
     mine = Warmup(100)
     fresh = getattr(lr_scheduler, kind)(fresh_opt, [lambda e: 0.5, mine])
     fresh_opt.load_state_dict(opt.state_dict())
@@ -289,7 +290,8 @@ def test_lambda_state_dict_keeps_callable_objects_not_functions(kind):
 
 @needs_torch
 def test_lambda_state_dict_is_pytorchs():
-    ours_opt, theirs_opt = _optimizer(optim, "sgd"), _optimizer(torch.optim, "sgd")
+    ours_opt = two_group_optimizer(optim, "sgd")
+    theirs_opt = two_group_optimizer(torch.optim, "sgd")
     ours = lr_scheduler.LambdaLR(ours_opt, [lambda e: 0.9, Warmup(5)])
     theirs = torch.optim.lr_scheduler.LambdaLR(theirs_opt, [lambda e: 0.9, Warmup(5)])
     _step((ours_opt, ours), (theirs_opt, theirs))
@@ -297,7 +299,7 @@ def test_lambda_state_dict_is_pytorchs():
 
 
 def test_sequential_state_dict_holds_each_schedulers_and_a_bad_one_changes_nothing():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     warmup, decay = lr_scheduler.LinearLR(opt, 0.1, total_iters=3), \
         lr_scheduler.MultiStepLR(opt, [2, 5])
     scheduler = lr_scheduler.SequentialLR(opt, [warmup, decay], milestones=[4])
@@ -307,7 +309,7 @@ def test_sequential_state_dict_holds_each_schedulers_and_a_bad_one_changes_nothi
     assert state["_schedulers"] == [warmup.state_dict(), decay.state_dict()]
     assert state["_milestones"] == [4] and state["last_epoch"] == 7
     broken = {**state, "_schedulers": [state["_schedulers"][0], {"last_epoch": 0}]}
-    fresh_opt = _optimizer(optim, "sgd")
+    fresh_opt = two_group_optimizer(optim, "sgd")
     fresh_parts = lr_scheduler.LinearLR(fresh_opt, 0.1, total_iters=3), \
         lr_scheduler.MultiStepLR(fresh_opt, [2, 5])
     fresh = lr_scheduler.SequentialLR(fresh_opt, list(fresh_parts), milestones=[4])
@@ -416,18 +418,18 @@ ERRORS = {
 }
 
 
-def _groups(opt):
+def group_options(opt):
     return [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_bad_arguments_are_refused_before_anything_changes(name):
     kind, make, error, message, _ = ERRORS[name]
-    opt = _optimizer(optim, kind)
-    before = _groups(opt)
+    opt = two_group_optimizer(optim, kind)
+    before = group_options(opt)
     with pytest.raises(error, match=message):
         make(lr_scheduler, opt)
-    assert _groups(opt) == before
+    assert group_options(opt) == before
 
 
 @needs_torch
@@ -436,7 +438,7 @@ def test_pytorch_fails_on_them_too(name):
     """Where PyTorch takes the value but fails later (a division by 0 at some step), tinyseq
     refuses it at once."""
     kind, make, _, _, _ = ERRORS[name]
-    opt = _optimizer(torch.optim, kind)
+    opt = two_group_optimizer(torch.optim, kind)
     with pytest.raises((TypeError, ValueError, KeyError, ZeroDivisionError)):
         scheduler = make(torch.optim.lr_scheduler, opt)
         for _ in range(12):
@@ -444,7 +446,7 @@ def test_pytorch_fails_on_them_too(name):
 
 
 def _sequential_parts():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     return opt, [lr_scheduler.ConstantLR(opt, 0.5, total_iters=2), lr_scheduler.StepLR(opt, 3)]
 
 
@@ -460,7 +462,7 @@ SEQUENTIAL_ERRORS = {
     "nested": (lambda o, parts: ([parts[0], lr_scheduler.SequentialLR(o, parts, [2])], [3]),
                ValueError, r"schedulers\[1\] is a SequentialLR"),
     "other_optimizer": (lambda o, parts: (
-        [parts[0], lr_scheduler.StepLR(_optimizer(optim, "sgd"), 3)], [3]), ValueError,
+        [parts[0], lr_scheduler.StepLR(two_group_optimizer(optim, "sgd"), 3)], [3]), ValueError,
         r"SequentialLR: schedulers\[1\] \(StepLR\) belongs to another optimizer"),
     "milestone_count": (lambda o, parts: (parts, [3, 5]), ValueError,
                         r"SequentialLR: expected 1 milestones \(one fewer than the "
@@ -478,15 +480,15 @@ def test_sequential_bad_arguments_change_nothing(name):
     arguments, error, message = SEQUENTIAL_ERRORS[name]
     opt, parts = _sequential_parts()
     schedulers, milestones = arguments(opt, parts)
-    before = _groups(opt), [s.last_epoch for s in schedulers if hasattr(s, "last_epoch")]
+    before = group_options(opt), [s.last_epoch for s in schedulers if hasattr(s, "last_epoch")]
     with pytest.raises(error, match=message):
         lr_scheduler.SequentialLR(opt, schedulers, milestones)
-    assert (_groups(opt), [s.last_epoch for s in schedulers if hasattr(s, "last_epoch")]) \
+    assert (group_options(opt), [s.last_epoch for s in schedulers if hasattr(s, "last_epoch")]) \
         == before
 
 
 def test_one_cycle_cycles_sgd_momentum_and_adam_beta1_only():
-    sgd, adam = _optimizer(optim, "sgd"), _optimizer(optim, "adam")
+    sgd, adam = two_group_optimizer(optim, "sgd"), two_group_optimizer(optim, "adam")
     lr_scheduler.OneCycleLR(sgd, 1.0, total_steps=10, base_momentum=0.5, max_momentum=0.75)
     lr_scheduler.OneCycleLR(adam, 1.0, total_steps=10, base_momentum=0.5, max_momentum=0.75)
     assert [g["momentum"] for g in sgd.param_groups] == [0.75, 0.75]
@@ -497,7 +499,8 @@ def test_one_cycle_cycles_sgd_momentum_and_adam_beta1_only():
 
 @needs_torch
 def test_pytorchs_reduce_on_plateau_state_dict_loads_and_continues_as_pytorch():
-    theirs_opt, ours_opt = _optimizer(torch.optim, "sgd"), _optimizer(optim, "sgd")
+    theirs_opt = two_group_optimizer(torch.optim, "sgd")
+    ours_opt = two_group_optimizer(optim, "sgd")
     theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, factor=0.5, patience=1)
     ours = lr_scheduler.ReduceLROnPlateau(ours_opt, factor=0.5, patience=1)
     metrics = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2, 0.2]
@@ -512,6 +515,6 @@ def test_pytorchs_reduce_on_plateau_state_dict_loads_and_continues_as_pytorch():
         for opt, scheduler in ((theirs_opt, theirs), (ours_opt, ours)):
             opt.step()
             scheduler.step(metric)
-        _same(ours.get_last_lr(), theirs.get_last_lr())
+        same_values(ours.get_last_lr(), theirs.get_last_lr())
         lrs.append(ours.get_last_lr()[0])
     assert len(set(lrs)) > 1, lrs

@@ -9,6 +9,8 @@ import numpy
 import pytest
 
 import tinyseq as ts
+from test_lr_scheduler_tail import (group_hyperparameters, group_options, same_values,
+                                    two_group_optimizer)
 from tinyseq import nn, optim
 
 try:
@@ -352,33 +354,6 @@ def test_bad_load_of_scalar_state_changes_nothing():
 
 
 # --- learning-rate schedulers ----------------------------------------------------------------
-def _optimizer(module, kind):
-    """Two param groups (lr 0.1 and 0.3): SGD with momentum, Adam, or Adadelta (which has
-    neither momentum nor betas); ``module`` is tinyseq.optim or torch.optim."""
-    if module is optim:
-        p, q = nn.Parameter(ts.zeros(2)), nn.Parameter(ts.zeros(3))
-    else:
-        p, q = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(3))
-    groups = [{"params": [p]}, {"params": [q], "lr": 0.3}]
-    if kind == "sgd":
-        return module.SGD(groups, lr=0.1, momentum=0.9)
-    if kind == "adam":
-        return module.Adam(groups, lr=0.1, betas=(0.8, 0.99))
-    return module.Adadelta(groups, lr=0.1)
-
-
-def _hyperparameters(opt):
-    """Each group's lr, momentum, beta1 and beta2 (None where the optimizer has none)."""
-    return [value for g in opt.param_groups
-            for value in (g["lr"], g.get("momentum"), *g.get("betas", (None, None)))]
-
-
-def _same(ours, theirs):
-    assert len(ours) == len(theirs)
-    for a, b in zip(ours, theirs):
-        assert (a is None and b is None) or abs(a - b) <= 1e-12, (ours, theirs)
-
-
 class Halving:
     """A scale_fn whose state (``rate``) a state dict keeps."""
 
@@ -432,9 +407,9 @@ def _compare(ours, theirs, ours_opt, theirs_opt, epochs):
                 opt.step()
                 scheduler.step()
         assert getattr(ours, "last_epoch", None) == getattr(theirs, "last_epoch", None)
-        _same(ours.get_last_lr(), theirs.get_last_lr())
-        _same(_hyperparameters(ours_opt), _hyperparameters(theirs_opt))
-        seen.append(_hyperparameters(ours_opt))
+        same_values(ours.get_last_lr(), theirs.get_last_lr())
+        same_values(group_hyperparameters(ours_opt), group_hyperparameters(theirs_opt))
+        seen.append(group_hyperparameters(ours_opt))
     assert len({tuple(epoch[0::4]) for epoch in seen}) > 2, seen   # the lrs did move
     return seen
 
@@ -443,7 +418,7 @@ def _compare(ours, theirs, ours_opt, theirs_opt, epochs):
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
 def test_schedule_matches_torch(name):
     kind, epochs, make = SCHEDULERS[name]
-    ours_opt, theirs_opt = _optimizer(optim, kind), _optimizer(torch.optim, kind)
+    ours_opt, theirs_opt = two_group_optimizer(optim, kind), two_group_optimizer(torch.optim, kind)
     ours, theirs = make(lr_scheduler, ours_opt), make(torch.optim.lr_scheduler, theirs_opt)
     seen = _compare(ours, theirs, ours_opt, theirs_opt, epochs)
     if name.startswith("cyclic") and "no_momentum" not in name and "iterations" not in name:
@@ -455,7 +430,8 @@ def test_schedule_matches_torch(name):
 @needs_torch
 @pytest.mark.parametrize("T_mult", [1, 2, 3])
 def test_warm_restarts_step_with_an_epoch_matches_torch(T_mult):
-    ours_opt, theirs_opt = _optimizer(optim, "sgd"), _optimizer(torch.optim, "sgd")
+    ours_opt = two_group_optimizer(optim, "sgd")
+    theirs_opt = two_group_optimizer(torch.optim, "sgd")
     ours = lr_scheduler.CosineAnnealingWarmRestarts(ours_opt, 4, T_mult, eta_min=0.001)
     theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(theirs_opt, 4, T_mult,
                                                                   eta_min=0.001)
@@ -465,7 +441,7 @@ def test_warm_restarts_step_with_an_epoch_matches_torch(T_mult):
     for epoch in epochs:
         ours.step(epoch)
         theirs.step(epoch)
-        _same(ours.get_last_lr(), theirs.get_last_lr())
+        same_values(ours.get_last_lr(), theirs.get_last_lr())
         assert (ours.last_epoch, ours.T_i) == (theirs.last_epoch, theirs.T_i)
         assert ours.T_cur == pytest.approx(theirs.T_cur, abs=1e-12)
         lrs.add(ours.get_last_lr()[0])
@@ -473,7 +449,7 @@ def test_warm_restarts_step_with_an_epoch_matches_torch(T_mult):
 
 
 def test_warm_restarts_by_hand_and_with_fractional_epochs():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     scheduler = lr_scheduler.CosineAnnealingWarmRestarts(opt, 2, T_mult=2)
     lrs = [scheduler.get_last_lr()[0]]
     for _ in range(6):
@@ -495,7 +471,7 @@ def test_warm_restarts_by_hand_and_with_fractional_epochs():
 
 
 def test_cyclic_by_hand_with_momentum_the_other_way():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     scheduler = lr_scheduler.CyclicLR(opt, 0.1, 1.0, step_size_up=2, base_momentum=0.8,
                                       max_momentum=0.9)
     lrs, momenta = [], []
@@ -512,7 +488,7 @@ def test_cyclic_by_hand_with_momentum_the_other_way():
 
 
 def test_cyclic_triangular2_halves_each_cycle():
-    opt = _optimizer(optim, "adadelta")
+    opt = two_group_optimizer(optim, "adadelta")
     scheduler = lr_scheduler.CyclicLR(opt, 0.0, 1.0, step_size_up=1, mode="triangular2",
                                       cycle_momentum=False)
     peaks = []
@@ -523,7 +499,7 @@ def test_cyclic_triangular2_halves_each_cycle():
 
 
 def test_polynomial_by_hand():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     scheduler = lr_scheduler.PolynomialLR(opt, total_iters=4, power=2.0)
     lrs = [scheduler.get_last_lr()[0]]
     for _ in range(6):
@@ -534,7 +510,7 @@ def test_polynomial_by_hand():
 
 
 def test_chained_by_hand():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     scheduler = lr_scheduler.ChainedScheduler([lr_scheduler.ConstantLR(opt, 0.1, total_iters=2),
                                                lr_scheduler.ExponentialLR(opt, gamma=0.5)])
     lrs = [scheduler.get_last_lr()[0]]
@@ -552,14 +528,14 @@ SCHEDULER_ROUND_TRIPS = ["warm_restarts_growing", "cyclic_triangular2_beta1",
 @pytest.mark.parametrize("name", SCHEDULER_ROUND_TRIPS)
 def test_scheduler_state_dict_round_trip_continues_identically(name, tmp_path):
     kind, _, make = SCHEDULERS[name]
-    opt = _optimizer(optim, kind)
+    opt = two_group_optimizer(optim, kind)
     scheduler = make(lr_scheduler, opt)
     for _ in range(7):
         opt.step()
         scheduler.step()
     ts.save({"opt": opt.state_dict(), "sched": scheduler.state_dict()}, tmp_path / "s")
     saved = ts.load(tmp_path / "s")
-    fresh_opt = _optimizer(optim, kind)
+    fresh_opt = two_group_optimizer(optim, kind)
     fresh = make(lr_scheduler, fresh_opt)
     fresh_opt.load_state_dict(saved["opt"])
     fresh.load_state_dict(saved["sched"])
@@ -570,22 +546,22 @@ def test_scheduler_state_dict_round_trip_continues_identically(name, tmp_path):
             o.step()
             s.step()
         assert fresh.get_last_lr() == scheduler.get_last_lr()
-        assert _hyperparameters(fresh_opt) == _hyperparameters(opt)
+        assert group_hyperparameters(fresh_opt) == group_hyperparameters(opt)
 
 
 def test_cyclic_state_dict_keeps_a_scale_objects_state_not_a_functions():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     halving = Halving(0.5)
     scheduler = lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=2, scale_fn=halving)
     halving.rate = 0.7
     state = scheduler.state_dict()
     assert state["_scale_fn_custom"] == {"rate": 0.7}
     other = Halving(0.1)
-    fresh = lr_scheduler.CyclicLR(_optimizer(optim, "sgd"), 0.01, 0.1, step_size_up=2,
+    fresh = lr_scheduler.CyclicLR(two_group_optimizer(optim, "sgd"), 0.01, 0.1, step_size_up=2,
                                   scale_fn=other)
     fresh.load_state_dict(state)
     assert other.rate == 0.7 and fresh._scale_fn_custom is other
-    plain = lr_scheduler.CyclicLR(_optimizer(optim, "sgd"), 0.01, 0.1, step_size_up=2,
+    plain = lr_scheduler.CyclicLR(two_group_optimizer(optim, "sgd"), 0.01, 0.1, step_size_up=2,
                                   scale_fn=lambda x: 1.0)
     assert plain.state_dict()["_scale_fn_custom"] is None
     with pytest.raises(ValueError, match="'_scale_fn_custom' must be None or a dict"):
@@ -594,7 +570,7 @@ def test_cyclic_state_dict_keeps_a_scale_objects_state_not_a_functions():
 
 
 def test_chained_state_dict_holds_each_schedulers_and_a_bad_one_changes_nothing():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     parts = [lr_scheduler.ConstantLR(opt, 0.5), lr_scheduler.ExponentialLR(opt, 0.9)]
     scheduler = lr_scheduler.ChainedScheduler(parts)
     for _ in range(3):
@@ -602,7 +578,7 @@ def test_chained_state_dict_holds_each_schedulers_and_a_bad_one_changes_nothing(
     state = scheduler.state_dict()
     assert set(state) == {"_last_lr", "_schedulers"}
     assert state["_schedulers"] == [part.state_dict() for part in parts]
-    fresh_opt = _optimizer(optim, "sgd")
+    fresh_opt = two_group_optimizer(optim, "sgd")
     fresh_parts = [lr_scheduler.ConstantLR(fresh_opt, 0.5),
                    lr_scheduler.ExponentialLR(fresh_opt, 0.9)]
     fresh = lr_scheduler.ChainedScheduler(fresh_parts)
@@ -670,8 +646,9 @@ SCHEDULER_ERRORS = {
                         ValueError, r"ChainedScheduler: schedulers\[0\] is a "
                         "ReduceLROnPlateau", True),
     "chained_other_optimizer": ("sgd", lambda m, o: m.ChainedScheduler(
-        [m.StepLR(o, 2)], optimizer=_optimizer(optim if m is lr_scheduler else torch.optim,
-                                               "sgd")), ValueError,
+        [m.StepLR(o, 2)],
+        optimizer=two_group_optimizer(optim if m is lr_scheduler else torch.optim, "sgd")),
+        ValueError,
         r"ChainedScheduler: schedulers\[0\] \(StepLR\) belongs to another optimizer", True),
     "chained_not_scheduler": ("sgd", lambda m, o: m.ChainedScheduler([o]), TypeError,
                               r"ChainedScheduler: schedulers\[0\] must be a learning-rate "
@@ -679,26 +656,22 @@ SCHEDULER_ERRORS = {
 }
 
 
-def _groups(opt):
-    return [{k: v for k, v in group.items() if k != "params"} for group in opt.param_groups]
-
-
 @pytest.mark.parametrize("name", sorted(SCHEDULER_ERRORS))
 def test_scheduler_bad_arguments_are_refused_before_anything_changes(name):
     kind, make, error, message, _ = SCHEDULER_ERRORS[name]
-    opt = _optimizer(optim, kind)
-    before = _groups(opt)
+    opt = two_group_optimizer(optim, kind)
+    before = group_options(opt)
     with pytest.raises(error, match=message):
         make(lr_scheduler, opt)
     if not name.startswith("chained"):      # the chained scheduler itself was made
-        assert _groups(opt) == before
+        assert group_options(opt) == before
 
 
 @needs_torch
 @pytest.mark.parametrize("name", sorted(n for n in SCHEDULER_ERRORS if SCHEDULER_ERRORS[n][4]))
 def test_pytorch_fails_on_them_too(name):
     kind, make, _, _, _ = SCHEDULER_ERRORS[name]
-    opt = _optimizer(torch.optim, kind)
+    opt = two_group_optimizer(torch.optim, kind)
     with pytest.raises((TypeError, ValueError, KeyError, ZeroDivisionError, AttributeError)):
         scheduler = make(torch.optim.lr_scheduler, opt)
         for _ in range(12):
@@ -707,7 +680,7 @@ def test_pytorch_fails_on_them_too(name):
 
 
 def test_sequential_refuses_a_chained_scheduler():
-    opt = _optimizer(optim, "sgd")
+    opt = two_group_optimizer(optim, "sgd")
     chained = lr_scheduler.ChainedScheduler([lr_scheduler.StepLR(opt, 2)])
     with pytest.raises(ValueError, match=r"schedulers\[1\] is a ChainedScheduler, which a "
                                          "SequentialLR cannot run"):

@@ -2,7 +2,7 @@
 import math
 
 from .. import backend, checks
-from .optimizer import Optimizer, add_to_parameter, check_betas, scale_parameter
+from .optimizer import Optimizer, add_to_parameter, check_betas, regularized_grad
 
 _nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731
 _flag = lambda op, name, v: checks.flag(op, name, v)  # noqa: E731
@@ -36,11 +36,7 @@ class Adam(Optimizer):
         return spec
 
     def update(self, group, p, grad, state):
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.array
-        self._adam_step(group, p, grad, state)
+        self._adam_step(group, p, regularized_grad(group, p, grad), state)
 
     @staticmethod
     def _adam_step(group, p, grad, state):
@@ -76,8 +72,4 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
     def update(self, group, p, grad, state):
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"]:
-            scale_parameter(p, 1 - group["lr"] * group["weight_decay"])
-        self._adam_step(group, p, grad, state)
+        self._adam_step(group, p, regularized_grad(group, p, grad, decoupled=True), state)

@@ -1,6 +1,6 @@
 """Adamax, as PyTorch's ``torch.optim.Adamax``."""
 from .. import backend, checks
-from .optimizer import Optimizer, add_to_parameter, check_betas
+from .optimizer import Optimizer, add_to_parameter, check_betas, regularized_grad
 
 _nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731
 
@@ -33,10 +33,7 @@ class Adamax(Optimizer):
         xp = backend.device_of(p.array).xp
         if not state:
             state.update(step=0, exp_avg=xp.zeros_like(p.array), exp_inf=xp.zeros_like(p.array))
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.array
+        grad = regularized_grad(group, p, grad)
         state["step"] += 1
         m, u = state["exp_avg"], state["exp_inf"]
         m += (1 - beta1) * (grad - m)

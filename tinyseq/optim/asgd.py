@@ -1,6 +1,6 @@
 """Averaged SGD, as PyTorch's ``torch.optim.ASGD``."""
 from .. import backend, checks
-from .optimizer import Optimizer, add_to_parameter, scale_parameter
+from .optimizer import Optimizer, add_to_parameter, regularized_grad, scale_parameter
 
 _finite = lambda op, name, v: checks.finite(op, name, v)  # noqa: E731
 
@@ -40,10 +40,7 @@ class ASGD(Optimizer):
         if not state:
             state.update(step=0, eta=lr, mu=1.0, ax=backend.device_of(p.array).xp.zeros_like(
                 p.array))
-        if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.array
+        grad = regularized_grad(group, p, grad)
         state["step"] += 1
         step, eta = state["step"], state["eta"]
         scale_parameter(p, 1 - lambd * eta)

@@ -1,6 +1,6 @@
 """NAdam, as PyTorch's ``torch.optim.NAdam``."""
 from .. import backend, checks
-from .optimizer import Optimizer, add_to_parameter, check_betas, scale_parameter
+from .optimizer import Optimizer, add_to_parameter, check_betas, regularized_grad
 
 _nonnegative = lambda op, name, v: checks.real(op, name, v, minimum=0.0)  # noqa: E731
 _flag = lambda op, name, v: checks.flag(op, name, v)  # noqa: E731
@@ -40,18 +40,12 @@ class NAdam(Optimizer):
 
     def update(self, group, p, grad, state):
         beta1, beta2 = group["betas"]
-        lr, weight_decay = group["lr"], group["weight_decay"]
+        lr = group["lr"]
         if not state:
             xp = backend.device_of(p.array).xp
             state.update(step=0, mu_product=1.0, exp_avg=xp.zeros_like(p.array),
                          exp_avg_sq=xp.zeros_like(p.array))
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay:
-            if group["decoupled_weight_decay"]:
-                scale_parameter(p, 1 - lr * weight_decay)
-            else:
-                grad = grad + weight_decay * p.array
+        grad = regularized_grad(group, p, grad)
         state["step"] += 1
         step = state["step"]
         # the momentum of this step, and of the next one, which Nesterov's look-ahead uses

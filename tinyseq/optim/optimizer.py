@@ -237,3 +237,19 @@ def scale_parameter(p, factor):
     """p *= factor, in place (counted like ``add_to_parameter``)."""
     with no_grad():
         p.mul_(factor)
+
+
+def regularized_grad(group, p, grad, decoupled=False):
+    """The gradient an update steps along: -grad under ``maximize``, plus weight_decay * p
+    (L2); with decoupled weight decay (``decoupled``, or the group's
+    ``decoupled_weight_decay``) p itself shrinks by 1 - lr * weight_decay instead, AdamW's
+    way."""
+    if group.get("maximize"):
+        grad = -grad
+    weight_decay = group.get("weight_decay", 0)
+    if weight_decay:
+        if decoupled or group.get("decoupled_weight_decay"):
+            scale_parameter(p, 1 - group["lr"] * weight_decay)
+        else:
+            grad = grad + weight_decay * p.array
+    return grad
