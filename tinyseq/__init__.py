@@ -4,7 +4,8 @@ import numpy as _numpy
 from . import allocator as _allocator  # noqa: F401  (keeps freed memory for the next step)
 # these put Tensor's in-place methods, reductions, shape methods and further math on it
 from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # noqa: F401
-               tensor_shapes as _shapes)
+               tensor_shapes as _shapes, tensor_linalg as _linalg,
+               tensor_indexing as _indexing)
 from .tensor_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
                           arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, exp2,
                           fix, float_power, fmod, frac, heaviside, hypot, log10, log2, logaddexp,
@@ -30,6 +31,16 @@ from .threads import (compile, get_num_interop_threads, get_num_threads,
                       set_num_interop_threads, set_num_threads)
 from .serialization import load, save
 from .trace import Trace
+from .tensor_indexing import (atleast_1d, atleast_2d, atleast_3d, bincount, block_diag,
+                              bucketize, cartesian_prod, column_stack, dstack, index_copy,
+                              masked_scatter, rot90, row_stack, searchsorted, select, take,
+                              take_along_dim, tensor_split, unique_consecutive)
+from .tensor_linalg import (addbmm, addmm, baddbmm, cdist, chain_matmul, cross, diag,
+                            diag_embed, diagonal, kron, tril_indices,
+                            triu_indices)
+from .tensor_reductions import (aminmax, cummax, cummin, kthvalue, logcumsumexp, median, mode,
+                                nanmean, nanmedian, nanquantile, nansum, quantile, std_mean,
+                                var_mean)
 from .tensor import (Tensor, abs, add, addcdiv, addcmul, all, amax, amin, any, argmax, argmin,
                      argsort, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, bmm, broadcast_to,
                      cat, ceil, chunk, clamp, clip, clone, concat, cos, count_nonzero, cumprod,

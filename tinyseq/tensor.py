@@ -777,7 +777,9 @@ class Cast(autograd.Function):
 
 # --- argument helpers -----------------------------------------------------------------------
 RETURN_TYPES = {name: collections.namedtuple(name, ("values", "indices"))
-                 for name in ("max", "min", "sort", "topk")}
+                 for name in ("max", "min", "sort", "topk", "median", "nanmedian", "kthvalue",
+                              "mode", "cummax", "cummin")}
+RETURN_TYPES["aminmax"] = collections.namedtuple("aminmax", ("min", "max"))
 _TYPE_NAMES = {numpy.dtype(numpy.float16): "HalfTensor", numpy.dtype(numpy.float32): "FloatTensor",
                numpy.dtype(numpy.float64): "DoubleTensor", numpy.dtype(numpy.int32): "IntTensor",
                numpy.dtype(numpy.int64): "LongTensor", numpy.dtype(numpy.bool_): "BoolTensor",
@@ -1544,6 +1546,12 @@ def _method(name, doc):
     function.__name__ = name
     function.__doc__ = doc
     return function
+
+
+def function_form(name):
+    """``t.name(...)`` as the function ``name(t, ...)``, as torch has it: the families in
+    tensor_reductions.py, tensor_linalg.py and tensor_indexing.py make theirs with it."""
+    return _method(name, f"``t.{name}(...)`` as a function, as ``torch.{name}``.")
 
 
 (exp, log, tanh, sigmoid, relu, sin, cos, abs, sqrt, round, floor, ceil, sign, log1p, expm1,

@@ -276,6 +276,14 @@ class InPlaceMethods:
         return self._inplace("index_add_",
                              lambda old: old.index_add(dim, index, source, alpha=alpha), source)
 
+    def index_copy_(self, dim, index, source):
+        return self._inplace("index_copy_", lambda old: old.index_copy(dim, index, source),
+                             source)
+
+    def masked_scatter_(self, mask, source):
+        return self._inplace("masked_scatter_", lambda old: old.masked_scatter(mask, source),
+                             source)
+
     __iadd__, __isub__, __imul__, __itruediv__ = add_, sub_, mul_, div_
     __ifloordiv__, __imod__, __ipow__ = floor_divide_, remainder_, pow_
 

@@ -10,7 +10,8 @@ import numpy
 from .backend import device_of_type
 from .ops import reduction, shape as shape_ops
 from .tensor import (RETURN_TYPES, Tensor, UNSET, attach_methods, axes_arg, check_dim, dim_args,
-                     maximum, minimum, one_dim, pytorch_or_numpy_arg, reduced_dims, to_floating)
+                     expect_tensor, function_form, maximum, minimum, one_dim,
+                     pytorch_or_numpy_arg, reduced_dims, to_floating)
 
 
 class ReductionMethods:
@@ -227,6 +228,230 @@ class ReductionMethods:
         index = order.narrow(dim, 0, builtins.int(k))
         return RETURN_TYPES["topk"](self.gather(dim, index), index)
 
+    def median(self, dim=None, keepdim=False):
+        """As ``torch.median``: without dim the 0-d median of all entries; with dim a named
+        tuple ``(values, indices)`` along it. Of an even count the lower of the two middle
+        values; NaN where the line holds one (indices: its first NaN). The gradient goes to
+        the index picked."""
+        return self._order_statistic("median", dim, keepdim, ignore_nan=False)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """As ``median``, NaNs left out (NaN only where a line is all NaN)."""
+        return self._order_statistic("nanmedian", dim, keepdim, ignore_nan=True)
+
+    def _order_statistic(self, op, dim, keepdim, ignore_nan):
+        if dim is None:
+            if self.numel() == 0:       # as PyTorch: the median of nothing is NaN
+                return Tensor.from_array(numpy.asarray(numpy.nan, self.array.dtype))
+            return self.reshape(-1)._order_statistic(op, 0, False, ignore_nan).values
+        sorted_keys, order, dim = self._sorted_order(op, dim)
+        length = sorted_keys.shape[dim]
+        valid = length if self.array.dtype.kind != "f" else \
+            (~numpy.isnan(sorted_keys)).sum(axis=dim, keepdims=True)
+        # the lower middle of the non-NaN entries; for median a line's first NaN, if any
+        rank = numpy.maximum(valid - 1, 0) // 2
+        if not ignore_nan:
+            rank = numpy.where(valid < length, valid, rank)
+        return self._picked(op, order, rank, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """Named tuple ``(values, indices)`` of the ``k``-th smallest entry (k from 1) along
+        ``dim``, as ``torch.kthvalue``; NaN counts as the largest. The gradient goes to the
+        index picked."""
+        sorted_keys, order, dim = self._sorted_order("kthvalue", dim)
+        length = self.shape[dim] if self.ndim else 1
+        if not isinstance(k, (builtins.int, numpy.integer)) or isinstance(k, builtins.bool) \
+                or not 1 <= k <= length:
+            raise ValueError(f"kthvalue: k must be an int in [1, {length}] for dim {dim} of "
+                             f"shape {tuple(self.shape)}, got {k!r}")
+        rank = numpy.full((1,) * builtins.max(self.ndim, 1), builtins.int(k) - 1)
+        return self._picked("kthvalue", order, rank, dim, keepdim)
+
+    def mode(self, dim=-1, keepdim=False):
+        """Named tuple ``(values, indices)`` of the most frequent value along ``dim``, as
+        ``torch.mode``: among equally frequent ones the smallest, and the index of its last
+        occurrence. The gradient goes to the index picked."""
+        sorted_keys, order, dim = self._sorted_order("mode", dim)
+        keys = numpy.moveaxis(sorted_keys, dim, -1)
+        length = keys.shape[-1]
+        # the length of the run of equal sorted values each entry ends: its value's count
+        starts = numpy.ones(keys.shape, dtype=builtins.bool)
+        starts[..., 1:] = keys[..., 1:] != keys[..., :-1]
+        positions = numpy.arange(length)
+        run_start = numpy.maximum.accumulate(numpy.where(starts, positions, 0), axis=-1)
+        ends = numpy.ones(keys.shape, dtype=builtins.bool)
+        ends[..., :-1] = starts[..., 1:]
+        counts = numpy.where(ends, positions - run_start + 1, 0)
+        rank = numpy.moveaxis(numpy.argmax(counts, axis=-1)[..., None], -1, dim)  # first: smallest
+        # ties are sorted stably, so the run's end is the value's last occurrence
+        return self._picked("mode", order, rank, dim, keepdim)
+
+    def _sorted_order(self, op, dim):
+        """(the sorted values as keys, the stable ascending order, dim) along ``dim``; NaNs
+        sort last."""
+        x = self if self.ndim else self.reshape(1)
+        dim = check_dim(op, dim, self.ndim) % self.ndim if self.ndim else \
+            one_dim(op, dim, 0)
+        if x.shape[dim] == 0:
+            raise ValueError(f"{op}: cannot reduce dim {dim} of size 0 in shape "
+                             f"{tuple(self.shape)}")
+        array = numpy.asarray(x.array)
+        order = numpy.argsort(array, axis=dim, kind="stable")
+        return numpy.take_along_axis(array, order, dim), order, dim
+
+    def _picked(self, op, order, rank, dim, keepdim):
+        """The named tuple of the entries at sorted place ``rank`` (kept dims) along dim."""
+        x = self if self.ndim else self.reshape(1)
+        rank = numpy.broadcast_to(rank, x.shape[:dim] + (1,) + x.shape[dim + 1:])
+        indices = numpy.take_along_axis(order, rank, dim).astype(numpy.int64)
+        values = x.gather(dim, Tensor.from_array(indices))
+        if not keepdim or not self.ndim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return RETURN_TYPES[op](values, Tensor.from_array(indices))
+
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        """The sum over ``dim`` with NaNs counted as 0, as ``torch.nansum``; no gradient
+        reaches the NaNs."""
+        x = self if self.array.dtype.kind != "f" else \
+            self.masked_fill(self.isnan(), 0.0)
+        return x.sum(dim, keepdim, dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        """The mean over ``dim`` of the entries that are not NaN, as ``torch.nanmean``
+        (NaN where there are none); floating tensors only."""
+        x = self if dtype is None else self.to(dtype)
+        if x.array.dtype.kind != "f":
+            raise TypeError(f"nanmean: expects a floating point tensor, as PyTorch, got "
+                            f"{x.dtype}")
+        present = (~x.isnan()).sum(dim, keepdim)
+        with numpy.errstate(invalid="ignore"):      # 0 / 0 where all are NaN: NaN, as PyTorch
+            return x.nansum(dim, keepdim) / present
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        """Named tuple ``(min, max)`` over ``dim`` (one int or None for all), as
+        ``torch.aminmax``; the gradients as ``amin`` and ``amax``."""
+        if dim is not None:
+            dim = one_dim("aminmax", dim, self.ndim)
+        if self.numel() == 0 and (dim is None or self.shape[dim] == 0):
+            raise ValueError(f"aminmax: cannot reduce an empty dim of shape "
+                             f"{tuple(self.shape)}")
+        if dim is None and keepdim:
+            dim = tuple(range(self.ndim))
+        return RETURN_TYPES["aminmax"](self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def logcumsumexp(self, dim):
+        """Running log(exp(t[0]) + ... + exp(t[i])) along ``dim``, without overflow, as
+        ``torch.logcumsumexp``; integers and bools in the default float dtype."""
+        dim = one_dim("logcumsumexp", dim, self.ndim)
+        x = to_floating(self)
+        if x.ndim == 0:
+            return reduction.LogCumSumExp(0).apply(x.reshape(1)).reshape(())
+        return reduction.LogCumSumExp(dim).apply(x)
+
+    def cummax(self, dim):
+        """Named tuple ``(values, indices)``: the running largest value along ``dim`` and the
+        index of its last occurrence so far (NaN, once met, stays), as ``torch.cummax``. The
+        gradient goes to the indices picked."""
+        return self._running_extreme("cummax", dim, numpy.greater_equal)
+
+    def cummin(self, dim):
+        """As ``cummax``, for the running smallest value."""
+        return self._running_extreme("cummin", dim, numpy.less_equal)
+
+    def _running_extreme(self, op, dim, better_or_equal):
+        dim = one_dim(op, dim, self.ndim)
+        x = self if self.ndim else self.reshape(1)
+        array = numpy.moveaxis(numpy.asarray(x.array), dim, -1)
+        indices = numpy.zeros(array.shape, numpy.int64)
+        if array.shape[-1]:
+            # as PyTorch: an entry takes over when it is at least the best so far, or NaN
+            best = array[..., 0]
+            for i in range(1, array.shape[-1]):
+                value = array[..., i]
+                takes_over = better_or_equal(value, best)
+                if array.dtype.kind == "f":
+                    takes_over |= numpy.isnan(value)
+                indices[..., i] = numpy.where(takes_over, i, indices[..., i - 1])
+                best = numpy.where(takes_over, value, best)
+        indices = Tensor.from_array(numpy.ascontiguousarray(numpy.moveaxis(indices, -1, dim)))
+        values = x.gather(dim, indices)
+        if not self.ndim:
+            values, indices = values.reshape(()), indices.reshape(())
+        return RETURN_TYPES[op](values, indices)
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """The ``q``-th quantiles (q a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
+        entries when None), as ``torch.quantile``: the sorted values at place q (n - 1)
+        interpolated by ``interpolation`` ("linear", "lower", "higher", "midpoint" or
+        "nearest", which rounds half to even); NaN where a line holds NaN; a 1-d q adds a
+        first dim. Floating tensors only; differentiable."""
+        return self._quantile("quantile", q, dim, keepdim, interpolation, ignore_nan=False)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """As ``quantile``, NaNs left out (NaN only where a line is all NaN)."""
+        return self._quantile("nanquantile", q, dim, keepdim, interpolation, ignore_nan=True)
+
+    def _quantile(self, op, q, dim, keepdim, interpolation, ignore_nan):
+        if self.array.dtype.kind != "f":
+            raise TypeError(f"{op}: expects a floating point tensor, as PyTorch, got "
+                            f"{self.dtype}")
+        if interpolation not in ("linear", "lower", "higher", "midpoint", "nearest"):
+            raise ValueError(f"{op}: interpolation must be one of linear, lower, higher, "
+                             f"midpoint or nearest, got {interpolation!r}")
+        if isinstance(q, Tensor):
+            if q.ndim > 1 or q.array.dtype != self.array.dtype:
+                raise ValueError(f"{op}: q must be a 0-d or 1-d tensor of the input's dtype "
+                                 f"{self.dtype}, got shape {tuple(q.shape)} and dtype "
+                                 f"{q.dtype}")
+            scalar_q, fractions = q.ndim == 0, numpy.asarray(q.array).reshape(-1)
+        elif isinstance(q, (builtins.int, builtins.float, numpy.number)) and \
+                not isinstance(q, builtins.bool):
+            scalar_q, fractions = True, numpy.asarray([q], dtype=self.array.dtype)
+        else:
+            raise TypeError(f"{op}: q must be a number or a tensor, got {type(q).__name__}")
+        if fractions.size and not ((fractions >= 0) & (fractions <= 1)).all():
+            raise ValueError(f"{op}: q values must be in the range [0, 1], got "
+                             f"{fractions.tolist()}")
+        if dim is None:
+            lines, kept = self.reshape(-1), (1,) * self.ndim
+        else:
+            dim = one_dim(op, dim, self.ndim)
+            x = self if self.ndim else self.reshape(1)
+            lines = x.movedim(dim, -1)
+            kept = tuple(1 if d == dim else n for d, n in enumerate(self.shape))
+        if lines.shape[-1] == 0:
+            raise ValueError(f"{op}: cannot take quantiles of an empty dim of shape "
+                             f"{tuple(self.shape)}")
+        ordered = lines.sort(-1).values              # NaNs last
+        nan = numpy.isnan(numpy.asarray(ordered.array))
+        valid = (~nan).sum(-1, keepdims=True) if ignore_nan else \
+            numpy.full(nan.shape[:-1] + (1,), nan.shape[-1])
+        places = fractions * numpy.maximum(valid - 1, 0)     # (..., len(q))
+        if interpolation == "nearest":
+            places = numpy.round(places)
+        low = numpy.floor(places).astype(numpy.int64)
+        high = numpy.ceil(places).astype(numpy.int64)
+        below = ordered.gather(-1, Tensor.from_array(low))
+        above = ordered.gather(-1, Tensor.from_array(high))
+        if interpolation in ("lower", "nearest"):
+            result = below
+        elif interpolation == "higher":
+            result = above
+        elif interpolation == "midpoint":
+            result = (below + above) * 0.5
+        else:
+            result = below + (above - below) * Tensor.from_array(
+                (places - low).astype(self.array.dtype))
+        undefined = nan.all(-1, keepdims=True) if ignore_nan else nan.any(-1, keepdims=True)
+        if undefined.any():
+            result = result.masked_fill(Tensor.from_array(undefined), numpy.nan)
+        result = result.movedim(-1, 0)               # the quantiles first, as PyTorch
+        if keepdim:
+            result = result.reshape((result.shape[0],) + kept)
+        elif dim is None:
+            result = result.reshape(result.shape[0])
+        return result[0] if scalar_q else result
+
 
 def _accumulating(t, dtype):
     """``t`` in the dtype its running or total product and sum take, as in PyTorch: ``dtype``
@@ -237,3 +462,24 @@ def _accumulating(t, dtype):
 
 
 attach_methods(ReductionMethods)
+
+(median, nanmedian, kthvalue, mode, nansum, nanmean, aminmax, logcumsumexp, cummax, cummin,
+ quantile, nanquantile) = (
+    function_form(m) for m in ("median", "nanmedian", "kthvalue", "mode", "nansum", "nanmean",
+                               "aminmax", "logcumsumexp", "cummax", "cummin", "quantile",
+                               "nanquantile"))
+
+
+def var_mean(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """The tuple ``(var, mean)`` over ``dim``, as ``torch.var_mean``: ``var`` with the same
+    arguments (dividing by n - correction) and the mean."""
+    expect_tensor("var_mean", input)
+    return (input.var(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    """The tuple ``(std, mean)`` over ``dim``, as ``torch.std_mean``."""
+    expect_tensor("std_mean", input)
+    return (input.std(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim))

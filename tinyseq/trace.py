@@ -682,9 +682,13 @@ def _norm(g):
 
 class _TraceModule(types.ModuleType):
     """``tinyseq.trace`` is this module, and calling it starts a trace: ``ts.trace()`` is
-    ``Trace()``, so ``with ts.trace() as tr:`` and ``tinyseq.trace.gradient_flow`` both work."""
+    ``Trace()``, so ``with ts.trace() as tr:`` and ``tinyseq.trace.gradient_flow`` both work.
+    Called on a tensor, it is ``torch.trace``: ``ts.trace(m)`` is ``m.trace()``."""
 
     def __call__(self, *args, **kwargs):
+        from .tensor import Tensor      # here: tensor.py is imported after this module
+        if len(args) == 1 and isinstance(args[0], Tensor) and not kwargs:
+            return args[0].trace()
         return Trace(*args, **kwargs)
 
 

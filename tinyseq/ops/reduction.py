@@ -279,3 +279,31 @@ class Norm(Function):
                 scaled = sign * xp.where(x == 0, zero, size ** (p - 1))
                 return (scaled * g * y ** (1 - p),)
             return (sign * size ** (p - 1) * xp.where(y == 0, zero, g / y ** (p - 1)),)
+
+
+class LogCumSumExp(Function):
+    """y[i] = log(exp(x[0]) + ... + exp(x[i])) along ``axis``;
+    dx[k] = sum over i >= k of g[i] exp(x[k] - y[i]), summed in log space for g > 0 and g < 0
+    apart so that nothing overflows"""
+    saves_inputs = (0,)
+    saves_output = True
+    __slots__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, xp, x):
+        y = xp.logaddexp.accumulate(x, axis=self.axis) if x.size else x.copy()
+        self.saved = (x, y)
+        return y
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        axis = self.axis
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            def tail_sums(part):        # sum over i >= k of part[i] exp(x[k] - y[i])
+                log_terms = xp.log(part) - y
+                tail = xp.flip(xp.logaddexp.accumulate(xp.flip(log_terms, axis), axis=axis),
+                               axis)
+                return xp.exp(tail + x)
+            return (tail_sums(xp.maximum(g, 0)) - tail_sums(xp.maximum(-g, 0)),)
