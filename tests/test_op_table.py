@@ -448,6 +448,9 @@ ROWS = {
                           lambda x: np.cumsum(x, 1), lambda x: x.cumsum(1)),
     reduction.Cumprod: Row(with_zeros, lambda x: x.cumprod(1), lambda x: np.cumprod(x, 1),
                            lambda x: x.cumprod(1)),
+    reduction.LogCumSumExp: Row(lambda: [leaf(2, 3)], lambda x: x.logcumsumexp(1),
+                                lambda x: np.logaddexp.accumulate(x, axis=1),
+                                lambda x: x.logcumsumexp(1)),
     # shape and indexing
     shape.Reshape: Row(lambda: [leaf(2, 3)], lambda x: x.reshape(3, 2),
                        lambda x: x.reshape(3, 2), lambda x: x.reshape(3, 2)),
