@@ -258,7 +258,7 @@ class ReductionMethods:
         """Named tuple ``(values, indices)`` of the ``k``-th smallest entry (k from 1) along
         ``dim``, as ``torch.kthvalue``; NaN counts as the largest. The gradient goes to the
         index picked."""
-        sorted_keys, order, dim = self._sorted_order("kthvalue", dim)
+        _, order, dim = self._sorted_order("kthvalue", dim)
         length = self.shape[dim] if self.ndim else 1
         if not isinstance(k, (builtins.int, numpy.integer)) or isinstance(k, builtins.bool) \
                 or not 1 <= k <= length:
@@ -426,7 +426,8 @@ class ReductionMethods:
         nan = numpy.isnan(numpy.asarray(ordered.array))
         valid = (~nan).sum(-1, keepdims=True) if ignore_nan else \
             numpy.full(nan.shape[:-1] + (1,), nan.shape[-1])
-        places = fractions * numpy.maximum(valid - 1, 0)     # (..., len(q))
+        # in the input's dtype, as PyTorch: 0.8 * 15 is 12 in float32, not 12.0000002
+        places = fractions * numpy.maximum(valid - 1, 0).astype(fractions.dtype)
         if interpolation == "nearest":
             places = numpy.round(places)
         low = numpy.floor(places).astype(numpy.int64)

@@ -293,7 +293,8 @@ class LogCumSumExp(Function):
         self.axis = axis
 
     def forward(self, xp, x):
-        y = xp.logaddexp.accumulate(x, axis=self.axis) if x.size else x.copy()
+        with numpy.errstate(invalid="ignore"):     # NaN, or inf - inf, gives NaN, as PyTorch
+            y = xp.logaddexp.accumulate(x, axis=self.axis) if x.size else x.copy()
         self.saved = (x, y)
         return y
 
