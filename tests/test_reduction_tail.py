@@ -9,6 +9,7 @@ import pytest
 
 import tinyseq as ts
 from gradcheck import assert_close, gradcheck
+from test_device_standin import StandinArray, standin  # noqa: F401  (the stand-in device)
 
 NAN = float("nan")
 _rng = np.random.default_rng(7)
@@ -584,3 +585,43 @@ def test_bincount_and_unique_consecutive_match_pytorch():
                 theirs = torch.unique_consecutive(torch.tensor(runs), return_inverse=inverse,
                                                   return_counts=count, dim=dim)
                 same(ours, theirs)
+
+
+# --- on another device ----------------------------------------------------------------------
+ON_DEVICE = [
+    lambda x: x.median(1), lambda x: x.nanmedian(), lambda x: x.kthvalue(2, 0),
+    lambda x: x.mode(1), lambda x: x.cummax(1), lambda x: x.cummin(0),
+    lambda x: x.logcumsumexp(1), lambda x: x.aminmax(dim=0), lambda x: x.nansum(1),
+    lambda x: x.nanmean(0), lambda x: ts.var_mean(x, 1),
+    lambda x: x.quantile(ts.tensor([0.2, 0.7], dtype=ts.float64, device=x.device), dim=1),
+    lambda x: x.nanquantile(0.5, interpolation="nearest"),
+    lambda x: x.diag(), lambda x: x.diagonal(1), lambda x: x.diag_embed(), lambda x: x.trace(),
+    lambda x: ts.kron(x, x), lambda x: ts.cross(x[:, :3], x[:, 1:], dim=1),
+    lambda x: ts.cdist(x, x), lambda x: ts.addmm(x[0, :3], x, x.t()),
+    lambda x: ts.tensor_split(x, 2, 1), lambda x: ts.take(x, ts.tensor([5, -1], device=x.device)),
+    lambda x: x.take_along_dim(ts.tensor([[1], [0], [3]], device=x.device), 1),
+    lambda x: ts.rot90(x), lambda x: ts.block_diag(x, x[0]), lambda x: ts.dstack([x, x]),
+    lambda x: ts.cartesian_prod(x[0], x[1]), lambda x: x.select(1, 2),
+    lambda x: x.index_copy(1, ts.tensor([3, 0], device=x.device), x[:, :2]),
+    lambda x: x.masked_scatter(x > 0, x * 2),
+    lambda x: ts.searchsorted(x.sort(1).values, x),
+    lambda x: ts.bucketize(x, x[0].sort().values),
+    lambda x: (x > 0).long().reshape(-1).bincount(), lambda x: x.round().unique_consecutive(),
+]
+
+
+@pytest.mark.parametrize("fn", ON_DEVICE)
+def test_results_stay_on_the_tensors_device(standin, fn):
+    results = {}
+    for device in ("standin", "cpu"):
+        x = ts.tensor(np.arange(12.0).reshape(3, 4) % 5 - 2, dtype=ts.float64, device=device,
+                      requires_grad=True)
+        out = fn(x)
+        outs = list(out) if isinstance(out, tuple) else [out]
+        floating = [o for o in outs if o.requires_grad]
+        if floating:
+            sum(o.sum() for o in floating).backward()
+        results[device] = outs + ([x.grad] if floating else [])
+    for got, expected in zip(results["standin"], results["cpu"]):
+        assert type(got.array) is StandinArray
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())

@@ -1548,6 +1548,18 @@ def _method(name, doc):
     return function
 
 
+def host_array(t):
+    """The values of tensor ``t`` as a NumPy array, copied off its device when needed: for
+    index bookkeeping done in NumPy (sorted places, runs, searchsorted per row)."""
+    return backend.to_numpy(t.array)
+
+
+def on_device_of(like, host):
+    """The NumPy array ``host`` as a tensor, without gradient, on the device of ``like``."""
+    return Tensor.from_array(backend.move(numpy.asarray(host), backend.device_of(like.array)),
+                             False)
+
+
 def function_form(name):
     """``t.name(...)`` as the function ``name(t, ...)``, as torch has it: the families in
     tensor_reductions.py, tensor_linalg.py and tensor_indexing.py make theirs with it."""

@@ -12,7 +12,7 @@ import builtins
 import numpy
 
 from .tensor import (Tensor, attach_methods, check_dim, concat, expect_tensor, function_form,
-                     meshgrid, result_type, stack, vstack, where)
+                     host_array, meshgrid, on_device_of, result_type, stack, vstack, where)
 
 
 class IndexingMethods:
@@ -74,7 +74,7 @@ class IndexingMethods:
         in index's shape, as ``torch.take``."""
         index = _index_tensor("take", "index", index)
         size = self.numel()
-        positions = numpy.asarray(index.array)
+        positions = host_array(index)
         if positions.size and (positions.min() < -size or positions.max() >= size):
             bad = positions.min() if positions.min() < -size else positions.max()
             raise IndexError(f"take: index {bad} is out of range for a tensor of "
@@ -110,7 +110,7 @@ class IndexingMethods:
         if index.ndim > 1:
             raise ValueError(f"index_copy: index must be 0-d or 1-d, got shape "
                              f"{tuple(index.shape)}")
-        positions = numpy.asarray(index.array).reshape(-1)
+        positions = host_array(index).reshape(-1)
         # the last occurrence of each index: index_add then adds each place's value once
         reversed_first = numpy.unique(positions[::-1], return_index=True)[1]
         last = numpy.sort(positions.size - 1 - reversed_first)
@@ -121,9 +121,9 @@ class IndexingMethods:
             raise ValueError(f"index_copy: source of shape {tuple(source.shape)} needs the "
                              f"dims of the tensor's shape {tuple(self.shape)} and "
                              f"{positions.size} entries (one per index) along dim {dim}")
-        kept = Tensor.from_array(positions[last])
+        kept = on_device_of(self, positions[last])
         cleared = self.index_fill(dim, kept, 0)
-        return cleared.index_add(dim, kept, source.index_select(dim, Tensor.from_array(last)))
+        return cleared.index_add(dim, kept, source.index_select(dim, on_device_of(self, last)))
 
     def masked_scatter(self, mask, source):
         """A copy with the entries of ``source``, in row-major order, written where ``mask``
@@ -140,7 +140,7 @@ class IndexingMethods:
         if shape != tuple(self.shape):
             raise ValueError(f"masked_scatter: mask of shape {tuple(mask.shape)} does not "
                              f"broadcast to the tensor's shape {tuple(self.shape)}")
-        picked = numpy.broadcast_to(numpy.asarray(mask.array), shape)
+        picked = numpy.broadcast_to(host_array(mask), shape)
         needed = builtins.int(picked.sum())
         if needed > source.numel():
             raise ValueError(f"masked_scatter: mask selects {needed} entries but source of "
@@ -151,7 +151,7 @@ class IndexingMethods:
         if needed == 0:
             return self.clone()
         ordinal = numpy.clip(numpy.cumsum(picked.reshape(-1)) - 1, 0, None).reshape(shape)
-        return where(Tensor.from_array(picked), source.reshape(-1)[ordinal], self)
+        return where(on_device_of(self, picked), source.reshape(-1)[ordinal], self)
 
     def select(self, dim, index):
         """The slice at ``index`` (negatives count from the end) along ``dim``, that dim
@@ -174,30 +174,30 @@ class IndexingMethods:
         if self.ndim != 1 or self.array.dtype.kind not in "iub":
             raise ValueError(f"bincount: expects a 1-d tensor of integers, got shape "
                              f"{tuple(self.shape)} and dtype {self.dtype}")
-        values = numpy.asarray(self.array).astype(numpy.int64)
+        values = host_array(self).astype(numpy.int64)
         if values.size and values.min() < 0:
             raise ValueError(f"bincount: values must be non-negative, got {values.min()}")
         if not isinstance(minlength, (builtins.int, numpy.integer)) or minlength < 0:
             raise ValueError(f"bincount: minlength must be a non-negative int, got "
                              f"{minlength!r}")
         if weights is None:
-            return Tensor.from_array(numpy.bincount(values, minlength=minlength)
-                                     .astype(numpy.int64))
+            return on_device_of(self, numpy.bincount(values, minlength=minlength)
+                                .astype(numpy.int64))
         expect_tensor("bincount", weights)
         if tuple(weights.shape) != tuple(self.shape):
             raise ValueError(f"bincount: weights of shape {tuple(weights.shape)} must match "
                              f"the input's shape {tuple(self.shape)}")
         dtype = numpy.float32 if weights.array.dtype == numpy.float32 else numpy.float64
-        sums = numpy.bincount(values, numpy.asarray(weights.array, numpy.float64),
+        sums = numpy.bincount(values, host_array(weights).astype(numpy.float64),
                               minlength=minlength)
-        return Tensor.from_array(sums.astype(dtype))
+        return on_device_of(self, sums.astype(dtype))
 
     def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
         """The tensor with each run of equal consecutive entries (of the flattened tensor, or
         slices along ``dim``) kept once, as ``torch.unique_consecutive``; with
         ``return_inverse`` each entry's run number, with ``return_counts`` each run's
         length. No gradient."""
-        array = numpy.asarray(self.array)
+        array = host_array(self)
         if dim is None:
             lines = array.reshape(-1, 1)
             inverse_shape = array.shape
@@ -212,13 +212,13 @@ class IndexingMethods:
             values = array.reshape(-1)[kept]
         else:
             values = numpy.take(array, kept, axis=axis)
-        results = [Tensor.from_array(numpy.ascontiguousarray(values))]
+        results = [on_device_of(self, numpy.ascontiguousarray(values))]
         if return_inverse:
             inverse = (numpy.cumsum(starts) - 1).astype(numpy.int64)
-            results.append(Tensor.from_array(inverse.reshape(inverse_shape)))
+            results.append(on_device_of(self, inverse.reshape(inverse_shape)))
         if return_counts:
             ends = numpy.append(kept[1:], lines.shape[0])
-            results.append(Tensor.from_array((ends - kept).astype(numpy.int64)))
+            results.append(on_device_of(self, (ends - kept).astype(numpy.int64)))
         return results[0] if len(results) == 1 else tuple(results)
 
 
@@ -295,11 +295,11 @@ def block_diag(*tensors):
     rows, before = [], 0
     for block in blocks:
         height, columns = block.shape
-        left = Tensor.from_array(numpy.zeros((height, before), dtype))
-        right = Tensor.from_array(numpy.zeros((height, width - before - columns), dtype))
+        left = on_device_of(block, numpy.zeros((height, before), dtype))
+        right = on_device_of(block, numpy.zeros((height, width - before - columns), dtype))
         rows.append(concat([left, block, right], 1))
         before += columns
-    if not rows:
+    if not rows:            # as PyTorch: a (0, 0) matrix
         return Tensor.from_array(numpy.zeros((0, 0), dtype))
     return concat(rows, 0)
 
@@ -330,15 +330,15 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     if side == "left" and right:
         raise ValueError("searchsorted: side='left' and right=True contradict each other")
     side = side or ("right" if right else "left")
-    boundaries = numpy.asarray(sorted_sequence.array)
+    boundaries = host_array(sorted_sequence)
     if sorter is not None:
-        order = numpy.asarray(_index_tensor("searchsorted", "sorter", sorter).array)
+        order = host_array(_index_tensor("searchsorted", "sorter", sorter))
         if order.shape != boundaries.shape:
             raise ValueError(f"searchsorted: sorter of shape {order.shape} must match "
                              f"sorted_sequence's shape {boundaries.shape}")
         boundaries = numpy.take_along_axis(boundaries, order, -1)
     scalar = not isinstance(values, Tensor)
-    points = numpy.asarray(values if scalar else values.array)
+    points = numpy.asarray(values) if scalar else host_array(values)
     if scalar and boundaries.ndim != 1:
         raise ValueError(f"searchsorted: a number as values needs a 1-d sorted_sequence, got "
                          f"shape {boundaries.shape}")
@@ -355,7 +355,8 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
         row_points = points.reshape(rows.shape[0], -1)
         found = numpy.stack([numpy.searchsorted(row, p, side=side)
                              for row, p in zip(rows, row_points)]).reshape(points.shape)
-    return Tensor.from_array(numpy.asarray(found, numpy.int32 if out_int32 else numpy.int64))
+    return on_device_of(sorted_sequence,
+                        numpy.asarray(found, numpy.int32 if out_int32 else numpy.int64))
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):

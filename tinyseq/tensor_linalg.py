@@ -11,7 +11,7 @@ import warnings
 import numpy
 
 from .tensor import (Tensor, attach_methods, check_dim, expect_tensor, function_form, matmul,
-                     where)
+                     on_device_of, where)
 
 
 class LinalgMethods:
@@ -74,8 +74,8 @@ class LinalgMethods:
         if length == 0:
             planes = x.reshape(x.shape[:-1] + (1, 1)).expand(x.shape[:-1] + (size, size))
         else:
-            planes = where(Tensor.from_array(on_diagonal), x[..., source],
-                           Tensor.from_array(numpy.zeros((), x.array.dtype)))
+            planes = where(on_device_of(x, on_diagonal), x[..., source],
+                           on_device_of(x, numpy.zeros((), x.array.dtype)))
         order = [0] * ndim
         others = iter(range(ndim - 2))
         for d in range(ndim):

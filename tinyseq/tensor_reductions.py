@@ -10,8 +10,8 @@ import numpy
 from .backend import device_of_type
 from .ops import reduction, shape as shape_ops
 from .tensor import (RETURN_TYPES, Tensor, UNSET, attach_methods, axes_arg, check_dim, dim_args,
-                     expect_tensor, function_form, maximum, minimum, one_dim,
-                     pytorch_or_numpy_arg, reduced_dims, to_floating)
+                     expect_tensor, function_form, host_array, maximum, minimum, on_device_of,
+                     one_dim, pytorch_or_numpy_arg, reduced_dims, to_floating)
 
 
 class ReductionMethods:
@@ -242,7 +242,7 @@ class ReductionMethods:
     def _order_statistic(self, op, dim, keepdim, ignore_nan):
         if dim is None:
             if self.numel() == 0:       # as PyTorch: the median of nothing is NaN
-                return Tensor.from_array(numpy.asarray(numpy.nan, self.array.dtype))
+                return on_device_of(self, numpy.asarray(numpy.nan, self.array.dtype))
             return self.reshape(-1)._order_statistic(op, 0, False, ignore_nan).values
         sorted_keys, order, dim = self._sorted_order(op, dim)
         length = sorted_keys.shape[dim]
@@ -295,7 +295,7 @@ class ReductionMethods:
         if x.shape[dim] == 0:
             raise ValueError(f"{op}: cannot reduce dim {dim} of size 0 in shape "
                              f"{tuple(self.shape)}")
-        array = numpy.asarray(x.array)
+        array = host_array(x)
         order = numpy.argsort(array, axis=dim, kind="stable")
         return numpy.take_along_axis(array, order, dim), order, dim
 
@@ -304,10 +304,10 @@ class ReductionMethods:
         x = self if self.ndim else self.reshape(1)
         rank = numpy.broadcast_to(rank, x.shape[:dim] + (1,) + x.shape[dim + 1:])
         indices = numpy.take_along_axis(order, rank, dim).astype(numpy.int64)
-        values = x.gather(dim, Tensor.from_array(indices))
+        values = x.gather(dim, on_device_of(x, indices))
         if not keepdim or not self.ndim:
             values, indices = values.squeeze(dim), indices.squeeze(dim)
-        return RETURN_TYPES[op](values, Tensor.from_array(indices))
+        return RETURN_TYPES[op](values, on_device_of(x, indices))
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         """The sum over ``dim`` with NaNs counted as 0, as ``torch.nansum``; no gradient
@@ -361,7 +361,7 @@ class ReductionMethods:
     def _running_extreme(self, op, dim, better_or_equal):
         dim = one_dim(op, dim, self.ndim)
         x = self if self.ndim else self.reshape(1)
-        array = numpy.moveaxis(numpy.asarray(x.array), dim, -1)
+        array = numpy.moveaxis(host_array(x), dim, -1)
         indices = numpy.zeros(array.shape, numpy.int64)
         if array.shape[-1]:
             # as PyTorch: an entry takes over when it is at least the best so far, or NaN
@@ -373,7 +373,7 @@ class ReductionMethods:
                     takes_over |= numpy.isnan(value)
                 indices[..., i] = numpy.where(takes_over, i, indices[..., i - 1])
                 best = numpy.where(takes_over, value, best)
-        indices = Tensor.from_array(numpy.ascontiguousarray(numpy.moveaxis(indices, -1, dim)))
+        indices = on_device_of(x, numpy.ascontiguousarray(numpy.moveaxis(indices, -1, dim)))
         values = x.gather(dim, indices)
         if not self.ndim:
             values, indices = values.reshape(()), indices.reshape(())
@@ -403,7 +403,7 @@ class ReductionMethods:
                 raise ValueError(f"{op}: q must be a 0-d or 1-d tensor of the input's dtype "
                                  f"{self.dtype}, got shape {tuple(q.shape)} and dtype "
                                  f"{q.dtype}")
-            scalar_q, fractions = q.ndim == 0, numpy.asarray(q.array).reshape(-1)
+            scalar_q, fractions = q.ndim == 0, host_array(q).reshape(-1)
         elif isinstance(q, (builtins.int, builtins.float, numpy.number)) and \
                 not isinstance(q, builtins.bool):
             scalar_q, fractions = True, numpy.asarray([q], dtype=self.array.dtype)
@@ -423,7 +423,7 @@ class ReductionMethods:
             raise ValueError(f"{op}: cannot take quantiles of an empty dim of shape "
                              f"{tuple(self.shape)}")
         ordered = lines.sort(-1).values              # NaNs last
-        nan = numpy.isnan(numpy.asarray(ordered.array))
+        nan = numpy.isnan(host_array(ordered))
         valid = (~nan).sum(-1, keepdims=True) if ignore_nan else \
             numpy.full(nan.shape[:-1] + (1,), nan.shape[-1])
         # in the input's dtype, as PyTorch: 0.8 * 15 is 12 in float32, not 12.0000002
@@ -432,8 +432,8 @@ class ReductionMethods:
             places = numpy.round(places)
         low = numpy.floor(places).astype(numpy.int64)
         high = numpy.ceil(places).astype(numpy.int64)
-        below = ordered.gather(-1, Tensor.from_array(low))
-        above = ordered.gather(-1, Tensor.from_array(high))
+        below = ordered.gather(-1, on_device_of(self, low))
+        above = ordered.gather(-1, on_device_of(self, high))
         if interpolation in ("lower", "nearest"):
             result = below
         elif interpolation == "higher":
@@ -441,11 +441,11 @@ class ReductionMethods:
         elif interpolation == "midpoint":
             result = (below + above) * 0.5
         else:
-            result = below + (above - below) * Tensor.from_array(
-                (places - low).astype(self.array.dtype))
+            result = below + (above - below) * on_device_of(
+                self, (places - low).astype(self.array.dtype))
         undefined = nan.all(-1, keepdims=True) if ignore_nan else nan.any(-1, keepdims=True)
         if undefined.any():
-            result = result.masked_fill(Tensor.from_array(undefined), numpy.nan)
+            result = result.masked_fill(on_device_of(self, undefined), numpy.nan)
         result = result.movedim(-1, 0)               # the quantiles first, as PyTorch
         if keepdim:
             result = result.reshape((result.shape[0],) + kept)
