@@ -231,6 +231,18 @@ def test_gradients_match_finite_differences(name, fn, shape):
     assert gradcheck(fn, [leaf(*shape)])
 
 
+def test_median_of_all_entries_shares_its_gradient_among_ties_as_pytorch():
+    x = ts.tensor([1., 2, 2, 3, float("inf")], requires_grad=True)
+    x.median().backward()
+    assert x.grad.tolist() == [0.0, 0.5, 0.5, 0.0, 0.0]
+    y = ts.tensor([1., NAN, 2, NAN], requires_grad=True)
+    y.median().backward()
+    assert y.grad.tolist() == [0.0, 0.5, 0.0, 0.5]
+    z = ts.tensor([[1., 2, 2, 2, 3]], requires_grad=True)
+    z.nanmedian(1).values.sum().backward()
+    assert z.grad.tolist() == [[0.0, 0.0, 1.0, 0.0, 0.0]]     # with dim: the index picked
+
+
 def test_chain_matmul_gradient_and_its_warning():
     with pytest.warns(UserWarning, match="chain_matmul is deprecated"):
         gradcheck(lambda x: ts.chain_matmul(x, x.t(), x), [leaf(2, 3)])

@@ -232,7 +232,7 @@ class ReductionMethods:
         """As ``torch.median``: without dim the 0-d median of all entries; with dim a named
         tuple ``(values, indices)`` along it. Of an even count the lower of the two middle
         values; NaN where the line holds one (indices: its first NaN). The gradient goes to
-        the index picked."""
+        the index picked, or without dim, as PyTorch's, is shared among the equal entries."""
         return self._order_statistic("median", dim, keepdim, ignore_nan=False)
 
     def nanmedian(self, dim=None, keepdim=False):
@@ -243,7 +243,14 @@ class ReductionMethods:
         if dim is None:
             if self.numel() == 0:       # as PyTorch: the median of nothing is NaN
                 return on_device_of(self, numpy.asarray(numpy.nan, self.array.dtype))
-            return self.reshape(-1)._order_statistic(op, 0, False, ignore_nan).values
+            value = self.reshape(-1)._order_statistic(op, 0, False, ignore_nan).values
+            if not value.requires_grad:
+                return value
+            # as PyTorch: the gradient of the median of all entries is shared among the
+            # entries equal to it (the NaNs, when it is NaN)
+            value = value.detach()
+            equal = self.isnan() if value.isnan().item() else self == value
+            return self.masked_fill(~equal, 0).sum() / equal.sum()
         sorted_keys, order, dim = self._sorted_order(op, dim)
         length = sorted_keys.shape[dim]
         valid = length if self.array.dtype.kind != "f" else \
