@@ -295,3 +295,17 @@ def test_set_detect_anomaly_turns_the_mode_on_and_off_in_this_thread():
     assert not ts.is_anomaly_enabled()
     with ts.autograd.detect_anomaly():
         assert ts.is_anomaly_enabled()
+
+
+def test_set_detect_anomaly_is_per_thread():
+    import threading
+    seen = []
+    ts.autograd.set_detect_anomaly(True)
+    try:
+        worker = threading.Thread(target=lambda: seen.append(ts.is_anomaly_enabled()))
+        worker.start()
+        worker.join()
+        assert ts.is_anomaly_enabled()
+    finally:
+        ts.autograd.set_detect_anomaly(False)
+    assert seen == [False]
