@@ -87,6 +87,10 @@ def test_custom_op_passes_gradcheck_and_matches_pytorch(float64):
     np.testing.assert_allclose(y.numpy(), torch.nn.functional.softplus(reference).detach().numpy(),
                                rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=1e-12, atol=1e-15)
+    x_again = ts.tensor(x.numpy(), requires_grad=True)          # in PyTorch's style
+    custom_op.SoftplusFunction.apply(x_again).sum().backward()
+    np.testing.assert_allclose(x_again.grad.numpy(), reference.grad.numpy(), rtol=1e-12,
+                               atol=1e-15)
 
 
 def test_bottleneck_measures_exact_match_per_length_with_and_without_attention(tmp_path):
