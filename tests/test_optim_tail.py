@@ -9,8 +9,8 @@ import numpy
 import pytest
 
 import tinyseq as ts
-from test_lr_scheduler_tail import (group_hyperparameters, group_options, same_values,
-                                    two_group_optimizer)
+from test_lr_scheduler_tail import (TORCH_ONLY_KEYS, group_hyperparameters, group_options,
+                                    needs_torch, same_values, two_group_optimizer)
 from tinyseq import nn, optim
 
 try:
@@ -18,10 +18,7 @@ try:
 except ImportError:
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="needs PyTorch as the oracle")
 lr_scheduler = optim.lr_scheduler
-# PyTorch's own bookkeeping (warnings about the order of the steps), which tinyseq does not keep
-TORCH_ONLY_KEYS = {"_step_count", "_is_initial", "_get_lr_called_within_step"}
 # flags of PyTorch's optimizers that change nothing on the CPU, which tinyseq does not take
 TORCH_ONLY_GROUP_KEYS = {"foreach", "capturable", "differentiable"}
 
