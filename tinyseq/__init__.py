@@ -14,6 +14,8 @@ from . import (accelerator, backends, cuda, data, datasets, functional, nn, opti
                utils)
 from . import trace
 from . import custom_function as _custom_function  # noqa: F401  (tinyseq.autograd.function)
+from . import amp, cuda_amp as _cuda_amp  # noqa: F401  (tinyseq.cuda.amp)
+from .amp import autocast
 from .anomaly import detect_anomaly, is_anomaly_enabled
 from .autograd import Variable
 from .modes import (enable_grad, inference_mode, is_grad_enabled, no_grad, scope,
