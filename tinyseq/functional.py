@@ -12,7 +12,7 @@ from .tensor import (Tensor, cat, expect_tensor, reduced_dims, relu, result_type
                      tanh, where)
 
 __all__ = ["linear", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
-           "binary_cross_entropy", "ctc_loss",
+           "binary_cross_entropy", "ctc_loss", "embedding_bag",
            "pad", "softmax", "log_softmax", "glu", "dropout", "embedding", "relu", "sigmoid",
            "tanh",
            "one_hot", "conv1d", "conv2d", "max_pool1d", "avg_pool1d", "adaptive_max_pool1d",
@@ -1343,6 +1343,103 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         _embedding_renorm(weight, ids_array, max_norm, norm_type)
     return nn_ops.Embedding(ids_array, padding_idx, ids_versions,
                             scale_grad_by_freq).apply(weight)
+
+
+_BAG_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
+                  scale_grad_by_freq=False, mode="mean", sparse=False, per_sample_weights=None,
+                  include_last_offset=False, padding_idx=None):
+    """Each bag's rows of ``weight`` reduced by ``mode`` ("sum", "mean" or "max"): (bags, dim).
+    ``input`` (B, N) is B bags of N ids (``offsets`` None), or 1-D ids with ``offsets`` the
+    start of each bag (``include_last_offset``: the last offset ends the last bag). Ids equal
+    to ``padding_idx`` are left out of their bag (and of its mean's count); an empty bag gives
+    zeros. ``per_sample_weights`` (input's shape) scales each row, with mode "sum" only. The
+    other options are ``embedding``'s."""
+    op = "embedding_bag"
+    expect_tensor(op, weight)
+    if weight.ndim != 2:
+        raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
+                         f"{tuple(weight.shape)}")
+    if mode not in _BAG_MODES:
+        raise ValueError(f"{op}: mode must be one of {_BAG_MODES}, got {mode!r}")
+    padding_idx = embedding_options(op, weight.shape[0], padding_idx, max_norm, norm_type,
+                                    scale_grad_by_freq, sparse)[0]
+    ids = backend.to_numpy(input.array if isinstance(input, Tensor) else numpy.asarray(input))
+    starts, ends = _bag_bounds(op, ids, None if offsets is None else backend.to_numpy(
+        offsets.array if isinstance(offsets, Tensor) else numpy.asarray(offsets)),
+        checks.flag(op, "include_last_offset", include_last_offset))
+    if per_sample_weights is not None:
+        expect_tensor(op, per_sample_weights)
+        if mode != "sum":
+            raise NotImplementedError(f"{op}: per_sample_weights was not None. "
+                                      f"per_sample_weights is only supported for mode='sum' "
+                                      f"(got mode='{mode}')")
+        if tuple(per_sample_weights.shape) != ids.shape:
+            raise ValueError(f"{op}: per_sample_weights of shape "
+                             f"{tuple(per_sample_weights.shape)} must have input's shape "
+                             f"{ids.shape}")
+    flat_ids = ids.reshape(-1)
+    rows = embedding(Tensor.from_array(backend.move(flat_ids, backend.device_of(weight.array))),
+                     weight, padding_idx, max_norm, norm_type, scale_grad_by_freq)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    # each bag's places in ``rows`` as one row of a (bags, longest) table; a place past the
+    # bag's end, or holding padding_idx, points at an appended row of zeros
+    lengths = ends - starts
+    longest = max(int(lengths.max()), 1) if lengths.size else 1
+    places = starts[:, None] + numpy.arange(longest)[None, :]
+    inside = places < ends[:, None]
+    if padding_idx is not None:
+        inside &= flat_ids[numpy.minimum(places, max(flat_ids.size - 1, 0))] != padding_idx
+    places = numpy.where(inside, places, flat_ids.size)
+    xp = backend.device_of(weight.array).xp
+    padded = cat([rows, Tensor.from_array(xp.zeros((1, weight.shape[1]), dtype=rows.dtype))])
+    bags = padded[xp.asarray(places)]                      # (bags, longest, dim)
+    counts = xp.asarray(inside.sum(axis=1), dtype=rows.dtype)[:, None]
+    if mode == "sum":
+        return bags.sum(1)
+    if mode == "mean":
+        return bags.sum(1) / xp.maximum(counts, 1)
+    in_bag = Tensor.from_array(xp.asarray(inside)[:, :, None])
+    largest = where(in_bag, bags, -math.inf).max(1).values
+    return where(Tensor.from_array(counts > 0), largest, 0.0)
+
+
+def _bag_bounds(op, ids, offsets, include_last_offset):
+    """(starts, ends) of each bag in the flattened ids, as int arrays, checked as PyTorch
+    checks them."""
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"{op}: ids must be integers, got dtype {ids.dtype}")
+    if ids.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{op}: if input is 2D, then offsets has to be None, as input is "
+                             f"treated is a mini-batch of fixed length sequences. However, "
+                             f"found offsets of shape {offsets.shape}")
+        starts = numpy.arange(ids.shape[0]) * ids.shape[1]
+        return starts, starts + ids.shape[1]
+    if ids.ndim != 1:
+        raise ValueError(f"{op}: input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{ids.ndim}")
+    if offsets is None:
+        raise ValueError(f"{op}: offsets has to be a 1D Tensor but got None")
+    if offsets.ndim != 1 or offsets.dtype.kind not in "iu":
+        raise ValueError(f"{op}: offsets has to be a 1D Tensor of integers, got shape "
+                         f"{offsets.shape} and dtype {offsets.dtype}")
+    offsets = offsets.astype(numpy.int64)
+    if offsets.size and offsets[0] != 0:
+        raise ValueError(f"{op}: offsets[0] has to be 0, i.e., the first sequence in the "
+                         f"mini-batch has to start from position 0. However, got "
+                         f"{int(offsets[0])}")
+    if (numpy.diff(offsets) < 0).any() or (offsets.size and offsets[-1] > ids.size):
+        raise ValueError(f"{op}: offsets must be non-decreasing and at most the number of ids "
+                         f"({ids.size}), got {offsets.tolist()}")
+    if include_last_offset:
+        if offsets.size < 1:
+            raise ValueError(f"{op}: include_last_offset needs at least one offset")
+        return offsets[:-1], offsets[1:]
+    return offsets, numpy.append(offsets[1:], ids.size)
 
 
 def _embedding_renorm(weight, ids, max_norm, norm_type):

@@ -5,11 +5,11 @@ from .. import functional
 from . import init, parallel, utils
 from .layers import (CELU, ELU, GELU, GLU, SELU, BCELoss, BCEWithLogitsLoss, Bilinear,
                      CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, CTCLoss, Dropout,
-                     Dropout2d, Embedding, Flatten, GaussianNLLLoss, Hardshrink, Hardsigmoid,
-                     Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity, KLDivLoss,
-                     L1Loss, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MarginRankingLoss, Mish,
-                     MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
-                     PairwiseDistance, PoissonNLLLoss, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                     Dropout2d, Embedding, EmbeddingBag, Flatten, GaussianNLLLoss, Hardshrink,
+                     Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity,
+                     KLDivLoss, L1Loss, LeakyReLU, Linear, LogSigmoid, LogSoftmax,
+                     MarginRankingLoss, Mish, MSELoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                     NLLLoss, PairwiseDistance, PoissonNLLLoss, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
                      SmoothL1Loss, Softmax, Softmin, Softplus, Softshrink, Softsign,
                      SoftMarginLoss, Tanh, Tanhshrink, Threshold, TripletMarginLoss, Unflatten)
 from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,

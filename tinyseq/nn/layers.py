@@ -107,6 +107,81 @@ class Embedding(Module):
         return text
 
 
+class EmbeddingBag(Module):
+    """Bags of ids -> one row each: the bag's rows of ``weight`` (num_embeddings,
+    embedding_dim, drawn from N(0, 1)) summed, averaged or maxed by ``mode``, as
+    ``F.embedding_bag``; ``forward(input, offsets=None, per_sample_weights=None)``. The
+    ``padding_idx`` row starts at zero, gets no gradient and is left out of every bag."""
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
+        super().__init__()
+        op = "EmbeddingBag"
+        num_embeddings = checks.integer(op, "num_embeddings", num_embeddings)
+        embedding_dim = checks.integer(op, "embedding_dim", embedding_dim)
+        padding_idx, max_norm, norm_type, scale_grad_by_freq = F.embedding_options(
+            op, num_embeddings, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
+        if mode not in ("sum", "mean", "max"):
+            raise ValueError(f"{op}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+        if _weight is not None and tuple(_weight.shape) != (num_embeddings, embedding_dim):
+            raise ValueError(f"{op}: _weight of shape {tuple(_weight.shape)} does not match "
+                             f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
+                             f"{embedding_dim})")
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.mode = mode
+        self.sparse = False
+        self.include_last_offset = checks.flag(op, "include_last_offset", include_last_offset)
+        self.padding_idx = padding_idx
+        device, dtype = factory_kwargs(op, device, dtype)
+        if _weight is None:
+            weight = init.normal((num_embeddings, embedding_dim))
+            if padding_idx is not None:
+                weight[padding_idx] = 0
+            self.weight = new_parameter(weight, device, dtype)
+        else:
+            self.weight = Parameter(_weight)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag whose ``weight`` is ``embeddings`` (sharing its memory), frozen
+        unless ``freeze=False``; the other arguments are the constructor's."""
+        op = "EmbeddingBag.from_pretrained"
+        expect_tensor(op, embeddings)
+        if embeddings.ndim != 2:
+            raise ValueError(f"{op}: embeddings must be 2-D (num_embeddings, embedding_dim), "
+                             f"got shape {tuple(embeddings.shape)}")
+        bag = cls(embeddings.shape[0], embeddings.shape[1], max_norm, norm_type,
+                  scale_grad_by_freq, mode, sparse, embeddings, include_last_offset,
+                  padding_idx)
+        bag.weight.requires_grad = not checks.flag(op, "freeze", freeze)
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        text += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text
+
+
 class Dropout(Module):
     """Zeroes each element with probability p while training; identity in eval mode."""
 
