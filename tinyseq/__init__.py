@@ -10,8 +10,8 @@ from .tensor_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan,
                           arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, exp2,
                           fix, float_power, fmod, frac, heaviside, hypot, log10, log2, logaddexp,
                           logaddexp2, logit, nan_to_num, rad2deg, sgn, sinh, trunc, xlogy)
-from . import (accelerator, backends, cuda, data, datasets, functional, nn, optim, text, train,
-               utils)
+from . import (accelerator, backends, cuda, data, datasets, distributions, functional, nn, optim,
+               text, train, utils)
 from . import trace
 from . import custom_function as _custom_function  # noqa: F401  (tinyseq.autograd.function)
 from . import amp, cuda_amp as _cuda_amp  # noqa: F401  (tinyseq.cuda.amp)
