@@ -13,17 +13,20 @@ Tensor = None       # the Tensor class, filled in by tensor.py (which imports th
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again (and then calls
+    ``on_removed``, when given)."""
 
-    __slots__ = ("hooks", "hook")
+    __slots__ = ("hooks", "hook", "on_removed")
 
-    def __init__(self, hooks, hook):
-        self.hooks, self.hook = hooks, hook
+    def __init__(self, hooks, hook, on_removed=None):
+        self.hooks, self.hook, self.on_removed = hooks, hook, on_removed
 
     def remove(self):
         for i, registered in enumerate(self.hooks):
             if registered is self.hook:
                 del self.hooks[i]
+                if self.on_removed is not None:
+                    self.on_removed()
                 return
 
 

@@ -13,7 +13,7 @@ from ..modes import state
 from ..creation import as_tensor
 from ..dtypes import get_default_dtype
 from ..hooks import RemovableHandle
-from ..tensor import Tensor
+from ..tensor import Tensor, numpy_dtype_of
 
 
 def _name_in(caller, module):
@@ -160,17 +160,45 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
+        if "_forward_pre_hooks" in self.__dict__ or "_forward_hooks" in self.__dict__:
+            return self._hooked_call(args, kwargs)
         observers = state.observers
         if not observers:
-            output = self.forward(*args, **kwargs)
-        else:
-            output = self._observed_forward(observers, args, kwargs)
-        hooks = self.__dict__.get("_forward_hooks")
-        if hooks:
-            for hook in list(hooks):                 # hook(module, args, output), as PyTorch's
-                result = hook(self, args, output)
+            return self.forward(*args, **kwargs)
+        return self._observed_forward(observers, args, kwargs)
+
+    def _hooked_call(self, args, kwargs):
+        """A call with forward hooks, as PyTorch's: each pre-hook may replace the arguments,
+        each hook the output; a hook registered with ``always_call`` also runs (output None)
+        when forward raises."""
+        for hook, with_kwargs, _ in list(self.__dict__.get("_forward_pre_hooks", ())):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
                 if result is not None:
-                    output = result
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result!r}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        hooks = list(self.__dict__.get("_forward_hooks", ()))
+        observers = state.observers
+        try:
+            output = (self.forward(*args, **kwargs) if not observers
+                      else self._observed_forward(observers, args, kwargs))
+        except Exception:
+            for hook, with_kwargs, always_call in hooks:
+                if always_call and with_kwargs:
+                    hook(self, args, kwargs, None)
+                elif always_call:
+                    hook(self, args, None)
+            raise
+        for hook, with_kwargs, _ in hooks:
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
         return output
 
     def _observed_forward(self, observers, args, kwargs):
@@ -189,16 +217,31 @@ class Module:
             for observer in observers:
                 observer.module_exited(self)
 
-    def register_forward_hook(self, hook):
-        """Call ``hook(module, args, output)`` after every forward, as PyTorch's; returns a
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """Call ``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs,
+        output)``) after every forward, as PyTorch's: a result that is not None replaces the
+        output; ``prepend`` runs it before the hooks already there, ``always_call`` also when
+        forward raises. Returns a handle whose ``remove()`` takes it off."""
+        return self._add_hook("register_forward_hook", "_forward_hooks", hook, prepend,
+                              with_kwargs, always_call)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` (``with_kwargs``: ``hook(module, args, kwargs)``) before
+        every forward, as PyTorch's: a result that is not None replaces the arguments (a
+        single value as the only one; with kwargs, an ``(args, kwargs)`` pair). Returns a
         handle whose ``remove()`` takes it off."""
+        return self._add_hook("register_forward_pre_hook", "_forward_pre_hooks", hook, prepend,
+                              with_kwargs, False)
+
+    def _add_hook(self, op, attribute, hook, prepend, with_kwargs, always_call):
         if not callable(hook):
-            raise TypeError(f"register_forward_hook: the hook must be callable, got "
-                            f"{type(hook).__name__}")
-        if "_forward_hooks" not in self.__dict__:
-            object.__setattr__(self, "_forward_hooks", [])
-        self._forward_hooks.append(hook)
-        return RemovableHandle(self._forward_hooks, hook)
+            raise TypeError(f"{op}: the hook must be callable, got {type(hook).__name__}")
+        if attribute not in self.__dict__:
+            object.__setattr__(self, attribute, [])
+        hooks = self.__dict__[attribute]
+        entry = (hook, bool(with_kwargs), bool(always_call))
+        hooks.insert(0, entry) if prepend else hooks.append(entry)
+        return RemovableHandle(hooks, entry, lambda: _drop_if_empty(self, attribute))
 
     def add_module(self, name, module):
         """Register ``module`` as the child ``name``, as ``setattr`` does (PyTorch's)."""
@@ -231,32 +274,44 @@ class Module:
         return self
 
     # --- walking the tree -------------------------------------------------------------------
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module and every module below it, depth first."""
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module and every module below it, depth first; a
+        module reached twice once, unless ``remove_duplicate`` is False (``memo``, a set, holds
+        the modules already given, as PyTorch's)."""
         stack = [(prefix, self)]
-        seen = set()
+        seen = set() if memo is None else memo
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if module in seen:
+                    continue
+                seen.add(module)
             yield name, module
             children = [(f"{name}.{child_name}" if name else child_name, child)
                         for child_name, child in module._modules.items()]
             stack.extend(reversed(children))
 
-    def named_parameters(self):
-        """(dotted name, parameter) for every parameter, each shared one once."""
-        seen = set()
-        for module_name, module in self.named_modules():
-            for name, p in module._parameters.items():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    yield (f"{module_name}.{name}" if module_name else name), p
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, parameter) for every parameter (``recurse=False``: this module's
+        own), each shared one once unless ``remove_duplicate`` is False."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self):
-        for _, p in self.named_parameters():
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
+
+    def _named_members(self, attribute, prefix, recurse, remove_duplicate):
+        """(dotted name, tensor) of the modules' parameters or buffers (``attribute``), None
+        left out."""
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        seen = set()
+        for module_name, module in modules:
+            for name, member in getattr(module, attribute).items():
+                if member is None or (remove_duplicate and id(member) in seen):
+                    continue
+                seen.add(id(member))
+                yield (f"{module_name}.{name}" if module_name else name), member
 
     def register_buffer(self, name, tensor, persistent=True):
         """A tensor the module keeps but does not learn (BatchNorm's running mean): moved and
@@ -277,16 +332,56 @@ class Module:
         else:
             self._non_persistent.add(name)
 
-    def named_buffers(self):
-        """(dotted name, buffer) for every buffer that is not None."""
-        for module_name, module in self.named_modules():
-            for name, b in module._buffers.items():
-                if b is not None:
-                    yield (f"{module_name}.{name}" if module_name else name), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) for every buffer that is not None (``recurse=False``: this
+        module's own)."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        for _, b in self.named_buffers():
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
             yield b
+
+    def get_submodule(self, target):
+        """The module at the dotted path ``target`` ("" is this one), as PyTorch's."""
+        module = self
+        for part in target.split(".") if target else ():
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`"
+                                     if not hasattr(module, part) else
+                                     f"`{part}` is not an nn.Module")
+            module = child
+        return module
+
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at the dotted path ``target``; with ``strict``, only where a module
+        already is."""
+        if not target:
+            raise ValueError("set_submodule: cannot set the module itself (target is empty)")
+        if not isinstance(module, Module):
+            raise ValueError(f"set_submodule: `module` is not an nn.Module, found "
+                             f"{type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not isinstance(parent._modules.get(name), Module):
+            raise AttributeError(f"{type(parent).__name__} has no submodule `{name}`")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target):
+        """The parameter at the dotted path ``target``, as PyTorch's."""
+        return self._member_at(target, "_parameters", "nn.Parameter")
+
+    def get_buffer(self, target):
+        """The buffer at the dotted path ``target``, as PyTorch's."""
+        return self._member_at(target, "_buffers", "buffer")
+
+    def _member_at(self, target, attribute, kind):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if name not in getattr(module, attribute):
+            raise AttributeError(f"`{name}` is not a {kind}" if hasattr(module, name) else
+                                 f"{type(module).__name__} has no attribute `{name}`")
+        return getattr(module, attribute)[name]
 
     def _named_state(self):
         """(dotted name, tensor) of what ``state_dict`` holds, in PyTorch's order: module by
@@ -337,15 +432,30 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, device):
-        """Move every parameter (and its grad) to ``device``, in place; returns self."""
-        device = backend.get_device(device)
-        for p in self.parameters():
-            p.array = backend.move(p.array, device)
-            if p.grad is not None:
-                p.grad.array = backend.move(p.grad.array, device)
-        for b in self.buffers():
-            b.array = backend.move(b.array, device)
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """Move every parameter (with its grad) and buffer to ``device`` and/or convert the
+        floating ones to ``dtype``, in place, as PyTorch's ``to(device)``, ``to(dtype)``,
+        ``to(device, dtype)`` and ``to(tensor)``; returns self."""
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg.device, arg.dtype
+            elif isinstance(arg, (str, backend.Device)):
+                device = arg
+            else:
+                dtype = arg
+        if dtype is not None:
+            dtype = numpy_dtype_of("Module.to", dtype)
+            if dtype.kind not in "fc":
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={dtype}")
+        target = None if device is None else backend.get_device(device)
+        tensors = [p for p in self.parameters()] + [p.grad for p in self.parameters()
+                                                    if p.grad is not None]
+        for t in tensors + list(self.buffers()):
+            if target is not None:
+                t.array = backend.move(t.array, target)
+            if dtype is not None and t.array.dtype.kind == "f":
+                t.array = t.array.astype(dtype)
         return self
 
     def cuda(self):
@@ -355,29 +465,26 @@ class Module:
         return self.to("cpu")
 
     def double(self):
-        """Convert every floating parameter to float64, in place; returns self."""
-        for p in self.parameters():
-            p.array = p.array.astype("float64")
-        for b in self.buffers():
-            if b.array.dtype.kind == "f":
-                b.array = b.array.astype("float64")
-        return self
+        """Convert every floating parameter and buffer to float64, in place; returns self."""
+        return self.to(numpy.float64)
 
     def float(self):
-        for p in self.parameters():
-            p.array = p.array.astype("float32")
-        for b in self.buffers():
-            if b.array.dtype.kind == "f":
-                b.array = b.array.astype("float32")
-        return self
+        return self.to(numpy.float32)
 
     def half(self):
-        for p in self.parameters():
-            p.array = p.array.astype("float16")
-        for b in self.buffers():
-            if b.array.dtype.kind == "f":
-                b.array = b.array.astype("float16")
+        return self.to(numpy.float16)
+
+    def type(self, dst_type):
+        """Convert every floating parameter and buffer to ``dst_type``, as PyTorch's."""
+        return self.to(dst_type)
+
+    def share_memory(self):
+        """Nothing to do: tinyseq runs in one process (PyTorch moves the tensors to shared
+        memory for its worker processes); returns self."""
         return self
+
+    def compile(self, *args, **kwargs):
+        """Nothing to do, as ``ts.compile``: tinyseq has no compiler."""
 
     def state_dict(self):
         """Dotted name -> detached tensor sharing the array, for every parameter and
@@ -809,3 +916,10 @@ def _describe(value):
 def _short(value):
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _drop_if_empty(module, attribute):
+    """Forget ``module``'s hook list once its last hook is removed, so that its calls take the
+    path without hooks again."""
+    if not module.__dict__.get(attribute, True):
+        del module.__dict__[attribute]
