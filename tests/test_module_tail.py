@@ -105,3 +105,59 @@ def test_to_dtype_and_device_in_place():
     assert model.share_memory() is model and model.compile() is None
     np.testing.assert_array_equal(model[1].running_var.numpy(),
                                   model[1].running_var.numpy().astype(np.float16))
+
+
+def backward_hook_record(lib):
+    """What a Linear's full backward pre-hook and hook see (grad_output doubled by the
+    pre-hook, grad_input halved by the hook), and the gradients that reach x and the
+    weight: the same text on either library."""
+    lib.manual_seed(0)
+    layer = lib.nn.Linear(3, 2).double()
+    with lib.no_grad():
+        layer.weight.copy_(lib.tensor(np.arange(6.0).reshape(2, 3) / 10))
+    seen = []
+
+    def pre_hook(module, grad_output):
+        seen.append(("pre", [g.detach().numpy().copy() for g in grad_output]))
+        return (grad_output[0] * 2,)
+
+    def hook(module, grad_input, grad_output):
+        seen.append(("hook", [g.detach().numpy().copy() for g in grad_input],
+                     [g.detach().numpy().copy() for g in grad_output]))
+        return (grad_input[0] / 4,)
+
+    layer.register_full_backward_pre_hook(pre_hook)
+    layer.register_full_backward_hook(hook)
+    x = lib.tensor(np.linspace(-1, 1, 12).reshape(4, 3), requires_grad=True)
+    (layer(x) * lib.tensor(np.arange(8.0).reshape(4, 2))).sum().backward()
+    return seen, x.grad.numpy(), layer.weight.grad.numpy()
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is the oracle")
+def test_full_backward_hooks_as_torchs():
+    ours, theirs = backward_hook_record(ts), backward_hook_record(torch)
+    assert [entry[0] for entry in ours[0]] == [entry[0] for entry in theirs[0]] == ["pre", "hook"]
+    for our_entry, their_entry in zip(ours[0], theirs[0]):
+        for our_arrays, their_arrays in zip(our_entry[1:], their_entry[1:]):
+            for a, b in zip(our_arrays, their_arrays):
+                np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-12)        # x's: halved twice over
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-12)        # the weight's: doubled
+
+
+def test_a_backward_hook_without_inputs_that_need_grad_fires_with_none_and_comes_off():
+    layer = nn.Linear(2, 1)
+    seen = []
+    handle = layer.register_full_backward_hook(
+        lambda m, grad_input, grad_output: seen.append((grad_input, grad_output[0].shape)))
+    with pytest.warns(UserWarning, match="no inputs require gradients"):
+        layer(ts.ones(3, 2)).sum().backward()
+    assert seen == [((None,), (3, 1))]
+    handle.remove()
+    assert "_hooks" not in layer.__dict__                # calls take the plain path again
+    layer(ts.ones(3, 2)).sum().backward()
+    assert len(seen) == 1
+    with ts.no_grad():                                  # nothing to hook without a graph
+        layer.register_full_backward_hook(lambda *a: seen.append("no"))
+        layer(ts.ones(1, 2))
+    assert len(seen) == 1

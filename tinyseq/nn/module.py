@@ -13,6 +13,7 @@ from ..modes import state
 from ..creation import as_tensor
 from ..dtypes import get_default_dtype
 from ..hooks import RemovableHandle
+from . import backward_hooks as backward_hooks_of
 from ..tensor import Tensor, numpy_dtype_of
 
 
@@ -160,7 +161,7 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if "_forward_pre_hooks" in self.__dict__ or "_forward_hooks" in self.__dict__:
+        if "_hooks" in self.__dict__:
             return self._hooked_call(args, kwargs)
         observers = state.observers
         if not observers:
@@ -171,7 +172,8 @@ class Module:
         """A call with forward hooks, as PyTorch's: each pre-hook may replace the arguments,
         each hook the output; a hook registered with ``always_call`` also runs (output None)
         when forward raises."""
-        for hook, with_kwargs, _ in list(self.__dict__.get("_forward_pre_hooks", ())):
+        lists = self.__dict__["_hooks"]
+        for hook, with_kwargs, _ in list(lists.get("forward_pre", ())):
             if with_kwargs:
                 result = hook(self, args, kwargs)
                 if result is not None:
@@ -183,7 +185,13 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
-        hooks = list(self.__dict__.get("_forward_hooks", ()))
+        backward_pre_hooks = [entry[0] for entry in lists.get("backward_pre", ())]
+        backward_hooks = [entry[0] for entry in lists.get("backward", ())]
+        call = None
+        if backward_pre_hooks or backward_hooks:
+            args, call = backward_hooks_of.wrap_inputs(self, args, backward_pre_hooks,
+                                                       backward_hooks)
+        hooks = list(lists.get("forward", ()))
         observers = state.observers
         try:
             output = (self.forward(*args, **kwargs) if not observers
@@ -199,7 +207,7 @@ class Module:
             result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return backward_hooks_of.wrap_outputs(call, output)
 
     def _observed_forward(self, observers, args, kwargs):
         # a trace or anomaly mode watches: ops made inside are tagged with the module path,
@@ -222,7 +230,7 @@ class Module:
         output)``) after every forward, as PyTorch's: a result that is not None replaces the
         output; ``prepend`` runs it before the hooks already there, ``always_call`` also when
         forward raises. Returns a handle whose ``remove()`` takes it off."""
-        return self._add_hook("register_forward_hook", "_forward_hooks", hook, prepend,
+        return self._add_hook("register_forward_hook", "forward", hook, prepend,
                               with_kwargs, always_call)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
@@ -230,18 +238,38 @@ class Module:
         every forward, as PyTorch's: a result that is not None replaces the arguments (a
         single value as the only one; with kwargs, an ``(args, kwargs)`` pair). Returns a
         handle whose ``remove()`` takes it off."""
-        return self._add_hook("register_forward_pre_hook", "_forward_pre_hooks", hook, prepend,
+        return self._add_hook("register_forward_pre_hook", "forward_pre", hook, prepend,
                               with_kwargs, False)
 
-    def _add_hook(self, op, attribute, hook, prepend, with_kwargs, always_call):
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        known, as PyTorch's; a result that is not None replaces them. Returns a handle."""
+        return self._add_hook("register_full_backward_pre_hook", "backward_pre", hook,
+                              prepend, False, False)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        tensor inputs are known (None for an input that needs none; at once with all None
+        when no input needs one), as PyTorch's; a result that is not None replaces
+        grad_input. Returns a handle (tinyseq.nn.backward_hooks says how)."""
+        return self._add_hook("register_full_backward_hook", "backward", hook, prepend,
+                              False, False)
+
+    def _add_hook(self, op, kind, hook, prepend, with_kwargs, always_call):
+        """Register ``hook`` in the list of ``kind`` (forward_pre, forward, backward_pre,
+        backward); the lists live in one attribute that exists only while a hook does, so
+        that a call without hooks checks one name."""
         if not callable(hook):
             raise TypeError(f"{op}: the hook must be callable, got {type(hook).__name__}")
-        if attribute not in self.__dict__:
-            object.__setattr__(self, attribute, [])
-        hooks = self.__dict__[attribute]
+        if "_hooks" not in self.__dict__:
+            object.__setattr__(self, "_hooks", {})
+        hooks = self.__dict__["_hooks"].setdefault(kind, [])
         entry = (hook, bool(with_kwargs), bool(always_call))
-        hooks.insert(0, entry) if prepend else hooks.append(entry)
-        return RemovableHandle(hooks, entry, lambda: _drop_if_empty(self, attribute))
+        if prepend:
+            hooks.insert(0, entry)
+        else:
+            hooks.append(entry)
+        return RemovableHandle(hooks, entry, lambda: _drop_if_empty(self, kind))
 
     def add_module(self, name, module):
         """Register ``module`` as the child ``name``, as ``setattr`` does (PyTorch's)."""
@@ -918,8 +946,11 @@ def _short(value):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _drop_if_empty(module, attribute):
-    """Forget ``module``'s hook list once its last hook is removed, so that its calls take the
-    path without hooks again."""
-    if not module.__dict__.get(attribute, True):
-        del module.__dict__[attribute]
+def _drop_if_empty(module, kind):
+    """Forget ``module``'s hook list of ``kind`` once its last hook is removed, and the
+    lists once none is left, so that its calls take the path without hooks again."""
+    lists = module.__dict__.get("_hooks", {})
+    if not lists.get(kind, True):
+        del lists[kind]
+    if "_hooks" in module.__dict__ and not lists:
+        del module.__dict__["_hooks"]
