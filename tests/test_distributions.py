@@ -410,3 +410,18 @@ def test_enumerate_support_matches_torch():
             a, b = ours.enumerate_support(expand), theirs.enumerate_support(expand)
             assert a.shape == tuple(b.shape)
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_normal_cdf_as_torchs():
+    torch = pytest.importorskip("torch")
+    loc, scale = np.array([0.0, 1.0, -2.0]), np.array([1.0, 0.5, 3.0])
+    values = np.array([[0.3, 1.2, -9.0], [-1.0, 0.0, 5.0]])
+    ours_loc = ts.tensor(loc, requires_grad=True)
+    theirs_loc = torch.tensor(loc, requires_grad=True)
+    ours = ts.distributions.Normal(ours_loc, ts.tensor(scale)).cdf(ts.tensor(values))
+    theirs = torch.distributions.Normal(theirs_loc, torch.tensor(scale)).cdf(torch.tensor(values))
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-14)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(ours_loc.grad.numpy(), theirs_loc.grad.numpy(), rtol=1e-13)
+    assert ts.distributions.Normal(0.0, 1.0).cdf(ts.tensor(0.0)).item() == 0.5

@@ -7,9 +7,10 @@ from . import (tensor_inplace as _inplace, tensor_reductions as _reductions,  # 
                tensor_shapes as _shapes, tensor_linalg as _linalg,
                tensor_indexing as _indexing)
 from .tensor_math import (acos, acosh, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
-                          arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, exp2,
-                          fix, float_power, fmod, frac, heaviside, hypot, log10, log2, logaddexp,
-                          logaddexp2, logit, nan_to_num, rad2deg, sgn, sinh, trunc, xlogy)
+                          arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, erf,
+                          erfc, exp2, fix, float_power, fmod, frac, heaviside, hypot, log10, log2,
+                          logaddexp, logaddexp2, logit, nan_to_num, rad2deg, sgn, sinh, trunc,
+                          xlogy)
 from . import (accelerator, backends, cuda, data, datasets, distributions, functional, nn, optim,
                text, train, utils)
 from . import trace

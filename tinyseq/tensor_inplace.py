@@ -162,6 +162,12 @@ class InPlaceMethods:
     def sinh_(self):
         return self._inplace("sinh_", lambda old: old.sinh())
 
+    def erf_(self):
+        return self._inplace("erf_", lambda old: old.erf())
+
+    def erfc_(self):
+        return self._inplace("erfc_", lambda old: old.erfc())
+
     def cosh_(self):
         return self._inplace("cosh_", lambda old: old.cosh())
 

@@ -1,10 +1,10 @@
 """The Tensor's further elementwise math, as PyTorch's: hyperbolic and inverse trigonometric
-functions, log2, log10, exp2, trunc, frac, sgn, logit, deg2rad, rad2deg, nan_to_num, and the
-binary atan2, hypot, fmod, logaddexp, logaddexp2, xlogy, heaviside, copysign and float_power,
-each a method and a function (``t.atan2(other)``, ``ts.atan2(t, other)``). As PyTorch's, they
-compute integers and booleans in the default float dtype, except trunc, sgn, nan_to_num, fmod
-and heaviside, which keep them, and float_power, which computes in float64. Their in-place
-forms are in tensor_inplace.py.
+functions, erf, erfc, log2, log10, exp2, trunc, frac, sgn, logit, deg2rad, rad2deg, nan_to_num,
+and the binary atan2, hypot, fmod, logaddexp, logaddexp2, xlogy, heaviside, copysign and
+float_power, each a method and a function (``t.atan2(other)``, ``ts.atan2(t, other)``). As
+PyTorch's, they compute integers and booleans in the default float dtype, except trunc, sgn,
+nan_to_num, fmod and heaviside, which keep them, and float_power, which computes in float64.
+Their in-place forms are in tensor_inplace.py.
 
 Tensor gets these methods from ``attach_methods`` when tinyseq is imported."""
 import math
@@ -50,6 +50,14 @@ class MathMethods:
         return ew.Atanh().apply(to_floating(self))
 
     arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+    def erf(self):
+        """The error function, 2 / sqrt(pi) times the integral of exp(-t^2) from 0 to x."""
+        return ew.Erf().apply(to_floating(self))
+
+    def erfc(self):
+        """1 - erf(x), accurate where it is tiny."""
+        return ew.Erfc().apply(to_floating(self))
 
     def log2(self):
         return ew.Log2().apply(to_floating(self))
@@ -193,11 +201,11 @@ def _function(name, doc):
     return function
 
 
-(sinh, cosh, asin, acos, atan, asinh, acosh, atanh, log2, log10, exp2, trunc, frac, sgn,
- deg2rad, rad2deg) = (
+(sinh, cosh, asin, acos, atan, asinh, acosh, atanh, erf, erfc, log2, log10, exp2, trunc, frac,
+ sgn, deg2rad, rad2deg) = (
     _function(m, f"Elementwise {m} of a tensor, as ``torch.{m}``.")
-    for m in ("sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "log2",
-              "log10", "exp2", "trunc", "frac", "sgn", "deg2rad", "rad2deg"))
+    for m in ("sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "erf", "erfc",
+              "log2", "log10", "exp2", "trunc", "frac", "sgn", "deg2rad", "rad2deg"))
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh, fix = asin, acos, atan, asinh, acosh, atanh, \
     trunc
 (atan2, hypot, fmod, logaddexp, logaddexp2, heaviside, copysign) = (

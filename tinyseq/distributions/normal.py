@@ -11,7 +11,8 @@ class Normal(Distribution):
     batch shape.
 
     log_prob(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi);
-    entropy = 1/2 + log(2 pi) / 2 + log scale; rsample = loc + scale eps, eps ~ N(0, 1)."""
+    entropy = 1/2 + log(2 pi) / 2 + log scale; rsample = loc + scale eps, eps ~ N(0, 1);
+    cdf(x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -51,3 +52,9 @@ class Normal(Distribution):
 
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
+
+    def cdf(self, value):
+        """P(X <= value) = (1 + erf((value - loc) / (scale sqrt 2))) / 2."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return 0.5 * (1 + ((value - self.loc) / (self.scale * math.sqrt(2))).erf())

@@ -324,6 +324,46 @@ def erfc(xp, x):
     return y.astype(xp.float16) if narrow else y
 
 
+def erf(xp, x):
+    """erf(x) by the same approximations: x R(x^2) near 0, where 1 - erfc(x) would lose
+    digits, else sign(x) (1 - erfc(|x|))."""
+    narrow = x.dtype.itemsize < 4
+    if narrow:
+        x = x.astype(xp.float32)
+    small = xp.clip(x, -0.46875, 0.46875)
+    y = xp.where(xp.abs(x) <= 0.46875, small * _rational(_ERF_SMALL, small * small),
+                 xp.sign(x) * (1 - erfc(xp, xp.abs(x))))
+    return y.astype(xp.float16) if narrow else y
+
+
+class Erf(Function):
+    """y = erf(x);  dx = g * 2 / sqrt(pi) * exp(-x^2)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return erf(xp, x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        return (g * (2 * _INV_SQRT_PI) * xp.exp(-x * x),)
+
+
+class Erfc(Function):
+    """y = erfc(x) = 1 - erf(x);  dx = -g * 2 / sqrt(pi) * exp(-x^2)"""
+    saves_inputs = (0,)
+    __slots__ = ()
+
+    def forward(self, xp, x):
+        self.saved = x
+        return erfc(xp, x)
+
+    def backward(self, xp, g):
+        x = self.saved
+        return (-g * (2 * _INV_SQRT_PI) * xp.exp(-x * x),)
+
+
 def normal_cdf(xp, x):
     """Phi(x) = erfc(-x / sqrt(2)) / 2, the standard normal CDF, accurate in both tails."""
     return 0.5 * erfc(xp, -x * _SQRT_HALF)
