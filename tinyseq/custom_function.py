@@ -42,7 +42,6 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self.to_save = ()
         self.non_differentiable = ()
-        self.materialize_grads = True
         self.freed = False
 
     def save_for_backward(self, *tensors):
@@ -64,7 +63,8 @@ class FunctionCtx:
         self.non_differentiable = tensors
 
     def set_materialize_grads(self, value):
-        self.materialize_grads = bool(value)
+        """Accepted: an output that gets no gradient always gets zeros here (PyTorch's default),
+        as the outputs share one node whose gradient is whole."""
 
     def mark_dirty(self, *tensors):
         raise NotImplementedError("mark_dirty: custom functions that change their inputs in "

@@ -159,10 +159,9 @@ class DataLoader:
         if sampler is None and not iterable:
             sampler = (RandomSampler(dataset, generator=generator) if shuffle
                        else SequentialSampler(dataset))
-        if batch_size is not None and not iterable:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
-        elif batch_size is not None:
-            _check_batch_options(batch_size, drop_last)
+        if batch_size is not None:
+            # an IterableDataset's samples are grouped as a sampler's indices are
+            batch_sampler = BatchSampler(dataset if iterable else sampler, batch_size, drop_last)
         batching = batch_size is not None or batch_sampler is not None
         self.dataset = dataset
         self.batch_size = batch_size
@@ -179,49 +178,27 @@ class DataLoader:
         self.persistent_workers = persistent_workers
 
     def __len__(self):
-        if isinstance(self.dataset, IterableDataset):
-            n = len(self.dataset)
-            if self.batch_size is None:
-                return n
-            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.dataset if self.sampler is None else self.sampler)
 
     def __iter__(self):
-        if isinstance(self.dataset, IterableDataset):
-            yield from self._batches_of_iterable()
-        elif self.batch_sampler is None:
-            for index in self.sampler:
-                yield self.collate_fn(self.dataset[index])
+        iterable = isinstance(self.dataset, IterableDataset)
+        if self.batch_sampler is None:
+            samples = self.dataset if iterable else (self.dataset[i] for i in self.sampler)
+            for sample in samples:
+                yield self.collate_fn(sample)
+        elif iterable:
+            for samples in self.batch_sampler:
+                yield self.collate_fn(samples)
         else:
             for indices in self.batch_sampler:
                 yield self.collate_fn([self.dataset[int(i)] for i in indices])
-
-    def _batches_of_iterable(self):
-        if self.batch_size is None:
-            for sample in self.dataset:
-                yield self.collate_fn(sample)
-            return
-        batch = []
-        for sample in self.dataset:
-            batch.append(sample)
-            if len(batch) == self.batch_size:
-                yield self.collate_fn(batch)
-                batch = []
-        if batch and not self.drop_last:
-            yield self.collate_fn(batch)
 
 
 def get_worker_info():
     """None: tinyseq's DataLoader loads every batch in the process that iterates it."""
     return None
-
-
-def _check_batch_options(batch_size, drop_last):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-        raise ValueError(f"batch_size should be a positive integer value, but got "
-                         f"batch_size={batch_size!r}")
-    if not isinstance(drop_last, bool):
-        raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
 
 
 class Sampler:
@@ -239,7 +216,12 @@ class BatchSampler(Sampler):
     ``drop_last``."""
 
     def __init__(self, sampler, batch_size, drop_last):
-        _check_batch_options(batch_size, drop_last)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size!r}")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got "
+                             f"drop_last={drop_last!r}")
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last

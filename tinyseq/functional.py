@@ -1345,7 +1345,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
                             scale_grad_by_freq).apply(weight)
 
 
-_BAG_MODES = ("sum", "mean", "max")
+EMBEDDING_BAG_MODES = ("sum", "mean", "max")
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
@@ -1362,8 +1362,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if weight.ndim != 2:
         raise ValueError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got shape "
                          f"{tuple(weight.shape)}")
-    if mode not in _BAG_MODES:
-        raise ValueError(f"{op}: mode must be one of {_BAG_MODES}, got {mode!r}")
+    checks.choice(op, "mode", mode, EMBEDDING_BAG_MODES)
     padding_idx = embedding_options(op, weight.shape[0], padding_idx, max_norm, norm_type,
                                     scale_grad_by_freq, sparse)[0]
     ids = backend.to_numpy(input.array if isinstance(input, Tensor) else numpy.asarray(input))

@@ -278,13 +278,7 @@ class Tensor:
         """This tensor on another device and/or with another dtype, as PyTorch's ``to(device)``,
         ``to(dtype)``, ``to(device, dtype)`` and ``to(other)``; differentiable. The tensor itself
         when nothing changes (and ``copy`` is False)."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, backend.Device)):
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = to_arguments(args, device, dtype)
         result = self
         if device is not None:
             target = backend.get_device(device)
@@ -1522,6 +1516,19 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                                       p=row / total) for row, total in zip(rows, totals)])
     samples = samples.reshape(weights.shape[:-1] + (num_samples,)).astype(numpy.int64)
     return Tensor.from_array(backend.move(samples, device_of_type[type(input.array)]), False)
+
+
+def to_arguments(args, device=None, dtype=None):
+    """(device, dtype) from the positional arguments of PyTorch's ``to``: a device (a name or
+    a Device), a dtype, or a tensor giving both; ``device`` and ``dtype`` are the keywords."""
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, (str, backend.Device)):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
 
 
 def expect_tensor(op, value):

@@ -52,10 +52,8 @@ class Embedding(Module):
         padding_idx, max_norm, norm_type, scale_grad_by_freq = F.embedding_options(
             "Embedding", num_embeddings, padding_idx, max_norm, norm_type, scale_grad_by_freq,
             sparse)
-        if _weight is not None and tuple(_weight.shape) != (num_embeddings, embedding_dim):
-            raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
-                             f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
-                             f"{embedding_dim})")
+        weight = _embedding_weight("Embedding", num_embeddings, embedding_dim, padding_idx,
+                                   _weight, not _freeze, device, dtype)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
@@ -63,14 +61,7 @@ class Embedding(Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         self.sparse = False
-        device, dtype = factory_kwargs("Embedding", device, dtype)
-        if _weight is None:
-            weight = init.normal((num_embeddings, embedding_dim))
-            if padding_idx is not None:
-                weight[padding_idx] = 0
-            self.weight = new_parameter(weight, device, dtype)
-        else:
-            self.weight = Parameter(_weight, requires_grad=not _freeze)
+        self.weight = weight
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
@@ -107,6 +98,23 @@ class Embedding(Module):
         return text
 
 
+def _embedding_weight(op, num_embeddings, embedding_dim, padding_idx, given, learnt, device,
+                      dtype):
+    """The weight of an Embedding or EmbeddingBag: ``given`` (its shape checked, its memory
+    shared, learnt or not) or drawn from N(0, 1) with the ``padding_idx`` row zero."""
+    if given is not None and tuple(given.shape) != (num_embeddings, embedding_dim):
+        raise ValueError(f"{op}: _weight of shape {tuple(given.shape)} does not match "
+                         f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
+                         f"{embedding_dim})")
+    device, dtype = factory_kwargs(op, device, dtype)
+    if given is not None:
+        return Parameter(given, requires_grad=learnt)
+    weight = init.normal((num_embeddings, embedding_dim))
+    if padding_idx is not None:
+        weight[padding_idx] = 0
+    return new_parameter(weight, device, dtype)
+
+
 class EmbeddingBag(Module):
     """Bags of ids -> one row each: the bag's rows of ``weight`` (num_embeddings,
     embedding_dim, drawn from N(0, 1)) summed, averaged or maxed by ``mode``, as
@@ -122,12 +130,9 @@ class EmbeddingBag(Module):
         embedding_dim = checks.integer(op, "embedding_dim", embedding_dim)
         padding_idx, max_norm, norm_type, scale_grad_by_freq = F.embedding_options(
             op, num_embeddings, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse)
-        if mode not in ("sum", "mean", "max"):
-            raise ValueError(f"{op}: mode must be 'sum', 'mean' or 'max', got {mode!r}")
-        if _weight is not None and tuple(_weight.shape) != (num_embeddings, embedding_dim):
-            raise ValueError(f"{op}: _weight of shape {tuple(_weight.shape)} does not match "
-                             f"(num_embeddings, embedding_dim) = ({num_embeddings}, "
-                             f"{embedding_dim})")
+        checks.choice(op, "mode", mode, F.EMBEDDING_BAG_MODES)
+        weight = _embedding_weight(op, num_embeddings, embedding_dim, padding_idx, _weight, True,
+                                   device, dtype)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.max_norm = max_norm
@@ -137,14 +142,7 @@ class EmbeddingBag(Module):
         self.sparse = False
         self.include_last_offset = checks.flag(op, "include_last_offset", include_last_offset)
         self.padding_idx = padding_idx
-        device, dtype = factory_kwargs(op, device, dtype)
-        if _weight is None:
-            weight = init.normal((num_embeddings, embedding_dim))
-            if padding_idx is not None:
-                weight[padding_idx] = 0
-            self.weight = new_parameter(weight, device, dtype)
-        else:
-            self.weight = Parameter(_weight)
+        self.weight = weight
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,

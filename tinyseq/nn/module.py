@@ -14,7 +14,7 @@ from ..creation import as_tensor
 from ..dtypes import get_default_dtype
 from ..hooks import RemovableHandle
 from . import backward_hooks as backward_hooks_of
-from ..tensor import Tensor, numpy_dtype_of
+from ..tensor import Tensor, numpy_dtype_of, to_arguments
 
 
 def _name_in(caller, module):
@@ -464,22 +464,16 @@ class Module:
         """Move every parameter (with its grad) and buffer to ``device`` and/or convert the
         floating ones to ``dtype``, in place, as PyTorch's ``to(device)``, ``to(dtype)``,
         ``to(device, dtype)`` and ``to(tensor)``; returns self."""
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, (str, backend.Device)):
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = to_arguments(args, device, dtype)
         if dtype is not None:
             dtype = numpy_dtype_of("Module.to", dtype)
             if dtype.kind not in "fc":
                 raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
                                 f"but got desired dtype={dtype}")
         target = None if device is None else backend.get_device(device)
-        tensors = [p for p in self.parameters()] + [p.grad for p in self.parameters()
-                                                    if p.grad is not None]
-        for t in tensors + list(self.buffers()):
+        parameters = list(self.parameters())
+        grads = [p.grad for p in parameters if p.grad is not None]
+        for t in parameters + grads + list(self.buffers()):
             if target is not None:
                 t.array = backend.move(t.array, target)
             if dtype is not None and t.array.dtype.kind == "f":
